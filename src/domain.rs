@@ -1,0 +1,291 @@
+//! Plain domain types shared by adapters, poller, store and web: no I/O and no clock.
+
+use serde::Serialize;
+
+use crate::config::ClusterKind;
+
+/// Milliseconds since the Unix epoch; every timestamp in Osprey is one of these.
+pub type Millis = i64;
+
+/// What one successful poll saw of a cluster.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ClusterSnapshot {
+    pub cluster: String,
+    pub kind: ClusterKind,
+    pub taken_at: Millis,
+    /// Wall time the poll took, in milliseconds.
+    pub poll_millis: u64,
+    pub cluster_id: Option<String>,
+    pub controller_id: Option<i32>,
+    /// Sorted by id.
+    pub brokers: Vec<Broker>,
+    /// Sorted by name.
+    pub topics: Vec<Topic>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Broker {
+    pub id: i32,
+    pub host: String,
+    pub port: u16,
+    pub rack: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Topic {
+    pub name: String,
+    pub internal: bool,
+    /// Sorted by id.
+    pub partitions: Vec<Partition>,
+    /// Topic configuration entries, when the broker answered DescribeConfigs; sorted by name.
+    pub configs: Option<Vec<ConfigEntry>>,
+    /// Messages appended per second since the previous poll; `None` on the first poll.
+    pub messages_in_per_sec: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Partition {
+    pub id: i32,
+    /// `None` when the partition has no leader (offline).
+    pub leader: Option<i32>,
+    pub replicas: Vec<i32>,
+    pub isr: Vec<i32>,
+    /// Log start offset; `None` when the leader did not answer.
+    pub earliest_offset: Option<i64>,
+    /// High watermark (offset of the next message); `None` when the leader did not answer.
+    pub latest_offset: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ConfigEntry {
+    pub name: String,
+    pub value: Option<String>,
+    pub is_default: bool,
+    pub is_sensitive: bool,
+}
+
+impl Partition {
+    pub fn is_offline(&self) -> bool {
+        self.leader.is_none()
+    }
+
+    /// Fewer in-sync replicas than replicas (an offline partition counts too).
+    pub fn is_under_replicated(&self) -> bool {
+        self.isr.len() < self.replicas.len()
+    }
+
+    /// Messages currently retained: latest − earliest, when both are known.
+    pub fn messages(&self) -> Option<i64> {
+        Some((self.latest_offset? - self.earliest_offset?).max(0))
+    }
+
+    /// The first replica is the preferred leader.
+    pub fn is_led_by_preferred(&self) -> bool {
+        self.leader.is_some() && self.replicas.first().copied() == self.leader
+    }
+}
+
+impl Topic {
+    pub fn replication_factor(&self) -> usize {
+        self.partitions
+            .iter()
+            .map(|p| p.replicas.len())
+            .max()
+            .unwrap_or(0)
+    }
+
+    pub fn under_replicated(&self) -> usize {
+        self.partitions
+            .iter()
+            .filter(|p| p.is_under_replicated())
+            .count()
+    }
+
+    pub fn offline(&self) -> usize {
+        self.partitions.iter().filter(|p| p.is_offline()).count()
+    }
+
+    /// Sum of high watermarks: every message ever appended (that the broker told us about).
+    pub fn end_offset_sum(&self) -> i64 {
+        self.partitions.iter().filter_map(|p| p.latest_offset).sum()
+    }
+
+    pub fn messages(&self) -> i64 {
+        self.partitions.iter().filter_map(Partition::messages).sum()
+    }
+}
+
+impl ClusterSnapshot {
+    pub fn partition_count(&self) -> usize {
+        self.topics.iter().map(|t| t.partitions.len()).sum()
+    }
+
+    pub fn under_replicated(&self) -> usize {
+        self.topics.iter().map(Topic::under_replicated).sum()
+    }
+
+    pub fn offline(&self) -> usize {
+        self.topics.iter().map(Topic::offline).sum()
+    }
+
+    pub fn end_offset_sum(&self) -> i64 {
+        self.topics.iter().map(Topic::end_offset_sum).sum()
+    }
+
+    /// Messages/s over every topic; `None` until two polls were seen.
+    pub fn messages_in_per_sec(&self) -> Option<f64> {
+        let mut rates = self
+            .topics
+            .iter()
+            .filter_map(|t| t.messages_in_per_sec)
+            .peekable();
+        rates.peek()?;
+        Some(rates.sum())
+    }
+
+    pub fn topic(&self, name: &str) -> Option<&Topic> {
+        self.topics
+            .binary_search_by(|t| t.name.as_str().cmp(name))
+            .ok()
+            .map(|i| &self.topics[i])
+    }
+
+    /// Partitions led by each broker, as `(broker id, count)`.
+    pub fn leader_counts(&self) -> std::collections::BTreeMap<i32, usize> {
+        let mut counts = std::collections::BTreeMap::new();
+        for leader in self
+            .topics
+            .iter()
+            .flat_map(|t| t.partitions.iter().filter_map(|p| p.leader))
+        {
+            *counts.entry(leader).or_insert(0) += 1;
+        }
+        counts
+    }
+
+    /// Fills each topic's messages/s from the end offsets of `previous` (the last good poll).
+    /// A topic whose offsets went backwards (recreated) or that is new gets `None`.
+    pub fn derive_rates_from(&mut self, previous: &ClusterSnapshot) {
+        let elapsed_secs = (self.taken_at - previous.taken_at) as f64 / 1000.0;
+        if elapsed_secs <= 0.0 {
+            return;
+        }
+        for topic in &mut self.topics {
+            topic.messages_in_per_sec = previous.topic(&topic.name).and_then(|before| {
+                let grown = topic.end_offset_sum() - before.end_offset_sum();
+                (grown >= 0 && before.partitions.len() <= topic.partitions.len())
+                    .then(|| grown as f64 / elapsed_secs)
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::*;
+
+    pub fn partition(id: i32, leader: Option<i32>, offsets: (i64, i64)) -> Partition {
+        Partition {
+            id,
+            leader,
+            replicas: vec![1, 2, 3],
+            isr: vec![1, 2, 3],
+            earliest_offset: Some(offsets.0),
+            latest_offset: Some(offsets.1),
+        }
+    }
+
+    pub fn topic(name: &str, partitions: Vec<Partition>) -> Topic {
+        Topic {
+            name: name.into(),
+            internal: false,
+            partitions,
+            configs: None,
+            messages_in_per_sec: None,
+        }
+    }
+
+    pub fn snapshot(taken_at: Millis, topics: Vec<Topic>) -> ClusterSnapshot {
+        ClusterSnapshot {
+            cluster: "c".into(),
+            kind: ClusterKind::Kafka,
+            taken_at,
+            poll_millis: 5,
+            cluster_id: Some("id".into()),
+            controller_id: Some(1),
+            brokers: vec![],
+            topics,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::*;
+
+    #[test]
+    fn partition_health_flags() {
+        let mut p = partition(0, Some(1), (5, 15));
+        assert!(!p.is_offline() && !p.is_under_replicated() && p.is_led_by_preferred());
+        assert_eq!(p.messages(), Some(10));
+        p.isr = vec![1];
+        assert!(p.is_under_replicated());
+        p.leader = None;
+        assert!(p.is_offline() && !p.is_led_by_preferred());
+        p.latest_offset = None;
+        assert_eq!(p.messages(), None);
+    }
+
+    #[test]
+    fn rates_come_from_end_offset_growth_between_polls() {
+        let before = snapshot(
+            10_000,
+            vec![
+                topic(
+                    "a",
+                    vec![
+                        partition(0, Some(1), (0, 100)),
+                        partition(1, Some(2), (0, 50)),
+                    ],
+                ),
+                topic("gone", vec![partition(0, Some(1), (0, 1))]),
+                topic("recreated", vec![partition(0, Some(1), (0, 500))]),
+            ],
+        );
+        let mut after = snapshot(
+            12_000,
+            vec![
+                topic(
+                    "a",
+                    vec![
+                        partition(0, Some(1), (0, 120)),
+                        partition(1, Some(2), (0, 70)),
+                    ],
+                ),
+                topic("new", vec![partition(0, Some(1), (0, 7))]),
+                topic("recreated", vec![partition(0, Some(1), (0, 3))]),
+            ],
+        );
+        after.derive_rates_from(&before);
+        assert_eq!(after.topic("a").unwrap().messages_in_per_sec, Some(20.0));
+        assert_eq!(after.topic("new").unwrap().messages_in_per_sec, None);
+        assert_eq!(after.topic("recreated").unwrap().messages_in_per_sec, None);
+        assert_eq!(after.messages_in_per_sec(), Some(20.0));
+    }
+
+    #[test]
+    fn cluster_totals() {
+        let mut t = topic(
+            "a",
+            vec![partition(0, Some(1), (0, 10)), partition(1, None, (0, 5))],
+        );
+        t.partitions[1].isr = vec![];
+        let s = snapshot(1, vec![t]);
+        assert_eq!(s.partition_count(), 2);
+        assert_eq!(s.under_replicated(), 1);
+        assert_eq!(s.offline(), 1);
+        assert_eq!(s.end_offset_sum(), 15);
+        assert_eq!(s.messages_in_per_sec(), None);
+        assert_eq!(s.leader_counts().get(&1), Some(&1));
+    }
+}

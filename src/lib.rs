@@ -1,0 +1,16 @@
+//! Osprey: one binary that polls message-queue clusters, keeps their history in SQL and serves a
+//! dashboard and a JSON API. Data flows one way: brokers → poller → store; the web layer reads.
+
+pub mod app;
+pub mod brokers;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod poller;
+pub mod query;
+pub mod shutdown;
+pub mod store;
+pub mod tasks;
+pub mod telemetry;
+pub mod web;

@@ -1,0 +1,503 @@
+//! Poller: one supervised task per cluster that asks its adapter for a snapshot every interval,
+//! publishes the latest state on a `watch` channel (pages read it and never wait on a broker) and
+//! writes history to the store. It decides nothing about alerts and renders nothing.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::watch;
+use tokio::time::MissedTickBehavior;
+use tokio_util::sync::CancellationToken;
+
+use crate::brokers::{AdapterError, ClusterAdapter};
+use crate::clock::now_millis;
+use crate::config::{ClusterConfig, ClusterKind, HistoryConfig};
+use crate::domain::{Broker, ClusterSnapshot, Millis};
+use crate::store::{BrokerSample, ClusterSample, PollRecord, Store, TopicSample};
+
+/// Longest wait between two attempts at an unreachable cluster.
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+
+/// What the web layer knows of a cluster: the last good snapshot and how the last poll went.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusterState {
+    pub name: String,
+    pub kind: ClusterKind,
+    pub bootstrap_servers: String,
+    pub poll_interval_secs: u64,
+    /// The last successful poll; kept while the cluster is unreachable.
+    #[serde(skip)]
+    pub snapshot: Option<Arc<ClusterSnapshot>>,
+    pub last_attempt_at: Option<Millis>,
+    /// When the cluster was last reached, from this run or (after a restart) from history.
+    pub last_good_at: Option<Millis>,
+    pub last_error: Option<String>,
+    pub consecutive_failures: u32,
+    /// Brokers seen earlier in this run that the last good poll did not list.
+    pub missing_brokers: Vec<Broker>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClusterStatus {
+    /// Not polled yet.
+    Pending,
+    Up,
+    /// The last poll failed.
+    Down,
+}
+
+impl ClusterStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClusterStatus::Pending => "pending",
+            ClusterStatus::Up => "up",
+            ClusterStatus::Down => "down",
+        }
+    }
+}
+
+impl ClusterState {
+    pub fn new(config: &ClusterConfig) -> Self {
+        ClusterState {
+            name: config.name.clone(),
+            kind: config.kind,
+            bootstrap_servers: config.bootstrap_servers.clone(),
+            poll_interval_secs: config.poll_interval.as_secs(),
+            snapshot: None,
+            last_attempt_at: None,
+            last_good_at: None,
+            last_error: None,
+            consecutive_failures: 0,
+            missing_brokers: Vec::new(),
+        }
+    }
+
+    pub fn status(&self) -> ClusterStatus {
+        match (self.last_attempt_at, self.consecutive_failures) {
+            (None, _) => ClusterStatus::Pending,
+            (Some(_), 0) => ClusterStatus::Up,
+            (Some(_), _) => ClusterStatus::Down,
+        }
+    }
+}
+
+/// The clusters this process polls, in configuration order, each with its latest state.
+#[derive(Debug, Default, Clone)]
+pub struct Clusters {
+    entries: Vec<(String, watch::Receiver<Arc<ClusterState>>)>,
+}
+
+impl Clusters {
+    pub fn push(&mut self, name: String, state: watch::Receiver<Arc<ClusterState>>) {
+        self.entries.push((name, state));
+    }
+
+    pub fn get(&self, name: &str) -> Option<Arc<ClusterState>> {
+        self.entries
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, rx)| Arc::clone(&rx.borrow()))
+    }
+
+    pub fn all(&self) -> Vec<Arc<ClusterState>> {
+        self.entries
+            .iter()
+            .map(|(_, rx)| Arc::clone(&rx.borrow()))
+            .collect()
+    }
+}
+
+/// Decides which topics get a history row: at most one per `interval`, and only topics that
+/// moved since the previous row (idle topics cost nothing). The rate is measured over exactly
+/// one interval, so a burst after a quiet hour is not averaged over the hour.
+#[derive(Debug)]
+pub struct TopicSampler {
+    interval: Millis,
+    last_tick: Option<Millis>,
+    end_offsets: HashMap<String, i64>,
+}
+
+impl TopicSampler {
+    pub fn new(interval: Duration) -> Self {
+        TopicSampler {
+            interval: i64::try_from(interval.as_millis()).unwrap_or(i64::MAX),
+            last_tick: None,
+            end_offsets: HashMap::new(),
+        }
+    }
+
+    pub fn sample(&mut self, snapshot: &ClusterSnapshot) -> Vec<TopicSample> {
+        let now = snapshot.taken_at;
+        let previous_tick = match self.last_tick {
+            Some(at) if now - at < self.interval => return Vec::new(),
+            other => other,
+        };
+        let mut rows = Vec::new();
+        let mut seen = HashMap::with_capacity(snapshot.topics.len());
+        for topic in &snapshot.topics {
+            let end = topic.end_offset_sum();
+            let before = self.end_offsets.get(&topic.name).copied();
+            if before != Some(end) {
+                let rate = match (before, previous_tick) {
+                    (Some(before), Some(at)) if end >= before && now > at => {
+                        Some((end - before) as f64 * 1000.0 / (now - at) as f64)
+                    }
+                    _ => None,
+                };
+                rows.push(TopicSample {
+                    topic: topic.name.clone(),
+                    partitions: topic.partitions.len() as i64,
+                    end_offset_sum: end,
+                    messages_in_per_sec: rate,
+                });
+            }
+            seen.insert(topic.name.clone(), end);
+        }
+        self.end_offsets = seen;
+        self.last_tick = Some(now);
+        rows
+    }
+}
+
+/// Turns one poll's outcome into the next published state and the history to write. Pure:
+/// everything it needs comes in as arguments.
+#[derive(Debug)]
+pub struct PollBook {
+    state: ClusterState,
+    seen_brokers: BTreeMap<i32, Broker>,
+    sampler: TopicSampler,
+}
+
+impl PollBook {
+    pub fn new(state: ClusterState, history: &HistoryConfig) -> Self {
+        PollBook {
+            state,
+            seen_brokers: BTreeMap::new(),
+            sampler: TopicSampler::new(history.topic_sample_interval),
+        }
+    }
+
+    pub fn state(&self) -> &ClusterState {
+        &self.state
+    }
+
+    pub fn succeeded(&mut self, mut snapshot: ClusterSnapshot) -> PollRecord {
+        if let Some(previous) = &self.state.snapshot {
+            snapshot.derive_rates_from(previous);
+        }
+        let now = snapshot.taken_at;
+        for broker in &snapshot.brokers {
+            self.seen_brokers.insert(broker.id, broker.clone());
+        }
+        let present = |id: i32| snapshot.brokers.binary_search_by_key(&id, |b| b.id).is_ok();
+        let brokers: Vec<BrokerSample> = self
+            .seen_brokers
+            .keys()
+            .map(|&id| BrokerSample {
+                broker_id: id,
+                up: present(id),
+            })
+            .collect();
+        self.state.missing_brokers = self
+            .seen_brokers
+            .values()
+            .filter(|b| !present(b.id))
+            .cloned()
+            .collect();
+        let record = PollRecord {
+            cluster: ClusterSample {
+                cluster: snapshot.cluster.clone(),
+                ts: now,
+                reachable: true,
+                brokers: snapshot.brokers.len() as i64,
+                topics: snapshot.topics.len() as i64,
+                partitions: snapshot.partition_count() as i64,
+                under_replicated: snapshot.under_replicated() as i64,
+                offline: snapshot.offline() as i64,
+                end_offset_sum: snapshot.end_offset_sum(),
+                messages_in_per_sec: snapshot.messages_in_per_sec(),
+                poll_millis: i64::try_from(snapshot.poll_millis).unwrap_or(i64::MAX),
+                error: None,
+            },
+            topics: self.sampler.sample(&snapshot),
+            brokers,
+        };
+        self.state.last_attempt_at = Some(now);
+        self.state.last_good_at = Some(now);
+        self.state.last_error = None;
+        self.state.consecutive_failures = 0;
+        self.state.snapshot = Some(Arc::new(snapshot));
+        record
+    }
+
+    pub fn failed(&mut self, now: Millis, error: &AdapterError, poll_millis: u64) -> PollRecord {
+        self.state.last_attempt_at = Some(now);
+        self.state.last_error = Some(error.to_string());
+        self.state.consecutive_failures = self.state.consecutive_failures.saturating_add(1);
+        PollRecord {
+            cluster: ClusterSample {
+                cluster: self.state.name.clone(),
+                ts: now,
+                reachable: false,
+                brokers: 0,
+                topics: 0,
+                partitions: 0,
+                under_replicated: 0,
+                offline: 0,
+                end_offset_sum: 0,
+                messages_in_per_sec: None,
+                poll_millis: i64::try_from(poll_millis).unwrap_or(i64::MAX),
+                error: Some(error.to_string()),
+            },
+            topics: Vec::new(),
+            brokers: Vec::new(),
+        }
+    }
+
+    /// How long to wait before the next attempt: the interval while healthy, doubling per
+    /// consecutive failure up to [`MAX_BACKOFF`] (never below the interval).
+    pub fn next_delay(&self, interval: Duration) -> Duration {
+        let failures = self.state.consecutive_failures;
+        if failures <= 1 {
+            return interval;
+        }
+        let factor = 1u32 << (failures - 1).min(6);
+        (interval * factor).min(MAX_BACKOFF.max(interval))
+    }
+}
+
+/// Polls one cluster until `cancel` fires.
+pub async fn run_cluster(
+    adapter: impl ClusterAdapter,
+    config: ClusterConfig,
+    history: HistoryConfig,
+    store: Store,
+    state: watch::Sender<Arc<ClusterState>>,
+    cancel: CancellationToken,
+) {
+    let mut initial = ClusterState::new(&config);
+    match store.last_good_poll(&config.name).await {
+        Ok(at) => initial.last_good_at = at,
+        Err(e) => {
+            tracing::warn!(cluster = %config.name, error = %e, "could not read the last good poll from history")
+        }
+    }
+    state.send_replace(Arc::new(initial.clone()));
+    let mut book = PollBook::new(initial, &history);
+
+    // Clusters configured together start their polls spread over up to a second.
+    let jitter = Duration::from_millis(config.name.bytes().map(u64::from).sum::<u64>() * 37 % 1000);
+    let mut ticker =
+        tokio::time::interval_at(tokio::time::Instant::now() + jitter, config.poll_interval);
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut next_attempt = tokio::time::Instant::now();
+    loop {
+        let tick_at = tokio::select! {
+            _ = cancel.cancelled() => break,
+            tick_at = ticker.tick() => tick_at,
+        };
+        if tick_at < next_attempt {
+            continue;
+        }
+        let now = now_millis();
+        let started = std::time::Instant::now();
+        let outcome = tokio::select! {
+            _ = cancel.cancelled() => break,
+            outcome = tokio::time::timeout(config.poll_timeout, adapter.snapshot(now)) => outcome,
+        };
+        let outcome = outcome.unwrap_or(Err(AdapterError::Timeout(config.poll_timeout)));
+        let was_down = book.state().status() == ClusterStatus::Down;
+        let record = match outcome {
+            Ok(snapshot) => {
+                if was_down {
+                    tracing::info!(cluster = %config.name, "cluster reachable again");
+                }
+                tracing::debug!(cluster = %config.name, poll_ms = snapshot.poll_millis, topics = snapshot.topics.len(), "poll done");
+                book.succeeded(snapshot)
+            }
+            Err(error) => {
+                let poll_millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                let record = book.failed(now, &error, poll_millis);
+                let failures = book.state().consecutive_failures;
+                if failures == 1 || failures.is_power_of_two() {
+                    tracing::warn!(cluster = %config.name, failures, %error, "poll failed; showing the cluster as unreachable");
+                }
+                record
+            }
+        };
+        next_attempt = tick_at + book.next_delay(config.poll_interval);
+        state.send_replace(Arc::new(book.state().clone()));
+        if let Err(e) = store.record_poll(&record).await {
+            tracing::error!(cluster = %config.name, error = %e, "could not write poll history; the live view is unaffected");
+        }
+    }
+    tracing::debug!(cluster = %config.name, "poller stopped");
+}
+
+/// Deletes samples older than the retention every hour (first right after start-up).
+pub async fn run_retention(store: Store, retention: Duration, cancel: CancellationToken) {
+    let mut ticker = tokio::time::interval(Duration::from_secs(3600));
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let retention_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = ticker.tick() => {}
+        }
+        match store
+            .delete_samples_before(now_millis().saturating_sub(retention_ms))
+            .await
+        {
+            Ok(0) => {}
+            Ok(rows) => tracing::info!(rows, "retention deleted old samples"),
+            Err(e) => tracing::error!(error = %e, "retention could not delete old samples"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::fixtures::*;
+
+    fn cluster_config() -> ClusterConfig {
+        crate::config::Config::example().clusters.remove(0)
+    }
+
+    fn book() -> PollBook {
+        PollBook::new(
+            ClusterState::new(&cluster_config()),
+            &HistoryConfig::default(),
+        )
+    }
+
+    fn broker(id: i32) -> Broker {
+        Broker {
+            id,
+            host: "h".into(),
+            port: 9092,
+            rack: None,
+        }
+    }
+
+    #[test]
+    fn state_moves_pending_up_down_up() {
+        let mut book = book();
+        assert_eq!(book.state().status(), ClusterStatus::Pending);
+        book.succeeded(snapshot(1_000, vec![]));
+        assert_eq!(book.state().status(), ClusterStatus::Up);
+        let record = book.failed(11_000, &AdapterError::Unreachable("refused".into()), 3);
+        assert!(!record.cluster.reachable);
+        assert_eq!(
+            record.cluster.error.as_deref(),
+            Some("cluster unreachable: refused")
+        );
+        let state = book.state();
+        assert_eq!(state.status(), ClusterStatus::Down);
+        assert!(
+            state.snapshot.is_some(),
+            "the last good snapshot stays visible"
+        );
+        assert_eq!(state.last_good_at, Some(1_000));
+        book.succeeded(snapshot(21_000, vec![]));
+        assert_eq!(book.state().status(), ClusterStatus::Up);
+        assert_eq!(book.state().last_error, None);
+    }
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        let mut book = book();
+        let interval = Duration::from_secs(10);
+        assert_eq!(book.next_delay(interval), interval);
+        let error = AdapterError::Timeout(interval);
+        let delays: Vec<u64> = (0..6)
+            .map(|i| {
+                book.failed(i, &error, 0);
+                book.next_delay(interval).as_secs()
+            })
+            .collect();
+        assert_eq!(delays, vec![10, 20, 40, 60, 60, 60]);
+    }
+
+    #[test]
+    fn rates_and_cluster_sample_come_from_consecutive_polls() {
+        let mut book = book();
+        book.succeeded(snapshot(
+            0,
+            vec![topic("a", vec![partition(0, Some(1), (0, 100))])],
+        ));
+        let record = book.succeeded(snapshot(
+            10_000,
+            vec![topic("a", vec![partition(0, Some(1), (0, 150))])],
+        ));
+        assert_eq!(record.cluster.messages_in_per_sec, Some(5.0));
+        assert_eq!(record.cluster.partitions, 1);
+        assert_eq!(record.cluster.end_offset_sum, 150);
+    }
+
+    #[test]
+    fn a_broker_that_vanishes_is_recorded_down() {
+        let mut book = book();
+        let mut first = snapshot(0, vec![]);
+        first.brokers = vec![broker(1), broker(2)];
+        book.succeeded(first);
+        let mut second = snapshot(10_000, vec![]);
+        second.brokers = vec![broker(1)];
+        let record = book.succeeded(second);
+        assert_eq!(
+            record.brokers,
+            vec![
+                BrokerSample {
+                    broker_id: 1,
+                    up: true
+                },
+                BrokerSample {
+                    broker_id: 2,
+                    up: false
+                }
+            ]
+        );
+        assert_eq!(book.state().missing_brokers, vec![broker(2)]);
+    }
+
+    #[test]
+    fn topic_sampler_writes_moving_topics_once_per_interval() {
+        let mut sampler = TopicSampler::new(Duration::from_secs(60));
+        let at = |ts, a, b| {
+            snapshot(
+                ts,
+                vec![
+                    topic("a", vec![partition(0, Some(1), (0, a))]),
+                    topic("b", vec![partition(0, Some(1), (0, b))]),
+                ],
+            )
+        };
+        let first = sampler.sample(&at(0, 10, 5));
+        assert_eq!(
+            first.len(),
+            2,
+            "the first tick writes a baseline for every topic"
+        );
+        assert!(first.iter().all(|t| t.messages_in_per_sec.is_none()));
+        assert!(
+            sampler.sample(&at(30_000, 40, 5)).is_empty(),
+            "not yet an interval later"
+        );
+        let second = sampler.sample(&at(60_000, 70, 5));
+        assert_eq!(second.len(), 1, "idle topic b is skipped");
+        assert_eq!(second[0].topic, "a");
+        assert_eq!(second[0].messages_in_per_sec, Some(1.0));
+        let third = sampler.sample(&at(120_000, 70, 5));
+        assert!(third.is_empty());
+        let fourth = sampler.sample(&at(180_000, 70, 65));
+        assert_eq!(fourth[0].topic, "b");
+        assert_eq!(
+            fourth[0].messages_in_per_sec,
+            Some(1.0),
+            "rate over one interval, not since the last row"
+        );
+    }
+}

@@ -1,0 +1,545 @@
+//! Read models: what pages and the JSON API show, computed from the pollers' latest state and
+//! the store. Pages and API call these same functions; only the rendering differs.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{ClusterSnapshot, ConfigEntry, Millis, Partition, Topic};
+use crate::poller::{ClusterState, ClusterStatus, Clusters};
+use crate::store::{ClusterPoint, SeriesPoint, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error("no cluster named {0:?} is configured")]
+    UnknownCluster(String),
+    #[error("cluster {cluster:?} has no topic named {topic:?}")]
+    UnknownTopic { cluster: String, topic: String },
+    #[error("cluster {0:?} has not been reached yet; its data appears after the first good poll")]
+    NotPolledYet(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Time range of history charts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Range {
+    #[default]
+    #[serde(rename = "1h")]
+    Hour,
+    #[serde(rename = "24h")]
+    Day,
+    #[serde(rename = "7d")]
+    Week,
+}
+
+/// Most points a chart gets; buckets widen to stay under it.
+const CHART_POINTS: i64 = 360;
+
+impl Range {
+    pub const ALL: [Range; 3] = [Range::Hour, Range::Day, Range::Week];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Range::Hour => "1h",
+            Range::Day => "24h",
+            Range::Week => "7d",
+        }
+    }
+
+    pub fn millis(self) -> Millis {
+        match self {
+            Range::Hour => 3_600_000,
+            Range::Day => 86_400_000,
+            Range::Week => 7 * 86_400_000,
+        }
+    }
+
+    /// Bucket width: at least one poll interval, at most [`CHART_POINTS`] buckets.
+    pub fn bucket_millis(self, poll_interval_secs: u64) -> Millis {
+        let poll = i64::try_from(poll_interval_secs.max(1) * 1000).unwrap_or(i64::MAX);
+        (self.millis() / CHART_POINTS).max(poll)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusterSummary {
+    pub name: String,
+    pub kind: &'static str,
+    pub status: ClusterStatus,
+    pub bootstrap_servers: String,
+    pub poll_interval_secs: u64,
+    pub last_attempt_at: Option<Millis>,
+    pub last_good_at: Option<Millis>,
+    pub error: Option<String>,
+    /// When the data below was taken (the last good poll); `None` before the first one.
+    pub data_at: Option<Millis>,
+    pub cluster_id: Option<String>,
+    pub controller_id: Option<i32>,
+    pub brokers: Option<usize>,
+    pub missing_brokers: usize,
+    pub topics: Option<usize>,
+    pub partitions: Option<usize>,
+    pub under_replicated: Option<usize>,
+    pub offline: Option<usize>,
+    pub messages_in_per_sec: Option<f64>,
+    pub poll_millis: Option<u64>,
+}
+
+fn summarize(state: &ClusterState) -> ClusterSummary {
+    let snapshot = state.snapshot.as_deref();
+    let from = |f: fn(&ClusterSnapshot) -> usize| snapshot.map(f);
+    ClusterSummary {
+        name: state.name.clone(),
+        kind: state.kind.as_str(),
+        status: state.status(),
+        bootstrap_servers: state.bootstrap_servers.clone(),
+        poll_interval_secs: state.poll_interval_secs,
+        last_attempt_at: state.last_attempt_at,
+        last_good_at: state.last_good_at,
+        error: state.last_error.clone(),
+        data_at: snapshot.map(|s| s.taken_at),
+        cluster_id: snapshot.and_then(|s| s.cluster_id.clone()),
+        controller_id: snapshot.and_then(|s| s.controller_id),
+        brokers: from(|s| s.brokers.len()),
+        missing_brokers: state.missing_brokers.len(),
+        topics: from(|s| s.topics.len()),
+        partitions: from(ClusterSnapshot::partition_count),
+        under_replicated: from(ClusterSnapshot::under_replicated),
+        offline: from(ClusterSnapshot::offline),
+        messages_in_per_sec: snapshot.and_then(ClusterSnapshot::messages_in_per_sec),
+        poll_millis: snapshot.map(|s| s.poll_millis),
+    }
+}
+
+fn cluster_state(clusters: &Clusters, name: &str) -> Result<Arc<ClusterState>, QueryError> {
+    clusters
+        .get(name)
+        .ok_or_else(|| QueryError::UnknownCluster(name.to_owned()))
+}
+
+/// Every configured cluster, in configuration order.
+pub fn overview(clusters: &Clusters) -> Vec<ClusterSummary> {
+    clusters.all().iter().map(|s| summarize(s)).collect()
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BrokerRow {
+    pub id: i32,
+    pub host: String,
+    pub port: u16,
+    pub rack: Option<String>,
+    pub controller: bool,
+    /// Listed by the last good poll.
+    pub up: bool,
+    pub leader_partitions: usize,
+    /// Share of polls in the chart range that listed the broker, in percent.
+    pub availability_percent: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ClusterDetail {
+    pub summary: ClusterSummary,
+    pub brokers: Vec<BrokerRow>,
+    pub range: Range,
+    pub history: Vec<ClusterPoint>,
+}
+
+pub async fn cluster_detail(
+    clusters: &Clusters,
+    store: &Store,
+    name: &str,
+    range: Range,
+    now: Millis,
+) -> Result<ClusterDetail, QueryError> {
+    let state = cluster_state(clusters, name)?;
+    let from = now - range.millis();
+    let bucket = range.bucket_millis(state.poll_interval_secs);
+    let (history, availability) = tokio::try_join!(
+        store.cluster_series(name, from, now, bucket),
+        store.broker_availability(name, from, now),
+    )?;
+    let percent = |id: i32| {
+        availability
+            .iter()
+            .find(|a| a.broker_id == id && a.polls > 0)
+            .map(|a| a.polls_up as f64 * 100.0 / a.polls as f64)
+    };
+    let mut brokers = Vec::new();
+    if let Some(snapshot) = state.snapshot.as_deref() {
+        let leaders = snapshot.leader_counts();
+        let listed = snapshot.brokers.iter().map(|b| (b, true));
+        let missing = state.missing_brokers.iter().map(|b| (b, false));
+        for (broker, up) in listed.chain(missing) {
+            brokers.push(BrokerRow {
+                id: broker.id,
+                host: broker.host.clone(),
+                port: broker.port,
+                rack: broker.rack.clone(),
+                controller: up && snapshot.controller_id == Some(broker.id),
+                up,
+                leader_partitions: leaders.get(&broker.id).copied().unwrap_or(0),
+                availability_percent: percent(broker.id),
+            });
+        }
+        brokers.sort_by_key(|b| b.id);
+    }
+    Ok(ClusterDetail {
+        summary: summarize(&state),
+        brokers,
+        range,
+        history,
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TopicSort {
+    #[default]
+    Name,
+    Partitions,
+    Messages,
+    MessagesInPerSec,
+    UnderReplicated,
+}
+
+impl TopicSort {
+    pub const ALL: [TopicSort; 5] = [
+        TopicSort::Name,
+        TopicSort::Partitions,
+        TopicSort::Messages,
+        TopicSort::MessagesInPerSec,
+        TopicSort::UnderReplicated,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            TopicSort::Name => "name",
+            TopicSort::Partitions => "partitions",
+            TopicSort::Messages => "messages",
+            TopicSort::MessagesInPerSec => "messages_in_per_sec",
+            TopicSort::UnderReplicated => "under_replicated",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    #[default]
+    Asc,
+    Desc,
+}
+
+pub const DEFAULT_PER_PAGE: usize = 50;
+pub const MAX_PER_PAGE: usize = 500;
+
+/// Paging, search and sort of the topic list, as given in the query string.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TopicQuery {
+    /// Case-insensitive substring of the topic name.
+    pub q: String,
+    pub sort: TopicSort,
+    pub dir: Direction,
+    /// 1-based.
+    pub page: usize,
+    pub per_page: usize,
+    /// Include internal topics (`__consumer_offsets`, …).
+    pub internal: bool,
+}
+
+impl Default for TopicQuery {
+    fn default() -> Self {
+        TopicQuery {
+            q: String::new(),
+            sort: TopicSort::Name,
+            dir: Direction::Asc,
+            page: 1,
+            per_page: DEFAULT_PER_PAGE,
+            internal: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TopicRow {
+    pub name: String,
+    pub internal: bool,
+    pub partitions: usize,
+    pub replication_factor: usize,
+    pub under_replicated: usize,
+    pub offline: usize,
+    /// Messages retained (latest − earliest over partitions).
+    pub messages: i64,
+    pub end_offset_sum: i64,
+    pub messages_in_per_sec: Option<f64>,
+}
+
+fn topic_row(topic: &Topic) -> TopicRow {
+    TopicRow {
+        name: topic.name.clone(),
+        internal: topic.internal,
+        partitions: topic.partitions.len(),
+        replication_factor: topic.replication_factor(),
+        under_replicated: topic.under_replicated(),
+        offline: topic.offline(),
+        messages: topic.messages(),
+        end_offset_sum: topic.end_offset_sum(),
+        messages_in_per_sec: topic.messages_in_per_sec,
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TopicList {
+    pub cluster: ClusterSummary,
+    /// Topics in the cluster.
+    pub total: usize,
+    /// Topics matching the search.
+    pub matched: usize,
+    pub page: usize,
+    pub pages: usize,
+    pub query: TopicQuery,
+    pub rows: Vec<TopicRow>,
+}
+
+/// One page of the topic list. Sorting works on references and only the page's rows are built,
+/// so a request costs O(n log n) comparisons and no copying of the whole cluster.
+pub fn topic_list(
+    clusters: &Clusters,
+    name: &str,
+    query: &TopicQuery,
+) -> Result<TopicList, QueryError> {
+    let state = cluster_state(clusters, name)?;
+    let mut query = query.clone();
+    query.per_page = query.per_page.clamp(1, MAX_PER_PAGE);
+    query.q = query.q.trim().to_owned();
+    let needle = query.q.to_lowercase();
+    let topics: &[Topic] = state
+        .snapshot
+        .as_deref()
+        .map(|s| s.topics.as_slice())
+        .unwrap_or(&[]);
+    let mut matched: Vec<&Topic> = topics
+        .iter()
+        .filter(|t| query.internal || !t.internal)
+        .filter(|t| needle.is_empty() || t.name.to_lowercase().contains(&needle))
+        .collect();
+    // Topics are already in name order; a stable sort keeps that as the tie-break.
+    match query.sort {
+        TopicSort::Name => {}
+        TopicSort::Partitions => matched.sort_by_key(|t| t.partitions.len()),
+        TopicSort::Messages => matched.sort_by_cached_key(|t| t.messages()),
+        TopicSort::UnderReplicated => matched.sort_by_cached_key(|t| t.under_replicated()),
+        TopicSort::MessagesInPerSec => matched.sort_by(|a, b| {
+            a.messages_in_per_sec
+                .unwrap_or(-1.0)
+                .total_cmp(&b.messages_in_per_sec.unwrap_or(-1.0))
+        }),
+    }
+    if query.dir == Direction::Desc {
+        matched.reverse();
+    }
+    let pages = matched.len().div_ceil(query.per_page).max(1);
+    query.page = query.page.clamp(1, pages);
+    let rows = matched
+        .iter()
+        .skip((query.page - 1) * query.per_page)
+        .take(query.per_page)
+        .map(|t| topic_row(t))
+        .collect();
+    Ok(TopicList {
+        cluster: summarize(&state),
+        total: topics.len(),
+        matched: matched.len(),
+        page: query.page,
+        pages,
+        query,
+        rows,
+    })
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PartitionRow {
+    pub id: i32,
+    pub leader: Option<i32>,
+    pub replicas: Vec<i32>,
+    pub isr: Vec<i32>,
+    pub earliest_offset: Option<i64>,
+    pub latest_offset: Option<i64>,
+    pub messages: Option<i64>,
+    pub under_replicated: bool,
+    pub offline: bool,
+    pub preferred_leader: bool,
+}
+
+fn partition_row(p: &Partition) -> PartitionRow {
+    PartitionRow {
+        id: p.id,
+        leader: p.leader,
+        replicas: p.replicas.clone(),
+        isr: p.isr.clone(),
+        earliest_offset: p.earliest_offset,
+        latest_offset: p.latest_offset,
+        messages: p.messages(),
+        under_replicated: p.is_under_replicated(),
+        offline: p.is_offline(),
+        preferred_leader: p.is_led_by_preferred(),
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TopicDetail {
+    pub cluster: ClusterSummary,
+    pub topic: TopicRow,
+    pub partitions: Vec<PartitionRow>,
+    /// `None` when the broker did not answer DescribeConfigs.
+    pub configs: Option<Vec<ConfigEntry>>,
+    pub range: Range,
+    pub history: Vec<SeriesPoint>,
+}
+
+pub async fn topic_detail(
+    clusters: &Clusters,
+    store: &Store,
+    cluster: &str,
+    topic: &str,
+    range: Range,
+    now: Millis,
+) -> Result<TopicDetail, QueryError> {
+    let state = cluster_state(clusters, cluster)?;
+    let snapshot = state
+        .snapshot
+        .as_deref()
+        .ok_or_else(|| QueryError::NotPolledYet(cluster.to_owned()))?;
+    let found = snapshot
+        .topic(topic)
+        .ok_or_else(|| QueryError::UnknownTopic {
+            cluster: cluster.to_owned(),
+            topic: topic.to_owned(),
+        })?;
+    let history = store
+        .topic_series(
+            cluster,
+            topic,
+            now - range.millis(),
+            now,
+            range.bucket_millis(state.poll_interval_secs),
+        )
+        .await?;
+    Ok(TopicDetail {
+        cluster: summarize(&state),
+        topic: topic_row(found),
+        partitions: found.partitions.iter().map(partition_row).collect(),
+        configs: found.configs.clone(),
+        range,
+        history,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::domain::fixtures::*;
+    use tokio::sync::watch;
+
+    fn clusters_with(snapshot: ClusterSnapshot) -> Clusters {
+        let config = Config::example().clusters.remove(0);
+        let mut state = ClusterState::new(&config);
+        state.last_attempt_at = Some(snapshot.taken_at);
+        state.snapshot = Some(Arc::new(snapshot));
+        let (_tx, rx) = watch::channel(Arc::new(state));
+        let mut clusters = Clusters::default();
+        clusters.push(config.name, rx);
+        clusters
+    }
+
+    fn many_topics() -> Clusters {
+        let mut topics: Vec<Topic> = (0..120)
+            .map(|i| {
+                topic(
+                    &format!("orders-{i:03}"),
+                    vec![partition(0, Some(1), (0, i))],
+                )
+            })
+            .collect();
+        topics.push(topic(
+            "__consumer_offsets",
+            vec![partition(0, Some(1), (0, 0))],
+        ));
+        topics[0].internal = false;
+        let last = topics.len() - 1;
+        topics[last].internal = true;
+        topics.sort_by(|a, b| a.name.cmp(&b.name));
+        clusters_with(snapshot(1, topics))
+    }
+
+    #[test]
+    fn topic_list_pages_searches_and_sorts() {
+        let clusters = many_topics();
+        let first = topic_list(&clusters, "local", &TopicQuery::default()).unwrap();
+        assert_eq!(
+            (first.total, first.matched, first.pages, first.rows.len()),
+            (121, 121, 3, 50)
+        );
+        assert_eq!(first.rows[0].name, "__consumer_offsets");
+
+        let search = TopicQuery {
+            q: " ORDERS-11".into(),
+            ..TopicQuery::default()
+        };
+        let found = topic_list(&clusters, "local", &search).unwrap();
+        let names: Vec<&str> = found.rows.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "orders-110",
+                "orders-111",
+                "orders-112",
+                "orders-113",
+                "orders-114",
+                "orders-115",
+                "orders-116",
+                "orders-117",
+                "orders-118",
+                "orders-119"
+            ]
+        );
+
+        let biggest = TopicQuery {
+            sort: TopicSort::Messages,
+            dir: Direction::Desc,
+            per_page: 2,
+            internal: false,
+            ..TopicQuery::default()
+        };
+        let top = topic_list(&clusters, "local", &biggest).unwrap();
+        assert_eq!(top.rows[0].name, "orders-119");
+        assert_eq!(top.rows[0].messages, 119);
+        assert_eq!(top.matched, 120);
+
+        let past_end = TopicQuery {
+            page: 99,
+            ..TopicQuery::default()
+        };
+        assert_eq!(topic_list(&clusters, "local", &past_end).unwrap().page, 3);
+    }
+
+    #[test]
+    fn unknown_cluster_is_an_error() {
+        let clusters = many_topics();
+        assert!(matches!(
+            topic_list(&clusters, "nope", &TopicQuery::default()),
+            Err(QueryError::UnknownCluster(_))
+        ));
+    }
+
+    #[test]
+    fn chart_buckets_never_undercut_the_poll_interval() {
+        assert_eq!(Range::Hour.bucket_millis(10), 10_000);
+        assert_eq!(Range::Day.bucket_millis(10), 240_000);
+        assert_eq!(Range::Week.bucket_millis(10), 1_680_000);
+        assert_eq!(Range::Hour.bucket_millis(60), 60_000);
+    }
+}

@@ -1,0 +1,483 @@
+//! History in SQL: SQLite, PostgreSQL or MySQL/MariaDB behind one `Store`, chosen by URL.
+//! Queries are written once with `?` placeholders over `sqlx::Any`; [`Dialect`] holds the few
+//! places where the databases differ. Migrations live in `migrations/{sqlite,postgres,mysql}`.
+
+mod dialect;
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Serialize;
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, Row};
+
+pub use dialect::Dialect;
+
+use crate::domain::Millis;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+static MYSQL_MIGRATIONS: Migrator = sqlx::migrate!("migrations/mysql");
+
+/// Rows per multi-row INSERT: far below every dialect's bound-parameter limit.
+const INSERT_CHUNK: usize = 500;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database URL {0}: {1}")]
+    Url(String, String),
+    #[error("cannot connect to the database: {0}")]
+    Connect(#[source] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("database query failed: {0}")]
+    Query(#[from] sqlx::Error),
+}
+
+/// One cluster poll, as written to `cluster_samples`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClusterSample {
+    pub cluster: String,
+    pub ts: Millis,
+    pub reachable: bool,
+    pub brokers: i64,
+    pub topics: i64,
+    pub partitions: i64,
+    pub under_replicated: i64,
+    pub offline: i64,
+    pub end_offset_sum: i64,
+    pub messages_in_per_sec: Option<f64>,
+    pub poll_millis: i64,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TopicSample {
+    pub topic: String,
+    pub partitions: i64,
+    pub end_offset_sum: i64,
+    /// Messages/s over the last topic sample interval.
+    pub messages_in_per_sec: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BrokerSample {
+    pub broker_id: i32,
+    pub up: bool,
+}
+
+/// Everything one poll writes, in one transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PollRecord {
+    pub cluster: ClusterSample,
+    pub topics: Vec<TopicSample>,
+    pub brokers: Vec<BrokerSample>,
+}
+
+/// One point of a chart: the start of a time bucket and the values averaged over it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct SeriesPoint {
+    pub ts: Millis,
+    pub messages_in_per_sec: Option<f64>,
+}
+
+/// A cluster-wide chart point.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ClusterPoint {
+    pub ts: Millis,
+    pub messages_in_per_sec: Option<f64>,
+    /// Share of the polls in the bucket that reached the cluster, 0.0–1.0.
+    pub reachable: f64,
+    pub partitions: Option<f64>,
+    pub under_replicated: Option<f64>,
+}
+
+/// A broker's availability over a time range.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct BrokerAvailability {
+    pub broker_id: i32,
+    pub polls: i64,
+    pub polls_up: i64,
+    pub last_seen_up: Option<Millis>,
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    dialect: Dialect,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("dialect", &self.dialect)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Rewrites `sqlite://relative/path` so the file and its folder are created when missing.
+fn prepare_sqlite_url(url: &str) -> Result<String, StoreError> {
+    let rest = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path != ":memory:" && !path.is_empty() {
+        if let Some(parent) = Path::new(path)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                StoreError::Url(
+                    url.to_owned(),
+                    format!("cannot create {}: {e}", parent.display()),
+                )
+            })?;
+        }
+    }
+    let mode = if query.contains("mode=") {
+        String::new()
+    } else {
+        "mode=rwc".into()
+    };
+    let query = [query, &mode]
+        .iter()
+        .filter(|s| !s.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join("&");
+    Ok(format!("sqlite://{path}?{query}"))
+}
+
+impl Store {
+    /// Connects and applies the dialect's migrations.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let dialect = Dialect::from_url(url)
+            .ok_or_else(|| StoreError::Url(redact(url), "unknown scheme".into()))?;
+        let url = match dialect {
+            Dialect::Sqlite => prepare_sqlite_url(url)?,
+            Dialect::Mysql => url.replacen("mariadb://", "mysql://", 1),
+            Dialect::Postgres => url.to_owned(),
+        };
+        let options = AnyPoolOptions::new()
+            .max_connections(if dialect == Dialect::Sqlite {
+                max_connections.max(2)
+            } else {
+                max_connections
+            })
+            .acquire_timeout(Duration::from_secs(10));
+        let options = if dialect == Dialect::Sqlite {
+            options.after_connect(|conn, _| {
+                Box::pin(async move {
+                    // WAL lets pages read while the poller writes; NORMAL sync is durable
+                    // enough for history and much faster.
+                    sqlx::query("PRAGMA journal_mode = WAL")
+                        .execute(&mut *conn)
+                        .await?;
+                    sqlx::query("PRAGMA synchronous = NORMAL")
+                        .execute(&mut *conn)
+                        .await?;
+                    sqlx::query("PRAGMA busy_timeout = 10000")
+                        .execute(&mut *conn)
+                        .await?;
+                    Ok(())
+                })
+            })
+        } else {
+            options
+        };
+        let pool = options.connect(&url).await.map_err(StoreError::Connect)?;
+        let store = Store { pool, dialect };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let migrator = match self.dialect {
+            Dialect::Sqlite => &SQLITE_MIGRATIONS,
+            Dialect::Postgres => &POSTGRES_MIGRATIONS,
+            Dialect::Mysql => &MYSQL_MIGRATIONS,
+        };
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Cheap round trip for `/readyz`.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Writes one poll in a single transaction, so a chart never sees half a poll.
+    #[tracing::instrument(skip_all, fields(cluster = %record.cluster.cluster, topics = record.topics.len()))]
+    pub async fn record_poll(&self, record: &PollRecord) -> Result<(), StoreError> {
+        let c = &record.cluster;
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(&self.dialect.sql(
+            "INSERT INTO cluster_samples (cluster, ts, reachable, brokers, topics, partitions, \
+             under_replicated, offline, end_offset_sum, messages_in_per_sec, poll_millis, error) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        ))
+        .bind(&c.cluster)
+        .bind(c.ts)
+        .bind(i64::from(c.reachable))
+        .bind(c.brokers)
+        .bind(c.topics)
+        .bind(c.partitions)
+        .bind(c.under_replicated)
+        .bind(c.offline)
+        .bind(c.end_offset_sum)
+        .bind(c.messages_in_per_sec)
+        .bind(c.poll_millis)
+        .bind(c.error.as_deref())
+        .execute(&mut *tx)
+        .await?;
+
+        for chunk in record.topics.chunks(INSERT_CHUNK) {
+            let sql = self.dialect.multi_row_insert(
+                "INSERT INTO topic_samples (cluster, topic, ts, partitions, end_offset_sum, messages_in_per_sec) VALUES ",
+                6,
+                chunk.len(),
+            );
+            let mut query = sqlx::query(&sql);
+            for t in chunk {
+                query = query
+                    .bind(&c.cluster)
+                    .bind(&t.topic)
+                    .bind(c.ts)
+                    .bind(t.partitions)
+                    .bind(t.end_offset_sum)
+                    .bind(t.messages_in_per_sec);
+            }
+            query.execute(&mut *tx).await?;
+        }
+
+        for chunk in record.brokers.chunks(INSERT_CHUNK) {
+            let sql = self.dialect.multi_row_insert(
+                "INSERT INTO broker_samples (cluster, broker_id, ts, up) VALUES ",
+                4,
+                chunk.len(),
+            );
+            let mut query = sqlx::query(&sql);
+            for b in chunk {
+                query = query
+                    .bind(&c.cluster)
+                    .bind(i64::from(b.broker_id))
+                    .bind(c.ts)
+                    .bind(i64::from(b.up));
+            }
+            query.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Cluster-wide points in `[from, to)`, averaged over buckets of `bucket` milliseconds.
+    #[tracing::instrument(skip_all, fields(cluster))]
+    pub async fn cluster_series(
+        &self,
+        cluster: &str,
+        from: Millis,
+        to: Millis,
+        bucket: Millis,
+    ) -> Result<Vec<ClusterPoint>, StoreError> {
+        let text = format!(
+            "SELECT {b} AS bucket, AVG(messages_in_per_sec), {reach}, {parts}, {urp} \
+             FROM cluster_samples WHERE cluster = ? AND ts >= ? AND ts < ? \
+             GROUP BY bucket ORDER BY bucket",
+            b = self.dialect.bucket("ts"),
+            reach = self.dialect.as_double("AVG(reachable)"),
+            parts = self
+                .dialect
+                .as_double("AVG(CASE WHEN reachable = 1 THEN partitions END)"),
+            urp = self
+                .dialect
+                .as_double("AVG(CASE WHEN reachable = 1 THEN under_replicated END)"),
+        );
+        let sql = self.dialect.sql(&text);
+        let rows = sqlx::query(&sql)
+            .bind(bucket.max(1))
+            .bind(cluster)
+            .bind(from)
+            .bind(to)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row: &AnyRow| {
+                Ok(ClusterPoint {
+                    ts: row.try_get(0)?,
+                    messages_in_per_sec: row.try_get(1)?,
+                    reachable: row.try_get::<Option<f64>, _>(2)?.unwrap_or(0.0),
+                    partitions: row.try_get(3)?,
+                    under_replicated: row.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
+    /// A topic's messages/s in `[from, to)`, averaged over buckets of `bucket` milliseconds.
+    /// Topic samples are written only when the topic moved, so a bucket in which the cluster
+    /// was polled but the topic has no row is reported as 0 msg/s; a bucket in which the
+    /// cluster was not reachable is left out.
+    #[tracing::instrument(skip_all, fields(cluster, topic))]
+    pub async fn topic_series(
+        &self,
+        cluster: &str,
+        topic: &str,
+        from: Millis,
+        to: Millis,
+        bucket: Millis,
+    ) -> Result<Vec<SeriesPoint>, StoreError> {
+        let text = format!(
+            "SELECT {b} AS bucket, AVG(messages_in_per_sec) FROM topic_samples \
+             WHERE cluster = ? AND topic = ? AND ts >= ? AND ts < ? GROUP BY bucket ORDER BY bucket",
+            b = self.dialect.bucket("ts"),
+        );
+        let sql = self.dialect.sql(&text);
+        let rows = sqlx::query(&sql)
+            .bind(bucket.max(1))
+            .bind(cluster)
+            .bind(topic)
+            .bind(from)
+            .bind(to)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut moved = std::collections::BTreeMap::new();
+        for row in &rows {
+            moved.insert(row.try_get::<i64, _>(0)?, row.try_get::<Option<f64>, _>(1)?);
+        }
+        let polled = self.cluster_series(cluster, from, to, bucket).await?;
+        Ok(polled
+            .into_iter()
+            .filter(|p| p.reachable > 0.0)
+            .map(|p| SeriesPoint {
+                ts: p.ts,
+                messages_in_per_sec: moved.get(&p.ts).copied().unwrap_or(Some(0.0)),
+            })
+            .collect())
+    }
+
+    /// How often each broker was up in `[from, to)`.
+    pub async fn broker_availability(
+        &self,
+        cluster: &str,
+        from: Millis,
+        to: Millis,
+    ) -> Result<Vec<BrokerAvailability>, StoreError> {
+        let text = format!(
+            "SELECT broker_id, COUNT(*), {up}, MAX(CASE WHEN up = 1 THEN ts END) \
+             FROM broker_samples WHERE cluster = ? AND ts >= ? AND ts < ? \
+             GROUP BY broker_id ORDER BY broker_id",
+            up = self.dialect.as_bigint("SUM(up)"),
+        );
+        let sql = self.dialect.sql(&text);
+        let rows = sqlx::query(&sql)
+            .bind(cluster)
+            .bind(from)
+            .bind(to)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(BrokerAvailability {
+                    broker_id: i32::try_from(row.try_get::<i64, _>(0)?).unwrap_or(-1),
+                    polls: row.try_get(1)?,
+                    polls_up: row.try_get(2)?,
+                    last_seen_up: row.try_get(3)?,
+                })
+            })
+            .collect()
+    }
+
+    /// When the cluster was last reached, from history (survives restarts).
+    pub async fn last_good_poll(&self, cluster: &str) -> Result<Option<Millis>, StoreError> {
+        let sql = self
+            .dialect
+            .sql("SELECT MAX(ts) FROM cluster_samples WHERE cluster = ? AND reachable = 1");
+        Ok(sqlx::query(&sql)
+            .bind(cluster)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?)
+    }
+
+    /// The last sample written for a cluster.
+    pub async fn latest_cluster_sample(
+        &self,
+        cluster: &str,
+    ) -> Result<Option<ClusterSample>, StoreError> {
+        let sql = self.dialect.sql(
+            "SELECT cluster, ts, reachable, brokers, topics, partitions, under_replicated, offline, \
+             end_offset_sum, messages_in_per_sec, poll_millis, error FROM cluster_samples \
+             WHERE cluster = ? ORDER BY ts DESC LIMIT 1",
+        );
+        let row = sqlx::query(&sql)
+            .bind(cluster)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            Ok(ClusterSample {
+                cluster: row.try_get(0)?,
+                ts: row.try_get(1)?,
+                reachable: row.try_get::<i64, _>(2)? == 1,
+                brokers: row.try_get(3)?,
+                topics: row.try_get(4)?,
+                partitions: row.try_get(5)?,
+                under_replicated: row.try_get(6)?,
+                offline: row.try_get(7)?,
+                end_offset_sum: row.try_get(8)?,
+                messages_in_per_sec: row.try_get(9)?,
+                poll_millis: row.try_get(10)?,
+                error: row.try_get(11)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Deletes raw samples older than `cutoff`; returns how many rows went.
+    #[tracing::instrument(skip_all)]
+    pub async fn delete_samples_before(&self, cutoff: Millis) -> Result<u64, StoreError> {
+        let mut deleted = 0;
+        for table in ["cluster_samples", "topic_samples", "broker_samples"] {
+            let text = format!("DELETE FROM {table} WHERE ts < ?");
+            let sql = self.dialect.sql(&text);
+            deleted += sqlx::query(&sql)
+                .bind(cutoff)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        }
+        Ok(deleted)
+    }
+}
+
+fn redact(url: &str) -> String {
+    crate::config::Secret::new(url).redacted()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_get_create_mode_and_keep_their_options() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/x.db");
+        let url = format!("sqlite://{}", path.display());
+        assert_eq!(prepare_sqlite_url(&url).unwrap(), format!("{url}?mode=rwc"));
+        assert!(path.parent().unwrap().is_dir());
+        assert_eq!(
+            prepare_sqlite_url("sqlite://:memory:?mode=memory").unwrap(),
+            "sqlite://:memory:?mode=memory"
+        );
+    }
+}

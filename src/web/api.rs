@@ -1,0 +1,71 @@
+//! The JSON API under `/api/v1`: the same read models as the pages, serialized.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::routing::get;
+use axum::{Json, Router};
+
+use super::AppState;
+use super::error::{ApiError, WebError};
+use super::pages::RangeParam;
+use crate::clock::now_millis;
+use crate::query::{self, ClusterDetail, ClusterSummary, TopicDetail, TopicList, TopicQuery};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/clusters", get(clusters))
+        .route("/clusters/{cluster}", get(cluster))
+        .route("/clusters/{cluster}/topics", get(topics))
+        .route("/clusters/{cluster}/topics/{topic}", get(topic))
+        .fallback(|uri: axum::http::Uri| async move {
+            ApiError(WebError::NoRoute(format!("/api/v1{}", uri.path())))
+        })
+}
+
+async fn clusters(State(state): State<AppState>) -> Json<Vec<ClusterSummary>> {
+    Json(query::overview(&state.clusters))
+}
+
+async fn cluster(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    params: Result<Query<RangeParam>, QueryRejection>,
+) -> Result<Json<ClusterDetail>, ApiError> {
+    let Query(params) = params?;
+    let detail = query::cluster_detail(
+        &state.clusters,
+        &state.store,
+        &name,
+        params.range,
+        now_millis(),
+    )
+    .await?;
+    Ok(Json(detail))
+}
+
+async fn topics(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    params: Result<Query<TopicQuery>, QueryRejection>,
+) -> Result<Json<TopicList>, ApiError> {
+    let Query(params) = params?;
+    Ok(Json(query::topic_list(&state.clusters, &name, &params)?))
+}
+
+async fn topic(
+    State(state): State<AppState>,
+    Path((name, topic)): Path<(String, String)>,
+    params: Result<Query<RangeParam>, QueryRejection>,
+) -> Result<Json<TopicDetail>, ApiError> {
+    let Query(params) = params?;
+    let detail = query::topic_detail(
+        &state.clusters,
+        &state.store,
+        &name,
+        &topic,
+        params.range,
+        now_millis(),
+    )
+    .await?;
+    Ok(Json(detail))
+}

@@ -1,0 +1,121 @@
+//! How failures reach clients: JSON for the API, an HTML page for browsers. Both map the same
+//! [`WebError`] to the same status; 5xx details go to the log, never to the client.
+
+use axum::Json;
+use axum::extract::rejection::QueryRejection;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::i18n::Lang;
+use crate::query::QueryError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    #[error(transparent)]
+    Query(#[from] QueryError),
+    #[error("invalid query parameters: {0}")]
+    BadRequest(String),
+    #[error("no such path: {0}")]
+    NoRoute(String),
+}
+
+impl From<QueryRejection> for WebError {
+    fn from(rejection: QueryRejection) -> Self {
+        WebError::BadRequest(rejection.body_text())
+    }
+}
+
+impl WebError {
+    fn status(&self) -> StatusCode {
+        match self {
+            WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            WebError::NoRoute(_) => StatusCode::NOT_FOUND,
+            WebError::Query(QueryError::UnknownCluster(_) | QueryError::UnknownTopic { .. }) => {
+                StatusCode::NOT_FOUND
+            }
+            WebError::Query(QueryError::NotPolledYet(_)) => StatusCode::SERVICE_UNAVAILABLE,
+            WebError::Query(QueryError::Store(_)) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            WebError::BadRequest(_) => "bad_request",
+            WebError::NoRoute(_) => "not_found",
+            WebError::Query(QueryError::UnknownCluster(_)) => "unknown_cluster",
+            WebError::Query(QueryError::UnknownTopic { .. }) => "unknown_topic",
+            WebError::Query(QueryError::NotPolledYet(_)) => "not_polled_yet",
+            WebError::Query(QueryError::Store(_)) => "internal",
+        }
+    }
+
+    /// The message a client may see; `None` for a 500, whose details are logged instead.
+    fn public_message(&self) -> Option<String> {
+        if self.status().is_server_error() && self.status() != StatusCode::SERVICE_UNAVAILABLE {
+            tracing::error!(error = %self, "request failed");
+            None
+        } else {
+            Some(self.to_string())
+        }
+    }
+}
+
+/// A JSON API failure: `{"error": {"code": "...", "message": "..."}}`.
+#[derive(Debug)]
+pub struct ApiError(pub WebError);
+
+impl<E: Into<WebError>> From<E> for ApiError {
+    fn from(error: E) -> Self {
+        ApiError(error.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let message = self
+            .0
+            .public_message()
+            .unwrap_or_else(|| "internal error; see the Osprey log".to_owned());
+        let body = json!({ "error": { "code": self.0.code(), "message": message } });
+        (self.0.status(), Json(body)).into_response()
+    }
+}
+
+/// A page failure, rendered as an HTML error page in the reader's language.
+#[derive(Debug)]
+pub struct PageError {
+    pub error: WebError,
+    pub lang: Lang,
+}
+
+impl PageError {
+    pub fn new(error: impl Into<WebError>, lang: Lang) -> Self {
+        PageError {
+            error: error.into(),
+            lang,
+        }
+    }
+
+    pub fn bad_request(rejection: QueryRejection, lang: Lang) -> Self {
+        PageError::new(rejection, lang)
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let status = self.error.status();
+        let t = self.lang.messages();
+        let title = match status {
+            StatusCode::NOT_FOUND => t.not_found,
+            StatusCode::SERVICE_UNAVAILABLE => t.unavailable,
+            _ => t.error_title,
+        };
+        let message = self
+            .error
+            .public_message()
+            .unwrap_or_else(|| t.internal_error.to_owned());
+        let page = super::pages::ErrorPage::new(self.lang, title, message);
+        (status, super::pages::render(&page)).into_response()
+    }
+}

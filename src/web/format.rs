@@ -1,0 +1,228 @@
+//! Numbers and times for people: `1.2k msg/s`, `12,345`, `3 min ago`, `2026-11-21 10:04:05 UTC`.
+//! `now` is a field, never read from the clock here.
+
+use std::borrow::Borrow;
+
+use super::i18n::{Lang, Messages};
+use crate::domain::Millis;
+
+const DASH: &str = "–";
+
+#[derive(Debug, Clone, Copy)]
+pub struct Fmt {
+    pub lang: Lang,
+    pub now: Millis,
+}
+
+impl Fmt {
+    pub fn new(lang: Lang, now: Millis) -> Self {
+        Fmt { lang, now }
+    }
+
+    fn t(&self) -> &'static Messages {
+        self.lang.messages()
+    }
+
+    /// `12,345`
+    pub fn count(&self, n: impl Borrow<i64>) -> String {
+        let n = *n.borrow();
+        let digits = n.unsigned_abs().to_string();
+        let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+        if n < 0 {
+            out.push('-');
+        }
+        for (i, ch) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(ch);
+        }
+        out
+    }
+
+    pub fn size(&self, n: impl Borrow<usize>) -> String {
+        let n = *n.borrow();
+        self.count(i64::try_from(n).unwrap_or(i64::MAX))
+    }
+
+    pub fn opt_size(&self, n: impl Borrow<Option<usize>>) -> String {
+        let n = *n.borrow();
+        n.map_or_else(|| DASH.to_owned(), |n| self.size(n))
+    }
+
+    pub fn opt_count(&self, n: impl Borrow<Option<i64>>) -> String {
+        let n = *n.borrow();
+        n.map_or_else(|| DASH.to_owned(), |n| self.count(n))
+    }
+
+    pub fn opt_id(&self, n: impl Borrow<Option<i32>>) -> String {
+        let n = *n.borrow();
+        n.map_or_else(|| DASH.to_owned(), |n| n.to_string())
+    }
+
+    /// `950`, `1.2k`, `3.4M` in English; `950`, `1.2万`, `3.4亿` in Chinese.
+    pub fn compact(&self, value: f64) -> String {
+        let steps: &[(f64, &str)] = match self.lang {
+            Lang::En => &[(1e9, "G"), (1e6, "M"), (1e3, "k")],
+            Lang::Zh => &[(1e8, "亿"), (1e4, "万")],
+        };
+        for (size, suffix) in steps {
+            if value.abs() >= *size {
+                return format!("{}{suffix}", one_decimal(value / size));
+            }
+        }
+        one_decimal(value)
+    }
+
+    /// `1.2k msg/s`; `–` when unknown.
+    pub fn rate(&self, per_sec: impl Borrow<Option<f64>>) -> String {
+        let per_sec = *per_sec.borrow();
+        match per_sec {
+            Some(v) => format!("{} {}", self.compact(v), self.t().rate_unit),
+            None => DASH.to_owned(),
+        }
+    }
+
+    /// `3 min ago`; `never` when unknown.
+    pub fn ago(&self, at: impl Borrow<Option<Millis>>) -> String {
+        let at = *at.borrow();
+        let t = self.t();
+        let Some(at) = at else {
+            return t.never.to_owned();
+        };
+        let secs = (self.now - at).max(0) / 1000;
+        let (template, n) = match secs {
+            0..5 => return t.just_now.to_owned(),
+            5..120 => (t.seconds_ago, secs),
+            120..7200 => (t.minutes_ago, secs / 60),
+            7200..172_800 => (t.hours_ago, secs / 3600),
+            _ => (t.days_ago, secs / 86_400),
+        };
+        Messages::fill(template, &[("n", &n.to_string())])
+    }
+
+    /// `120 ms`, `2.5 s`
+    pub fn millis(&self, ms: impl Borrow<Option<u64>>) -> String {
+        let ms = *ms.borrow();
+        match ms {
+            None => DASH.to_owned(),
+            Some(ms) if ms < 1000 => format!("{ms} ms"),
+            Some(ms) => format!("{} s", one_decimal(ms as f64 / 1000.0)),
+        }
+    }
+
+    pub fn seconds(&self, secs: impl Borrow<u64>) -> String {
+        let secs = *secs.borrow();
+        humantime::format_duration(std::time::Duration::from_secs(secs)).to_string()
+    }
+
+    /// `2026-11-21 10:04:05 UTC`
+    pub fn time(&self, at: impl Borrow<Option<Millis>>) -> String {
+        let at = *at.borrow();
+        at.map_or_else(|| self.t().never.to_owned(), utc_text)
+    }
+
+    /// "The figures below are from the last good poll, <time>."
+    pub fn data_from(&self, at: impl Borrow<Option<Millis>>) -> String {
+        Messages::fill(self.t().showing_data_from, &[("when", &self.time(at))])
+    }
+
+    pub fn percent(&self, value: impl Borrow<Option<f64>>) -> String {
+        let value = *value.borrow();
+        value.map_or_else(|| DASH.to_owned(), |v| format!("{}%", one_decimal(v)))
+    }
+}
+
+/// One decimal, dropped when it is zero or the number is large: `1.2`, `15`, `950`.
+fn one_decimal(value: f64) -> String {
+    if value.abs() >= 100.0 || (value.fract() * 10.0).round() == 0.0 {
+        format!("{value:.0}")
+    } else {
+        format!("{value:.1}")
+    }
+}
+
+/// Days since 1970-01-01 → (year, month, day), proleptic Gregorian (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+pub fn utc_text(at: Millis) -> String {
+    let secs = at.div_euclid(1000);
+    let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
+    let rem = secs.rem_euclid(86_400);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: Millis = 1_795_000_000_000;
+
+    fn en() -> Fmt {
+        Fmt::new(Lang::En, NOW)
+    }
+
+    fn zh() -> Fmt {
+        Fmt::new(Lang::Zh, NOW)
+    }
+
+    #[test]
+    fn counts_get_thousands_separators() {
+        assert_eq!(en().count(0), "0");
+        assert_eq!(en().count(999), "999");
+        assert_eq!(en().count(12_345), "12,345");
+        assert_eq!(en().count(-1_234_567), "-1,234,567");
+    }
+
+    #[test]
+    fn rates_are_compact_per_language() {
+        assert_eq!(en().rate(Some(0.0)), "0 msg/s");
+        assert_eq!(en().rate(Some(2.25)), "2.2 msg/s");
+        assert_eq!(en().rate(Some(1_234.0)), "1.2k msg/s");
+        assert_eq!(en().rate(Some(3_400_000.0)), "3.4M msg/s");
+        assert_eq!(en().rate(None), "–");
+        assert_eq!(zh().rate(Some(12_345.0)), "1.2万 条/秒");
+        assert_eq!(zh().rate(Some(950.0)), "950 条/秒");
+    }
+
+    #[test]
+    fn ages_read_naturally() {
+        assert_eq!(en().ago(Some(NOW - 1_000)), "just now");
+        assert_eq!(en().ago(Some(NOW - 30_000)), "30 s ago");
+        assert_eq!(en().ago(Some(NOW - 180_000)), "3 min ago");
+        assert_eq!(en().ago(Some(NOW - 3 * 3_600_000)), "3 h ago");
+        assert_eq!(en().ago(Some(NOW - 3 * 86_400_000)), "3 d ago");
+        assert_eq!(zh().ago(Some(NOW - 180_000)), "3 分钟前");
+        assert_eq!(en().ago(None), "never");
+    }
+
+    #[test]
+    fn utc_times() {
+        assert_eq!(utc_text(0), "1970-01-01 00:00:00 UTC");
+        assert_eq!(utc_text(951_782_400_000), "2000-02-29 00:00:00 UTC");
+        assert_eq!(utc_text(1_795_000_000_000), "2026-11-18 11:06:40 UTC");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(en().millis(Some(120)), "120 ms");
+        assert_eq!(en().millis(Some(2_500)), "2.5 s");
+        assert_eq!(en().seconds(10), "10s");
+    }
+}

@@ -1,0 +1,88 @@
+//! The web layer: pages, the JSON API under `/api/v1`, health checks and static assets. It only
+//! reads — the pollers' latest state and the store — through [`crate::query`].
+
+mod api;
+mod assets;
+mod error;
+mod format;
+pub mod i18n;
+mod pages;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use tower_http::compression::CompressionLayer;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::ServerConfig;
+use crate::poller::Clusters;
+use crate::store::Store;
+
+pub use format::Fmt;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub clusters: Clusters,
+    pub store: Store,
+}
+
+impl AppState {
+    pub fn new(clusters: Clusters, store: Store) -> Self {
+        AppState { clusters, store }
+    }
+}
+
+/// Liveness: the process answers.
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Readiness: the history store answers.
+async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> impl IntoResponse {
+    match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+pub fn app(state: AppState, server: &ServerConfig) -> Router {
+    let static_files = match &server.static_dir {
+        Some(dir) => {
+            Router::new().nest_service(&format!("/static/{}", assets::VERSION), ServeDir::new(dir))
+        }
+        None => Router::new().route("/static/{version}/{*file}", get(assets::serve)),
+    };
+    Router::new()
+        .merge(pages::router())
+        .nest("/api/v1", api::router())
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .merge(static_files)
+        .fallback(pages::not_found)
+        // Layers run outside-in from the last one added: tracing sees every request first,
+        // then the timeout bounds it, then compression wraps the body.
+        .layer(CompressionLayer::new())
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            server.request_timeout.max(Duration::from_secs(1)),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
