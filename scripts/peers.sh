@@ -51,6 +51,7 @@ peers_install() {
   command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server)
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+  command -v curl >/dev/null 2>&1 || missing+=(curl)
   "$(python_for_venv)" -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
   apt_install "${missing[@]}"
 

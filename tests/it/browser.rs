@@ -1,0 +1,118 @@
+//! A person's walk through the dashboard in headless Chromium: Overview → Cluster → Topics →
+//! Topic, then the same page in Chinese. Screenshots land in target/test-artefacts/.
+
+use std::time::Duration;
+
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::json;
+
+use crate::helpers::*;
+
+async fn browser() -> Client {
+    let flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1366,900",
+    ];
+    let profile = tempfile::tempdir().unwrap().keep();
+    let mut args: Vec<String> = flags.iter().map(|f| f.to_string()).collect();
+    args.push(format!("--user-data-dir={}", profile.display()));
+    let capabilities = json!({
+        "goog:chromeOptions": { "binary": peer("OSPREY_TEST_CHROMIUM"), "args": args }
+    });
+    ClientBuilder::rustls()
+        .unwrap()
+        .capabilities(capabilities.as_object().unwrap().clone())
+        .connect(&peer("OSPREY_TEST_CHROMEDRIVER"))
+        .await
+        .expect("a chromedriver session")
+}
+
+async fn screenshot(client: &Client, name: &str) {
+    let png = client.screenshot().await.unwrap();
+    std::fs::write(artefacts_dir().join(format!("{name}.png")), png).unwrap();
+}
+
+async fn text_of(client: &Client, css: &str) -> String {
+    client.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("no {css}")).text().await.unwrap()
+}
+
+async fn count(client: &Client, css: &str) -> usize {
+    client.find_all(Locator::Css(css)).await.unwrap().len()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_person_walks_overview_cluster_topics_topic() {
+    let broker = Broker::start(BrokerKind::Noida).await;
+    let bootstrap = broker.bootstrap();
+    create_topics(&bootstrap, &[("clicks", 4), ("orders.v1", 2)]).await;
+    produce_one_by_one(&bootstrap, "clicks", 2, 6).await;
+    let app = TestApp::with_clusters(vec![kafka_cluster("web", &bootstrap)]).await;
+    // Wait for a few polls so the charts have history to draw.
+    eventually(Duration::from_secs(30), "topics and history", || async {
+        let detail = app.json("/api/v1/clusters/web").await;
+        let topics = app.json("/api/v1/clusters/web/topics?q=clicks").await;
+        (detail["history"].as_array()?.len() >= 2 && topics["rows"][0]["end_offset_sum"] == 6).then_some(())
+    })
+    .await;
+
+    let client = browser().await;
+    client.goto(&app.base).await.unwrap();
+    assert_eq!(client.title().await.unwrap(), "Overview · Osprey");
+    let row = text_of(&client, r#"tr[data-cluster="web"]"#).await;
+    assert!(row.contains("web") && row.contains("kafka") && row.contains("Up"), "{row}");
+    screenshot(&client, "1-overview").await;
+
+    client.find(Locator::Css(r#"tr[data-cluster="web"] a"#)).await.unwrap().click().await.unwrap();
+    assert!(client.current_url().await.unwrap().path().ends_with("/clusters/web"));
+    let brokers = text_of(&client, "#brokers tbody").await;
+    assert!(brokers.contains("controller") && brokers.contains("127.0.0.1"), "{brokers}");
+    assert_eq!(count(&client, "#brokers tbody tr").await, 1);
+    eventually(Duration::from_secs(10), "the cluster chart drawn", || async {
+        (count(&client, r#".chart[data-drawn="true"]"#).await == 1).then_some(())
+    })
+    .await;
+    screenshot(&client, "2-cluster").await;
+
+    client.find(Locator::LinkText("Topics")).await.unwrap().click().await.unwrap();
+    let search = client.find(Locator::Css(r#"input[name="q"]"#)).await.unwrap();
+    search.send_keys("orders").await.unwrap();
+    client.find(Locator::Css("form.search button")).await.unwrap().click().await.unwrap();
+    assert_eq!(count(&client, "#topics tbody tr").await, 1);
+    assert!(text_of(&client, "#topics tbody").await.contains("orders.v1"));
+    client.back().await.unwrap();
+    client.back().await.unwrap();
+    client.find(Locator::LinkText("Topics")).await.unwrap().click().await.unwrap();
+    let clicks = text_of(&client, r#"tr[data-topic="clicks"]"#).await;
+    assert!(clicks.contains('4') && clicks.contains('6'), "partitions and messages: {clicks}");
+    screenshot(&client, "3-topics").await;
+
+    client.find(Locator::Css(r#"tr[data-topic="clicks"] a"#)).await.unwrap().click().await.unwrap();
+    assert_eq!(client.title().await.unwrap(), "clicks · web · Osprey");
+    assert_eq!(count(&client, "#partitions tbody tr").await, 4);
+    let partition_two = text_of(&client, r#"tr[data-partition="2"]"#).await;
+    assert!(partition_two.contains('6'), "{partition_two}");
+    assert_eq!(text_of(&client, "#messages").await, "6");
+    eventually(Duration::from_secs(10), "the topic chart drawn", || async {
+        (count(&client, r#".chart[data-drawn="true"]"#).await == 1).then_some(())
+    })
+    .await;
+    screenshot(&client, "4-topic").await;
+
+    client.find(Locator::Id("lang-switch")).await.unwrap().click().await.unwrap();
+    assert!(client.current_url().await.unwrap().path().ends_with("/clusters/web/topics/clicks"));
+    let heading = text_of(&client, "#partitions thead").await;
+    assert!(heading.contains("最新位移"), "{heading}");
+    assert_eq!(text_of(&client, "#lang-switch").await, "English");
+    screenshot(&client, "5-topic-zh").await;
+
+    client.close().await.unwrap();
+    app.stop().await;
+}

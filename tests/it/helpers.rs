@@ -1,0 +1,260 @@
+//! Test fixtures: brokers started per test, the app on 127.0.0.1:0, fresh databases, polling.
+
+use std::future::Future;
+use std::net::{SocketAddr, TcpListener as StdListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use osprey::app::Running;
+use osprey::config::{ClusterConfig, ClusterKind, Config, Secret};
+use rdkafka::ClientConfig;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use serde_json::Value;
+
+/// A peer address or binary the provisioning script exports; tests cannot run without it.
+pub fn peer(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| {
+        panic!("{var} is not set: run the tests through scripts/test.sh, which starts the real peers")
+    })
+}
+
+/// A free port below 32768 (the ephemeral range starts there), probed from a random start so
+/// parallel tests rarely race for the same one.
+pub fn free_port() -> u16 {
+    let start = 20_000 + (std::process::id() as u16 % 97) * 100 + fastrand_u16(100);
+    (0..12_000u16)
+        .map(|i| 20_000 + (start - 20_000 + i) % 12_000)
+        .find(|p| StdListener::bind(("127.0.0.1", *p)).is_ok())
+        .expect("no free port between 20000 and 32000")
+}
+
+fn fastrand_u16(below: u16) -> u16 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    (nanos % u32::from(below)) as u16
+}
+
+/// A short unique suffix for database, topic and file names.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}_{}_{}", std::process::id(), fastrand_u16(60_000))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BrokerKind {
+    Noida,
+    Tansu,
+}
+
+/// A Kafka-protocol broker process of this test's own, killed on drop.
+pub struct Broker {
+    pub kind: BrokerKind,
+    pub port: u16,
+    child: Option<Child>,
+    data_dir: tempfile::TempDir,
+}
+
+impl Broker {
+    pub async fn start(kind: BrokerKind) -> Broker {
+        let port = free_port();
+        let data_dir = tempfile::tempdir().unwrap();
+        let mut broker = Broker { kind, port, child: None, data_dir };
+        broker.spawn().await;
+        broker
+    }
+
+    async fn spawn(&mut self) {
+        let port = self.port.to_string();
+        let mut command = match self.kind {
+            BrokerKind::Noida => {
+                let mut c = Command::new(peer("OSPREY_TEST_NOIDA_BIN"));
+                c.args(["start", "--only", "kafka", "--host", "127.0.0.1", "--kafka-port", &port, "--data-dir"])
+                    .arg(self.data_dir.path());
+                c
+            }
+            BrokerKind::Tansu => {
+                let url = format!("tcp://127.0.0.1:{port}");
+                let mut c = Command::new(peer("OSPREY_TEST_TANSU_BIN"));
+                c.args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+                    .args(["--storage-engine", "memory://tansu/"]);
+                c
+            }
+        };
+        let log = std::fs::File::create(self.data_dir.path().join("broker.log")).unwrap();
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("broker binary starts");
+        self.child = Some(child);
+        let addr: SocketAddr = format!("127.0.0.1:{}", self.port).parse().unwrap();
+        eventually(Duration::from_secs(20), "broker listening", || async {
+            TcpStream::connect_timeout(&addr, Duration::from_millis(200)).ok()
+        })
+        .await;
+    }
+
+    pub fn bootstrap(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the broker again on the same port (noida keeps its data directory).
+    pub async fn restart(&mut self) {
+        self.stop();
+        self.spawn().await;
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Polls `check` every 200 ms until it returns `Some`, failing the test after `timeout`.
+pub async fn eventually<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        if tokio::time::Instant::now() > deadline {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+pub fn kafka_cluster(name: &str, bootstrap: &str) -> ClusterConfig {
+    ClusterConfig {
+        name: name.into(),
+        kind: ClusterKind::Kafka,
+        bootstrap_servers: bootstrap.into(),
+        poll_interval: Duration::from_secs(1),
+        poll_timeout: Duration::from_secs(1),
+        config_refresh_interval: Duration::from_secs(300),
+        properties: Default::default(),
+    }
+}
+
+/// A config with a fresh SQLite file of its own.
+pub fn sqlite_config(dir: &tempfile::TempDir, clusters: Vec<ClusterConfig>) -> Config {
+    let mut config = Config::default();
+    config.database.url = Secret::new(format!("sqlite://{}", dir.path().join("osprey.db").display()));
+    config.clusters = clusters;
+    config
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub http: reqwest::Client,
+    running: Option<Running>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestApp {
+    pub async fn spawn(config: Config) -> TestApp {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let running = osprey::app::start(config, listener).await.expect("app starts");
+        TestApp {
+            base: format!("http://{}", running.addr),
+            http: reqwest::Client::new(),
+            running: Some(running),
+            _dir: None,
+        }
+    }
+
+    /// The app with a fresh SQLite database, polling `clusters`.
+    pub async fn with_clusters(clusters: Vec<ClusterConfig>) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let mut app = TestApp::spawn(sqlite_config(&dir, clusters)).await;
+        app._dir = Some(dir);
+        app
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(format!("{}{path}", self.base)).send().await.unwrap()
+    }
+
+    pub async fn json(&self, path: &str) -> Value {
+        let response = self.get(path).await;
+        assert!(response.status().is_success(), "GET {path}: {}", response.status());
+        response.json().await.unwrap()
+    }
+
+    pub async fn html(&self, path: &str) -> String {
+        let response = self.get(path).await;
+        assert!(response.status().is_success(), "GET {path}: {}", response.status());
+        response.text().await.unwrap()
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(running) = self.running.take() {
+            running.stop().await.unwrap();
+        }
+    }
+}
+
+pub fn admin(bootstrap: &str) -> AdminClient<DefaultClientContext> {
+    ClientConfig::new().set("bootstrap.servers", bootstrap).create().unwrap()
+}
+
+pub async fn create_topics(bootstrap: &str, topics: &[(&str, i32)]) {
+    let new: Vec<NewTopic<'_>> =
+        topics.iter().map(|(name, parts)| NewTopic::new(name, *parts, TopicReplication::Fixed(1))).collect();
+    let results = admin(bootstrap)
+        .create_topics(&new, &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))))
+        .await
+        .expect("create topics");
+    for result in results {
+        result.expect("topic created");
+    }
+}
+
+pub fn producer(bootstrap: &str) -> FutureProducer {
+    ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("linger.ms", "0")
+        .set("message.timeout.ms", "10000")
+        .create()
+        .unwrap()
+}
+
+/// Sends `count` messages to one partition, each awaited before the next, so every record is
+/// its own batch.
+pub async fn produce_one_by_one(bootstrap: &str, topic: &str, partition: i32, count: usize) {
+    let producer = producer(bootstrap);
+    for i in 0..count {
+        let payload = format!("message {i}");
+        producer
+            .send(
+                FutureRecord::<str, str>::to(topic).partition(partition).payload(&payload),
+                Duration::from_secs(10),
+            )
+            .await
+            .expect("message delivered");
+    }
+}
+
+/// Where tests put screenshots and other artefacts a person may want to look at.
+pub fn artefacts_dir() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-artefacts");
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

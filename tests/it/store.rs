@@ -1,0 +1,189 @@
+//! One store story, run against SQLite, PostgreSQL and MariaDB; then the whole app writing its
+//! history into PostgreSQL and MariaDB.
+
+use std::time::Duration;
+
+use osprey::config::Secret;
+use osprey::store::{BrokerSample, ClusterSample, PollRecord, Store, TopicSample};
+use sqlx::Connection;
+
+use crate::helpers::*;
+
+/// A database of this test's own on a shared server, dropped at the end.
+struct TempDatabase {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl TempDatabase {
+    async fn create(admin_var: &str) -> TempDatabase {
+        let admin_url = peer(admin_var);
+        let name = unique("osprey_it");
+        let mut conn = sqlx::AnyConnection::connect(&admin_url).await.expect("admin connection");
+        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
+        conn.close().await.unwrap();
+        let base = admin_url.rsplit_once('/').unwrap().0;
+        let url = format!("{base}/{name}");
+        TempDatabase { admin_url, name, url }
+    }
+
+    async fn drop_it(self) {
+        let mut conn = sqlx::AnyConnection::connect(&self.admin_url).await.unwrap();
+        sqlx::query(&format!("DROP DATABASE {}", self.name)).execute(&mut conn).await.unwrap();
+    }
+}
+
+const BASE: i64 = 1_800_000_000_000; // a multiple of 20 s
+
+fn poll(ts: i64, topics: Vec<TopicSample>, brokers: Vec<BrokerSample>) -> PollRecord {
+    PollRecord {
+        cluster: ClusterSample {
+            cluster: "prod".into(),
+            ts,
+            reachable: true,
+            brokers: brokers.iter().filter(|b| b.up).count() as i64,
+            topics: 2,
+            partitions: 6,
+            under_replicated: 1,
+            offline: 0,
+            end_offset_sum: 1_000 + ts - BASE,
+            messages_in_per_sec: Some(((ts - BASE) / 1000) as f64),
+            poll_millis: 12,
+            error: None,
+        },
+        topics,
+        brokers,
+    }
+}
+
+fn topic(name: &str, rate: f64) -> TopicSample {
+    TopicSample { topic: name.into(), partitions: 3, end_offset_sum: 500, messages_in_per_sec: Some(rate) }
+}
+
+fn brokers(second_up: bool) -> Vec<BrokerSample> {
+    vec![BrokerSample { broker_id: 1, up: true }, BrokerSample { broker_id: 2, up: second_up }]
+}
+
+async fn store_story(url: &str) {
+    sqlx::any::install_default_drivers();
+    let store = Store::connect(url, 4).await.expect("connect and migrate");
+
+    // Six good polls 10 s apart; broker 2 vanishes after the third; the topic moves twice.
+    // Topic names differing only in case are different topics (case-sensitive keys everywhere).
+    for i in 0..6 {
+        let ts = BASE + i * 10_000;
+        let topics = match i {
+            0 => vec![topic("orders", 4.0), topic("Orders", 1.0)],
+            3 => vec![topic("orders", 8.0)],
+            _ => vec![],
+        };
+        store.record_poll(&poll(ts, topics, brokers(i < 3))).await.unwrap();
+    }
+    let mut failed = poll(BASE + 60_000, vec![], vec![]);
+    failed.cluster.reachable = false;
+    failed.cluster.messages_in_per_sec = None;
+    failed.cluster.error = Some("cluster unreachable: Connection refused".into());
+    store.record_poll(&failed).await.unwrap();
+    // Another cluster's history never shows up in this one's.
+    let mut other = poll(BASE, vec![topic("orders", 99.0)], brokers(true));
+    other.cluster.cluster = "staging".into();
+    store.record_poll(&other).await.unwrap();
+
+    let series = store.cluster_series("prod", BASE, BASE + 70_000, 20_000).await.unwrap();
+    let buckets: Vec<i64> = series.iter().map(|p| p.ts - BASE).collect();
+    assert_eq!(buckets, [0, 20_000, 40_000, 60_000]);
+    let rates: Vec<Option<f64>> = series.iter().map(|p| p.messages_in_per_sec).collect();
+    assert_eq!(rates, [Some(5.0), Some(25.0), Some(45.0), None]);
+    assert_eq!(series[3].reachable, 0.0);
+    assert_eq!(series[0].reachable, 1.0);
+    assert_eq!(series[0].partitions, Some(6.0));
+    assert_eq!(series[0].under_replicated, Some(1.0));
+
+    let topic_series = store.topic_series("prod", "orders", BASE, BASE + 70_000, 20_000).await.unwrap();
+    let points: Vec<(i64, Option<f64>)> =
+        topic_series.iter().map(|p| (p.ts - BASE, p.messages_in_per_sec)).collect();
+    assert_eq!(
+        points,
+        [(0, Some(4.0)), (20_000, Some(8.0)), (40_000, Some(0.0))],
+        "idle buckets are 0 msg/s; the unreachable bucket is left out"
+    );
+    let upper = store.topic_series("prod", "Orders", BASE, BASE + 20_000, 20_000).await.unwrap();
+    assert_eq!(upper[0].messages_in_per_sec, Some(1.0));
+
+    let availability = store.broker_availability("prod", BASE, BASE + 70_000).await.unwrap();
+    assert_eq!(availability.len(), 2);
+    assert_eq!((availability[0].broker_id, availability[0].polls, availability[0].polls_up), (1, 6, 6));
+    assert_eq!((availability[1].broker_id, availability[1].polls, availability[1].polls_up), (2, 6, 3));
+    assert_eq!(availability[1].last_seen_up, Some(BASE + 20_000));
+
+    assert_eq!(store.last_good_poll("prod").await.unwrap(), Some(BASE + 50_000));
+    assert_eq!(store.last_good_poll("nobody").await.unwrap(), None);
+    let latest = store.latest_cluster_sample("prod").await.unwrap().unwrap();
+    assert_eq!(latest, failed.cluster);
+    store.close().await;
+
+    // A restart runs the migrations again (a no-op) and finds the history.
+    let store = Store::connect(url, 2).await.expect("reconnect");
+    assert_eq!(store.last_good_poll("prod").await.unwrap(), Some(BASE + 50_000));
+    let deleted = store.delete_samples_before(BASE + 30_000).await.unwrap();
+    assert_eq!(deleted, 3 + 2 + 6 + 1 + 1 + 2, "three prod polls, their topic and broker rows, and staging's poll");
+    let series = store.cluster_series("prod", BASE, BASE + 70_000, 10_000).await.unwrap();
+    assert_eq!(series.first().map(|p| p.ts), Some(BASE + 30_000));
+    store.ping().await.unwrap();
+    store.close().await;
+}
+
+#[tokio::test]
+async fn store_story_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    store_story(&format!("sqlite://{}", dir.path().join("history/osprey.db").display())).await;
+}
+
+#[tokio::test]
+async fn store_story_on_postgres() {
+    let db = TempDatabase::create("OSPREY_TEST_POSTGRES_URL").await;
+    store_story(&db.url).await;
+    db.drop_it().await;
+}
+
+#[tokio::test]
+async fn store_story_on_mariadb() {
+    let db = TempDatabase::create("OSPREY_TEST_MYSQL_URL").await;
+    store_story(&db.url).await;
+    db.drop_it().await;
+}
+
+async fn app_writes_history_to(admin_var: &str) {
+    let db = TempDatabase::create(admin_var).await;
+    let broker = Broker::start(BrokerKind::Noida).await;
+    create_topics(&broker.bootstrap(), &[("sql", 2)]).await;
+    let mut config = osprey::config::Config::default();
+    config.database.url = Secret::new(db.url.clone());
+    config.clusters = vec![kafka_cluster("sql", &broker.bootstrap())];
+    let app = TestApp::spawn(config).await;
+    produce_one_by_one(&broker.bootstrap(), "sql", 1, 3).await;
+    eventually(Duration::from_secs(30), "history in the database", || async {
+        let detail = app.json("/api/v1/clusters/sql").await;
+        let points = detail["history"].as_array()?;
+        points.iter().any(|p| p["reachable"] == 1.0).then_some(())
+    })
+    .await;
+    eventually(Duration::from_secs(30), "the topic's end offsets", || async {
+        let topic = app.json("/api/v1/clusters/sql/topics/sql").await;
+        (topic["topic"]["end_offset_sum"] == 3).then_some(())
+    })
+    .await;
+    app.stop().await;
+    db.drop_it().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_app_keeps_history_in_postgres() {
+    app_writes_history_to("OSPREY_TEST_POSTGRES_URL").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_app_keeps_history_in_mariadb() {
+    app_writes_history_to("OSPREY_TEST_MYSQL_URL").await;
+}
