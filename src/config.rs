@@ -14,7 +14,7 @@ use serde::Deserialize;
 pub const ENV_PREFIX: &str = "OSPREY__";
 
 /// The whole configuration of one Osprey process.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub server: ServerConfig,
@@ -91,11 +91,8 @@ pub struct ClusterConfig {
 
 impl fmt::Debug for ClusterConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let properties: BTreeMap<&str, &str> = self
-            .properties
-            .iter()
-            .map(|(k, v)| (k.as_str(), redact_property(k, v)))
-            .collect();
+        let properties: BTreeMap<&str, &str> =
+            self.properties.iter().map(|(k, v)| (k.as_str(), redact_property(k, v))).collect();
         f.debug_struct("ClusterConfig")
             .field("name", &self.name)
             .field("kind", &self.kind)
@@ -113,19 +110,13 @@ const REDACTED: &str = "<redacted>";
 /// Client properties whose values are credentials.
 fn is_secret_property(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
-    [
-        "password", "secret", "jaas", "token", "private", ".key.pem", "ssl.key",
-    ]
-    .iter()
-    .any(|needle| key.contains(needle))
+    ["password", "secret", "jaas", "token", "private", ".key.pem", "ssl.key"]
+        .iter()
+        .any(|needle| key.contains(needle))
 }
 
 fn redact_property<'a>(key: &str, value: &'a str) -> &'a str {
-    if is_secret_property(key) {
-        REDACTED
-    } else {
-        value
-    }
+    if is_secret_property(key) { REDACTED } else { value }
 }
 
 /// A string that may hold a credential (a database URL with a password). `Debug` and
@@ -187,10 +178,7 @@ impl Default for ServerConfig {
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        DatabaseConfig {
-            url: Secret::new("sqlite://data/osprey.db"),
-            max_connections: 8,
-        }
+        DatabaseConfig { url: Secret::new("sqlite://data/osprey.db"), max_connections: 8 }
     }
 }
 
@@ -199,17 +187,6 @@ impl Default for HistoryConfig {
         HistoryConfig {
             retention: Duration::from_secs(7 * 24 * 3600),
             topic_sample_interval: Duration::from_secs(60),
-        }
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            server: ServerConfig::default(),
-            database: DatabaseConfig::default(),
-            history: HistoryConfig::default(),
-            clusters: Vec::new(),
         }
     }
 }
@@ -226,10 +203,7 @@ pub enum ConfigError {
 }
 
 fn key_error(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
-    ConfigError::Key {
-        key: key.into(),
-        message: message.into(),
-    }
+    ConfigError::Key { key: key.into(), message: message.into() }
 }
 
 impl Config {
@@ -257,10 +231,8 @@ impl Config {
 
     /// Parses and validates configuration text (no environment overrides).
     pub fn from_toml_str(text: &str) -> Result<Config, ConfigError> {
-        let table = parse_toml(text).map_err(|message| ConfigError::Syntax {
-            path: "<text>".into(),
-            message,
-        })?;
+        let table = parse_toml(text)
+            .map_err(|message| ConfigError::Syntax { path: "<text>".into(), message })?;
         Self::from_table(table)
     }
 
@@ -271,14 +243,7 @@ impl Config {
                 let message = e.into_inner().to_string();
                 // toml appends "in `section`" on a second line; the key already says where.
                 let message = message.lines().next().unwrap_or_default().trim().to_owned();
-                key_error(
-                    if key == "." {
-                        "(top level)".into()
-                    } else {
-                        key
-                    },
-                    message,
-                )
+                key_error(if key == "." { "(top level)".into() } else { key }, message)
             })?;
         config.validate()?;
         Ok(config)
@@ -288,10 +253,7 @@ impl Config {
         let url = self.database.url.expose();
         let scheme = url.split("://").next().unwrap_or_default();
         if !url.contains("://")
-            || !matches!(
-                scheme,
-                "sqlite" | "postgres" | "postgresql" | "mysql" | "mariadb"
-            )
+            || !matches!(scheme, "sqlite" | "postgres" | "postgresql" | "mysql" | "mariadb")
         {
             return Err(key_error(
                 "database.url",
@@ -317,16 +279,9 @@ impl Config {
                 ));
             }
             if !seen.insert(cluster.name.as_str()) {
-                return Err(key_error(
-                    key("name"),
-                    format!("{:?} is used twice", cluster.name),
-                ));
+                return Err(key_error(key("name"), format!("{:?} is used twice", cluster.name)));
             }
-            let servers: Vec<&str> = cluster
-                .bootstrap_servers
-                .split(',')
-                .map(str::trim)
-                .collect();
+            let servers: Vec<&str> = cluster.bootstrap_servers.split(',').map(str::trim).collect();
             if servers.iter().any(|s| !is_host_port(s)) {
                 return Err(key_error(
                     key("bootstrap_servers"),
@@ -381,10 +336,7 @@ impl Config {
         line("# Address the web server binds (pages, /api/v1, /healthz, /readyz).");
         line(&format!("listen = {}", q(&self.server.listen.to_string())));
         line("# Longest time one HTTP request may take.");
-        line(&format!(
-            "request_timeout = {}",
-            d(self.server.request_timeout)
-        ));
+        line(&format!("request_timeout = {}", d(self.server.request_timeout)));
         line(
             "# Serve /static from this folder instead of the files built into the binary (UI work).",
         );
@@ -400,19 +352,13 @@ impl Config {
         line("# mysql://USER:PASS@HOST/DB (MySQL or MariaDB). Migrations run at start-up.");
         line(&format!("url = {}", q(&self.database.url.redacted())));
         line("# Connections in the pool.");
-        line(&format!(
-            "max_connections = {}",
-            self.database.max_connections
-        ));
+        line(&format!("max_connections = {}", self.database.max_connections));
         line("");
         line("[history]");
         line("# How long raw samples are kept before the retention job deletes them.");
         line(&format!("retention = {}", d(self.history.retention)));
         line("# How often per-topic samples (end offsets, messages/s) are written.");
-        line(&format!(
-            "topic_sample_interval = {}",
-            d(self.history.topic_sample_interval)
-        ));
+        line(&format!("topic_sample_interval = {}", d(self.history.topic_sample_interval)));
         for cluster in &self.clusters {
             line("");
             line("[[clusters]]");
@@ -421,19 +367,13 @@ impl Config {
             line("# kafka (RocketMQ and RabbitMQ follow).");
             line(&format!("kind = {}", q(cluster.kind.as_str())));
             line("# Comma-separated host:port list.");
-            line(&format!(
-                "bootstrap_servers = {}",
-                q(&cluster.bootstrap_servers)
-            ));
+            line(&format!("bootstrap_servers = {}", q(&cluster.bootstrap_servers)));
             line("# Time between two polls; missed ticks are skipped, never queued.");
             line(&format!("poll_interval = {}", d(cluster.poll_interval)));
             line("# A poll that takes longer fails; the cluster is then shown as unreachable.");
             line(&format!("poll_timeout = {}", d(cluster.poll_timeout)));
             line("# How often topic configurations are re-read.");
-            line(&format!(
-                "config_refresh_interval = {}",
-                d(cluster.config_refresh_interval)
-            ));
+            line(&format!("config_refresh_interval = {}", d(cluster.config_refresh_interval)));
             line("# Passed to the Kafka client (librdkafka), e.g. for SASL/TLS clusters:");
             line("#   \"security.protocol\" = \"SASL_SSL\"");
             line("#   \"sasl.mechanism\" = \"SCRAM-SHA-512\"");
@@ -449,16 +389,13 @@ impl Config {
 }
 
 fn parse_toml(text: &str) -> Result<toml::Table, String> {
-    text.parse::<toml::Table>()
-        .map_err(|e| e.to_string().trim_end().replace('\n', " "))
+    text.parse::<toml::Table>().map_err(|e| e.to_string().trim_end().replace('\n', " "))
 }
 
 fn is_valid_cluster_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 fn is_host_port(s: &str) -> bool {
@@ -475,16 +412,12 @@ fn apply_env_overrides(
     table: &mut toml::Table,
     env: impl IntoIterator<Item = (String, String)>,
 ) -> Result<(), ConfigError> {
-    let mut vars: Vec<(String, String)> = env
-        .into_iter()
-        .filter(|(k, _)| k.starts_with(ENV_PREFIX))
-        .collect();
+    let mut vars: Vec<(String, String)> =
+        env.into_iter().filter(|(k, _)| k.starts_with(ENV_PREFIX)).collect();
     vars.sort();
     for (name, raw) in vars {
-        let path: Vec<String> = name[ENV_PREFIX.len()..]
-            .split("__")
-            .map(|s| s.to_ascii_lowercase())
-            .collect();
+        let path: Vec<String> =
+            name[ENV_PREFIX.len()..].split("__").map(|s| s.to_ascii_lowercase()).collect();
         if path.iter().any(String::is_empty) {
             return Err(key_error(name, "empty segment in variable name"));
         }
@@ -504,9 +437,7 @@ fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) -> Res
         table.insert(first.clone(), value);
         return Ok(());
     }
-    let slot = table
-        .entry(first.clone())
-        .or_insert_with(|| new_container(&rest[0]));
+    let slot = table.entry(first.clone()).or_insert_with(|| new_container(&rest[0]));
     set_in_value(slot, rest, value)
 }
 
@@ -523,14 +454,10 @@ fn set_in_value(slot: &mut toml::Value, path: &[String], value: toml::Value) -> 
         toml::Value::Table(t) => set_path(t, path, value),
         toml::Value::Array(items) => {
             let (index, rest) = path.split_first().ok_or("empty path")?;
-            let index: usize = index
-                .parse()
-                .map_err(|_| format!("{index:?} is not an array index"))?;
+            let index: usize =
+                index.parse().map_err(|_| format!("{index:?} is not an array index"))?;
             if index > items.len() {
-                return Err(format!(
-                    "index {index} skips entries (there are {})",
-                    items.len()
-                ));
+                return Err(format!("index {index} skips entries (there are {})", items.len()));
             }
             if index == items.len() {
                 items.push(match rest.first() {
@@ -571,10 +498,7 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     fn load_text(text: &str, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
@@ -647,21 +571,9 @@ mod tests {
     #[test]
     fn errors_name_the_key_and_the_problem() {
         let cases: &[(&str, &str, &str)] = &[
-            (
-                "[server]\nlisten = \"nonsense\"",
-                "server.listen",
-                "invalid socket address",
-            ),
-            (
-                "[server]\nlisten_port = 1",
-                "server.listen_port",
-                "unknown field `listen_port`",
-            ),
-            (
-                "[database]\nurl = \"oracle://x\"",
-                "database.url",
-                "must start with",
-            ),
+            ("[server]\nlisten = \"nonsense\"", "server.listen", "invalid socket address"),
+            ("[server]\nlisten_port = 1", "server.listen_port", "unknown field `listen_port`"),
+            ("[database]\nurl = \"oracle://x\"", "database.url", "must start with"),
             (
                 "[[clusters]]\nname='a'\nkind='kafka'\nbootstrap_servers='x:1'\npoll_interval='10x'",
                 "clusters[0].poll_interval",
@@ -711,10 +623,7 @@ mod tests {
 
     #[test]
     fn broken_toml_is_a_syntax_error() {
-        assert!(matches!(
-            Config::from_toml_str("[server"),
-            Err(ConfigError::Syntax { .. })
-        ));
+        assert!(matches!(Config::from_toml_str("[server"), Err(ConfigError::Syntax { .. })));
     }
 
     #[test]
@@ -740,13 +649,8 @@ mod tests {
     fn rendering_reads_back_to_the_same_config() {
         let config = Config::from_toml_str(ONE_CLUSTER).unwrap();
         let mut expected = config.clone();
-        expected.clusters[0]
-            .properties
-            .insert("sasl.password".into(), REDACTED.into());
-        assert_eq!(
-            Config::from_toml_str(&config.render_commented()).unwrap(),
-            expected
-        );
+        expected.clusters[0].properties.insert("sasl.password".into(), REDACTED.into());
+        assert_eq!(Config::from_toml_str(&config.render_commented()).unwrap(), expected);
     }
 
     #[test]

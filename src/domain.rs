@@ -87,18 +87,11 @@ impl Partition {
 
 impl Topic {
     pub fn replication_factor(&self) -> usize {
-        self.partitions
-            .iter()
-            .map(|p| p.replicas.len())
-            .max()
-            .unwrap_or(0)
+        self.partitions.iter().map(|p| p.replicas.len()).max().unwrap_or(0)
     }
 
     pub fn under_replicated(&self) -> usize {
-        self.partitions
-            .iter()
-            .filter(|p| p.is_under_replicated())
-            .count()
+        self.partitions.iter().filter(|p| p.is_under_replicated()).count()
     }
 
     pub fn offline(&self) -> usize {
@@ -134,29 +127,19 @@ impl ClusterSnapshot {
 
     /// Messages/s over every topic; `None` until two polls were seen.
     pub fn messages_in_per_sec(&self) -> Option<f64> {
-        let mut rates = self
-            .topics
-            .iter()
-            .filter_map(|t| t.messages_in_per_sec)
-            .peekable();
+        let mut rates = self.topics.iter().filter_map(|t| t.messages_in_per_sec).peekable();
         rates.peek()?;
         Some(rates.sum())
     }
 
     pub fn topic(&self, name: &str) -> Option<&Topic> {
-        self.topics
-            .binary_search_by(|t| t.name.as_str().cmp(name))
-            .ok()
-            .map(|i| &self.topics[i])
+        self.topics.binary_search_by(|t| t.name.as_str().cmp(name)).ok().map(|i| &self.topics[i])
     }
 
     /// Partitions led by each broker, as `(broker id, count)`.
     pub fn leader_counts(&self) -> std::collections::BTreeMap<i32, usize> {
         let mut counts = std::collections::BTreeMap::new();
-        for leader in self
-            .topics
-            .iter()
-            .flat_map(|t| t.partitions.iter().filter_map(|p| p.leader))
+        for leader in self.topics.iter().flat_map(|t| t.partitions.iter().filter_map(|p| p.leader))
         {
             *counts.entry(leader).or_insert(0) += 1;
         }
@@ -241,13 +224,7 @@ mod tests {
         let before = snapshot(
             10_000,
             vec![
-                topic(
-                    "a",
-                    vec![
-                        partition(0, Some(1), (0, 100)),
-                        partition(1, Some(2), (0, 50)),
-                    ],
-                ),
+                topic("a", vec![partition(0, Some(1), (0, 100)), partition(1, Some(2), (0, 50))]),
                 topic("gone", vec![partition(0, Some(1), (0, 1))]),
                 topic("recreated", vec![partition(0, Some(1), (0, 500))]),
             ],
@@ -255,13 +232,7 @@ mod tests {
         let mut after = snapshot(
             12_000,
             vec![
-                topic(
-                    "a",
-                    vec![
-                        partition(0, Some(1), (0, 120)),
-                        partition(1, Some(2), (0, 70)),
-                    ],
-                ),
+                topic("a", vec![partition(0, Some(1), (0, 120)), partition(1, Some(2), (0, 70))]),
                 topic("new", vec![partition(0, Some(1), (0, 7))]),
                 topic("recreated", vec![partition(0, Some(1), (0, 3))]),
             ],
@@ -275,10 +246,7 @@ mod tests {
 
     #[test]
     fn cluster_totals() {
-        let mut t = topic(
-            "a",
-            vec![partition(0, Some(1), (0, 10)), partition(1, None, (0, 5))],
-        );
+        let mut t = topic("a", vec![partition(0, Some(1), (0, 10)), partition(1, None, (0, 5))]);
         t.partitions[1].isr = vec![];
         let s = snapshot(1, vec![t]);
         assert_eq!(s.partition_count(), 2);

@@ -20,6 +20,16 @@ use crate::store::{BrokerSample, ClusterSample, PollRecord, Store, TopicSample};
 /// Longest wait between two attempts at an unreachable cluster.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
+/// Longest error message kept (the store's column holds 1,000 characters).
+const MAX_ERROR_CHARS: usize = 1000;
+
+fn shorten(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars.saturating_sub(1)) {
+        Some((cut, _)) if text.chars().count() > max_chars => format!("{}…", &text[..cut]),
+        _ => text.to_owned(),
+    }
+}
+
 /// What the web layer knows of a cluster: the last good snapshot and how the last poll went.
 #[derive(Debug, Clone, Serialize)]
 pub struct ClusterState {
@@ -96,17 +106,11 @@ impl Clusters {
     }
 
     pub fn get(&self, name: &str) -> Option<Arc<ClusterState>> {
-        self.entries
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, rx)| Arc::clone(&rx.borrow()))
+        self.entries.iter().find(|(n, _)| n == name).map(|(_, rx)| Arc::clone(&rx.borrow()))
     }
 
     pub fn all(&self) -> Vec<Arc<ClusterState>> {
-        self.entries
-            .iter()
-            .map(|(_, rx)| Arc::clone(&rx.borrow()))
-            .collect()
+        self.entries.iter().map(|(_, rx)| Arc::clone(&rx.borrow())).collect()
     }
 }
 
@@ -196,17 +200,10 @@ impl PollBook {
         let brokers: Vec<BrokerSample> = self
             .seen_brokers
             .keys()
-            .map(|&id| BrokerSample {
-                broker_id: id,
-                up: present(id),
-            })
+            .map(|&id| BrokerSample { broker_id: id, up: present(id) })
             .collect();
-        self.state.missing_brokers = self
-            .seen_brokers
-            .values()
-            .filter(|b| !present(b.id))
-            .cloned()
-            .collect();
+        self.state.missing_brokers =
+            self.seen_brokers.values().filter(|b| !present(b.id)).cloned().collect();
         let record = PollRecord {
             cluster: ClusterSample {
                 cluster: snapshot.cluster.clone(),
@@ -234,8 +231,9 @@ impl PollBook {
     }
 
     pub fn failed(&mut self, now: Millis, error: &AdapterError, poll_millis: u64) -> PollRecord {
+        let message = shorten(&error.to_string(), MAX_ERROR_CHARS);
         self.state.last_attempt_at = Some(now);
-        self.state.last_error = Some(error.to_string());
+        self.state.last_error = Some(message.clone());
         self.state.consecutive_failures = self.state.consecutive_failures.saturating_add(1);
         PollRecord {
             cluster: ClusterSample {
@@ -250,7 +248,7 @@ impl PollBook {
                 end_offset_sum: 0,
                 messages_in_per_sec: None,
                 poll_millis: i64::try_from(poll_millis).unwrap_or(i64::MAX),
-                error: Some(error.to_string()),
+                error: Some(message),
             },
             topics: Vec::new(),
             brokers: Vec::new(),
@@ -347,10 +345,7 @@ pub async fn run_retention(store: Store, retention: Duration, cancel: Cancellati
             _ = cancel.cancelled() => break,
             _ = ticker.tick() => {}
         }
-        match store
-            .delete_samples_before(now_millis().saturating_sub(retention_ms))
-            .await
-        {
+        match store.delete_samples_before(now_millis().saturating_sub(retention_ms)).await {
             Ok(0) => {}
             Ok(rows) => tracing::info!(rows, "retention deleted old samples"),
             Err(e) => tracing::error!(error = %e, "retention could not delete old samples"),
@@ -368,19 +363,11 @@ mod tests {
     }
 
     fn book() -> PollBook {
-        PollBook::new(
-            ClusterState::new(&cluster_config()),
-            &HistoryConfig::default(),
-        )
+        PollBook::new(ClusterState::new(&cluster_config()), &HistoryConfig::default())
     }
 
     fn broker(id: i32) -> Broker {
-        Broker {
-            id,
-            host: "h".into(),
-            port: 9092,
-            rack: None,
-        }
+        Broker { id, host: "h".into(), port: 9092, rack: None }
     }
 
     #[test]
@@ -391,20 +378,21 @@ mod tests {
         assert_eq!(book.state().status(), ClusterStatus::Up);
         let record = book.failed(11_000, &AdapterError::Unreachable("refused".into()), 3);
         assert!(!record.cluster.reachable);
-        assert_eq!(
-            record.cluster.error.as_deref(),
-            Some("cluster unreachable: refused")
-        );
+        assert_eq!(record.cluster.error.as_deref(), Some("cluster unreachable: refused"));
         let state = book.state();
         assert_eq!(state.status(), ClusterStatus::Down);
-        assert!(
-            state.snapshot.is_some(),
-            "the last good snapshot stays visible"
-        );
+        assert!(state.snapshot.is_some(), "the last good snapshot stays visible");
         assert_eq!(state.last_good_at, Some(1_000));
         book.succeeded(snapshot(21_000, vec![]));
         assert_eq!(book.state().status(), ClusterStatus::Up);
         assert_eq!(book.state().last_error, None);
+    }
+
+    #[test]
+    fn long_errors_are_shortened_on_a_char_boundary() {
+        assert_eq!(shorten("short", 10), "short");
+        assert_eq!(shorten("ééééé", 3), "éé…");
+        assert_eq!(shorten(&"x".repeat(2000), 1000).chars().count(), 1000);
     }
 
     #[test]
@@ -425,14 +413,9 @@ mod tests {
     #[test]
     fn rates_and_cluster_sample_come_from_consecutive_polls() {
         let mut book = book();
-        book.succeeded(snapshot(
-            0,
-            vec![topic("a", vec![partition(0, Some(1), (0, 100))])],
-        ));
-        let record = book.succeeded(snapshot(
-            10_000,
-            vec![topic("a", vec![partition(0, Some(1), (0, 150))])],
-        ));
+        book.succeeded(snapshot(0, vec![topic("a", vec![partition(0, Some(1), (0, 100))])]));
+        let record = book
+            .succeeded(snapshot(10_000, vec![topic("a", vec![partition(0, Some(1), (0, 150))])]));
         assert_eq!(record.cluster.messages_in_per_sec, Some(5.0));
         assert_eq!(record.cluster.partitions, 1);
         assert_eq!(record.cluster.end_offset_sum, 150);
@@ -449,16 +432,7 @@ mod tests {
         let record = book.succeeded(second);
         assert_eq!(
             record.brokers,
-            vec![
-                BrokerSample {
-                    broker_id: 1,
-                    up: true
-                },
-                BrokerSample {
-                    broker_id: 2,
-                    up: false
-                }
-            ]
+            vec![BrokerSample { broker_id: 1, up: true }, BrokerSample { broker_id: 2, up: false }]
         );
         assert_eq!(book.state().missing_brokers, vec![broker(2)]);
     }
@@ -476,16 +450,9 @@ mod tests {
             )
         };
         let first = sampler.sample(&at(0, 10, 5));
-        assert_eq!(
-            first.len(),
-            2,
-            "the first tick writes a baseline for every topic"
-        );
+        assert_eq!(first.len(), 2, "the first tick writes a baseline for every topic");
         assert!(first.iter().all(|t| t.messages_in_per_sec.is_none()));
-        assert!(
-            sampler.sample(&at(30_000, 40, 5)).is_empty(),
-            "not yet an interval later"
-        );
+        assert!(sampler.sample(&at(30_000, 40, 5)).is_empty(), "not yet an interval later");
         let second = sampler.sample(&at(60_000, 70, 5));
         assert_eq!(second.len(), 1, "idle topic b is skipped");
         assert_eq!(second[0].topic, "a");

@@ -113,9 +113,7 @@ fn summarize(state: &ClusterState) -> ClusterSummary {
 }
 
 fn cluster_state(clusters: &Clusters, name: &str) -> Result<Arc<ClusterState>, QueryError> {
-    clusters
-        .get(name)
-        .ok_or_else(|| QueryError::UnknownCluster(name.to_owned()))
+    clusters.get(name).ok_or_else(|| QueryError::UnknownCluster(name.to_owned()))
 }
 
 /// Every configured cluster, in configuration order.
@@ -184,12 +182,7 @@ pub async fn cluster_detail(
         }
         brokers.sort_by_key(|b| b.id);
     }
-    Ok(ClusterDetail {
-        summary: summarize(&state),
-        brokers,
-        range,
-        history,
-    })
+    Ok(ClusterDetail { summary: summarize(&state), brokers, range, history })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -245,8 +238,8 @@ pub struct TopicQuery {
     /// 1-based.
     pub page: usize,
     pub per_page: usize,
-    /// Include internal topics (`__consumer_offsets`, …).
-    pub internal: bool,
+    /// Leave out internal topics (`__consumer_offsets`, …).
+    pub hide_internal: bool,
 }
 
 impl Default for TopicQuery {
@@ -257,7 +250,7 @@ impl Default for TopicQuery {
             dir: Direction::Asc,
             page: 1,
             per_page: DEFAULT_PER_PAGE,
-            internal: true,
+            hide_internal: false,
         }
     }
 }
@@ -315,14 +308,10 @@ pub fn topic_list(
     query.per_page = query.per_page.clamp(1, MAX_PER_PAGE);
     query.q = query.q.trim().to_owned();
     let needle = query.q.to_lowercase();
-    let topics: &[Topic] = state
-        .snapshot
-        .as_deref()
-        .map(|s| s.topics.as_slice())
-        .unwrap_or(&[]);
+    let topics: &[Topic] = state.snapshot.as_deref().map(|s| s.topics.as_slice()).unwrap_or(&[]);
     let mut matched: Vec<&Topic> = topics
         .iter()
-        .filter(|t| query.internal || !t.internal)
+        .filter(|t| !(query.hide_internal && t.internal))
         .filter(|t| needle.is_empty() || t.name.to_lowercase().contains(&needle))
         .collect();
     // Topics are already in name order; a stable sort keeps that as the tie-break.
@@ -332,9 +321,7 @@ pub fn topic_list(
         TopicSort::Messages => matched.sort_by_cached_key(|t| t.messages()),
         TopicSort::UnderReplicated => matched.sort_by_cached_key(|t| t.under_replicated()),
         TopicSort::MessagesInPerSec => matched.sort_by(|a, b| {
-            a.messages_in_per_sec
-                .unwrap_or(-1.0)
-                .total_cmp(&b.messages_in_per_sec.unwrap_or(-1.0))
+            a.messages_in_per_sec.unwrap_or(-1.0).total_cmp(&b.messages_in_per_sec.unwrap_or(-1.0))
         }),
     }
     if query.dir == Direction::Desc {
@@ -408,16 +395,12 @@ pub async fn topic_detail(
     now: Millis,
 ) -> Result<TopicDetail, QueryError> {
     let state = cluster_state(clusters, cluster)?;
-    let snapshot = state
-        .snapshot
-        .as_deref()
-        .ok_or_else(|| QueryError::NotPolledYet(cluster.to_owned()))?;
-    let found = snapshot
-        .topic(topic)
-        .ok_or_else(|| QueryError::UnknownTopic {
-            cluster: cluster.to_owned(),
-            topic: topic.to_owned(),
-        })?;
+    let snapshot =
+        state.snapshot.as_deref().ok_or_else(|| QueryError::NotPolledYet(cluster.to_owned()))?;
+    let found = snapshot.topic(topic).ok_or_else(|| QueryError::UnknownTopic {
+        cluster: cluster.to_owned(),
+        topic: topic.to_owned(),
+    })?;
     let history = store
         .topic_series(
             cluster,
@@ -457,17 +440,9 @@ mod tests {
 
     fn many_topics() -> Clusters {
         let mut topics: Vec<Topic> = (0..120)
-            .map(|i| {
-                topic(
-                    &format!("orders-{i:03}"),
-                    vec![partition(0, Some(1), (0, i))],
-                )
-            })
+            .map(|i| topic(&format!("orders-{i:03}"), vec![partition(0, Some(1), (0, i))]))
             .collect();
-        topics.push(topic(
-            "__consumer_offsets",
-            vec![partition(0, Some(1), (0, 0))],
-        ));
+        topics.push(topic("__consumer_offsets", vec![partition(0, Some(1), (0, 0))]));
         topics[0].internal = false;
         let last = topics.len() - 1;
         topics[last].internal = true;
@@ -479,16 +454,10 @@ mod tests {
     fn topic_list_pages_searches_and_sorts() {
         let clusters = many_topics();
         let first = topic_list(&clusters, "local", &TopicQuery::default()).unwrap();
-        assert_eq!(
-            (first.total, first.matched, first.pages, first.rows.len()),
-            (121, 121, 3, 50)
-        );
+        assert_eq!((first.total, first.matched, first.pages, first.rows.len()), (121, 121, 3, 50));
         assert_eq!(first.rows[0].name, "__consumer_offsets");
 
-        let search = TopicQuery {
-            q: " ORDERS-11".into(),
-            ..TopicQuery::default()
-        };
+        let search = TopicQuery { q: " ORDERS-11".into(), ..TopicQuery::default() };
         let found = topic_list(&clusters, "local", &search).unwrap();
         let names: Vec<&str> = found.rows.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(
@@ -511,7 +480,7 @@ mod tests {
             sort: TopicSort::Messages,
             dir: Direction::Desc,
             per_page: 2,
-            internal: false,
+            hide_internal: true,
             ..TopicQuery::default()
         };
         let top = topic_list(&clusters, "local", &biggest).unwrap();
@@ -519,10 +488,7 @@ mod tests {
         assert_eq!(top.rows[0].messages, 119);
         assert_eq!(top.matched, 120);
 
-        let past_end = TopicQuery {
-            page: 99,
-            ..TopicQuery::default()
-        };
+        let past_end = TopicQuery { page: 99, ..TopicQuery::default() };
         assert_eq!(topic_list(&clusters, "local", &past_end).unwrap().page, 3);
     }
 

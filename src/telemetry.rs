@@ -10,9 +10,7 @@ pub fn init() {
         .ok()
         .and_then(|f| EnvFilter::try_new(f).ok())
         .unwrap_or_else(|| EnvFilter::new(DEFAULT_FILTER));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     let result = if std::env::var("OSPREY_LOG_FORMAT").is_ok_and(|f| f == "json") {
         builder.json().try_init()
     } else {

@@ -16,7 +16,7 @@
       width: Math.max(el.clientWidth, 300),
       height: 240,
       legend: { show: true },
-      scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, Math.max(max, 1) * 1.1]; } } },
+      scales: { x: { time: true, range: function () { return [data.from, data.to]; } }, y: { range: function (u, min, max) { return [0, Math.max(max, 1) * 1.1]; } } },
       series: [{}, { label: el.getAttribute("data-label"), stroke: "#1f6feb", fill: "rgba(31,111,235,0.08)", width: 2, spanGaps: false }],
       axes: [{}, { size: 60 }]
     };

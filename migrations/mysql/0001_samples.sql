@@ -12,7 +12,7 @@ CREATE TABLE cluster_samples (
     end_offset_sum      BIGINT       NOT NULL,
     messages_in_per_sec DOUBLE,
     poll_millis         BIGINT       NOT NULL,
-    error               TEXT,
+    error               VARCHAR(1000) CHARACTER SET utf8mb4,
     PRIMARY KEY (cluster, ts)
 ) ENGINE=InnoDB;
 

@@ -87,25 +87,16 @@ mod tests {
 
     #[test]
     fn dialect_follows_the_url_scheme() {
-        assert_eq!(
-            Dialect::from_url("sqlite://data/x.db"),
-            Some(Dialect::Sqlite)
-        );
+        assert_eq!(Dialect::from_url("sqlite://data/x.db"), Some(Dialect::Sqlite));
         assert_eq!(Dialect::from_url("sqlite::memory:"), Some(Dialect::Sqlite));
-        assert_eq!(
-            Dialect::from_url("postgresql://a@b/c"),
-            Some(Dialect::Postgres)
-        );
+        assert_eq!(Dialect::from_url("postgresql://a@b/c"), Some(Dialect::Postgres));
         assert_eq!(Dialect::from_url("mariadb://a@b/c"), Some(Dialect::Mysql));
         assert_eq!(Dialect::from_url("oracle://x"), None);
     }
 
     #[test]
     fn postgres_numbers_placeholders() {
-        assert_eq!(
-            Dialect::Postgres.sql("a = ? AND b = ?"),
-            "a = $1 AND b = $2"
-        );
+        assert_eq!(Dialect::Postgres.sql("a = ? AND b = ?"), "a = $1 AND b = $2");
         assert_eq!(Dialect::Mysql.sql("a = ? AND b = ?"), "a = ? AND b = ?");
         assert_eq!(
             Dialect::Postgres.multi_row_insert("INSERT INTO t (a, b) VALUES ", 2, 2),

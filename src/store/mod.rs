@@ -110,42 +110,23 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store")
-            .field("dialect", &self.dialect)
-            .finish_non_exhaustive()
+        f.debug_struct("Store").field("dialect", &self.dialect).finish_non_exhaustive()
     }
 }
 
 /// Rewrites `sqlite://relative/path` so the file and its folder are created when missing.
 fn prepare_sqlite_url(url: &str) -> Result<String, StoreError> {
-    let rest = url
-        .trim_start_matches("sqlite://")
-        .trim_start_matches("sqlite:");
+    let rest = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:");
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-    if path != ":memory:" && !path.is_empty() {
-        if let Some(parent) = Path::new(path)
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(parent).map_err(|e| {
-                StoreError::Url(
-                    url.to_owned(),
-                    format!("cannot create {}: {e}", parent.display()),
-                )
-            })?;
-        }
+    let parent = Path::new(path).parent().filter(|p| !p.as_os_str().is_empty());
+    if let Some(parent) = parent.filter(|_| path != ":memory:") {
+        std::fs::create_dir_all(parent).map_err(|e| {
+            StoreError::Url(url.to_owned(), format!("cannot create {}: {e}", parent.display()))
+        })?;
     }
-    let mode = if query.contains("mode=") {
-        String::new()
-    } else {
-        "mode=rwc".into()
-    };
-    let query = [query, &mode]
-        .iter()
-        .filter(|s| !s.is_empty())
-        .copied()
-        .collect::<Vec<_>>()
-        .join("&");
+    let mode = if query.contains("mode=") { String::new() } else { "mode=rwc".into() };
+    let query =
+        [query, &mode].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join("&");
     Ok(format!("sqlite://{path}?{query}"))
 }
 
@@ -172,15 +153,9 @@ impl Store {
                 Box::pin(async move {
                     // WAL lets pages read while the poller writes; NORMAL sync is durable
                     // enough for history and much faster.
-                    sqlx::query("PRAGMA journal_mode = WAL")
-                        .execute(&mut *conn)
-                        .await?;
-                    sqlx::query("PRAGMA synchronous = NORMAL")
-                        .execute(&mut *conn)
-                        .await?;
-                    sqlx::query("PRAGMA busy_timeout = 10000")
-                        .execute(&mut *conn)
-                        .await?;
+                    sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
+                    sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut *conn).await?;
+                    sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
                     Ok(())
                 })
             })
@@ -296,12 +271,8 @@ impl Store {
              GROUP BY bucket ORDER BY bucket",
             b = self.dialect.bucket("ts"),
             reach = self.dialect.as_double("AVG(reachable)"),
-            parts = self
-                .dialect
-                .as_double("AVG(CASE WHEN reachable = 1 THEN partitions END)"),
-            urp = self
-                .dialect
-                .as_double("AVG(CASE WHEN reachable = 1 THEN under_replicated END)"),
+            parts = self.dialect.as_double("AVG(CASE WHEN reachable = 1 THEN partitions END)"),
+            urp = self.dialect.as_double("AVG(CASE WHEN reachable = 1 THEN under_replicated END)"),
         );
         let sql = self.dialect.sql(&text);
         let rows = sqlx::query(&sql)
@@ -380,12 +351,8 @@ impl Store {
             up = self.dialect.as_bigint("SUM(up)"),
         );
         let sql = self.dialect.sql(&text);
-        let rows = sqlx::query(&sql)
-            .bind(cluster)
-            .bind(from)
-            .bind(to)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query(&sql).bind(cluster).bind(from).bind(to).fetch_all(&self.pool).await?;
         rows.iter()
             .map(|row| {
                 Ok(BrokerAvailability {
@@ -403,11 +370,7 @@ impl Store {
         let sql = self
             .dialect
             .sql("SELECT MAX(ts) FROM cluster_samples WHERE cluster = ? AND reachable = 1");
-        Ok(sqlx::query(&sql)
-            .bind(cluster)
-            .fetch_one(&self.pool)
-            .await?
-            .try_get(0)?)
+        Ok(sqlx::query(&sql).bind(cluster).fetch_one(&self.pool).await?.try_get(0)?)
     }
 
     /// The last sample written for a cluster.
@@ -420,10 +383,7 @@ impl Store {
              end_offset_sum, messages_in_per_sec, poll_millis, error FROM cluster_samples \
              WHERE cluster = ? ORDER BY ts DESC LIMIT 1",
         );
-        let row = sqlx::query(&sql)
-            .bind(cluster)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&sql).bind(cluster).fetch_optional(&self.pool).await?;
         row.map(|row| {
             Ok(ClusterSample {
                 cluster: row.try_get(0)?,
@@ -450,11 +410,7 @@ impl Store {
         for table in ["cluster_samples", "topic_samples", "broker_samples"] {
             let text = format!("DELETE FROM {table} WHERE ts < ?");
             let sql = self.dialect.sql(&text);
-            deleted += sqlx::query(&sql)
-                .bind(cutoff)
-                .execute(&self.pool)
-                .await?
-                .rows_affected();
+            deleted += sqlx::query(&sql).bind(cutoff).execute(&self.pool).await?.rows_affected();
         }
         Ok(deleted)
     }

@@ -32,14 +32,9 @@ async fn cluster(
     params: Result<Query<RangeParam>, QueryRejection>,
 ) -> Result<Json<ClusterDetail>, ApiError> {
     let Query(params) = params?;
-    let detail = query::cluster_detail(
-        &state.clusters,
-        &state.store,
-        &name,
-        params.range,
-        now_millis(),
-    )
-    .await?;
+    let detail =
+        query::cluster_detail(&state.clusters, &state.store, &name, params.range, now_millis())
+            .await?;
     Ok(Json(detail))
 }
 

@@ -9,16 +9,8 @@ use axum::response::{IntoResponse, Response};
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 const FILES: &[(&str, &str, &[u8])] = &[
-    (
-        "app.css",
-        "text/css; charset=utf-8",
-        include_bytes!("../../static/app.css"),
-    ),
-    (
-        "app.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../../static/app.js"),
-    ),
+    ("app.css", "text/css; charset=utf-8", include_bytes!("../../static/app.css")),
+    ("app.js", "text/javascript; charset=utf-8", include_bytes!("../../static/app.js")),
     (
         "vendor/uPlot.iife.min.js",
         "text/javascript; charset=utf-8",

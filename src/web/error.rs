@@ -91,10 +91,7 @@ pub struct PageError {
 
 impl PageError {
     pub fn new(error: impl Into<WebError>, lang: Lang) -> Self {
-        PageError {
-            error: error.into(),
-            lang,
-        }
+        PageError { error: error.into(), lang }
     }
 
     pub fn bad_request(rejection: QueryRejection, lang: Lang) -> Self {
@@ -111,10 +108,7 @@ impl IntoResponse for PageError {
             StatusCode::SERVICE_UNAVAILABLE => t.unavailable,
             _ => t.error_title,
         };
-        let message = self
-            .error
-            .public_message()
-            .unwrap_or_else(|| t.internal_error.to_owned());
+        let message = self.error.public_message().unwrap_or_else(|| t.internal_error.to_owned());
         let page = super::pages::ErrorPage::new(self.lang, title, message);
         (status, super::pages::render(&page)).into_response()
     }

@@ -55,11 +55,7 @@ impl Lang {
             let mut parts = entry.split(';');
             let tag = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
             let q = parts
-                .find_map(|p| {
-                    p.trim()
-                        .strip_prefix("q=")
-                        .and_then(|q| q.parse::<f32>().ok())
-                })
+                .find_map(|p| p.trim().strip_prefix("q=").and_then(|q| q.parse::<f32>().ok()))
                 .unwrap_or(1.0);
             let lang = match tag.split('-').next() {
                 Some("zh") => Lang::Zh,
@@ -75,9 +71,7 @@ impl Lang {
 }
 
 fn cookie_value<'a>(cookies: &'a str, name: &str) -> Option<&'a str> {
-    cookies
-        .split(';')
-        .find_map(|c| c.trim().strip_prefix(name)?.strip_prefix('='))
+    cookies.split(';').find_map(|c| c.trim().strip_prefix(name)?.strip_prefix('='))
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Lang {
@@ -152,7 +146,7 @@ catalog! {
     range_7d: "7 days", "7 天";
     search_placeholder: "Search topics", "搜索主题";
     search: "Search", "搜索";
-    show_internal: "Show internal topics", "显示内部主题";
+    hide_internal: "Hide internal topics", "隐藏内部主题";
     sort_by: "Sort by", "排序";
     ascending: "ascending", "升序";
     descending: "descending", "降序";
@@ -215,36 +209,21 @@ mod tests {
 
     #[test]
     fn cookie_beats_accept_language() {
-        assert_eq!(
-            Lang::negotiate(Some("en"), Some("zh-CN,zh;q=0.9")),
-            Lang::En
-        );
-        assert_eq!(
-            Lang::negotiate(Some("bogus"), Some("zh-CN,zh;q=0.9")),
-            Lang::Zh
-        );
+        assert_eq!(Lang::negotiate(Some("en"), Some("zh-CN,zh;q=0.9")), Lang::En);
+        assert_eq!(Lang::negotiate(Some("bogus"), Some("zh-CN,zh;q=0.9")), Lang::Zh);
     }
 
     #[test]
     fn accept_language_by_q_value() {
-        assert_eq!(
-            Lang::negotiate(None, Some("zh-CN,zh;q=0.9,en;q=0.8")),
-            Lang::Zh
-        );
-        assert_eq!(
-            Lang::negotiate(None, Some("fr;q=1, en;q=0.5, zh;q=0.4")),
-            Lang::En
-        );
+        assert_eq!(Lang::negotiate(None, Some("zh-CN,zh;q=0.9,en;q=0.8")), Lang::Zh);
+        assert_eq!(Lang::negotiate(None, Some("fr;q=1, en;q=0.5, zh;q=0.4")), Lang::En);
         assert_eq!(Lang::negotiate(None, Some("de")), Lang::En);
         assert_eq!(Lang::negotiate(None, None), Lang::En);
     }
 
     #[test]
     fn cookies_are_found_among_others() {
-        assert_eq!(
-            cookie_value("a=1; osprey_lang=zh; b=2", LANG_COOKIE),
-            Some("zh")
-        );
+        assert_eq!(cookie_value("a=1; osprey_lang=zh; b=2", LANG_COOKIE), Some("zh"));
         assert_eq!(cookie_value("osprey_language=zh", LANG_COOKIE), None);
     }
 
@@ -252,10 +231,7 @@ mod tests {
     fn placeholders_fill_in_both_languages() {
         for t in [&EN, &ZH] {
             let text = Messages::fill(t.page_of, &[("page", "2"), ("pages", "9")]);
-            assert!(
-                text.contains('2') && text.contains('9') && !text.contains('{'),
-                "{text}"
-            );
+            assert!(text.contains('2') && text.contains('9') && !text.contains('{'), "{text}");
         }
     }
 }

@@ -15,6 +15,7 @@ use super::format::Fmt;
 use super::i18n::{LANG_COOKIE, Lang, Messages};
 use super::{AppState, assets};
 use crate::clock::now_millis;
+use crate::domain::Millis;
 use crate::poller::ClusterStatus;
 use crate::query::{
     self, ClusterDetail, ClusterSummary, Direction, PartitionRow, Range, TopicDetail, TopicList,
@@ -36,10 +37,7 @@ pub fn render(page: &impl Template) -> Response {
         Ok(html) => Html(html).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "template rendering failed");
-            (
-                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-                "internal error; see the Osprey log",
-            )
+            (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal error; see the Osprey log")
                 .into_response()
         }
     }
@@ -57,12 +55,7 @@ pub struct Chrome {
 
 impl Chrome {
     fn new(lang: Lang, here: String, cluster: Option<&str>) -> Self {
-        Chrome {
-            lang,
-            here,
-            cluster: cluster.map(str::to_owned),
-            assets: assets::VERSION,
-        }
+        Chrome { lang, here, cluster: cluster.map(str::to_owned), assets: assets::VERSION }
     }
 
     pub fn switch_href(&self) -> String {
@@ -91,15 +84,12 @@ impl Chrome {
 }
 
 fn here(uri: &OriginalUri) -> String {
-    uri.path_and_query()
-        .map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned())
+    uri.path_and_query().map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned())
 }
 
 /// Path segment, percent-encoded.
 pub fn segment(text: &str) -> String {
-    url::form_urlencoded::byte_serialize(text.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>().replace('+', "%20")
 }
 
 /// The `?range=` parameter of pages with charts.
@@ -109,10 +99,16 @@ pub struct RangeParam {
     pub range: Range,
 }
 
-/// uPlot's data for one series over time, as JSON: `{"x": [unix seconds], "y": [value|null]}`.
-fn chart_json(points: impl Iterator<Item = (i64, Option<f64>)>) -> String {
+/// uPlot's data for one series over the chosen range, as JSON:
+/// `{"from": s, "to": s, "x": [unix seconds], "y": [value|null]}`.
+fn chart_json(
+    range: Range,
+    now: Millis,
+    points: impl Iterator<Item = (Millis, Option<f64>)>,
+) -> String {
     let (x, y): (Vec<i64>, Vec<Option<f64>>) = points.map(|(ts, v)| (ts / 1000, v)).unzip();
-    serde_json::json!({ "x": x, "y": y }).to_string()
+    let (from, to) = ((now - range.millis()) / 1000, now / 1000);
+    serde_json::json!({ "from": from, "to": to, "x": x, "y": y }).to_string()
 }
 
 #[derive(Template)]
@@ -155,7 +151,7 @@ async fn cluster(
     let d = query::cluster_detail(&state.clusters, &state.store, &name, params.range, now)
         .await
         .map_err(|e| PageError::new(e, lang))?;
-    let chart = chart_json(d.history.iter().map(|p| (p.ts, p.messages_in_per_sec)));
+    let chart = chart_json(d.range, now, d.history.iter().map(|p| (p.ts, p.messages_in_per_sec)));
     Ok(render(&ClusterPage {
         t: lang.messages(),
         f: Fmt::new(lang, now),
@@ -181,34 +177,20 @@ impl TopicsPage {
             form.append_pair("q", &query.q);
         }
         form.append_pair("sort", query.sort.code());
-        form.append_pair(
-            "dir",
-            if query.dir == Direction::Desc {
-                "desc"
-            } else {
-                "asc"
-            },
-        );
+        form.append_pair("dir", if query.dir == Direction::Desc { "desc" } else { "asc" });
         form.append_pair("page", &query.page.to_string());
         if query.per_page != query::DEFAULT_PER_PAGE {
             form.append_pair("per_page", &query.per_page.to_string());
         }
-        if !query.internal {
-            form.append_pair("internal", "false");
+        if query.hide_internal {
+            form.append_pair("hide_internal", "true");
         }
-        format!(
-            "/clusters/{}/topics?{}",
-            segment(&self.list.cluster.name),
-            form.finish()
-        )
+        format!("/clusters/{}/topics?{}", segment(&self.list.cluster.name), form.finish())
     }
 
     /// Link of a column header: sort by it, flipping the direction when it is the current sort.
     pub fn sort_href(&self, code: &str) -> String {
-        let sort = TopicSort::ALL
-            .into_iter()
-            .find(|s| s.code() == code)
-            .unwrap_or_default();
+        let sort = TopicSort::ALL.into_iter().find(|s| s.code() == code).unwrap_or_default();
         let current = &self.list.query;
         let dir = match (current.sort == sort, current.dir) {
             (true, Direction::Asc) => Direction::Desc,
@@ -216,12 +198,7 @@ impl TopicsPage {
             (false, _) if sort == TopicSort::Name => Direction::Asc,
             (false, _) => Direction::Desc,
         };
-        self.href(&TopicQuery {
-            sort,
-            dir,
-            page: 1,
-            ..current.clone()
-        })
+        self.href(&TopicQuery { sort, dir, page: 1, ..current.clone() })
     }
 
     /// `▲`/`▼` beside the current sort column.
@@ -234,19 +211,12 @@ impl TopicsPage {
     }
 
     pub fn page_href(&self, page: impl std::borrow::Borrow<usize>) -> String {
-        self.href(&TopicQuery {
-            page: *page.borrow(),
-            ..self.list.query.clone()
-        })
+        self.href(&TopicQuery { page: *page.borrow(), ..self.list.query.clone() })
     }
 
     pub fn showing(&self) -> String {
         let l = &self.list;
-        let from = if l.rows.is_empty() {
-            0
-        } else {
-            (l.page - 1) * l.query.per_page + 1
-        };
+        let from = if l.rows.is_empty() { 0 } else { (l.page - 1) * l.query.per_page + 1 };
         let to = from + l.rows.len().saturating_sub(1);
         Messages::fill(
             self.t.showing_topics,
@@ -262,10 +232,7 @@ impl TopicsPage {
     pub fn page_of(&self) -> String {
         Messages::fill(
             self.t.page_of,
-            &[
-                ("page", &self.list.page.to_string()),
-                ("pages", &self.list.pages.to_string()),
-            ],
+            &[("page", &self.list.page.to_string()), ("pages", &self.list.pages.to_string())],
         )
     }
 }
@@ -299,10 +266,7 @@ pub struct TopicPage {
 }
 
 fn id_list(ids: &[i32]) -> String {
-    ids.iter()
-        .map(i32::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
+    ids.iter().map(i32::to_string).collect::<Vec<_>>().join(", ")
 }
 
 impl TopicPage {
@@ -324,17 +288,10 @@ async fn topic(
 ) -> Result<Response, PageError> {
     let Query(params) = params.map_err(|e| PageError::bad_request(e, lang))?;
     let now = now_millis();
-    let d = query::topic_detail(
-        &state.clusters,
-        &state.store,
-        &name,
-        &topic,
-        params.range,
-        now,
-    )
-    .await
-    .map_err(|e| PageError::new(e, lang))?;
-    let chart = chart_json(d.history.iter().map(|p| (p.ts, p.messages_in_per_sec)));
+    let d = query::topic_detail(&state.clusters, &state.store, &name, &topic, params.range, now)
+        .await
+        .map_err(|e| PageError::new(e, lang))?;
+    let chart = chart_json(d.range, now, d.history.iter().map(|p| (p.ts, p.messages_in_per_sec)));
     Ok(render(&TopicPage {
         t: lang.messages(),
         f: Fmt::new(lang, now),
@@ -367,10 +324,7 @@ impl ErrorPage {
 pub async fn not_found(lang: Lang, uri: OriginalUri) -> Response {
     let t = lang.messages();
     let message = format!("{} {}", t.not_found, uri.path());
-    (
-        axum::http::StatusCode::NOT_FOUND,
-        render(&ErrorPage::new(lang, t.not_found, message)),
-    )
+    (axum::http::StatusCode::NOT_FOUND, render(&ErrorPage::new(lang, t.not_found, message)))
         .into_response()
 }
 
@@ -387,10 +341,8 @@ async fn switch_language(Path(code): Path<String>, Query(params): Query<SwitchPa
         .back
         .filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\'))
         .unwrap_or_else(|| "/".to_owned());
-    let cookie = format!(
-        "{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly",
-        lang.code()
-    );
+    let cookie =
+        format!("{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly", lang.code());
     ([(header::SET_COOKIE, cookie)], Redirect::to(&back)).into_response()
 }
 
@@ -400,8 +352,9 @@ mod tests {
 
     #[test]
     fn chart_data_is_in_unix_seconds_with_gaps_as_null() {
-        let json = chart_json([(1_000, Some(1.5)), (2_000, None)].into_iter());
-        assert_eq!(json, r#"{"x":[1,2],"y":[1.5,null]}"#);
+        let json =
+            chart_json(Range::Hour, 3_601_000, [(1_000, Some(1.5)), (2_000, None)].into_iter());
+        assert_eq!(json, r#"{"from":1,"to":3601,"x":[1,2],"y":[1.5,null]}"#);
     }
 
     #[test]

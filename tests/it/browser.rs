@@ -9,6 +9,8 @@ use serde_json::json;
 use crate::helpers::*;
 
 async fn browser() -> Client {
+    // Several crates enable rustls backends; name the one this client uses.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let flags = [
         "--headless",
         "--no-sandbox",
@@ -41,7 +43,13 @@ async fn screenshot(client: &Client, name: &str) {
 }
 
 async fn text_of(client: &Client, css: &str) -> String {
-    client.find(Locator::Css(css)).await.unwrap_or_else(|_| panic!("no {css}")).text().await.unwrap()
+    client
+        .find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|_| panic!("no {css}"))
+        .text()
+        .await
+        .unwrap()
 }
 
 async fn count(client: &Client, css: &str) -> usize {
@@ -59,7 +67,8 @@ async fn a_person_walks_overview_cluster_topics_topic() {
     eventually(Duration::from_secs(30), "topics and history", || async {
         let detail = app.json("/api/v1/clusters/web").await;
         let topics = app.json("/api/v1/clusters/web/topics?q=clicks").await;
-        (detail["history"].as_array()?.len() >= 2 && topics["rows"][0]["end_offset_sum"] == 6).then_some(())
+        (detail["history"].as_array()?.len() >= 2 && topics["rows"][0]["end_offset_sum"] == 6)
+            .then_some(())
     })
     .await;
 
@@ -85,6 +94,11 @@ async fn a_person_walks_overview_cluster_topics_topic() {
     let search = client.find(Locator::Css(r#"input[name="q"]"#)).await.unwrap();
     search.send_keys("orders").await.unwrap();
     client.find(Locator::Css("form.search button")).await.unwrap().click().await.unwrap();
+    eventually(Duration::from_secs(10), "the search result page", || async {
+        let url = client.current_url().await.ok()?;
+        url.query().is_some_and(|q| q.contains("q=orders")).then_some(())
+    })
+    .await;
     assert_eq!(count(&client, "#topics tbody tr").await, 1);
     assert!(text_of(&client, "#topics tbody").await.contains("orders.v1"));
     client.back().await.unwrap();

@@ -43,7 +43,8 @@ fn a_good_config_checks_and_prints_without_secrets() {
     assert!(checked.status.success(), "{}", stderr(&checked));
     assert!(String::from_utf8_lossy(&checked.stdout).contains("1 cluster"));
 
-    let printed = osprey(&["print-config"], Some(GOOD), &[("OSPREY__SERVER__LISTEN", "127.0.0.1:9999")]);
+    let printed =
+        osprey(&["print-config"], Some(GOOD), &[("OSPREY__SERVER__LISTEN", "127.0.0.1:9999")]);
     assert!(printed.status.success());
     let text = String::from_utf8_lossy(&printed.stdout);
     assert!(text.contains("listen = \"127.0.0.1:9999\""), "env overrides the file: {text}");
@@ -56,18 +57,32 @@ fn a_good_config_checks_and_prints_without_secrets() {
 fn print_config_without_a_file_shows_every_default() {
     let printed = osprey(&["print-config"], None, &[]);
     let text = String::from_utf8_lossy(&printed.stdout);
-    for key in ["listen = \"127.0.0.1:8048\"", "url = \"sqlite://data/osprey.db\"", "retention =", "request_timeout ="] {
+    for key in [
+        "listen = \"127.0.0.1:8048\"",
+        "url = \"sqlite://data/osprey.db\"",
+        "retention =",
+        "request_timeout =",
+    ] {
         assert!(text.contains(key), "{key} missing from\n{text}");
     }
 }
 
 #[test]
 fn bad_configs_fail_with_one_line_naming_the_key() {
-    let cases: &[(&str, &[(&str, &str)], &str)] = &[
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+    let cases: &[Case<'_>] = &[
         ("[server]\nlisten = \"somewhere\"", &[], "server.listen"),
         ("[database]\nurl = \"oracle://db\"", &[], "database.url"),
-        ("[[clusters]]\nname = \"p\"\nkind = \"kafka\"\nbootstrap_servers = \"b:9092\"\npoll_interval = \"often\"", &[], "clusters[0].poll_interval"),
-        ("[[clusters]]\nname = \"p\"\nkind = \"kafka\"\nbootstrap_servers = \"b:9092\"\n[clusters.properties]\n\"no.such.property\" = \"1\"", &[], "clusters[0]"),
+        (
+            "[[clusters]]\nname = \"p\"\nkind = \"kafka\"\nbootstrap_servers = \"b:9092\"\npoll_interval = \"often\"",
+            &[],
+            "clusters[0].poll_interval",
+        ),
+        (
+            "[[clusters]]\nname = \"p\"\nkind = \"kafka\"\nbootstrap_servers = \"b:9092\"\n[clusters.properties]\n\"no.such.property\" = \"1\"",
+            &[],
+            "clusters[0]",
+        ),
         ("[server\nlisten = 1", &[], "not valid TOML"),
         ("", &[("OSPREY__DATABASE__MAX_CONNECTIONS", "zero")], "database.max_connections"),
     ];

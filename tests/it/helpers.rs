@@ -17,7 +17,9 @@ use serde_json::Value;
 /// A peer address or binary the provisioning script exports; tests cannot run without it.
 pub fn peer(var: &str) -> String {
     std::env::var(var).unwrap_or_else(|_| {
-        panic!("{var} is not set: run the tests through scripts/test.sh, which starts the real peers")
+        panic!(
+            "{var} is not set: run the tests through scripts/test.sh, which starts the real peers"
+        )
     })
 }
 
@@ -32,10 +34,7 @@ pub fn free_port() -> u16 {
 }
 
 fn fastrand_u16(below: u16) -> u16 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
+    let nanos = ((osprey::clock::now_millis() % 1000) as u32 * 1_000_003) ^ std::process::id();
     (nanos % u32::from(below)) as u16
 }
 
@@ -72,8 +71,17 @@ impl Broker {
         let mut command = match self.kind {
             BrokerKind::Noida => {
                 let mut c = Command::new(peer("OSPREY_TEST_NOIDA_BIN"));
-                c.args(["start", "--only", "kafka", "--host", "127.0.0.1", "--kafka-port", &port, "--data-dir"])
-                    .arg(self.data_dir.path());
+                c.args([
+                    "start",
+                    "--only",
+                    "kafka",
+                    "--host",
+                    "127.0.0.1",
+                    "--kafka-port",
+                    &port,
+                    "--data-dir",
+                ])
+                .arg(self.data_dir.path());
                 c
             }
             BrokerKind::Tansu => {
@@ -93,8 +101,16 @@ impl Broker {
             .expect("broker binary starts");
         self.child = Some(child);
         let addr: SocketAddr = format!("127.0.0.1:{}", self.port).parse().unwrap();
-        eventually(Duration::from_secs(20), "broker listening", || async {
-            TcpStream::connect_timeout(&addr, Duration::from_millis(200)).ok()
+        let log_path = self.data_dir.path().join("broker.log");
+        let child = self.child.as_mut().unwrap();
+        eventually(Duration::from_secs(20), "broker listening", || {
+            let exited = child.try_wait().ok().flatten();
+            if let Some(status) = exited {
+                let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+                panic!("the broker exited ({status}) before listening:\n{log}");
+            }
+            let connected = TcpStream::connect_timeout(&addr, Duration::from_millis(200)).ok();
+            async move { connected }
         })
         .await;
     }
@@ -110,9 +126,19 @@ impl Broker {
         }
     }
 
-    /// Starts the broker again on the same port (noida keeps its data directory).
+    /// Starts the broker again on the same port (noida keeps its data directory). tansu does
+    /// not set SO_REUSEADDR, so it can only bind once the old sockets left TIME_WAIT (≈ 60 s).
     pub async fn restart(&mut self) {
         self.stop();
+        let port = self.port;
+        if self.kind == BrokerKind::Tansu {
+            eventually(
+                Duration::from_secs(120),
+                "the broker port to leave TIME_WAIT",
+                || async move { (!port_in_use(port)).then_some(()) },
+            )
+            .await;
+        }
         self.spawn().await;
     }
 }
@@ -121,6 +147,16 @@ impl Drop for Broker {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Whether any TCP socket (listening, connected or in TIME_WAIT) still holds `port` locally.
+/// `bind` from std cannot tell: it sets SO_REUSEADDR, which a broker may not.
+fn port_in_use(port: u16) -> bool {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    let needle = format!(":{port:04X} ");
+    table.lines().skip(1).any(|line| {
+        line.split_whitespace().nth(1).is_some_and(|local| format!("{local} ").ends_with(&needle))
+    })
 }
 
 /// Polls `check` every 200 ms until it returns `Some`, failing the test after `timeout`.
@@ -156,7 +192,8 @@ pub fn kafka_cluster(name: &str, bootstrap: &str) -> ClusterConfig {
 /// A config with a fresh SQLite file of its own.
 pub fn sqlite_config(dir: &tempfile::TempDir, clusters: Vec<ClusterConfig>) -> Config {
     let mut config = Config::default();
-    config.database.url = Secret::new(format!("sqlite://{}", dir.path().join("osprey.db").display()));
+    config.database.url =
+        Secret::new(format!("sqlite://{}", dir.path().join("osprey.db").display()));
     config.clusters = clusters;
     config
 }
@@ -216,8 +253,10 @@ pub fn admin(bootstrap: &str) -> AdminClient<DefaultClientContext> {
 }
 
 pub async fn create_topics(bootstrap: &str, topics: &[(&str, i32)]) {
-    let new: Vec<NewTopic<'_>> =
-        topics.iter().map(|(name, parts)| NewTopic::new(name, *parts, TopicReplication::Fixed(1))).collect();
+    let new: Vec<NewTopic<'_>> = topics
+        .iter()
+        .map(|(name, parts)| NewTopic::new(name, *parts, TopicReplication::Fixed(1)))
+        .collect();
     let results = admin(bootstrap)
         .create_topics(&new, &AdminOptions::new().operation_timeout(Some(Duration::from_secs(10))))
         .await

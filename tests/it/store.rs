@@ -18,6 +18,7 @@ struct TempDatabase {
 
 impl TempDatabase {
     async fn create(admin_var: &str) -> TempDatabase {
+        sqlx::any::install_default_drivers();
         let admin_url = peer(admin_var);
         let name = unique("osprey_it");
         let mut conn = sqlx::AnyConnection::connect(&admin_url).await.expect("admin connection");
@@ -58,7 +59,12 @@ fn poll(ts: i64, topics: Vec<TopicSample>, brokers: Vec<BrokerSample>) -> PollRe
 }
 
 fn topic(name: &str, rate: f64) -> TopicSample {
-    TopicSample { topic: name.into(), partitions: 3, end_offset_sum: 500, messages_in_per_sec: Some(rate) }
+    TopicSample {
+        topic: name.into(),
+        partitions: 3,
+        end_offset_sum: 500,
+        messages_in_per_sec: Some(rate),
+    }
 }
 
 fn brokers(second_up: bool) -> Vec<BrokerSample> {
@@ -100,7 +106,8 @@ async fn store_story(url: &str) {
     assert_eq!(series[0].partitions, Some(6.0));
     assert_eq!(series[0].under_replicated, Some(1.0));
 
-    let topic_series = store.topic_series("prod", "orders", BASE, BASE + 70_000, 20_000).await.unwrap();
+    let topic_series =
+        store.topic_series("prod", "orders", BASE, BASE + 70_000, 20_000).await.unwrap();
     let points: Vec<(i64, Option<f64>)> =
         topic_series.iter().map(|p| (p.ts - BASE, p.messages_in_per_sec)).collect();
     assert_eq!(
@@ -113,8 +120,14 @@ async fn store_story(url: &str) {
 
     let availability = store.broker_availability("prod", BASE, BASE + 70_000).await.unwrap();
     assert_eq!(availability.len(), 2);
-    assert_eq!((availability[0].broker_id, availability[0].polls, availability[0].polls_up), (1, 6, 6));
-    assert_eq!((availability[1].broker_id, availability[1].polls, availability[1].polls_up), (2, 6, 3));
+    assert_eq!(
+        (availability[0].broker_id, availability[0].polls, availability[0].polls_up),
+        (1, 6, 6)
+    );
+    assert_eq!(
+        (availability[1].broker_id, availability[1].polls, availability[1].polls_up),
+        (2, 6, 3)
+    );
     assert_eq!(availability[1].last_seen_up, Some(BASE + 20_000));
 
     assert_eq!(store.last_good_poll("prod").await.unwrap(), Some(BASE + 50_000));
@@ -127,7 +140,11 @@ async fn store_story(url: &str) {
     let store = Store::connect(url, 2).await.expect("reconnect");
     assert_eq!(store.last_good_poll("prod").await.unwrap(), Some(BASE + 50_000));
     let deleted = store.delete_samples_before(BASE + 30_000).await.unwrap();
-    assert_eq!(deleted, 3 + 2 + 6 + 1 + 1 + 2, "three prod polls, their topic and broker rows, and staging's poll");
+    assert_eq!(
+        deleted,
+        3 + 2 + 6 + 1 + 1 + 2,
+        "three prod polls, their topic and broker rows, and staging's poll"
+    );
     let series = store.cluster_series("prod", BASE, BASE + 70_000, 10_000).await.unwrap();
     assert_eq!(series.first().map(|p| p.ts), Some(BASE + 30_000));
     store.ping().await.unwrap();

@@ -41,11 +41,7 @@ unsafe fn owned_string(ptr: *const c_char) -> Option<String> {
         None
     } else {
         // SAFETY: guaranteed by the caller.
-        Some(
-            unsafe { CStr::from_ptr(ptr) }
-                .to_string_lossy()
-                .into_owned(),
-        )
+        Some(unsafe { CStr::from_ptr(ptr) }.to_string_lossy().into_owned())
     }
 }
 
@@ -62,10 +58,7 @@ pub unsafe fn describe_cluster(
     // guard and freed on every return path; strings and nodes read from the result event are
     // copied before the event guard drops.
     unsafe {
-        let queue = Owned {
-            ptr: rd::rd_kafka_queue_new(rk),
-            free: rd::rd_kafka_queue_destroy,
-        };
+        let queue = Owned { ptr: rd::rd_kafka_queue_new(rk), free: rd::rd_kafka_queue_destroy };
         let options = Owned {
             ptr: rd::rd_kafka_AdminOptions_new(
                 rk,
@@ -120,16 +113,11 @@ pub unsafe fn describe_cluster(
         }
         brokers.sort_by_key(|b| b.id);
         let controller = rd::rd_kafka_DescribeCluster_result_controller(result);
-        let controller_id = (!controller.is_null())
-            .then(|| rd::rd_kafka_Node_id(controller))
-            .filter(|id| *id >= 0);
+        let controller_id =
+            (!controller.is_null()).then(|| rd::rd_kafka_Node_id(controller)).filter(|id| *id >= 0);
         let cluster_id = owned_string(rd::rd_kafka_DescribeCluster_result_cluster_id(result))
             .filter(|id| !id.is_empty());
-        Ok(ClusterDescription {
-            cluster_id,
-            controller_id,
-            brokers,
-        })
+        Ok(ClusterDescription { cluster_id, controller_id, brokers })
     }
 }
 

@@ -44,10 +44,7 @@ pub fn client_config(cluster: &ClusterConfig) -> ClientConfig {
         .set("bootstrap.servers", &cluster.bootstrap_servers)
         .set("client.id", "osprey")
         .set("enable.auto.commit", "false")
-        .set(
-            "socket.timeout.ms",
-            cluster.poll_timeout.as_millis().to_string(),
-        )
+        .set("socket.timeout.ms", cluster.poll_timeout.as_millis().to_string())
         .set("log.connection.close", "false");
     for (key, value) in &cluster.properties {
         config.set(key, value);
@@ -77,12 +74,10 @@ impl KafkaAdapter {
     pub fn new(cluster: &ClusterConfig) -> Result<Self, AdapterError> {
         debug_assert_eq!(cluster.kind, ClusterKind::Kafka);
         let config = client_config(cluster);
-        let consumer: BaseConsumer = config
-            .create()
-            .map_err(|e| AdapterError::Config(e.to_string()))?;
-        let admin: AdminClient<DefaultClientContext> = config
-            .create()
-            .map_err(|e| AdapterError::Config(e.to_string()))?;
+        let consumer: BaseConsumer =
+            config.create().map_err(|e| AdapterError::Config(e.to_string()))?;
+        let admin: AdminClient<DefaultClientContext> =
+            config.create().map_err(|e| AdapterError::Config(e.to_string()))?;
         Ok(KafkaAdapter {
             cluster: cluster.name.clone(),
             consumer: Arc::new(consumer),
@@ -155,19 +150,13 @@ impl KafkaAdapter {
     async fn topic_configs(&self, topics: &[String]) -> HashMap<String, Vec<ConfigEntry>> {
         let wanted: Vec<&String> = {
             let cache = self.configs.lock().unwrap_or_else(|p| p.into_inner());
-            let stale = cache
-                .refreshed_at
-                .is_none_or(|at| at.elapsed() >= self.config_refresh_interval);
-            topics
-                .iter()
-                .filter(|t| stale || !cache.by_topic.contains_key(*t))
-                .collect()
+            let stale =
+                cache.refreshed_at.is_none_or(|at| at.elapsed() >= self.config_refresh_interval);
+            topics.iter().filter(|t| stale || !cache.by_topic.contains_key(*t)).collect()
         };
         if !wanted.is_empty() {
-            let specifiers: Vec<ResourceSpecifier<'_>> = wanted
-                .iter()
-                .map(|t| ResourceSpecifier::Topic(t.as_str()))
-                .collect();
+            let specifiers: Vec<ResourceSpecifier<'_>> =
+                wanted.iter().map(|t| ResourceSpecifier::Topic(t.as_str())).collect();
             let options = AdminOptions::new().request_timeout(Some(self.timeout));
             match self.admin.describe_configs(&specifiers, &options).await {
                 Ok(results) => {
@@ -200,9 +189,7 @@ impl KafkaAdapter {
             }
         }
         let mut cache = self.configs.lock().unwrap_or_else(|p| p.into_inner());
-        cache
-            .by_topic
-            .retain(|name, _| topics.binary_search(name).is_ok());
+        cache.by_topic.retain(|name, _| topics.binary_search(name).is_ok());
         cache.by_topic.clone()
     }
 }
