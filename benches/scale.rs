@@ -1,0 +1,264 @@
+//! Scale benchmark (issue 2): 5,000 topics × 4 partitions on a local noida-db broker.
+//! Measures a full poll, the Topics page (first page, a search), the topic API and the RSS of
+//! `osprey serve` idle and under that load; and, in the same run, what a person does by hand
+//! (confluent-kafka listing metadata and every partition's watermarks).
+//!
+//! Run through `scripts/bench.sh`, which installs and locates the broker and the Python client.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use osprey::brokers::ClusterAdapter;
+use osprey::brokers::kafka::KafkaAdapter;
+use osprey::config::{ClusterConfig, ClusterKind};
+use rdkafka::ClientConfig;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+
+const TOPICS: usize = 5_000;
+const PARTITIONS: i32 = 4;
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run scripts/bench.sh"))
+}
+
+fn free_port() -> u16 {
+    (21_000..32_000)
+        .find(|p| std::net::TcpListener::bind(("127.0.0.1", *p)).is_ok())
+        .expect("a free port")
+}
+
+struct Killed(Child);
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn wait_port(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "port {port} never opened");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn start_broker(dir: &std::path::Path) -> (Killed, String) {
+    let port = free_port();
+    let child = Command::new(env("OSPREY_BENCH_NOIDA_BIN"))
+        .args(["start", "--only", "kafka", "--host", "127.0.0.1", "--kafka-port"])
+        .arg(port.to_string())
+        .arg("--data-dir")
+        .arg(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("noida-db starts");
+    wait_port(port);
+    (Killed(child), format!("127.0.0.1:{port}"))
+}
+
+fn cluster(name: &str, bootstrap: &str) -> ClusterConfig {
+    ClusterConfig {
+        name: name.into(),
+        kind: ClusterKind::Kafka,
+        bootstrap_servers: bootstrap.into(),
+        poll_interval: Duration::from_secs(10),
+        poll_timeout: Duration::from_secs(10),
+        config_refresh_interval: Duration::from_secs(300),
+        properties: Default::default(),
+    }
+}
+
+fn rss_mb(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0.0);
+    kb / 1024.0
+}
+
+fn stats(mut samples: Vec<f64>) -> String {
+    samples.sort_by(f64::total_cmp);
+    let pick = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+    format!("median {:.1} ms, p95 {:.1} ms, min {:.1} ms (n={})", pick(0.5), pick(0.95), pick(0.0), samples.len())
+}
+
+async fn populate(bootstrap: &str) {
+    let admin: AdminClient<DefaultClientContext> =
+        ClientConfig::new().set("bootstrap.servers", bootstrap).create().unwrap();
+    let names: Vec<String> = (0..TOPICS).map(|i| format!("topic-{i:05}")).collect();
+    let started = Instant::now();
+    for chunk in names.chunks(500) {
+        let new: Vec<NewTopic<'_>> =
+            chunk.iter().map(|n| NewTopic::new(n, PARTITIONS, TopicReplication::Fixed(1))).collect();
+        for result in admin
+            .create_topics(&new, &AdminOptions::new().operation_timeout(Some(Duration::from_secs(60))))
+            .await
+            .unwrap()
+        {
+            result.unwrap();
+        }
+    }
+    eprintln!("created {TOPICS} topics × {PARTITIONS} partitions in {:?}", started.elapsed());
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("linger.ms", "50")
+        .set("queue.buffering.max.messages", "1000000")
+        .create()
+        .unwrap();
+    let started = Instant::now();
+    let mut pending = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        for partition in 0..PARTITIONS {
+            // Every partition gets a few messages, so offsets are real numbers.
+            for _ in 0..(1 + (i as i32 + partition) % 3) {
+                let record = FutureRecord::<str, str>::to(name).partition(partition).payload("x");
+                pending.push(producer.send_result(record).map_err(|(e, _)| e).unwrap());
+            }
+        }
+    }
+    for delivery in pending {
+        delivery.await.unwrap().unwrap();
+    }
+    eprintln!("produced to every partition in {:?}", started.elapsed());
+}
+
+async fn get_ms(http: &reqwest::Client, url: &str) -> f64 {
+    let started = Instant::now();
+    let response = http.get(url).send().await.unwrap();
+    assert!(response.status().is_success(), "{url}: {}", response.status());
+    let _ = response.bytes().await.unwrap();
+    started.elapsed().as_secs_f64() * 1000.0
+}
+
+fn start_osprey(dir: &std::path::Path, bootstrap: &str) -> (Killed, String) {
+    let port = free_port();
+    let config = dir.join("osprey.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:{port}\"\n[database]\nurl = \"sqlite://{}/osprey.db\"\n\
+             [[clusters]]\nname = \"bench\"\nkind = \"kafka\"\nbootstrap_servers = \"{bootstrap}\"\n\
+             poll_interval = \"10s\"\npoll_timeout = \"10s\"\n",
+            dir.display()
+        ),
+    )
+    .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_osprey"))
+        .args(["serve", "--config"])
+        .arg(&config)
+        .env("OSPREY_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    wait_port(port);
+    (Killed(child), format!("http://127.0.0.1:{port}"))
+}
+
+async fn wait_polled(http: &reqwest::Client, base: &str, topics: usize) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let body: serde_json::Value =
+            http.get(format!("{base}/api/v1/clusters")).send().await.unwrap().json().await.unwrap();
+        if body[0]["topics"].as_u64().is_some_and(|t| t as usize >= topics) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "never polled: {body}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    let http = reqwest::Client::new();
+    println!("# Osprey scale benchmark ({TOPICS} topics × {PARTITIONS} partitions, noida-db)\n");
+
+    // Idle: one cluster, a broker with only its internal topics.
+    let idle_dir = tempfile::tempdir().unwrap();
+    let (_idle_broker, idle_bootstrap) = start_broker(&idle_dir.path().join("kafka"));
+    let (idle_osprey, idle_base) = start_osprey(idle_dir.path(), &idle_bootstrap);
+    wait_polled(&http, &idle_base, 1).await;
+    tokio::time::sleep(Duration::from_secs(25)).await;
+    let idle_rss = rss_mb(idle_osprey.0.id());
+    drop(idle_osprey);
+    println!("- RSS of `osprey serve`, idle, one cluster (2 internal topics, 100 partitions), after 3 polls: **{idle_rss:.1} MB**");
+
+    let dir = tempfile::tempdir().unwrap();
+    let (_broker, bootstrap) = start_broker(&dir.path().join("kafka"));
+    populate(&bootstrap).await;
+
+    // Full poll, in-process, through the same adapter `serve` uses.
+    let adapter = KafkaAdapter::new(&cluster("bench", &bootstrap)).unwrap();
+    let started = Instant::now();
+    let first = adapter.snapshot(0).await.unwrap();
+    let first_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let partitions: usize = first.topics.iter().map(|t| t.partitions.len()).sum();
+    let configs = first.topics.iter().filter(|t| t.configs.is_some()).count();
+    let mut polls = Vec::new();
+    let mut cpu = Vec::new();
+    for _ in 0..10 {
+        let cpu_before = process_cpu_secs();
+        let started = Instant::now();
+        let snapshot = adapter.snapshot(0).await.unwrap();
+        polls.push(started.elapsed().as_secs_f64() * 1000.0);
+        cpu.push((process_cpu_secs() - cpu_before) * 1000.0);
+        assert_eq!(snapshot.topics.len(), first.topics.len());
+    }
+    println!("- First full poll ({} topics, {partitions} partitions, offsets, and configs of {configs} topics): **{first_ms:.0} ms**", first.topics.len());
+    println!("- Full poll (metadata + earliest/latest offsets of every partition): **{}**", stats(polls));
+    println!("- CPU time of a full poll in this process: {}", stats(cpu));
+
+    // The same read by hand: confluent-kafka, metadata + watermarks per partition.
+    let started = Instant::now();
+    let by_hand = Command::new(env("OSPREY_BENCH_PYTHON"))
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/benches/by_hand_offsets.py"))
+        .arg(&bootstrap)
+        .output()
+        .unwrap();
+    let by_hand_ms = started.elapsed().as_secs_f64() * 1000.0;
+    assert!(by_hand.status.success(), "{}", String::from_utf8_lossy(&by_hand.stderr));
+    println!(
+        "- Same figures by hand (confluent-kafka `list_topics` + `get_watermark_offsets` per partition): **{by_hand_ms:.0} ms** ({})",
+        String::from_utf8_lossy(&by_hand.stdout).trim()
+    );
+
+    // Pages and API of a running `osprey serve`.
+    let (osprey, base) = start_osprey(dir.path(), &bootstrap);
+    wait_polled(&http, &base, TOPICS).await;
+    let pid = osprey.0.id();
+    let cases = [
+        ("Topics page, first page (50 of 5,002)", "/clusters/bench/topics"),
+        ("Topics page, search `topic-0123` (11 matches)", "/clusters/bench/topics?q=topic-0123"),
+        ("Topics page, sorted by messages, descending, page 40", "/clusters/bench/topics?sort=messages&dir=desc&page=40"),
+        ("Topics API, first page", "/api/v1/clusters/bench/topics"),
+        ("Topic API (4 partitions, configs, 1 h chart)", "/api/v1/clusters/bench/topics/topic-01234"),
+        ("Topic page", "/clusters/bench/topics/topic-01234"),
+        ("Overview page", "/"),
+        ("Cluster page (1 h chart)", "/clusters/bench"),
+    ];
+    for (label, path) in cases {
+        let url = format!("{base}{path}");
+        get_ms(&http, &url).await;
+        let mut samples = Vec::new();
+        for _ in 0..50 {
+            samples.push(get_ms(&http, &url).await);
+        }
+        println!("- {label}: **{}** (HTTP round trip on loopback)", stats(samples));
+    }
+    tokio::time::sleep(Duration::from_secs(22)).await;
+    println!("- RSS of `osprey serve` with the 5,000-topic cluster, after the page requests and 3+ polls: **{:.1} MB**", rss_mb(pid));
+}
+
+/// User + system CPU seconds of this process so far.
+fn process_cpu_secs() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("").split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
