@@ -85,7 +85,13 @@ fn rss_mb(pid: u32) -> f64 {
 fn stats(mut samples: Vec<f64>) -> String {
     samples.sort_by(f64::total_cmp);
     let pick = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
-    format!("median {:.1} ms, p95 {:.1} ms, min {:.1} ms (n={})", pick(0.5), pick(0.95), pick(0.0), samples.len())
+    format!(
+        "median {:.1} ms, p95 {:.1} ms, min {:.1} ms (n={})",
+        pick(0.5),
+        pick(0.95),
+        pick(0.0),
+        samples.len()
+    )
 }
 
 async fn populate(bootstrap: &str) {
@@ -94,10 +100,15 @@ async fn populate(bootstrap: &str) {
     let names: Vec<String> = (0..TOPICS).map(|i| format!("topic-{i:05}")).collect();
     let started = Instant::now();
     for chunk in names.chunks(500) {
-        let new: Vec<NewTopic<'_>> =
-            chunk.iter().map(|n| NewTopic::new(n, PARTITIONS, TopicReplication::Fixed(1))).collect();
+        let new: Vec<NewTopic<'_>> = chunk
+            .iter()
+            .map(|n| NewTopic::new(n, PARTITIONS, TopicReplication::Fixed(1)))
+            .collect();
         for result in admin
-            .create_topics(&new, &AdminOptions::new().operation_timeout(Some(Duration::from_secs(60))))
+            .create_topics(
+                &new,
+                &AdminOptions::new().operation_timeout(Some(Duration::from_secs(60))),
+            )
             .await
             .unwrap()
         {
@@ -179,22 +190,39 @@ async fn main() {
     let http = reqwest::Client::new();
     println!("# Osprey scale benchmark ({TOPICS} topics × {PARTITIONS} partitions, noida-db)\n");
 
-    // Idle: one cluster, a broker with only its internal topics.
-    let idle_dir = tempfile::tempdir().unwrap();
-    let (_idle_broker, idle_bootstrap) = start_broker(&idle_dir.path().join("kafka"));
-    let (idle_osprey, idle_base) = start_osprey(idle_dir.path(), &idle_bootstrap);
-    wait_polled(&http, &idle_base, 1).await;
-    tokio::time::sleep(Duration::from_secs(25)).await;
-    let idle_rss = rss_mb(idle_osprey.0.id());
-    drop(idle_osprey);
-    println!("- RSS of `osprey serve`, idle, one cluster (2 internal topics, 100 partitions), after 3 polls: **{idle_rss:.1} MB**");
+    // `scripts/bench.sh poll` measures only the poll (for quick iterations on the adapter).
+    let poll_only = std::env::args().any(|a| a == "poll");
+    if !poll_only {
+        idle_rss(&http).await;
+    }
 
     let dir = tempfile::tempdir().unwrap();
     let (_broker, bootstrap) = start_broker(&dir.path().join("kafka"));
     populate(&bootstrap).await;
+    measure_poll(&bootstrap).await;
+    if !poll_only {
+        measure_by_hand(&bootstrap);
+        measure_pages(&http, dir.path(), &bootstrap).await;
+    }
+}
 
-    // Full poll, in-process, through the same adapter `serve` uses.
-    let adapter = KafkaAdapter::new(&cluster("bench", &bootstrap)).unwrap();
+/// RSS of `osprey serve` with one cluster whose broker has only its internal topics.
+async fn idle_rss(http: &reqwest::Client) {
+    let idle_dir = tempfile::tempdir().unwrap();
+    let (_idle_broker, idle_bootstrap) = start_broker(&idle_dir.path().join("kafka"));
+    let (idle_osprey, idle_base) = start_osprey(idle_dir.path(), &idle_bootstrap);
+    wait_polled(http, &idle_base, 1).await;
+    tokio::time::sleep(Duration::from_secs(25)).await;
+    let idle_rss = rss_mb(idle_osprey.0.id());
+    drop(idle_osprey);
+    println!(
+        "- RSS of `osprey serve`, idle, one cluster (2 internal topics, 100 partitions), after 3 polls: **{idle_rss:.1} MB**"
+    );
+}
+
+/// A full poll, in-process, through the same adapter `serve` uses.
+async fn measure_poll(bootstrap: &str) {
+    let adapter = KafkaAdapter::new(&cluster("bench", bootstrap)).unwrap();
     let started = Instant::now();
     let first = adapter.snapshot(0).await.unwrap();
     let first_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -210,15 +238,23 @@ async fn main() {
         cpu.push((process_cpu_secs() - cpu_before) * 1000.0);
         assert_eq!(snapshot.topics.len(), first.topics.len());
     }
-    println!("- First full poll ({} topics, {partitions} partitions, offsets, and configs of {configs} topics): **{first_ms:.0} ms**", first.topics.len());
-    println!("- Full poll (metadata + earliest/latest offsets of every partition): **{}**", stats(polls));
+    println!(
+        "- First full poll ({} topics, {partitions} partitions, offsets, and configs of {configs} topics): **{first_ms:.0} ms**",
+        first.topics.len()
+    );
+    println!(
+        "- Full poll (metadata + earliest/latest offsets of every partition): **{}**",
+        stats(polls)
+    );
     println!("- CPU time of a full poll in this process: {}", stats(cpu));
+}
 
-    // The same read by hand: confluent-kafka, metadata + watermarks per partition.
+/// The same read by hand: confluent-kafka, metadata + watermarks per partition.
+fn measure_by_hand(bootstrap: &str) {
     let started = Instant::now();
     let by_hand = Command::new(env("OSPREY_BENCH_PYTHON"))
         .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/benches/by_hand_offsets.py"))
-        .arg(&bootstrap)
+        .arg(bootstrap)
         .output()
         .unwrap();
     let by_hand_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -227,38 +263,50 @@ async fn main() {
         "- Same figures by hand (confluent-kafka `list_topics` + `get_watermark_offsets` per partition): **{by_hand_ms:.0} ms** ({})",
         String::from_utf8_lossy(&by_hand.stdout).trim()
     );
+}
 
-    // Pages and API of a running `osprey serve`.
-    let (osprey, base) = start_osprey(dir.path(), &bootstrap);
-    wait_polled(&http, &base, TOPICS).await;
+/// Pages and API of a running `osprey serve`, and its RSS afterwards.
+async fn measure_pages(http: &reqwest::Client, dir: &std::path::Path, bootstrap: &str) {
+    let (osprey, base) = start_osprey(dir, bootstrap);
+    wait_polled(http, &base, TOPICS).await;
     let pid = osprey.0.id();
     let cases = [
         ("Topics page, first page (50 of 5,002)", "/clusters/bench/topics"),
         ("Topics page, search `topic-0123` (11 matches)", "/clusters/bench/topics?q=topic-0123"),
-        ("Topics page, sorted by messages, descending, page 40", "/clusters/bench/topics?sort=messages&dir=desc&page=40"),
+        (
+            "Topics page, sorted by messages, descending, page 40",
+            "/clusters/bench/topics?sort=messages&dir=desc&page=40",
+        ),
         ("Topics API, first page", "/api/v1/clusters/bench/topics"),
-        ("Topic API (4 partitions, configs, 1 h chart)", "/api/v1/clusters/bench/topics/topic-01234"),
+        (
+            "Topic API (4 partitions, configs, 1 h chart)",
+            "/api/v1/clusters/bench/topics/topic-01234",
+        ),
         ("Topic page", "/clusters/bench/topics/topic-01234"),
         ("Overview page", "/"),
         ("Cluster page (1 h chart)", "/clusters/bench"),
     ];
     for (label, path) in cases {
         let url = format!("{base}{path}");
-        get_ms(&http, &url).await;
+        get_ms(http, &url).await;
         let mut samples = Vec::new();
         for _ in 0..50 {
-            samples.push(get_ms(&http, &url).await);
+            samples.push(get_ms(http, &url).await);
         }
         println!("- {label}: **{}** (HTTP round trip on loopback)", stats(samples));
     }
     tokio::time::sleep(Duration::from_secs(22)).await;
-    println!("- RSS of `osprey serve` with the 5,000-topic cluster, after the page requests and 3+ polls: **{:.1} MB**", rss_mb(pid));
+    println!(
+        "- RSS of `osprey serve` with the 5,000-topic cluster, after the page requests and 3+ polls: **{:.1} MB**",
+        rss_mb(pid)
+    );
 }
 
 /// User + system CPU seconds of this process so far.
 fn process_cpu_secs() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    let fields: Vec<&str> = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("").split_whitespace().collect();
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("").split_whitespace().collect();
     let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
     (ticks(11) + ticks(12)) / 100.0
 }

@@ -38,7 +38,8 @@ pub struct Topic {
     /// Sorted by id.
     pub partitions: Vec<Partition>,
     /// Topic configuration entries, when the broker answered DescribeConfigs; sorted by name.
-    pub configs: Option<Vec<ConfigEntry>>,
+    /// Shared with the adapter's cache: configs change rarely and are not copied every poll.
+    pub configs: Option<std::sync::Arc<Vec<ConfigEntry>>>,
     /// Messages appended per second since the previous poll; `None` on the first poll.
     pub messages_in_per_sec: Option<f64>,
 }

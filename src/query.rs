@@ -381,7 +381,7 @@ pub struct TopicDetail {
     pub topic: TopicRow,
     pub partitions: Vec<PartitionRow>,
     /// `None` when the broker did not answer DescribeConfigs.
-    pub configs: Option<Vec<ConfigEntry>>,
+    pub configs: Option<Arc<Vec<ConfigEntry>>>,
     pub range: Range,
     pub history: Vec<SeriesPoint>,
 }
