@@ -38,23 +38,29 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     eprintln!("producing demo traffic to {bootstrap}; Ctrl-C stops");
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     let mut sequence: u64 = 0;
+    let mut ticks: u64 = 0;
+    // Fractional messages carried from tick to tick, so slow topics still get theirs.
+    let mut credit = vec![0.0f64; TOPICS.len()];
     loop {
         tick.tick().await;
-        for (topic, _, per_second) in TOPICS {
+        for ((topic, _, per_second), credit) in TOPICS.iter().zip(credit.iter_mut()) {
             // A rate that drifts over a few minutes, so the charts have a shape.
-            let wave = 1.0 + 0.5 * ((sequence as f64) / 600.0).sin();
-            let count = ((*per_second as f64) * wave / 10.0).round() as u64;
-            for _ in 0..count {
+            let wave = 1.0 + 0.5 * ((ticks as f64) / 600.0).sin();
+            *credit += f64::from(*per_second) * wave / 10.0;
+            let count = credit.floor();
+            *credit -= count;
+            for _ in 0..count as u64 {
                 sequence += 1;
                 let key = format!("key-{}", sequence % 97);
                 let payload = format!("{{\"seq\":{sequence},\"topic\":\"{topic}\"}}");
                 let record = FutureRecord::to(topic).key(&key).payload(&payload);
-                if let Err((error, _)) = producer.send(record, Duration::from_secs(5)).await {
+                // Queue without waiting for each delivery, so rates hold at any broker latency.
+                if let Err((error, _)) = producer.send_result(record) {
                     eprintln!("send to {topic} failed: {error}");
                     tokio::time::sleep(Duration::from_secs(1)).await;
                 }
             }
         }
-        sequence += 1;
+        ticks += 1;
     }
 }
