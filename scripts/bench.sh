@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/peers.sh
 source scripts/peers.sh
+build_install
 peers_install_brokers
 "$VENV/bin/python" -c 'import confluent_kafka' 2>/dev/null \
   || "$VENV/bin/pip" install -q --disable-pip-version-check confluent-kafka

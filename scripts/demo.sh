@@ -12,6 +12,7 @@ LISTEN=${OSPREY_DEMO_LISTEN:-127.0.0.1:8048}
 DEMO_DIR=$OSPREY_ROOT/.osprey-demo
 mkdir -p "$DEMO_DIR/kafka"
 
+build_install
 peers_install_brokers
 require_free_port "$KAFKA_PORT" "demo Kafka broker" DEMO_KAFKA_PORT
 log "building Osprey (release; the first build takes a few minutes)"

@@ -45,6 +45,20 @@ python_for_venv() {
 
 venv_site() { "$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'; }
 
+# What building Osprey needs beyond the Rust toolchain: a C toolchain for the bundled librdkafka,
+# OpenSSL and Cyrus SASL headers (SASL/TLS clusters), zlib.
+build_install() {
+  local missing=()
+  command -v cc >/dev/null 2>&1 || missing+=(gcc)
+  command -v make >/dev/null 2>&1 || missing+=(make)
+  command -v perl >/dev/null 2>&1 || missing+=(perl)
+  command -v pkg-config >/dev/null 2>&1 || missing+=(pkg-config)
+  [ -f /usr/include/openssl/ssl.h ] || missing+=(libssl-dev)
+  [ -f /usr/include/sasl/sasl.h ] || missing+=(libsasl2-dev)
+  [ -f /usr/include/zlib.h ] || missing+=(zlib1g-dev)
+  apt_install "${missing[@]}"
+}
+
 # Only the Kafka-protocol brokers (PyPI), in a venv of Osprey's own.
 peers_install_brokers() {
   "$(python_for_venv)" -c 'import venv, ensurepip' >/dev/null 2>&1 || apt_install python3-venv
@@ -72,6 +86,7 @@ peers_install() {
   # Chinese glyphs for the browser test's screenshots of the zh-CN pages.
   fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk" || missing+=(fonts-wqy-zenhei)
   apt_install "${missing[@]}"
+  build_install
   peers_install_brokers
 }
 

@@ -346,14 +346,11 @@ pub fn topic_list(
     })
 }
 
+/// A partition as the Topic page shows it: the partition itself plus its derived flags.
 #[derive(Debug, Clone, Serialize)]
 pub struct PartitionRow {
-    pub id: i32,
-    pub leader: Option<i32>,
-    pub replicas: Vec<i32>,
-    pub isr: Vec<i32>,
-    pub earliest_offset: Option<i64>,
-    pub latest_offset: Option<i64>,
+    #[serde(flatten)]
+    pub partition: Partition,
     pub messages: Option<i64>,
     pub under_replicated: bool,
     pub offline: bool,
@@ -362,12 +359,7 @@ pub struct PartitionRow {
 
 fn partition_row(p: &Partition) -> PartitionRow {
     PartitionRow {
-        id: p.id,
-        leader: p.leader,
-        replicas: p.replicas.clone(),
-        isr: p.isr.clone(),
-        earliest_offset: p.earliest_offset,
-        latest_offset: p.latest_offset,
+        partition: p.clone(),
         messages: p.messages(),
         under_replicated: p.is_under_replicated(),
         offline: p.is_offline(),

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::i18n::Lang;
+use super::i18n::{Lang, Messages};
 use crate::query::QueryError;
 
 #[derive(Debug, thiserror::Error)]
@@ -108,7 +108,23 @@ impl IntoResponse for PageError {
             StatusCode::SERVICE_UNAVAILABLE => t.unavailable,
             _ => t.error_title,
         };
-        let message = self.error.public_message().unwrap_or_else(|| t.internal_error.to_owned());
+        let fill = Messages::fill;
+        let message = match &self.error {
+            WebError::Query(QueryError::UnknownCluster(cluster)) => {
+                fill(t.err_unknown_cluster, &[("cluster", cluster)])
+            }
+            WebError::Query(QueryError::UnknownTopic { cluster, topic }) => {
+                fill(t.err_unknown_topic, &[("cluster", cluster), ("topic", topic)])
+            }
+            WebError::Query(QueryError::NotPolledYet(cluster)) => {
+                fill(t.err_not_polled, &[("cluster", cluster)])
+            }
+            WebError::BadRequest(detail) => fill(t.err_bad_request, &[("detail", detail)]),
+            WebError::NoRoute(path) => fill(t.err_no_route, &[("path", path)]),
+            WebError::Query(QueryError::Store(_)) => {
+                self.error.public_message().unwrap_or_else(|| t.internal_error.to_owned())
+            }
+        };
         let page = super::pages::ErrorPage::new(self.lang, title, message);
         (status, super::pages::render(&page)).into_response()
     }

@@ -184,6 +184,11 @@ catalog! {
     error_title: "Something went wrong", "出错了";
     internal_error: "Osprey could not answer this request. The details are in its log.", "Osprey 无法处理该请求，详情请查看日志。";
     back_to_overview: "Back to the overview", "返回概览";
+    err_unknown_cluster: "No cluster named “{cluster}” is configured.", "未配置名为“{cluster}”的集群。";
+    err_unknown_topic: "Cluster “{cluster}” has no topic named “{topic}”.", "集群“{cluster}”中没有名为“{topic}”的主题。";
+    err_not_polled: "Cluster “{cluster}” has not been reached yet; its data appears after the first good poll.", "尚未连接到集群“{cluster}”；首次成功轮询后将显示其数据。";
+    err_bad_request: "The address has an invalid parameter: {detail}", "地址中的参数无效：{detail}";
+    err_no_route: "There is no page at {path}.", "不存在页面 {path}。";
     just_now: "just now", "刚刚";
     seconds_ago: "{n} s ago", "{n} 秒前";
     minutes_ago: "{n} min ago", "{n} 分钟前";

@@ -10,7 +10,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
-use super::error::PageError;
+use super::error::{PageError, WebError};
 use super::format::Fmt;
 use super::i18n::{LANG_COOKIE, Lang, Messages};
 use super::{AppState, assets};
@@ -271,11 +271,11 @@ fn id_list(ids: &[i32]) -> String {
 
 impl TopicPage {
     pub fn replica_list(&self, p: &PartitionRow) -> String {
-        id_list(&p.replicas)
+        id_list(&p.partition.replicas)
     }
 
     pub fn isr_list(&self, p: &PartitionRow) -> String {
-        id_list(&p.isr)
+        id_list(&p.partition.isr)
     }
 }
 
@@ -322,10 +322,7 @@ impl ErrorPage {
 }
 
 pub async fn not_found(lang: Lang, uri: OriginalUri) -> Response {
-    let t = lang.messages();
-    let message = format!("{} {}", t.not_found, uri.path());
-    (axum::http::StatusCode::NOT_FOUND, render(&ErrorPage::new(lang, t.not_found, message)))
-        .into_response()
+    PageError::new(WebError::NoRoute(uri.path().to_owned()), lang).into_response()
 }
 
 #[derive(Debug, Deserialize)]

@@ -9,8 +9,6 @@ use serde_json::json;
 use crate::helpers::*;
 
 async fn browser() -> Client {
-    // Several crates enable rustls backends; name the one this client uses.
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let flags = [
         "--headless",
         "--no-sandbox",
@@ -29,8 +27,8 @@ async fn browser() -> Client {
     let capabilities = json!({
         "goog:chromeOptions": { "binary": peer("OSPREY_TEST_CHROMIUM"), "args": args }
     });
-    ClientBuilder::rustls()
-        .unwrap()
+    // chromedriver speaks plain HTTP on loopback: no TLS stack needed.
+    ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(capabilities.as_object().unwrap().clone())
         .connect(&peer("OSPREY_TEST_CHROMEDRIVER"))
         .await

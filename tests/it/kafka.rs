@@ -266,6 +266,7 @@ async fn bad_requests_get_clear_errors_in_api_and_pages() {
         .send()
         .await
         .unwrap();
-    assert!(zh.text().await.unwrap().contains("未找到"));
+    let zh = zh.text().await.unwrap();
+    assert!(zh.contains("未找到") && zh.contains("中没有名为“no.such.topic”的主题"), "{zh}");
     app.stop().await;
 }

@@ -49,6 +49,9 @@ fn chunks_by_leader(topics: &[Topic]) -> Vec<Arc<Vec<(String, i32)>>> {
 struct ConfigCache {
     by_topic: HashMap<String, Arc<Vec<ConfigEntry>>>,
     refreshed_at: Option<Instant>,
+    /// The last failed DescribeConfigs: no new attempt for one refresh interval, so a broker
+    /// that cannot answer it is not asked (and logged about) every poll.
+    failed_at: Option<Instant>,
 }
 
 pub struct KafkaAdapter {
@@ -186,9 +189,15 @@ impl KafkaAdapter {
     async fn topic_configs(&self, topics: &[String]) -> HashMap<String, Arc<Vec<ConfigEntry>>> {
         let wanted: Vec<&String> = {
             let cache = self.configs.lock().unwrap_or_else(|p| p.into_inner());
-            let stale =
-                cache.refreshed_at.is_none_or(|at| at.elapsed() >= self.config_refresh_interval);
-            topics.iter().filter(|t| stale || !cache.by_topic.contains_key(*t)).collect()
+            let due = |at: Option<Instant>| {
+                at.is_none_or(|at| at.elapsed() >= self.config_refresh_interval)
+            };
+            let stale = due(cache.refreshed_at);
+            if !due(cache.failed_at) {
+                Vec::new()
+            } else {
+                topics.iter().filter(|t| stale || !cache.by_topic.contains_key(*t)).collect()
+            }
         };
         if !wanted.is_empty() {
             let specifiers: Vec<ResourceSpecifier<'_>> =
@@ -220,6 +229,8 @@ impl KafkaAdapter {
                     }
                 }
                 Err(e) => {
+                    self.configs.lock().unwrap_or_else(|p| p.into_inner()).failed_at =
+                        Some(Instant::now());
                     tracing::warn!(cluster = %self.cluster, error = %e, "could not read topic configurations; keeping the last ones read");
                 }
             }
