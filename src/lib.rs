@@ -7,6 +7,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod domain;
+pub mod evaluator;
 pub mod poller;
 pub mod query;
 pub mod shutdown;
