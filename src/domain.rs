@@ -21,6 +21,54 @@ pub struct ClusterSnapshot {
     pub brokers: Vec<Broker>,
     /// Sorted by name.
     pub topics: Vec<Topic>,
+    /// Consumer groups, sorted by name; empty when the cluster kind has none.
+    pub groups: Vec<ConsumerGroup>,
+    /// Why consumer groups could not be read this poll (the rest of the snapshot is good).
+    pub groups_error: Option<String>,
+}
+
+/// A consumer group as the coordinator describes it, with its committed offsets.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ConsumerGroup {
+    pub name: String,
+    /// `Stable`, `Empty`, `PreparingRebalance`, `CompletingRebalance`, `Dead`, …
+    pub state: String,
+    /// `consumer` for Kafka consumers; empty for groups that only commit offsets.
+    pub protocol_type: String,
+    /// The assignor: `range`, `roundrobin`, `cooperative-sticky`, …
+    pub protocol: String,
+    /// Broker id of the group coordinator.
+    pub coordinator: Option<i32>,
+    pub members: Vec<GroupMember>,
+    /// Sorted by topic, then partition.
+    pub offsets: Vec<CommittedOffset>,
+    /// Why the committed offsets could not be read, when they could not.
+    pub offsets_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct GroupMember {
+    pub member_id: String,
+    pub client_id: String,
+    pub host: String,
+    /// `(topic, partitions)` assigned to this member.
+    pub assignment: Vec<(String, Vec<i32>)>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CommittedOffset {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+}
+
+impl ConsumerGroup {
+    /// Whether a live member is assigned `topic`/`partition`.
+    pub fn owns(&self, topic: &str, partition: i32) -> bool {
+        self.members
+            .iter()
+            .any(|m| m.assignment.iter().any(|(t, parts)| t == topic && parts.contains(&partition)))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -199,6 +247,8 @@ pub(crate) mod fixtures {
             controller_id: Some(1),
             brokers: vec![],
             topics,
+            groups: vec![],
+            groups_error: None,
         }
     }
 }

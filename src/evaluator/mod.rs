@@ -1,8 +1,10 @@
 //! Pure lag evaluation: lag in seconds from a partition's end-offset history, and a Burrow-style
 //! health status per partition and group. No I/O and no clock: `now` is always a parameter.
 
+pub mod lag;
 pub mod status;
 pub mod time_lag;
 
+pub use lag::{GroupLag, LagBook, PartitionLag, TopicLag};
 pub use status::{PartitionStatus, Rules, Sample, group_status, partition_status};
 pub use time_lag::{EndOffsetHistory, drain_seconds};

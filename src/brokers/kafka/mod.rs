@@ -2,7 +2,8 @@
 //! DescribeCluster, Metadata, two batched ListOffsets (earliest, latest) grouped by leader, and —
 //! every `config_refresh_interval` — one batched DescribeConfigs.
 
-mod describe_cluster;
+mod assignment;
+mod ffi;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -19,7 +20,10 @@ use rdkafka::{Offset, TopicPartitionList};
 
 use super::{AdapterError, ClusterAdapter};
 use crate::config::{ClusterConfig, ClusterKind};
-use crate::domain::{Broker, ClusterSnapshot, ConfigEntry, Millis, Partition, Topic};
+use crate::domain::{
+    Broker, ClusterSnapshot, CommittedOffset, ConfigEntry, ConsumerGroup, GroupMember, Millis,
+    Partition, Topic,
+};
 
 /// Partitions per ListOffsets call; see [`KafkaAdapter::list_offsets`].
 const OFFSETS_CHUNK: usize = 500;
@@ -126,11 +130,11 @@ impl KafkaAdapter {
             .map_err(|e| AdapterError::Protocol(format!("client call panicked: {e}")))
     }
 
-    async fn describe(&self) -> Result<describe_cluster::ClusterDescription, AdapterError> {
+    async fn describe(&self) -> Result<ffi::ClusterDescription, AdapterError> {
         let timeout = self.timeout;
         self.blocking(move |consumer| {
             // SAFETY: the consumer (and so its handle) is kept alive by the Arc for the call.
-            unsafe { describe_cluster::describe_cluster(consumer.client().native_ptr(), timeout) }
+            unsafe { ffi::describe_cluster(consumer.client().native_ptr(), timeout) }
         })
         .await?
         .map_err(AdapterError::Protocol)
@@ -181,6 +185,66 @@ impl KafkaAdapter {
             }
         }
         Ok(offsets)
+    }
+
+    /// Every consumer group with members, assignment, coordinator and committed offsets: one
+    /// batched ListGroups + DescribeGroups per broker, then every group's OffsetFetch at once.
+    async fn groups(&self) -> Result<Vec<ConsumerGroup>, AdapterError> {
+        let timeout = self.timeout;
+        let listed = self
+            .blocking(move |consumer| {
+                // SAFETY: the consumer (and so its handle) is kept alive by the Arc for the call.
+                unsafe { ffi::list_groups(consumer.client().native_ptr(), timeout) }
+            })
+            .await?
+            .map_err(AdapterError::Protocol)?;
+        let names: Vec<String> = listed.iter().map(|g| g.name.clone()).collect();
+        let answers = self
+            .blocking(move |consumer| {
+                // SAFETY: the consumer (and so its handle) is kept alive by the Arc for the call.
+                unsafe { ffi::committed_offsets(consumer.client().native_ptr(), &names, timeout) }
+            })
+            .await?;
+        let mut offsets: HashMap<String, ffi::GroupOffsets> = answers.into_iter().collect();
+        let mut groups: Vec<ConsumerGroup> = listed
+            .into_iter()
+            .map(|g| {
+                let (mut committed, offsets_error) = match offsets.remove(&g.name) {
+                    Some(Ok(found)) => (found, None),
+                    Some(Err(e)) => (Vec::new(), Some(e)),
+                    None => (Vec::new(), Some("no answer".to_owned())),
+                };
+                committed.sort();
+                let members = g
+                    .members
+                    .into_iter()
+                    .map(|m| GroupMember {
+                        assignment: assignment::decode(&m.assignment).unwrap_or_else(|e| {
+                            tracing::debug!(cluster = %self.cluster, group = %g.name, error = %e, "unreadable member assignment");
+                            Vec::new()
+                        }),
+                        member_id: m.member_id,
+                        client_id: m.client_id,
+                        host: m.host,
+                    })
+                    .collect();
+                ConsumerGroup {
+                    offsets_error: offsets_error.or(g.error),
+                    name: g.name,
+                    state: g.state,
+                    protocol_type: g.protocol_type,
+                    protocol: g.protocol,
+                    coordinator: (g.coordinator >= 0).then_some(g.coordinator),
+                    members,
+                    offsets: committed
+                        .into_iter()
+                        .map(|(topic, partition, offset)| CommittedOffset { topic, partition, offset })
+                        .collect(),
+                }
+            })
+            .collect();
+        groups.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(groups)
     }
 
     /// Topic configurations, re-read from the brokers every `config_refresh_interval` and for
@@ -279,12 +343,20 @@ impl ClusterAdapter for KafkaAdapter {
 
         let chunks = chunks_by_leader(&topics);
         let names: Vec<String> = topics.iter().map(|t| t.name.clone()).collect();
-        let (description, earliest, latest, mut configs) = tokio::join!(
+        let (description, earliest, latest, mut configs, groups) = tokio::join!(
             self.describe(),
             self.list_offsets(&chunks, Offset::Beginning),
             self.list_offsets(&chunks, Offset::End),
             self.topic_configs(&names),
+            self.groups(),
         );
+        let (groups, groups_error) = match groups {
+            Ok(groups) => (groups, None),
+            Err(e) => {
+                tracing::warn!(cluster = %self.cluster, error = %e, "could not read consumer groups");
+                (Vec::new(), Some(e.to_string()))
+            }
+        };
         let (earliest, latest) = (earliest?, latest?);
 
         for topic in &mut topics {
@@ -306,12 +378,7 @@ impl ClusterAdapter for KafkaAdapter {
                     .blocking(move |c| {
                         let rk = c.client().native_ptr();
                         // SAFETY: the consumer is kept alive by the Arc for the call.
-                        unsafe {
-                            (
-                                describe_cluster::cluster_id(rk, timeout),
-                                describe_cluster::controller_id(rk, timeout),
-                            )
-                        }
+                        unsafe { (ffi::cluster_id(rk, timeout), ffi::controller_id(rk, timeout)) }
                     })
                     .await?;
                 let mut brokers: Vec<Broker> = metadata
@@ -338,6 +405,8 @@ impl ClusterAdapter for KafkaAdapter {
             controller_id,
             brokers,
             topics,
+            groups,
+            groups_error,
         })
     }
 }

@@ -1,0 +1,360 @@
+//! Consumer lag of every group, poll after poll: messages behind per partition, topic and group;
+//! seconds behind from each partition's end-offset history; Burrow-style status over a window;
+//! consume and produce rates and the time to drain. Keeps bounded state between polls; no I/O and
+//! no clock — each poll's snapshot carries its own time.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+
+use serde::Serialize;
+
+use super::status::{PartitionStatus, Rules, Sample, group_status, partition_status};
+use super::time_lag::{EndOffsetHistory, drain_seconds};
+use crate::domain::{ClusterSnapshot, ConsumerGroup, Millis};
+
+/// Most samples kept per group partition for the status window.
+const MAX_WINDOW_SAMPLES: usize = 64;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PartitionLag {
+    pub partition: i32,
+    pub committed: i64,
+    /// Log end offset; `None` when the leader did not answer.
+    pub end: Option<i64>,
+    pub lag: i64,
+    pub lag_seconds: Option<f64>,
+    pub status: PartitionStatus,
+    /// Client id and host of the member that owns the partition.
+    pub owner: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct TopicLag {
+    pub topic: String,
+    pub lag: i64,
+    pub max_lag: i64,
+    pub lag_seconds: Option<f64>,
+    pub status: PartitionStatus,
+    pub partitions: Vec<PartitionLag>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct GroupLag {
+    pub name: String,
+    pub state: String,
+    pub protocol_type: String,
+    pub protocol: String,
+    pub coordinator: Option<i32>,
+    pub members: usize,
+    pub status: PartitionStatus,
+    /// Sum over partitions.
+    pub lag: i64,
+    /// Worst partition.
+    pub max_lag: i64,
+    /// Worst partition, seconds.
+    pub lag_seconds: Option<f64>,
+    /// Committed-offset growth over the last poll, messages/s, over the group's partitions.
+    pub consume_per_sec: Option<f64>,
+    /// Log-end growth over the last poll, messages/s, over the group's partitions.
+    pub produce_per_sec: Option<f64>,
+    /// Seconds to consume the backlog at the current rates; `None` when it does not shrink.
+    pub drain_seconds: Option<f64>,
+    pub offsets_error: Option<String>,
+    pub topics: Vec<TopicLag>,
+}
+
+impl GroupLag {
+    pub fn topic_names(&self) -> impl Iterator<Item = &str> {
+        self.topics.iter().map(|t| t.topic.as_str())
+    }
+}
+
+type PartitionKey = (String, i32);
+type GroupPartitionKey = (String, String, i32);
+
+/// The state lag evaluation carries from poll to poll, bounded per partition.
+#[derive(Debug, Default)]
+pub struct LagBook {
+    rules: Rules,
+    histories: HashMap<PartitionKey, EndOffsetHistory>,
+    windows: HashMap<GroupPartitionKey, VecDeque<Sample>>,
+}
+
+impl LagBook {
+    pub fn new(rules: Rules) -> Self {
+        LagBook { rules, ..LagBook::default() }
+    }
+
+    /// Evaluates every group of `snapshot` (taken at `snapshot.taken_at`).
+    pub fn evaluate(&mut self, snapshot: &ClusterSnapshot) -> Vec<GroupLag> {
+        let now = snapshot.taken_at;
+        let ends: HashMap<(&str, i32), i64> = snapshot
+            .topics
+            .iter()
+            .flat_map(|t| {
+                t.partitions
+                    .iter()
+                    .filter_map(move |p| Some(((t.name.as_str(), p.id), p.latest_offset?)))
+            })
+            .collect();
+
+        // End-offset histories of consumed partitions only: that is where lag seconds are asked.
+        let consumed: HashSet<(&str, i32)> = snapshot
+            .groups
+            .iter()
+            .flat_map(|g| g.offsets.iter().map(|o| (o.topic.as_str(), o.partition)))
+            .collect();
+        for &(topic, partition) in &consumed {
+            if let Some(&end) = ends.get(&(topic, partition)) {
+                self.histories.entry((topic.to_owned(), partition)).or_default().record(now, end);
+            }
+        }
+        self.histories.retain(|(t, p), _| consumed.contains(&(t.as_str(), *p)));
+
+        let mut seen = HashSet::new();
+        let lags = snapshot.groups.iter().map(|g| self.group(g, &ends, now, &mut seen)).collect();
+        self.windows.retain(|key, _| seen.contains(key));
+        lags
+    }
+
+    fn group(
+        &mut self,
+        group: &ConsumerGroup,
+        ends: &HashMap<(&str, i32), i64>,
+        now: Millis,
+        seen: &mut HashSet<GroupPartitionKey>,
+    ) -> GroupLag {
+        let mut topics: Vec<TopicLag> = Vec::new();
+        let (mut consumed, mut produced, mut elapsed_ms) = (0i64, 0i64, 0i64);
+        for offset in &group.offsets {
+            let end = ends.get(&(offset.topic.as_str(), offset.partition)).copied();
+            let key = (group.name.clone(), offset.topic.clone(), offset.partition);
+            let window = self.windows.entry(key.clone()).or_default();
+            if let Some(end) = end {
+                if let Some(previous) = window.back().filter(|s| s.at < now) {
+                    consumed += (offset.offset - previous.committed).max(0);
+                    produced += (end - previous.end).max(0);
+                    elapsed_ms = elapsed_ms.max(now - previous.at);
+                }
+                if window.back().is_none_or(|s| s.at < now) {
+                    window.push_back(Sample { at: now, committed: offset.offset, end });
+                }
+            }
+            while window.len() > MAX_WINDOW_SAMPLES
+                || window.front().is_some_and(|s| s.at < now - self.rules.window)
+            {
+                window.pop_front();
+            }
+            seen.insert(key);
+            let owned = group.owns(&offset.topic, offset.partition);
+            let status = partition_status(window.make_contiguous(), owned, now, &self.rules);
+            let lag = end.map_or(0, |end| (end - offset.offset).max(0));
+            let lag_seconds = end.and_then(|_| {
+                self.histories
+                    .get(&(offset.topic.clone(), offset.partition))?
+                    .lag_seconds(offset.offset, now)
+            });
+            let owner = group
+                .members
+                .iter()
+                .find(|m| {
+                    m.assignment
+                        .iter()
+                        .any(|(t, parts)| *t == offset.topic && parts.contains(&offset.partition))
+                })
+                .map(|m| format!("{} ({})", m.client_id, m.host));
+            let partition = PartitionLag {
+                partition: offset.partition,
+                committed: offset.offset,
+                end,
+                lag,
+                lag_seconds,
+                status,
+                owner,
+            };
+            match topics.last_mut().filter(|t| t.topic == offset.topic) {
+                Some(topic) => topic.partitions.push(partition),
+                None => topics.push(TopicLag {
+                    topic: offset.topic.clone(),
+                    lag: 0,
+                    max_lag: 0,
+                    lag_seconds: None,
+                    status: PartitionStatus::Notfound,
+                    partitions: vec![partition],
+                }),
+            }
+        }
+        for topic in &mut topics {
+            topic.lag = topic.partitions.iter().map(|p| p.lag).sum();
+            topic.max_lag = topic.partitions.iter().map(|p| p.lag).max().unwrap_or(0);
+            topic.lag_seconds = max_seconds(topic.partitions.iter().map(|p| p.lag_seconds));
+            topic.status = group_status(topic.partitions.iter().map(|p| p.status));
+        }
+        let lag = topics.iter().map(|t| t.lag).sum();
+        let rate = |count: i64| (elapsed_ms > 0).then(|| count as f64 * 1000.0 / elapsed_ms as f64);
+        let (consume_per_sec, produce_per_sec) = (rate(consumed), rate(produced));
+        GroupLag {
+            name: group.name.clone(),
+            state: group.state.clone(),
+            protocol_type: group.protocol_type.clone(),
+            protocol: group.protocol.clone(),
+            coordinator: group.coordinator,
+            members: group.members.len(),
+            status: group_status(topics.iter().map(|t| t.status)),
+            lag,
+            max_lag: topics.iter().map(|t| t.max_lag).max().unwrap_or(0),
+            lag_seconds: max_seconds(topics.iter().map(|t| t.lag_seconds)),
+            drain_seconds: match (consume_per_sec, produce_per_sec) {
+                (Some(c), Some(p)) => drain_seconds(lag, c, p),
+                _ => (lag == 0).then_some(0.0),
+            },
+            consume_per_sec,
+            produce_per_sec,
+            offsets_error: group.offsets_error.clone(),
+            topics,
+        }
+    }
+}
+
+fn max_seconds(values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
+    values.flatten().reduce(f64::max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::fixtures::{partition, snapshot, topic};
+    use crate::domain::{CommittedOffset, GroupMember};
+
+    const RULES: Rules = Rules { window: 50_000, min_samples: 4 };
+
+    fn group(name: &str, committed: &[(&str, i32, i64)], owned: bool) -> ConsumerGroup {
+        let offsets: Vec<CommittedOffset> = committed
+            .iter()
+            .map(|&(t, p, o)| CommittedOffset { topic: t.into(), partition: p, offset: o })
+            .collect();
+        let members = if owned {
+            vec![GroupMember {
+                member_id: "m1".into(),
+                client_id: "billing-1".into(),
+                host: "/10.0.0.7".into(),
+                assignment: vec![("orders".into(), vec![0, 1])],
+            }]
+        } else {
+            vec![]
+        };
+        ConsumerGroup {
+            name: name.into(),
+            state: if owned { "Stable" } else { "Empty" }.into(),
+            protocol_type: "consumer".into(),
+            protocol: "range".into(),
+            coordinator: Some(1),
+            members,
+            offsets,
+            offsets_error: None,
+        }
+    }
+
+    /// A poll at `at` seconds: `orders` has two partitions with ends `ends`; groups as given.
+    fn poll(at: i64, ends: (i64, i64), groups: Vec<ConsumerGroup>) -> ClusterSnapshot {
+        let mut s = snapshot(
+            at * 1000,
+            vec![topic(
+                "orders",
+                vec![partition(0, Some(1), (0, ends.0)), partition(1, Some(1), (0, ends.1))],
+            )],
+        );
+        s.groups = groups;
+        s
+    }
+
+    #[test]
+    fn lag_is_end_minus_committed_per_partition_topic_and_group() {
+        let mut book = LagBook::new(RULES);
+        let lags = book.evaluate(&poll(
+            0,
+            (100, 50),
+            vec![group("billing", &[("orders", 0, 60), ("orders", 1, 50)], true)],
+        ));
+        let g = &lags[0];
+        assert_eq!((g.lag, g.max_lag), (40, 40));
+        assert_eq!(g.topics[0].partitions[0].lag, 40);
+        assert_eq!(g.topics[0].partitions[1].lag, 0);
+        assert_eq!(g.topics[0].partitions[0].owner.as_deref(), Some("billing-1 (/10.0.0.7)"));
+        assert_eq!(g.status, PartitionStatus::Ok);
+        assert_eq!(g.consume_per_sec, None, "rates need two polls");
+    }
+
+    #[test]
+    fn rates_seconds_and_drain_time_follow_the_polls() {
+        let mut book = LagBook::new(RULES);
+        // Producer 10 msg/s on partition 0; consumer 20 msg/s but 100 behind at first.
+        book.evaluate(&poll(0, (100, 0), vec![group("g", &[("orders", 0, 0)], true)]));
+        let lags = book.evaluate(&poll(10, (200, 0), vec![group("g", &[("orders", 0, 0)], true)]));
+        let g = &lags[0];
+        assert_eq!(g.lag, 200);
+        assert_eq!(g.produce_per_sec, Some(10.0));
+        assert_eq!(g.consume_per_sec, Some(0.0));
+        assert_eq!(g.drain_seconds, None, "not consuming: never drains");
+        // Offset 0 was the log end... before the history: extrapolated at 10 msg/s → 20 s ago.
+        assert_eq!(g.lag_seconds, Some(20.0));
+
+        let lags =
+            book.evaluate(&poll(20, (300, 0), vec![group("g", &[("orders", 0, 250)], true)]));
+        let g = &lags[0];
+        assert_eq!(g.consume_per_sec, Some(25.0));
+        assert_eq!(g.drain_seconds, Some(50.0 / 15.0));
+        // Offset 250 was the log end at t = 15 s.
+        assert_eq!(g.lag_seconds, Some(5.0));
+    }
+
+    #[test]
+    fn a_stopped_group_turns_stop_after_the_window_and_ok_after_catching_up() {
+        let mut book = LagBook::new(RULES);
+        let mut last = None;
+        for i in 0..8 {
+            let lags = book.evaluate(&poll(
+                i * 10,
+                (100 + i * 10, 0),
+                vec![group("g", &[("orders", 0, 50)], false)],
+            ));
+            last = Some(lags[0].status);
+            if i < 5 {
+                assert_eq!(lags[0].status, PartitionStatus::Ok, "window not complete at poll {i}");
+            }
+        }
+        assert_eq!(last, Some(PartitionStatus::Stop));
+        let lags =
+            book.evaluate(&poll(80, (180, 0), vec![group("g", &[("orders", 0, 180)], true)]));
+        assert_eq!(lags[0].status, PartitionStatus::Ok);
+        assert_eq!(lags[0].lag, 0);
+    }
+
+    #[test]
+    fn a_reset_backwards_is_rewind() {
+        let mut book = LagBook::new(RULES);
+        book.evaluate(&poll(0, (100, 0), vec![group("g", &[("orders", 0, 90)], false)]));
+        let lags =
+            book.evaluate(&poll(10, (100, 0), vec![group("g", &[("orders", 0, 10)], false)]));
+        assert_eq!(lags[0].status, PartitionStatus::Rewind);
+    }
+
+    #[test]
+    fn groups_are_independent_and_state_is_dropped_with_them() {
+        let mut book = LagBook::new(RULES);
+        let both =
+            vec![group("a", &[("orders", 0, 10)], false), group("b", &[("orders", 0, 100)], false)];
+        let lags = book.evaluate(&poll(0, (100, 0), both));
+        assert_eq!((lags[0].lag, lags[1].lag), (90, 0));
+        book.evaluate(&poll(10, (100, 0), vec![group("b", &[("orders", 0, 100)], false)]));
+        assert_eq!(book.windows.len(), 1, "group a's window is gone");
+    }
+
+    #[test]
+    fn offsets_of_a_deleted_topic_have_no_end_and_no_lag() {
+        let mut book = LagBook::new(RULES);
+        let lags = book.evaluate(&poll(0, (100, 0), vec![group("g", &[("gone", 0, 10)], false)]));
+        assert_eq!(lags[0].topics[0].partitions[0].end, None);
+        assert_eq!(lags[0].lag, 0);
+        assert_eq!(lags[0].lag_seconds, None);
+    }
+}
