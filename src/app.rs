@@ -74,15 +74,17 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, App
     for cluster in &config.clusters {
         let (tx, rx) = watch::channel(Arc::new(ClusterState::new(cluster)));
         clusters.push(cluster.name.clone(), rx);
-        let (cluster, history, store) = (cluster.clone(), config.history.clone(), store.clone());
+        let (cluster, history, lag, store) =
+            (cluster.clone(), config.history.clone(), config.lag.clone(), store.clone());
         tasks.spawn_supervised(format!("poller:{}", cluster.name), move |cancel| {
-            let (cluster, history, store, tx) =
-                (cluster.clone(), history.clone(), store.clone(), tx.clone());
+            let (cluster, history, lag, store, tx) =
+                (cluster.clone(), history.clone(), lag.clone(), store.clone(), tx.clone());
             async move {
                 match cluster.kind {
                     ClusterKind::Kafka => match KafkaAdapter::new(&cluster) {
                         Ok(adapter) => {
-                            poller::run_cluster(adapter, cluster, history, store, tx, cancel).await
+                            poller::run_cluster(adapter, cluster, history, lag, store, tx, cancel)
+                                .await
                         }
                         Err(e) => tracing::error!(cluster = %cluster.name, error = %e, "cannot create the cluster client"),
                     },

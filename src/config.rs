@@ -20,7 +20,34 @@ pub struct Config {
     pub server: ServerConfig,
     pub database: DatabaseConfig,
     pub history: HistoryConfig,
+    pub lag: LagConfig,
     pub clusters: Vec<ClusterConfig>,
+}
+
+/// How consumer lag is judged (Burrow-style status over a window of polls).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LagConfig {
+    /// How far back the status looks: STALL/STOP need offsets standing still this long.
+    #[serde(with = "duration_text")]
+    pub window: Duration,
+    /// Fewest polls a window needs before it can raise WARN, STALL or STOP.
+    pub min_samples: usize,
+}
+
+impl Default for LagConfig {
+    fn default() -> Self {
+        LagConfig { window: Duration::from_secs(600), min_samples: 5 }
+    }
+}
+
+impl LagConfig {
+    pub fn rules(&self) -> crate::evaluator::Rules {
+        crate::evaluator::Rules {
+            window: i64::try_from(self.window.as_millis()).unwrap_or(i64::MAX),
+            min_samples: self.min_samples,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -266,6 +293,12 @@ impl Config {
         if self.history.retention < Duration::from_secs(3600) {
             return Err(key_error("history.retention", "must be at least 1h"));
         }
+        if self.lag.window < Duration::from_secs(1) {
+            return Err(key_error("lag.window", "must be at least 1s"));
+        }
+        if self.lag.min_samples < 2 {
+            return Err(key_error("lag.min_samples", "must be at least 2"));
+        }
         let mut seen = std::collections::BTreeSet::new();
         for (i, cluster) in self.clusters.iter().enumerate() {
             let key = |field: &str| format!("clusters[{i}].{field}");
@@ -359,6 +392,20 @@ impl Config {
         line(&format!("retention = {}", d(self.history.retention)));
         line("# How often per-topic samples (end offsets, messages/s) are written.");
         line(&format!("topic_sample_interval = {}", d(self.history.topic_sample_interval)));
+        line("");
+        line("[lag]");
+        line(
+            "# Consumer-group status (OK, WARN, STALL, STOP, REWIND) looks back this far; a group whose",
+        );
+        line(
+            "# committed offsets stand still this long while it lags is STALL (a consumer owns the",
+        );
+        line("# partition) or STOP (none does).");
+        line(&format!("window = {}", d(self.lag.window)));
+        line(
+            "# Fewest polls in the window before WARN, STALL or STOP can be raised (thin data is OK).",
+        );
+        line(&format!("min_samples = {}", self.lag.min_samples));
         for cluster in &self.clusters {
             line("");
             line("[[clusters]]");

@@ -13,9 +13,12 @@ use tokio_util::sync::CancellationToken;
 
 use crate::brokers::{AdapterError, ClusterAdapter};
 use crate::clock::now_millis;
-use crate::config::{ClusterConfig, ClusterKind, HistoryConfig};
+use crate::config::{ClusterConfig, ClusterKind, HistoryConfig, LagConfig};
 use crate::domain::{Broker, ClusterSnapshot, Millis};
-use crate::store::{BrokerSample, ClusterSample, PollRecord, Store, TopicSample};
+use crate::evaluator::{GroupLag, LagBook};
+use crate::store::{
+    BrokerSample, ClusterSample, GroupSample, GroupTopicSample, PollRecord, Store, TopicSample,
+};
 
 /// Longest wait between two attempts at an unreachable cluster.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
@@ -47,6 +50,9 @@ pub struct ClusterState {
     pub consecutive_failures: u32,
     /// Brokers seen earlier in this run that the last good poll did not list.
     pub missing_brokers: Vec<Broker>,
+    /// Consumer lag of every group as of the last good poll, sorted by group name.
+    #[serde(skip)]
+    pub groups: Arc<Vec<GroupLag>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -82,6 +88,7 @@ impl ClusterState {
             last_error: None,
             consecutive_failures: 0,
             missing_brokers: Vec::new(),
+            groups: Arc::default(),
         }
     }
 
@@ -166,6 +173,23 @@ impl TopicSampler {
     }
 }
 
+/// Group names longer than the history column are shown live but not kept in history.
+fn storable(group: &str) -> bool {
+    group.len() <= 255
+}
+
+fn group_sample(g: &GroupLag) -> GroupSample {
+    GroupSample {
+        group: g.name.clone(),
+        lag: g.lag,
+        max_lag: g.max_lag,
+        lag_seconds: g.lag_seconds,
+        status: i64::from(g.status.code()),
+        consume_per_sec: g.consume_per_sec,
+        produce_per_sec: g.produce_per_sec,
+    }
+}
+
 /// Turns one poll's outcome into the next published state and the history to write. Pure:
 /// everything it needs comes in as arguments.
 #[derive(Debug)]
@@ -173,14 +197,16 @@ pub struct PollBook {
     state: ClusterState,
     seen_brokers: BTreeMap<i32, Broker>,
     sampler: TopicSampler,
+    lag: LagBook,
 }
 
 impl PollBook {
-    pub fn new(state: ClusterState, history: &HistoryConfig) -> Self {
+    pub fn new(state: ClusterState, history: &HistoryConfig, lag: &LagConfig) -> Self {
         PollBook {
             state,
             seen_brokers: BTreeMap::new(),
             sampler: TopicSampler::new(history.topic_sample_interval),
+            lag: LagBook::new(lag.rules()),
         }
     }
 
@@ -204,6 +230,7 @@ impl PollBook {
             .collect();
         self.state.missing_brokers =
             self.seen_brokers.values().filter(|b| !present(b.id)).cloned().collect();
+        let groups = self.lag.evaluate(&snapshot);
         let record = PollRecord {
             cluster: ClusterSample {
                 cluster: snapshot.cluster.clone(),
@@ -221,7 +248,21 @@ impl PollBook {
             },
             topics: self.sampler.sample(&snapshot),
             brokers,
+            groups: groups.iter().filter(|g| storable(&g.name)).map(group_sample).collect(),
+            group_topics: groups
+                .iter()
+                .filter(|g| storable(&g.name))
+                .flat_map(|g| {
+                    g.topics.iter().map(|t| GroupTopicSample {
+                        group: g.name.clone(),
+                        topic: t.topic.clone(),
+                        lag: t.lag,
+                        lag_seconds: t.lag_seconds,
+                    })
+                })
+                .collect(),
         };
+        self.state.groups = Arc::new(groups);
         self.state.last_attempt_at = Some(now);
         self.state.last_good_at = Some(now);
         self.state.last_error = None;
@@ -250,8 +291,7 @@ impl PollBook {
                 poll_millis: i64::try_from(poll_millis).unwrap_or(i64::MAX),
                 error: Some(message),
             },
-            topics: Vec::new(),
-            brokers: Vec::new(),
+            ..PollRecord::default()
         }
     }
 
@@ -272,6 +312,7 @@ pub async fn run_cluster(
     adapter: impl ClusterAdapter,
     config: ClusterConfig,
     history: HistoryConfig,
+    lag: LagConfig,
     store: Store,
     state: watch::Sender<Arc<ClusterState>>,
     cancel: CancellationToken,
@@ -284,7 +325,7 @@ pub async fn run_cluster(
         }
     }
     state.send_replace(Arc::new(initial.clone()));
-    let mut book = PollBook::new(initial, &history);
+    let mut book = PollBook::new(initial, &history, &lag);
 
     // Clusters configured together start their polls spread over up to a second.
     let jitter = Duration::from_millis(config.name.bytes().map(u64::from).sum::<u64>() * 37 % 1000);
@@ -363,7 +404,11 @@ mod tests {
     }
 
     fn book() -> PollBook {
-        PollBook::new(ClusterState::new(&cluster_config()), &HistoryConfig::default())
+        PollBook::new(
+            ClusterState::new(&cluster_config()),
+            &HistoryConfig::default(),
+            &LagConfig::default(),
+        )
     }
 
     fn broker(id: i32) -> Broker {

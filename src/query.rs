@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{ClusterSnapshot, ConfigEntry, Millis, Partition, Topic};
+use crate::domain::{ClusterSnapshot, ConfigEntry, GroupMember, Millis, Partition, Topic};
+use crate::evaluator::{GroupLag, PartitionStatus};
 use crate::poller::{ClusterState, ClusterStatus, Clusters};
-use crate::store::{ClusterPoint, SeriesPoint, Store, StoreError};
+use crate::store::{ClusterPoint, GroupPoint, SeriesPoint, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
@@ -17,6 +18,8 @@ pub enum QueryError {
     UnknownTopic { cluster: String, topic: String },
     #[error("cluster {0:?} has not been reached yet; its data appears after the first good poll")]
     NotPolledYet(String),
+    #[error("cluster {cluster:?} has no consumer group named {group:?}")]
+    UnknownGroup { cluster: String, group: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -227,6 +230,15 @@ pub enum Direction {
 pub const DEFAULT_PER_PAGE: usize = 50;
 pub const MAX_PER_PAGE: usize = 500;
 
+/// The 1-based `page` of `items` (clamped into range), the page count, and that page's items.
+fn paginate<T>(items: &[T], page: usize, per_page: usize) -> (usize, usize, &[T]) {
+    let per_page = per_page.clamp(1, MAX_PER_PAGE);
+    let pages = items.len().div_ceil(per_page).max(1);
+    let page = page.clamp(1, pages);
+    let start = ((page - 1) * per_page).min(items.len());
+    (page, pages, &items[start..(start + per_page).min(items.len())])
+}
+
 /// Paging, search and sort of the topic list, as given in the query string.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -327,14 +339,9 @@ pub fn topic_list(
     if query.dir == Direction::Desc {
         matched.reverse();
     }
-    let pages = matched.len().div_ceil(query.per_page).max(1);
-    query.page = query.page.clamp(1, pages);
-    let rows = matched
-        .iter()
-        .skip((query.page - 1) * query.per_page)
-        .take(query.per_page)
-        .map(|t| topic_row(t))
-        .collect();
+    let (page, pages, shown) = paginate(&matched, query.page, query.per_page);
+    query.page = page;
+    let rows = shown.iter().map(|t| topic_row(t)).collect();
     Ok(TopicList {
         cluster: summarize(&state),
         total: topics.len(),
@@ -376,6 +383,18 @@ pub struct TopicDetail {
     pub configs: Option<Arc<Vec<ConfigEntry>>>,
     pub range: Range,
     pub history: Vec<SeriesPoint>,
+    /// Consumer groups with committed offsets on this topic.
+    pub consumers: Vec<TopicConsumer>,
+}
+
+/// A consumer group as seen from one of its topics.
+#[derive(Debug, Clone, Serialize)]
+pub struct TopicConsumer {
+    pub group: String,
+    pub state: String,
+    pub status: PartitionStatus,
+    pub lag: i64,
+    pub lag_seconds: Option<f64>,
 }
 
 pub async fn topic_detail(
@@ -409,7 +428,211 @@ pub async fn topic_detail(
         configs: found.configs.clone(),
         range,
         history,
+        consumers: state
+            .groups
+            .iter()
+            .filter_map(|g| {
+                let on_topic = g.topics.iter().find(|t| t.topic == topic)?;
+                Some(TopicConsumer {
+                    group: g.name.clone(),
+                    state: g.state.clone(),
+                    status: on_topic.status,
+                    lag: on_topic.lag,
+                    lag_seconds: on_topic.lag_seconds,
+                })
+            })
+            .collect(),
     })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupSort {
+    #[default]
+    Name,
+    Lag,
+    LagSeconds,
+    Status,
+    Members,
+}
+
+impl GroupSort {
+    pub const ALL: [GroupSort; 5] = [
+        GroupSort::Name,
+        GroupSort::Lag,
+        GroupSort::LagSeconds,
+        GroupSort::Status,
+        GroupSort::Members,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            GroupSort::Name => "name",
+            GroupSort::Lag => "lag",
+            GroupSort::LagSeconds => "lag_seconds",
+            GroupSort::Status => "status",
+            GroupSort::Members => "members",
+        }
+    }
+}
+
+/// Paging, filtering and sorting of the consumer group list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GroupQuery {
+    /// Case-insensitive substring of the group name.
+    pub q: String,
+    /// Only groups consuming this topic.
+    pub topic: String,
+    /// Only groups with this status.
+    pub status: Option<PartitionStatus>,
+    pub sort: GroupSort,
+    pub dir: Direction,
+    pub page: usize,
+    pub per_page: usize,
+}
+
+impl Default for GroupQuery {
+    fn default() -> Self {
+        GroupQuery {
+            q: String::new(),
+            topic: String::new(),
+            status: None,
+            sort: GroupSort::Name,
+            dir: Direction::Asc,
+            page: 1,
+            per_page: DEFAULT_PER_PAGE,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupRow {
+    pub name: String,
+    pub state: String,
+    pub status: PartitionStatus,
+    pub members: usize,
+    pub topics: Vec<String>,
+    pub lag: i64,
+    pub max_lag: i64,
+    pub lag_seconds: Option<f64>,
+    pub consume_per_sec: Option<f64>,
+    pub produce_per_sec: Option<f64>,
+    pub drain_seconds: Option<f64>,
+    pub coordinator: Option<i32>,
+}
+
+fn group_row(g: &GroupLag) -> GroupRow {
+    GroupRow {
+        name: g.name.clone(),
+        state: g.state.clone(),
+        status: g.status,
+        members: g.members,
+        topics: g.topic_names().map(str::to_owned).collect(),
+        lag: g.lag,
+        max_lag: g.max_lag,
+        lag_seconds: g.lag_seconds,
+        consume_per_sec: g.consume_per_sec,
+        produce_per_sec: g.produce_per_sec,
+        drain_seconds: g.drain_seconds,
+        coordinator: g.coordinator,
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupList {
+    pub cluster: ClusterSummary,
+    pub total: usize,
+    pub matched: usize,
+    pub page: usize,
+    pub pages: usize,
+    pub query: GroupQuery,
+    /// Why groups could not be read at the last good poll.
+    pub groups_error: Option<String>,
+    pub rows: Vec<GroupRow>,
+}
+
+/// One page of the consumer group list, from the last good poll.
+pub fn group_list(
+    clusters: &Clusters,
+    name: &str,
+    query: &GroupQuery,
+) -> Result<GroupList, QueryError> {
+    let state = cluster_state(clusters, name)?;
+    let mut query = query.clone();
+    query.q = query.q.trim().to_owned();
+    let needle = query.q.to_lowercase();
+    let mut matched: Vec<&GroupLag> = state
+        .groups
+        .iter()
+        .filter(|g| needle.is_empty() || g.name.to_lowercase().contains(&needle))
+        .filter(|g| query.topic.is_empty() || g.topic_names().any(|t| t == query.topic))
+        .filter(|g| query.status.is_none_or(|s| g.status == s))
+        .collect();
+    match query.sort {
+        GroupSort::Name => {}
+        GroupSort::Lag => matched.sort_by_key(|g| g.lag),
+        GroupSort::Status => matched.sort_by_key(|g| g.status),
+        GroupSort::Members => matched.sort_by_key(|g| g.members),
+        GroupSort::LagSeconds => matched.sort_by(|a, b| {
+            a.lag_seconds.unwrap_or(-1.0).total_cmp(&b.lag_seconds.unwrap_or(-1.0))
+        }),
+    }
+    if query.dir == Direction::Desc {
+        matched.reverse();
+    }
+    let (page, pages, shown) = paginate(&matched, query.page, query.per_page);
+    query.page = page;
+    Ok(GroupList {
+        cluster: summarize(&state),
+        total: state.groups.len(),
+        matched: matched.len(),
+        page,
+        pages,
+        groups_error: state.snapshot.as_ref().and_then(|s| s.groups_error.clone()),
+        query,
+        rows: shown.iter().map(|g| group_row(g)).collect(),
+    })
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupDetail {
+    pub cluster: ClusterSummary,
+    pub group: GroupLag,
+    pub members: Vec<GroupMember>,
+    pub range: Range,
+    pub history: Vec<GroupPoint>,
+}
+
+pub async fn group_detail(
+    clusters: &Clusters,
+    store: &Store,
+    cluster: &str,
+    group: &str,
+    range: Range,
+    now: Millis,
+) -> Result<GroupDetail, QueryError> {
+    let state = cluster_state(clusters, cluster)?;
+    let snapshot =
+        state.snapshot.as_deref().ok_or_else(|| QueryError::NotPolledYet(cluster.to_owned()))?;
+    let unknown =
+        || QueryError::UnknownGroup { cluster: cluster.to_owned(), group: group.to_owned() };
+    let lag = state.groups.iter().find(|g| g.name == group).ok_or_else(unknown)?;
+    let members = snapshot
+        .groups
+        .binary_search_by(|g| g.name.as_str().cmp(group))
+        .map(|i| snapshot.groups[i].members.clone())
+        .unwrap_or_default();
+    let history = store
+        .group_series(
+            cluster,
+            group,
+            now - range.millis(),
+            now,
+            range.bucket_millis(state.poll_interval_secs),
+        )
+        .await?;
+    Ok(GroupDetail { cluster: summarize(&state), group: lag.clone(), members, range, history })
 }
 
 #[cfg(test)]

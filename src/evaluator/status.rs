@@ -14,12 +14,12 @@
 //! 6. The offset moves but the lag grew from each sample to the next and ended higher: WARN.
 //! 7. Otherwise: OK.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::domain::Millis;
 
 /// Ordered from healthy to worst, so a group takes the `max` of its partitions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum PartitionStatus {
     Notfound,

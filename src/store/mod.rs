@@ -23,6 +23,34 @@ static MYSQL_MIGRATIONS: Migrator = sqlx::migrate!("migrations/mysql");
 /// Rows per multi-row INSERT: far below every dialect's bound-parameter limit.
 const INSERT_CHUNK: usize = 500;
 
+/// Every table of raw samples, all keyed by `ts`; retention deletes from each.
+const SAMPLE_TABLES: [&str; 5] =
+    ["cluster_samples", "topic_samples", "broker_samples", "group_samples", "group_topic_samples"];
+
+type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// Inserts `rows` into `table_and_columns` with multi-row INSERTs of [`INSERT_CHUNK`] rows;
+/// `bind` binds one row's `columns` values.
+async fn insert_rows<T>(
+    conn: &mut sqlx::AnyConnection,
+    dialect: Dialect,
+    table_and_columns: &str,
+    columns: usize,
+    rows: &[T],
+    bind: impl for<'q> Fn(AnyQuery<'q>, &T) -> AnyQuery<'q>,
+) -> Result<(), StoreError> {
+    for chunk in rows.chunks(INSERT_CHUNK) {
+        let sql = dialect.multi_row_insert(
+            &format!("INSERT INTO {table_and_columns} VALUES "),
+            columns,
+            chunk.len(),
+        );
+        let query = chunk.iter().fold(sqlx::query(&sql), |query, row| bind(query, row));
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database URL {0}: {1}")]
@@ -36,7 +64,7 @@ pub enum StoreError {
 }
 
 /// One cluster poll, as written to `cluster_samples`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct ClusterSample {
     pub cluster: String,
     pub ts: Millis,
@@ -67,12 +95,47 @@ pub struct BrokerSample {
     pub up: bool,
 }
 
-/// Everything one poll writes, in one transaction.
+/// One consumer group's lag at one poll.
 #[derive(Debug, Clone, PartialEq)]
+pub struct GroupSample {
+    pub group: String,
+    pub lag: i64,
+    pub max_lag: i64,
+    pub lag_seconds: Option<f64>,
+    /// [`crate::evaluator::PartitionStatus::code`].
+    pub status: i64,
+    pub consume_per_sec: Option<f64>,
+    pub produce_per_sec: Option<f64>,
+}
+
+/// One consumer group's lag on one topic at one poll.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupTopicSample {
+    pub group: String,
+    pub topic: String,
+    pub lag: i64,
+    pub lag_seconds: Option<f64>,
+}
+
+/// Everything one poll writes, in one transaction.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct PollRecord {
     pub cluster: ClusterSample,
     pub topics: Vec<TopicSample>,
     pub brokers: Vec<BrokerSample>,
+    pub groups: Vec<GroupSample>,
+    pub group_topics: Vec<GroupTopicSample>,
+}
+
+/// A consumer group's chart point: values averaged (lag: also the bucket's maximum) per bucket.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct GroupPoint {
+    pub ts: Millis,
+    pub lag: Option<f64>,
+    pub max_lag: Option<f64>,
+    pub lag_seconds: Option<f64>,
+    pub consume_per_sec: Option<f64>,
+    pub produce_per_sec: Option<f64>,
 }
 
 /// One point of a chart: the start of a time bucket and the values averaged over it.
@@ -217,41 +280,57 @@ impl Store {
         .execute(&mut *tx)
         .await?;
 
-        for chunk in record.topics.chunks(INSERT_CHUNK) {
-            let sql = self.dialect.multi_row_insert(
-                "INSERT INTO topic_samples (cluster, topic, ts, partitions, end_offset_sum, messages_in_per_sec) VALUES ",
-                6,
-                chunk.len(),
-            );
-            let mut query = sqlx::query(&sql);
-            for t in chunk {
-                query = query
-                    .bind(&c.cluster)
-                    .bind(&t.topic)
+        let d = self.dialect;
+        insert_rows(
+            &mut tx,
+            d,
+            "topic_samples (cluster, topic, ts, partitions, end_offset_sum, messages_in_per_sec)",
+            6,
+            &record.topics,
+            |q, t| {
+                q.bind(c.cluster.clone())
+                    .bind(t.topic.clone())
                     .bind(c.ts)
                     .bind(t.partitions)
                     .bind(t.end_offset_sum)
-                    .bind(t.messages_in_per_sec);
-            }
-            query.execute(&mut *tx).await?;
-        }
-
-        for chunk in record.brokers.chunks(INSERT_CHUNK) {
-            let sql = self.dialect.multi_row_insert(
-                "INSERT INTO broker_samples (cluster, broker_id, ts, up) VALUES ",
-                4,
-                chunk.len(),
-            );
-            let mut query = sqlx::query(&sql);
-            for b in chunk {
-                query = query
-                    .bind(&c.cluster)
+                    .bind(t.messages_in_per_sec)
+            },
+        )
+        .await?;
+        insert_rows(
+            &mut tx,
+            d,
+            "broker_samples (cluster, broker_id, ts, up)",
+            4,
+            &record.brokers,
+            |q, b| {
+                q.bind(c.cluster.clone())
                     .bind(i64::from(b.broker_id))
                     .bind(c.ts)
-                    .bind(i64::from(b.up));
-            }
-            query.execute(&mut *tx).await?;
-        }
+                    .bind(i64::from(b.up))
+            },
+        )
+        .await?;
+        insert_rows(&mut tx, d, "group_samples (cluster, group_name, ts, lag, max_lag, lag_seconds, status, consume_per_sec, produce_per_sec)", 9, &record.groups, |q, g| {
+            q.bind(c.cluster.clone()).bind(g.group.clone()).bind(c.ts).bind(g.lag).bind(g.max_lag).bind(g.lag_seconds).bind(g.status).bind(g.consume_per_sec).bind(g.produce_per_sec)
+        })
+        .await?;
+        insert_rows(
+            &mut tx,
+            d,
+            "group_topic_samples (cluster, group_name, topic, ts, lag, lag_seconds)",
+            6,
+            &record.group_topics,
+            |q, g| {
+                q.bind(c.cluster.clone())
+                    .bind(g.group.clone())
+                    .bind(g.topic.clone())
+                    .bind(c.ts)
+                    .bind(g.lag)
+                    .bind(g.lag_seconds)
+            },
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -337,6 +416,48 @@ impl Store {
             .collect())
     }
 
+    /// A consumer group's lag and rates in `[from, to)`, per bucket of `bucket` milliseconds.
+    #[tracing::instrument(skip_all, fields(cluster, group))]
+    pub async fn group_series(
+        &self,
+        cluster: &str,
+        group: &str,
+        from: Millis,
+        to: Millis,
+        bucket: Millis,
+    ) -> Result<Vec<GroupPoint>, StoreError> {
+        let d = self.dialect;
+        let text = format!(
+            "SELECT {b} AS bucket, {lag}, {max_lag}, AVG(lag_seconds), AVG(consume_per_sec), \
+             AVG(produce_per_sec) FROM group_samples \
+             WHERE cluster = ? AND group_name = ? AND ts >= ? AND ts < ? GROUP BY bucket ORDER BY bucket",
+            b = d.bucket("ts"),
+            lag = d.as_double("AVG(lag)"),
+            max_lag = d.as_double("MAX(max_lag)"),
+        );
+        let sql = d.sql(&text);
+        let rows = sqlx::query(&sql)
+            .bind(bucket.max(1))
+            .bind(cluster)
+            .bind(group)
+            .bind(from)
+            .bind(to)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(GroupPoint {
+                    ts: row.try_get(0)?,
+                    lag: row.try_get(1)?,
+                    max_lag: row.try_get(2)?,
+                    lag_seconds: row.try_get(3)?,
+                    consume_per_sec: row.try_get(4)?,
+                    produce_per_sec: row.try_get(5)?,
+                })
+            })
+            .collect()
+    }
+
     /// How often each broker was up in `[from, to)`.
     pub async fn broker_availability(
         &self,
@@ -407,7 +528,7 @@ impl Store {
     #[tracing::instrument(skip_all)]
     pub async fn delete_samples_before(&self, cutoff: Millis) -> Result<u64, StoreError> {
         let mut deleted = 0;
-        for table in ["cluster_samples", "topic_samples", "broker_samples"] {
+        for table in SAMPLE_TABLES {
             let text = format!("DELETE FROM {table} WHERE ts < ?");
             let sql = self.dialect.sql(&text);
             deleted += sqlx::query(&sql).bind(cutoff).execute(&self.pool).await?.rows_affected();

@@ -9,7 +9,10 @@ use super::AppState;
 use super::error::{ApiError, WebError};
 use super::pages::RangeParam;
 use crate::clock::now_millis;
-use crate::query::{self, ClusterDetail, ClusterSummary, TopicDetail, TopicList, TopicQuery};
+use crate::query::{
+    self, ClusterDetail, ClusterSummary, GroupDetail, GroupList, GroupQuery, TopicDetail, TopicList,
+    TopicQuery,
+};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -17,6 +20,8 @@ pub fn router() -> Router<AppState> {
         .route("/clusters/{cluster}", get(cluster))
         .route("/clusters/{cluster}/topics", get(topics))
         .route("/clusters/{cluster}/topics/{topic}", get(topic))
+        .route("/clusters/{cluster}/groups", get(groups))
+        .route("/clusters/{cluster}/groups/{group}", get(group))
         .fallback(|uri: axum::http::Uri| async move {
             ApiError(WebError::NoRoute(format!("/api/v1{}", uri.path())))
         })
@@ -58,6 +63,33 @@ async fn topic(
         &state.store,
         &name,
         &topic,
+        params.range,
+        now_millis(),
+    )
+    .await?;
+    Ok(Json(detail))
+}
+
+async fn groups(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    params: Result<Query<GroupQuery>, QueryRejection>,
+) -> Result<Json<GroupList>, ApiError> {
+    let Query(params) = params?;
+    Ok(Json(query::group_list(&state.clusters, &name, &params)?))
+}
+
+async fn group(
+    State(state): State<AppState>,
+    Path((name, group)): Path<(String, String)>,
+    params: Result<Query<RangeParam>, QueryRejection>,
+) -> Result<Json<GroupDetail>, ApiError> {
+    let Query(params) = params?;
+    let detail = query::group_detail(
+        &state.clusters,
+        &state.store,
+        &name,
+        &group,
         params.range,
         now_millis(),
     )

@@ -31,9 +31,11 @@ impl WebError {
         match self {
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
             WebError::NoRoute(_) => StatusCode::NOT_FOUND,
-            WebError::Query(QueryError::UnknownCluster(_) | QueryError::UnknownTopic { .. }) => {
-                StatusCode::NOT_FOUND
-            }
+            WebError::Query(
+                QueryError::UnknownCluster(_)
+                | QueryError::UnknownTopic { .. }
+                | QueryError::UnknownGroup { .. },
+            ) => StatusCode::NOT_FOUND,
             WebError::Query(QueryError::NotPolledYet(_)) => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Query(QueryError::Store(_)) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -45,6 +47,7 @@ impl WebError {
             WebError::NoRoute(_) => "not_found",
             WebError::Query(QueryError::UnknownCluster(_)) => "unknown_cluster",
             WebError::Query(QueryError::UnknownTopic { .. }) => "unknown_topic",
+            WebError::Query(QueryError::UnknownGroup { .. }) => "unknown_group",
             WebError::Query(QueryError::NotPolledYet(_)) => "not_polled_yet",
             WebError::Query(QueryError::Store(_)) => "internal",
         }
@@ -115,6 +118,9 @@ impl IntoResponse for PageError {
             }
             WebError::Query(QueryError::UnknownTopic { cluster, topic }) => {
                 fill(t.err_unknown_topic, &[("cluster", cluster), ("topic", topic)])
+            }
+            WebError::Query(QueryError::UnknownGroup { cluster, group }) => {
+                fill(t.err_unknown_group, &[("cluster", cluster), ("group", group)])
             }
             WebError::Query(QueryError::NotPolledYet(cluster)) => {
                 fill(t.err_not_polled, &[("cluster", cluster)])

@@ -116,6 +116,26 @@ impl Fmt {
         humantime::format_duration(std::time::Duration::from_secs(secs)).to_string()
     }
 
+    /// A span of seconds for people: `42 s`, `3 min 20 s`, `2 h 5 min`, `3 d 4 h`; `–` when unknown.
+    pub fn span(&self, secs: impl Borrow<Option<f64>>) -> String {
+        let Some(secs) = *secs.borrow() else { return DASH.to_owned() };
+        let secs = secs.max(0.0).round() as u64;
+        let (units, zh) = (["d", "h", "min", "s"], ["天", "小时", "分", "秒"]);
+        let parts = [secs / 86_400, secs % 86_400 / 3600, secs % 3600 / 60, secs % 60];
+        let first = parts.iter().position(|&p| p > 0).unwrap_or(3);
+        parts[first..]
+            .iter()
+            .zip(first..)
+            .take(2)
+            .filter(|(value, i)| **value > 0 || *i == first)
+            .map(|(value, i)| match self.lang {
+                Lang::En => format!("{value} {}", units[i]),
+                Lang::Zh => format!("{value} {}", zh[i]),
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     /// `2026-11-21 10:04:05 UTC`
     pub fn time(&self, at: impl Borrow<Option<Millis>>) -> String {
         let at = *at.borrow();
@@ -217,6 +237,17 @@ mod tests {
         assert_eq!(utc_text(0), "1970-01-01 00:00:00 UTC");
         assert_eq!(utc_text(951_782_400_000), "2000-02-29 00:00:00 UTC");
         assert_eq!(utc_text(1_795_000_000_000), "2026-11-18 11:06:40 UTC");
+    }
+
+    #[test]
+    fn spans_read_naturally() {
+        assert_eq!(en().span(Some(42.4)), "42 s");
+        assert_eq!(en().span(Some(200.0)), "3 min 20 s");
+        assert_eq!(en().span(Some(7_500.0)), "2 h 5 min");
+        assert_eq!(en().span(Some(7_200.0)), "2 h");
+        assert_eq!(en().span(Some(0.0)), "0 s");
+        assert_eq!(zh().span(Some(90_000.0)), "1 天 1 小时");
+        assert_eq!(en().span(None), "–");
     }
 
     #[test]

@@ -186,6 +186,7 @@ catalog! {
     back_to_overview: "Back to the overview", "返回概览";
     err_unknown_cluster: "No cluster named “{cluster}” is configured.", "未配置名为“{cluster}”的集群。";
     err_unknown_topic: "Cluster “{cluster}” has no topic named “{topic}”.", "集群“{cluster}”中没有名为“{topic}”的主题。";
+    err_unknown_group: "Cluster “{cluster}” has no consumer group named “{group}”.", "集群“{cluster}”中没有名为“{group}”的消费组。";
     err_not_polled: "Cluster “{cluster}” has not been reached yet; its data appears after the first good poll.", "尚未连接到集群“{cluster}”；首次成功轮询后将显示其数据。";
     err_bad_request: "The address has an invalid parameter: {detail}", "地址中的参数无效：{detail}";
     err_no_route: "There is no page at {path}.", "不存在页面 {path}。";
@@ -195,6 +196,40 @@ catalog! {
     hours_ago: "{n} h ago", "{n} 小时前";
     days_ago: "{n} d ago", "{n} 天前";
     rate_unit: "msg/s", "条/秒";
+    nav_groups: "Consumers", "消费组";
+    groups_title: "Consumer groups", "消费组";
+    search_groups: "Search groups", "搜索消费组";
+    any_status: "Any status", "全部状态";
+    showing_groups: "{matched} of {total} groups", "共 {total} 个消费组，匹配 {matched} 个";
+    no_groups: "No consumer group matches.", "没有匹配的消费组。";
+    groups_unavailable: "Consumer groups could not be read at the last poll:", "最近一次轮询未能读取消费组：";
+    col_group: "Group", "消费组";
+    col_state: "State", "状态";
+    col_health: "Health", "健康";
+    col_members: "Members", "成员数";
+    col_lag: "Lag", "积压";
+    col_max_lag: "Max partition lag", "最大分区积压";
+    col_lag_seconds: "Lag (time)", "积压时长";
+    col_consume_rate: "Consumed", "消费速率";
+    col_drain: "Time to drain", "预计清空";
+    col_coordinator: "Coordinator", "协调者";
+    col_protocol: "Assignor", "分配策略";
+    col_committed: "Committed offset", "已提交位移";
+    col_end: "Log end", "日志末端";
+    col_owner: "Consumer", "消费者";
+    col_client_id: "Client ID", "客户端 ID";
+    col_assignment: "Assigned partitions", "分配的分区";
+    members_title: "Members", "成员";
+    no_members: "No active members: nobody consumes for this group right now.", "没有活跃成员：当前没有消费者在为该消费组消费。";
+    lag_title: "Lag per partition", "分区积压";
+    chart_lag: "Lag (messages)", "积压（条）";
+    chart_rates: "Consumed vs produced", "消费与生产速率";
+    consume_rate: "consumed msg/s", "消费 条/秒";
+    produce_rate: "produced msg/s", "生产 条/秒";
+    consumers_title: "Consuming groups", "消费该主题的消费组";
+    no_consumers: "No consumer group has committed offsets on this topic.", "没有消费组在该主题上提交过位移。";
+    never_drains: "not draining", "未在减少";
+    live_note: "Refreshes every 5 s.", "每 5 秒自动刷新。";
 }
 
 impl Messages {

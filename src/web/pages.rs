@@ -15,10 +15,11 @@ use super::format::Fmt;
 use super::i18n::{LANG_COOKIE, Lang, Messages};
 use super::{AppState, assets};
 use crate::clock::now_millis;
-use crate::domain::Millis;
+use crate::domain::{GroupMember, Millis};
+use crate::evaluator::PartitionStatus;
 use crate::poller::ClusterStatus;
 use crate::query::{
-    self, ClusterDetail, ClusterSummary, Direction, PartitionRow, Range, TopicDetail, TopicList,
+    self, ClusterDetail, ClusterSummary, Direction, GroupDetail, GroupList, GroupQuery, GroupSort, PartitionRow, Range, TopicDetail, TopicList,
     TopicQuery, TopicSort,
 };
 
@@ -28,6 +29,8 @@ pub fn router() -> Router<AppState> {
         .route("/clusters/{cluster}", get(cluster))
         .route("/clusters/{cluster}/topics", get(topics))
         .route("/clusters/{cluster}/topics/{topic}", get(topic))
+        .route("/clusters/{cluster}/groups", get(groups))
+        .route("/clusters/{cluster}/groups/{group}", get(group))
         .route("/lang/{code}", get(switch_language))
 }
 
@@ -99,16 +102,50 @@ pub struct RangeParam {
     pub range: Range,
 }
 
-/// uPlot's data for one series over the chosen range, as JSON:
-/// `{"from": s, "to": s, "x": [unix seconds], "y": [value|null]}`.
-fn chart_json(
-    range: Range,
-    now: Millis,
-    points: impl Iterator<Item = (Millis, Option<f64>)>,
-) -> String {
-    let (x, y): (Vec<i64>, Vec<Option<f64>>) = points.map(|(ts, v)| (ts / 1000, v)).unzip();
+/// One line of a chart: its label and a value (or a gap) per x.
+struct Line<'a> {
+    label: &'a str,
+    values: Vec<Option<f64>>,
+}
+
+/// uPlot's data for the chosen range, as JSON:
+/// `{"from": s, "to": s, "x": [unix seconds], "series": [{"label": …, "y": [value|null]}]}`.
+fn chart_json(range: Range, now: Millis, x: impl Iterator<Item = Millis>, lines: &[Line<'_>]) -> String {
+    let x: Vec<i64> = x.map(|ts| ts / 1000).collect();
+    let series: Vec<serde_json::Value> =
+        lines.iter().map(|l| serde_json::json!({ "label": l.label, "y": l.values })).collect();
     let (from, to) = ((now - range.millis()) / 1000, now / 1000);
-    serde_json::json!({ "from": from, "to": to, "x": x, "y": y }).to_string()
+    serde_json::json!({ "from": from, "to": to, "x": x, "series": series }).to_string()
+}
+
+/// A messages-in/s chart over `points` of `(time, rate)`.
+fn rate_chart(t: &Messages, range: Range, now: Millis, points: &[(Millis, Option<f64>)]) -> String {
+    let line = Line { label: t.rate_unit, values: points.iter().map(|p| p.1).collect() };
+    chart_json(range, now, points.iter().map(|p| p.0), &[line])
+}
+
+/// The direction a column header link sorts in: flips the current column, starts a new one
+/// ascending for names and descending for figures (biggest first).
+fn next_direction(is_current: bool, current: Direction, is_name: bool) -> Direction {
+    match (is_current, current) {
+        (true, Direction::Asc) => Direction::Desc,
+        (true, Direction::Desc) => Direction::Asc,
+        (false, _) if is_name => Direction::Asc,
+        (false, _) => Direction::Desc,
+    }
+}
+
+/// `▲`/`▼` beside the current sort column.
+fn sort_mark(is_current: bool, dir: Direction) -> &'static str {
+    match (is_current, dir) {
+        (false, _) => "",
+        (true, Direction::Asc) => " ▲",
+        (true, Direction::Desc) => " ▼",
+    }
+}
+
+fn dir_code(dir: Direction) -> &'static str {
+    if dir == Direction::Desc { "desc" } else { "asc" }
 }
 
 #[derive(Template)]
@@ -151,7 +188,8 @@ async fn cluster(
     let d = query::cluster_detail(&state.clusters, &state.store, &name, params.range, now)
         .await
         .map_err(|e| PageError::new(e, lang))?;
-    let chart = chart_json(d.range, now, d.history.iter().map(|p| (p.ts, p.messages_in_per_sec)));
+    let points: Vec<_> = d.history.iter().map(|p| (p.ts, p.messages_in_per_sec)).collect();
+    let chart = rate_chart(lang.messages(), d.range, now, &points);
     Ok(render(&ClusterPage {
         t: lang.messages(),
         f: Fmt::new(lang, now),
@@ -177,7 +215,7 @@ impl TopicsPage {
             form.append_pair("q", &query.q);
         }
         form.append_pair("sort", query.sort.code());
-        form.append_pair("dir", if query.dir == Direction::Desc { "desc" } else { "asc" });
+        form.append_pair("dir", dir_code(query.dir));
         form.append_pair("page", &query.page.to_string());
         if query.per_page != query::DEFAULT_PER_PAGE {
             form.append_pair("per_page", &query.per_page.to_string());
@@ -192,22 +230,12 @@ impl TopicsPage {
     pub fn sort_href(&self, code: &str) -> String {
         let sort = TopicSort::ALL.into_iter().find(|s| s.code() == code).unwrap_or_default();
         let current = &self.list.query;
-        let dir = match (current.sort == sort, current.dir) {
-            (true, Direction::Asc) => Direction::Desc,
-            (true, Direction::Desc) => Direction::Asc,
-            (false, _) if sort == TopicSort::Name => Direction::Asc,
-            (false, _) => Direction::Desc,
-        };
+        let dir = next_direction(current.sort == sort, current.dir, sort == TopicSort::Name);
         self.href(&TopicQuery { sort, dir, page: 1, ..current.clone() })
     }
 
-    /// `▲`/`▼` beside the current sort column.
     pub fn sort_mark(&self, code: &str) -> &'static str {
-        match (self.list.query.sort.code() == code, self.list.query.dir) {
-            (false, _) => "",
-            (true, Direction::Asc) => " ▲",
-            (true, Direction::Desc) => " ▼",
-        }
+        sort_mark(self.list.query.sort.code() == code, self.list.query.dir)
     }
 
     pub fn page_href(&self, page: impl std::borrow::Borrow<usize>) -> String {
@@ -291,13 +319,174 @@ async fn topic(
     let d = query::topic_detail(&state.clusters, &state.store, &name, &topic, params.range, now)
         .await
         .map_err(|e| PageError::new(e, lang))?;
-    let chart = chart_json(d.range, now, d.history.iter().map(|p| (p.ts, p.messages_in_per_sec)));
+    let points: Vec<_> = d.history.iter().map(|p| (p.ts, p.messages_in_per_sec)).collect();
+    let chart = rate_chart(lang.messages(), d.range, now, &points);
     Ok(render(&TopicPage {
         t: lang.messages(),
         f: Fmt::new(lang, now),
         chrome: Chrome::new(lang, here(&uri), Some(&name)),
         d,
         chart,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "groups.html")]
+pub struct GroupsPage {
+    t: &'static Messages,
+    f: Fmt,
+    chrome: Chrome,
+    list: GroupList,
+}
+
+impl GroupsPage {
+    fn href(&self, query: &GroupQuery) -> String {
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        if !query.q.is_empty() {
+            form.append_pair("q", &query.q);
+        }
+        if !query.topic.is_empty() {
+            form.append_pair("topic", &query.topic);
+        }
+        if let Some(status) = query.status {
+            form.append_pair("status", status.as_str());
+        }
+        form.append_pair("sort", query.sort.code());
+        form.append_pair("dir", dir_code(query.dir));
+        form.append_pair("page", &query.page.to_string());
+        if query.per_page != query::DEFAULT_PER_PAGE {
+            form.append_pair("per_page", &query.per_page.to_string());
+        }
+        format!("/clusters/{}/groups?{}", segment(&self.list.cluster.name), form.finish())
+    }
+
+    pub fn sort_href(&self, code: &str) -> String {
+        let sort = GroupSort::ALL.into_iter().find(|s| s.code() == code).unwrap_or_default();
+        let current = &self.list.query;
+        let dir = next_direction(current.sort == sort, current.dir, sort == GroupSort::Name);
+        self.href(&GroupQuery { sort, dir, page: 1, ..current.clone() })
+    }
+
+    pub fn sort_mark(&self, code: &str) -> &'static str {
+        sort_mark(self.list.query.sort.code() == code, self.list.query.dir)
+    }
+
+    pub fn page_href(&self, page: impl std::borrow::Borrow<usize>) -> String {
+        self.href(&GroupQuery { page: *page.borrow(), ..self.list.query.clone() })
+    }
+
+    /// The address the live refresh fetches: this very page.
+    pub fn live_href(&self) -> String {
+        self.href(&self.list.query)
+    }
+
+    pub fn status_selected(&self, code: &str) -> bool {
+        self.list.query.status.map(PartitionStatus::as_str) == Some(code)
+    }
+
+    pub fn page_of(&self) -> String {
+        Messages::fill(
+            self.t.page_of,
+            &[("page", &self.list.page.to_string()), ("pages", &self.list.pages.to_string())],
+        )
+    }
+
+    pub fn showing(&self) -> String {
+        Messages::fill(
+            self.t.showing_groups,
+            &[("matched", &self.f.size(self.list.matched)), ("total", &self.f.size(self.list.total))],
+        )
+    }
+}
+
+async fn groups(
+    State(state): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Path(name): Path<String>,
+    params: Result<Query<GroupQuery>, QueryRejection>,
+) -> Result<Response, PageError> {
+    let Query(params) = params.map_err(|e| PageError::bad_request(e, lang))?;
+    let list =
+        query::group_list(&state.clusters, &name, &params).map_err(|e| PageError::new(e, lang))?;
+    Ok(render(&GroupsPage {
+        t: lang.messages(),
+        f: Fmt::new(lang, now_millis()),
+        chrome: Chrome::new(lang, here(&uri), Some(&name)),
+        list,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "group.html")]
+pub struct GroupPage {
+    t: &'static Messages,
+    f: Fmt,
+    chrome: Chrome,
+    d: GroupDetail,
+    lag_chart: String,
+    rate_chart: String,
+}
+
+impl GroupPage {
+    pub fn assignment(&self, member: &GroupMember) -> String {
+        member
+            .assignment
+            .iter()
+            .map(|(topic, parts)| format!("{topic} [{}]", id_list(parts)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    pub fn live_href(&self) -> String {
+        format!(
+            "/clusters/{}/groups/{}?range={}",
+            segment(&self.d.cluster.name),
+            segment(&self.d.group.name),
+            self.d.range.code()
+        )
+    }
+}
+
+async fn group(
+    State(state): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Path((name, group)): Path<(String, String)>,
+    params: Result<Query<RangeParam>, QueryRejection>,
+) -> Result<Response, PageError> {
+    let Query(params) = params.map_err(|e| PageError::bad_request(e, lang))?;
+    let now = now_millis();
+    let d = query::group_detail(&state.clusters, &state.store, &name, &group, params.range, now)
+        .await
+        .map_err(|e| PageError::new(e, lang))?;
+    let t = lang.messages();
+    let x = || d.history.iter().map(|p| p.ts);
+    let lag_chart = chart_json(
+        d.range,
+        now,
+        x(),
+        &[
+            Line { label: t.col_lag, values: d.history.iter().map(|p| p.lag).collect() },
+            Line { label: t.col_max_lag, values: d.history.iter().map(|p| p.max_lag).collect() },
+        ],
+    );
+    let rate_chart = chart_json(
+        d.range,
+        now,
+        x(),
+        &[
+            Line { label: t.consume_rate, values: d.history.iter().map(|p| p.consume_per_sec).collect() },
+            Line { label: t.produce_rate, values: d.history.iter().map(|p| p.produce_per_sec).collect() },
+        ],
+    );
+    Ok(render(&GroupPage {
+        t,
+        f: Fmt::new(lang, now),
+        chrome: Chrome::new(lang, here(&uri), Some(&name)),
+        d,
+        lag_chart,
+        rate_chart,
     }))
 }
 
