@@ -48,6 +48,8 @@ pub struct ClusterState {
     pub last_good_at: Option<Millis>,
     pub last_error: Option<String>,
     pub consecutive_failures: u32,
+    /// Failed polls since this process started.
+    pub poll_failures_total: u64,
     /// Brokers seen earlier in this run that the last good poll did not list.
     pub missing_brokers: Vec<Broker>,
     /// Consumer lag of every group as of the last good poll, sorted by group name.
@@ -87,6 +89,7 @@ impl ClusterState {
             last_good_at: None,
             last_error: None,
             consecutive_failures: 0,
+            poll_failures_total: 0,
             missing_brokers: Vec::new(),
             groups: Arc::default(),
         }
@@ -276,6 +279,7 @@ impl PollBook {
         self.state.last_attempt_at = Some(now);
         self.state.last_error = Some(message.clone());
         self.state.consecutive_failures = self.state.consecutive_failures.saturating_add(1);
+        self.state.poll_failures_total += 1;
         PollRecord {
             cluster: ClusterSample {
                 cluster: self.state.name.clone(),

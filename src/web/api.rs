@@ -10,8 +10,8 @@ use super::error::{ApiError, WebError};
 use super::pages::RangeParam;
 use crate::clock::now_millis;
 use crate::query::{
-    self, ClusterDetail, ClusterSummary, GroupDetail, GroupList, GroupQuery, TopicDetail, TopicList,
-    TopicQuery,
+    self, ClusterDetail, ClusterSummary, GroupDetail, GroupList, GroupQuery, TopicDetail,
+    TopicList, TopicQuery,
 };
 
 pub fn router() -> Router<AppState> {

@@ -6,6 +6,7 @@ mod assets;
 mod error;
 mod format;
 pub mod i18n;
+mod metrics;
 mod pages;
 
 use std::time::Duration;
@@ -66,6 +67,7 @@ pub fn app(state: AppState, server: &ServerConfig) -> Router {
         .nest("/api/v1", api::router())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics::handler))
         .merge(static_files)
         .fallback(pages::not_found)
         // Layers run outside-in from the last one added: tracing sees every request first,

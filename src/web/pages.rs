@@ -19,8 +19,8 @@ use crate::domain::{GroupMember, Millis};
 use crate::evaluator::PartitionStatus;
 use crate::poller::ClusterStatus;
 use crate::query::{
-    self, ClusterDetail, ClusterSummary, Direction, GroupDetail, GroupList, GroupQuery, GroupSort, PartitionRow, Range, TopicDetail, TopicList,
-    TopicQuery, TopicSort,
+    self, ClusterDetail, ClusterSummary, Direction, GroupDetail, GroupList, GroupQuery, GroupSort,
+    PartitionRow, Range, TopicDetail, TopicList, TopicQuery, TopicSort,
 };
 
 pub fn router() -> Router<AppState> {
@@ -110,7 +110,12 @@ struct Line<'a> {
 
 /// uPlot's data for the chosen range, as JSON:
 /// `{"from": s, "to": s, "x": [unix seconds], "series": [{"label": …, "y": [value|null]}]}`.
-fn chart_json(range: Range, now: Millis, x: impl Iterator<Item = Millis>, lines: &[Line<'_>]) -> String {
+fn chart_json(
+    range: Range,
+    now: Millis,
+    x: impl Iterator<Item = Millis>,
+    lines: &[Line<'_>],
+) -> String {
     let x: Vec<i64> = x.map(|ts| ts / 1000).collect();
     let series: Vec<serde_json::Value> =
         lines.iter().map(|l| serde_json::json!({ "label": l.label, "y": l.values })).collect();
@@ -394,7 +399,10 @@ impl GroupsPage {
     pub fn showing(&self) -> String {
         Messages::fill(
             self.t.showing_groups,
-            &[("matched", &self.f.size(self.list.matched)), ("total", &self.f.size(self.list.total))],
+            &[
+                ("matched", &self.f.size(self.list.matched)),
+                ("total", &self.f.size(self.list.total)),
+            ],
         )
     }
 }
@@ -476,8 +484,14 @@ async fn group(
         now,
         x(),
         &[
-            Line { label: t.consume_rate, values: d.history.iter().map(|p| p.consume_per_sec).collect() },
-            Line { label: t.produce_rate, values: d.history.iter().map(|p| p.produce_per_sec).collect() },
+            Line {
+                label: t.consume_rate,
+                values: d.history.iter().map(|p| p.consume_per_sec).collect(),
+            },
+            Line {
+                label: t.produce_rate,
+                values: d.history.iter().map(|p| p.produce_per_sec).collect(),
+            },
         ],
     );
     Ok(render(&GroupPage {
@@ -538,9 +552,12 @@ mod tests {
 
     #[test]
     fn chart_data_is_in_unix_seconds_with_gaps_as_null() {
-        let json =
-            chart_json(Range::Hour, 3_601_000, [(1_000, Some(1.5)), (2_000, None)].into_iter());
-        assert_eq!(json, r#"{"from":1,"to":3601,"x":[1,2],"y":[1.5,null]}"#);
+        let points = [(1_000, Some(1.5)), (2_000, None)];
+        let json = rate_chart(&crate::web::i18n::EN, Range::Hour, 3_601_000, &points);
+        assert_eq!(
+            json,
+            r#"{"from":1,"series":[{"label":"msg/s","y":[1.5,null]}],"to":3601,"x":[1,2]}"#
+        );
     }
 
     #[test]

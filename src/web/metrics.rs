@@ -1,0 +1,213 @@
+//! `/metrics`: the latest state of every cluster in Prometheus' text format (consumer lag per
+//! partition, lag seconds, group status; Osprey's own poll duration and errors).
+
+use std::fmt::Write;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+
+use super::AppState;
+use crate::poller::{ClusterState, ClusterStatus};
+
+pub async fn handler(State(state): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        render(&state.clusters.all()),
+    )
+}
+
+/// A label value with `\`, `"` and newlines escaped as the text format requires.
+fn escape(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+struct Family<'a> {
+    out: &'a mut String,
+}
+
+impl Family<'_> {
+    fn header(&mut self, name: &str, kind: &str, help: &str) {
+        let _ = writeln!(self.out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    }
+
+    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
+        let labels: Vec<String> =
+            labels.iter().map(|(k, v)| format!("{k}=\"{}\"", escape(v))).collect();
+        let _ = writeln!(self.out, "{name}{{{}}} {value}", labels.join(","));
+    }
+}
+
+pub fn render(clusters: &[Arc<ClusterState>]) -> String {
+    let mut out = String::with_capacity(4096);
+    let mut m = Family { out: &mut out };
+
+    m.header("osprey_cluster_up", "gauge", "1 when the last poll of the cluster succeeded.");
+    for c in clusters {
+        m.sample(
+            "osprey_cluster_up",
+            &[("cluster", &c.name)],
+            f64::from(u8::from(c.status() == ClusterStatus::Up)),
+        );
+    }
+    m.header("osprey_poll_duration_seconds", "gauge", "Duration of the last successful full poll.");
+    for c in clusters {
+        if let Some(s) = &c.snapshot {
+            m.sample(
+                "osprey_poll_duration_seconds",
+                &[("cluster", &c.name)],
+                s.poll_millis as f64 / 1000.0,
+            );
+        }
+    }
+    m.header("osprey_poll_errors_total", "counter", "Failed polls since Osprey started.");
+    for c in clusters {
+        m.sample("osprey_poll_errors_total", &[("cluster", &c.name)], c.poll_failures_total as f64);
+    }
+
+    m.header(
+        "kafka_consumergroup_lag",
+        "gauge",
+        "Messages a consumer group is behind on a partition.",
+    );
+    for c in clusters {
+        for g in c.groups.iter() {
+            for t in &g.topics {
+                for p in &t.partitions {
+                    let partition = p.partition.to_string();
+                    let labels = [
+                        ("cluster", c.name.as_str()),
+                        ("group", &g.name),
+                        ("topic", &t.topic),
+                        ("partition", &partition),
+                    ];
+                    m.sample("kafka_consumergroup_lag", &labels, p.lag as f64);
+                }
+            }
+        }
+    }
+    m.header(
+        "kafka_consumergroup_lag_seconds",
+        "gauge",
+        "Age of the oldest unconsumed message on a partition, in seconds.",
+    );
+    for c in clusters {
+        for g in c.groups.iter() {
+            for t in &g.topics {
+                for p in &t.partitions {
+                    if let Some(seconds) = p.lag_seconds {
+                        let partition = p.partition.to_string();
+                        let labels = [
+                            ("cluster", c.name.as_str()),
+                            ("group", &g.name),
+                            ("topic", &t.topic),
+                            ("partition", &partition),
+                        ];
+                        m.sample("kafka_consumergroup_lag_seconds", &labels, seconds);
+                    }
+                }
+            }
+        }
+    }
+    m.header(
+        "kafka_consumergroup_group_lag",
+        "gauge",
+        "Messages a consumer group is behind, summed over its partitions.",
+    );
+    for c in clusters {
+        for g in c.groups.iter() {
+            m.sample(
+                "kafka_consumergroup_group_lag",
+                &[("cluster", &c.name), ("group", &g.name)],
+                g.lag as f64,
+            );
+        }
+    }
+    m.header(
+        "kafka_consumergroup_status",
+        "gauge",
+        "Group health: 0 NOTFOUND, 1 OK, 2 WARN, 3 REWIND, 4 STALL, 5 STOP.",
+    );
+    for c in clusters {
+        for g in c.groups.iter() {
+            m.sample(
+                "kafka_consumergroup_status",
+                &[("cluster", &c.name), ("group", &g.name)],
+                f64::from(g.status.code()),
+            );
+        }
+    }
+    m.header(
+        "kafka_topic_messages_in_per_second",
+        "gauge",
+        "Messages appended to a topic per second over the last poll.",
+    );
+    for c in clusters {
+        for t in c.snapshot.iter().flat_map(|s| s.topics.iter()) {
+            if let Some(rate) = t.messages_in_per_sec {
+                m.sample(
+                    "kafka_topic_messages_in_per_second",
+                    &[("cluster", &c.name), ("topic", &t.name)],
+                    rate,
+                );
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::evaluator::{GroupLag, PartitionLag, PartitionStatus, TopicLag};
+
+    #[test]
+    fn lag_and_status_in_text_format() {
+        let config = Config::example().clusters.remove(0);
+        let mut state = ClusterState::new(&config);
+        state.poll_failures_total = 3;
+        state.groups = Arc::new(vec![GroupLag {
+            name: "bill\"ing".into(),
+            state: "Stable".into(),
+            protocol_type: "consumer".into(),
+            protocol: "range".into(),
+            coordinator: Some(1),
+            members: 1,
+            status: PartitionStatus::Stop,
+            lag: 40,
+            max_lag: 40,
+            lag_seconds: Some(12.5),
+            consume_per_sec: None,
+            produce_per_sec: None,
+            drain_seconds: None,
+            offsets_error: None,
+            topics: vec![TopicLag {
+                topic: "orders".into(),
+                lag: 40,
+                max_lag: 40,
+                lag_seconds: Some(12.5),
+                status: PartitionStatus::Stop,
+                partitions: vec![PartitionLag {
+                    partition: 0,
+                    committed: 60,
+                    end: Some(100),
+                    lag: 40,
+                    lag_seconds: Some(12.5),
+                    status: PartitionStatus::Stop,
+                    owner: None,
+                }],
+            }],
+        }]);
+        let text = render(&[Arc::new(state)]);
+        assert!(text.contains(r#"kafka_consumergroup_lag{cluster="local",group="bill\"ing",topic="orders",partition="0"} 40"#), "{text}");
+        assert!(text.contains(r#"kafka_consumergroup_lag_seconds{cluster="local",group="bill\"ing",topic="orders",partition="0"} 12.5"#));
+        assert!(
+            text.contains(r#"kafka_consumergroup_status{cluster="local",group="bill\"ing"} 5"#)
+        );
+        assert!(text.contains(r#"osprey_poll_errors_total{cluster="local"} 3"#));
+        assert!(text.contains(r#"osprey_cluster_up{cluster="local"} 0"#));
+        assert!(text.contains("# TYPE kafka_consumergroup_lag gauge"));
+    }
+}
