@@ -45,7 +45,7 @@ async fn insert_rows<T>(
             columns,
             chunk.len(),
         );
-        let query = chunk.iter().fold(sqlx::query(&sql), |query, row| bind(query, row));
+        let query = chunk.iter().fold(sqlx::query(&sql), &bind);
         query.execute(&mut *conn).await?;
     }
     Ok(())

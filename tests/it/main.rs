@@ -4,6 +4,7 @@
 
 mod browser;
 mod cli;
+mod groups;
 mod helpers;
 mod kafka;
 mod store;

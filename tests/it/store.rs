@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use osprey::config::Secret;
-use osprey::store::{BrokerSample, ClusterSample, PollRecord, Store, TopicSample};
+use osprey::store::{
+    BrokerSample, ClusterSample, GroupSample, GroupTopicSample, PollRecord, Store, TopicSample,
+};
 use sqlx::Connection;
 
 use crate::helpers::*;
@@ -55,6 +57,21 @@ fn poll(ts: i64, topics: Vec<TopicSample>, brokers: Vec<BrokerSample>) -> PollRe
         },
         topics,
         brokers,
+        groups: vec![GroupSample {
+            group: "billing".into(),
+            lag: (ts - BASE) / 1000,
+            max_lag: (ts - BASE) / 1000,
+            lag_seconds: Some(2.0),
+            status: 1,
+            consume_per_sec: Some(3.0),
+            produce_per_sec: Some(4.0),
+        }],
+        group_topics: vec![GroupTopicSample {
+            group: "billing".into(),
+            topic: "orders".into(),
+            lag: (ts - BASE) / 1000,
+            lag_seconds: Some(2.0),
+        }],
     }
 }
 
@@ -87,6 +104,8 @@ async fn store_story(url: &str) {
         store.record_poll(&poll(ts, topics, brokers(i < 3))).await.unwrap();
     }
     let mut failed = poll(BASE + 60_000, vec![], vec![]);
+    failed.groups.clear();
+    failed.group_topics.clear();
     failed.cluster.reachable = false;
     failed.cluster.messages_in_per_sec = None;
     failed.cluster.error = Some("cluster unreachable: Connection refused".into());
@@ -118,6 +137,21 @@ async fn store_story(url: &str) {
     let upper = store.topic_series("prod", "Orders", BASE, BASE + 20_000, 20_000).await.unwrap();
     assert_eq!(upper[0].messages_in_per_sec, Some(1.0));
 
+    let lag = store.group_series("prod", "billing", BASE, BASE + 70_000, 20_000).await.unwrap();
+    let lags: Vec<(i64, Option<f64>, Option<f64>)> =
+        lag.iter().map(|p| (p.ts - BASE, p.lag, p.max_lag)).collect();
+    assert_eq!(
+        lags,
+        [
+            (0, Some(5.0), Some(10.0)),
+            (20_000, Some(25.0), Some(30.0)),
+            (40_000, Some(45.0), Some(50.0))
+        ]
+    );
+    assert_eq!(lag[0].consume_per_sec, Some(3.0));
+    assert_eq!(lag[0].produce_per_sec, Some(4.0));
+    assert_eq!(lag[0].lag_seconds, Some(2.0));
+
     let availability = store.broker_availability("prod", BASE, BASE + 70_000).await.unwrap();
     assert_eq!(availability.len(), 2);
     assert_eq!(
@@ -142,8 +176,8 @@ async fn store_story(url: &str) {
     let deleted = store.delete_samples_before(BASE + 30_000).await.unwrap();
     assert_eq!(
         deleted,
-        3 + 2 + 6 + 1 + 1 + 2,
-        "three prod polls, their topic and broker rows, and staging's poll"
+        3 + 2 + 6 + 3 + 3 + (1 + 1 + 2 + 1 + 1),
+        "three prod polls with their topic, broker, group and group-topic rows, and staging's poll"
     );
     let series = store.cluster_series("prod", BASE, BASE + 70_000, 10_000).await.unwrap();
     assert_eq!(series.first().map(|p| p.ts), Some(BASE + 30_000));
