@@ -11,4 +11,8 @@ peers_install_brokers
   || "$VENV/bin/pip" install -q --disable-pip-version-check confluent-kafka
 export OSPREY_BENCH_NOIDA_BIN; OSPREY_BENCH_NOIDA_BIN=$(noida_bin)
 export OSPREY_BENCH_PYTHON=$VENV/bin/python
-cargo bench --locked --bench scale "$@"
+# `scripts/bench.sh` runs the topic-scale benchmark; `scripts/bench.sh groups` the consumer one;
+# `scripts/bench.sh scale poll` only the poll of the topic-scale one.
+bench=${1:-scale}
+shift || true
+cargo bench --locked --bench "$bench" -- "$@"

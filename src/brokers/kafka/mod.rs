@@ -4,6 +4,7 @@
 
 mod assignment;
 mod ffi;
+mod wire;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -25,14 +26,25 @@ use crate::domain::{
     Partition, Topic,
 };
 
+/// Runs `future` and says how long it took, in milliseconds.
+async fn timed<T>(future: impl std::future::Future<Output = T>) -> (T, u128) {
+    let started = Instant::now();
+    let value = future.await;
+    (value, started.elapsed().as_millis())
+}
+
 /// Partitions per ListOffsets call; see [`KafkaAdapter::list_offsets`].
 const OFFSETS_CHUNK: usize = 500;
+/// Groups per batched OffsetFetch request (bounds one response's size).
+const GROUPS_PER_FETCH: usize = 250;
 /// ListOffsets calls running at once (each holds a blocking-pool thread while it waits).
 const OFFSET_CALLS_IN_FLIGHT: usize = 8;
 
-/// Every led partition, grouped by leader, in chunks of at most [`OFFSETS_CHUNK`].
-fn chunks_by_leader(topics: &[Topic]) -> Vec<Arc<Vec<(String, i32)>>> {
-    let mut by_leader: std::collections::BTreeMap<i32, Vec<(String, i32)>> = Default::default();
+/// Every led partition, by leader id.
+type Leaders = std::collections::BTreeMap<i32, Vec<(String, i32)>>;
+
+fn partitions_by_leader(topics: &[Topic]) -> Leaders {
+    let mut by_leader = Leaders::new();
     for topic in topics {
         for partition in &topic.partitions {
             if let Some(leader) = partition.leader {
@@ -41,12 +53,17 @@ fn chunks_by_leader(topics: &[Topic]) -> Vec<Arc<Vec<(String, i32)>>> {
         }
     }
     by_leader
-        .into_values()
-        .flat_map(|partitions| {
-            partitions.chunks(OFFSETS_CHUNK).map(|c| Arc::new(c.to_vec())).collect::<Vec<_>>()
-        })
+}
+
+/// The leaders' partitions in chunks of at most [`OFFSETS_CHUNK`], for librdkafka.
+fn chunks(leaders: &Leaders) -> Vec<Arc<Vec<(String, i32)>>> {
+    leaders
+        .values()
+        .flat_map(|partitions| partitions.chunks(OFFSETS_CHUNK).map(|c| Arc::new(c.to_vec())))
         .collect()
 }
+
+type Offsets = HashMap<(String, i32), i64>;
 
 /// Topic configurations as last read, and when.
 #[derive(Default)]
@@ -63,8 +80,39 @@ pub struct KafkaAdapter {
     consumer: Arc<BaseConsumer>,
     admin: AdminClient<DefaultClientContext>,
     timeout: Duration,
+    poll_interval: Duration,
     config_refresh_interval: Duration,
     configs: Mutex<ConfigCache>,
+    /// Connections of the batched wire path, by broker id; `None` for SASL/TLS clusters,
+    /// which are read through librdkafka only.
+    wire: Option<tokio::sync::Mutex<WirePool>>,
+    /// Topics each group has committed offsets on, as last seen; see [`KafkaAdapter::offset_queries`].
+    committed_topics: Mutex<CommittedTopics>,
+}
+
+#[derive(Default)]
+struct CommittedTopics {
+    by_group: HashMap<String, Vec<String>>,
+    /// Polls answered so far; picks whose turn it is for a full fetch.
+    polls: u64,
+}
+
+/// A stable small number for a name (FNV-1a), to spread groups over polls.
+fn spread(name: &str) -> u64 {
+    name.bytes()
+        .fold(0xcbf2_9ce4_8422_2325, |hash, b| (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// Wire connections by (broker id, slot): several per broker let independent requests run
+/// side by side, since a broker answers the requests of one connection in order.
+type WirePool = HashMap<(i32, usize), wire::Connection>;
+
+/// Connections used side by side to one broker.
+const WIRE_SLOTS: usize = 4;
+
+/// Whether the cluster's listeners are plain TCP (librdkafka's default `security.protocol`).
+fn is_plaintext(cluster: &ClusterConfig) -> bool {
+    cluster.properties.get("security.protocol").is_none_or(|p| p.eq_ignore_ascii_case("plaintext"))
 }
 
 /// The librdkafka configuration for a cluster: Osprey's read-only defaults, then the operator's
@@ -114,8 +162,11 @@ impl KafkaAdapter {
             consumer: Arc::new(consumer),
             admin,
             timeout: cluster.poll_timeout,
+            poll_interval: cluster.poll_interval,
             config_refresh_interval: cluster.config_refresh_interval,
             configs: Mutex::new(ConfigCache::default()),
+            wire: is_plaintext(cluster).then(Default::default),
+            committed_topics: Mutex::default(),
         })
     }
 
@@ -187,10 +238,221 @@ impl KafkaAdapter {
         Ok(offsets)
     }
 
+    /// Earliest and latest offsets of every led partition: over the wire path one ListOffsets
+    /// per leader and position; through librdkafka (SASL/TLS clusters, or when the wire path
+    /// fails) in chunks.
+    async fn partition_offsets(
+        &self,
+        leaders: &Leaders,
+        addresses: &HashMap<i32, String>,
+    ) -> Result<(Offsets, Offsets), AdapterError> {
+        if let Some(pool) = &self.wire {
+            let mut pool = pool.lock().await;
+            match self.wire_partition_offsets(&mut pool, leaders, addresses).await {
+                Ok(offsets) => return Ok(offsets),
+                Err(e) => {
+                    pool.clear();
+                    tracing::debug!(cluster = %self.cluster, error = %e, "wire ListOffsets failed; asking through librdkafka");
+                }
+            }
+        }
+        let chunks = chunks(leaders);
+        let (earliest, latest) = tokio::join!(
+            self.list_offsets(&chunks, Offset::Beginning),
+            self.list_offsets(&chunks, Offset::End),
+        );
+        Ok((earliest?, latest?))
+    }
+
+    /// Opens (or reuses) a wire connection for each (broker id, slot) in `keys`, taking them
+    /// out of `pool`; callers put them back when done.
+    async fn connections(
+        &self,
+        pool: &mut WirePool,
+        keys: impl Iterator<Item = (i32, usize)>,
+        addresses: &HashMap<i32, String>,
+    ) -> Result<Vec<((i32, usize), wire::Connection)>, wire::WireError> {
+        let keys: Vec<(i32, usize)> = keys.collect();
+        let opened = futures::future::join_all(keys.iter().filter(|k| !pool.contains_key(k)).map(
+            |&(id, slot)| async move {
+                let addr = addresses
+                    .get(&id)
+                    .ok_or_else(|| wire::WireError(format!("broker {id} is not in metadata")))?;
+                Ok::<_, wire::WireError>((
+                    (id, slot),
+                    wire::Connection::open(addr, self.timeout).await?,
+                ))
+            },
+        ))
+        .await;
+        for result in opened {
+            let (key, connection) = result?;
+            pool.insert(key, connection);
+        }
+        keys.into_iter()
+            .map(|key| {
+                let connection = pool.remove(&key).ok_or_else(|| {
+                    wire::WireError(format!("no connection to broker {} (slot {})", key.0, key.1))
+                })?;
+                Ok((key, connection))
+            })
+            .collect()
+    }
+
+    async fn wire_partition_offsets(
+        &self,
+        pool: &mut WirePool,
+        leaders: &Leaders,
+        addresses: &HashMap<i32, String>,
+    ) -> Result<(Offsets, Offsets), wire::WireError> {
+        // Earliest on slot 0 and latest on slot 1 of every leader, all at once.
+        let keys = leaders.keys().flat_map(|&id| [(id, 0), (id, 1)]);
+        let taken = self.connections(pool, keys, addresses).await?;
+        let answers = futures::future::join_all(taken.into_iter().map(
+            |((id, slot), mut connection)| async move {
+                let timestamp = if slot == 0 { -2 } else { -1 };
+                let answer = connection.list_offsets(&leaders[&id], timestamp).await;
+                ((id, slot), connection, answer)
+            },
+        ))
+        .await;
+        let (mut earliest, mut latest) = (Offsets::new(), Offsets::new());
+        for (key, connection, answer) in answers {
+            if key.1 == 0 {
+                earliest.extend(answer?)
+            } else {
+                latest.extend(answer?)
+            }
+            pool.insert(key, connection);
+        }
+        Ok((earliest, latest))
+    }
+
+    /// Committed offsets of `groups` over the wire path: coordinators from one batched
+    /// FindCoordinator, then one OffsetFetch per coordinator for up to [`GROUPS_PER_FETCH`]
+    /// groups. `None` when the brokers are too old to batch either request.
+    async fn wire_committed_offsets(
+        &self,
+        pool: &mut WirePool,
+        queries: &[wire::OffsetQuery],
+        addresses: &HashMap<i32, String>,
+    ) -> Result<Option<Vec<(String, ffi::GroupOffsets)>>, wire::WireError> {
+        let groups: Vec<String> = queries.iter().map(|(g, _)| g.clone()).collect();
+        let Some(&any) = addresses.keys().next() else { return Ok(Some(Vec::new())) };
+        let mut first = self.connections(pool, std::iter::once((any, 0)), addresses).await?;
+        let (key, mut connection) = first.remove(0);
+        let coordinators = connection.coordinators(&groups).await;
+        pool.insert(key, connection);
+        let Some(coordinators) = coordinators? else { return Ok(None) };
+        let mut by_coordinator: HashMap<i32, Vec<wire::OffsetQuery>> = HashMap::new();
+        let mut answers = Vec::with_capacity(groups.len());
+        for query in queries {
+            match coordinators.get(&query.0) {
+                Some(node) => by_coordinator.entry(*node).or_default().push(query.clone()),
+                None => answers.push((query.0.clone(), Err("no coordinator found".to_owned()))),
+            }
+        }
+        // Each coordinator's groups in chunks, dealt round-robin over its slots.
+        let mut work: HashMap<(i32, usize), Vec<&[wire::OffsetQuery]>> = HashMap::new();
+        for (node, groups) in &by_coordinator {
+            for (i, chunk) in groups.chunks(GROUPS_PER_FETCH).enumerate() {
+                work.entry((*node, i % WIRE_SLOTS)).or_default().push(chunk);
+            }
+        }
+        let taken = self.connections(pool, work.keys().copied(), addresses).await?;
+        let fetched = futures::future::join_all(taken.into_iter().map(|(key, mut connection)| {
+            let chunks = &work[&key];
+            async move {
+                let mut found = Vec::new();
+                for chunk in chunks {
+                    match connection.committed_offsets(chunk).await {
+                        Ok(Some(answer)) => found.extend(answer),
+                        Ok(None) => return (key, connection, Ok(None)),
+                        Err(e) => return (key, connection, Err(e)),
+                    }
+                }
+                (key, connection, Ok(Some(found)))
+            }
+        }))
+        .await;
+        for (key, connection, result) in fetched {
+            match result? {
+                Some(found) => answers.extend(found),
+                None => return Ok(None),
+            }
+            pool.insert(key, connection);
+        }
+        Ok(Some(answers))
+    }
+
     /// Every consumer group with members, assignment, coordinator and committed offsets: one
-    /// batched ListGroups + DescribeGroups per broker, then every group's OffsetFetch at once.
-    async fn groups(&self) -> Result<Vec<ConsumerGroup>, AdapterError> {
+    /// batched ListGroups + DescribeGroups per broker through librdkafka, then the committed
+    /// offsets of all groups — batched over the wire path, else one librdkafka call per group,
+    /// all issued at once.
+    /// What to ask each group's coordinator for. Brokers answer "every committed offset of the
+    /// group" much more slowly than a list of partitions (noida: ≈ 10×), so a group known from
+    /// earlier polls is asked for the partitions of the topics it committed on or is assigned.
+    /// New groups are asked for everything, and so is every group once per
+    /// `config_refresh_interval` — each on its own turn, so no poll carries them all — which is
+    /// how a commit on a new topic by a group without members is found.
+    fn offset_queries(
+        &self,
+        listed: &[ffi::ListedGroup],
+        assignments: &HashMap<&str, Vec<String>>,
+        partitions_of: &HashMap<String, Vec<i32>>,
+    ) -> Vec<wire::OffsetQuery> {
+        let cache = self.committed_topics.lock().unwrap_or_else(|p| p.into_inner());
+        let turns = (self.config_refresh_interval.as_millis()
+            / self.poll_interval.as_millis().max(1))
+        .max(1) as u64;
+        let turn = cache.polls % turns;
+        listed
+            .iter()
+            .map(|g| {
+                let due = spread(&g.name) % turns == turn;
+                let known = (!due).then(|| cache.by_group.get(&g.name)).flatten();
+                let topics = known.map(|known| {
+                    let mut topics: Vec<&String> = known.iter().collect();
+                    topics.extend(assignments.get(g.name.as_str()).into_iter().flatten());
+                    topics.sort();
+                    topics.dedup();
+                    topics
+                        .into_iter()
+                        .filter_map(|t| Some((t.clone(), partitions_of.get(t)?.clone())))
+                        .collect()
+                });
+                (g.name.clone(), topics)
+            })
+            .collect()
+    }
+
+    /// Remembers the topics each group committed on, from answers to `queries`.
+    fn remember_committed_topics(
+        &self,
+        queries: &[wire::OffsetQuery],
+        answers: &[(String, ffi::GroupOffsets)],
+    ) {
+        let mut cache = self.committed_topics.lock().unwrap_or_else(|p| p.into_inner());
+        cache.polls += 1;
+        for (group, offsets) in answers {
+            if let Ok(offsets) = offsets {
+                let mut topics: Vec<String> = offsets.iter().map(|(t, _, _)| t.clone()).collect();
+                topics.dedup();
+                cache.by_group.insert(group.clone(), topics);
+            }
+        }
+        let listed: std::collections::HashSet<&str> =
+            queries.iter().map(|(g, _)| g.as_str()).collect();
+        cache.by_group.retain(|g, _| listed.contains(g.as_str()));
+    }
+
+    async fn groups(
+        &self,
+        addresses: &HashMap<i32, String>,
+        partitions_of: &HashMap<String, Vec<i32>>,
+    ) -> Result<Vec<ConsumerGroup>, AdapterError> {
         let timeout = self.timeout;
+        let started = Instant::now();
         let listed = self
             .blocking(move |consumer| {
                 // SAFETY: the consumer (and so its handle) is kept alive by the Arc for the call.
@@ -199,12 +461,50 @@ impl KafkaAdapter {
             .await?
             .map_err(AdapterError::Protocol)?;
         let names: Vec<String> = listed.iter().map(|g| g.name.clone()).collect();
-        let answers = self
-            .blocking(move |consumer| {
-                // SAFETY: the consumer (and so its handle) is kept alive by the Arc for the call.
-                unsafe { ffi::committed_offsets(consumer.client().native_ptr(), &names, timeout) }
-            })
-            .await?;
+        let listed_ms = started.elapsed().as_millis();
+        let mut answers = None;
+        if let Some(pool) = &self.wire {
+            let decoded: Vec<(&str, Vec<String>)> = listed
+                .iter()
+                .map(|g| {
+                    let topics = g
+                        .members
+                        .iter()
+                        .flat_map(|m| assignment::decode(&m.assignment).unwrap_or_default())
+                        .map(|(topic, _)| topic)
+                        .collect();
+                    (g.name.as_str(), topics)
+                })
+                .collect();
+            let assignments: HashMap<&str, Vec<String>> = decoded.into_iter().collect();
+            let queries = self.offset_queries(&listed, &assignments, partitions_of);
+            let mut pool = pool.lock().await;
+            match self.wire_committed_offsets(&mut pool, &queries, addresses).await {
+                Ok(found) => {
+                    if let Some(found) = &found {
+                        self.remember_committed_topics(&queries, found);
+                    }
+                    answers = found;
+                }
+                Err(e) => {
+                    pool.clear();
+                    tracing::debug!(cluster = %self.cluster, error = %e, "wire OffsetFetch failed; asking through librdkafka");
+                }
+            }
+        }
+        let answers = match answers {
+            Some(answers) => answers,
+            None => {
+                self.blocking(move |consumer| {
+                    // SAFETY: the consumer (and so its handle) is kept alive by the Arc.
+                    unsafe {
+                        ffi::committed_offsets(consumer.client().native_ptr(), &names, timeout)
+                    }
+                })
+                .await?
+            }
+        };
+        tracing::debug!(cluster = %self.cluster, listed_ms, offsets_ms = started.elapsed().as_millis() - listed_ms, "group phases");
         let mut offsets: HashMap<String, ffi::GroupOffsets> = answers.into_iter().collect();
         let mut groups: Vec<ConsumerGroup> = listed
             .into_iter()
@@ -341,15 +641,26 @@ impl ClusterAdapter for KafkaAdapter {
             .collect();
         topics.sort_by(|a, b| a.name.cmp(&b.name));
 
-        let chunks = chunks_by_leader(&topics);
+        let leaders = partitions_by_leader(&topics);
+        let addresses: HashMap<i32, String> = metadata
+            .brokers()
+            .iter()
+            .map(|b| (b.id(), format!("{}:{}", b.host(), b.port())))
+            .collect();
         let names: Vec<String> = topics.iter().map(|t| t.name.clone()).collect();
-        let (description, earliest, latest, mut configs, groups) = tokio::join!(
+        let partitions_of: HashMap<String, Vec<i32>> = topics
+            .iter()
+            .map(|t| (t.name.clone(), t.partitions.iter().map(|p| p.id).collect()))
+            .collect();
+        let metadata_ms = started.elapsed().as_millis();
+        let (description, (offsets, offsets_ms), mut configs, (groups, groups_ms)) = tokio::join!(
             self.describe(),
-            self.list_offsets(&chunks, Offset::Beginning),
-            self.list_offsets(&chunks, Offset::End),
+            timed(self.partition_offsets(&leaders, &addresses)),
             self.topic_configs(&names),
-            self.groups(),
+            timed(self.groups(&addresses, &partitions_of)),
         );
+        tracing::debug!(cluster = %self.cluster, metadata_ms, offsets_ms, groups_ms, "poll phases");
+        let (earliest, latest) = offsets?;
         let (groups, groups_error) = match groups {
             Ok(groups) => (groups, None),
             Err(e) => {
@@ -357,7 +668,6 @@ impl ClusterAdapter for KafkaAdapter {
                 (Vec::new(), Some(e.to_string()))
             }
         };
-        let (earliest, latest) = (earliest?, latest?);
 
         for topic in &mut topics {
             topic.configs = configs.remove(&topic.name);

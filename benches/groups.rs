@@ -1,0 +1,190 @@
+//! Consumer-group benchmark (issue 3): 2,000 topics × 20 partitions (40,000 partitions) and
+//! 2,000 groups with committed offsets on a local noida-db broker. Measures a full poll (wall
+//! and CPU), the RSS of `osprey serve` and the Consumers pages; and, in the same run, what a
+//! person does by hand with confluent-kafka's admin client.
+//!
+//! Run through `scripts/bench.sh groups`.
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::*;
+use futures::StreamExt;
+use osprey::brokers::ClusterAdapter;
+use osprey::brokers::kafka::KafkaAdapter;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+
+const TOPICS: usize = 2_000;
+const PARTITIONS: i32 = 20;
+const GROUPS: usize = 2_000;
+
+fn topic_name(i: usize) -> String {
+    format!("events-{i:04}")
+}
+
+async fn populate(bootstrap: &str) {
+    let admin: AdminClient<DefaultClientContext> =
+        ClientConfig::new().set("bootstrap.servers", bootstrap).create().unwrap();
+    let names: Vec<String> = (0..TOPICS).map(topic_name).collect();
+    for chunk in names.chunks(200) {
+        let new: Vec<NewTopic<'_>> = chunk
+            .iter()
+            .map(|n| NewTopic::new(n, PARTITIONS, TopicReplication::Fixed(1)))
+            .collect();
+        for result in admin.create_topics(&new, &AdminOptions::new()).await.unwrap() {
+            result.unwrap();
+        }
+    }
+    let started = Instant::now();
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("linger.ms", "50")
+        .set("queue.buffering.max.messages", "1000000")
+        .create()
+        .unwrap();
+    let mut pending = Vec::new();
+    for name in &names {
+        for partition in 0..PARTITIONS {
+            for _ in 0..3 {
+                let record = FutureRecord::<str, str>::to(name).partition(partition).payload("x");
+                pending.push(producer.send_result(record).map_err(|(e, _)| e).unwrap());
+            }
+        }
+    }
+    for delivery in pending {
+        delivery.await.unwrap().unwrap();
+    }
+    eprintln!(
+        "created {TOPICS} topics × {PARTITIONS} partitions, 3 messages each, in {:?}",
+        started.elapsed()
+    );
+
+    // Group i has consumed one message of every partition of topic i.
+    let started = Instant::now();
+    let commits = (0..GROUPS).map(|i| {
+        let bootstrap = bootstrap.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let consumer: BaseConsumer = ClientConfig::new()
+                .set("bootstrap.servers", &bootstrap)
+                .set("group.id", format!("group-{i:04}"))
+                .create()
+                .unwrap();
+            let mut list = TopicPartitionList::new();
+            for partition in 0..PARTITIONS {
+                list.add_partition_offset(&topic_name(i % TOPICS), partition, Offset::Offset(1))
+                    .unwrap();
+            }
+            consumer.commit(&list, CommitMode::Sync).unwrap();
+        })
+    });
+    let done: Vec<_> = futures::stream::iter(commits).buffer_unordered(16).collect().await;
+    assert!(done.iter().all(Result::is_ok));
+    eprintln!("committed offsets for {GROUPS} groups in {:?}", started.elapsed());
+}
+
+#[tokio::main]
+async fn main() {
+    osprey::telemetry::init();
+    let http = reqwest::Client::new();
+    println!(
+        "# Osprey consumer-group benchmark ({TOPICS} topics × {PARTITIONS} partitions, {GROUPS} groups, noida-db)\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    // OSPREY_BENCH_BOOTSTRAP points at a broker already populated by an earlier run (for quick
+    // iterations on the poll: `scripts/bench.sh groups poll`); otherwise the run makes its own.
+    let (_broker, bootstrap) = match std::env::var("OSPREY_BENCH_BOOTSTRAP") {
+        Ok(bootstrap) => (None, bootstrap),
+        Err(_) => {
+            let (broker, bootstrap) = start_broker(&dir.path().join("kafka"));
+            (Some(broker), bootstrap)
+        }
+    };
+    if std::env::var("OSPREY_BENCH_BOOTSTRAP").is_err()
+        || std::env::var("OSPREY_BENCH_POPULATE").is_ok()
+    {
+        populate(&bootstrap).await;
+    }
+    let poll_only = std::env::args().any(|a| a == "poll");
+
+    let adapter = KafkaAdapter::new(&cluster("bench", &bootstrap)).unwrap();
+    let started = Instant::now();
+    let first = adapter.snapshot(0).await.unwrap();
+    let first_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let committed: usize = first.groups.iter().map(|g| g.offsets.len()).sum();
+    assert_eq!(first.groups.len(), GROUPS, "every group listed");
+    let mut walls = Vec::new();
+    let mut cpus = Vec::new();
+    for _ in 0..5 {
+        let cpu = process_cpu_secs();
+        let started = Instant::now();
+        let snapshot = adapter.snapshot(0).await.unwrap();
+        walls.push(started.elapsed().as_secs_f64() * 1000.0);
+        cpus.push((process_cpu_secs() - cpu) * 1000.0);
+        assert_eq!(snapshot.groups.len(), GROUPS);
+    }
+    println!(
+        "- Full poll ({} topics, {} partitions with earliest/latest offsets, {} groups with {committed} committed offsets): **{}**",
+        first.topics.len(),
+        first.partition_count(),
+        first.groups.len(),
+        stats(walls)
+    );
+    println!("- CPU time of a full poll: **{}**", stats(cpus));
+    println!(
+        "- First poll, every group new (all of each group's committed offsets asked for): **{first_ms:.0} ms**"
+    );
+    if poll_only {
+        return;
+    }
+
+    let started = Instant::now();
+    let by_hand = Command::new(env("OSPREY_BENCH_PYTHON"))
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/benches/by_hand_lag.py"))
+        .arg(&bootstrap)
+        .output()
+        .unwrap();
+    let by_hand_ms = started.elapsed().as_secs_f64() * 1000.0;
+    assert!(by_hand.status.success(), "{}", String::from_utf8_lossy(&by_hand.stderr));
+    println!(
+        "- Same lag by hand (confluent-kafka: list groups, each group's offsets, each partition's watermarks): **{by_hand_ms:.0} ms** ({})",
+        String::from_utf8_lossy(&by_hand.stdout).trim()
+    );
+
+    let (osprey, base) = start_osprey(dir.path(), &bootstrap);
+    wait_polled(&http, &base, TOPICS).await;
+    // Two more polls so rates and windows hold data.
+    tokio::time::sleep(Duration::from_secs(21)).await;
+    let cases = [
+        ("Consumers page, first page (50 of 2,000)", "/clusters/bench/groups"),
+        ("Consumers page, sorted by lag, descending", "/clusters/bench/groups?sort=lag&dir=desc"),
+        (
+            "Consumers page, sorted by lag seconds, page 20",
+            "/clusters/bench/groups?sort=lag_seconds&dir=desc&page=20",
+        ),
+        ("Consumers page, search `group-01`", "/clusters/bench/groups?q=group-01"),
+        ("Groups API, first page", "/api/v1/clusters/bench/groups"),
+        ("Group page (20 partitions, 1 h charts)", "/clusters/bench/groups/group-0042"),
+        ("Group API", "/api/v1/clusters/bench/groups/group-0042"),
+        ("Topic page with its consuming group", "/clusters/bench/topics/events-0042"),
+        ("/metrics (40,000 lag series)", "/metrics"),
+    ];
+    for (label, path) in cases {
+        let url = format!("{base}{path}");
+        get_ms(&http, &url).await;
+        let mut samples = Vec::new();
+        for _ in 0..30 {
+            samples.push(get_ms(&http, &url).await);
+        }
+        println!("- {label}: **{}** (HTTP round trip on loopback)", stats(samples));
+    }
+    println!(
+        "- RSS of `osprey serve` with this cluster after 3+ polls and the page requests: **{:.1} MB**",
+        rss_mb(osprey.0.id())
+    );
+}

@@ -1,0 +1,256 @@
+//! A minimal Kafka protocol client — the `kafka-protocol` crate's codecs over plain TCP — for the
+//! two reads librdkafka cannot batch: committed offsets of many groups in one OffsetFetch (v8+)
+//! per coordinator, and earliest/latest offsets of every partition a broker leads in one
+//! ListOffsets. Only for PLAINTEXT listeners; SASL and TLS clusters are read through librdkafka.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bytes::{Buf, BufMut, BytesMut};
+use kafka_protocol::messages::{
+    ApiVersionsRequest, BrokerId, FindCoordinatorRequest, GroupId, ListOffsetsRequest,
+    OffsetFetchRequest, RequestHeader, ResponseHeader, TopicName,
+    list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic},
+    offset_fetch_request::{OffsetFetchRequestGroup, OffsetFetchRequestTopics},
+};
+use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Message, Request, StrBytes};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Largest response accepted (a response claiming more is garbage, not data).
+const MAX_RESPONSE_BYTES: usize = 256 * 1024 * 1024;
+
+/// FindCoordinator's key type for consumer groups.
+const GROUP_KEY: i8 = 0;
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq)]
+#[error("{0}")]
+pub struct WireError(pub String);
+
+/// A group and the `(topic, partitions)` to fetch, or `None` for everything it committed.
+pub type OffsetQuery = (String, Option<Vec<(String, Vec<i32>)>>);
+
+fn error(context: &str, e: impl std::fmt::Display) -> WireError {
+    WireError(format!("{context}: {e}"))
+}
+
+/// One connection to one broker, with the API versions it announced.
+pub struct Connection {
+    stream: TcpStream,
+    next_correlation: i32,
+    timeout: Duration,
+    /// api key → highest version the broker supports.
+    versions: HashMap<i16, i16>,
+}
+
+impl Connection {
+    pub async fn open(addr: &str, timeout: Duration) -> Result<Connection, WireError> {
+        let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
+            .await
+            .map_err(|_| WireError(format!("connect to {addr}: timed out")))?
+            .map_err(|e| error(&format!("connect to {addr}"), e))?;
+        stream.set_nodelay(true).map_err(|e| error("set TCP_NODELAY", e))?;
+        let mut connection =
+            Connection { stream, next_correlation: 1, timeout, versions: HashMap::new() };
+        // Version 0 of ApiVersions is understood by every broker.
+        let answer = connection.call(0, &ApiVersionsRequest::default()).await?;
+        if answer.error_code != 0 {
+            return Err(WireError(format!(
+                "ApiVersions failed with error code {}",
+                answer.error_code
+            )));
+        }
+        connection.versions = answer.api_keys.iter().map(|k| (k.api_key, k.max_version)).collect();
+        Ok(connection)
+    }
+
+    /// The highest version of `R` both sides speak, if it is at least `at_least`.
+    pub fn version<R: Request + Message>(&self, at_least: i16) -> Option<i16> {
+        let broker_max = *self.versions.get(&R::KEY)?;
+        let version = broker_max.min(R::VERSIONS.max);
+        (version >= at_least.max(R::VERSIONS.min)).then_some(version)
+    }
+
+    async fn call<R: Request>(
+        &mut self,
+        version: i16,
+        request: &R,
+    ) -> Result<R::Response, WireError> {
+        tokio::time::timeout(self.timeout, self.exchange(version, request))
+            .await
+            .map_err(|_| WireError(format!("no answer within {:?}", self.timeout)))?
+    }
+
+    async fn exchange<R: Request>(
+        &mut self,
+        version: i16,
+        request: &R,
+    ) -> Result<R::Response, WireError> {
+        let correlation = self.next_correlation;
+        self.next_correlation = self.next_correlation.wrapping_add(1);
+        let header = RequestHeader::default()
+            .with_request_api_key(R::KEY)
+            .with_request_api_version(version)
+            .with_correlation_id(correlation)
+            .with_client_id(Some(StrBytes::from_static_str("osprey")));
+        let mut frame = BytesMut::with_capacity(4096);
+        frame.put_i32(0);
+        header
+            .encode(&mut frame, R::header_version(version))
+            .map_err(|e| error("encode header", e))?;
+        request.encode(&mut frame, version).map_err(|e| error("encode request", e))?;
+        let length = i32::try_from(frame.len() - 4).map_err(|e| error("request size", e))?;
+        frame[..4].copy_from_slice(&length.to_be_bytes());
+        self.stream.write_all(&frame).await.map_err(|e| error("send", e))?;
+
+        let size = self.stream.read_i32().await.map_err(|e| error("read", e))?;
+        let size = usize::try_from(size)
+            .ok()
+            .filter(|s| *s <= MAX_RESPONSE_BYTES)
+            .ok_or_else(|| WireError(format!("the broker announced a response of {size} bytes")))?;
+        let mut body = BytesMut::zeroed(size);
+        self.stream.read_exact(&mut body).await.map_err(|e| error("read", e))?;
+        let mut body = body.freeze();
+        let header = ResponseHeader::decode(&mut body, R::Response::header_version(version))
+            .map_err(|e| error("decode response header", e))?;
+        if header.correlation_id != correlation {
+            return Err(WireError(format!(
+                "answer {} to request {correlation}: the connection is out of step",
+                header.correlation_id
+            )));
+        }
+        let response =
+            R::Response::decode(&mut body, version).map_err(|e| error("decode response", e))?;
+        if body.has_remaining() {
+            tracing::trace!(left = body.remaining(), "response had trailing bytes");
+        }
+        Ok(response)
+    }
+
+    /// The coordinator broker of each group (FindCoordinator v4+, all groups in one request).
+    /// `None` when the broker is too old to batch.
+    pub async fn coordinators(
+        &mut self,
+        groups: &[String],
+    ) -> Result<Option<HashMap<String, i32>>, WireError> {
+        let Some(version) = self.version::<FindCoordinatorRequest>(4) else {
+            return Ok(None);
+        };
+        let request =
+            FindCoordinatorRequest::default().with_key_type(GROUP_KEY).with_coordinator_keys(
+                groups.iter().map(|g| StrBytes::from_string(g.clone())).collect(),
+            );
+        let answer = self.call(version, &request).await?;
+        Ok(Some(
+            answer
+                .coordinators
+                .into_iter()
+                .filter(|c| c.error_code == 0)
+                .map(|c| (c.key.to_string(), c.node_id.0))
+                .collect(),
+        ))
+    }
+
+    /// Committed offsets of `groups`, all coordinated by this broker, in one OffsetFetch (v8+):
+    /// each group with the partitions to ask about, or `None` for all it has committed.
+    /// `None` when the broker is too old to batch groups.
+    pub async fn committed_offsets(
+        &mut self,
+        groups: &[OffsetQuery],
+    ) -> Result<Option<Vec<(String, Result<Vec<(String, i32, i64)>, String>)>>, WireError> {
+        let Some(version) = self.version::<OffsetFetchRequest>(8) else {
+            return Ok(None);
+        };
+        let request = OffsetFetchRequest::default().with_groups(
+            groups
+                .iter()
+                .map(|(group, topics)| {
+                    OffsetFetchRequestGroup::default()
+                        .with_group_id(GroupId(StrBytes::from_string(group.clone())))
+                        .with_topics(topics.as_ref().map(|topics| {
+                            topics
+                                .iter()
+                                .map(|(topic, partitions)| {
+                                    OffsetFetchRequestTopics::default()
+                                        .with_name(TopicName(StrBytes::from_string(topic.clone())))
+                                        .with_partition_indexes(partitions.clone())
+                                })
+                                .collect()
+                        }))
+                })
+                .collect(),
+        );
+        let answer = self.call(version, &request).await?;
+        Ok(Some(
+            answer
+                .groups
+                .into_iter()
+                .map(|group| {
+                    let name = group.group_id.0.to_string();
+                    if group.error_code != 0 {
+                        return (name, Err(format!("OffsetFetch error code {}", group.error_code)));
+                    }
+                    let offsets = group
+                        .topics
+                        .into_iter()
+                        .flat_map(|topic| {
+                            let topic_name = topic.name.0.to_string();
+                            topic.partitions.into_iter().filter_map(move |p| {
+                                (p.error_code == 0 && p.committed_offset >= 0).then(|| {
+                                    (topic_name.clone(), p.partition_index, p.committed_offset)
+                                })
+                            })
+                        })
+                        .collect();
+                    (name, Ok(offsets))
+                })
+                .collect(),
+        ))
+    }
+
+    /// Offsets at `timestamp` (−1 latest, −2 earliest) of `partitions`, all led by this broker,
+    /// in one ListOffsets request. Partitions the broker answers with an error are left out.
+    pub async fn list_offsets(
+        &mut self,
+        partitions: &[(String, i32)],
+        timestamp: i64,
+    ) -> Result<HashMap<(String, i32), i64>, WireError> {
+        let version = self
+            .version::<ListOffsetsRequest>(1)
+            .ok_or_else(|| WireError("the broker does not speak ListOffsets v1".into()))?;
+        let mut by_topic: HashMap<&str, Vec<ListOffsetsPartition>> = HashMap::new();
+        for (topic, partition) in partitions {
+            by_topic.entry(topic.as_str()).or_default().push(
+                ListOffsetsPartition::default()
+                    .with_partition_index(*partition)
+                    .with_current_leader_epoch(-1)
+                    .with_timestamp(timestamp),
+            );
+        }
+        let request = ListOffsetsRequest::default()
+            .with_replica_id(BrokerId(-1))
+            .with_isolation_level(0)
+            .with_timeout_ms(i32::try_from(self.timeout.as_millis()).unwrap_or(i32::MAX))
+            .with_topics(
+                by_topic
+                    .into_iter()
+                    .map(|(topic, partitions)| {
+                        ListOffsetsTopic::default()
+                            .with_name(TopicName(StrBytes::from_string(topic.to_owned())))
+                            .with_partitions(partitions)
+                    })
+                    .collect(),
+            );
+        let answer = self.call(version, &request).await?;
+        let mut offsets = HashMap::with_capacity(partitions.len());
+        for topic in answer.topics {
+            let name = topic.name.0.to_string();
+            for p in topic.partitions {
+                if p.error_code == 0 && p.offset >= 0 {
+                    offsets.insert((name.clone(), p.partition_index), p.offset);
+                }
+            }
+        }
+        Ok(offsets)
+    }
+}
