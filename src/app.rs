@@ -92,10 +92,9 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, App
             }
         });
     }
-    let retention = config.history.retention;
-    let retention_store = store.clone();
-    tasks.spawn_supervised("retention".into(), move |cancel| {
-        poller::run_retention(retention_store.clone(), retention, cancel)
+    let (history, history_store) = (config.history.clone(), store.clone());
+    tasks.spawn_supervised("history".into(), move |cancel| {
+        poller::run_history(history_store.clone(), history.clone(), cancel)
     });
 
     let addr = listener

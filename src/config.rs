@@ -73,9 +73,15 @@ pub struct DatabaseConfig {
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct HistoryConfig {
-    /// How long raw samples are kept.
+    /// How long per-poll samples are kept.
     #[serde(with = "duration_text")]
     pub retention: Duration,
+    /// How long 1-minute rollups (and per-topic samples) are kept.
+    #[serde(with = "duration_text")]
+    pub minute_retention: Duration,
+    /// How long 1-hour rollups are kept.
+    #[serde(with = "duration_text")]
+    pub hour_retention: Duration,
     /// How often per-topic samples are written (cluster-wide samples are written every poll).
     #[serde(with = "duration_text")]
     pub topic_sample_interval: Duration,
@@ -209,10 +215,23 @@ impl Default for DatabaseConfig {
     }
 }
 
+impl HistoryConfig {
+    pub fn retention(&self) -> crate::store::Retention {
+        let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        crate::store::Retention {
+            raw: ms(self.retention),
+            minute: ms(self.minute_retention),
+            hour: ms(self.hour_retention),
+        }
+    }
+}
+
 impl Default for HistoryConfig {
     fn default() -> Self {
         HistoryConfig {
-            retention: Duration::from_secs(7 * 24 * 3600),
+            retention: Duration::from_secs(2 * 24 * 3600),
+            minute_retention: Duration::from_secs(14 * 24 * 3600),
+            hour_retention: Duration::from_secs(365 * 24 * 3600),
             topic_sample_interval: Duration::from_secs(60),
         }
     }
@@ -292,6 +311,12 @@ impl Config {
         }
         if self.history.retention < Duration::from_secs(3600) {
             return Err(key_error("history.retention", "must be at least 1h"));
+        }
+        if self.history.minute_retention < Duration::from_secs(24 * 3600) {
+            return Err(key_error("history.minute_retention", "must be at least 1d"));
+        }
+        if self.history.hour_retention < Duration::from_secs(7 * 24 * 3600) {
+            return Err(key_error("history.hour_retention", "must be at least 7d"));
         }
         if self.lag.window < Duration::from_secs(1) {
             return Err(key_error("lag.window", "must be at least 1s"));
@@ -388,8 +413,19 @@ impl Config {
         line(&format!("max_connections = {}", self.database.max_connections));
         line("");
         line("[history]");
-        line("# How long raw samples are kept before the retention job deletes them.");
+        line(
+            "# History is kept per poll, then rolled up into 1-minute and 1-hour buckets; each level",
+        );
+        line(
+            "# has its own retention. Charts read per-poll samples for 1 h, 1-minute rollups for 24 h and",
+        );
+        line("# 1-hour rollups for 7 d.");
+        line("# How long per-poll samples are kept.");
         line(&format!("retention = {}", d(self.history.retention)));
+        line("# How long 1-minute rollups (and per-topic samples) are kept.");
+        line(&format!("minute_retention = {}", d(self.history.minute_retention)));
+        line("# How long 1-hour rollups are kept.");
+        line(&format!("hour_retention = {}", d(self.history.hour_retention)));
         line("# How often per-topic samples (end offsets, messages/s) are written.");
         line(&format!("topic_sample_interval = {}", d(self.history.topic_sample_interval)));
         line("");

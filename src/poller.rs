@@ -380,21 +380,30 @@ pub async fn run_cluster(
     tracing::debug!(cluster = %config.name, "poller stopped");
 }
 
-/// Deletes samples older than the retention every hour (first right after start-up).
-pub async fn run_retention(store: Store, retention: Duration, cancel: CancellationToken) {
-    let mut ticker = tokio::time::interval(Duration::from_secs(3600));
+/// Keeps history in shape: rolls complete buckets up every minute, applies each level's
+/// retention every hour (both right after start-up too).
+pub async fn run_history(store: Store, history: HistoryConfig, cancel: CancellationToken) {
+    let mut ticker = tokio::time::interval(Duration::from_secs(60));
     ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
-    let retention_ms = i64::try_from(retention.as_millis()).unwrap_or(i64::MAX);
+    let mut ticks: u64 = 0;
     loop {
         tokio::select! {
             _ = cancel.cancelled() => break,
             _ = ticker.tick() => {}
         }
-        match store.delete_samples_before(now_millis().saturating_sub(retention_ms)).await {
+        match store.roll_up(now_millis()).await {
             Ok(0) => {}
-            Ok(rows) => tracing::info!(rows, "retention deleted old samples"),
-            Err(e) => tracing::error!(error = %e, "retention could not delete old samples"),
+            Ok(rows) => tracing::debug!(rows, "history rolled up"),
+            Err(e) => tracing::error!(error = %e, "could not roll up history"),
         }
+        if ticks.is_multiple_of(60) {
+            match store.apply_retention(history.retention(), now_millis()).await {
+                Ok(0) => {}
+                Ok(rows) => tracing::info!(rows, "retention deleted old history"),
+                Err(e) => tracing::error!(error = %e, "retention could not delete old history"),
+            }
+        }
+        ticks += 1;
     }
 }
 

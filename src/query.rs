@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{ClusterSnapshot, ConfigEntry, GroupMember, Millis, Partition, Topic};
 use crate::evaluator::{GroupLag, PartitionStatus};
 use crate::poller::{ClusterState, ClusterStatus, Clusters};
-use crate::store::{ClusterPoint, GroupPoint, SeriesPoint, Store, StoreError};
+use crate::store::{ClusterPoint, GroupPoint, Level, SeriesPoint, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
@@ -58,10 +58,21 @@ impl Range {
         }
     }
 
-    /// Bucket width: at least one poll interval, at most [`CHART_POINTS`] buckets.
+    /// The history a chart over this range reads: per-poll samples for an hour, 1-minute
+    /// rollups for a day, 1-hour rollups for a week.
+    pub fn level(self) -> Level {
+        match self {
+            Range::Hour => Level::Raw,
+            Range::Day => Level::Minute,
+            Range::Week => Level::Hour,
+        }
+    }
+
+    /// Bucket width: at least one poll interval and the level's grain, at most
+    /// [`CHART_POINTS`] buckets.
     pub fn bucket_millis(self, poll_interval_secs: u64) -> Millis {
         let poll = i64::try_from(poll_interval_secs.max(1) * 1000).unwrap_or(i64::MAX);
-        (self.millis() / CHART_POINTS).max(poll)
+        (self.millis() / CHART_POINTS).max(poll).max(self.level().width())
     }
 }
 
@@ -157,7 +168,7 @@ pub async fn cluster_detail(
     let from = now - range.millis();
     let bucket = range.bucket_millis(state.poll_interval_secs);
     let (history, availability) = tokio::try_join!(
-        store.cluster_series(name, from, now, bucket),
+        store.cluster_series(name, range.level(), from, now, bucket),
         store.broker_availability(name, from, now),
     )?;
     let percent = |id: i32| {
@@ -416,6 +427,7 @@ pub async fn topic_detail(
         .topic_series(
             cluster,
             topic,
+            range.level(),
             now - range.millis(),
             now,
             range.bucket_millis(state.poll_interval_secs),
@@ -627,6 +639,7 @@ pub async fn group_detail(
         .group_series(
             cluster,
             group,
+            range.level(),
             now - range.millis(),
             now,
             range.bucket_millis(state.poll_interval_secs),
@@ -720,7 +733,7 @@ mod tests {
     fn chart_buckets_never_undercut_the_poll_interval() {
         assert_eq!(Range::Hour.bucket_millis(10), 10_000);
         assert_eq!(Range::Day.bucket_millis(10), 240_000);
-        assert_eq!(Range::Week.bucket_millis(10), 1_680_000);
+        assert_eq!(Range::Week.bucket_millis(10), 3_600_000, "no finer than the hour rollups");
         assert_eq!(Range::Hour.bucket_millis(60), 60_000);
     }
 }

@@ -23,9 +23,127 @@ static MYSQL_MIGRATIONS: Migrator = sqlx::migrate!("migrations/mysql");
 /// Rows per multi-row INSERT: far below every dialect's bound-parameter limit.
 const INSERT_CHUNK: usize = 500;
 
-/// Every table of raw samples, all keyed by `ts`; retention deletes from each.
-const SAMPLE_TABLES: [&str; 5] =
-    ["cluster_samples", "topic_samples", "broker_samples", "group_samples", "group_topic_samples"];
+/// Tables of per-poll samples; `retention` applies to them.
+const RAW_TABLES: [&str; 4] =
+    ["cluster_samples", "broker_samples", "group_samples", "group_topic_samples"];
+/// Tables kept as long as the 1-minute rollups: topic samples are minute-grained already.
+const MINUTE_TABLES: [&str; 3] = ["cluster_samples_1m", "group_samples_1m", "topic_samples"];
+const HOUR_TABLES: [&str; 2] = ["cluster_samples_1h", "group_samples_1h"];
+
+/// Which grain of history a chart reads: per poll, or the 1-minute or 1-hour rollups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Raw,
+    Minute,
+    Hour,
+}
+
+impl Level {
+    fn suffix(self) -> &'static str {
+        match self {
+            Level::Raw => "",
+            Level::Minute => "_1m",
+            Level::Hour => "_1h",
+        }
+    }
+
+    /// Bucket width of the level, in milliseconds (0 for raw samples).
+    pub fn width(self) -> Millis {
+        match self {
+            Level::Raw => 0,
+            Level::Minute => 60_000,
+            Level::Hour => 3_600_000,
+        }
+    }
+}
+
+/// How long the raw, 1-minute and 1-hour history is kept, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention {
+    pub raw: Millis,
+    pub minute: Millis,
+    pub hour: Millis,
+}
+
+/// One rollup: what it reads, what it writes, and how it aggregates.
+struct Rollup {
+    name: &'static str,
+    source: &'static str,
+    target: &'static str,
+    level: Level,
+    keys: &'static str,
+    columns: &'static str,
+    /// Aggregates, in `columns` order; `{d}` wraps an expression in a cast to double.
+    aggregates: &'static [&'static str],
+}
+
+const ROLLUPS: [Rollup; 4] = [
+    Rollup {
+        name: "cluster_samples_1m",
+        source: "cluster_samples",
+        target: "cluster_samples_1m",
+        level: Level::Minute,
+        keys: "cluster",
+        columns: "reachable, partitions, under_replicated, messages_in_per_sec",
+        aggregates: &[
+            "AVG(reachable)",
+            "AVG(CASE WHEN reachable = 1 THEN partitions END)",
+            "AVG(CASE WHEN reachable = 1 THEN under_replicated END)",
+            "AVG(messages_in_per_sec)",
+        ],
+    },
+    Rollup {
+        name: "cluster_samples_1h",
+        source: "cluster_samples_1m",
+        target: "cluster_samples_1h",
+        level: Level::Hour,
+        keys: "cluster",
+        columns: "reachable, partitions, under_replicated, messages_in_per_sec",
+        aggregates: &[
+            "AVG(reachable)",
+            "AVG(partitions)",
+            "AVG(under_replicated)",
+            "AVG(messages_in_per_sec)",
+        ],
+    },
+    Rollup {
+        name: "group_samples_1m",
+        source: "group_samples",
+        target: "group_samples_1m",
+        level: Level::Minute,
+        keys: "cluster, group_name",
+        columns: "lag, max_lag, lag_seconds, status, consume_per_sec, produce_per_sec",
+        aggregates: &[
+            "AVG(lag)",
+            "MAX(max_lag)",
+            "AVG(lag_seconds)",
+            "MAX(status)",
+            "AVG(consume_per_sec)",
+            "AVG(produce_per_sec)",
+        ],
+    },
+    Rollup {
+        name: "group_samples_1h",
+        source: "group_samples_1m",
+        target: "group_samples_1h",
+        level: Level::Hour,
+        keys: "cluster, group_name",
+        columns: "lag, max_lag, lag_seconds, status, consume_per_sec, produce_per_sec",
+        aggregates: &[
+            "AVG(lag)",
+            "MAX(max_lag)",
+            "AVG(lag_seconds)",
+            "MAX(status)",
+            "AVG(consume_per_sec)",
+            "AVG(produce_per_sec)",
+        ],
+    },
+];
+
+/// A bucket is rolled up only once it ended this long ago, so late poll writes land first.
+const ROLLUP_GRACE: Millis = 120_000;
+/// Most history one rollup step covers, so a long backlog becomes several small transactions.
+const ROLLUP_STEP: Millis = 6 * 3_600_000;
 
 type AnyQuery<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
@@ -340,18 +458,20 @@ impl Store {
     pub async fn cluster_series(
         &self,
         cluster: &str,
+        level: Level,
         from: Millis,
         to: Millis,
         bucket: Millis,
     ) -> Result<Vec<ClusterPoint>, StoreError> {
         let text = format!(
             "SELECT {b} AS bucket, AVG(messages_in_per_sec), {reach}, {parts}, {urp} \
-             FROM cluster_samples WHERE cluster = ? AND ts >= ? AND ts < ? \
+             FROM cluster_samples{suffix} WHERE cluster = ? AND ts >= ? AND ts < ? \
              GROUP BY bucket ORDER BY bucket",
             b = self.dialect.bucket("ts"),
             reach = self.dialect.as_double("AVG(reachable)"),
-            parts = self.dialect.as_double("AVG(CASE WHEN reachable = 1 THEN partitions END)"),
-            urp = self.dialect.as_double("AVG(CASE WHEN reachable = 1 THEN under_replicated END)"),
+            parts = self.dialect.as_double("AVG(CASE WHEN reachable > 0 THEN partitions END)"),
+            urp = self.dialect.as_double("AVG(CASE WHEN reachable > 0 THEN under_replicated END)"),
+            suffix = level.suffix(),
         );
         let sql = self.dialect.sql(&text);
         let rows = sqlx::query(&sql)
@@ -383,6 +503,7 @@ impl Store {
         &self,
         cluster: &str,
         topic: &str,
+        level: Level,
         from: Millis,
         to: Millis,
         bucket: Millis,
@@ -405,7 +526,7 @@ impl Store {
         for row in &rows {
             moved.insert(row.try_get::<i64, _>(0)?, row.try_get::<Option<f64>, _>(1)?);
         }
-        let polled = self.cluster_series(cluster, from, to, bucket).await?;
+        let polled = self.cluster_series(cluster, level, from, to, bucket).await?;
         Ok(polled
             .into_iter()
             .filter(|p| p.reachable > 0.0)
@@ -422,6 +543,7 @@ impl Store {
         &self,
         cluster: &str,
         group: &str,
+        level: Level,
         from: Millis,
         to: Millis,
         bucket: Millis,
@@ -429,11 +551,12 @@ impl Store {
         let d = self.dialect;
         let text = format!(
             "SELECT {b} AS bucket, {lag}, {max_lag}, AVG(lag_seconds), AVG(consume_per_sec), \
-             AVG(produce_per_sec) FROM group_samples \
+             AVG(produce_per_sec) FROM group_samples{suffix} \
              WHERE cluster = ? AND group_name = ? AND ts >= ? AND ts < ? GROUP BY bucket ORDER BY bucket",
             b = d.bucket("ts"),
             lag = d.as_double("AVG(lag)"),
             max_lag = d.as_double("MAX(max_lag)"),
+            suffix = level.suffix(),
         );
         let sql = d.sql(&text);
         let rows = sqlx::query(&sql)
@@ -524,16 +647,111 @@ impl Store {
         .transpose()
     }
 
-    /// Deletes raw samples older than `cutoff`; returns how many rows went.
+    /// Deletes history older than each level's retention, as of `now`; returns the rows gone.
     #[tracing::instrument(skip_all)]
-    pub async fn delete_samples_before(&self, cutoff: Millis) -> Result<u64, StoreError> {
+    pub async fn apply_retention(
+        &self,
+        retention: Retention,
+        now: Millis,
+    ) -> Result<u64, StoreError> {
         let mut deleted = 0;
-        for table in SAMPLE_TABLES {
-            let text = format!("DELETE FROM {table} WHERE ts < ?");
-            let sql = self.dialect.sql(&text);
-            deleted += sqlx::query(&sql).bind(cutoff).execute(&self.pool).await?.rows_affected();
+        let levels = [
+            (&RAW_TABLES[..], retention.raw),
+            (&MINUTE_TABLES[..], retention.minute),
+            (&HOUR_TABLES[..], retention.hour),
+        ];
+        for (tables, keep) in levels {
+            for table in tables {
+                let text = format!("DELETE FROM {table} WHERE ts < ?");
+                let sql = self.dialect.sql(&text);
+                deleted += sqlx::query(&sql)
+                    .bind(now.saturating_sub(keep))
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected();
+            }
         }
         Ok(deleted)
+    }
+
+    /// Rolls complete buckets up one level (raw → 1 min → 1 h), each rollup from where it last
+    /// stopped; returns the rows written. Safe to call at any time and as often as wanted.
+    #[tracing::instrument(skip_all)]
+    pub async fn roll_up(&self, now: Millis) -> Result<u64, StoreError> {
+        let mut written = 0;
+        for rollup in &ROLLUPS {
+            written += self.roll_up_one(rollup, now).await?;
+        }
+        Ok(written)
+    }
+
+    async fn roll_up_one(&self, rollup: &Rollup, now: Millis) -> Result<u64, StoreError> {
+        let d = self.dialect;
+        let width = rollup.level.width();
+        let progress_sql = d.sql("SELECT rolled_until FROM rollup_progress WHERE name = ?");
+        let done: Option<i64> = sqlx::query(&progress_sql)
+            .bind(rollup.name)
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.try_get(0))
+            .transpose()?;
+        let start = match done {
+            Some(done) => done,
+            None => {
+                let text = format!("SELECT MIN(ts) FROM {}", rollup.source);
+                let first: Option<i64> =
+                    sqlx::query(&text).fetch_one(&self.pool).await?.try_get(0)?;
+                match first {
+                    Some(first) => first - first.rem_euclid(width),
+                    None => return Ok(0),
+                }
+            }
+        };
+        let mut ready = now - ROLLUP_GRACE;
+        // A rollup of a rollup never runs ahead of the level below it.
+        if let Some(below) = ROLLUPS.iter().find(|r| r.target == rollup.source) {
+            let below_done: Option<i64> = sqlx::query(&progress_sql)
+                .bind(below.name)
+                .fetch_optional(&self.pool)
+                .await?
+                .map(|r| r.try_get(0))
+                .transpose()?;
+            ready = ready.min(below_done.unwrap_or(i64::MIN));
+        }
+        let until = (ready - ready.rem_euclid(width)).min(start + ROLLUP_STEP.max(width));
+        if until <= start {
+            return Ok(0);
+        }
+        let aggregates: Vec<String> = rollup
+            .aggregates
+            .iter()
+            .map(|a| if a.starts_with("MAX") { d.as_bigint(a) } else { d.as_double(a) })
+            .collect();
+        let text = format!(
+            "INSERT INTO {target} ({keys}, ts, {columns}) SELECT {keys}, {bucket} AS bucket, {aggregates} \
+             FROM {source} WHERE ts >= ? AND ts < ? GROUP BY {keys}, bucket",
+            target = rollup.target,
+            source = rollup.source,
+            keys = rollup.keys,
+            columns = rollup.columns,
+            bucket = d.bucket("ts"),
+            aggregates = aggregates.join(", "),
+        );
+        let insert = d.sql(&text);
+        let forget = d.sql("DELETE FROM rollup_progress WHERE name = ?");
+        let record = d.sql("INSERT INTO rollup_progress (name, rolled_until) VALUES (?, ?)");
+        let mut tx = self.pool.begin().await?;
+        let written = sqlx::query(&insert)
+            .bind(width)
+            .bind(start)
+            .bind(until)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        sqlx::query(&forget).bind(rollup.name).execute(&mut *tx).await?;
+        sqlx::query(&record).bind(rollup.name).bind(until).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(written)
     }
 }
 

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use osprey::config::Secret;
 use osprey::store::{
-    BrokerSample, ClusterSample, GroupSample, GroupTopicSample, PollRecord, Store, TopicSample,
+    BrokerSample, ClusterSample, GroupSample, GroupTopicSample, Level, PollRecord, Retention,
+    Store, TopicSample,
 };
 use sqlx::Connection;
 
@@ -115,7 +116,8 @@ async fn store_story(url: &str) {
     other.cluster.cluster = "staging".into();
     store.record_poll(&other).await.unwrap();
 
-    let series = store.cluster_series("prod", BASE, BASE + 70_000, 20_000).await.unwrap();
+    let series =
+        store.cluster_series("prod", Level::Raw, BASE, BASE + 70_000, 20_000).await.unwrap();
     let buckets: Vec<i64> = series.iter().map(|p| p.ts - BASE).collect();
     assert_eq!(buckets, [0, 20_000, 40_000, 60_000]);
     let rates: Vec<Option<f64>> = series.iter().map(|p| p.messages_in_per_sec).collect();
@@ -125,8 +127,10 @@ async fn store_story(url: &str) {
     assert_eq!(series[0].partitions, Some(6.0));
     assert_eq!(series[0].under_replicated, Some(1.0));
 
-    let topic_series =
-        store.topic_series("prod", "orders", BASE, BASE + 70_000, 20_000).await.unwrap();
+    let topic_series = store
+        .topic_series("prod", "orders", Level::Raw, BASE, BASE + 70_000, 20_000)
+        .await
+        .unwrap();
     let points: Vec<(i64, Option<f64>)> =
         topic_series.iter().map(|p| (p.ts - BASE, p.messages_in_per_sec)).collect();
     assert_eq!(
@@ -134,10 +138,16 @@ async fn store_story(url: &str) {
         [(0, Some(4.0)), (20_000, Some(8.0)), (40_000, Some(0.0))],
         "idle buckets are 0 msg/s; the unreachable bucket is left out"
     );
-    let upper = store.topic_series("prod", "Orders", BASE, BASE + 20_000, 20_000).await.unwrap();
+    let upper = store
+        .topic_series("prod", "Orders", Level::Raw, BASE, BASE + 20_000, 20_000)
+        .await
+        .unwrap();
     assert_eq!(upper[0].messages_in_per_sec, Some(1.0));
 
-    let lag = store.group_series("prod", "billing", BASE, BASE + 70_000, 20_000).await.unwrap();
+    let lag = store
+        .group_series("prod", "billing", Level::Raw, BASE, BASE + 70_000, 20_000)
+        .await
+        .unwrap();
     let lags: Vec<(i64, Option<f64>, Option<f64>)> =
         lag.iter().map(|p| (p.ts - BASE, p.lag, p.max_lag)).collect();
     assert_eq!(
@@ -173,13 +183,42 @@ async fn store_story(url: &str) {
     // A restart runs the migrations again (a no-op) and finds the history.
     let store = Store::connect(url, 2).await.expect("reconnect");
     assert_eq!(store.last_good_poll("prod").await.unwrap(), Some(BASE + 50_000));
-    let deleted = store.delete_samples_before(BASE + 30_000).await.unwrap();
+    // Rollups: complete minute buckets, then hours, each once however often the job runs.
+    let minutes = store.roll_up(BASE + 10 * 60_000).await.unwrap();
+    assert_eq!(minutes, 2 + 1 + 1 + 1, "prod's two minutes, staging's one, one group minute each");
+    assert_eq!(store.roll_up(BASE + 10 * 60_000).await.unwrap(), 0, "nothing twice");
+    let by_minute =
+        store.cluster_series("prod", Level::Minute, BASE, BASE + 3_600_000, 60_000).await.unwrap();
+    let minute_points: Vec<(i64, f64, Option<f64>)> =
+        by_minute.iter().map(|p| (p.ts - BASE, p.reachable, p.messages_in_per_sec)).collect();
+    assert_eq!(minute_points, [(0, 1.0, Some(25.0)), (60_000, 0.0, None)]);
+    assert_eq!(by_minute[0].partitions, Some(6.0));
+    let lag_by_minute = store
+        .group_series("prod", "billing", Level::Minute, BASE, BASE + 3_600_000, 60_000)
+        .await
+        .unwrap();
+    assert_eq!((lag_by_minute[0].lag, lag_by_minute[0].max_lag), (Some(25.0), Some(50.0)));
+    store.roll_up(BASE + 2 * 3_600_000).await.unwrap();
+    let by_hour =
+        store.cluster_series("prod", Level::Hour, BASE, BASE + 3_600_000, 3_600_000).await.unwrap();
+    assert_eq!(by_hour.len(), 1);
+    assert_eq!((by_hour[0].reachable, by_hour[0].messages_in_per_sec), (0.5, Some(25.0)));
+    let lag_by_hour = store
+        .group_series("prod", "billing", Level::Hour, BASE, BASE + 3_600_000, 3_600_000)
+        .await
+        .unwrap();
+    assert_eq!((lag_by_hour[0].lag, lag_by_hour[0].max_lag), (Some(25.0), Some(50.0)));
+
+    let keep_rollups = Retention { raw: 1_000, minute: i64::MAX / 2, hour: i64::MAX / 2 };
+    let deleted = store.apply_retention(keep_rollups, BASE + 31_000).await.unwrap();
     assert_eq!(
         deleted,
-        3 + 2 + 6 + 3 + 3 + (1 + 1 + 2 + 1 + 1),
-        "three prod polls with their topic, broker, group and group-topic rows, and staging's poll"
+        3 + 6 + 3 + 3 + (1 + 2 + 1 + 1),
+        "three prod polls with their broker, group and group-topic rows, and staging's poll \
+         (topic samples are minute-grained and kept with the minute rollups)"
     );
-    let series = store.cluster_series("prod", BASE, BASE + 70_000, 10_000).await.unwrap();
+    let series =
+        store.cluster_series("prod", Level::Raw, BASE, BASE + 70_000, 10_000).await.unwrap();
     assert_eq!(series.first().map(|p| p.ts), Some(BASE + 30_000));
     store.ping().await.unwrap();
     store.close().await;
