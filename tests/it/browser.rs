@@ -8,6 +8,21 @@ use serde_json::json;
 
 use crate::helpers::*;
 
+/// Commits offsets for `group`, as a consumer that read that far does.
+fn commit_offsets(bootstrap: &str, group: &str, offsets: &[(&str, i32, i64)]) {
+    use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", group)
+        .create()
+        .unwrap();
+    let mut list = rdkafka::TopicPartitionList::new();
+    for (topic, partition, offset) in offsets {
+        list.add_partition_offset(topic, *partition, rdkafka::Offset::Offset(*offset)).unwrap();
+    }
+    consumer.commit(&list, CommitMode::Sync).unwrap();
+}
+
 async fn browser() -> Client {
     let flags = [
         "--headless",
@@ -60,6 +75,7 @@ async fn a_person_walks_overview_cluster_topics_topic() {
     let bootstrap = broker.bootstrap();
     create_topics(&bootstrap, &[("clicks", 4), ("orders.v1", 2)]).await;
     produce_one_by_one(&bootstrap, "clicks", 2, 6).await;
+    commit_offsets(&bootstrap, "dashboards", &[("clicks", 2, 1)]);
     let app = TestApp::with_clusters(vec![kafka_cluster("web", &bootstrap)]).await;
     // Wait for a few polls so the charts have history to draw.
     eventually(Duration::from_secs(30), "topics and history", || async {
@@ -117,6 +133,34 @@ async fn a_person_walks_overview_cluster_topics_topic() {
     })
     .await;
     screenshot(&client, "4-topic").await;
+
+    // The topic page lists its consuming group; the group page shows the lag per partition.
+    let consumers = text_of(&client, "#consumers tbody").await;
+    assert!(consumers.contains("dashboards"), "{consumers}");
+    client.find(Locator::LinkText("Consumers")).await.unwrap().click().await.unwrap();
+    let row = text_of(&client, r#"tr[data-group="dashboards"]"#).await;
+    assert!(row.contains("clicks") && row.contains('5'), "lag 6 − 1: {row}");
+    screenshot(&client, "4b-consumers").await;
+    client
+        .find(Locator::Css(r#"tr[data-group="dashboards"] a"#))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(text_of(&client, "#group-lag").await, "5");
+    assert_eq!(count(&client, "#partitions tbody tr").await, 1);
+    assert!(
+        client.find(Locator::Id("no-members")).await.is_ok(),
+        "a group without members says so"
+    );
+    eventually(Duration::from_secs(10), "both group charts drawn", || async {
+        (count(&client, r#".chart[data-drawn="true"]"#).await == 2).then_some(())
+    })
+    .await;
+    screenshot(&client, "4c-group").await;
+    client.back().await.unwrap();
+    client.back().await.unwrap();
 
     client.find(Locator::Id("lang-switch")).await.unwrap().click().await.unwrap();
     assert!(client.current_url().await.unwrap().path().ends_with("/clusters/web/topics/clicks"));

@@ -223,3 +223,58 @@ async fn lag_seconds_track_the_oldest_unconsumed_message(kind: BrokerKind) {
     assert!((measured - true_age).abs() <= 1.0, "lag {measured} s, true age {true_age} s");
     app.stop().await;
 }
+
+/// A live member (subscribed, never committing) shows with its client id and assignment, owns
+/// its partitions, and its stuck offsets make the group STALL rather than STOP. noida only:
+/// tansu's DescribeGroups carries no member details.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_live_member_that_does_not_commit_stalls() {
+    let broker = Broker::start(BrokerKind::Noida).await;
+    let bootstrap = broker.bootstrap();
+    create_topics(&bootstrap, &[("work", 2)]).await;
+    for partition in 0..2 {
+        produce_one_by_one(&bootstrap, "work", partition, 10).await;
+    }
+    commit(&bootstrap, "live", &[("work", 0, 2), ("work", 1, 2)]);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let member = {
+        let (bootstrap, stop) = (bootstrap.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let consumer: BaseConsumer = ClientConfig::new()
+                .set("bootstrap.servers", &bootstrap)
+                .set("group.id", "live")
+                .set("client.id", "it-member")
+                .set("enable.auto.commit", "false")
+                .create()
+                .unwrap();
+            consumer.subscribe(&["work"]).unwrap();
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = consumer.poll(Duration::from_millis(100));
+            }
+        })
+    };
+    let app = TestApp::spawn(lag_config(&broker)).await;
+    let detail = eventually(Duration::from_secs(40), "the member with its assignment", || async {
+        let detail = group_json(&app, "live").await?;
+        let members = detail["members"].as_array()?;
+        (members.len() == 1 && members[0]["assignment"].as_array()?.len() == 1).then_some(detail)
+    })
+    .await;
+    let member_json = &detail["members"][0];
+    assert_eq!(member_json["client_id"], "it-member");
+    assert_eq!(member_json["assignment"][0][0], "work");
+    assert_eq!(member_json["assignment"][0][1].as_array().unwrap().len(), 2);
+    assert_eq!(detail["group"]["state"], "Stable");
+    assert_eq!(detail["group"]["members"], 1);
+    let owner = detail["group"]["topics"][0]["partitions"][0]["owner"].as_str().unwrap();
+    assert!(owner.starts_with("it-member"), "{owner}");
+    eventually(Duration::from_secs(30), "STALL for a member that does not move", || async {
+        (group_json(&app, "live").await?["group"]["status"] == "STALL").then_some(())
+    })
+    .await;
+    let page = app.html("/clusters/it/groups/live").await;
+    assert!(page.contains(r#"id="members""#) && page.contains("it-member"));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    member.join().unwrap();
+    app.stop().await;
+}
