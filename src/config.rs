@@ -33,11 +33,19 @@ pub struct LagConfig {
     pub window: Duration,
     /// Fewest polls a window needs before it can raise WARN, STALL or STOP.
     pub min_samples: usize,
+    /// How often every group partition's lag is written to history (groups and group/topic
+    /// totals are written every poll).
+    #[serde(with = "duration_text")]
+    pub partition_sample_interval: Duration,
 }
 
 impl Default for LagConfig {
     fn default() -> Self {
-        LagConfig { window: Duration::from_secs(600), min_samples: 5 }
+        LagConfig {
+            window: Duration::from_secs(600),
+            min_samples: 5,
+            partition_sample_interval: Duration::from_secs(300),
+        }
     }
 }
 
@@ -442,6 +450,10 @@ impl Config {
             "# Fewest polls in the window before WARN, STALL or STOP can be raised (thin data is OK).",
         );
         line(&format!("min_samples = {}", self.lag.min_samples));
+        line(
+            "# How often each group partition's lag goes to history (group totals go every poll).",
+        );
+        line(&format!("partition_sample_interval = {}", d(self.lag.partition_sample_interval)));
         for cluster in &self.clusters {
             line("");
             line("[[clusters]]");

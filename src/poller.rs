@@ -17,7 +17,8 @@ use crate::config::{ClusterConfig, ClusterKind, HistoryConfig, LagConfig};
 use crate::domain::{Broker, ClusterSnapshot, Millis};
 use crate::evaluator::{GroupLag, LagBook};
 use crate::store::{
-    BrokerSample, ClusterSample, GroupSample, GroupTopicSample, PollRecord, Store, TopicSample,
+    BrokerSample, ClusterSample, GroupPartitionSample, GroupSample, GroupTopicSample, PollRecord,
+    Store, TopicSample,
 };
 
 /// Longest wait between two attempts at an unreachable cluster.
@@ -201,6 +202,8 @@ pub struct PollBook {
     seen_brokers: BTreeMap<i32, Broker>,
     sampler: TopicSampler,
     lag: LagBook,
+    partition_interval: Millis,
+    partitions_written_at: Option<Millis>,
 }
 
 impl PollBook {
@@ -210,7 +213,35 @@ impl PollBook {
             seen_brokers: BTreeMap::new(),
             sampler: TopicSampler::new(history.topic_sample_interval),
             lag: LagBook::new(lag.rules()),
+            partition_interval: i64::try_from(lag.partition_sample_interval.as_millis())
+                .unwrap_or(i64::MAX),
+            partitions_written_at: None,
         }
+    }
+
+    /// Every group partition's lag, when a partition sample interval has passed.
+    fn partition_samples(&mut self, now: Millis, groups: &[GroupLag]) -> Vec<GroupPartitionSample> {
+        if self.partitions_written_at.is_some_and(|at| now - at < self.partition_interval) {
+            return Vec::new();
+        }
+        self.partitions_written_at = Some(now);
+        groups
+            .iter()
+            .filter(|g| storable(&g.name))
+            .flat_map(|g| {
+                g.topics.iter().flat_map(move |t| {
+                    t.partitions.iter().map(move |p| GroupPartitionSample {
+                        group: g.name.clone(),
+                        topic: t.topic.clone(),
+                        partition: p.partition,
+                        committed: p.committed,
+                        end: p.end,
+                        lag: p.lag,
+                        lag_seconds: p.lag_seconds,
+                    })
+                })
+            })
+            .collect()
     }
 
     pub fn state(&self) -> &ClusterState {
@@ -234,6 +265,7 @@ impl PollBook {
         self.state.missing_brokers =
             self.seen_brokers.values().filter(|b| !present(b.id)).cloned().collect();
         let groups = self.lag.evaluate(&snapshot);
+        let group_partitions = self.partition_samples(now, &groups);
         let record = PollRecord {
             cluster: ClusterSample {
                 cluster: snapshot.cluster.clone(),
@@ -264,6 +296,7 @@ impl PollBook {
                     })
                 })
                 .collect(),
+            group_partitions,
         };
         self.state.groups = Arc::new(groups);
         self.state.last_attempt_at = Some(now);
@@ -493,6 +526,35 @@ mod tests {
             vec![BrokerSample { broker_id: 1, up: true }, BrokerSample { broker_id: 2, up: false }]
         );
         assert_eq!(book.state().missing_brokers, vec![broker(2)]);
+    }
+
+    #[test]
+    fn partition_lag_goes_to_history_once_per_interval() {
+        use crate::domain::{CommittedOffset, ConsumerGroup};
+        let mut book = book();
+        let at = |ts| {
+            let mut s = snapshot(ts, vec![topic("a", vec![partition(0, Some(1), (0, 10))])]);
+            s.groups = vec![ConsumerGroup {
+                name: "g".into(),
+                state: "Empty".into(),
+                protocol_type: "consumer".into(),
+                protocol: String::new(),
+                coordinator: Some(1),
+                members: vec![],
+                offsets: vec![CommittedOffset { topic: "a".into(), partition: 0, offset: 4 }],
+                offsets_error: None,
+            }];
+            s
+        };
+        let first = book.succeeded(at(0));
+        assert_eq!(first.group_partitions.len(), 1);
+        assert_eq!(first.group_partitions[0].lag, 6);
+        assert_eq!(first.groups[0].lag, 6);
+        assert!(
+            book.succeeded(at(60_000)).group_partitions.is_empty(),
+            "every poll writes group totals only"
+        );
+        assert_eq!(book.succeeded(at(300_000)).group_partitions.len(), 1, "five minutes later");
     }
 
     #[test]

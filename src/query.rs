@@ -8,7 +8,9 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{ClusterSnapshot, ConfigEntry, GroupMember, Millis, Partition, Topic};
 use crate::evaluator::{GroupLag, PartitionStatus};
 use crate::poller::{ClusterState, ClusterStatus, Clusters};
-use crate::store::{ClusterPoint, GroupPoint, Level, SeriesPoint, Store, StoreError};
+use crate::store::{
+    ClusterPoint, GroupPoint, Level, PartitionPoint, SeriesPoint, Store, StoreError,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
@@ -736,4 +738,39 @@ mod tests {
         assert_eq!(Range::Week.bucket_millis(10), 3_600_000, "no finer than the hour rollups");
         assert_eq!(Range::Hour.bucket_millis(60), 60_000);
     }
+}
+
+/// One group partition's lag history, at `lag.partition_sample_interval` grain.
+#[derive(Debug, Clone, Serialize)]
+pub struct PartitionHistory {
+    pub cluster: String,
+    pub group: String,
+    pub topic: String,
+    pub partition: i32,
+    pub range: Range,
+    pub points: Vec<PartitionPoint>,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn partition_history(
+    clusters: &Clusters,
+    store: &Store,
+    cluster: &str,
+    group: &str,
+    topic: &str,
+    partition: i32,
+    range: Range,
+    now: Millis,
+) -> Result<PartitionHistory, QueryError> {
+    cluster_state(clusters, cluster)?;
+    let points =
+        store.partition_series(cluster, group, topic, partition, now - range.millis(), now).await?;
+    Ok(PartitionHistory {
+        cluster: cluster.to_owned(),
+        group: group.to_owned(),
+        topic: topic.to_owned(),
+        partition,
+        range,
+        points,
+    })
 }

@@ -27,7 +27,8 @@ const INSERT_CHUNK: usize = 500;
 const RAW_TABLES: [&str; 4] =
     ["cluster_samples", "broker_samples", "group_samples", "group_topic_samples"];
 /// Tables kept as long as the 1-minute rollups: topic samples are minute-grained already.
-const MINUTE_TABLES: [&str; 3] = ["cluster_samples_1m", "group_samples_1m", "topic_samples"];
+const MINUTE_TABLES: [&str; 4] =
+    ["cluster_samples_1m", "group_samples_1m", "topic_samples", "group_partition_samples"];
 const HOUR_TABLES: [&str; 2] = ["cluster_samples_1h", "group_samples_1h"];
 
 /// Which grain of history a chart reads: per poll, or the 1-minute or 1-hour rollups.
@@ -235,6 +236,28 @@ pub struct GroupTopicSample {
     pub lag_seconds: Option<f64>,
 }
 
+/// One group partition's lag at one poll.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupPartitionSample {
+    pub group: String,
+    pub topic: String,
+    pub partition: i32,
+    pub committed: i64,
+    pub end: Option<i64>,
+    pub lag: i64,
+    pub lag_seconds: Option<f64>,
+}
+
+/// A group partition's lag at a time, as kept in history.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PartitionPoint {
+    pub ts: Millis,
+    pub committed: i64,
+    pub end: Option<i64>,
+    pub lag: i64,
+    pub lag_seconds: Option<f64>,
+}
+
 /// Everything one poll writes, in one transaction.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct PollRecord {
@@ -243,6 +266,8 @@ pub struct PollRecord {
     pub brokers: Vec<BrokerSample>,
     pub groups: Vec<GroupSample>,
     pub group_topics: Vec<GroupTopicSample>,
+    /// Written every `lag.partition_sample_interval`, so empty for most polls.
+    pub group_partitions: Vec<GroupPartitionSample>,
 }
 
 /// A consumer group's chart point: values averaged (lag: also the bucket's maximum) per bucket.
@@ -436,6 +461,26 @@ impl Store {
         insert_rows(
             &mut tx,
             d,
+            "group_partition_samples (cluster, group_name, topic, partition_id, ts, \
+             committed_offset, end_offset, lag, lag_seconds)",
+            9,
+            &record.group_partitions,
+            |q, g| {
+                q.bind(c.cluster.clone())
+                    .bind(g.group.clone())
+                    .bind(g.topic.clone())
+                    .bind(i64::from(g.partition))
+                    .bind(c.ts)
+                    .bind(g.committed)
+                    .bind(g.end)
+                    .bind(g.lag)
+                    .bind(g.lag_seconds)
+            },
+        )
+        .await?;
+        insert_rows(
+            &mut tx,
+            d,
             "group_topic_samples (cluster, group_name, topic, ts, lag, lag_seconds)",
             6,
             &record.group_topics,
@@ -576,6 +621,43 @@ impl Store {
                     lag_seconds: row.try_get(3)?,
                     consume_per_sec: row.try_get(4)?,
                     produce_per_sec: row.try_get(5)?,
+                })
+            })
+            .collect()
+    }
+
+    /// One group partition's lag history in `[from, to)`, as sampled (oldest first).
+    pub async fn partition_series(
+        &self,
+        cluster: &str,
+        group: &str,
+        topic: &str,
+        partition: i32,
+        from: Millis,
+        to: Millis,
+    ) -> Result<Vec<PartitionPoint>, StoreError> {
+        let sql = self.dialect.sql(
+            "SELECT ts, committed_offset, end_offset, lag, lag_seconds FROM group_partition_samples \
+             WHERE cluster = ? AND group_name = ? AND topic = ? AND partition_id = ? AND ts >= ? AND ts < ? \
+             ORDER BY ts",
+        );
+        let rows = sqlx::query(&sql)
+            .bind(cluster)
+            .bind(group)
+            .bind(topic)
+            .bind(i64::from(partition))
+            .bind(from)
+            .bind(to)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(PartitionPoint {
+                    ts: row.try_get(0)?,
+                    committed: row.try_get(1)?,
+                    end: row.try_get(2)?,
+                    lag: row.try_get(3)?,
+                    lag_seconds: row.try_get(4)?,
                 })
             })
             .collect()

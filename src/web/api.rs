@@ -10,8 +10,8 @@ use super::error::{ApiError, WebError};
 use super::pages::RangeParam;
 use crate::clock::now_millis;
 use crate::query::{
-    self, ClusterDetail, ClusterSummary, GroupDetail, GroupList, GroupQuery, TopicDetail,
-    TopicList, TopicQuery,
+    self, ClusterDetail, ClusterSummary, GroupDetail, GroupList, GroupQuery, PartitionHistory,
+    TopicDetail, TopicList, TopicQuery,
 };
 
 pub fn router() -> Router<AppState> {
@@ -22,6 +22,7 @@ pub fn router() -> Router<AppState> {
         .route("/clusters/{cluster}/topics/{topic}", get(topic))
         .route("/clusters/{cluster}/groups", get(groups))
         .route("/clusters/{cluster}/groups/{group}", get(group))
+        .route("/clusters/{cluster}/groups/{group}/partitions/{topic}/{partition}", get(partition))
         .fallback(|uri: axum::http::Uri| async move {
             ApiError(WebError::NoRoute(format!("/api/v1{}", uri.path())))
         })
@@ -95,4 +96,24 @@ async fn group(
     )
     .await?;
     Ok(Json(detail))
+}
+
+async fn partition(
+    State(state): State<AppState>,
+    Path((name, group, topic, partition)): Path<(String, String, String, i32)>,
+    params: Result<Query<RangeParam>, QueryRejection>,
+) -> Result<Json<PartitionHistory>, ApiError> {
+    let Query(params) = params?;
+    let history = query::partition_history(
+        &state.clusters,
+        &state.store,
+        &name,
+        &group,
+        &topic,
+        partition,
+        params.range,
+        now_millis(),
+    )
+    .await?;
+    Ok(Json(history))
 }

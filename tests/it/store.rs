@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use osprey::config::Secret;
 use osprey::store::{
-    BrokerSample, ClusterSample, GroupSample, GroupTopicSample, Level, PollRecord, Retention,
-    Store, TopicSample,
+    BrokerSample, ClusterSample, GroupPartitionSample, GroupSample, GroupTopicSample, Level,
+    PollRecord, Retention, Store, TopicSample,
 };
 use sqlx::Connection;
 
@@ -73,6 +73,15 @@ fn poll(ts: i64, topics: Vec<TopicSample>, brokers: Vec<BrokerSample>) -> PollRe
             lag: (ts - BASE) / 1000,
             lag_seconds: Some(2.0),
         }],
+        group_partitions: vec![GroupPartitionSample {
+            group: "billing".into(),
+            topic: "orders".into(),
+            partition: 1,
+            committed: 100,
+            end: Some(100 + (ts - BASE) / 1000),
+            lag: (ts - BASE) / 1000,
+            lag_seconds: None,
+        }],
     }
 }
 
@@ -107,6 +116,7 @@ async fn store_story(url: &str) {
     let mut failed = poll(BASE + 60_000, vec![], vec![]);
     failed.groups.clear();
     failed.group_topics.clear();
+    failed.group_partitions.clear();
     failed.cluster.reachable = false;
     failed.cluster.messages_in_per_sec = None;
     failed.cluster.error = Some("cluster unreachable: Connection refused".into());
@@ -161,6 +171,20 @@ async fn store_story(url: &str) {
     assert_eq!(lag[0].consume_per_sec, Some(3.0));
     assert_eq!(lag[0].produce_per_sec, Some(4.0));
     assert_eq!(lag[0].lag_seconds, Some(2.0));
+
+    let partition =
+        store.partition_series("prod", "billing", "orders", 1, BASE, BASE + 70_000).await.unwrap();
+    let lags: Vec<(i64, i64, Option<i64>)> =
+        partition.iter().map(|p| (p.ts - BASE, p.lag, p.end)).collect();
+    assert_eq!(lags.len(), 6);
+    assert_eq!(lags[5], (50_000, 50, Some(150)));
+    assert!(
+        store
+            .partition_series("prod", "billing", "orders", 0, BASE, BASE + 70_000)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let availability = store.broker_availability("prod", BASE, BASE + 70_000).await.unwrap();
     assert_eq!(availability.len(), 2);

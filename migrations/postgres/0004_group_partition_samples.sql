@@ -1,0 +1,14 @@
+-- Per-partition consumer lag, written every `lag.partition_sample_interval` (not every poll).
+CREATE TABLE group_partition_samples (
+    cluster             VARCHAR(64)  NOT NULL,
+    group_name          VARCHAR(255) NOT NULL,
+    topic               VARCHAR(255) NOT NULL,
+    partition_id        BIGINT       NOT NULL,
+    ts                  BIGINT       NOT NULL,
+    committed_offset    BIGINT       NOT NULL,
+    end_offset          BIGINT,
+    lag                 BIGINT       NOT NULL,
+    lag_seconds         DOUBLE PRECISION,
+    PRIMARY KEY (cluster, group_name, topic, partition_id, ts)
+);
+CREATE INDEX group_partition_samples_ts ON group_partition_samples (ts);
