@@ -392,7 +392,7 @@ impl Config {
             out.push('\n');
         };
         let q = |s: &str| toml::Value::String(s.to_owned()).to_string();
-        let d = |d: Duration| q(&humantime::format_duration(d).to_string());
+        let d = |d: Duration| q(&duration_text::format(d));
         line("# Osprey configuration. Every key may be overridden by an environment variable:");
         line(
             "# OSPREY__SECTION__KEY, e.g. OSPREY__SERVER__LISTEN or OSPREY__CLUSTERS__0__POLL_INTERVAL.",
@@ -582,6 +582,16 @@ pub mod duration_text {
         parse(&text).map_err(serde::de::Error::custom)
     }
 
+    /// The duration in the largest unit that divides it: `365d`, `10m`, `90s`, `250ms`.
+    pub fn format(duration: Duration) -> String {
+        let ms = duration.as_millis();
+        let units = [(86_400_000, "d"), (3_600_000, "h"), (60_000, "m"), (1_000, "s")];
+        match units.iter().find(|(size, _)| ms >= *size && ms % size == 0) {
+            Some((size, unit)) => format!("{}{unit}", ms / size),
+            None => format!("{ms}ms"),
+        }
+    }
+
     pub fn parse(text: &str) -> Result<Duration, String> {
         humantime::parse_duration(text.trim())
             .map_err(|e| format!("{text:?} is not a duration like \"10s\", \"5m\" or \"7d\" ({e})"))
@@ -714,6 +724,17 @@ mod tests {
                 other => panic!("expected an error about {key} for {text:?}, got {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn durations_print_in_their_largest_whole_unit() {
+        let f = |secs| duration_text::format(Duration::from_secs(secs));
+        assert_eq!(f(365 * 86_400), "365d");
+        assert_eq!(f(7_200), "2h");
+        assert_eq!(f(90), "90s");
+        assert_eq!(f(600), "10m");
+        assert_eq!(duration_text::format(Duration::from_millis(250)), "250ms");
+        assert_eq!(duration_text::parse("365d").unwrap(), Duration::from_secs(365 * 86_400));
     }
 
     #[test]
