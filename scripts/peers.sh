@@ -84,7 +84,9 @@ peers_install() {
   command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
   # Chinese glyphs for the browser test's screenshots of the zh-CN pages.
-  fc-list 2>/dev/null | grep -qi "wenquanyi\|noto sans cjk" || missing+=(fonts-wqy-zenhei)
+  # (fc-list's output is read whole: `fc-list | grep -q` fails under pipefail when grep stops early.)
+  local fonts; fonts=$(fc-list 2>/dev/null || true)
+  grep -qiE "wenquanyi|noto sans cjk" <<<"$fonts" || missing+=(fonts-wqy-zenhei)
   apt_install "${missing[@]}"
   build_install
   peers_install_brokers

@@ -586,7 +586,7 @@ pub mod duration_text {
     pub fn format(duration: Duration) -> String {
         let ms = duration.as_millis();
         let units = [(86_400_000, "d"), (3_600_000, "h"), (60_000, "m"), (1_000, "s")];
-        match units.iter().find(|(size, _)| ms >= *size && ms % size == 0) {
+        match units.iter().find(|(size, _)| ms >= *size && ms.is_multiple_of(*size)) {
             Some((size, unit)) => format!("{}{unit}", ms / size),
             None => format!("{ms}ms"),
         }

@@ -7,7 +7,7 @@ CREATE TABLE group_partition_samples (
     ts                  BIGINT       NOT NULL,
     committed_offset    BIGINT       NOT NULL,
     end_offset          BIGINT,
-    lag                 BIGINT       NOT NULL,
+    lag_messages        BIGINT       NOT NULL,
     lag_seconds         DOUBLE PRECISION,
     PRIMARY KEY (cluster, group_name, topic, partition_id, ts)
 );

@@ -3,7 +3,7 @@ CREATE TABLE group_samples (
     cluster             VARCHAR(64)  NOT NULL,
     group_name          VARCHAR(255) NOT NULL,
     ts                  BIGINT       NOT NULL,
-    lag                 BIGINT       NOT NULL,
+    lag_messages        BIGINT       NOT NULL,
     max_lag             BIGINT       NOT NULL,
     lag_seconds         DOUBLE PRECISION,
     status              BIGINT       NOT NULL,
@@ -18,7 +18,7 @@ CREATE TABLE group_topic_samples (
     group_name          VARCHAR(255) NOT NULL,
     topic               VARCHAR(255) NOT NULL,
     ts                  BIGINT       NOT NULL,
-    lag                 BIGINT       NOT NULL,
+    lag_messages        BIGINT       NOT NULL,
     lag_seconds         DOUBLE PRECISION,
     PRIMARY KEY (cluster, group_name, topic, ts)
 );

@@ -8,7 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use serde::Serialize;
-use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Row};
 
@@ -113,9 +113,9 @@ const ROLLUPS: [Rollup; 4] = [
         target: "group_samples_1m",
         level: Level::Minute,
         keys: "cluster, group_name",
-        columns: "lag, max_lag, lag_seconds, status, consume_per_sec, produce_per_sec",
+        columns: "lag_messages, max_lag, lag_seconds, status, consume_per_sec, produce_per_sec",
         aggregates: &[
-            "AVG(lag)",
+            "AVG(lag_messages)",
             "MAX(max_lag)",
             "AVG(lag_seconds)",
             "MAX(status)",
@@ -129,9 +129,9 @@ const ROLLUPS: [Rollup; 4] = [
         target: "group_samples_1h",
         level: Level::Hour,
         keys: "cluster, group_name",
-        columns: "lag, max_lag, lag_seconds, status, consume_per_sec, produce_per_sec",
+        columns: "lag_messages, max_lag, lag_seconds, status, consume_per_sec, produce_per_sec",
         aggregates: &[
-            "AVG(lag)",
+            "AVG(lag_messages)",
             "MAX(max_lag)",
             "AVG(lag_seconds)",
             "MAX(status)",
@@ -249,10 +249,11 @@ pub struct GroupPartitionSample {
 }
 
 /// A group partition's lag at a time, as kept in history.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, sqlx::FromRow)]
 pub struct PartitionPoint {
     pub ts: Millis,
     pub committed: i64,
+    #[sqlx(rename = "end_offset")]
     pub end: Option<i64>,
     pub lag: i64,
     pub lag_seconds: Option<f64>,
@@ -271,8 +272,9 @@ pub struct PollRecord {
 }
 
 /// A consumer group's chart point: values averaged (lag: also the bucket's maximum) per bucket.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, sqlx::FromRow)]
 pub struct GroupPoint {
+    #[sqlx(rename = "bucket")]
     pub ts: Millis,
     pub lag: Option<f64>,
     pub max_lag: Option<f64>,
@@ -289,8 +291,9 @@ pub struct SeriesPoint {
 }
 
 /// A cluster-wide chart point.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, sqlx::FromRow)]
 pub struct ClusterPoint {
+    #[sqlx(rename = "bucket")]
     pub ts: Millis,
     pub messages_in_per_sec: Option<f64>,
     /// Share of the polls in the bucket that reached the cluster, 0.0–1.0.
@@ -454,7 +457,7 @@ impl Store {
             },
         )
         .await?;
-        insert_rows(&mut tx, d, "group_samples (cluster, group_name, ts, lag, max_lag, lag_seconds, status, consume_per_sec, produce_per_sec)", 9, &record.groups, |q, g| {
+        insert_rows(&mut tx, d, "group_samples (cluster, group_name, ts, lag_messages, max_lag, lag_seconds, status, consume_per_sec, produce_per_sec)", 9, &record.groups, |q, g| {
             q.bind(c.cluster.clone()).bind(g.group.clone()).bind(c.ts).bind(g.lag).bind(g.max_lag).bind(g.lag_seconds).bind(g.status).bind(g.consume_per_sec).bind(g.produce_per_sec)
         })
         .await?;
@@ -462,7 +465,7 @@ impl Store {
             &mut tx,
             d,
             "group_partition_samples (cluster, group_name, topic, partition_id, ts, \
-             committed_offset, end_offset, lag, lag_seconds)",
+             committed_offset, end_offset, lag_messages, lag_seconds)",
             9,
             &record.group_partitions,
             |q, g| {
@@ -481,7 +484,7 @@ impl Store {
         insert_rows(
             &mut tx,
             d,
-            "group_topic_samples (cluster, group_name, topic, ts, lag, lag_seconds)",
+            "group_topic_samples (cluster, group_name, topic, ts, lag_messages, lag_seconds)",
             6,
             &record.group_topics,
             |q, g| {
@@ -509,7 +512,8 @@ impl Store {
         bucket: Millis,
     ) -> Result<Vec<ClusterPoint>, StoreError> {
         let text = format!(
-            "SELECT {b} AS bucket, AVG(messages_in_per_sec), {reach}, {parts}, {urp} \
+            "SELECT {b} AS bucket, AVG(messages_in_per_sec) AS messages_in_per_sec, \
+             {reach} AS reachable, {parts} AS partitions, {urp} AS under_replicated \
              FROM cluster_samples{suffix} WHERE cluster = ? AND ts >= ? AND ts < ? \
              GROUP BY bucket ORDER BY bucket",
             b = self.dialect.bucket("ts"),
@@ -519,24 +523,13 @@ impl Store {
             suffix = level.suffix(),
         );
         let sql = self.dialect.sql(&text);
-        let rows = sqlx::query(&sql)
+        Ok(sqlx::query_as::<_, ClusterPoint>(&sql)
             .bind(bucket.max(1))
             .bind(cluster)
             .bind(from)
             .bind(to)
             .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|row: &AnyRow| {
-                Ok(ClusterPoint {
-                    ts: row.try_get(0)?,
-                    messages_in_per_sec: row.try_get(1)?,
-                    reachable: row.try_get::<Option<f64>, _>(2)?.unwrap_or(0.0),
-                    partitions: row.try_get(3)?,
-                    under_replicated: row.try_get(4)?,
-                })
-            })
-            .collect()
+            .await?)
     }
 
     /// A topic's messages/s in `[from, to)`, averaged over buckets of `bucket` milliseconds.
@@ -595,35 +588,24 @@ impl Store {
     ) -> Result<Vec<GroupPoint>, StoreError> {
         let d = self.dialect;
         let text = format!(
-            "SELECT {b} AS bucket, {lag}, {max_lag}, AVG(lag_seconds), AVG(consume_per_sec), \
-             AVG(produce_per_sec) FROM group_samples{suffix} \
+            "SELECT {b} AS bucket, {lag} AS lag, {max_lag} AS max_lag, AVG(lag_seconds) AS lag_seconds, \
+             AVG(consume_per_sec) AS consume_per_sec, AVG(produce_per_sec) AS produce_per_sec \
+             FROM group_samples{suffix} \
              WHERE cluster = ? AND group_name = ? AND ts >= ? AND ts < ? GROUP BY bucket ORDER BY bucket",
             b = d.bucket("ts"),
-            lag = d.as_double("AVG(lag)"),
+            lag = d.as_double("AVG(lag_messages)"),
             max_lag = d.as_double("MAX(max_lag)"),
             suffix = level.suffix(),
         );
         let sql = d.sql(&text);
-        let rows = sqlx::query(&sql)
+        Ok(sqlx::query_as::<_, GroupPoint>(&sql)
             .bind(bucket.max(1))
             .bind(cluster)
             .bind(group)
             .bind(from)
             .bind(to)
             .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(GroupPoint {
-                    ts: row.try_get(0)?,
-                    lag: row.try_get(1)?,
-                    max_lag: row.try_get(2)?,
-                    lag_seconds: row.try_get(3)?,
-                    consume_per_sec: row.try_get(4)?,
-                    produce_per_sec: row.try_get(5)?,
-                })
-            })
-            .collect()
+            .await?)
     }
 
     /// One group partition's lag history in `[from, to)`, as sampled (oldest first).
@@ -637,11 +619,12 @@ impl Store {
         to: Millis,
     ) -> Result<Vec<PartitionPoint>, StoreError> {
         let sql = self.dialect.sql(
-            "SELECT ts, committed_offset, end_offset, lag, lag_seconds FROM group_partition_samples \
+            "SELECT ts, committed_offset AS committed, end_offset, lag_messages AS lag, lag_seconds \
+             FROM group_partition_samples \
              WHERE cluster = ? AND group_name = ? AND topic = ? AND partition_id = ? AND ts >= ? AND ts < ? \
              ORDER BY ts",
         );
-        let rows = sqlx::query(&sql)
+        Ok(sqlx::query_as::<_, PartitionPoint>(&sql)
             .bind(cluster)
             .bind(group)
             .bind(topic)
@@ -649,18 +632,7 @@ impl Store {
             .bind(from)
             .bind(to)
             .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(PartitionPoint {
-                    ts: row.try_get(0)?,
-                    committed: row.try_get(1)?,
-                    end: row.try_get(2)?,
-                    lag: row.try_get(3)?,
-                    lag_seconds: row.try_get(4)?,
-                })
-            })
-            .collect()
+            .await?)
     }
 
     /// How often each broker was up in `[from, to)`.
