@@ -174,15 +174,7 @@ async fn main() {
         ("Topic page with its consuming group", "/clusters/bench/topics/events-0042"),
         ("/metrics (40,000 lag series)", "/metrics"),
     ];
-    for (label, path) in cases {
-        let url = format!("{base}{path}");
-        get_ms(&http, &url).await;
-        let mut samples = Vec::new();
-        for _ in 0..30 {
-            samples.push(get_ms(&http, &url).await);
-        }
-        println!("- {label}: **{}** (HTTP round trip on loopback)", stats(samples));
-    }
+    measure_paths(&http, &base, &cases, 30).await;
     println!(
         "- RSS of `osprey serve` with this cluster after 3+ polls and the page requests: **{:.1} MB**",
         rss_mb(osprey.0.id())

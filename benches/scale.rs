@@ -167,15 +167,7 @@ async fn measure_pages(http: &reqwest::Client, dir: &std::path::Path, bootstrap:
         ("Overview page", "/"),
         ("Cluster page (1 h chart)", "/clusters/bench"),
     ];
-    for (label, path) in cases {
-        let url = format!("{base}{path}");
-        get_ms(http, &url).await;
-        let mut samples = Vec::new();
-        for _ in 0..50 {
-            samples.push(get_ms(http, &url).await);
-        }
-        println!("- {label}: **{}** (HTTP round trip on loopback)", stats(samples));
-    }
+    measure_paths(http, &base, &cases, 50).await;
     tokio::time::sleep(Duration::from_secs(22)).await;
     println!(
         "- RSS of `osprey serve` with the 5,000-topic cluster, after the page requests and 3+ polls: **{:.1} MB**",

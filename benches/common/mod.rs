@@ -136,3 +136,17 @@ pub fn process_cpu_secs() -> f64 {
     let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
     (ticks(11) + ticks(12)) / 100.0
 }
+
+/// Prints the round-trip time of each `(label, path)` of a running `osprey serve`: one warm-up,
+/// then `n` requests.
+pub async fn measure_paths(http: &reqwest::Client, base: &str, cases: &[(&str, &str)], n: usize) {
+    for (label, path) in cases {
+        let url = format!("{base}{path}");
+        get_ms(http, &url).await;
+        let mut samples = Vec::with_capacity(n);
+        for _ in 0..n {
+            samples.push(get_ms(http, &url).await);
+        }
+        println!("- {label}: **{}** (HTTP round trip on loopback)", stats(samples));
+    }
+}

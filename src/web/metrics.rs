@@ -9,6 +9,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 
 use super::AppState;
+use crate::evaluator::{GroupLag, PartitionLag, TopicLag};
 use crate::poller::{ClusterState, ClusterStatus};
 
 pub async fn handler(State(state): State<AppState>) -> impl IntoResponse {
@@ -37,6 +38,20 @@ impl Family<'_> {
             labels.iter().map(|(k, v)| format!("{k}=\"{}\"", escape(v))).collect();
         let _ = writeln!(self.out, "{name}{{{}}} {value}", labels.join(","));
     }
+}
+
+/// Every (cluster, group) of the latest states.
+fn groups(clusters: &[Arc<ClusterState>]) -> impl Iterator<Item = (&str, &GroupLag)> {
+    clusters.iter().flat_map(|c| c.groups.iter().map(move |g| (c.name.as_str(), g)))
+}
+
+/// Every (cluster, group, topic, partition) of the latest states.
+fn partitions(
+    clusters: &[Arc<ClusterState>],
+) -> impl Iterator<Item = (&str, &GroupLag, &TopicLag, &PartitionLag)> {
+    groups(clusters).flat_map(|(cluster, g)| {
+        g.topics.iter().flat_map(move |t| t.partitions.iter().map(move |p| (cluster, g, t, p)))
+    })
 }
 
 pub fn render(clusters: &[Arc<ClusterState>]) -> String {
@@ -71,43 +86,31 @@ pub fn render(clusters: &[Arc<ClusterState>]) -> String {
         "gauge",
         "Messages a consumer group is behind on a partition.",
     );
-    for c in clusters {
-        for g in c.groups.iter() {
-            for t in &g.topics {
-                for p in &t.partitions {
-                    let partition = p.partition.to_string();
-                    let labels = [
-                        ("cluster", c.name.as_str()),
-                        ("group", &g.name),
-                        ("topic", &t.topic),
-                        ("partition", &partition),
-                    ];
-                    m.sample("kafka_consumergroup_lag", &labels, p.lag as f64);
-                }
-            }
-        }
+    for (cluster, g, t, p) in partitions(clusters) {
+        let partition = p.partition.to_string();
+        let labels = [
+            ("cluster", cluster),
+            ("group", &g.name),
+            ("topic", &t.topic),
+            ("partition", &partition),
+        ];
+        m.sample("kafka_consumergroup_lag", &labels, p.lag as f64);
     }
     m.header(
         "kafka_consumergroup_lag_seconds",
         "gauge",
         "Age of the oldest unconsumed message on a partition, in seconds.",
     );
-    for c in clusters {
-        for g in c.groups.iter() {
-            for t in &g.topics {
-                for p in &t.partitions {
-                    if let Some(seconds) = p.lag_seconds {
-                        let partition = p.partition.to_string();
-                        let labels = [
-                            ("cluster", c.name.as_str()),
-                            ("group", &g.name),
-                            ("topic", &t.topic),
-                            ("partition", &partition),
-                        ];
-                        m.sample("kafka_consumergroup_lag_seconds", &labels, seconds);
-                    }
-                }
-            }
+    for (cluster, g, t, p) in partitions(clusters) {
+        if let Some(seconds) = p.lag_seconds {
+            let partition = p.partition.to_string();
+            let labels = [
+                ("cluster", cluster),
+                ("group", &g.name),
+                ("topic", &t.topic),
+                ("partition", &partition),
+            ];
+            m.sample("kafka_consumergroup_lag_seconds", &labels, seconds);
         }
     }
     m.header(
@@ -115,28 +118,24 @@ pub fn render(clusters: &[Arc<ClusterState>]) -> String {
         "gauge",
         "Messages a consumer group is behind, summed over its partitions.",
     );
-    for c in clusters {
-        for g in c.groups.iter() {
-            m.sample(
-                "kafka_consumergroup_group_lag",
-                &[("cluster", &c.name), ("group", &g.name)],
-                g.lag as f64,
-            );
-        }
+    for (cluster, g) in groups(clusters) {
+        m.sample(
+            "kafka_consumergroup_group_lag",
+            &[("cluster", cluster), ("group", &g.name)],
+            g.lag as f64,
+        );
     }
     m.header(
         "kafka_consumergroup_status",
         "gauge",
         "Group health: 0 NOTFOUND, 1 OK, 2 WARN, 3 REWIND, 4 STALL, 5 STOP.",
     );
-    for c in clusters {
-        for g in c.groups.iter() {
-            m.sample(
-                "kafka_consumergroup_status",
-                &[("cluster", &c.name), ("group", &g.name)],
-                f64::from(g.status.code()),
-            );
-        }
+    for (cluster, g) in groups(clusters) {
+        m.sample(
+            "kafka_consumergroup_status",
+            &[("cluster", cluster), ("group", &g.name)],
+            f64::from(g.status.code()),
+        );
     }
     m.header(
         "kafka_topic_messages_in_per_second",
@@ -161,7 +160,7 @@ pub fn render(clusters: &[Arc<ClusterState>]) -> String {
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::evaluator::{GroupLag, PartitionLag, PartitionStatus, TopicLag};
+    use crate::evaluator::PartitionStatus;
 
     #[test]
     fn lag_and_status_in_text_format() {

@@ -10,23 +10,6 @@ use serde_json::Value;
 
 use crate::helpers::*;
 
-macro_rules! on_both_brokers {
-    ($($scenario:ident),* $(,)?) => {
-        mod noida {
-            $(#[tokio::test(flavor = "multi_thread")]
-            async fn $scenario() {
-                super::$scenario(crate::helpers::BrokerKind::Noida).await
-            })*
-        }
-        mod tansu {
-            $(#[tokio::test(flavor = "multi_thread")]
-            async fn $scenario() {
-                super::$scenario(crate::helpers::BrokerKind::Tansu).await
-            })*
-        }
-    };
-}
-
 on_both_brokers!(
     lag_status_and_recovery_of_groups,
     lag_seconds_track_the_oldest_unconsumed_message

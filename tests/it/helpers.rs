@@ -14,6 +14,24 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::Value;
 
+/// Runs each scenario once against noida-db and once against tansu.
+macro_rules! on_both_brokers {
+    ($($scenario:ident),* $(,)?) => {
+        mod noida {
+            $(#[tokio::test(flavor = "multi_thread")]
+            async fn $scenario() {
+                super::$scenario(crate::helpers::BrokerKind::Noida).await
+            })*
+        }
+        mod tansu {
+            $(#[tokio::test(flavor = "multi_thread")]
+            async fn $scenario() {
+                super::$scenario(crate::helpers::BrokerKind::Tansu).await
+            })*
+        }
+    };
+}
+
 /// A peer address or binary the provisioning script exports; tests cannot run without it.
 pub fn peer(var: &str) -> String {
     std::env::var(var).unwrap_or_else(|_| {

@@ -9,24 +9,6 @@ use serde_json::Value;
 
 use crate::helpers::*;
 
-/// Runs each scenario once against noida-db and once against tansu.
-macro_rules! on_both_brokers {
-    ($($scenario:ident),* $(,)?) => {
-        mod noida {
-            $(#[tokio::test(flavor = "multi_thread")]
-            async fn $scenario() {
-                super::$scenario(crate::helpers::BrokerKind::Noida).await
-            })*
-        }
-        mod tansu {
-            $(#[tokio::test(flavor = "multi_thread")]
-            async fn $scenario() {
-                super::$scenario(crate::helpers::BrokerKind::Tansu).await
-            })*
-        }
-    };
-}
-
 on_both_brokers!(
     pages_and_api_show_exactly_the_topics_partitions_and_offsets,
     an_unreachable_broker_is_shown_and_the_app_keeps_serving,

@@ -2,9 +2,12 @@
 //! MariaDB, SQLite, headless Chromium). Run them through `scripts/test.sh`, which starts the peers
 //! and passes their addresses in `OSPREY_TEST_*` variables.
 
+// First, so its macros are in scope in the modules below.
+#[macro_use]
+mod helpers;
+
 mod browser;
 mod cli;
 mod groups;
-mod helpers;
 mod kafka;
 mod store;

@@ -45,6 +45,36 @@ unsafe fn owned_string(ptr: *const c_char) -> Option<String> {
     }
 }
 
+/// A queue for admin results and the options of one admin operation, with its request timeout.
+///
+/// # Safety
+/// `rk` must be a live librdkafka handle; the returned objects must not outlive it.
+unsafe fn admin_request(
+    rk: *mut rd::rd_kafka_t,
+    operation: rd::rd_kafka_admin_op_t,
+    timeout_ms: i32,
+) -> Result<(Owned<rd::rd_kafka_queue_t>, Owned<rd::rd_kafka_AdminOptions_t>), String> {
+    // SAFETY: `rk` is live (caller's contract); both objects are owned by their guards.
+    unsafe {
+        let queue = Owned { ptr: rd::rd_kafka_queue_new(rk), free: rd::rd_kafka_queue_destroy };
+        let options = Owned {
+            ptr: rd::rd_kafka_AdminOptions_new(rk, operation),
+            free: rd::rd_kafka_AdminOptions_destroy,
+        };
+        if queue.ptr.is_null() || options.ptr.is_null() {
+            return Err("librdkafka could not allocate an admin request".into());
+        }
+        let mut errstr = [0 as c_char; 256];
+        rd::rd_kafka_AdminOptions_set_request_timeout(
+            options.ptr,
+            timeout_ms,
+            errstr.as_mut_ptr(),
+            errstr.len(),
+        );
+        Ok((queue, options))
+    }
+}
+
 /// Blocks the calling thread for up to `timeout`: call it from `spawn_blocking`.
 ///
 /// # Safety
@@ -58,24 +88,11 @@ pub unsafe fn describe_cluster(
     // guard and freed on every return path; strings and nodes read from the result event are
     // copied before the event guard drops.
     unsafe {
-        let queue = Owned { ptr: rd::rd_kafka_queue_new(rk), free: rd::rd_kafka_queue_destroy };
-        let options = Owned {
-            ptr: rd::rd_kafka_AdminOptions_new(
-                rk,
-                rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DESCRIBECLUSTER,
-            ),
-            free: rd::rd_kafka_AdminOptions_destroy,
-        };
-        if queue.ptr.is_null() || options.ptr.is_null() {
-            return Err("librdkafka could not allocate a DescribeCluster request".into());
-        }
-        let mut errstr = [0 as c_char; 256];
-        rd::rd_kafka_AdminOptions_set_request_timeout(
-            options.ptr,
+        let (queue, options) = admin_request(
+            rk,
+            rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_DESCRIBECLUSTER,
             timeout_ms,
-            errstr.as_mut_ptr(),
-            errstr.len(),
-        );
+        )?;
         rd::rd_kafka_DescribeCluster(rk, options.ptr, queue.ptr);
         // The request timeout fires inside librdkafka first; the extra second only guards
         // against an event that never comes.
@@ -264,25 +281,14 @@ pub unsafe fn committed_offsets(
     // call that copies them; every event is destroyed by its guard after its data was copied;
     // queue and options outlive every request issued on them.
     unsafe {
-        let queue = Owned { ptr: rd::rd_kafka_queue_new(rk), free: rd::rd_kafka_queue_destroy };
-        let options = Owned {
-            ptr: rd::rd_kafka_AdminOptions_new(
-                rk,
-                rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS,
-            ),
-            free: rd::rd_kafka_AdminOptions_destroy,
-        };
-        if queue.ptr.is_null() || options.ptr.is_null() {
-            let error = "librdkafka could not allocate an offset request".to_owned();
-            return groups.iter().map(|g| (g.clone(), Err(error.clone()))).collect();
-        }
-        let mut errstr = [0 as c_char; 256];
-        rd::rd_kafka_AdminOptions_set_request_timeout(
-            options.ptr,
+        let (queue, options) = match admin_request(
+            rk,
+            rd::rd_kafka_admin_op_t::RD_KAFKA_ADMIN_OP_LISTCONSUMERGROUPOFFSETS,
             timeout_ms,
-            errstr.as_mut_ptr(),
-            errstr.len(),
-        );
+        ) {
+            Ok(request) => request,
+            Err(error) => return groups.iter().map(|g| (g.clone(), Err(error.clone()))).collect(),
+        };
         let mut issued = std::collections::HashSet::with_capacity(groups.len());
         for group in groups {
             let Ok(name) = std::ffi::CString::new(group.as_str()) else {
