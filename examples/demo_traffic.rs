@@ -1,5 +1,7 @@
-//! Steady demo traffic for `scripts/demo.sh`: creates a few topics on a broker and keeps
-//! producing to them at different rates until stopped.
+//! Steady demo traffic for `scripts/demo.sh`: creates a few topics on a broker, keeps producing to
+//! them at different rates, and runs three consumer groups until stopped — `analytics` keeps up
+//! with `clicks`, `billing` reads `orders` slower than they arrive (its lag grows: WARN), and
+//! `audit-archiver` reads `audit.log` for 20 s and leaves (STOP once the lag window has passed).
 //!
 //! `cargo run --release --example demo_traffic -- 127.0.0.1:19092`
 
@@ -8,6 +10,7 @@ use std::time::Duration;
 use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 
 /// (topic, partitions, messages per second)
@@ -35,6 +38,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let producer: FutureProducer =
         ClientConfig::new().set("bootstrap.servers", &bootstrap).set("linger.ms", "20").create()?;
+    spawn_consumer(&bootstrap, "analytics", "clicks", Pace::KeepUp);
+    spawn_consumer(&bootstrap, "billing", "orders", Pace::PerSecond(30));
+    spawn_consumer(
+        &bootstrap,
+        "audit-archiver",
+        "audit.log",
+        Pace::StopAfter(Duration::from_secs(20)),
+    );
     eprintln!("producing demo traffic to {bootstrap}; Ctrl-C stops");
     let mut tick = tokio::time::interval(Duration::from_millis(100));
     let mut sequence: u64 = 0;
@@ -63,4 +74,66 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         ticks += 1;
     }
+}
+
+/// How fast a demo consumer reads.
+#[derive(Clone, Copy)]
+enum Pace {
+    /// As fast as messages come.
+    KeepUp,
+    /// At most this many messages a second.
+    PerSecond(u32),
+    /// Reads for this long, commits, then leaves the group.
+    StopAfter(Duration),
+}
+
+/// A consumer in its own thread that reads `topic` for `group` at `pace` and commits every second.
+fn spawn_consumer(bootstrap: &str, group: &str, topic: &str, pace: Pace) {
+    let consumer: BaseConsumer = match ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", group)
+        .set("client.id", format!("demo-{group}"))
+        .set("enable.auto.commit", "false")
+        .set("auto.offset.reset", "earliest")
+        .create()
+    {
+        Ok(consumer) => consumer,
+        Err(e) => return eprintln!("consumer {group}: {e}"),
+    };
+    if let Err(e) = consumer.subscribe(&[topic]) {
+        return eprintln!("consumer {group}: {e}");
+    }
+    let group = group.to_owned();
+    std::thread::spawn(move || {
+        let started = std::time::Instant::now();
+        let mut second = std::time::Instant::now();
+        let mut read_this_second = 0;
+        loop {
+            let may_read = match pace {
+                Pace::KeepUp | Pace::StopAfter(_) => true,
+                Pace::PerSecond(limit) => read_this_second < limit,
+            };
+            if may_read {
+                if let Some(Ok(_)) = consumer.poll(Duration::from_millis(100)) {
+                    read_this_second += 1;
+                }
+            } else {
+                // Stay in the group (heartbeats) without reading.
+                let _ = consumer.poll(Duration::from_millis(100));
+            }
+            if second.elapsed() >= Duration::from_secs(1) {
+                // Nothing read yet means nothing to commit: not worth a message.
+                let _ = consumer.commit_consumer_state(CommitMode::Sync);
+                second = std::time::Instant::now();
+                read_this_second = 0;
+            }
+            if let Pace::StopAfter(after) = pace
+                && started.elapsed() >= after
+            {
+                let _ = consumer.commit_consumer_state(CommitMode::Sync);
+                eprintln!("consumer {group} stops, as the demo wants");
+                return;
+            }
+        }
+    });
 }

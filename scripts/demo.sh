@@ -40,6 +40,9 @@ cat >"$DEMO_DIR/osprey.toml" <<TOML
 listen = "$LISTEN"
 [database]
 url = "sqlite://$DEMO_DIR/osprey.db"
+[lag]
+# Short, so the demo's groups show WARN and STOP within a minute or two.
+window = "1m"
 [[clusters]]
 name = "demo"
 kind = "kafka"
