@@ -1,6 +1,7 @@
 //! Osprey: one binary that polls message-queue clusters, keeps their history in SQL and serves a
 //! dashboard and a JSON API. Data flows one way: brokers → poller → store; the web layer reads.
 
+pub mod alerting;
 pub mod app;
 pub mod brokers;
 pub mod cli;

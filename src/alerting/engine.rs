@@ -1,0 +1,374 @@
+//! The alert decision logic: one state machine per (rule, subject) — OK → pending → firing →
+//! resolved — with an incident id, a hold duration, reminders and silences. Pure: it is given
+//! what was observed and `now`, and answers which notices are due. It sends nothing, stores
+//! nothing and never reads the clock; the caller persists [`Engine::states`] so a restart
+//! neither loses nor repeats an alert.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::Millis;
+
+/// What the engine needs to know of a rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleTiming {
+    pub rule: String,
+    /// How long the condition must hold before the alert fires (0: at once).
+    pub hold: Millis,
+    /// Time between reminders while the alert keeps firing; `None`: no reminders.
+    pub repeat: Option<Millis>,
+}
+
+/// One evaluation of a rule's condition for one subject (a group, a topic, a cluster, …).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Observation {
+    pub subject: String,
+    pub breaching: bool,
+    /// The measured value and the rule's threshold, carried into notices.
+    pub value: f64,
+    pub threshold: f64,
+}
+
+/// Mutes notices for a rule (and optionally one subject) until `until`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Silence {
+    pub rule: String,
+    /// `None`: every subject of the rule.
+    pub subject: Option<String>,
+    pub until: Millis,
+}
+
+impl Silence {
+    fn covers(&self, rule: &str, subject: &str, now: Millis) -> bool {
+        self.rule == rule
+            && self.subject.as_deref().is_none_or(|s| s == subject)
+            && now < self.until
+    }
+}
+
+/// Where one (rule, subject) stands. Serializable: the caller keeps it across restarts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum AlertState {
+    /// The condition holds since `since`, not yet for the rule's hold duration.
+    Pending { since: Millis },
+    /// The alert fires. `notified_at` is the last firing or reminder notice handed out;
+    /// `None` while silenced before any notice went out.
+    Firing { incident: String, since: Millis, notified_at: Option<Millis> },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeKind {
+    Firing,
+    Reminder,
+    Resolved,
+}
+
+/// A notice the caller must deliver (through the outbox) for one incident.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Notice {
+    pub kind: NoticeKind,
+    pub incident: String,
+    pub rule: String,
+    pub subject: String,
+    /// When the condition started to hold.
+    pub since: Millis,
+    pub at: Millis,
+    pub value: f64,
+    pub threshold: f64,
+}
+
+/// States of every (rule, subject) that is not OK; an absent key is OK.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Engine {
+    states: BTreeMap<String, BTreeMap<String, AlertState>>,
+}
+
+/// A stable incident id: the same incident gets the same id after a restart, so deliveries
+/// keyed by it are never repeated.
+fn incident_id(rule: &str, subject: &str, since: Millis) -> String {
+    format!("{rule}/{subject}/{since}")
+}
+
+impl Engine {
+    /// An engine continuing from states saved earlier.
+    pub fn from_states(states: BTreeMap<String, BTreeMap<String, AlertState>>) -> Self {
+        Engine { states }
+    }
+
+    pub fn states(&self) -> &BTreeMap<String, BTreeMap<String, AlertState>> {
+        &self.states
+    }
+
+    pub fn state(&self, rule: &str, subject: &str) -> Option<&AlertState> {
+        self.states.get(rule)?.get(subject)
+    }
+
+    /// Takes one round of observations of `rule` at `now` and returns the notices due.
+    /// Subjects of the rule that are not in `observations` (the group or topic is gone) count
+    /// as no longer breaching.
+    pub fn observe(
+        &mut self,
+        rule: &RuleTiming,
+        observations: &[Observation],
+        silences: &[Silence],
+        now: Millis,
+    ) -> Vec<Notice> {
+        let mut notices = Vec::new();
+        let states = self.states.entry(rule.rule.clone()).or_default();
+        let seen: std::collections::BTreeSet<&str> =
+            observations.iter().map(|o| o.subject.as_str()).collect();
+        let vanished: Vec<String> =
+            states.keys().filter(|s| !seen.contains(s.as_str())).cloned().collect();
+        let gone = vanished.into_iter().map(|subject| Observation {
+            subject,
+            breaching: false,
+            value: f64::NAN,
+            threshold: f64::NAN,
+        });
+        for observation in observations.iter().cloned().chain(gone) {
+            let silenced = silences.iter().any(|s| s.covers(&rule.rule, &observation.subject, now));
+            let previous = states.remove(&observation.subject);
+            let (next, notice) = step(rule, previous, &observation, silenced, now);
+            if let Some(next) = next {
+                states.insert(observation.subject.clone(), next);
+            }
+            notices.extend(notice);
+        }
+        if states.is_empty() {
+            self.states.remove(&rule.rule);
+        }
+        notices
+    }
+
+    /// Forgets a rule that was deleted, resolving nothing (its incidents end without notice).
+    pub fn forget_rule(&mut self, rule: &str) {
+        self.states.remove(rule);
+    }
+}
+
+/// One transition of one (rule, subject).
+fn step(
+    rule: &RuleTiming,
+    previous: Option<AlertState>,
+    observed: &Observation,
+    silenced: bool,
+    now: Millis,
+) -> (Option<AlertState>, Option<Notice>) {
+    let notice = |kind, incident: &str, since| Notice {
+        kind,
+        incident: incident.to_owned(),
+        rule: rule.rule.clone(),
+        subject: observed.subject.clone(),
+        since,
+        at: now,
+        value: observed.value,
+        threshold: observed.threshold,
+    };
+    match (previous, observed.breaching) {
+        (None, false) => (None, None),
+        (None, true) if rule.hold > 0 => (Some(AlertState::Pending { since: now }), None),
+        (None, true) => fire(rule, observed, now, now, silenced),
+        (Some(AlertState::Pending { since }), true) if now - since >= rule.hold => {
+            fire(rule, observed, since, now, silenced)
+        }
+        (Some(AlertState::Pending { since }), true) => (Some(AlertState::Pending { since }), None),
+        (Some(AlertState::Pending { .. }), false) => (None, None),
+        (Some(AlertState::Firing { incident, since, notified_at }), true) => {
+            let (kind, due) = match notified_at {
+                // Fired while silenced: the firing notice goes out once the silence ends.
+                None => (NoticeKind::Firing, true),
+                Some(at) => (NoticeKind::Reminder, rule.repeat.is_some_and(|r| now - at >= r)),
+            };
+            if due && !silenced {
+                let sent = notice(kind, &incident, since);
+                (Some(AlertState::Firing { incident, since, notified_at: Some(now) }), Some(sent))
+            } else {
+                (Some(AlertState::Firing { incident, since, notified_at }), None)
+            }
+        }
+        (Some(AlertState::Firing { incident, since, notified_at }), false) => {
+            // A recovery notice only follows an incident somebody was told about; silences do
+            // not hold it back, since it closes what was announced.
+            (None, notified_at.map(|_| notice(NoticeKind::Resolved, &incident, since)))
+        }
+    }
+}
+
+fn fire(
+    rule: &RuleTiming,
+    observed: &Observation,
+    since: Millis,
+    now: Millis,
+    silenced: bool,
+) -> (Option<AlertState>, Option<Notice>) {
+    let incident = incident_id(&rule.rule, &observed.subject, since);
+    let notified_at = (!silenced).then_some(now);
+    let notice = notified_at.map(|at| Notice {
+        kind: NoticeKind::Firing,
+        incident: incident.clone(),
+        rule: rule.rule.clone(),
+        subject: observed.subject.clone(),
+        since,
+        at,
+        value: observed.value,
+        threshold: observed.threshold,
+    });
+    (Some(AlertState::Firing { incident, since, notified_at }), notice)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::NoticeKind::*;
+    use super::*;
+
+    const MIN: Millis = 60_000;
+
+    fn rule(hold: Millis, repeat: Option<Millis>) -> RuleTiming {
+        RuleTiming { rule: "billing-lag".into(), hold, repeat }
+    }
+
+    fn seen(subject: &str, value: f64) -> Observation {
+        Observation { subject: subject.into(), breaching: value > 100.0, value, threshold: 100.0 }
+    }
+
+    fn kinds(notices: &[Notice]) -> Vec<NoticeKind> {
+        notices.iter().map(|n| n.kind).collect()
+    }
+
+    /// Runs `values` (one per minute, from t = 0) through the engine; returns notices per minute.
+    fn run(rule: &RuleTiming, values: &[f64], silences: &[Silence]) -> Vec<Vec<NoticeKind>> {
+        let mut engine = Engine::default();
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                kinds(&engine.observe(rule, &[seen("prod/billing", *v)], silences, i as i64 * MIN))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn nothing_happens_while_the_condition_does_not_hold() {
+        assert!(run(&rule(2 * MIN, None), &[5.0, 50.0, 99.0], &[]).iter().all(Vec::is_empty));
+    }
+
+    #[test]
+    fn it_fires_once_after_holding_then_resolves_once() {
+        let notices =
+            run(&rule(2 * MIN, None), &[500.0, 500.0, 500.0, 500.0, 500.0, 5.0, 5.0], &[]);
+        assert_eq!(
+            notices,
+            vec![vec![], vec![], vec![Firing], vec![], vec![], vec![Resolved], vec![]]
+        );
+    }
+
+    #[test]
+    fn a_blip_shorter_than_the_hold_never_fires() {
+        let notices = run(&rule(2 * MIN, None), &[500.0, 500.0, 5.0, 500.0, 5.0], &[]);
+        assert!(notices.iter().all(Vec::is_empty));
+    }
+
+    #[test]
+    fn without_a_hold_it_fires_at_once() {
+        assert_eq!(run(&rule(0, None), &[500.0, 5.0], &[]), vec![vec![Firing], vec![Resolved]]);
+    }
+
+    #[test]
+    fn reminders_follow_the_repeat_interval() {
+        let values = [500.0; 7];
+        let notices = run(&rule(0, Some(3 * MIN)), &values, &[]);
+        assert_eq!(
+            notices,
+            vec![vec![Firing], vec![], vec![], vec![Reminder], vec![], vec![], vec![Reminder]]
+        );
+    }
+
+    #[test]
+    fn notices_carry_incident_value_threshold_and_start() {
+        let mut engine = Engine::default();
+        let rule = rule(MIN, None);
+        engine.observe(&rule, &[seen("prod/billing", 150.0)], &[], 0);
+        let fired = engine.observe(&rule, &[seen("prod/billing", 12_345.0)], &[], MIN);
+        assert_eq!(fired[0].incident, "billing-lag/prod/billing/0");
+        assert_eq!((fired[0].since, fired[0].at), (0, MIN));
+        assert_eq!((fired[0].value, fired[0].threshold), (12_345.0, 100.0));
+        let resolved = engine.observe(&rule, &[seen("prod/billing", 3.0)], &[], 5 * MIN);
+        assert_eq!(resolved[0].incident, fired[0].incident, "one incident, one id");
+        assert_eq!(resolved[0].value, 3.0);
+    }
+
+    #[test]
+    fn a_silence_mutes_firing_and_the_notice_follows_when_it_ends() {
+        let silence = [Silence { rule: "billing-lag".into(), subject: None, until: 2 * MIN + 1 }];
+        let notices = run(&rule(0, None), &[500.0, 500.0, 500.0, 500.0, 5.0], &silence);
+        assert_eq!(notices, vec![vec![], vec![], vec![], vec![Firing], vec![Resolved]]);
+    }
+
+    #[test]
+    fn an_incident_over_before_its_silence_ends_is_never_announced() {
+        let silence = [Silence { rule: "billing-lag".into(), subject: None, until: 10 * MIN }];
+        assert!(run(&rule(0, None), &[500.0, 500.0, 5.0], &silence).iter().all(Vec::is_empty));
+    }
+
+    #[test]
+    fn a_silence_holds_back_reminders_but_not_the_recovery() {
+        let mut engine = Engine::default();
+        let rule = rule(0, Some(MIN));
+        assert_eq!(kinds(&engine.observe(&rule, &[seen("s", 500.0)], &[], 0)), [Firing]);
+        let silence =
+            [Silence { rule: "billing-lag".into(), subject: Some("s".into()), until: 10 * MIN }];
+        assert!(engine.observe(&rule, &[seen("s", 500.0)], &silence, 2 * MIN).is_empty());
+        assert_eq!(kinds(&engine.observe(&rule, &[seen("s", 5.0)], &silence, 3 * MIN)), [Resolved]);
+    }
+
+    #[test]
+    fn a_silence_for_another_subject_changes_nothing() {
+        let silence = [Silence {
+            rule: "billing-lag".into(),
+            subject: Some("other".into()),
+            until: 10 * MIN,
+        }];
+        assert_eq!(run(&rule(0, None), &[500.0], &silence), vec![vec![Firing]]);
+    }
+
+    #[test]
+    fn subjects_are_independent_and_a_vanished_one_resolves() {
+        let mut engine = Engine::default();
+        let rule = rule(0, None);
+        let first = engine.observe(&rule, &[seen("a", 500.0), seen("b", 500.0)], &[], 0);
+        assert_eq!(kinds(&first), [Firing, Firing]);
+        let second = engine.observe(&rule, &[seen("a", 500.0)], &[], MIN);
+        assert_eq!(second.len(), 1);
+        assert_eq!((second[0].kind, second[0].subject.as_str()), (Resolved, "b"));
+        assert!(engine.state("a", "a").is_none() && engine.state("billing-lag", "a").is_some());
+    }
+
+    #[test]
+    fn saved_states_survive_a_restart_without_repeating_or_losing_notices() {
+        let rule = rule(MIN, Some(10 * MIN));
+        let mut before = Engine::default();
+        before.observe(&rule, &[seen("s", 500.0)], &[], 0);
+        assert_eq!(kinds(&before.observe(&rule, &[seen("s", 500.0)], &[], MIN)), [Firing]);
+        let saved = serde_json::to_string(before.states()).unwrap();
+
+        let mut after = Engine::from_states(serde_json::from_str(&saved).unwrap());
+        assert!(
+            after.observe(&rule, &[seen("s", 500.0)], &[], 2 * MIN).is_empty(),
+            "no second firing"
+        );
+        assert_eq!(kinds(&after.observe(&rule, &[seen("s", 5.0)], &[], 3 * MIN)), [Resolved]);
+        assert!(after.states().is_empty());
+    }
+
+    #[test]
+    fn pending_survives_a_restart_too() {
+        let rule = rule(2 * MIN, None);
+        let mut before = Engine::default();
+        before.observe(&rule, &[seen("s", 500.0)], &[], 0);
+        let mut after = Engine::from_states(before.states().clone());
+        assert_eq!(kinds(&after.observe(&rule, &[seen("s", 500.0)], &[], 2 * MIN)), [Firing]);
+    }
+}
