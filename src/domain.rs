@@ -63,11 +63,11 @@ pub struct CommittedOffset {
 }
 
 impl ConsumerGroup {
-    /// Whether a live member is assigned `topic`/`partition`.
-    pub fn owns(&self, topic: &str, partition: i32) -> bool {
-        self.members
-            .iter()
-            .any(|m| m.assignment.iter().any(|(t, parts)| t == topic && parts.contains(&partition)))
+    /// The live member assigned `topic`/`partition`, if any.
+    pub fn owner(&self, topic: &str, partition: i32) -> Option<&GroupMember> {
+        self.members.iter().find(|m| {
+            m.assignment.iter().any(|(t, parts)| t == topic && parts.contains(&partition))
+        })
     }
 }
 

@@ -145,7 +145,8 @@ impl LagBook {
                 window.pop_front();
             }
             seen.insert(key);
-            let owned = group.owns(&offset.topic, offset.partition);
+            let owner = group.owner(&offset.topic, offset.partition);
+            let owned = owner.is_some();
             let status = partition_status(window.make_contiguous(), owned, now, &self.rules);
             let lag = end.map_or(0, |end| (end - offset.offset).max(0));
             let lag_seconds = end.and_then(|_| {
@@ -153,15 +154,7 @@ impl LagBook {
                     .get(&(offset.topic.clone(), offset.partition))?
                     .lag_seconds(offset.offset, now)
             });
-            let owner = group
-                .members
-                .iter()
-                .find(|m| {
-                    m.assignment
-                        .iter()
-                        .any(|(t, parts)| *t == offset.topic && parts.contains(&offset.partition))
-                })
-                .map(|m| format!("{} ({})", m.client_id, m.host));
+            let owner = owner.map(|m| format!("{} ({})", m.client_id, m.host));
             let partition = PartitionLag {
                 partition: offset.partition,
                 committed: offset.offset,

@@ -397,8 +397,7 @@ impl KafkaAdapter {
     /// how a commit on a new topic by a group without members is found.
     fn offset_queries(
         &self,
-        listed: &[ffi::ListedGroup],
-        assignments: &HashMap<&str, Vec<String>>,
+        groups: &[ConsumerGroup],
         partitions_of: &HashMap<String, Vec<i32>>,
     ) -> Vec<wire::OffsetQuery> {
         let cache = self.committed_topics.lock().unwrap_or_else(|p| p.into_inner());
@@ -406,14 +405,15 @@ impl KafkaAdapter {
             / self.poll_interval.as_millis().max(1))
         .max(1) as u64;
         let turn = cache.polls % turns;
-        listed
+        groups
             .iter()
             .map(|g| {
                 let due = spread(&g.name) % turns == turn;
                 let known = (!due).then(|| cache.by_group.get(&g.name)).flatten();
                 let topics = known.map(|known| {
-                    let mut topics: Vec<&String> = known.iter().collect();
-                    topics.extend(assignments.get(g.name.as_str()).into_iter().flatten());
+                    let assigned =
+                        g.members.iter().flat_map(|m| m.assignment.iter().map(|(t, _)| t));
+                    let mut topics: Vec<&String> = known.iter().chain(assigned).collect();
                     topics.sort();
                     topics.dedup();
                     topics
@@ -460,24 +460,39 @@ impl KafkaAdapter {
             })
             .await?
             .map_err(AdapterError::Protocol)?;
-        let names: Vec<String> = listed.iter().map(|g| g.name.clone()).collect();
         let listed_ms = started.elapsed().as_millis();
+        // Members' assignments are decoded once: the offset queries and the snapshot both use them.
+        let mut groups: Vec<ConsumerGroup> = listed
+            .into_iter()
+            .map(|g| {
+                let members = g
+                    .members
+                    .into_iter()
+                    .map(|m| GroupMember {
+                        assignment: assignment::decode(&m.assignment).unwrap_or_else(|e| {
+                            tracing::debug!(cluster = %self.cluster, group = %g.name, error = %e, "unreadable member assignment");
+                            Vec::new()
+                        }),
+                        member_id: m.member_id,
+                        client_id: m.client_id,
+                        host: m.host,
+                    })
+                    .collect();
+                ConsumerGroup {
+                    offsets_error: g.error,
+                    name: g.name,
+                    state: g.state,
+                    protocol_type: g.protocol_type,
+                    protocol: g.protocol,
+                    coordinator: (g.coordinator >= 0).then_some(g.coordinator),
+                    members,
+                    offsets: Vec::new(),
+                }
+            })
+            .collect();
         let mut answers = None;
         if let Some(pool) = &self.wire {
-            let decoded: Vec<(&str, Vec<String>)> = listed
-                .iter()
-                .map(|g| {
-                    let topics = g
-                        .members
-                        .iter()
-                        .flat_map(|m| assignment::decode(&m.assignment).unwrap_or_default())
-                        .map(|(topic, _)| topic)
-                        .collect();
-                    (g.name.as_str(), topics)
-                })
-                .collect();
-            let assignments: HashMap<&str, Vec<String>> = decoded.into_iter().collect();
-            let queries = self.offset_queries(&listed, &assignments, partitions_of);
+            let queries = self.offset_queries(&groups, partitions_of);
             let mut pool = pool.lock().await;
             match self.wire_committed_offsets(&mut pool, &queries, addresses).await {
                 Ok(found) => {
@@ -495,6 +510,7 @@ impl KafkaAdapter {
         let answers = match answers {
             Some(answers) => answers,
             None => {
+                let names: Vec<String> = groups.iter().map(|g| g.name.clone()).collect();
                 self.blocking(move |consumer| {
                     // SAFETY: the consumer (and so its handle) is kept alive by the Arc.
                     unsafe {
@@ -506,43 +522,23 @@ impl KafkaAdapter {
         };
         tracing::debug!(cluster = %self.cluster, listed_ms, offsets_ms = started.elapsed().as_millis() - listed_ms, "group phases");
         let mut offsets: HashMap<String, ffi::GroupOffsets> = answers.into_iter().collect();
-        let mut groups: Vec<ConsumerGroup> = listed
-            .into_iter()
-            .map(|g| {
-                let (mut committed, offsets_error) = match offsets.remove(&g.name) {
-                    Some(Ok(found)) => (found, None),
-                    Some(Err(e)) => (Vec::new(), Some(e)),
-                    None => (Vec::new(), Some("no answer".to_owned())),
-                };
-                committed.sort();
-                let members = g
-                    .members
-                    .into_iter()
-                    .map(|m| GroupMember {
-                        assignment: assignment::decode(&m.assignment).unwrap_or_else(|e| {
-                            tracing::debug!(cluster = %self.cluster, group = %g.name, error = %e, "unreadable member assignment");
-                            Vec::new()
-                        }),
-                        member_id: m.member_id,
-                        client_id: m.client_id,
-                        host: m.host,
-                    })
-                    .collect();
-                ConsumerGroup {
-                    offsets_error: offsets_error.or(g.error),
-                    name: g.name,
-                    state: g.state,
-                    protocol_type: g.protocol_type,
-                    protocol: g.protocol,
-                    coordinator: (g.coordinator >= 0).then_some(g.coordinator),
-                    members,
-                    offsets: committed
+        for group in &mut groups {
+            match offsets.remove(&group.name) {
+                Some(Ok(mut found)) => {
+                    found.sort();
+                    group.offsets = found
                         .into_iter()
-                        .map(|(topic, partition, offset)| CommittedOffset { topic, partition, offset })
-                        .collect(),
+                        .map(|(topic, partition, offset)| CommittedOffset {
+                            topic,
+                            partition,
+                            offset,
+                        })
+                        .collect();
                 }
-            })
-            .collect();
+                Some(Err(e)) => group.offsets_error = Some(e),
+                None => group.offsets_error = Some("no answer".to_owned()),
+            }
+        }
         groups.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(groups)
     }
