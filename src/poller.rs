@@ -184,13 +184,13 @@ fn storable(group: &str) -> bool {
 
 fn group_sample(g: &GroupLag) -> GroupSample {
     GroupSample {
-        group: g.name.clone(),
-        lag: g.lag,
-        max_lag: g.max_lag,
-        lag_seconds: g.lag_seconds,
-        status: i64::from(g.status.code()),
-        consume_per_sec: g.consume_per_sec,
-        produce_per_sec: g.produce_per_sec,
+        group: g.summary.name.clone(),
+        lag: g.summary.lag,
+        max_lag: g.summary.max_lag,
+        lag_seconds: g.summary.lag_seconds,
+        status: i64::from(g.summary.status.code()),
+        consume_per_sec: g.summary.consume_per_sec,
+        produce_per_sec: g.summary.produce_per_sec,
     }
 }
 
@@ -227,11 +227,11 @@ impl PollBook {
         self.partitions_written_at = Some(now);
         groups
             .iter()
-            .filter(|g| storable(&g.name))
+            .filter(|g| storable(&g.summary.name))
             .flat_map(|g| {
                 g.topics.iter().flat_map(move |t| {
                     t.partitions.iter().map(move |p| GroupPartitionSample {
-                        group: g.name.clone(),
+                        group: g.summary.name.clone(),
                         topic: t.topic.clone(),
                         partition: p.partition,
                         committed: p.committed,
@@ -283,13 +283,13 @@ impl PollBook {
             },
             topics: self.sampler.sample(&snapshot),
             brokers,
-            groups: groups.iter().filter(|g| storable(&g.name)).map(group_sample).collect(),
+            groups: groups.iter().filter(|g| storable(&g.summary.name)).map(group_sample).collect(),
             group_topics: groups
                 .iter()
-                .filter(|g| storable(&g.name))
+                .filter(|g| storable(&g.summary.name))
                 .flat_map(|g| {
                     g.topics.iter().map(|t| GroupTopicSample {
-                        group: g.name.clone(),
+                        group: g.summary.name.clone(),
                         topic: t.topic.clone(),
                         lag: t.lag,
                         lag_seconds: t.lag_seconds,

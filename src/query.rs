@@ -6,7 +6,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{ClusterSnapshot, ConfigEntry, GroupMember, Millis, Partition, Topic};
-use crate::evaluator::{GroupLag, PartitionStatus};
+use crate::evaluator::{GroupLag, GroupSummary, PartitionStatus};
 use crate::poller::{ClusterState, ClusterStatus, Clusters};
 use crate::store::{
     ClusterPoint, GroupPoint, Level, PartitionPoint, SeriesPoint, Store, StoreError,
@@ -448,8 +448,8 @@ pub async fn topic_detail(
             .filter_map(|g| {
                 let on_topic = g.topics.iter().find(|t| t.topic == topic)?;
                 Some(TopicConsumer {
-                    group: g.name.clone(),
-                    state: g.state.clone(),
+                    group: g.summary.name.clone(),
+                    state: g.summary.state.clone(),
                     status: on_topic.status,
                     lag: on_topic.lag,
                     lag_seconds: on_topic.lag_seconds,
@@ -520,37 +520,16 @@ impl Default for GroupQuery {
     }
 }
 
+/// A consumer group as the group list shows it: its figures and the topics it consumes.
 #[derive(Debug, Clone, Serialize)]
 pub struct GroupRow {
-    pub name: String,
-    pub state: String,
-    pub status: PartitionStatus,
-    pub members: usize,
+    #[serde(flatten)]
+    pub summary: GroupSummary,
     pub topics: Vec<String>,
-    pub lag: i64,
-    pub max_lag: i64,
-    pub lag_seconds: Option<f64>,
-    pub consume_per_sec: Option<f64>,
-    pub produce_per_sec: Option<f64>,
-    pub drain_seconds: Option<f64>,
-    pub coordinator: Option<i32>,
 }
 
 fn group_row(g: &GroupLag) -> GroupRow {
-    GroupRow {
-        name: g.name.clone(),
-        state: g.state.clone(),
-        status: g.status,
-        members: g.members,
-        topics: g.topic_names().map(str::to_owned).collect(),
-        lag: g.lag,
-        max_lag: g.max_lag,
-        lag_seconds: g.lag_seconds,
-        consume_per_sec: g.consume_per_sec,
-        produce_per_sec: g.produce_per_sec,
-        drain_seconds: g.drain_seconds,
-        coordinator: g.coordinator,
-    }
+    GroupRow { summary: g.summary.clone(), topics: g.topic_names().map(str::to_owned).collect() }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -579,17 +558,17 @@ pub fn group_list(
     let mut matched: Vec<&GroupLag> = state
         .groups
         .iter()
-        .filter(|g| needle.is_empty() || g.name.to_lowercase().contains(&needle))
+        .filter(|g| needle.is_empty() || g.summary.name.to_lowercase().contains(&needle))
         .filter(|g| query.topic.is_empty() || g.topic_names().any(|t| t == query.topic))
-        .filter(|g| query.status.is_none_or(|s| g.status == s))
+        .filter(|g| query.status.is_none_or(|s| g.summary.status == s))
         .collect();
     match query.sort {
         GroupSort::Name => {}
-        GroupSort::Lag => matched.sort_by_key(|g| g.lag),
-        GroupSort::Status => matched.sort_by_key(|g| g.status),
-        GroupSort::Members => matched.sort_by_key(|g| g.members),
+        GroupSort::Lag => matched.sort_by_key(|g| g.summary.lag),
+        GroupSort::Status => matched.sort_by_key(|g| g.summary.status),
+        GroupSort::Members => matched.sort_by_key(|g| g.summary.members),
         GroupSort::LagSeconds => matched.sort_by(|a, b| {
-            a.lag_seconds.unwrap_or(-1.0).total_cmp(&b.lag_seconds.unwrap_or(-1.0))
+            a.summary.lag_seconds.unwrap_or(-1.0).total_cmp(&b.summary.lag_seconds.unwrap_or(-1.0))
         }),
     }
     if query.dir == Direction::Desc {
@@ -631,7 +610,7 @@ pub async fn group_detail(
         state.snapshot.as_deref().ok_or_else(|| QueryError::NotPolledYet(cluster.to_owned()))?;
     let unknown =
         || QueryError::UnknownGroup { cluster: cluster.to_owned(), group: group.to_owned() };
-    let lag = state.groups.iter().find(|g| g.name == group).ok_or_else(unknown)?;
+    let lag = state.groups.iter().find(|g| g.summary.name == group).ok_or_else(unknown)?;
     let members = snapshot
         .groups
         .binary_search_by(|g| g.name.as_str().cmp(group))

@@ -37,8 +37,9 @@ pub struct TopicLag {
     pub partitions: Vec<PartitionLag>,
 }
 
+/// A group's figures without its per-partition detail: what a list of groups shows.
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct GroupLag {
+pub struct GroupSummary {
     pub name: String,
     pub state: String,
     pub protocol_type: String,
@@ -59,6 +60,12 @@ pub struct GroupLag {
     /// Seconds to consume the backlog at the current rates; `None` when it does not shrink.
     pub drain_seconds: Option<f64>,
     pub offsets_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct GroupLag {
+    #[serde(flatten)]
+    pub summary: GroupSummary,
     pub topics: Vec<TopicLag>,
 }
 
@@ -185,7 +192,7 @@ impl LagBook {
         let lag = topics.iter().map(|t| t.lag).sum();
         let rate = |count: i64| (elapsed_ms > 0).then(|| count as f64 * 1000.0 / elapsed_ms as f64);
         let (consume_per_sec, produce_per_sec) = (rate(consumed), rate(produced));
-        GroupLag {
+        let summary = GroupSummary {
             name: group.name.clone(),
             state: group.state.clone(),
             protocol_type: group.protocol_type.clone(),
@@ -203,8 +210,8 @@ impl LagBook {
             consume_per_sec,
             produce_per_sec,
             offsets_error: group.offsets_error.clone(),
-            topics,
-        }
+        };
+        GroupLag { summary, topics }
     }
 }
 
@@ -269,12 +276,12 @@ mod tests {
             vec![group("billing", &[("orders", 0, 60), ("orders", 1, 50)], true)],
         ));
         let g = &lags[0];
-        assert_eq!((g.lag, g.max_lag), (40, 40));
+        assert_eq!((g.summary.lag, g.summary.max_lag), (40, 40));
         assert_eq!(g.topics[0].partitions[0].lag, 40);
         assert_eq!(g.topics[0].partitions[1].lag, 0);
         assert_eq!(g.topics[0].partitions[0].owner.as_deref(), Some("billing-1 (/10.0.0.7)"));
-        assert_eq!(g.status, PartitionStatus::Ok);
-        assert_eq!(g.consume_per_sec, None, "rates need two polls");
+        assert_eq!(g.summary.status, PartitionStatus::Ok);
+        assert_eq!(g.summary.consume_per_sec, None, "rates need two polls");
     }
 
     #[test]
@@ -284,20 +291,20 @@ mod tests {
         book.evaluate(&poll(0, (100, 0), vec![group("g", &[("orders", 0, 0)], true)]));
         let lags = book.evaluate(&poll(10, (200, 0), vec![group("g", &[("orders", 0, 0)], true)]));
         let g = &lags[0];
-        assert_eq!(g.lag, 200);
-        assert_eq!(g.produce_per_sec, Some(10.0));
-        assert_eq!(g.consume_per_sec, Some(0.0));
-        assert_eq!(g.drain_seconds, None, "not consuming: never drains");
+        assert_eq!(g.summary.lag, 200);
+        assert_eq!(g.summary.produce_per_sec, Some(10.0));
+        assert_eq!(g.summary.consume_per_sec, Some(0.0));
+        assert_eq!(g.summary.drain_seconds, None, "not consuming: never drains");
         // Offset 0 was the log end... before the history: extrapolated at 10 msg/s → 20 s ago.
-        assert_eq!(g.lag_seconds, Some(20.0));
+        assert_eq!(g.summary.lag_seconds, Some(20.0));
 
         let lags =
             book.evaluate(&poll(20, (300, 0), vec![group("g", &[("orders", 0, 250)], true)]));
         let g = &lags[0];
-        assert_eq!(g.consume_per_sec, Some(25.0));
-        assert_eq!(g.drain_seconds, Some(50.0 / 15.0));
+        assert_eq!(g.summary.consume_per_sec, Some(25.0));
+        assert_eq!(g.summary.drain_seconds, Some(50.0 / 15.0));
         // Offset 250 was the log end at t = 15 s.
-        assert_eq!(g.lag_seconds, Some(5.0));
+        assert_eq!(g.summary.lag_seconds, Some(5.0));
     }
 
     #[test]
@@ -310,16 +317,20 @@ mod tests {
                 (100 + i * 10, 0),
                 vec![group("g", &[("orders", 0, 50)], false)],
             ));
-            last = Some(lags[0].status);
+            last = Some(lags[0].summary.status);
             if i < 5 {
-                assert_eq!(lags[0].status, PartitionStatus::Ok, "window not complete at poll {i}");
+                assert_eq!(
+                    lags[0].summary.status,
+                    PartitionStatus::Ok,
+                    "window not complete at poll {i}"
+                );
             }
         }
         assert_eq!(last, Some(PartitionStatus::Stop));
         let lags =
             book.evaluate(&poll(80, (180, 0), vec![group("g", &[("orders", 0, 180)], true)]));
-        assert_eq!(lags[0].status, PartitionStatus::Ok);
-        assert_eq!(lags[0].lag, 0);
+        assert_eq!(lags[0].summary.status, PartitionStatus::Ok);
+        assert_eq!(lags[0].summary.lag, 0);
     }
 
     #[test]
@@ -328,7 +339,7 @@ mod tests {
         book.evaluate(&poll(0, (100, 0), vec![group("g", &[("orders", 0, 90)], false)]));
         let lags =
             book.evaluate(&poll(10, (100, 0), vec![group("g", &[("orders", 0, 10)], false)]));
-        assert_eq!(lags[0].status, PartitionStatus::Rewind);
+        assert_eq!(lags[0].summary.status, PartitionStatus::Rewind);
     }
 
     #[test]
@@ -337,7 +348,7 @@ mod tests {
         let both =
             vec![group("a", &[("orders", 0, 10)], false), group("b", &[("orders", 0, 100)], false)];
         let lags = book.evaluate(&poll(0, (100, 0), both));
-        assert_eq!((lags[0].lag, lags[1].lag), (90, 0));
+        assert_eq!((lags[0].summary.lag, lags[1].summary.lag), (90, 0));
         book.evaluate(&poll(10, (100, 0), vec![group("b", &[("orders", 0, 100)], false)]));
         assert_eq!(book.windows.len(), 1, "group a's window is gone");
     }
@@ -347,7 +358,7 @@ mod tests {
         let mut book = LagBook::new(RULES);
         let lags = book.evaluate(&poll(0, (100, 0), vec![group("g", &[("gone", 0, 10)], false)]));
         assert_eq!(lags[0].topics[0].partitions[0].end, None);
-        assert_eq!(lags[0].lag, 0);
-        assert_eq!(lags[0].lag_seconds, None);
+        assert_eq!(lags[0].summary.lag, 0);
+        assert_eq!(lags[0].summary.lag_seconds, None);
     }
 }

@@ -5,6 +5,6 @@ pub mod lag;
 pub mod status;
 pub mod time_lag;
 
-pub use lag::{GroupLag, LagBook, PartitionLag, TopicLag};
+pub use lag::{GroupLag, GroupSummary, LagBook, PartitionLag, TopicLag};
 pub use status::{PartitionStatus, Rules, Sample, group_status, partition_status};
 pub use time_lag::{EndOffsetHistory, drain_seconds};

@@ -90,7 +90,7 @@ pub fn render(clusters: &[Arc<ClusterState>]) -> String {
         let partition = p.partition.to_string();
         let labels = [
             ("cluster", cluster),
-            ("group", &g.name),
+            ("group", &g.summary.name),
             ("topic", &t.topic),
             ("partition", &partition),
         ];
@@ -106,7 +106,7 @@ pub fn render(clusters: &[Arc<ClusterState>]) -> String {
             let partition = p.partition.to_string();
             let labels = [
                 ("cluster", cluster),
-                ("group", &g.name),
+                ("group", &g.summary.name),
                 ("topic", &t.topic),
                 ("partition", &partition),
             ];
@@ -121,8 +121,8 @@ pub fn render(clusters: &[Arc<ClusterState>]) -> String {
     for (cluster, g) in groups(clusters) {
         m.sample(
             "kafka_consumergroup_group_lag",
-            &[("cluster", cluster), ("group", &g.name)],
-            g.lag as f64,
+            &[("cluster", cluster), ("group", &g.summary.name)],
+            g.summary.lag as f64,
         );
     }
     m.header(
@@ -133,8 +133,8 @@ pub fn render(clusters: &[Arc<ClusterState>]) -> String {
     for (cluster, g) in groups(clusters) {
         m.sample(
             "kafka_consumergroup_status",
-            &[("cluster", cluster), ("group", &g.name)],
-            f64::from(g.status.code()),
+            &[("cluster", cluster), ("group", &g.summary.name)],
+            f64::from(g.summary.status.code()),
         );
     }
     m.header(
@@ -160,7 +160,7 @@ pub fn render(clusters: &[Arc<ClusterState>]) -> String {
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::evaluator::PartitionStatus;
+    use crate::evaluator::{GroupSummary, PartitionStatus};
 
     #[test]
     fn lag_and_status_in_text_format() {
@@ -168,20 +168,22 @@ mod tests {
         let mut state = ClusterState::new(&config);
         state.poll_failures_total = 3;
         state.groups = Arc::new(vec![GroupLag {
-            name: "bill\"ing".into(),
-            state: "Stable".into(),
-            protocol_type: "consumer".into(),
-            protocol: "range".into(),
-            coordinator: Some(1),
-            members: 1,
-            status: PartitionStatus::Stop,
-            lag: 40,
-            max_lag: 40,
-            lag_seconds: Some(12.5),
-            consume_per_sec: None,
-            produce_per_sec: None,
-            drain_seconds: None,
-            offsets_error: None,
+            summary: GroupSummary {
+                name: "bill\"ing".into(),
+                state: "Stable".into(),
+                protocol_type: "consumer".into(),
+                protocol: "range".into(),
+                coordinator: Some(1),
+                members: 1,
+                status: PartitionStatus::Stop,
+                lag: 40,
+                max_lag: 40,
+                lag_seconds: Some(12.5),
+                consume_per_sec: None,
+                produce_per_sec: None,
+                drain_seconds: None,
+                offsets_error: None,
+            },
             topics: vec![TopicLag {
                 topic: "orders".into(),
                 lag: 40,

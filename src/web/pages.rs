@@ -450,7 +450,7 @@ impl GroupPage {
         format!(
             "/clusters/{}/groups/{}?range={}",
             segment(&self.d.cluster.name),
-            segment(&self.d.group.name),
+            segment(&self.d.group.summary.name),
             self.d.range.code()
         )
     }
