@@ -12,7 +12,6 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use futures::StreamExt;
-use osprey::brokers::ClusterAdapter;
 use osprey::brokers::kafka::KafkaAdapter;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -113,21 +112,9 @@ async fn main() {
     let poll_only = std::env::args().any(|a| a == "poll");
 
     let adapter = KafkaAdapter::new(&cluster("bench", &bootstrap)).unwrap();
-    let started = Instant::now();
-    let first = adapter.snapshot(0).await.unwrap();
-    let first_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let (first, first_ms, walls, cpus) = time_polls(&adapter, 5).await;
     let committed: usize = first.groups.iter().map(|g| g.offsets.len()).sum();
     assert_eq!(first.groups.len(), GROUPS, "every group listed");
-    let mut walls = Vec::new();
-    let mut cpus = Vec::new();
-    for _ in 0..5 {
-        let cpu = process_cpu_secs();
-        let started = Instant::now();
-        let snapshot = adapter.snapshot(0).await.unwrap();
-        walls.push(started.elapsed().as_secs_f64() * 1000.0);
-        cpus.push((process_cpu_secs() - cpu) * 1000.0);
-        assert_eq!(snapshot.groups.len(), GROUPS);
-    }
     println!(
         "- Full poll ({} topics, {} partitions with earliest/latest offsets, {} groups with {committed} committed offsets): **{}**",
         first.topics.len(),

@@ -11,7 +11,6 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
-use osprey::brokers::ClusterAdapter;
 use osprey::brokers::kafka::KafkaAdapter;
 use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -104,21 +103,9 @@ async fn idle_rss(http: &reqwest::Client) {
 /// A full poll, in-process, through the same adapter `serve` uses.
 async fn measure_poll(bootstrap: &str) {
     let adapter = KafkaAdapter::new(&cluster("bench", bootstrap)).unwrap();
-    let started = Instant::now();
-    let first = adapter.snapshot(0).await.unwrap();
-    let first_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let (first, first_ms, polls, cpu) = time_polls(&adapter, 10).await;
     let partitions: usize = first.topics.iter().map(|t| t.partitions.len()).sum();
     let configs = first.topics.iter().filter(|t| t.configs.is_some()).count();
-    let mut polls = Vec::new();
-    let mut cpu = Vec::new();
-    for _ in 0..10 {
-        let cpu_before = process_cpu_secs();
-        let started = Instant::now();
-        let snapshot = adapter.snapshot(0).await.unwrap();
-        polls.push(started.elapsed().as_secs_f64() * 1000.0);
-        cpu.push((process_cpu_secs() - cpu_before) * 1000.0);
-        assert_eq!(snapshot.topics.len(), first.topics.len());
-    }
     println!(
         "- First full poll ({} topics, {partitions} partitions, offsets, and configs of {configs} topics): **{first_ms:.0} ms**",
         first.topics.len()

@@ -150,3 +150,25 @@ pub async fn measure_paths(http: &reqwest::Client, base: &str, cases: &[(&str, &
         println!("- {label}: **{}** (HTTP round trip on loopback)", stats(samples));
     }
 }
+
+/// Polls `adapter` `n` times after a first poll; returns the first poll, its wall time in ms,
+/// and the wall and CPU milliseconds of the next `n`.
+pub async fn time_polls(
+    adapter: &impl osprey::brokers::ClusterAdapter,
+    n: usize,
+) -> (osprey::domain::ClusterSnapshot, f64, Vec<f64>, Vec<f64>) {
+    let started = Instant::now();
+    let first = adapter.snapshot(0).await.unwrap();
+    let first_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let (mut walls, mut cpus) = (Vec::with_capacity(n), Vec::with_capacity(n));
+    for _ in 0..n {
+        let cpu = process_cpu_secs();
+        let started = Instant::now();
+        let snapshot = adapter.snapshot(0).await.unwrap();
+        walls.push(started.elapsed().as_secs_f64() * 1000.0);
+        cpus.push((process_cpu_secs() - cpu) * 1000.0);
+        assert_eq!(snapshot.topics.len(), first.topics.len());
+        assert_eq!(snapshot.groups.len(), first.groups.len());
+    }
+    (first, first_ms, walls, cpus)
+}
