@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use crate::alerting::{self, Alerting};
 use crate::brokers::AdapterError;
 use crate::brokers::kafka::KafkaAdapter;
 use crate::config::{ClusterKind, Config};
@@ -69,6 +70,20 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, App
         Store::connect(config.database.url.expose(), config.database.max_connections).await?;
     tracing::info!(database = %config.database.url.redacted(), dialect = store.dialect().name(), "history store ready");
 
+    let written = store
+        .sync_alert_config(
+            &config.alerts.channels,
+            &config.alerts.rules,
+            crate::clock::now_millis(),
+        )
+        .await?;
+    if written > 0 {
+        tracing::info!(
+            definitions = written,
+            "alert rules and channels from the config file applied"
+        );
+    }
+
     let tasks = Tasks::new();
     let mut clusters = Clusters::default();
     for cluster in &config.clusters {
@@ -97,10 +112,20 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, App
         poller::run_history(history_store.clone(), history.clone(), cancel)
     });
 
+    let alerting = Alerting::new(store.clone(), config.alerts.clone());
+    let (evaluator, evaluated) = (alerting.clone(), clusters.clone());
+    tasks.spawn_supervised("alerts:evaluate".into(), move |cancel| {
+        alerting::service::run_evaluation(evaluator.clone(), evaluated.clone(), cancel)
+    });
+    let sender = alerting.clone();
+    tasks.spawn_supervised("alerts:deliver".into(), move |cancel| {
+        alerting::service::run_delivery(sender.clone(), cancel)
+    });
+
     let addr = listener
         .local_addr()
         .map_err(|source| AppError::Listen { addr: "listener".into(), source })?;
-    let state = web::AppState::new(clusters.clone(), store.clone());
+    let state = web::AppState::new(clusters.clone(), store.clone(), alerting);
     let router = web::app(state, &config.server);
     let stop = CancellationToken::new();
     let server_stop = stop.clone();

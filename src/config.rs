@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::alerting::definition::{ChannelDef, RuleDef};
+
 /// Prefix of environment variables that override configuration keys, e.g.
 /// `OSPREY__SERVER__LISTEN=0.0.0.0:8048` or `OSPREY__CLUSTERS__0__POLL_INTERVAL=5s`.
 pub const ENV_PREFIX: &str = "OSPREY__";
@@ -21,7 +23,40 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub history: HistoryConfig,
     pub lag: LagConfig,
+    pub alerts: AlertsConfig,
     pub clusters: Vec<ClusterConfig>,
+}
+
+/// Alerting: where links in notices point, how deliveries are retried, and the rules and
+/// channels defined in this file (the UI adds more; see `alerting::definition`).
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertsConfig {
+    /// This Osprey's address as the readers of a notice reach it, for links to the group page.
+    pub public_url: Option<String>,
+    /// Wait before the first retry of a failed delivery; doubles per attempt up to `retry_max`.
+    #[serde(with = "duration_text")]
+    pub retry_initial: Duration,
+    #[serde(with = "duration_text")]
+    pub retry_max: Duration,
+    /// A delivery still failing this long after its notice is given up and shown as failed.
+    #[serde(with = "duration_text")]
+    pub give_up_after: Duration,
+    pub channels: Vec<ChannelDef>,
+    pub rules: Vec<RuleDef>,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        AlertsConfig {
+            public_url: None,
+            retry_initial: Duration::from_secs(5),
+            retry_max: Duration::from_secs(600),
+            give_up_after: Duration::from_secs(3 * 24 * 3600),
+            channels: Vec::new(),
+            rules: Vec::new(),
+        }
+    }
 }
 
 /// How consumer lag is judged (Burrow-style status over a window of polls).
@@ -266,6 +301,7 @@ impl Config {
         path: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Config, ConfigError> {
+        let env: Vec<(String, String)> = env.into_iter().collect();
         let mut table = match path {
             Some(path) => {
                 let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
@@ -279,8 +315,26 @@ impl Config {
             }
             None => toml::Table::new(),
         };
-        apply_env_overrides(&mut table, env)?;
-        Self::from_table(table)
+        apply_env_overrides(&mut table, env.iter().cloned())?;
+        let config = Self::from_table(table)?;
+        config.check_env_references(|name| env.iter().any(|(k, _)| k == name))?;
+        Ok(config)
+    }
+
+    /// Every `${NAME}` a channel reads must be set when Osprey starts (it is read again, fresh,
+    /// at each delivery).
+    pub fn check_env_references(&self, is_set: impl Fn(&str) -> bool) -> Result<(), ConfigError> {
+        for (i, channel) in self.alerts.channels.iter().enumerate() {
+            if let Some((key, name)) =
+                channel.env_references().into_iter().find(|(_, name)| !is_set(name))
+            {
+                return Err(key_error(
+                    format!("alerts.channels[{i}].{key}"),
+                    format!("environment variable {name} is not set"),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Parses and validates configuration text (no environment overrides).
@@ -332,6 +386,7 @@ impl Config {
         if self.lag.min_samples < 2 {
             return Err(key_error("lag.min_samples", "must be at least 2"));
         }
+        self.validate_alerts()?;
         let mut seen = std::collections::BTreeSet::new();
         for (i, cluster) in self.clusters.iter().enumerate() {
             let key = |field: &str| format!("clusters[{i}].{field}");
@@ -361,6 +416,48 @@ impl Config {
                 return Err(key_error(
                     key("poll_timeout"),
                     "must be more than 0s and at most poll_interval",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn validate_alerts(&self) -> Result<(), ConfigError> {
+        let alerts = &self.alerts;
+        if let Some(url) = &alerts.public_url
+            && !url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+        {
+            return Err(key_error("alerts.public_url", format!("{url:?} is not an http(s) URL")));
+        }
+        if alerts.retry_initial < Duration::from_millis(100) {
+            return Err(key_error("alerts.retry_initial", "must be at least 100ms"));
+        }
+        if alerts.retry_max < alerts.retry_initial {
+            return Err(key_error("alerts.retry_max", "must be at least retry_initial"));
+        }
+        if alerts.give_up_after < Duration::from_secs(60) {
+            return Err(key_error("alerts.give_up_after", "must be at least 1m"));
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for (i, channel) in alerts.channels.iter().enumerate() {
+            channel
+                .validate()
+                .map_err(|e| key_error(format!("alerts.channels[{i}].{}", e.field), e.message))?;
+            if !names.insert(channel.name.as_str()) {
+                return Err(key_error(
+                    format!("alerts.channels[{i}].name"),
+                    format!("{:?} is used twice", channel.name),
+                ));
+            }
+        }
+        let mut rules = std::collections::BTreeSet::new();
+        for (i, rule) in alerts.rules.iter().enumerate() {
+            rule.validate(|c| names.contains(c))
+                .map_err(|e| key_error(format!("alerts.rules[{i}].{}", e.field), e.message))?;
+            if !rules.insert(rule.name.as_str()) {
+                return Err(key_error(
+                    format!("alerts.rules[{i}].name"),
+                    format!("{:?} is used twice", rule.name),
                 ));
             }
         }
@@ -454,6 +551,8 @@ impl Config {
             "# How often each group partition's lag goes to history (group totals go every poll).",
         );
         line(&format!("partition_sample_interval = {}", d(self.lag.partition_sample_interval)));
+        line("");
+        self.render_alerts(&mut line);
         for cluster in &self.clusters {
             line("");
             line("[[clusters]]");
@@ -482,6 +581,109 @@ impl Config {
         out
     }
 }
+
+impl Config {
+    fn render_alerts(&self, line: &mut impl FnMut(&str)) {
+        let q = |s: &str| toml::Value::String(s.to_owned()).to_string();
+        let d = |d: Duration| q(&duration_text::format(d));
+        let alerts = &self.alerts;
+        line("[alerts]");
+        line(
+            "# Osprey's address as readers of a notice reach it; notices link to the group's page.",
+        );
+        match &alerts.public_url {
+            Some(url) => line(&format!("public_url = {}", q(url))),
+            None => line("# public_url = \"https://osprey.example.com\""),
+        }
+        line("# A failed delivery is retried after retry_initial, doubling up to retry_max, until");
+        line(
+            "# give_up_after has passed since the notice; every attempt is shown on the Alerts page.",
+        );
+        line(&format!("retry_initial = {}", d(alerts.retry_initial)));
+        line(&format!("retry_max = {}", d(alerts.retry_max)));
+        line(&format!("give_up_after = {}", d(alerts.give_up_after)));
+        line("#");
+        line(
+            "# Channels and rules below are written to the database at start-up and can be edited",
+        );
+        line(
+            "# in the UI; a later change here wins over an edit made in the UI. Any string may read",
+        );
+        line(
+            "# an environment variable as ${NAME} (at each delivery; never stored in the database).",
+        );
+        line("#");
+        if alerts.channels.is_empty() {
+            for example in EXAMPLE_CHANNELS.lines() {
+                line(format!("# {example}").trim_end());
+            }
+        }
+        for channel in &alerts.channels {
+            line("[[alerts.channels]]");
+            render_entry(line, &channel.redacted());
+        }
+        if alerts.rules.is_empty() {
+            for example in EXAMPLE_RULES.lines() {
+                line(format!("# {example}").trim_end());
+            }
+        }
+        for rule in &alerts.rules {
+            line("[[alerts.rules]]");
+            render_entry(line, rule);
+        }
+    }
+}
+
+/// One `[[…]]` entry's keys, one per line, in declaration order.
+fn render_entry(line: &mut impl FnMut(&str), entry: &impl serde::Serialize) {
+    if let Ok(toml::Value::Table(table)) = toml::Value::try_from(entry) {
+        for (key, value) in table {
+            let key = if key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                key
+            } else {
+                toml::Value::String(key).to_string()
+            };
+            line(&format!("{key} = {value}"));
+        }
+    }
+}
+
+const EXAMPLE_CHANNELS: &str = r#"[[alerts.channels]]
+name = "oncall"
+kind = "email"                    # or "webhook"
+smtp_host = "smtp.example.com"
+smtp_port = 587                   # default: 465 with tls, 587 with starttls, 25 with none
+tls = "starttls"                  # "tls" | "starttls" | "none"
+username = "osprey"
+password = "${SMTP_PASSWORD}"
+from = "osprey@example.com"
+to = ["oncall@example.com"]
+timeout = "10s"
+
+[[alerts.channels]]
+name = "chat"
+kind = "webhook"
+url = "https://hooks.slack.com/services/T000/B000/XXXX"
+format = "slack"                  # "generic" | "slack" | "dingtalk" | "wecom" | "feishu"
+secret = "${WEBHOOK_SECRET}"      # optional: HMAC signature (generic, dingtalk, feishu)
+headers = { "X-Team" = "data" }   # optional
+"#;
+
+const EXAMPLE_RULES: &str = r#"[[alerts.rules]]
+name = "billing-lag"
+# consumer_lag | consumer_lag_seconds | consumer_status | cluster_down | broker_down |
+# under_replicated | offline_partitions
+kind = "consumer_lag"
+cluster = "prod"                  # names or patterns: "*", "prod-*", "a,b"
+group = "billing"
+# topic = "orders"                # optional: alert per (group, topic)
+threshold = 10000                 # lag rules; status = "STALL" for consumer_status
+for = "2m"                        # the condition must hold this long ...
+# for_polls = 3                   # ... and/or for this many polls in a row
+repeat_interval = "1h"            # reminders while it keeps firing
+severity = "critical"             # info | warning | critical
+channels = ["oncall", "chat"]
+"#;
 
 fn parse_toml(text: &str) -> Result<toml::Table, String> {
     text.parse::<toml::Table>().map_err(|e| e.to_string().trim_end().replace('\n', " "))
@@ -575,11 +777,38 @@ fn set_in_value(slot: &mut toml::Value, path: &[String], value: toml::Value) -> 
 pub mod duration_text {
     use std::time::Duration;
 
-    use serde::{Deserialize, Deserializer};
+    use serde::{Deserialize, Deserializer, Serializer};
 
     pub fn deserialize<'de, D: Deserializer<'de>>(de: D) -> Result<Duration, D::Error> {
         let text = String::deserialize(de)?;
         parse(&text).map_err(serde::de::Error::custom)
+    }
+
+    pub fn serialize<S: Serializer>(duration: &Duration, ser: S) -> Result<S::Ok, S::Error> {
+        ser.serialize_str(&format(*duration))
+    }
+
+    /// The same for an optional duration.
+    pub mod option {
+        use std::time::Duration;
+
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(de: D) -> Result<Option<Duration>, D::Error> {
+            Option::<String>::deserialize(de)?
+                .map(|text| super::parse(&text).map_err(serde::de::Error::custom))
+                .transpose()
+        }
+
+        pub fn serialize<S: Serializer>(
+            duration: &Option<Duration>,
+            ser: S,
+        ) -> Result<S::Ok, S::Error> {
+            match duration {
+                Some(d) => ser.serialize_str(&super::format(*d)),
+                None => ser.serialize_none(),
+            }
+        }
     }
 
     /// The duration in the largest unit that divides it: `365d`, `10m`, `90s`, `250ms`.

@@ -16,6 +16,8 @@ pub struct RuleTiming {
     pub rule: String,
     /// How long the condition must hold before the alert fires (0: at once).
     pub hold: Millis,
+    /// How many observations in a row must breach before the alert fires (0 or 1: one).
+    pub hold_polls: u32,
     /// Time between reminders while the alert keeps firing; `None`: no reminders.
     pub repeat: Option<Millis>,
 }
@@ -51,8 +53,13 @@ impl Silence {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum AlertState {
-    /// The condition holds since `since`, not yet for the rule's hold duration.
-    Pending { since: Millis },
+    /// The condition holds since `since` (seen `polls` times in a row), not yet for the rule's
+    /// hold duration.
+    Pending {
+        since: Millis,
+        #[serde(default)]
+        polls: u32,
+    },
     /// The alert fires. `notified_at` is the last firing or reminder notice handed out;
     /// `None` while silenced before any notice went out.
     Firing { incident: String, since: Millis, notified_at: Option<Millis> },
@@ -87,9 +94,11 @@ pub struct Engine {
 }
 
 /// A stable incident id: the same incident gets the same id after a restart, so deliveries
-/// keyed by it are never repeated.
-fn incident_id(rule: &str, subject: &str, since: Millis) -> String {
-    format!("{rule}/{subject}/{since}")
+/// keyed by it are never repeated. Short and URL-safe: 16 hex digits of a SHA-256.
+pub fn incident_id(rule: &str, subject: &str, since: Millis) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(format!("{rule}\0{subject}\0{since}"));
+    hex::encode(&digest[..8])
 }
 
 impl Engine {
@@ -116,12 +125,26 @@ impl Engine {
         silences: &[Silence],
         now: Millis,
     ) -> Vec<Notice> {
+        self.observe_partly(rule, observations, |_| false, silences, now)
+    }
+
+    /// Like [`Engine::observe`], but subjects for which `unknown` is true and that were not
+    /// observed keep their state: their cluster could not be read this round, which says
+    /// nothing about whether the condition still holds.
+    pub fn observe_partly(
+        &mut self,
+        rule: &RuleTiming,
+        observations: &[Observation],
+        unknown: impl Fn(&str) -> bool,
+        silences: &[Silence],
+        now: Millis,
+    ) -> Vec<Notice> {
         let mut notices = Vec::new();
         let states = self.states.entry(rule.rule.clone()).or_default();
         let seen: std::collections::BTreeSet<&str> =
             observations.iter().map(|o| o.subject.as_str()).collect();
         let vanished: Vec<String> =
-            states.keys().filter(|s| !seen.contains(s.as_str())).cloned().collect();
+            states.keys().filter(|s| !seen.contains(s.as_str()) && !unknown(s)).cloned().collect();
         let gone = vanished.into_iter().map(|subject| Observation {
             subject,
             breaching: false,
@@ -147,6 +170,11 @@ impl Engine {
     pub fn forget_rule(&mut self, rule: &str) {
         self.states.remove(rule);
     }
+
+    /// Names of the rules that have state.
+    pub fn rules(&self) -> impl Iterator<Item = &str> {
+        self.states.keys().map(String::as_str)
+    }
 }
 
 /// One transition of one (rule, subject).
@@ -169,12 +197,18 @@ fn step(
     };
     match (previous, observed.breaching) {
         (None, false) => (None, None),
-        (None, true) if rule.hold > 0 => (Some(AlertState::Pending { since: now }), None),
-        (None, true) => fire(rule, observed, now, now, silenced),
-        (Some(AlertState::Pending { since }), true) if now - since >= rule.hold => {
-            fire(rule, observed, since, now, silenced)
+        (None, true) if rule.hold > 0 || rule.hold_polls > 1 => {
+            (Some(AlertState::Pending { since: now, polls: 1 }), None)
         }
-        (Some(AlertState::Pending { since }), true) => (Some(AlertState::Pending { since }), None),
+        (None, true) => fire(rule, observed, now, now, silenced),
+        (Some(AlertState::Pending { since, polls }), true) => {
+            let polls = polls.saturating_add(1);
+            if now - since >= rule.hold && polls >= rule.hold_polls {
+                fire(rule, observed, since, now, silenced)
+            } else {
+                (Some(AlertState::Pending { since, polls }), None)
+            }
+        }
         (Some(AlertState::Pending { .. }), false) => (None, None),
         (Some(AlertState::Firing { incident, since, notified_at }), true) => {
             let (kind, due) = match notified_at {
@@ -227,7 +261,7 @@ mod tests {
     const MIN: Millis = 60_000;
 
     fn rule(hold: Millis, repeat: Option<Millis>) -> RuleTiming {
-        RuleTiming { rule: "billing-lag".into(), hold, repeat }
+        RuleTiming { rule: "billing-lag".into(), hold, hold_polls: 0, repeat }
     }
 
     fn seen(subject: &str, value: f64) -> Observation {
@@ -292,7 +326,8 @@ mod tests {
         let rule = rule(MIN, None);
         engine.observe(&rule, &[seen("prod/billing", 150.0)], &[], 0);
         let fired = engine.observe(&rule, &[seen("prod/billing", 12_345.0)], &[], MIN);
-        assert_eq!(fired[0].incident, "billing-lag/prod/billing/0");
+        assert_eq!(fired[0].incident, incident_id("billing-lag", "prod/billing", 0));
+        assert_eq!(fired[0].incident.len(), 16);
         assert_eq!((fired[0].since, fired[0].at), (0, MIN));
         assert_eq!((fired[0].value, fired[0].threshold), (12_345.0, 100.0));
         let resolved = engine.observe(&rule, &[seen("prod/billing", 3.0)], &[], 5 * MIN);
@@ -361,6 +396,24 @@ mod tests {
         );
         assert_eq!(kinds(&after.observe(&rule, &[seen("s", 5.0)], &[], 3 * MIN)), [Resolved]);
         assert!(after.states().is_empty());
+    }
+
+    #[test]
+    fn a_poll_count_hold_needs_that_many_breaching_polls_in_a_row() {
+        let rule = RuleTiming { hold_polls: 3, ..rule(0, None) };
+        let notices = run(&rule, &[500.0, 500.0, 5.0, 500.0, 500.0, 500.0], &[]);
+        assert_eq!(notices, vec![vec![], vec![], vec![], vec![], vec![], vec![Firing]]);
+    }
+
+    #[test]
+    fn unknown_subjects_keep_their_state_instead_of_resolving() {
+        let mut engine = Engine::default();
+        let rule = rule(0, None);
+        engine.observe(&rule, &[seen("down/g", 500.0), seen("up/g", 500.0)], &[], 0);
+        let down = |s: &str| s.starts_with("down/");
+        let notices = engine.observe_partly(&rule, &[seen("up/g", 500.0)], down, &[], MIN);
+        assert!(notices.is_empty(), "the unreadable cluster's alert neither resolves nor repeats");
+        assert!(engine.state("billing-lag", "down/g").is_some());
     }
 
     #[test]

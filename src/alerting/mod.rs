@@ -1,6 +1,13 @@
-//! Alerting: the pure decision engine (which notices are due, per rule and subject). Rules from
-//! config and the database, the durable outbox and the e-mail and webhook notifiers build on it.
+//! Alerting: rules and channels ([`definition`]), what a rule sees ([`rules`]), the pure
+//! decision engine ([`engine`]), what a notice says ([`message`]), the notifiers
+//! ([`notify`]) and the evaluation and delivery tasks around the durable outbox ([`service`]).
 
+pub mod definition;
 pub mod engine;
+pub mod message;
+pub mod notify;
+pub mod rules;
+pub mod service;
 
 pub use engine::{AlertState, Engine, Notice, NoticeKind, Observation, RuleTiming, Silence};
+pub use service::Alerting;

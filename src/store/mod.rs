@@ -2,6 +2,7 @@
 //! Queries are written once with `?` placeholders over `sqlx::Any`; [`Dialect`] holds the few
 //! places where the databases differ. Migrations live in `migrations/{sqlite,postgres,mysql}`.
 
+mod alerts;
 mod dialect;
 
 use std::path::Path;
@@ -12,6 +13,10 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Row};
 
+pub use alerts::{
+    Attempt, Delivery, DeliveryStatus, Incident, IncidentChange, NewDelivery, RoundWrite, Source,
+    Stored, StoredSilence,
+};
 pub use dialect::Dialect;
 
 use crate::domain::Millis;
@@ -180,6 +185,8 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database query failed: {0}")]
     Query(#[from] sqlx::Error),
+    #[error("stored data cannot be read: {0}")]
+    Corrupt(String),
 }
 
 /// One cluster poll, as written to `cluster_samples`.

@@ -21,6 +21,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::alerting::Alerting;
 use crate::config::ServerConfig;
 use crate::poller::Clusters;
 use crate::store::Store;
@@ -31,11 +32,12 @@ pub use format::Fmt;
 pub struct AppState {
     pub clusters: Clusters,
     pub store: Store,
+    pub alerting: Alerting,
 }
 
 impl AppState {
-    pub fn new(clusters: Clusters, store: Store) -> Self {
-        AppState { clusters, store }
+    pub fn new(clusters: Clusters, store: Store, alerting: Alerting) -> Self {
+        AppState { clusters, store, alerting }
     }
 }
 

@@ -1,0 +1,707 @@
+//! Alert rules and notification channels as operators write them — in the config file, in the
+//! UI's forms and in the JSON API — with one validation for all three and `${ENV}` secrets.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::duration_text;
+use crate::evaluator::PartitionStatus;
+
+/// What a rule watches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RuleKind {
+    /// A consumer group's lag in messages (summed over its partitions, or over `topic`).
+    ConsumerLag,
+    /// A consumer group's lag in seconds (its worst partition).
+    ConsumerLagSeconds,
+    /// A consumer group's health status at or worse than `status`.
+    ConsumerStatus,
+    /// The cluster cannot be polled.
+    ClusterDown,
+    /// A broker seen earlier is no longer in the cluster's metadata.
+    BrokerDown,
+    /// Partitions of a topic whose in-sync replicas are fewer than their replicas.
+    UnderReplicated,
+    /// Partitions of a topic without a leader.
+    OfflinePartitions,
+}
+
+impl RuleKind {
+    pub const ALL: [RuleKind; 7] = [
+        RuleKind::ConsumerLag,
+        RuleKind::ConsumerLagSeconds,
+        RuleKind::ConsumerStatus,
+        RuleKind::ClusterDown,
+        RuleKind::BrokerDown,
+        RuleKind::UnderReplicated,
+        RuleKind::OfflinePartitions,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuleKind::ConsumerLag => "consumer_lag",
+            RuleKind::ConsumerLagSeconds => "consumer_lag_seconds",
+            RuleKind::ConsumerStatus => "consumer_status",
+            RuleKind::ClusterDown => "cluster_down",
+            RuleKind::BrokerDown => "broker_down",
+            RuleKind::UnderReplicated => "under_replicated",
+            RuleKind::OfflinePartitions => "offline_partitions",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<RuleKind> {
+        RuleKind::ALL.into_iter().find(|k| k.as_str() == text)
+    }
+
+    /// Whether the rule selects consumer groups (and so reads `group`).
+    pub fn is_about_groups(self) -> bool {
+        matches!(
+            self,
+            RuleKind::ConsumerLag | RuleKind::ConsumerLagSeconds | RuleKind::ConsumerStatus
+        )
+    }
+
+    /// Whether the rule compares a number with `threshold`.
+    pub fn has_threshold(self) -> bool {
+        matches!(
+            self,
+            RuleKind::ConsumerLag
+                | RuleKind::ConsumerLagSeconds
+                | RuleKind::UnderReplicated
+                | RuleKind::OfflinePartitions
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Info,
+    #[default]
+    Warning,
+    Critical,
+}
+
+impl Severity {
+    pub const ALL: [Severity; 3] = [Severity::Info, Severity::Warning, Severity::Critical];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Severity> {
+        Severity::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+fn all_clusters() -> String {
+    "*".into()
+}
+
+fn enabled() -> bool {
+    true
+}
+
+/// One alert rule. `cluster`, `group` and `topic` are names or patterns: `*` matches any run of
+/// characters, `?` one character, and a comma separates alternatives (`billing,payments-*`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleDef {
+    pub name: String,
+    pub kind: RuleKind,
+    #[serde(default = "all_clusters")]
+    pub cluster: String,
+    /// Consumer-group rules: which groups (default: all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// Which topics: a lag rule then alerts per (group, topic); replication rules per topic.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    /// Fires when the value is above this (lag in messages or seconds, partition counts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threshold: Option<f64>,
+    /// `consumer_status` rules: fire at this status or worse (WARN, REWIND, STALL, STOP).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<PartitionStatus>,
+    /// How long the condition must hold before the alert fires.
+    #[serde(rename = "for", default, with = "duration_text")]
+    pub hold: Duration,
+    /// How many polls in a row must see the condition before the alert fires (with `for`, both
+    /// must be met).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub for_polls: u32,
+    /// Reminder interval while the alert keeps firing; none when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "duration_text::option")]
+    pub repeat_interval: Option<Duration>,
+    #[serde(default)]
+    pub severity: Severity,
+    /// Names of the channels that receive this rule's notices.
+    #[serde(default)]
+    pub channels: Vec<String>,
+    #[serde(default = "enabled")]
+    pub enabled: bool,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChannelKind {
+    Email,
+    Webhook,
+}
+
+impl ChannelKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelKind::Email => "email",
+            ChannelKind::Webhook => "webhook",
+        }
+    }
+}
+
+/// How the SMTP connection is secured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpTls {
+    /// Implicit TLS from the first byte (port 465).
+    Tls,
+    /// Plain connection upgraded with STARTTLS, which must succeed (port 587).
+    Starttls,
+    /// No encryption (a local relay).
+    None,
+}
+
+impl SmtpTls {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SmtpTls::Tls => "tls",
+            SmtpTls::Starttls => "starttls",
+            SmtpTls::None => "none",
+        }
+    }
+
+    pub fn default_port(self) -> u16 {
+        match self {
+            SmtpTls::Tls => 465,
+            SmtpTls::Starttls => 587,
+            SmtpTls::None => 25,
+        }
+    }
+}
+
+/// The body a webhook receives.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WebhookFormat {
+    /// Osprey's own JSON (documented in the README).
+    #[default]
+    Generic,
+    Slack,
+    Dingtalk,
+    Wecom,
+    Feishu,
+}
+
+impl WebhookFormat {
+    pub const ALL: [WebhookFormat; 5] = [
+        WebhookFormat::Generic,
+        WebhookFormat::Slack,
+        WebhookFormat::Dingtalk,
+        WebhookFormat::Wecom,
+        WebhookFormat::Feishu,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookFormat::Generic => "generic",
+            WebhookFormat::Slack => "slack",
+            WebhookFormat::Dingtalk => "dingtalk",
+            WebhookFormat::Wecom => "wecom",
+            WebhookFormat::Feishu => "feishu",
+        }
+    }
+}
+
+/// One notification channel. E-mail channels use the `smtp_*`, `tls`, `username`, `password`,
+/// `from` and `to` keys; webhooks `url`, `format`, `headers` and `secret`. Any string may name
+/// an environment variable as `${NAME}`; it is read when a notice is sent, so the secret itself
+/// never reaches the database.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelDef {
+    pub name: String,
+    pub kind: ChannelKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp_host: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp_port: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<SmtpTls>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub to: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<WebhookFormat>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// Webhooks: HMAC-SHA256 key. Generic JSON gets an `X-Osprey-Signature` header; DingTalk
+    /// and Feishu get their own signatures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<String>,
+    /// Longest time one delivery may take (default 10s).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "duration_text::option")]
+    pub timeout: Option<Duration>,
+}
+
+pub const DEFAULT_CHANNEL_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl ChannelDef {
+    /// A copy fit to show or return from the API: literal passwords and secrets are replaced,
+    /// `${NAME}` references are kept (they are not secret).
+    pub fn redacted(&self) -> ChannelDef {
+        let hide = |v: &Option<String>| {
+            v.as_ref().map(|s| if is_env_reference(s) { s.clone() } else { REDACTED.into() })
+        };
+        ChannelDef { password: hide(&self.password), secret: hide(&self.secret), ..self.clone() }
+    }
+
+    /// Keeps the stored password and secret where an edit left them `REDACTED` or empty.
+    pub fn keep_secrets_from(&mut self, stored: &ChannelDef) {
+        let keep = |new: &mut Option<String>, old: &Option<String>| {
+            if new.as_deref().is_none_or(|v| v.is_empty() || v == REDACTED) {
+                new.clone_from(old);
+            }
+        };
+        keep(&mut self.password, &stored.password);
+        keep(&mut self.secret, &stored.secret);
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.timeout.unwrap_or(DEFAULT_CHANNEL_TIMEOUT)
+    }
+
+    pub fn tls(&self) -> SmtpTls {
+        self.tls.unwrap_or(SmtpTls::Starttls)
+    }
+
+    pub fn smtp_port(&self) -> u16 {
+        self.smtp_port.unwrap_or_else(|| self.tls().default_port())
+    }
+
+    /// Every `${NAME}` this channel reads, with the key that holds it.
+    pub fn env_references(&self) -> Vec<(String, String)> {
+        let mut fields: Vec<(String, &str)> = Vec::new();
+        for (key, value) in [
+            ("smtp_host", &self.smtp_host),
+            ("username", &self.username),
+            ("password", &self.password),
+            ("from", &self.from),
+            ("url", &self.url),
+            ("secret", &self.secret),
+        ] {
+            if let Some(v) = value {
+                fields.push((key.into(), v));
+            }
+        }
+        for (name, value) in &self.headers {
+            fields.push((format!("headers.{name}"), value));
+        }
+        fields
+            .into_iter()
+            .flat_map(|(key, value)| env_names(value).into_iter().map(move |n| (key.clone(), n)))
+            .collect()
+    }
+}
+
+pub const REDACTED: &str = "<redacted>";
+
+fn is_env_reference(value: &str) -> bool {
+    let trimmed = value.trim();
+    trimmed.starts_with("${") && trimmed.ends_with('}') && env_names(trimmed).len() == 1
+}
+
+/// The variable names of every `${NAME}` in `text`.
+pub fn env_names(text: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        let after = &rest[start + 2..];
+        match after.find('}') {
+            Some(end) => {
+                names.push(after[..end].to_owned());
+                rest = &after[end + 1..];
+            }
+            None => break,
+        }
+    }
+    names
+}
+
+/// Replaces every `${NAME}` in `text` with `lookup(NAME)`; names the first variable missing.
+pub fn interpolate(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<String, String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            out.push_str(&rest[start..]);
+            return Ok(out);
+        };
+        let name = &after[..end];
+        let value =
+            lookup(name).ok_or_else(|| format!("environment variable {name} is not set"))?;
+        out.push_str(&value);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Names of rules, channels and clusters: letters, digits, `.`, `_` and `-`.
+pub fn is_valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// A problem in a rule or channel: the field it is about and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct DefinitionError {
+    pub field: String,
+    pub message: String,
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> DefinitionError {
+    DefinitionError { field: field.into(), message: message.into() }
+}
+
+impl RuleDef {
+    /// Checks the rule on its own; `channel_exists` answers for the channels it names.
+    pub fn validate(&self, channel_exists: impl Fn(&str) -> bool) -> Result<(), DefinitionError> {
+        if !is_valid_name(&self.name) {
+            return Err(invalid("name", "use 1-64 letters, digits, '.', '_' or '-'"));
+        }
+        for (field, pattern) in [
+            ("cluster", Some(&self.cluster)),
+            ("group", self.group.as_ref()),
+            ("topic", self.topic.as_ref()),
+        ] {
+            if pattern.is_some_and(|p| p.trim().is_empty() || p.len() > 1000) {
+                return Err(invalid(field, "must be a name or pattern (1-1000 characters)"));
+            }
+        }
+        if self.group.is_some() && !self.kind.is_about_groups() {
+            return Err(invalid(
+                "group",
+                format!("does not apply to {} rules", self.kind.as_str()),
+            ));
+        }
+        match (self.kind.has_threshold(), self.threshold) {
+            (true, None)
+                if !matches!(
+                    self.kind,
+                    RuleKind::UnderReplicated | RuleKind::OfflinePartitions
+                ) =>
+            {
+                return Err(invalid(
+                    "threshold",
+                    format!("{} rules need a threshold", self.kind.as_str()),
+                ));
+            }
+            (true, Some(t)) if !t.is_finite() || t < 0.0 => {
+                return Err(invalid("threshold", "must be a number of at least 0"));
+            }
+            (false, Some(_)) => {
+                return Err(invalid(
+                    "threshold",
+                    format!("does not apply to {} rules", self.kind.as_str()),
+                ));
+            }
+            _ => {}
+        }
+        match (self.kind, self.status) {
+            (RuleKind::ConsumerStatus, None) => {
+                return Err(invalid(
+                    "status",
+                    "consumer_status rules need a status: WARN, STALL or STOP",
+                ));
+            }
+            (RuleKind::ConsumerStatus, Some(PartitionStatus::Ok | PartitionStatus::Notfound)) => {
+                return Err(invalid("status", "must be WARN, REWIND, STALL or STOP"));
+            }
+            (RuleKind::ConsumerStatus, Some(_)) | (_, None) => {}
+            (_, Some(_)) => {
+                return Err(invalid(
+                    "status",
+                    format!("does not apply to {} rules", self.kind.as_str()),
+                ));
+            }
+        }
+        if self.repeat_interval.is_some_and(|r| r < Duration::from_secs(60)) {
+            return Err(invalid("repeat_interval", "must be at least 1m"));
+        }
+        if self.channels.is_empty() {
+            return Err(invalid("channels", "name at least one channel"));
+        }
+        if let Some(unknown) = self.channels.iter().find(|c| !channel_exists(c)) {
+            return Err(invalid("channels", format!("there is no channel {unknown:?}")));
+        }
+        Ok(())
+    }
+
+    /// The threshold the rule compares with (replication rules default to 0).
+    pub fn threshold_or_default(&self) -> f64 {
+        self.threshold.unwrap_or(0.0)
+    }
+
+    pub fn hold_millis(&self) -> i64 {
+        i64::try_from(self.hold.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    pub fn repeat_millis(&self) -> Option<i64> {
+        self.repeat_interval.map(|r| i64::try_from(r.as_millis()).unwrap_or(i64::MAX))
+    }
+}
+
+impl ChannelDef {
+    pub fn validate(&self) -> Result<(), DefinitionError> {
+        if !is_valid_name(&self.name) {
+            return Err(invalid("name", "use 1-64 letters, digits, '.', '_' or '-'"));
+        }
+        if self.timeout.is_some_and(|t| t.is_zero() || t > Duration::from_secs(120)) {
+            return Err(invalid("timeout", "must be between 1ms and 2m"));
+        }
+        let set = |v: &Option<String>| v.as_deref().is_some_and(|s| !s.trim().is_empty());
+        match self.kind {
+            ChannelKind::Email => {
+                if !set(&self.smtp_host) {
+                    return Err(invalid("smtp_host", "e-mail channels need an SMTP host"));
+                }
+                let from = self.from.as_deref().unwrap_or_default();
+                if !set(&self.from) || (!from.contains('@') && !from.contains("${")) {
+                    return Err(invalid("from", "e-mail channels need a sender address"));
+                }
+                if self.to.is_empty() {
+                    return Err(invalid("to", "name at least one recipient"));
+                }
+                if let Some(bad) = self.to.iter().find(|t| !t.contains('@') && !t.contains("${")) {
+                    return Err(invalid("to", format!("{bad:?} is not an e-mail address")));
+                }
+                if set(&self.password) && !set(&self.username) {
+                    return Err(invalid("username", "a password needs a username"));
+                }
+                if self.url.is_some() || self.format.is_some() || !self.headers.is_empty() {
+                    return Err(invalid("url", "url, format and headers are for webhooks"));
+                }
+            }
+            ChannelKind::Webhook => {
+                let url = self.url.as_deref().unwrap_or_default().trim();
+                if url.is_empty() {
+                    return Err(invalid("url", "webhooks need a URL"));
+                }
+                if !url.starts_with("${") {
+                    match url::Url::parse(url) {
+                        Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+                        _ => return Err(invalid("url", format!("{url:?} is not an http(s) URL"))),
+                    }
+                }
+                if let Some(bad) = self
+                    .headers
+                    .keys()
+                    .find(|h| reqwest::header::HeaderName::from_bytes(h.as_bytes()).is_err())
+                {
+                    return Err(invalid("headers", format!("{bad:?} is not a header name")));
+                }
+                if self.smtp_host.is_some() || !self.to.is_empty() {
+                    return Err(invalid("smtp_host", "smtp_host and to are for e-mail channels"));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether `name` matches `pattern`: comma-separated alternatives, each exact or with `*`
+/// (any run of characters) and `?` (one character).
+pub fn matches_pattern(pattern: &str, name: &str) -> bool {
+    pattern
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .any(|p| glob(p.as_bytes(), name.as_bytes()))
+}
+
+fn glob(pattern: &[u8], text: &[u8]) -> bool {
+    // Iterative matcher with one backtrack point: linear for the patterns people write.
+    let (mut p, mut t) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match pattern.get(p) {
+            Some(b'*') => {
+                star = Some((p, t));
+                p += 1;
+            }
+            Some(&c) if c == b'?' || c == text[t] => {
+                p += 1;
+                t += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    p = sp + 1;
+                    t = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    pattern[p..].iter().all(|&c| c == b'*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(toml_text: &str) -> RuleDef {
+        toml::from_str(toml_text).unwrap()
+    }
+
+    #[test]
+    fn patterns_match_names_stars_and_alternatives() {
+        assert!(matches_pattern("billing", "billing"));
+        assert!(!matches_pattern("billing", "billing-2"));
+        assert!(matches_pattern("billing*", "billing-2"));
+        assert!(matches_pattern("*", ""));
+        assert!(matches_pattern("a*b*c", "axxbyyc"));
+        assert!(!matches_pattern("a*b*c", "axxbyy"));
+        assert!(matches_pattern("pay?", "pays"));
+        assert!(matches_pattern("audit, billing-*", "billing-eu"));
+        assert!(!matches_pattern("", "x"));
+    }
+
+    #[test]
+    fn a_rule_reads_as_in_the_readme() {
+        let r = rule(
+            r#"
+            name = "billing-lag"
+            kind = "consumer_lag"
+            cluster = "prod"
+            group = "billing"
+            threshold = 10000
+            for = "2m"
+            repeat_interval = "1h"
+            severity = "critical"
+            channels = ["oncall"]
+            "#,
+        );
+        assert_eq!(r.hold, Duration::from_secs(120));
+        assert_eq!(r.repeat_interval, Some(Duration::from_secs(3600)));
+        assert_eq!((r.severity, r.enabled), (Severity::Critical, true));
+        assert_eq!(r.validate(|c| c == "oncall"), Ok(()));
+        let back: RuleDef = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(back, r, "the JSON kept in the database reads back the same");
+    }
+
+    #[test]
+    fn rule_mistakes_name_the_field() {
+        let base = r#"name = "r"
+            channels = ["oncall"]
+            "#;
+        let field = |extra: &str| {
+            rule(&format!("{base}{extra}")).validate(|c| c == "oncall").unwrap_err().field
+        };
+        assert_eq!(field("kind = \"consumer_lag\""), "threshold");
+        assert_eq!(field("kind = \"consumer_status\""), "status");
+        assert_eq!(field("kind = \"consumer_status\"\nstatus = \"OK\""), "status");
+        assert_eq!(field("kind = \"cluster_down\"\nthreshold = 3"), "threshold");
+        assert_eq!(field("kind = \"cluster_down\"\ngroup = \"g\""), "group");
+        assert_eq!(field("kind = \"consumer_lag\"\nthreshold = -1"), "threshold");
+        assert_eq!(
+            field("kind = \"consumer_lag\"\nthreshold = 1\nrepeat_interval = \"10s\""),
+            "repeat_interval"
+        );
+        let unknown_channel = rule(&format!("{base}kind = \"cluster_down\"")).validate(|_| false);
+        assert_eq!(unknown_channel.unwrap_err().message, "there is no channel \"oncall\"");
+        assert!(rule(&format!("{base}kind = \"under_replicated\"")).validate(|_| true).is_ok());
+    }
+
+    fn channel(toml_text: &str) -> ChannelDef {
+        toml::from_str(toml_text).unwrap()
+    }
+
+    #[test]
+    fn channels_validate_per_kind() {
+        let email = channel(
+            r#"name = "oncall"
+            kind = "email"
+            smtp_host = "smtp.example.com"
+            password = "${SMTP_PASSWORD}"
+            username = "osprey"
+            from = "osprey@example.com"
+            to = ["a@example.com", "b@example.com"]"#,
+        );
+        assert_eq!(email.validate(), Ok(()));
+        assert_eq!((email.tls(), email.smtp_port()), (SmtpTls::Starttls, 587));
+        assert_eq!(email.env_references(), [("password".into(), "SMTP_PASSWORD".into())]);
+        let no_to = ChannelDef { to: vec![], ..email.clone() };
+        assert_eq!(no_to.validate().unwrap_err().field, "to");
+
+        let hook = channel(
+            r#"name = "hook"
+            kind = "webhook"
+            url = "ftp://x"
+            "#,
+        );
+        assert_eq!(hook.validate().unwrap_err().field, "url");
+        let hook = ChannelDef { url: Some("https://hooks.slack.com/x".into()), ..hook };
+        assert_eq!(hook.validate(), Ok(()));
+        let bad_header = ChannelDef {
+            headers: [("bad header".to_string(), "v".to_string())].into(),
+            ..hook.clone()
+        };
+        assert_eq!(bad_header.validate().unwrap_err().field, "headers");
+    }
+
+    #[test]
+    fn redaction_hides_literals_but_shows_references_and_edits_keep_secrets() {
+        let stored = ChannelDef {
+            password: Some("hunter2".into()),
+            secret: Some("${HOOK_SECRET}".into()),
+            ..channel("name = \"c\"\nkind = \"webhook\"\nurl = \"http://x\"")
+        };
+        let shown = stored.redacted();
+        assert_eq!(shown.password.as_deref(), Some(REDACTED));
+        assert_eq!(shown.secret.as_deref(), Some("${HOOK_SECRET}"));
+        let mut edited = shown.clone();
+        edited.keep_secrets_from(&stored);
+        assert_eq!(edited.password.as_deref(), Some("hunter2"));
+    }
+
+    #[test]
+    fn interpolation_reads_variables_and_names_the_missing_one() {
+        let lookup = |n: &str| (n == "A").then(|| "1".to_string());
+        assert_eq!(interpolate("x${A}y${A}", lookup), Ok("x1y1".into()));
+        assert_eq!(interpolate("plain", lookup), Ok("plain".into()));
+        assert_eq!(interpolate("${B}", lookup), Err("environment variable B is not set".into()));
+        assert_eq!(env_names("${A}:${B}"), ["A", "B"]);
+    }
+}

@@ -1,0 +1,532 @@
+//! What a notice says, and how it reads in an e-mail and in each webhook format. Pure: built from
+//! a notice and the subject it is about, rendered without I/O, so every format is unit-tested.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::definition::{RuleKind, Severity, WebhookFormat};
+use crate::clock::utc_text;
+use crate::domain::Millis;
+
+/// Why a message is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    Firing,
+    /// Still firing, sent every `repeat_interval`.
+    Reminder,
+    Resolved,
+    /// "Send test" on the Channels page.
+    Test,
+}
+
+impl MessageKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::Firing => "firing",
+            MessageKind::Reminder => "reminder",
+            MessageKind::Resolved => "resolved",
+            MessageKind::Test => "test",
+        }
+    }
+
+    fn tag(self) -> &'static str {
+        match self {
+            MessageKind::Firing | MessageKind::Reminder => "FIRING",
+            MessageKind::Resolved => "RESOLVED",
+            MessageKind::Test => "TEST",
+        }
+    }
+}
+
+/// What an alert is about: a cluster, and within it a group, topic or broker.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Subject {
+    pub cluster: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topic: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broker: Option<i32>,
+}
+
+impl Subject {
+    /// The engine's key: unique per rule, and starting with the cluster name (which cannot
+    /// hold a `/`), so a cluster's subjects are found by prefix.
+    pub fn key(&self) -> String {
+        let mut key = self.cluster.clone();
+        if let Some(group) = &self.group {
+            key.push_str("/group/");
+            key.push_str(group);
+        }
+        if let Some(topic) = &self.topic {
+            key.push_str("/topic/");
+            key.push_str(topic);
+        }
+        if let Some(broker) = self.broker {
+            key.push_str(&format!("/broker/{broker}"));
+        }
+        key
+    }
+
+    pub fn cluster_of_key(key: &str) -> &str {
+        key.split('/').next().unwrap_or(key)
+    }
+
+    /// `group billing (topic orders) on prod`, `topic orders on prod`, `cluster prod`.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(group) = &self.group {
+            parts.push(format!("group {group}"));
+        }
+        match (&self.topic, self.group.is_some()) {
+            (Some(topic), true) => parts.push(format!("(topic {topic})")),
+            (Some(topic), false) => parts.push(format!("topic {topic}")),
+            (None, _) => {}
+        }
+        if let Some(broker) = self.broker {
+            parts.push(format!("broker {broker}"));
+        }
+        if parts.is_empty() {
+            format!("cluster {}", self.cluster)
+        } else {
+            format!("{} on {}", parts.join(" "), self.cluster)
+        }
+    }
+
+    /// Path of the page that shows the subject best.
+    pub fn page_path(&self) -> String {
+        let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        let cluster = enc(&self.cluster);
+        match (&self.group, &self.topic) {
+            (Some(group), _) => format!("/clusters/{cluster}/groups/{}", enc(group)),
+            (None, Some(topic)) => format!("/clusters/{cluster}/topics/{}", enc(topic)),
+            (None, None) => format!("/clusters/{cluster}"),
+        }
+    }
+}
+
+/// Everything a channel needs to tell one notice. Stored with the delivery, so a retry days
+/// later sends what the notice said when it was given.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertMessage {
+    pub kind: MessageKind,
+    pub incident: String,
+    pub rule: String,
+    pub rule_kind: RuleKind,
+    pub severity: Severity,
+    #[serde(flatten)]
+    pub subject: Subject,
+    /// The measured value; `None` when the subject is gone (a deleted group).
+    pub value: Option<f64>,
+    pub threshold: f64,
+    /// When the condition started to hold.
+    pub since: Millis,
+    /// When the notice was given.
+    pub at: Millis,
+    /// Link to the subject's page, when `alerts.public_url` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+}
+
+/// `12,345`; fractions keep one decimal.
+pub fn group_digits(value: f64) -> String {
+    let rounded = value.round();
+    if (value - rounded).abs() >= 0.05 && value.abs() < 1e6 {
+        return format!("{value:.1}");
+    }
+    let n = rounded as i64;
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// `42s`, `5m 12s`, `2h 5m`.
+fn seconds_text(secs: f64) -> String {
+    let secs = secs.max(0.0).round() as u64;
+    match secs {
+        0..60 => format!("{secs}s"),
+        60..3600 => format!("{}m {}s", secs / 60, secs % 60),
+        _ => format!("{}h {}m", secs / 3600, secs % 3600 / 60),
+    }
+}
+
+/// Status codes as [`crate::evaluator::PartitionStatus::code`] gives them.
+fn status_text(code: f64) -> &'static str {
+    // Thresholds sit half a step below the status they stand for.
+    let index = code.ceil().max(0.0) as usize;
+    ["NOTFOUND", "OK", "WARN", "REWIND", "STALL", "STOP"].get(index).copied().unwrap_or("?")
+}
+
+impl AlertMessage {
+    /// The value as the rule measures it: `12,345`, `5m 12s`, `STALL`.
+    pub fn value_text(&self) -> String {
+        match self.value {
+            None => "gone".into(),
+            Some(v) => self.measure(v),
+        }
+    }
+
+    pub fn threshold_text(&self) -> String {
+        self.measure(self.threshold)
+    }
+
+    fn measure(&self, v: f64) -> String {
+        match self.rule_kind {
+            RuleKind::ConsumerLagSeconds => seconds_text(v),
+            RuleKind::ConsumerStatus => status_text(v).into(),
+            RuleKind::ClusterDown => format!("{} failed polls", group_digits(v)),
+            _ => group_digits(v),
+        }
+    }
+
+    /// One line saying what and where, without the `[FIRING]` tag:
+    /// `lag 12,345 > 10,000 — group billing on prod-kafka`.
+    pub fn summary(&self) -> String {
+        let firing = self.kind != MessageKind::Resolved;
+        let (above, at_least) = if firing { (">", "≥") } else { ("≤", "<") };
+        let what = self.subject.describe();
+        let value = self.value_text();
+        let threshold = self.threshold_text();
+        match (self.rule_kind, self.value) {
+            (_, None) => format!("{what} is gone"),
+            (RuleKind::ConsumerLag, _) => format!("lag {value} {above} {threshold} — {what}"),
+            (RuleKind::ConsumerLagSeconds, _) => {
+                format!("lag {value} {above} {threshold} — {what}")
+            }
+            (RuleKind::ConsumerStatus, _) => {
+                format!("status {value} ({at_least} {threshold}) — {what}")
+            }
+            (RuleKind::ClusterDown, _) if firing => {
+                format!("cluster {} unreachable ({value})", self.subject.cluster)
+            }
+            (RuleKind::ClusterDown, _) => {
+                format!("cluster {} reachable again", self.subject.cluster)
+            }
+            (RuleKind::BrokerDown, _) if firing => format!("{what} is gone from the cluster"),
+            (RuleKind::BrokerDown, _) => format!("{what} is back"),
+            (RuleKind::UnderReplicated, _) => {
+                format!("under-replicated partitions {value} {above} {threshold} — {what}")
+            }
+            (RuleKind::OfflinePartitions, _) => {
+                format!("offline partitions {value} {above} {threshold} — {what}")
+            }
+        }
+    }
+
+    /// `[FIRING] lag 12,345 > 10,000 — group billing on prod-kafka`
+    pub fn title(&self) -> String {
+        format!("[{}] {}", self.kind.tag(), self.summary())
+    }
+
+    /// Label/value lines shared by the text e-mail, the HTML e-mail and the chat formats.
+    pub fn facts(&self) -> Vec<(&'static str, String)> {
+        let mut facts = vec![
+            (
+                "Rule",
+                format!("{} ({}, {})", self.rule, self.rule_kind.as_str(), self.severity.as_str()),
+            ),
+            ("Cluster", self.subject.cluster.clone()),
+        ];
+        if let Some(group) = &self.subject.group {
+            facts.push(("Group", group.clone()));
+        }
+        if let Some(topic) = &self.subject.topic {
+            facts.push(("Topic", topic.clone()));
+        }
+        if let Some(broker) = self.subject.broker {
+            facts.push(("Broker", broker.to_string()));
+        }
+        facts.push(("Value", self.value_text()));
+        facts.push(("Threshold", self.threshold_text()));
+        facts.push(("Since", utc_text(self.since)));
+        if self.kind == MessageKind::Resolved {
+            facts.push(("Resolved", utc_text(self.at)));
+        }
+        facts.push(("Duration", seconds_text((self.at - self.since) as f64 / 1000.0)));
+        facts.push(("Incident", self.incident.clone()));
+        if let Some(link) = &self.link {
+            facts.push(("Open", link.clone()));
+        }
+        facts
+    }
+
+    pub fn email_text(&self) -> String {
+        let mut out = format!("{}\n\n", self.title());
+        let lead = match self.kind {
+            MessageKind::Firing => "An alert is firing.",
+            MessageKind::Reminder => "Reminder: this alert is still firing.",
+            MessageKind::Resolved => "This alert is resolved.",
+            MessageKind::Test => "This is a test message from Osprey; the channel works.",
+        };
+        out.push_str(lead);
+        out.push_str("\n\n");
+        for (label, value) in self.facts() {
+            out.push_str(&format!("{:<10} {value}\n", format!("{label}:")));
+        }
+        out.push_str("\n-- \nOsprey\n");
+        out
+    }
+
+    pub fn email_html(&self) -> String {
+        let colour = match self.kind {
+            MessageKind::Resolved => "#1a7f37",
+            MessageKind::Test => "#555555",
+            _ if self.severity == Severity::Critical => "#c62828",
+            _ => "#b26a00",
+        };
+        let mut rows = String::new();
+        for (label, value) in self.facts() {
+            let value = if label == "Open" {
+                format!("<a href=\"{0}\">{0}</a>", escape_html(&value))
+            } else {
+                escape_html(&value)
+            };
+            rows.push_str(&format!(
+                "<tr><th align=\"left\" style=\"padding:2px 12px 2px 0;color:#555\">{label}</th><td>{value}</td></tr>"
+            ));
+        }
+        format!(
+            "<!doctype html><html><body style=\"font-family:sans-serif\">\
+             <h2 style=\"color:{colour};margin:0 0 8px\">{}</h2>\
+             <table style=\"border-collapse:collapse\">{rows}</table>\
+             <p style=\"color:#888;font-size:12px\">Osprey</p></body></html>",
+            escape_html(&self.title())
+        )
+    }
+
+    /// Markdown for the chat formats.
+    fn markdown(&self) -> String {
+        let mut out = format!("**{}**\n\n", self.title());
+        for (label, value) in self.facts() {
+            out.push_str(&format!("- {label}: {value}\n"));
+        }
+        out
+    }
+
+    /// The JSON body a webhook of `format` receives.
+    pub fn webhook_body(&self, format: WebhookFormat) -> serde_json::Value {
+        match format {
+            WebhookFormat::Generic => json!({
+                "version": 1,
+                "status": self.kind.as_str(),
+                "title": self.title(),
+                "summary": self.summary(),
+                "incident": self.incident,
+                "rule": self.rule,
+                "rule_kind": self.rule_kind.as_str(),
+                "severity": self.severity.as_str(),
+                "cluster": self.subject.cluster,
+                "group": self.subject.group,
+                "topic": self.subject.topic,
+                "broker": self.subject.broker,
+                "value": self.value,
+                "value_text": self.value_text(),
+                "threshold": self.threshold,
+                "threshold_text": self.threshold_text(),
+                "since": self.since,
+                "at": self.at,
+                "link": self.link,
+            }),
+            WebhookFormat::Slack => {
+                let mut text = format!("*{}*", self.title());
+                for (label, value) in self.facts() {
+                    text.push_str(&format!("\n• {label}: {value}"));
+                }
+                json!({ "text": text })
+            }
+            WebhookFormat::Dingtalk => json!({
+                "msgtype": "markdown",
+                "markdown": { "title": self.title(), "text": self.markdown() },
+            }),
+            WebhookFormat::Wecom => json!({
+                "msgtype": "markdown",
+                "markdown": { "content": self.markdown() },
+            }),
+            WebhookFormat::Feishu => {
+                let mut text = self.title();
+                for (label, value) in self.facts() {
+                    text.push_str(&format!("\n{label}: {value}"));
+                }
+                json!({ "msg_type": "text", "content": { "text": text } })
+            }
+        }
+    }
+}
+
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub fn lag_message(kind: MessageKind) -> AlertMessage {
+        AlertMessage {
+            kind,
+            incident: "0123456789abcdef".into(),
+            rule: "billing-lag".into(),
+            rule_kind: RuleKind::ConsumerLag,
+            severity: Severity::Critical,
+            subject: Subject {
+                cluster: "prod-kafka".into(),
+                group: Some("billing".into()),
+                ..Subject::default()
+            },
+            value: Some(12_345.0),
+            threshold: 10_000.0,
+            since: 1_795_000_000_000,
+            at: 1_795_000_300_000,
+            link: Some("https://osprey.example.com/clusters/prod-kafka/groups/billing".into()),
+        }
+    }
+
+    #[test]
+    fn the_title_says_what_and_where() {
+        assert_eq!(
+            lag_message(MessageKind::Firing).title(),
+            "[FIRING] lag 12,345 > 10,000 — group billing on prod-kafka"
+        );
+        let resolved = AlertMessage { value: Some(12.0), ..lag_message(MessageKind::Resolved) };
+        assert_eq!(resolved.title(), "[RESOLVED] lag 12 ≤ 10,000 — group billing on prod-kafka");
+        let gone = AlertMessage { value: None, ..lag_message(MessageKind::Resolved) };
+        assert_eq!(gone.title(), "[RESOLVED] group billing on prod-kafka is gone");
+    }
+
+    #[test]
+    fn each_rule_kind_reads_in_its_own_unit() {
+        let with = |rule_kind, value: f64, threshold: f64, subject: Subject| AlertMessage {
+            rule_kind,
+            value: Some(value),
+            threshold,
+            subject,
+            ..lag_message(MessageKind::Firing)
+        };
+        let group = lag_message(MessageKind::Firing).subject;
+        let topic =
+            Subject { cluster: "prod".into(), topic: Some("orders".into()), ..Subject::default() };
+        let cluster = Subject { cluster: "prod".into(), ..Subject::default() };
+        let broker = Subject { broker: Some(3), ..cluster.clone() };
+        let cases = [
+            (
+                with(RuleKind::ConsumerLagSeconds, 312.0, 300.0, group.clone()),
+                "lag 5m 12s > 5m 0s — group billing on prod-kafka",
+            ),
+            (
+                with(RuleKind::ConsumerStatus, 4.0, 3.5, group),
+                "status STALL (≥ STALL) — group billing on prod-kafka",
+            ),
+            (
+                with(RuleKind::ClusterDown, 3.0, 0.0, cluster),
+                "cluster prod unreachable (3 failed polls)",
+            ),
+            (
+                with(RuleKind::BrokerDown, 1.0, 0.0, broker),
+                "broker 3 on prod is gone from the cluster",
+            ),
+            (
+                with(RuleKind::UnderReplicated, 2.0, 0.0, topic.clone()),
+                "under-replicated partitions 2 > 0 — topic orders on prod",
+            ),
+            (
+                with(RuleKind::OfflinePartitions, 1.0, 0.0, topic),
+                "offline partitions 1 > 0 — topic orders on prod",
+            ),
+        ];
+        for (message, summary) in cases {
+            assert_eq!(message.summary(), summary);
+        }
+    }
+
+    #[test]
+    fn subject_keys_start_with_the_cluster_and_pages_are_linked() {
+        let s = Subject {
+            cluster: "prod".into(),
+            group: Some("a b".into()),
+            topic: Some("t".into()),
+            broker: None,
+        };
+        assert_eq!(s.key(), "prod/group/a b/topic/t");
+        assert_eq!(Subject::cluster_of_key(&s.key()), "prod");
+        assert_eq!(s.page_path(), "/clusters/prod/groups/a+b");
+        assert_eq!(s.describe(), "group a b (topic t) on prod");
+    }
+
+    #[test]
+    fn the_email_bodies_carry_every_fact_and_escape_html() {
+        let message = AlertMessage {
+            subject: Subject {
+                group: Some("<b>".into()),
+                ..lag_message(MessageKind::Firing).subject
+            },
+            ..lag_message(MessageKind::Firing)
+        };
+        let text = message.email_text();
+        for needle in [
+            "Cluster:   prod-kafka",
+            "Group:     <b>",
+            "Value:     12,345",
+            "Threshold: 10,000",
+            "Since:     2026-11-18 11:06:40 UTC",
+            "https://osprey.example.com/",
+        ] {
+            assert!(text.contains(needle), "{needle:?} in\n{text}");
+        }
+        let html = message.email_html();
+        assert!(html.contains("&lt;b&gt;") && !html.contains("<b>"));
+        assert!(html.contains(
+            "<a href=\"https://osprey.example.com/clusters/prod-kafka/groups/billing\">"
+        ));
+    }
+
+    #[test]
+    fn webhook_formats_have_their_expected_shape() {
+        let m = lag_message(MessageKind::Firing);
+        let generic = m.webhook_body(WebhookFormat::Generic);
+        assert_eq!(generic["status"], "firing");
+        assert_eq!(generic["group"], "billing");
+        assert_eq!(generic["value"], 12_345.0);
+        assert_eq!(generic["threshold"], 10_000.0);
+        assert_eq!(generic["topic"], serde_json::Value::Null);
+        assert!(
+            m.webhook_body(WebhookFormat::Slack)["text"].as_str().unwrap().starts_with("*[FIRING]")
+        );
+        assert_eq!(m.webhook_body(WebhookFormat::Dingtalk)["msgtype"], "markdown");
+        assert!(
+            m.webhook_body(WebhookFormat::Wecom)["markdown"]["content"]
+                .as_str()
+                .unwrap()
+                .contains("Group: billing")
+        );
+        assert_eq!(m.webhook_body(WebhookFormat::Feishu)["msg_type"], "text");
+    }
+
+    #[test]
+    fn the_stored_message_reads_back() {
+        let m = lag_message(MessageKind::Reminder);
+        let back: AlertMessage = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
+        assert_eq!(back, m);
+    }
+}

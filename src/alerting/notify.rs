@@ -1,0 +1,296 @@
+//! The notifiers: send one message through one channel — e-mail over SMTP (lettre) or a webhook
+//! POST (reqwest) — and say exactly why when the channel does not accept it. They only format
+//! and send; retries and bookkeeping are the outbox's.
+
+use std::time::Duration;
+
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
+use sha2::Sha256;
+
+use super::definition::{ChannelDef, ChannelKind, SmtpTls, WebhookFormat, interpolate};
+use super::message::AlertMessage;
+use crate::domain::Millis;
+
+/// Why a channel did not accept a message: shown as is on the Channels and Alerts pages.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotifyError {
+    #[error("channel {channel}: {message}")]
+    Setup { channel: String, message: String },
+    #[error("{0}")]
+    Smtp(String),
+    #[error("{0}")]
+    Webhook(String),
+    #[error("no answer within {}", crate::config::duration_text::format(*.0))]
+    Timeout(Duration),
+}
+
+/// The error and its causes on one line: lettre and reqwest keep the useful part in sources.
+fn chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// Sends through channels; holds the HTTP client so webhook connections are reused.
+#[derive(Debug, Clone)]
+pub struct Notifier {
+    http: reqwest::Client,
+}
+
+impl Default for Notifier {
+    fn default() -> Self {
+        Notifier::new()
+    }
+}
+
+impl Notifier {
+    pub fn new() -> Self {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("osprey/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::limited(3))
+            .build()
+            .unwrap_or_default();
+        Notifier { http }
+    }
+
+    /// Sends `message` through `channel`; `now` signs webhooks that want a timestamp.
+    pub async fn send(
+        &self,
+        channel: &ChannelDef,
+        message: &AlertMessage,
+        now: Millis,
+    ) -> Result<(), NotifyError> {
+        let timeout = channel.timeout();
+        let sending = async {
+            match channel.kind {
+                ChannelKind::Email => send_email(channel, message).await,
+                ChannelKind::Webhook => self.send_webhook(channel, message, now).await,
+            }
+        };
+        tokio::time::timeout(timeout, sending).await.map_err(|_| NotifyError::Timeout(timeout))?
+    }
+
+    async fn send_webhook(
+        &self,
+        channel: &ChannelDef,
+        message: &AlertMessage,
+        now: Millis,
+    ) -> Result<(), NotifyError> {
+        let setup = |message: String| NotifyError::Setup { channel: channel.name.clone(), message };
+        let env = |text: &str| interpolate(text, |n| std::env::var(n).ok()).map_err(setup);
+        let raw_url = env(channel.url.as_deref().unwrap_or_default())?;
+        let mut url = url::Url::parse(raw_url.trim())
+            .map_err(|e| setup(format!("url {raw_url:?} is not valid: {e}")))?;
+        let format = channel.format.unwrap_or_default();
+        let secret = channel.secret.as_deref().map(env).transpose()?;
+        let mut body = message.webhook_body(format);
+        let mut request_headers = reqwest::header::HeaderMap::new();
+        match (format, &secret) {
+            (WebhookFormat::Dingtalk, Some(secret)) => {
+                let sign = base64_hmac(secret.as_bytes(), format!("{now}\n{secret}").as_bytes());
+                url.query_pairs_mut()
+                    .append_pair("timestamp", &now.to_string())
+                    .append_pair("sign", &sign);
+            }
+            (WebhookFormat::Feishu, Some(secret)) => {
+                let seconds = now / 1000;
+                // Feishu keys the HMAC with "timestamp\nsecret" and signs nothing.
+                let sign = base64_hmac(format!("{seconds}\n{secret}").as_bytes(), b"");
+                body["timestamp"] = seconds.to_string().into();
+                body["sign"] = sign.into();
+            }
+            _ => {}
+        }
+        let payload = serde_json::to_vec(&body).map_err(|e| setup(e.to_string()))?;
+        if let (WebhookFormat::Generic, Some(secret)) = (format, &secret) {
+            let signed = [now.to_string().as_bytes(), b".", &payload].concat();
+            let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
+                .map_err(|e| setup(e.to_string()))?;
+            mac.update(&signed);
+            let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+            for (name, value) in
+                [("x-osprey-timestamp", now.to_string()), ("x-osprey-signature", signature)]
+            {
+                if let Ok(value) = reqwest::header::HeaderValue::from_str(&value) {
+                    request_headers.insert(name, value);
+                }
+            }
+        }
+        for (name, value) in &channel.headers {
+            let value = env(value)?;
+            let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
+                .map_err(|e| setup(format!("header {name:?}: {e}")))?;
+            let value = reqwest::header::HeaderValue::from_str(&value)
+                .map_err(|e| setup(format!("header {name}: {e}")))?;
+            request_headers.insert(name, value);
+        }
+        let shown_url = redact_url(&url);
+        let response = self
+            .http
+            .post(url)
+            .headers(request_headers)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .timeout(channel.timeout())
+            .body(payload)
+            .send()
+            .await
+            .map_err(|e| {
+                if e.is_timeout() {
+                    NotifyError::Timeout(channel.timeout())
+                } else {
+                    NotifyError::Webhook(format!("POST {shown_url} failed: {}", chain(&e)))
+                }
+            })?;
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        let excerpt: String = text.chars().take(300).collect();
+        if !status.is_success() {
+            return Err(NotifyError::Webhook(format!(
+                "POST {shown_url} answered {status}{}{}",
+                if excerpt.is_empty() { "" } else { ": " },
+                excerpt.trim()
+            )));
+        }
+        // DingTalk, WeCom and Feishu answer 200 and put a refusal in the body.
+        if let Some(refusal) = chat_refusal(format, &text) {
+            return Err(NotifyError::Webhook(format!(
+                "{} refused the message: {refusal}",
+                format.as_str()
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn base64_hmac(key: &[u8], data: &[u8]) -> String {
+    let mut mac = match Hmac::<Sha256>::new_from_slice(key) {
+        Ok(mac) => mac,
+        Err(_) => return String::new(),
+    };
+    mac.update(data);
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}
+
+/// The URL without its query (chat webhooks carry their token there).
+fn redact_url(url: &url::Url) -> String {
+    let mut shown = url.clone();
+    shown.set_query(None);
+    let _ = shown.set_password(None);
+    shown.to_string()
+}
+
+/// `errcode`/`code` other than 0 in a chat platform's answer.
+fn chat_refusal(format: WebhookFormat, body: &str) -> Option<String> {
+    if matches!(format, WebhookFormat::Generic | WebhookFormat::Slack) {
+        return None;
+    }
+    let json: serde_json::Value = serde_json::from_str(body).ok()?;
+    let code =
+        json.get("errcode").or_else(|| json.get("code")).or_else(|| json.get("StatusCode"))?;
+    if code.as_i64() == Some(0) {
+        return None;
+    }
+    let reason =
+        json.get("errmsg").or_else(|| json.get("msg")).or_else(|| json.get("StatusMessage"));
+    Some(format!("code {code}: {}", reason.and_then(|r| r.as_str()).unwrap_or("no message")))
+}
+
+async fn send_email(channel: &ChannelDef, message: &AlertMessage) -> Result<(), NotifyError> {
+    let setup = |text: String| NotifyError::Setup { channel: channel.name.clone(), message: text };
+    let env = |text: &str| interpolate(text, |n| std::env::var(n).ok()).map_err(setup);
+    let host = env(channel.smtp_host.as_deref().unwrap_or_default())?;
+    let port = channel.smtp_port();
+    let from: Mailbox = env(channel.from.as_deref().unwrap_or_default())?
+        .parse()
+        .map_err(|e| setup(format!("from: {e}")))?;
+    let mut email = lettre::Message::builder().from(from).subject(message.title());
+    for to in &channel.to {
+        let to: Mailbox = env(to)?.parse().map_err(|e| setup(format!("to {to:?}: {e}")))?;
+        email = email.to(to);
+    }
+    let email = email
+        .multipart(MultiPart::alternative_plain_html(message.email_text(), message.email_html()))
+        .map_err(|e| setup(format!("cannot build the e-mail: {e}")))?;
+
+    let where_to = format!("SMTP {host}:{port}");
+    let smtp_error = |e: lettre::transport::smtp::Error| {
+        let detail = chain(&e);
+        let hint =
+            if detail.contains("535") || detail.to_ascii_lowercase().contains("authentication") {
+                " (wrong username or password?)"
+            } else {
+                ""
+            };
+        NotifyError::Smtp(format!("{where_to}: {detail}{hint}"))
+    };
+    let builder = match channel.tls() {
+        SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&host).map_err(smtp_error)?,
+        SmtpTls::Starttls => {
+            AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&host).map_err(smtp_error)?
+        }
+        SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&host),
+    };
+    let mut builder = builder.port(port).timeout(Some(channel.timeout()));
+    if let Some(username) = &channel.username {
+        let password = env(channel.password.as_deref().unwrap_or_default())?;
+        builder = builder.credentials(Credentials::new(env(username)?, password));
+    }
+    builder.build().send(email).await.map_err(smtp_error)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chat_platforms_refuse_in_the_body() {
+        assert_eq!(chat_refusal(WebhookFormat::Dingtalk, r#"{"errcode":0,"errmsg":"ok"}"#), None);
+        assert_eq!(
+            chat_refusal(
+                WebhookFormat::Dingtalk,
+                r#"{"errcode":310000,"errmsg":"sign not match"}"#
+            ),
+            Some("code 310000: sign not match".into())
+        );
+        assert_eq!(
+            chat_refusal(WebhookFormat::Feishu, r#"{"code":19021,"msg":"sign match fail"}"#),
+            Some("code 19021: sign match fail".into())
+        );
+        assert_eq!(chat_refusal(WebhookFormat::Generic, r#"{"errcode":1}"#), None);
+    }
+
+    #[test]
+    fn urls_are_shown_without_their_tokens() {
+        let url =
+            url::Url::parse("https://oapi.dingtalk.com/robot/send?access_token=SECRET").unwrap();
+        assert_eq!(redact_url(&url), "https://oapi.dingtalk.com/robot/send");
+    }
+
+    #[test]
+    fn hmac_signatures_match_known_values() {
+        // RFC 4231 test case 2.
+        let mut mac = Hmac::<Sha256>::new_from_slice(b"Jefe").unwrap();
+        mac.update(b"what do ya want for nothing?");
+        assert_eq!(
+            hex::encode(mac.finalize().into_bytes()),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        assert_eq!(
+            base64_hmac(b"Jefe", b"what do ya want for nothing?"),
+            "W9zBRr9gdU5qBCQmCJV1x1oAPwidJzmDnexYuWTsOEM="
+        );
+    }
+}

@@ -1,0 +1,322 @@
+//! Rule evaluation: what one rule sees in the clusters' latest states — one observation per
+//! subject it selects, and the clusters it could not read this round. Pure.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use super::definition::{RuleDef, RuleKind, matches_pattern};
+use super::engine::Observation;
+use super::message::Subject;
+use crate::evaluator::{GroupLag, PartitionStatus};
+use crate::poller::ClusterState;
+
+/// One round of one rule.
+#[derive(Debug, Default, PartialEq)]
+pub struct RuleRound {
+    pub observations: Vec<(Subject, Observation)>,
+    /// Clusters the rule selects whose data is missing or stale: their subjects keep their
+    /// alert state rather than resolve.
+    pub unknown_clusters: BTreeSet<String>,
+}
+
+fn observation(subject: &Subject, value: f64, threshold: f64, breaching: bool) -> Observation {
+    Observation { subject: subject.key(), breaching, value, threshold }
+}
+
+/// Evaluates `rule` over the latest state of every cluster.
+pub fn evaluate(rule: &RuleDef, clusters: &[Arc<ClusterState>]) -> RuleRound {
+    let mut round = RuleRound::default();
+    for state in clusters.iter().filter(|s| matches_pattern(&rule.cluster, &s.name)) {
+        let cluster = Subject { cluster: state.name.clone(), ..Subject::default() };
+        if rule.kind == RuleKind::ClusterDown {
+            if state.last_attempt_at.is_none() {
+                round.unknown_clusters.insert(state.name.clone());
+            } else {
+                let failures = f64::from(state.consecutive_failures);
+                round.observations.push((
+                    cluster.clone(),
+                    observation(&cluster, failures, 0.0, state.consecutive_failures > 0),
+                ));
+            }
+            continue;
+        }
+        let snapshot = match &state.snapshot {
+            Some(snapshot) if state.consecutive_failures == 0 => snapshot,
+            _ => {
+                round.unknown_clusters.insert(state.name.clone());
+                continue;
+            }
+        };
+        match rule.kind {
+            RuleKind::ClusterDown => {}
+            RuleKind::BrokerDown => {
+                for broker in &state.missing_brokers {
+                    let subject = Subject { broker: Some(broker.id), ..cluster.clone() };
+                    round
+                        .observations
+                        .push((subject.clone(), observation(&subject, 1.0, 0.0, true)));
+                }
+                for broker in &snapshot.brokers {
+                    let subject = Subject { broker: Some(broker.id), ..cluster.clone() };
+                    round
+                        .observations
+                        .push((subject.clone(), observation(&subject, 0.0, 0.0, false)));
+                }
+            }
+            RuleKind::UnderReplicated | RuleKind::OfflinePartitions => {
+                let threshold = rule.threshold_or_default();
+                let topics = snapshot
+                    .topics
+                    .iter()
+                    .filter(|t| rule.topic.as_deref().is_none_or(|p| matches_pattern(p, &t.name)));
+                for topic in topics {
+                    let count = if rule.kind == RuleKind::UnderReplicated {
+                        topic.under_replicated()
+                    } else {
+                        topic.partitions.iter().filter(|p| p.is_offline()).count()
+                    } as f64;
+                    let subject = Subject { topic: Some(topic.name.clone()), ..cluster.clone() };
+                    round.observations.push((
+                        subject.clone(),
+                        observation(&subject, count, threshold, count > threshold),
+                    ));
+                }
+            }
+            RuleKind::ConsumerLag | RuleKind::ConsumerLagSeconds | RuleKind::ConsumerStatus => {
+                if snapshot.groups_error.is_some() {
+                    round.unknown_clusters.insert(state.name.clone());
+                    continue;
+                }
+                let groups = state.groups.iter().filter(|g| {
+                    rule.group.as_deref().is_none_or(|p| matches_pattern(p, &g.summary.name))
+                });
+                for group in groups {
+                    observe_group(rule, &cluster, group, &mut round.observations);
+                }
+            }
+        }
+    }
+    round
+}
+
+fn observe_group(
+    rule: &RuleDef,
+    cluster: &Subject,
+    group: &GroupLag,
+    out: &mut Vec<(Subject, Observation)>,
+) {
+    let summary = &group.summary;
+    let subject = Subject { group: Some(summary.name.clone()), ..cluster.clone() };
+    match &rule.topic {
+        None => {
+            let (value, threshold) =
+                measure(rule, summary.lag, summary.lag_seconds, summary.status);
+            out.push((subject.clone(), observation(&subject, value, threshold, value > threshold)));
+        }
+        Some(pattern) => {
+            for topic in group.topics.iter().filter(|t| matches_pattern(pattern, &t.topic)) {
+                let (value, threshold) = measure(rule, topic.lag, topic.lag_seconds, topic.status);
+                let subject = Subject { topic: Some(topic.topic.clone()), ..subject.clone() };
+                out.push((
+                    subject.clone(),
+                    observation(&subject, value, threshold, value > threshold),
+                ));
+            }
+        }
+    }
+}
+
+/// The compared value and threshold. Status rules compare status codes; the threshold is just
+/// below the chosen status, so "at or worse" reads as "above".
+fn measure(
+    rule: &RuleDef,
+    lag: i64,
+    lag_seconds: Option<f64>,
+    status: PartitionStatus,
+) -> (f64, f64) {
+    match rule.kind {
+        RuleKind::ConsumerLagSeconds => (lag_seconds.unwrap_or(0.0), rule.threshold_or_default()),
+        RuleKind::ConsumerStatus => {
+            let floor = rule.status.unwrap_or(PartitionStatus::Warn);
+            // NOTFOUND sorts below OK; it is not a problem a status rule reports.
+            let value = if status == PartitionStatus::Notfound { 0 } else { status.code() };
+            (f64::from(value), f64::from(floor.code()) - 0.5)
+        }
+        _ => (lag as f64, rule.threshold_or_default()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{ClusterConfig, ClusterKind};
+    use crate::domain::{Broker, ClusterSnapshot, Partition, Topic};
+    use crate::evaluator::{GroupSummary, TopicLag};
+
+    fn rule(text: &str) -> RuleDef {
+        toml::from_str(&format!("name = \"r\"\nchannels = [\"c\"]\n{text}")).unwrap()
+    }
+
+    fn group(name: &str, lag: i64, status: PartitionStatus) -> GroupLag {
+        GroupLag {
+            summary: GroupSummary {
+                name: name.into(),
+                state: "Empty".into(),
+                protocol_type: "consumer".into(),
+                protocol: String::new(),
+                coordinator: Some(1),
+                members: 0,
+                status,
+                lag,
+                max_lag: lag,
+                lag_seconds: Some(lag as f64 / 10.0),
+                consume_per_sec: None,
+                produce_per_sec: None,
+                drain_seconds: None,
+                offsets_error: None,
+            },
+            topics: vec![TopicLag {
+                topic: "orders".into(),
+                lag,
+                max_lag: lag,
+                lag_seconds: None,
+                status,
+                partitions: vec![],
+            }],
+        }
+    }
+
+    fn partition(id: i32, leader: Option<i32>, isr: &[i32]) -> Partition {
+        Partition {
+            id,
+            leader,
+            replicas: vec![1, 2],
+            isr: isr.to_vec(),
+            earliest_offset: Some(0),
+            latest_offset: Some(10),
+        }
+    }
+
+    fn cluster(name: &str, groups: Vec<GroupLag>) -> Arc<ClusterState> {
+        let config: ClusterConfig = toml::from_str(&format!(
+            "name = \"{name}\"\nkind = \"kafka\"\nbootstrap_servers = \"x:1\""
+        ))
+        .unwrap();
+        let mut state = ClusterState::new(&config);
+        state.last_attempt_at = Some(1);
+        state.snapshot = Some(Arc::new(ClusterSnapshot {
+            cluster: name.into(),
+            kind: ClusterKind::Kafka,
+            taken_at: 1,
+            poll_millis: 1,
+            cluster_id: None,
+            controller_id: None,
+            brokers: vec![Broker { id: 1, host: "h".into(), port: 1, rack: None }],
+            topics: vec![Topic {
+                name: "orders".into(),
+                internal: false,
+                partitions: vec![
+                    partition(0, Some(1), &[1, 2]),
+                    partition(1, None, &[1]),
+                    partition(2, Some(1), &[1]),
+                ],
+                configs: None,
+                messages_in_per_sec: None,
+            }],
+            groups: vec![],
+            groups_error: None,
+        }));
+        state.groups = Arc::new(groups);
+        Arc::new(state)
+    }
+
+    fn breaching(round: &RuleRound) -> Vec<(String, f64)> {
+        round
+            .observations
+            .iter()
+            .filter(|(_, o)| o.breaching)
+            .map(|(s, o)| (s.key(), o.value))
+            .collect()
+    }
+
+    #[test]
+    fn lag_rules_select_groups_by_pattern_and_cluster() {
+        let clusters = [
+            cluster(
+                "prod",
+                vec![
+                    group("billing", 500, PartitionStatus::Ok),
+                    group("audit", 900, PartitionStatus::Ok),
+                ],
+            ),
+            cluster("test", vec![group("billing", 900, PartitionStatus::Ok)]),
+        ];
+        let round = evaluate(
+            &rule(
+                "kind = \"consumer_lag\"\ncluster = \"prod\"\ngroup = \"bill*\"\nthreshold = 100",
+            ),
+            &clusters,
+        );
+        assert_eq!(breaching(&round), [("prod/group/billing".to_string(), 500.0)]);
+        let per_topic = evaluate(
+            &rule("kind = \"consumer_lag\"\ntopic = \"orders\"\nthreshold = 600"),
+            &clusters,
+        );
+        assert_eq!(
+            breaching(&per_topic),
+            [
+                ("prod/group/audit/topic/orders".to_string(), 900.0),
+                ("test/group/billing/topic/orders".to_string(), 900.0)
+            ]
+        );
+        let seconds = evaluate(&rule("kind = \"consumer_lag_seconds\"\nthreshold = 60"), &clusters);
+        assert_eq!(breaching(&seconds).len(), 2, "900 messages at 10/s is 90 s behind");
+    }
+
+    #[test]
+    fn status_rules_fire_at_or_worse_than_the_chosen_status() {
+        let clusters = [cluster(
+            "prod",
+            vec![
+                group("a", 1, PartitionStatus::Warn),
+                group("b", 1, PartitionStatus::Stall),
+                group("c", 1, PartitionStatus::Stop),
+                group("d", 1, PartitionStatus::Notfound),
+            ],
+        )];
+        let round = evaluate(&rule("kind = \"consumer_status\"\nstatus = \"STALL\""), &clusters);
+        let keys: Vec<String> = breaching(&round).into_iter().map(|(k, _)| k).collect();
+        assert_eq!(keys, ["prod/group/b", "prod/group/c"]);
+    }
+
+    #[test]
+    fn replication_rules_count_partitions_per_topic() {
+        let clusters = [cluster("prod", vec![])];
+        let urp = evaluate(&rule("kind = \"under_replicated\""), &clusters);
+        assert_eq!(breaching(&urp), [("prod/topic/orders".to_string(), 2.0)]);
+        let offline = evaluate(&rule("kind = \"offline_partitions\"\nthreshold = 1"), &clusters);
+        assert!(breaching(&offline).is_empty(), "one offline partition is not above 1");
+    }
+
+    #[test]
+    fn a_cluster_that_cannot_be_read_is_down_and_unknown_to_other_rules() {
+        let mut state =
+            (*cluster("prod", vec![group("billing", 500, PartitionStatus::Ok)])).clone();
+        state.consecutive_failures = 3;
+        let clusters = [Arc::new(state)];
+        let down = evaluate(&rule("kind = \"cluster_down\""), &clusters);
+        assert_eq!(breaching(&down), [("prod".to_string(), 3.0)]);
+        let lag = evaluate(&rule("kind = \"consumer_lag\"\nthreshold = 1"), &clusters);
+        assert!(lag.observations.is_empty());
+        assert_eq!(lag.unknown_clusters, BTreeSet::from(["prod".to_string()]));
+    }
+
+    #[test]
+    fn a_missing_broker_breaches_and_present_ones_clear() {
+        let mut state = (*cluster("prod", vec![])).clone();
+        state.missing_brokers = vec![Broker { id: 2, host: "h".into(), port: 1, rack: None }];
+        let round = evaluate(&rule("kind = \"broker_down\""), &[Arc::new(state)]);
+        assert_eq!(breaching(&round), [("prod/broker/2".to_string(), 1.0)]);
+        assert_eq!(round.observations.len(), 2);
+    }
+}

@@ -1,0 +1,347 @@
+//! The two alerting tasks. `evaluate` turns each new poll into decisions (engine) and writes
+//! them with their deliveries in one transaction; `deliver` drains the outbox through the
+//! notifiers with retry and backoff. They share only the database, so several instances on
+//! one PostgreSQL send each delivery once (a sender claims a row before it sends).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+use super::definition::{ChannelDef, RuleDef};
+use super::engine::{AlertState, Engine, Notice, NoticeKind, RuleTiming};
+use super::message::{AlertMessage, MessageKind, Subject};
+use super::notify::Notifier;
+use super::rules;
+use crate::clock::now_millis;
+use crate::config::AlertsConfig;
+use crate::domain::Millis;
+use crate::poller::Clusters;
+use crate::store::{
+    Delivery, DeliveryStatus, IncidentChange, NewDelivery, RoundWrite, Store, StoreError,
+};
+
+fn millis(d: Duration) -> Millis {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// What the alerting tasks and the web layer share.
+#[derive(Debug, Clone)]
+pub struct Alerting {
+    pub store: Store,
+    pub notifier: Notifier,
+    pub settings: AlertsConfig,
+    /// Wakes the sender when a round queued deliveries, so they leave at once.
+    pub outbox: Arc<Notify>,
+}
+
+impl Alerting {
+    pub fn new(store: Store, settings: AlertsConfig) -> Self {
+        Alerting { store, notifier: Notifier::new(), settings, outbox: Arc::new(Notify::new()) }
+    }
+
+    /// The link to a subject's page, when `alerts.public_url` is set.
+    pub fn link(&self, subject: &Subject) -> Option<String> {
+        let base = self.settings.public_url.as_deref()?.trim_end_matches('/');
+        Some(format!("{base}{}", subject.page_path()))
+    }
+
+    /// Sends a test message through `channel` now, bypassing the outbox.
+    pub async fn send_test(&self, channel: &ChannelDef) -> Result<(), super::notify::NotifyError> {
+        let now = now_millis();
+        let subject = Subject {
+            cluster: "example".into(),
+            group: Some("example-group".into()),
+            ..Subject::default()
+        };
+        let message = AlertMessage {
+            kind: MessageKind::Test,
+            incident: "test".into(),
+            rule: "test".into(),
+            rule_kind: super::definition::RuleKind::ConsumerLag,
+            severity: super::definition::Severity::Info,
+            link: self.link(&subject),
+            subject,
+            value: Some(12_345.0),
+            threshold: 10_000.0,
+            since: now,
+            at: now,
+        };
+        self.notifier.send(channel, &message, now).await
+    }
+
+}
+
+/// Wait before the next attempt after `failures` failed ones: doubling from `retry_initial`
+/// up to `retry_max`.
+pub fn retry_delay(settings: &AlertsConfig, failures: i64) -> Millis {
+    let initial = millis(settings.retry_initial);
+    let exponent = u32::try_from(failures.saturating_sub(1).clamp(0, 30)).unwrap_or(30);
+    initial.saturating_mul(1_i64 << exponent).min(millis(settings.retry_max))
+}
+
+fn timing(rule: &RuleDef) -> RuleTiming {
+    RuleTiming {
+        rule: rule.name.clone(),
+        hold: rule.hold_millis(),
+        hold_polls: rule.for_polls,
+        repeat: rule.repeat_millis(),
+    }
+}
+
+fn message_kind(kind: NoticeKind) -> MessageKind {
+    match kind {
+        NoticeKind::Firing => MessageKind::Firing,
+        NoticeKind::Reminder => MessageKind::Reminder,
+        NoticeKind::Resolved => MessageKind::Resolved,
+    }
+}
+
+/// Runs one evaluation round at `now` on `engine`; returns what to write. Pure but for the
+/// store lookups of subjects that vanished (their details come from the incident).
+async fn evaluate_round(
+    alerting: &Alerting,
+    engine: &mut Engine,
+    clusters: &Clusters,
+    now: Millis,
+) -> Result<RoundWrite, StoreError> {
+    let store = &alerting.store;
+    let rules: Vec<RuleDef> = store
+        .alert_rules()
+        .await?
+        .into_iter()
+        .map(|s| s.definition)
+        .filter(|r| r.enabled)
+        .collect();
+    let silences: Vec<_> = store.active_silences(now).await?.iter().map(|s| s.silence()).collect();
+    let states = clusters.all();
+    let before = engine.states().clone();
+
+    let active: BTreeSet<&str> = rules.iter().map(|r| r.name.as_str()).collect();
+    let dropped: Vec<String> =
+        engine.rules().filter(|r| !active.contains(r)).map(str::to_owned).collect();
+    for rule in &dropped {
+        engine.forget_rule(rule);
+    }
+
+    let mut write = RoundWrite::default();
+    for rule in &rules {
+        let round = rules::evaluate(rule, &states);
+        let subjects: HashMap<String, Subject> =
+            round.observations.iter().map(|(s, o)| (o.subject.clone(), s.clone())).collect();
+        let observations: Vec<_> = round.observations.into_iter().map(|(_, o)| o).collect();
+        let unknown = |key: &str| round.unknown_clusters.contains(Subject::cluster_of_key(key));
+        let notices = engine.observe_partly(&timing(rule), &observations, unknown, &silences, now);
+        for notice in notices {
+            let subject = match subjects.get(&notice.subject) {
+                Some(subject) => subject.clone(),
+                None => match store.incident(&notice.incident).await? {
+                    Some(incident) => incident.message.subject,
+                    None => Subject {
+                        cluster: Subject::cluster_of_key(&notice.subject).to_owned(),
+                        ..Subject::default()
+                    },
+                },
+            };
+            queue_notice(alerting, rule, notice, subject, &mut write);
+        }
+    }
+
+    let after = engine.states();
+    let empty = BTreeMap::new();
+    let rule_names: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    for rule in rule_names {
+        let (old, new) = (before.get(rule).unwrap_or(&empty), after.get(rule).unwrap_or(&empty));
+        let subjects: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+        for subject in subjects {
+            let next: Option<&AlertState> = new.get(subject);
+            if old.get(subject) != next {
+                write.states.push(((rule.clone(), subject.clone()), next.cloned()));
+            }
+        }
+    }
+    Ok(write)
+}
+
+fn queue_notice(
+    alerting: &Alerting,
+    rule: &RuleDef,
+    notice: Notice,
+    subject: Subject,
+    write: &mut RoundWrite,
+) {
+    let message = AlertMessage {
+        kind: message_kind(notice.kind),
+        incident: notice.incident,
+        rule: rule.name.clone(),
+        rule_kind: rule.kind,
+        severity: rule.severity,
+        link: alerting.link(&subject),
+        subject,
+        value: notice.value.is_finite().then_some(notice.value),
+        threshold: if notice.threshold.is_finite() {
+            notice.threshold
+        } else {
+            rule.threshold_or_default()
+        },
+        since: notice.since,
+        at: notice.at,
+    };
+    tracing::info!(rule = %rule.name, incident = %message.incident, kind = message.kind.as_str(), summary = %message.summary(), "alert notice");
+    for channel in &rule.channels {
+        write.deliveries.push(NewDelivery { channel: channel.clone(), message: message.clone() });
+    }
+    write.incidents.push(match notice.kind {
+        NoticeKind::Firing => IncidentChange::Fired { subject_key: notice.subject, message },
+        NoticeKind::Reminder | NoticeKind::Resolved => IncidentChange::Updated { message },
+    });
+}
+
+/// Evaluates the rules after every poll of any cluster (and at least every 30 s, so rule
+/// edits and ending silences apply on idle clusters too).
+pub async fn run_evaluation(alerting: Alerting, clusters: Clusters, cancel: CancellationToken) {
+    let store = &alerting.store;
+    // Never start from an empty engine when saved state cannot be read: that would repeat
+    // every firing alert.
+    let mut engine = loop {
+        match store.alert_states().await {
+            Ok(states) => break Engine::from_states(states),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read saved alert states; retrying");
+                tokio::select! {
+                    () = cancel.cancelled() => return,
+                    () = tokio::time::sleep(Duration::from_secs(5)) => {}
+                }
+            }
+        }
+    };
+    let mut seen: Vec<Option<Millis>> = Vec::new();
+    let mut last_round: Millis = 0;
+    loop {
+        let polled: Vec<Option<Millis>> =
+            clusters.all().iter().map(|s| s.last_attempt_at).collect();
+        let now = now_millis();
+        if polled != seen || now - last_round >= 30_000 {
+            let before = engine.clone();
+            let outcome = match evaluate_round(&alerting, &mut engine, &clusters, now).await {
+                Ok(write) if write.is_empty() => Ok(false),
+                Ok(write) => {
+                    store.write_round(&write, now).await.map(|()| !write.deliveries.is_empty())
+                }
+                Err(e) => Err(e),
+            };
+            match outcome {
+                Ok(queued) => {
+                    seen = polled;
+                    last_round = now;
+                    if queued {
+                        alerting.outbox.notify_one();
+                    }
+                }
+                Err(e) => {
+                    // Decisions not written are not made: the next round takes them again
+                    // (same incident ids), so nothing is lost or sent twice.
+                    engine = before;
+                    tracing::error!(error = %e, "alert evaluation could not be saved; retrying");
+                }
+            }
+        }
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+}
+
+/// Longest a sender keeps a claimed delivery before another may take it over.
+const CLAIM: Duration = Duration::from_secs(180);
+
+/// Sends due deliveries, several at a time, until cancelled.
+pub async fn run_delivery(alerting: Alerting, cancel: CancellationToken) {
+    loop {
+        if let Err(e) = deliver_due(&alerting).await {
+            tracing::error!(error = %e, "alert outbox could not be read; retrying");
+        }
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            () = alerting.outbox.notified() => {}
+            () = tokio::time::sleep(Duration::from_millis(500)) => {}
+        }
+    }
+}
+
+/// One pass over the outbox; returns how many deliveries were attempted.
+pub async fn deliver_due(alerting: &Alerting) -> Result<usize, StoreError> {
+    let now = now_millis();
+    let due = alerting.store.due_deliveries(now, 32).await?;
+    let attempted = futures::stream::iter(due)
+        .map(|delivery| async move {
+            match deliver_one(alerting, &delivery).await {
+                Ok(attempted) => attempted,
+                Err(e) => {
+                    tracing::error!(delivery = %delivery.id, error = %e, "delivery bookkeeping failed");
+                    false
+                }
+            }
+        })
+        .buffer_unordered(8)
+        .filter(|attempted| std::future::ready(*attempted))
+        .count()
+        .await;
+    Ok(attempted)
+}
+
+async fn deliver_one(alerting: &Alerting, delivery: &Delivery) -> Result<bool, StoreError> {
+    let store = &alerting.store;
+    let now = now_millis();
+    if !store.claim_delivery(&delivery.id, now, now + millis(CLAIM)).await? {
+        return Ok(false);
+    }
+    let started = std::time::Instant::now();
+    let outcome = match store.alert_channel(&delivery.channel).await? {
+        None => Err(format!("there is no channel {:?} (deleted?)", delivery.channel)),
+        Some(channel) => alerting
+            .notifier
+            .send(&channel.definition, &delivery.message, now)
+            .await
+            .map_err(|e| e.to_string()),
+    };
+    let took = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+    let at = now_millis();
+    let (status, next) = match &outcome {
+        Ok(()) => (DeliveryStatus::Sent, at),
+        Err(_) if at - delivery.created_at >= millis(alerting.settings.give_up_after) => {
+            (DeliveryStatus::Failed, at)
+        }
+        Err(_) => (DeliveryStatus::Pending, at + retry_delay(&alerting.settings, delivery.attempts + 1)),
+    };
+    match &outcome {
+        Ok(()) => {
+            tracing::info!(delivery = %delivery.id, channel = %delivery.channel, kind = %delivery.kind, "alert delivered")
+        }
+        Err(e) => {
+            tracing::warn!(delivery = %delivery.id, channel = %delivery.channel, attempt = delivery.attempts + 1, status = status.as_str(), error = %e, "alert delivery failed")
+        }
+    }
+    store.record_attempt(delivery, at, took, outcome.err().as_deref(), status, next).await?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_exponentially_up_to_the_cap() {
+        let settings = AlertsConfig {
+            retry_initial: Duration::from_secs(5),
+            retry_max: Duration::from_secs(60),
+            ..AlertsConfig::default()
+        };
+        let delays: Vec<Millis> = (1..=6).map(|n| retry_delay(&settings, n)).collect();
+        assert_eq!(delays, [5_000, 10_000, 20_000, 40_000, 60_000, 60_000]);
+    }
+}
