@@ -2,6 +2,7 @@
 //! decision engine ([`engine`]), what a notice says ([`message`]), the notifiers
 //! ([`notify`]) and the evaluation and delivery tasks around the durable outbox ([`service`]).
 
+pub mod admin;
 pub mod definition;
 pub mod engine;
 pub mod message;

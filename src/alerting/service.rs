@@ -72,7 +72,6 @@ impl Alerting {
         };
         self.notifier.send(channel, &message, now).await
     }
-
 }
 
 /// Wait before the next attempt after `failures` failed ones: doubling from `retry_initial`
@@ -316,7 +315,9 @@ async fn deliver_one(alerting: &Alerting, delivery: &Delivery) -> Result<bool, S
         Err(_) if at - delivery.created_at >= millis(alerting.settings.give_up_after) => {
             (DeliveryStatus::Failed, at)
         }
-        Err(_) => (DeliveryStatus::Pending, at + retry_delay(&alerting.settings, delivery.attempts + 1)),
+        Err(_) => {
+            (DeliveryStatus::Pending, at + retry_delay(&alerting.settings, delivery.attempts + 1))
+        }
     };
     match &outcome {
         Ok(()) => {

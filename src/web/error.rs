@@ -8,7 +8,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::i18n::{Lang, Messages};
+use crate::alerting::admin::AdminError;
 use crate::query::QueryError;
+use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {
@@ -18,6 +20,16 @@ pub enum WebError {
     BadRequest(String),
     #[error("no such path: {0}")]
     NoRoute(String),
+    #[error(transparent)]
+    Admin(#[from] AdminError),
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+}
+
+impl From<StoreError> for WebError {
+    fn from(error: StoreError) -> Self {
+        WebError::Admin(AdminError::Store(error))
+    }
 }
 
 impl From<QueryRejection> for WebError {
@@ -38,6 +50,11 @@ impl WebError {
             ) => StatusCode::NOT_FOUND,
             WebError::Query(QueryError::NotPolledYet(_)) => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Query(QueryError::Store(_)) => StatusCode::INTERNAL_SERVER_ERROR,
+            WebError::Forbidden(_) => StatusCode::FORBIDDEN,
+            WebError::Admin(AdminError::NotFound { .. }) => StatusCode::NOT_FOUND,
+            WebError::Admin(AdminError::Exists { .. }) => StatusCode::CONFLICT,
+            WebError::Admin(AdminError::Invalid(_)) => StatusCode::UNPROCESSABLE_ENTITY,
+            WebError::Admin(AdminError::Store(_)) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -50,6 +67,11 @@ impl WebError {
             WebError::Query(QueryError::UnknownGroup { .. }) => "unknown_group",
             WebError::Query(QueryError::NotPolledYet(_)) => "not_polled_yet",
             WebError::Query(QueryError::Store(_)) => "internal",
+            WebError::Forbidden(_) => "forbidden",
+            WebError::Admin(AdminError::NotFound { .. }) => "not_found",
+            WebError::Admin(AdminError::Exists { .. }) => "exists",
+            WebError::Admin(AdminError::Invalid(_)) => "invalid",
+            WebError::Admin(AdminError::Store(_)) => "internal",
         }
     }
 
@@ -80,7 +102,10 @@ impl IntoResponse for ApiError {
             .0
             .public_message()
             .unwrap_or_else(|| "internal error; see the Osprey log".to_owned());
-        let body = json!({ "error": { "code": self.0.code(), "message": message } });
+        let mut body = json!({ "error": { "code": self.0.code(), "message": message } });
+        if let WebError::Admin(AdminError::Invalid(invalid)) = &self.0 {
+            body["error"]["field"] = invalid.field.clone().into();
+        }
         (self.0.status(), Json(body)).into_response()
     }
 }
@@ -127,9 +152,11 @@ impl IntoResponse for PageError {
             }
             WebError::BadRequest(detail) => fill(t.err_bad_request, &[("detail", detail)]),
             WebError::NoRoute(path) => fill(t.err_no_route, &[("path", path)]),
-            WebError::Query(QueryError::Store(_)) => {
+            WebError::Query(QueryError::Store(_)) | WebError::Admin(AdminError::Store(_)) => {
                 self.error.public_message().unwrap_or_else(|| t.internal_error.to_owned())
             }
+            WebError::Admin(e) => e.to_string(),
+            WebError::Forbidden(reason) => reason.clone(),
         };
         let page = super::pages::ErrorPage::new(self.lang, title, message);
         (status, super::pages::render(&page)).into_response()

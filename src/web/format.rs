@@ -142,6 +142,16 @@ impl Fmt {
         at.map_or_else(|| self.t().never.to_owned(), utc_text)
     }
 
+    /// [`Fmt::time`] of a time that is always known.
+    pub fn at(&self, at: impl Borrow<Millis>) -> String {
+        utc_text(*at.borrow())
+    }
+
+    /// [`Fmt::ago`] of a time that is always known.
+    pub fn ago_at(&self, at: impl Borrow<Millis>) -> String {
+        self.ago(Some(*at.borrow()))
+    }
+
     /// "The figures below are from the last good poll, <time>."
     pub fn data_from(&self, at: impl Borrow<Option<Millis>>) -> String {
         Messages::fill(self.t().showing_data_from, &[("when", &self.time(at))])

@@ -1,6 +1,7 @@
 //! The web layer: pages, the JSON API under `/api/v1`, health checks and static assets. It only
 //! reads — the pollers' latest state and the store — through [`crate::query`].
 
+mod alerts;
 mod api;
 mod assets;
 mod error;

@@ -32,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .route("/clusters/{cluster}/groups", get(groups))
         .route("/clusters/{cluster}/groups/{group}", get(group))
         .route("/lang/{code}", get(switch_language))
+        .merge(super::alerts::pages())
 }
 
 /// Renders a template; a template failure is a bug, logged and answered 500.
@@ -57,7 +58,7 @@ pub struct Chrome {
 }
 
 impl Chrome {
-    fn new(lang: Lang, here: String, cluster: Option<&str>) -> Self {
+    pub fn new(lang: Lang, here: String, cluster: Option<&str>) -> Self {
         Chrome { lang, here, cluster: cluster.map(str::to_owned), assets: assets::VERSION }
     }
 

@@ -1,0 +1,274 @@
+//! What operators do with alerting — read incidents and their deliveries, create, edit, enable
+//! and delete rules and channels, test a channel, silence — shared by the pages and the API, so
+//! both check the same things.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::definition::{ChannelDef, DefinitionError, RuleDef};
+use super::service::Alerting;
+use crate::domain::Millis;
+use crate::store::{Attempt, Delivery, Incident, Store, StoreError, Stored, StoredSilence};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("there is no {what} {name:?}")]
+    NotFound { what: &'static str, name: String },
+    #[error("a {what} named {name:?} exists already")]
+    Exists { what: &'static str, name: String },
+    #[error("{0}")]
+    Invalid(#[from] DefinitionError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> AdminError {
+    AdminError::Invalid(DefinitionError { field: field.into(), message: message.into() })
+}
+
+/// A delivery with every attempt, as the history shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeliveryView {
+    #[serde(flatten)]
+    pub delivery: Delivery,
+    pub attempt_log: Vec<Attempt>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IncidentView {
+    #[serde(flatten)]
+    pub incident: Incident,
+    pub deliveries: Vec<DeliveryView>,
+}
+
+impl IncidentView {
+    pub fn is_open(&self) -> bool {
+        self.incident.resolved_at.is_none()
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertsOverview {
+    pub firing: Vec<IncidentView>,
+    pub history: Vec<IncidentView>,
+    pub pending_deliveries: i64,
+}
+
+async fn with_deliveries(
+    store: &Store,
+    incidents: Vec<Incident>,
+) -> Result<Vec<IncidentView>, StoreError> {
+    let ids: Vec<String> = incidents.iter().map(|i| i.id.clone()).collect();
+    let deliveries = store.deliveries_of(&ids).await?;
+    let delivery_ids: Vec<String> = deliveries.iter().map(|d| d.id.clone()).collect();
+    let attempts = store.attempts_of(&delivery_ids).await?;
+    Ok(incidents
+        .into_iter()
+        .map(|incident| {
+            let deliveries = deliveries
+                .iter()
+                .filter(|d| d.incident == incident.id)
+                .map(|d| DeliveryView {
+                    delivery: d.clone(),
+                    attempt_log: attempts.iter().filter(|a| a.delivery == d.id).cloned().collect(),
+                })
+                .collect();
+            IncidentView { incident, deliveries }
+        })
+        .collect())
+}
+
+/// Incidents firing now and the latest `history` incidents, each with its deliveries.
+pub async fn overview(store: &Store, history: i64) -> Result<AlertsOverview, StoreError> {
+    let firing = with_deliveries(store, store.incidents(true, 500).await?).await?;
+    let recent = store.incidents(false, history).await?;
+    let history = with_deliveries(store, recent).await?;
+    Ok(AlertsOverview {
+        firing,
+        history,
+        pending_deliveries: store.pending_delivery_count().await?,
+    })
+}
+
+pub async fn incident(store: &Store, id: &str) -> Result<IncidentView, AdminError> {
+    let incident = store
+        .incident(id)
+        .await?
+        .ok_or_else(|| AdminError::NotFound { what: "incident", name: id.to_owned() })?;
+    let mut views = with_deliveries(store, vec![incident]).await?;
+    Ok(views.remove(0))
+}
+
+/// Creates (`replacing` is `None`) or replaces a rule, after checking it.
+pub async fn save_rule(
+    store: &Store,
+    rule: RuleDef,
+    replacing: Option<&str>,
+    now: Millis,
+) -> Result<(), AdminError> {
+    let channels = store.alert_channels().await?;
+    rule.validate(|c| channels.iter().any(|s| s.definition.name == c))?;
+    match replacing {
+        Some(name) if name != rule.name => return Err(invalid("name", "a rule cannot be renamed")),
+        Some(name) => {
+            self::rule(store, name).await?;
+        }
+        None if store.alert_rule(&rule.name).await?.is_some() => {
+            return Err(AdminError::Exists { what: "rule", name: rule.name });
+        }
+        None => {}
+    }
+    store.put_alert_rule(&rule, now).await?;
+    tracing::info!(rule = %rule.name, "alert rule saved");
+    Ok(())
+}
+
+pub async fn rule(store: &Store, name: &str) -> Result<Stored<RuleDef>, AdminError> {
+    store
+        .alert_rule(name)
+        .await?
+        .ok_or_else(|| AdminError::NotFound { what: "rule", name: name.to_owned() })
+}
+
+pub async fn set_rule_enabled(
+    store: &Store,
+    name: &str,
+    enabled: bool,
+    now: Millis,
+) -> Result<(), AdminError> {
+    let mut stored = rule(store, name).await?.definition;
+    stored.enabled = enabled;
+    store.put_alert_rule(&stored, now).await?;
+    tracing::info!(rule = %name, enabled, "alert rule switched");
+    Ok(())
+}
+
+pub async fn delete_rule(store: &Store, name: &str) -> Result<(), AdminError> {
+    if !store.delete_alert_rule(name).await? {
+        return Err(AdminError::NotFound { what: "rule", name: name.to_owned() });
+    }
+    tracing::info!(rule = %name, "alert rule deleted");
+    Ok(())
+}
+
+pub async fn channel(store: &Store, name: &str) -> Result<Stored<ChannelDef>, AdminError> {
+    store
+        .alert_channel(name)
+        .await?
+        .ok_or_else(|| AdminError::NotFound { what: "channel", name: name.to_owned() })
+}
+
+/// Creates or replaces a channel. A password or secret left empty (or as shown, redacted)
+/// keeps the stored one.
+pub async fn save_channel(
+    store: &Store,
+    mut channel: ChannelDef,
+    replacing: Option<&str>,
+    now: Millis,
+) -> Result<(), AdminError> {
+    match replacing {
+        Some(name) if name != channel.name => {
+            return Err(invalid("name", "a channel cannot be renamed"));
+        }
+        Some(name) => channel.keep_secrets_from(&self::channel(store, name).await?.definition),
+        None if store.alert_channel(&channel.name).await?.is_some() => {
+            return Err(AdminError::Exists { what: "channel", name: channel.name });
+        }
+        None => {}
+    }
+    channel.validate()?;
+    store.put_alert_channel(&channel, now).await?;
+    tracing::info!(channel = %channel.name, "alert channel saved");
+    Ok(())
+}
+
+/// Deletes a channel no rule uses.
+pub async fn delete_channel(store: &Store, name: &str) -> Result<(), AdminError> {
+    let users: Vec<String> = store
+        .alert_rules()
+        .await?
+        .into_iter()
+        .filter(|r| r.definition.channels.iter().any(|c| c == name))
+        .map(|r| r.definition.name)
+        .collect();
+    if !users.is_empty() {
+        return Err(invalid("name", format!("rules {} still use this channel", users.join(", "))));
+    }
+    if !store.delete_alert_channel(name).await? {
+        return Err(AdminError::NotFound { what: "channel", name: name.to_owned() });
+    }
+    tracing::info!(channel = %name, "alert channel deleted");
+    Ok(())
+}
+
+/// The outcome of "send test": `Ok` or the channel's exact error.
+pub async fn test_channel(
+    alerting: &Alerting,
+    name: &str,
+) -> Result<Result<(), String>, AdminError> {
+    let channel = channel(&alerting.store, name).await?.definition;
+    let outcome = alerting.send_test(&channel).await.map_err(|e| e.to_string());
+    match &outcome {
+        Ok(()) => tracing::info!(channel = %name, "test message sent"),
+        Err(e) => tracing::warn!(channel = %name, error = %e, "test message failed"),
+    }
+    Ok(outcome)
+}
+
+/// What a new silence needs.
+#[derive(Debug, Clone)]
+pub struct SilenceRequest {
+    pub rule: String,
+    pub subject: Option<String>,
+    pub duration: Duration,
+    pub note: String,
+}
+
+pub async fn add_silence(
+    store: &Store,
+    request: SilenceRequest,
+    now: Millis,
+) -> Result<StoredSilence, AdminError> {
+    rule(store, &request.rule).await?;
+    if request.duration.is_zero() || request.duration > Duration::from_secs(90 * 86_400) {
+        return Err(invalid("duration", "must be between 1s and 90d"));
+    }
+    let until = now + i64::try_from(request.duration.as_millis()).unwrap_or(i64::MAX);
+    let silence = StoredSilence {
+        id: silence_id(&request.rule, now),
+        rule: request.rule,
+        subject: request.subject.filter(|s| !s.trim().is_empty()),
+        until,
+        note: request.note,
+        created_at: now,
+    };
+    store.add_silence(&silence).await?;
+    tracing::info!(rule = %silence.rule, subject = ?silence.subject, until, "silence added");
+    Ok(silence)
+}
+
+fn silence_id(rule: &str, now: Millis) -> String {
+    use sha2::Digest;
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_i64(now);
+    let digest = sha2::Sha256::digest(format!("{rule}\0{now}\0{}", hasher.finish()));
+    hex::encode(&digest[..8])
+}
+
+pub async fn end_silence(store: &Store, id: &str) -> Result<(), AdminError> {
+    if !store.delete_silence(id).await? {
+        return Err(AdminError::NotFound { what: "silence", name: id.to_owned() });
+    }
+    tracing::info!(silence = %id, "silence ended");
+    Ok(())
+}
+
+pub async fn retry_delivery(alerting: &Alerting, id: &str, now: Millis) -> Result<(), AdminError> {
+    if !alerting.store.retry_delivery(id, now).await? {
+        return Err(AdminError::NotFound { what: "unsent delivery", name: id.to_owned() });
+    }
+    alerting.outbox.notify_one();
+    Ok(())
+}

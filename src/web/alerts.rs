@@ -1,0 +1,1190 @@
+//! Alerting in the browser and the API: Alerts (firing and history with every delivery
+//! attempt), incident detail, Rules, Channels (with "send test") and Silences. Pages and API
+//! call the same [`crate::alerting::admin`] functions.
+
+use std::time::Duration;
+
+use askama::Template;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{OriginalUri, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use serde::{Deserialize, Serialize};
+
+use super::AppState;
+use super::error::{ApiError, PageError, WebError};
+use super::format::Fmt;
+use super::i18n::{Lang, Messages};
+use super::pages::{Chrome, render, segment};
+use crate::alerting::admin::{self, AlertsOverview, IncidentView, SilenceRequest};
+use crate::alerting::definition::{
+    ChannelDef, ChannelKind, DefinitionError, RuleDef, RuleKind, Severity, SmtpTls, WebhookFormat,
+};
+use crate::clock::now_millis;
+use crate::config::duration_text;
+use crate::evaluator::PartitionStatus;
+use crate::store::{Stored, StoredSilence};
+
+/// Incidents shown in the history.
+const HISTORY: i64 = 50;
+
+pub fn pages() -> Router<AppState> {
+    Router::new()
+        .route("/alerts", get(alerts_page))
+        .route("/alerts/incidents/{id}", get(incident_page))
+        .route("/alerts/deliveries/{id}/retry", post(retry_form))
+        .route("/alerts/rules", get(rules_page).post(create_rule_form))
+        .route("/alerts/rules/new", get(new_rule_page))
+        .route("/alerts/rules/{name}/edit", get(edit_rule_page))
+        .route("/alerts/rules/{name}", post(update_rule_form))
+        .route("/alerts/rules/{name}/enable", post(enable_rule_form))
+        .route("/alerts/rules/{name}/disable", post(disable_rule_form))
+        .route("/alerts/rules/{name}/delete", post(delete_rule_form))
+        .route("/alerts/channels", get(channels_page).post(create_channel_form))
+        .route("/alerts/channels/new", get(new_channel_page))
+        .route("/alerts/channels/{name}/edit", get(edit_channel_page))
+        .route("/alerts/channels/{name}", post(update_channel_form))
+        .route("/alerts/channels/{name}/test", post(test_channel_form))
+        .route("/alerts/channels/{name}/delete", post(delete_channel_form))
+        .route("/alerts/silences", get(silences_page).post(create_silence_form))
+        .route("/alerts/silences/{id}/delete", post(end_silence_form))
+}
+
+pub fn api() -> Router<AppState> {
+    Router::new()
+        .route("/alerts", get(alerts_api))
+        .route("/alerts/{id}", get(incident_api))
+        .route("/alert-deliveries/{id}/retry", post(retry_api))
+        .route("/alert-rules", get(rules_api).post(create_rule_api))
+        .route("/alert-rules/{name}", get(rule_api).put(update_rule_api).delete(delete_rule_api))
+        .route("/alert-channels", get(channels_api).post(create_channel_api))
+        .route(
+            "/alert-channels/{name}",
+            get(channel_api).put(update_channel_api).delete(delete_channel_api),
+        )
+        .route("/alert-channels/{name}/test", post(test_channel_api))
+        .route("/silences", get(silences_api).post(create_silence_api))
+        .route("/silences/{id}", axum::routing::delete(end_silence_api))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Forms
+
+/// A submitted form as name/value pairs (a name may repeat, as checkboxes do).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(transparent)]
+pub struct Fields(Vec<(String, String)>);
+
+impl Fields {
+    fn push(&mut self, name: &str, value: impl Into<String>) {
+        self.0.push((name.to_owned(), value.into()));
+    }
+
+    /// The first value of `name`, trimmed; empty when absent.
+    pub fn value(&self, name: &str) -> &str {
+        self.0.iter().find(|(n, _)| n == name).map_or("", |(_, v)| v.trim())
+    }
+
+    fn opt(&self, name: &str) -> Option<String> {
+        Some(self.value(name)).filter(|v| !v.is_empty()).map(str::to_owned)
+    }
+
+    fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(n, _)| n == name)
+            .flat_map(|(_, v)| v.split([',', '\n']).map(str::trim).map(str::to_owned))
+            .filter(|v| !v.is_empty())
+            .collect()
+    }
+
+    /// Whether `name` has `value` among its values (checkboxes, selects).
+    pub fn has(&self, name: &str, value: &str) -> bool {
+        self.all(name).iter().any(|v| v == value)
+    }
+
+    fn parse<T: std::str::FromStr>(
+        &self,
+        name: &str,
+        what: &str,
+    ) -> Result<Option<T>, DefinitionError> {
+        self.opt(name)
+            .map(|v| {
+                v.parse().map_err(|_| DefinitionError {
+                    field: name.into(),
+                    message: format!("{v:?} is not {what}"),
+                })
+            })
+            .transpose()
+    }
+
+    fn duration(&self, name: &str) -> Result<Option<Duration>, DefinitionError> {
+        self.opt(name)
+            .map(|v| {
+                duration_text::parse(&v)
+                    .map_err(|message| DefinitionError { field: name.into(), message })
+            })
+            .transpose()
+    }
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> DefinitionError {
+    DefinitionError { field: field.into(), message: message.into() }
+}
+
+fn rule_from_fields(f: &Fields) -> Result<RuleDef, DefinitionError> {
+    let kind = RuleKind::parse(f.value("kind"))
+        .ok_or_else(|| invalid("kind", format!("{:?} is not a rule kind", f.value("kind"))))?;
+    let status = match f.opt("status") {
+        Some(s) if kind == RuleKind::ConsumerStatus => Some(
+            serde_json::from_value::<PartitionStatus>(serde_json::Value::String(s.clone()))
+                .map_err(|_| invalid("status", format!("{s:?} is not a status")))?,
+        ),
+        _ => None,
+    };
+    Ok(RuleDef {
+        name: f.value("name").to_owned(),
+        kind,
+        cluster: f.opt("cluster").unwrap_or_else(|| "*".into()),
+        group: f.opt("group").filter(|_| kind.is_about_groups()),
+        topic: f.opt("topic"),
+        threshold: f.parse("threshold", "a number")?.filter(|_| kind.has_threshold()),
+        status,
+        hold: f.duration("for")?.unwrap_or_default(),
+        for_polls: f.parse("for_polls", "a whole number")?.unwrap_or(0),
+        repeat_interval: f.duration("repeat_interval")?,
+        severity: Severity::parse(f.value("severity")).unwrap_or_default(),
+        channels: f.all("channels"),
+        enabled: f.has("enabled", "on"),
+    })
+}
+
+fn rule_fields(rule: &RuleDef) -> Fields {
+    let mut f = Fields::default();
+    f.push("name", &rule.name);
+    f.push("kind", rule.kind.as_str());
+    f.push("cluster", &rule.cluster);
+    f.push("group", rule.group.clone().unwrap_or_default());
+    f.push("topic", rule.topic.clone().unwrap_or_default());
+    f.push("threshold", rule.threshold.map(|t| t.to_string()).unwrap_or_default());
+    f.push("status", rule.status.map(|s| s.as_str().to_owned()).unwrap_or_default());
+    if !rule.hold.is_zero() {
+        f.push("for", duration_text::format(rule.hold));
+    }
+    if rule.for_polls > 0 {
+        f.push("for_polls", rule.for_polls.to_string());
+    }
+    if let Some(repeat) = rule.repeat_interval {
+        f.push("repeat_interval", duration_text::format(repeat));
+    }
+    f.push("severity", rule.severity.as_str());
+    for channel in &rule.channels {
+        f.push("channels", channel);
+    }
+    if rule.enabled {
+        f.push("enabled", "on");
+    }
+    f
+}
+
+fn channel_from_fields(f: &Fields) -> Result<ChannelDef, DefinitionError> {
+    let kind = match f.value("kind") {
+        "email" => ChannelKind::Email,
+        "webhook" => ChannelKind::Webhook,
+        other => return Err(invalid("kind", format!("{other:?} is not email or webhook"))),
+    };
+    let email = kind == ChannelKind::Email;
+    let tls = match f.value("tls") {
+        "" => None,
+        "tls" => Some(SmtpTls::Tls),
+        "starttls" => Some(SmtpTls::Starttls),
+        "none" => Some(SmtpTls::None),
+        other => return Err(invalid("tls", format!("{other:?} is not tls, starttls or none"))),
+    };
+    let format = match f.value("format") {
+        "" => None,
+        code => Some(
+            WebhookFormat::ALL
+                .into_iter()
+                .find(|w| w.as_str() == code)
+                .ok_or_else(|| invalid("format", format!("{code:?} is not a webhook format")))?,
+        ),
+    };
+    let mut headers = std::collections::BTreeMap::new();
+    for line in f.value("headers").lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let (name, value) = line
+            .split_once(':')
+            .ok_or_else(|| invalid("headers", format!("{line:?} is not \"Name: value\"")))?;
+        headers.insert(name.trim().to_owned(), value.trim().to_owned());
+    }
+    let only = |on: bool, name: &str| if on { f.opt(name) } else { None };
+    Ok(ChannelDef {
+        name: f.value("name").to_owned(),
+        kind,
+        smtp_host: only(email, "smtp_host"),
+        smtp_port: if email { f.parse("smtp_port", "a port number")? } else { None },
+        tls: tls.filter(|_| email),
+        username: only(email, "username"),
+        password: only(email, "password"),
+        from: only(email, "from"),
+        to: if email { f.all("to") } else { Vec::new() },
+        url: only(!email, "url"),
+        format: format.filter(|_| !email),
+        headers: if email { Default::default() } else { headers },
+        secret: only(!email, "secret"),
+        timeout: f.duration("timeout")?,
+    })
+}
+
+fn channel_fields(channel: &ChannelDef) -> Fields {
+    let mut f = Fields::default();
+    let shown = channel.redacted();
+    f.push("name", &shown.name);
+    f.push("kind", shown.kind.as_str());
+    for (name, value) in [
+        ("smtp_host", &shown.smtp_host),
+        ("username", &shown.username),
+        ("from", &shown.from),
+        ("url", &shown.url),
+    ] {
+        f.push(name, value.clone().unwrap_or_default());
+    }
+    // Literal secrets are never sent back to the browser; `${NAME}` references are.
+    for (name, value) in [("password", &shown.password), ("secret", &shown.secret)] {
+        let value = value.clone().filter(|v| v != crate::alerting::definition::REDACTED);
+        f.push(name, value.unwrap_or_default());
+    }
+    f.push("smtp_port", shown.smtp_port.map(|p| p.to_string()).unwrap_or_default());
+    f.push("tls", shown.tls.map(|t| t.as_str()).unwrap_or_default());
+    f.push("to", shown.to.join(", "));
+    f.push("format", shown.format.map(|w| w.as_str()).unwrap_or_default());
+    let headers: Vec<String> = shown.headers.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+    f.push("headers", headers.join("\n"));
+    f.push("timeout", shown.timeout.map(duration_text::format).unwrap_or_default());
+    f
+}
+
+/// Forms are only accepted from this site's own pages: a cross-site `Origin` is refused.
+/// (Login, roles and per-form CSRF tokens come with access control.)
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
+        return true;
+    };
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
+    url::Url::parse(origin).ok().is_some_and(|u| {
+        let origin_host = match u.port() {
+            Some(port) => format!("{}:{port}", u.host_str().unwrap_or_default()),
+            None => u.host_str().unwrap_or_default().to_owned(),
+        };
+        origin_host.eq_ignore_ascii_case(host)
+    })
+}
+
+fn cross_site(lang: Lang) -> PageError {
+    PageError::new(WebError::Forbidden("a form from another site was refused".into()), lang)
+}
+
+fn here(uri: &OriginalUri) -> String {
+    uri.path_and_query().map_or_else(|| "/alerts".to_owned(), |pq| pq.as_str().to_owned())
+}
+
+/// `?done=<what>&name=<name>`: what the previous form did, shown once after its redirect.
+#[derive(Debug, Default, Deserialize)]
+pub struct Done {
+    done: Option<String>,
+    name: Option<String>,
+}
+
+impl Done {
+    fn text(&self, t: &Messages) -> Option<String> {
+        let template = match self.done.as_deref()? {
+            "saved" => t.alert_done_saved,
+            "deleted" => t.alert_done_deleted,
+            "enabled" => t.alert_done_enabled,
+            "disabled" => t.alert_done_disabled,
+            "silenced" => t.alert_done_silenced,
+            "unsilenced" => t.alert_done_unsilenced,
+            "retried" => t.alert_done_retried,
+            _ => return None,
+        };
+        Some(Messages::fill(template, &[("name", self.name.as_deref().unwrap_or_default())]))
+    }
+}
+
+fn done(path: &str, what: &str, name: &str) -> Response {
+    Redirect::to(&format!("{path}?done={what}&name={}", segment(name))).into_response()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Alerts and incidents
+
+#[derive(Template)]
+#[template(path = "alerts.html")]
+pub struct AlertsPage {
+    t: &'static Messages,
+    f: Fmt,
+    chrome: Chrome,
+    o: AlertsOverview,
+    flash: Option<String>,
+}
+
+impl AlertsPage {
+    pub fn delivery_summary(&self, v: &IncidentView) -> String {
+        delivery_summary(self.t, v)
+    }
+}
+
+fn delivery_summary(t: &Messages, v: &IncidentView) -> String {
+    use crate::store::DeliveryStatus::*;
+    let count = |s| v.deliveries.iter().filter(|d| d.delivery.status == s).count().to_string();
+    Messages::fill(
+        t.alert_delivery_summary,
+        &[("sent", &count(Sent)), ("pending", &count(Pending)), ("failed", &count(Failed))],
+    )
+}
+
+async fn alerts_page(
+    State(state): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Query(d): Query<Done>,
+) -> Result<Response, PageError> {
+    let o = admin::overview(&state.store, HISTORY).await.map_err(|e| PageError::new(e, lang))?;
+    Ok(render(&AlertsPage {
+        t: lang.messages(),
+        f: Fmt::new(lang, now_millis()),
+        chrome: Chrome::new(lang, here(&uri), None),
+        flash: d.text(lang.messages()),
+        o,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "alert_incident.html")]
+pub struct IncidentPage {
+    t: &'static Messages,
+    f: Fmt,
+    chrome: Chrome,
+    v: IncidentView,
+    facts: Vec<(&'static str, String)>,
+    flash: Option<String>,
+}
+
+async fn incident_page(
+    State(state): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Path(id): Path<String>,
+    Query(d): Query<Done>,
+) -> Result<Response, PageError> {
+    let v = admin::incident(&state.store, &id).await.map_err(|e| PageError::new(e, lang))?;
+    Ok(render(&IncidentPage {
+        t: lang.messages(),
+        f: Fmt::new(lang, now_millis()),
+        chrome: Chrome::new(lang, here(&uri), None),
+        facts: v.incident.message.facts(),
+        flash: d.text(lang.messages()),
+        v,
+    }))
+}
+
+async fn retry_form(
+    State(state): State<AppState>,
+    lang: Lang,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Form(f): Form<Fields>,
+) -> Result<Response, PageError> {
+    if !same_origin(&headers) {
+        return Err(cross_site(lang));
+    }
+    admin::retry_delivery(&state.alerting, &id, now_millis())
+        .await
+        .map_err(|e| PageError::new(e, lang))?;
+    let incident = f.value("incident");
+    Ok(done(&format!("/alerts/incidents/{}", segment(incident)), "retried", &id))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rules
+
+#[derive(Template)]
+#[template(path = "alert_rules.html")]
+pub struct RulesPage {
+    t: &'static Messages,
+    f: Fmt,
+    chrome: Chrome,
+    rules: Vec<Stored<RuleDef>>,
+    flash: Option<String>,
+}
+
+impl RulesPage {
+    pub fn condition(&self, rule: &RuleDef) -> String {
+        describe_condition(rule)
+    }
+
+    pub fn timing(&self, rule: &RuleDef) -> String {
+        let mut parts = Vec::new();
+        if !rule.hold.is_zero() {
+            parts.push(format!("for {}", duration_text::format(rule.hold)));
+        }
+        if rule.for_polls > 1 {
+            parts.push(format!("{} polls", rule.for_polls));
+        }
+        if let Some(repeat) = rule.repeat_interval {
+            parts.push(format!("every {}", duration_text::format(repeat)));
+        }
+        if parts.is_empty() { "–".into() } else { parts.join(", ") }
+    }
+}
+
+/// `lag > 10,000 · cluster prod · group billing`
+fn describe_condition(rule: &RuleDef) -> String {
+    let threshold = crate::alerting::message::group_digits(rule.threshold_or_default());
+    let mut parts = vec![match rule.kind {
+        RuleKind::ConsumerLag => format!("lag > {threshold}"),
+        RuleKind::ConsumerLagSeconds => format!("lag > {threshold} s"),
+        RuleKind::ConsumerStatus => {
+            format!("status ≥ {}", rule.status.map_or("?", PartitionStatus::as_str))
+        }
+        RuleKind::ClusterDown => "cluster unreachable".into(),
+        RuleKind::BrokerDown => "broker gone".into(),
+        RuleKind::UnderReplicated => format!("under-replicated > {threshold}"),
+        RuleKind::OfflinePartitions => format!("offline partitions > {threshold}"),
+    }];
+    parts.push(format!("cluster {}", rule.cluster));
+    if let Some(group) = &rule.group {
+        parts.push(format!("group {group}"));
+    }
+    if let Some(topic) = &rule.topic {
+        parts.push(format!("topic {topic}"));
+    }
+    parts.join(" · ")
+}
+
+async fn rules_page(
+    State(state): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Query(d): Query<Done>,
+) -> Result<Response, PageError> {
+    let rules =
+        state.store.alert_rules().await.map_err(|e| PageError::new(WebError::from(e), lang))?;
+    Ok(render(&RulesPage {
+        t: lang.messages(),
+        f: Fmt::new(lang, now_millis()),
+        chrome: Chrome::new(lang, here(&uri), None),
+        rules,
+        flash: d.text(lang.messages()),
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "alert_rule_form.html")]
+pub struct RuleFormPage {
+    t: &'static Messages,
+    chrome: Chrome,
+    /// The rule being edited; `None` for a new one.
+    editing: Option<String>,
+    form: Fields,
+    channels: Vec<String>,
+    error: Option<String>,
+}
+
+impl RuleFormPage {
+    pub fn kinds(&self) -> Vec<&'static str> {
+        RuleKind::ALL.iter().map(|k| k.as_str()).collect()
+    }
+
+    pub fn severities(&self) -> Vec<&'static str> {
+        Severity::ALL.iter().map(|s| s.as_str()).collect()
+    }
+
+    pub fn action(&self) -> String {
+        match &self.editing {
+            Some(name) => format!("/alerts/rules/{}", segment(name)),
+            None => "/alerts/rules".into(),
+        }
+    }
+}
+
+async fn rule_form(
+    state: &AppState,
+    lang: Lang,
+    uri: &OriginalUri,
+    editing: Option<String>,
+    form: Fields,
+    error: Option<String>,
+) -> Result<Response, PageError> {
+    let channels =
+        state.store.alert_channels().await.map_err(|e| PageError::new(WebError::from(e), lang))?;
+    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let page = RuleFormPage {
+        t: lang.messages(),
+        chrome: Chrome::new(lang, here(uri), None),
+        editing,
+        form,
+        channels: channels.into_iter().map(|c| c.definition.name).collect(),
+        error,
+    };
+    Ok((status, render(&page)).into_response())
+}
+
+async fn new_rule_page(
+    State(state): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+) -> Result<Response, PageError> {
+    let mut form = Fields::default();
+    form.push("enabled", "on");
+    form.push("cluster", "*");
+    rule_form(&state, lang, &uri, None, form, None).await
+}
+
+async fn edit_rule_page(
+    State(state): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Path(name): Path<String>,
+) -> Result<Response, PageError> {
+    let rule = admin::rule(&state.store, &name).await.map_err(|e| PageError::new(e, lang))?;
+    rule_form(&state, lang, &uri, Some(name), rule_fields(&rule.definition), None).await
+}
+
+async fn save_rule_form(
+    state: AppState,
+    lang: Lang,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    editing: Option<String>,
+    f: Fields,
+) -> Result<Response, PageError> {
+    if !same_origin(&headers) {
+        return Err(cross_site(lang));
+    }
+    let saved = match rule_from_fields(&f) {
+        Ok(rule) => admin::save_rule(&state.store, rule, editing.as_deref(), now_millis()).await,
+        Err(e) => Err(e.into()),
+    };
+    match saved {
+        Ok(()) => Ok(done("/alerts/rules", "saved", f.value("name"))),
+        Err(e @ (admin::AdminError::Invalid(_) | admin::AdminError::Exists { .. })) => {
+            rule_form(&state, lang, &uri, editing, f, Some(e.to_string())).await
+        }
+        Err(e) => Err(PageError::new(e, lang)),
+    }
+}
+
+async fn create_rule_form(
+    State(state): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    Form(f): Form<Fields>,
+) -> Result<Response, PageError> {
+    save_rule_form(state, lang, uri, headers, None, f).await
+}
+
+async fn update_rule_form(
+    State(state): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    Form(f): Form<Fields>,
+) -> Result<Response, PageError> {
+    save_rule_form(state, lang, uri, headers, Some(name), f).await
+}
+
+async fn switch_rule(
+    state: &AppState,
+    lang: Lang,
+    headers: &HeaderMap,
+    name: &str,
+    enabled: bool,
+) -> Result<Response, PageError> {
+    if !same_origin(headers) {
+        return Err(cross_site(lang));
+    }
+    admin::set_rule_enabled(&state.store, name, enabled, now_millis())
+        .await
+        .map_err(|e| PageError::new(e, lang))?;
+    Ok(done("/alerts/rules", if enabled { "enabled" } else { "disabled" }, name))
+}
+
+async fn enable_rule_form(
+    State(state): State<AppState>,
+    lang: Lang,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Response, PageError> {
+    switch_rule(&state, lang, &headers, &name, true).await
+}
+
+async fn disable_rule_form(
+    State(state): State<AppState>,
+    lang: Lang,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Response, PageError> {
+    switch_rule(&state, lang, &headers, &name, false).await
+}
+
+async fn delete_rule_form(
+    State(state): State<AppState>,
+    lang: Lang,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Response, PageError> {
+    if !same_origin(&headers) {
+        return Err(cross_site(lang));
+    }
+    admin::delete_rule(&state.store, &name).await.map_err(|e| PageError::new(e, lang))?;
+    Ok(done("/alerts/rules", "deleted", &name))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Channels
+
+/// The outcome of "send test", shown above the channel list.
+pub struct TestOutcome {
+    pub channel: String,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "alert_channels.html")]
+pub struct ChannelsPage {
+    t: &'static Messages,
+    f: Fmt,
+    chrome: Chrome,
+    channels: Vec<Stored<ChannelDef>>,
+    flash: Option<String>,
+    tested: Option<TestOutcome>,
+}
+
+impl ChannelsPage {
+    pub fn target(&self, c: &ChannelDef) -> String {
+        match c.kind {
+            ChannelKind::Email => format!(
+                "{} → {} ({}:{}, {})",
+                c.from.as_deref().unwrap_or_default(),
+                c.to.join(", "),
+                c.smtp_host.as_deref().unwrap_or_default(),
+                c.smtp_port(),
+                c.tls().as_str()
+            ),
+            ChannelKind::Webhook => format!(
+                "{} ({})",
+                c.url.as_deref().map(shown_url).unwrap_or_default(),
+                c.format.unwrap_or_default().as_str()
+            ),
+        }
+    }
+}
+
+/// A webhook URL without its query, where chat platforms put their tokens.
+fn shown_url(url: &str) -> String {
+    url.split('?').next().unwrap_or(url).to_owned()
+}
+
+async fn channels_view(
+    state: &AppState,
+    lang: Lang,
+    uri: &OriginalUri,
+    flash: Option<String>,
+    tested: Option<TestOutcome>,
+) -> Result<Response, PageError> {
+    let channels =
+        state.store.alert_channels().await.map_err(|e| PageError::new(WebError::from(e), lang))?;
+    let channels =
+        channels.into_iter().map(|c| Stored { definition: c.definition.redacted(), ..c }).collect();
+    Ok(render(&ChannelsPage {
+        t: lang.messages(),
+        f: Fmt::new(lang, now_millis()),
+        chrome: Chrome::new(lang, here(uri), None),
+        channels,
+        flash,
+        tested,
+    }))
+}
+
+async fn channels_page(
+    State(state): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Query(d): Query<Done>,
+) -> Result<Response, PageError> {
+    channels_view(&state, lang, &uri, d.text(lang.messages()), None).await
+}
+
+#[derive(Template)]
+#[template(path = "alert_channel_form.html")]
+pub struct ChannelFormPage {
+    t: &'static Messages,
+    chrome: Chrome,
+    editing: Option<String>,
+    form: Fields,
+    error: Option<String>,
+}
+
+impl ChannelFormPage {
+    pub fn formats(&self) -> Vec<&'static str> {
+        WebhookFormat::ALL.iter().map(|w| w.as_str()).collect()
+    }
+
+    pub fn action(&self) -> String {
+        match &self.editing {
+            Some(name) => format!("/alerts/channels/{}", segment(name)),
+            None => "/alerts/channels".into(),
+        }
+    }
+}
+
+fn channel_form(
+    lang: Lang,
+    uri: &OriginalUri,
+    editing: Option<String>,
+    form: Fields,
+    error: Option<String>,
+) -> Response {
+    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let page = ChannelFormPage {
+        t: lang.messages(),
+        chrome: Chrome::new(lang, here(uri), None),
+        editing,
+        form,
+        error,
+    };
+    (status, render(&page)).into_response()
+}
+
+async fn new_channel_page(lang: Lang, uri: OriginalUri) -> Response {
+    let mut form = Fields::default();
+    form.push("kind", "email");
+    form.push("tls", "starttls");
+    channel_form(lang, &uri, None, form, None)
+}
+
+async fn edit_channel_page(
+    State(state): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Path(name): Path<String>,
+) -> Result<Response, PageError> {
+    let channel = admin::channel(&state.store, &name).await.map_err(|e| PageError::new(e, lang))?;
+    Ok(channel_form(lang, &uri, Some(name), channel_fields(&channel.definition), None))
+}
+
+async fn save_channel_form(
+    state: AppState,
+    lang: Lang,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    editing: Option<String>,
+    f: Fields,
+) -> Result<Response, PageError> {
+    if !same_origin(&headers) {
+        return Err(cross_site(lang));
+    }
+    let saved = match channel_from_fields(&f) {
+        Ok(channel) => {
+            admin::save_channel(&state.store, channel, editing.as_deref(), now_millis()).await
+        }
+        Err(e) => Err(e.into()),
+    };
+    match saved {
+        Ok(()) => Ok(done("/alerts/channels", "saved", f.value("name"))),
+        Err(e @ (admin::AdminError::Invalid(_) | admin::AdminError::Exists { .. })) => {
+            Ok(channel_form(lang, &uri, editing, f, Some(e.to_string())))
+        }
+        Err(e) => Err(PageError::new(e, lang)),
+    }
+}
+
+async fn create_channel_form(
+    State(state): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    Form(f): Form<Fields>,
+) -> Result<Response, PageError> {
+    save_channel_form(state, lang, uri, headers, None, f).await
+}
+
+async fn update_channel_form(
+    State(state): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    Form(f): Form<Fields>,
+) -> Result<Response, PageError> {
+    save_channel_form(state, lang, uri, headers, Some(name), f).await
+}
+
+async fn test_channel_form(
+    State(state): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Response, PageError> {
+    if !same_origin(&headers) {
+        return Err(cross_site(lang));
+    }
+    let outcome =
+        admin::test_channel(&state.alerting, &name).await.map_err(|e| PageError::new(e, lang))?;
+    let tested = TestOutcome { channel: name, error: outcome.err() };
+    channels_view(&state, lang, &uri, None, Some(tested)).await
+}
+
+async fn delete_channel_form(
+    State(state): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Response, PageError> {
+    if !same_origin(&headers) {
+        return Err(cross_site(lang));
+    }
+    match admin::delete_channel(&state.store, &name).await {
+        Ok(()) => Ok(done("/alerts/channels", "deleted", &name)),
+        Err(e @ admin::AdminError::Invalid(_)) => {
+            channels_view(&state, lang, &uri, Some(e.to_string()), None).await
+        }
+        Err(e) => Err(PageError::new(e, lang)),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Silences
+
+#[derive(Template)]
+#[template(path = "alert_silences.html")]
+pub struct SilencesPage {
+    t: &'static Messages,
+    f: Fmt,
+    chrome: Chrome,
+    silences: Vec<StoredSilence>,
+    rules: Vec<String>,
+    form: Fields,
+    flash: Option<String>,
+    error: Option<String>,
+}
+
+async fn silences_view(
+    state: &AppState,
+    lang: Lang,
+    uri: &OriginalUri,
+    form: Fields,
+    flash: Option<String>,
+    error: Option<String>,
+) -> Result<Response, PageError> {
+    let now = now_millis();
+    let store_error = |e| PageError::new(WebError::from(e), lang);
+    let silences = state.store.active_silences(now).await.map_err(store_error)?;
+    let rules = state.store.alert_rules().await.map_err(store_error)?;
+    let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let page = SilencesPage {
+        t: lang.messages(),
+        f: Fmt::new(lang, now),
+        chrome: Chrome::new(lang, here(uri), None),
+        silences,
+        rules: rules.into_iter().map(|r| r.definition.name).collect(),
+        form,
+        flash,
+        error,
+    };
+    Ok((status, render(&page)).into_response())
+}
+
+/// `?rule=&subject=` prefill the form (the incident page links here).
+async fn silences_page(
+    State(state): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    Query(d): Query<Done>,
+    Query(prefill): Query<Fields>,
+) -> Result<Response, PageError> {
+    let mut form = Fields::default();
+    form.push("rule", prefill.value("rule"));
+    form.push("subject", prefill.value("subject"));
+    form.push("duration", "1h");
+    silences_view(&state, lang, &uri, form, d.text(lang.messages()), None).await
+}
+
+fn silence_from_fields(f: &Fields) -> Result<SilenceRequest, DefinitionError> {
+    Ok(SilenceRequest {
+        rule: f.value("rule").to_owned(),
+        subject: f.opt("subject"),
+        duration: f.duration("duration")?.ok_or_else(|| invalid("duration", "how long?"))?,
+        note: f.value("note").to_owned(),
+    })
+}
+
+async fn create_silence_form(
+    State(state): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    headers: HeaderMap,
+    Form(f): Form<Fields>,
+) -> Result<Response, PageError> {
+    if !same_origin(&headers) {
+        return Err(cross_site(lang));
+    }
+    let added = match silence_from_fields(&f) {
+        Ok(request) => admin::add_silence(&state.store, request, now_millis()).await,
+        Err(e) => Err(e.into()),
+    };
+    match added {
+        Ok(silence) => Ok(done("/alerts/silences", "silenced", &silence.rule)),
+        Err(e @ (admin::AdminError::Invalid(_) | admin::AdminError::NotFound { .. })) => {
+            silences_view(&state, lang, &uri, f, None, Some(e.to_string())).await
+        }
+        Err(e) => Err(PageError::new(e, lang)),
+    }
+}
+
+async fn end_silence_form(
+    State(state): State<AppState>,
+    lang: Lang,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    if !same_origin(&headers) {
+        return Err(cross_site(lang));
+    }
+    admin::end_silence(&state.store, &id).await.map_err(|e| PageError::new(e, lang))?;
+    Ok(done("/alerts/silences", "unsilenced", &id))
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSON API
+
+fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
+    body.map(|Json(v)| v).map_err(|e| ApiError(WebError::BadRequest(e.body_text())))
+}
+
+async fn alerts_api(State(state): State<AppState>) -> Result<Json<AlertsOverview>, ApiError> {
+    Ok(Json(admin::overview(&state.store, HISTORY).await.map_err(WebError::from)?))
+}
+
+async fn incident_api(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<IncidentView>, ApiError> {
+    Ok(Json(admin::incident(&state.store, &id).await?))
+}
+
+async fn retry_api(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    admin::retry_delivery(&state.alerting, &id, now_millis()).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+async fn rules_api(State(state): State<AppState>) -> Result<Json<Vec<Stored<RuleDef>>>, ApiError> {
+    Ok(Json(state.store.alert_rules().await.map_err(WebError::from)?))
+}
+
+async fn rule_api(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<Stored<RuleDef>>, ApiError> {
+    Ok(Json(admin::rule(&state.store, &name).await?))
+}
+
+async fn create_rule_api(
+    State(state): State<AppState>,
+    body: Result<Json<RuleDef>, JsonRejection>,
+) -> Result<(StatusCode, Json<Stored<RuleDef>>), ApiError> {
+    let rule = json_body(body)?;
+    let name = rule.name.clone();
+    admin::save_rule(&state.store, rule, None, now_millis()).await?;
+    Ok((StatusCode::CREATED, Json(admin::rule(&state.store, &name).await?)))
+}
+
+async fn update_rule_api(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    body: Result<Json<RuleDef>, JsonRejection>,
+) -> Result<Json<Stored<RuleDef>>, ApiError> {
+    admin::save_rule(&state.store, json_body(body)?, Some(&name), now_millis()).await?;
+    Ok(Json(admin::rule(&state.store, &name).await?))
+}
+
+async fn delete_rule_api(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    admin::delete_rule(&state.store, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn redacted(c: Stored<ChannelDef>) -> Stored<ChannelDef> {
+    Stored { definition: c.definition.redacted(), ..c }
+}
+
+async fn channels_api(
+    State(state): State<AppState>,
+) -> Result<Json<Vec<Stored<ChannelDef>>>, ApiError> {
+    let channels = state.store.alert_channels().await.map_err(WebError::from)?;
+    Ok(Json(channels.into_iter().map(redacted).collect()))
+}
+
+async fn channel_api(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<Stored<ChannelDef>>, ApiError> {
+    Ok(Json(redacted(admin::channel(&state.store, &name).await?)))
+}
+
+async fn create_channel_api(
+    State(state): State<AppState>,
+    body: Result<Json<ChannelDef>, JsonRejection>,
+) -> Result<(StatusCode, Json<Stored<ChannelDef>>), ApiError> {
+    let channel = json_body(body)?;
+    let name = channel.name.clone();
+    admin::save_channel(&state.store, channel, None, now_millis()).await?;
+    Ok((StatusCode::CREATED, Json(redacted(admin::channel(&state.store, &name).await?))))
+}
+
+async fn update_channel_api(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    body: Result<Json<ChannelDef>, JsonRejection>,
+) -> Result<Json<Stored<ChannelDef>>, ApiError> {
+    admin::save_channel(&state.store, json_body(body)?, Some(&name), now_millis()).await?;
+    Ok(Json(redacted(admin::channel(&state.store, &name).await?)))
+}
+
+async fn delete_channel_api(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    admin::delete_channel(&state.store, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Serialize)]
+pub struct TestResult {
+    pub ok: bool,
+    pub error: Option<String>,
+}
+
+async fn test_channel_api(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<TestResult>, ApiError> {
+    let outcome = admin::test_channel(&state.alerting, &name).await?;
+    Ok(Json(TestResult { ok: outcome.is_ok(), error: outcome.err() }))
+}
+
+async fn silences_api(State(state): State<AppState>) -> Result<Json<Vec<StoredSilence>>, ApiError> {
+    Ok(Json(state.store.active_silences(now_millis()).await.map_err(WebError::from)?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SilenceBody {
+    rule: String,
+    #[serde(default)]
+    subject: Option<String>,
+    #[serde(with = "duration_text")]
+    duration: Duration,
+    #[serde(default)]
+    note: String,
+}
+
+async fn create_silence_api(
+    State(state): State<AppState>,
+    body: Result<Json<SilenceBody>, JsonRejection>,
+) -> Result<(StatusCode, Json<StoredSilence>), ApiError> {
+    let body = json_body(body)?;
+    let request = SilenceRequest {
+        rule: body.rule,
+        subject: body.subject,
+        duration: body.duration,
+        note: body.note,
+    };
+    Ok((StatusCode::CREATED, Json(admin::add_silence(&state.store, request, now_millis()).await?)))
+}
+
+async fn end_silence_api(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    admin::end_silence(&state.store, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fields(pairs: &[(&str, &str)]) -> Fields {
+        Fields(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    }
+
+    #[test]
+    fn a_rule_survives_the_form_round_trip() {
+        let rule: RuleDef = toml::from_str(
+            r#"name = "billing-lag"
+            kind = "consumer_lag"
+            cluster = "prod"
+            group = "billing"
+            threshold = 10000
+            for = "2m"
+            repeat_interval = "1h"
+            severity = "critical"
+            channels = ["oncall", "chat"]"#,
+        )
+        .unwrap();
+        assert_eq!(rule_from_fields(&rule_fields(&rule)).unwrap(), rule);
+    }
+
+    #[test]
+    fn form_mistakes_name_the_field() {
+        let f = fields(&[("name", "r"), ("kind", "consumer_lag"), ("threshold", "lots")]);
+        assert_eq!(rule_from_fields(&f).unwrap_err().field, "threshold");
+        let f = fields(&[("name", "r"), ("kind", "consumer_lag"), ("for", "soon")]);
+        assert_eq!(rule_from_fields(&f).unwrap_err().field, "for");
+        let f = fields(&[("name", "c"), ("kind", "webhook"), ("headers", "no colon")]);
+        assert_eq!(channel_from_fields(&f).unwrap_err().field, "headers");
+    }
+
+    #[test]
+    fn a_channel_survives_the_form_round_trip_without_its_secret() {
+        let channel: ChannelDef = toml::from_str(
+            r#"name = "hook"
+            kind = "webhook"
+            url = "https://example.com/hook?token=x"
+            format = "dingtalk"
+            secret = "s3cret"
+            headers = { "X-Team" = "data" }
+            timeout = "5s""#,
+        )
+        .unwrap();
+        let form = channel_fields(&channel);
+        assert_eq!(form.value("secret"), "", "a literal secret is not sent to the browser");
+        let mut back = channel_from_fields(&form).unwrap();
+        back.keep_secrets_from(&channel);
+        assert_eq!(back, channel);
+    }
+
+    #[test]
+    fn cross_site_forms_are_refused() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, "127.0.0.1:8048".parse().unwrap());
+        assert!(same_origin(&headers), "no Origin: a same-site form or a script");
+        headers.insert(header::ORIGIN, "http://127.0.0.1:8048".parse().unwrap());
+        assert!(same_origin(&headers));
+        headers.insert(header::ORIGIN, "https://evil.example".parse().unwrap());
+        assert!(!same_origin(&headers));
+    }
+}
