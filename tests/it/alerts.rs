@@ -1,0 +1,585 @@
+//! Lag alerts end to end: a real broker, a real SMTP server (scripts/smtp_sink.py, aiosmtpd) and
+//! an HTTP webhook receiver run by the test. One firing and one resolved notice per incident,
+//! retries when the SMTP server is down, no repeat after a restart, clear channel errors.
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU16, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::{HeaderMap, StatusCode};
+use base64::Engine as _;
+use osprey::config::{Config, Secret};
+use serde_json::{Value, json};
+
+use crate::groups::commit;
+use crate::helpers::*;
+
+/// scripts/smtp_sink.py on a port of this test's own; messages land in `maildir/new`.
+struct SmtpSink {
+    port: u16,
+    dir: tempfile::TempDir,
+    auth: Option<(String, String)>,
+    child: Option<Child>,
+}
+
+impl SmtpSink {
+    fn on_port(port: u16, auth: Option<(&str, &str)>) -> SmtpSink {
+        SmtpSink {
+            port,
+            dir: tempfile::tempdir().unwrap(),
+            auth: auth.map(|(u, p)| (u.to_owned(), p.to_owned())),
+            child: None,
+        }
+    }
+
+    async fn start(auth: Option<(&str, &str)>) -> SmtpSink {
+        let mut sink = SmtpSink::on_port(free_port(), auth);
+        sink.run().await;
+        sink
+    }
+
+    async fn run(&mut self) {
+        let mut command = Command::new(peer("OSPREY_TEST_PYTHON"));
+        command
+            .arg(peer("OSPREY_TEST_SMTP_SINK"))
+            .args(["--port", &self.port.to_string()])
+            .arg("--maildir")
+            .arg(self.maildir())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Some((user, password)) = &self.auth {
+            command.args(["--user", user, "--password", password]);
+        }
+        self.child = Some(command.spawn().expect("start the SMTP sink"));
+        let port = self.port;
+        eventually(Duration::from_secs(20), "the SMTP sink to listen", || async move {
+            std::net::TcpStream::connect(("127.0.0.1", port)).ok().map(drop)
+        })
+        .await;
+    }
+
+    fn maildir(&self) -> PathBuf {
+        self.dir.path().join("maildir")
+    }
+
+    /// Every message received so far, oldest first, as (decoded subject, raw text).
+    fn messages(&self) -> Vec<(String, String)> {
+        let mut files: Vec<_> = std::fs::read_dir(self.maildir().join("new"))
+            .map(|dir| dir.filter_map(Result::ok).map(|e| e.path()).collect())
+            .unwrap_or_default();
+        files.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+        files
+            .iter()
+            .map(|p| {
+                let raw = std::fs::read_to_string(p).unwrap();
+                (subject_of(&raw), raw)
+            })
+            .collect()
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The `Subject:` header, unfolded and with RFC 2047 encoded words decoded.
+fn subject_of(raw: &str) -> String {
+    let mut header = String::new();
+    let mut inside = false;
+    for line in raw.lines() {
+        if let Some(rest) = line.strip_prefix("Subject:") {
+            header.push_str(rest.trim());
+            inside = true;
+        } else if inside && line.starts_with([' ', '\t']) {
+            header.push(' ');
+            header.push_str(line.trim());
+        } else if inside {
+            break;
+        }
+    }
+    // Whitespace between two encoded words is dropped; elsewhere it is kept.
+    let mut out = String::new();
+    let mut previous_encoded = None;
+    for word in header.split(' ') {
+        let encoded = word.strip_prefix("=?utf-8?b?").and_then(|w| w.strip_suffix("?="));
+        if previous_encoded.is_some() && !(previous_encoded == Some(true) && encoded.is_some()) {
+            out.push(' ');
+        }
+        match encoded {
+            Some(encoded) => {
+                let bytes = base64::engine::general_purpose::STANDARD.decode(encoded).unwrap();
+                out.push_str(&String::from_utf8(bytes).unwrap());
+            }
+            None => out.push_str(word),
+        }
+        previous_encoded = Some(encoded.is_some());
+    }
+    out
+}
+
+/// The body of a message, with quoted-printable soft breaks and `=XX` escapes undone.
+fn body_of(raw: &str) -> String {
+    let unfolded = raw.replace("=\r\n", "").replace("=\n", "");
+    let mut out = Vec::new();
+    let bytes = unfolded.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'=' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&unfolded[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// An HTTP server that records every webhook call and answers with a chosen status.
+#[derive(Clone)]
+struct Receiver {
+    url: String,
+    calls: Arc<Mutex<Vec<(HeaderMap, Value)>>>,
+    status: Arc<AtomicU16>,
+}
+
+impl Receiver {
+    async fn start() -> Receiver {
+        let calls: Arc<Mutex<Vec<(HeaderMap, Value)>>> = Arc::default();
+        let status = Arc::new(AtomicU16::new(200));
+        let (recorded, answer) = (calls.clone(), status.clone());
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: HeaderMap, body: axum::body::Bytes| {
+                let (recorded, answer) = (recorded.clone(), answer.clone());
+                async move {
+                    let value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                    recorded.lock().unwrap().push((headers, value));
+                    let status = StatusCode::from_u16(answer.load(Ordering::SeqCst)).unwrap();
+                    (status, "receiver says so")
+                }
+            }),
+        );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Receiver { url, calls, status }
+    }
+
+    fn bodies(&self) -> Vec<Value> {
+        self.calls.lock().unwrap().iter().map(|(_, body)| body.clone()).collect()
+    }
+}
+
+/// Osprey watching `broker` as cluster `prod`, with the alerting part of `alerts_toml`.
+fn config(broker: &Broker, dir: &tempfile::TempDir, alerts_toml: &str) -> Config {
+    let mut config = Config::from_toml_str(alerts_toml).expect("the test's config is valid");
+    config.database.url =
+        Secret::new(format!("sqlite://{}", dir.path().join("osprey.db").display()));
+    config.clusters = vec![kafka_cluster("prod", &broker.bootstrap())];
+    config
+}
+
+fn lag_rule(channels: &str) -> String {
+    format!(
+        r#"
+        [[alerts.rules]]
+        name = "billing-lag"
+        kind = "consumer_lag"
+        cluster = "prod"
+        group = "billing"
+        topic = "orders"
+        threshold = 10
+        for = "2s"
+        repeat_interval = "1h"
+        severity = "critical"
+        channels = [{channels}]
+        "#
+    )
+}
+
+fn mail_channel(name: &str, port: u16, auth: Option<(&str, &str)>) -> String {
+    let credentials =
+        auth.map(|(u, p)| format!("username = \"{u}\"\npassword = \"{p}\"\n")).unwrap_or_default();
+    format!(
+        r#"
+        [[alerts.channels]]
+        name = "{name}"
+        kind = "email"
+        smtp_host = "127.0.0.1"
+        smtp_port = {port}
+        tls = "none"
+        {credentials}
+        from = "osprey@example.com"
+        to = ["oncall@example.com", "dba@example.com"]
+        timeout = "5s"
+        "#
+    )
+}
+
+fn hook_channel(name: &str, url: &str) -> String {
+    format!(
+        r#"
+        [[alerts.channels]]
+        name = "{name}"
+        kind = "webhook"
+        url = "{url}"
+        format = "generic"
+        secret = "hook-secret"
+        headers = {{ "X-Team" = "data" }}
+        timeout = "5s"
+        "#
+    )
+}
+
+const FAST_RETRIES: &str = "[alerts]\nretry_initial = \"300ms\"\nretry_max = \"1s\"\npublic_url = \"https://osprey.example.com\"\n";
+
+/// A broker with `orders` holding 30 messages and group `billing` committed at 0: lag 30.
+async fn lagging_group() -> Broker {
+    let broker = Broker::start(BrokerKind::Noida).await;
+    let bootstrap = broker.bootstrap();
+    create_topics(&bootstrap, &[("orders", 1)]).await;
+    produce_one_by_one(&bootstrap, "orders", 0, 30).await;
+    commit(&bootstrap, "billing", &[("orders", 0, 0)]);
+    broker
+}
+
+async fn wait_polls(app: &TestApp, polls: usize) {
+    for _ in 0..polls {
+        let before = app.json("/api/v1/clusters").await[0]["last_attempt_at"].clone();
+        eventually(Duration::from_secs(10), "another poll", || async {
+            (app.json("/api/v1/clusters").await[0]["last_attempt_at"] != before).then_some(())
+        })
+        .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lagging_group_gets_one_firing_and_one_resolved_notice_per_channel() {
+    let broker = lagging_group().await;
+    let smtp = SmtpSink::start(None).await;
+    let hook = Receiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        "{FAST_RETRIES}{}{}{}",
+        mail_channel("mail", smtp.port, None),
+        hook_channel("hook", &hook.url),
+        lag_rule("\"mail\", \"hook\"")
+    );
+    let app = TestApp::spawn(config(&broker, &dir, &toml)).await;
+
+    let firing = eventually(Duration::from_secs(30), "the firing e-mail", || async {
+        smtp.messages().first().cloned()
+    })
+    .await;
+    assert_eq!(firing.0, "[FIRING] lag 30 > 10 — group billing (topic orders) on prod");
+    let body = body_of(&firing.1);
+    for needle in [
+        "Cluster:   prod",
+        "Group:     billing",
+        "Topic:     orders",
+        "Value:     30",
+        "Threshold: 10",
+        "https://osprey.example.com/clusters/prod/groups/billing",
+        "To: oncall@example.com, dba@example.com",
+    ] {
+        assert!(body.contains(needle), "{needle:?} in the e-mail:\n{body}");
+    }
+    assert!(body.contains("text/html"), "an HTML part too");
+
+    let call = eventually(Duration::from_secs(10), "the firing webhook", || async {
+        hook.calls.lock().unwrap().first().cloned()
+    })
+    .await;
+    let (headers, json) = call;
+    assert_eq!(json["status"], "firing");
+    assert_eq!((json["cluster"].clone(), json["group"].clone()), (json!("prod"), json!("billing")));
+    assert_eq!((json["topic"].clone(), json["value"].clone()), (json!("orders"), json!(30.0)));
+    assert_eq!(json["threshold"], json!(10.0));
+    assert_eq!(headers["x-team"], "data");
+    assert!(headers["x-osprey-signature"].to_str().unwrap().starts_with("sha256="));
+
+    // Still lagging, more polls: no second notice before the repeat interval.
+    wait_polls(&app, 4).await;
+    assert_eq!(smtp.messages().len(), 1, "one e-mail while the incident lasts");
+    assert_eq!(hook.bodies().len(), 1, "one webhook call while the incident lasts");
+    let alerts = app.json("/api/v1/alerts").await;
+    assert_eq!(alerts["firing"].as_array().unwrap().len(), 1);
+    let page = app.html("/alerts").await;
+    assert!(page.contains("lag 30 &#62; 10 — group billing (topic orders) on prod"), "{page}");
+
+    // The consumer catches up: one recovery notice on each channel.
+    commit(&broker.bootstrap(), "billing", &[("orders", 0, 30)]);
+    eventually(Duration::from_secs(30), "the resolved e-mail and webhook", || async {
+        (smtp.messages().len() == 2 && hook.bodies().len() == 2).then_some(())
+    })
+    .await;
+    assert_eq!(
+        smtp.messages()[1].0,
+        "[RESOLVED] lag 0 ≤ 10 — group billing (topic orders) on prod"
+    );
+    let resolved = &hook.bodies()[1];
+    assert_eq!(resolved["status"], "resolved");
+    assert_eq!(resolved["incident"], json["incident"], "the same incident");
+    wait_polls(&app, 3).await;
+    assert_eq!((smtp.messages().len(), hook.bodies().len()), (2, 2), "nothing more");
+    let alerts = app.json("/api/v1/alerts").await;
+    assert!(alerts["firing"].as_array().unwrap().is_empty());
+    let history = &alerts["history"][0];
+    assert!(history["resolved_at"].is_i64());
+    let deliveries = history["deliveries"].as_array().unwrap();
+    assert_eq!(deliveries.len(), 4, "firing and resolved, to both channels");
+    assert!(deliveries.iter().all(|d| d["status"] == "sent" && d["attempt_log"][0]["ok"] == true));
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_alert_fired_while_smtp_is_down_is_retried_and_arrives_once() {
+    let broker = lagging_group().await;
+    let port = free_port();
+    let mut smtp = SmtpSink::on_port(port, None);
+    let dir = tempfile::tempdir().unwrap();
+    let toml =
+        format!("{FAST_RETRIES}{}{}", mail_channel("mail", port, None), lag_rule("\"mail\""));
+    let app = TestApp::spawn(config(&broker, &dir, &toml)).await;
+
+    let failed = eventually(Duration::from_secs(30), "failed delivery attempts", || async {
+        let alerts = app.json("/api/v1/alerts").await;
+        let delivery = alerts["firing"][0]["deliveries"][0].clone();
+        (delivery["attempts"].as_i64().unwrap_or(0) >= 2).then_some(delivery)
+    })
+    .await;
+    assert_eq!(failed["status"], "pending", "still being retried");
+    let error = failed["attempt_log"][0]["error"].as_str().unwrap();
+    assert!(
+        error.contains(&format!("SMTP 127.0.0.1:{port}")) && error.contains("refused"),
+        "a clear error: {error}"
+    );
+
+    smtp.run().await;
+    eventually(Duration::from_secs(20), "the e-mail once the server is back", || async {
+        (!smtp.messages().is_empty()).then_some(())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(smtp.messages().len(), 1, "delivered exactly once");
+    let alerts = app.json("/api/v1/alerts").await;
+    let delivery = &alerts["firing"][0]["deliveries"][0];
+    assert_eq!(delivery["status"], "sent");
+    let log = delivery["attempt_log"].as_array().unwrap();
+    assert!(log.len() >= 3 && log.last().unwrap()["ok"] == true, "{log:?}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_restart_while_firing_sends_no_second_firing_notice() {
+    let broker = lagging_group().await;
+    let hook = Receiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!("{FAST_RETRIES}{}{}", hook_channel("hook", &hook.url), lag_rule("\"hook\""));
+    let app = TestApp::spawn(config(&broker, &dir, &toml)).await;
+    eventually(Duration::from_secs(30), "the firing webhook", || async {
+        (!hook.bodies().is_empty()).then_some(())
+    })
+    .await;
+    app.stop().await;
+
+    let app = TestApp::spawn(config(&broker, &dir, &toml)).await;
+    wait_polls(&app, 5).await;
+    assert_eq!(hook.bodies().len(), 1, "no second firing notice after the restart");
+    commit(&broker.bootstrap(), "billing", &[("orders", 0, 30)]);
+    eventually(Duration::from_secs(30), "the resolved webhook", || async {
+        (hook.bodies().len() == 2).then_some(())
+    })
+    .await;
+    let bodies = hook.bodies();
+    assert_eq!(
+        (bodies[0]["status"].clone(), bodies[1]["status"].clone()),
+        (json!("firing"), json!("resolved"))
+    );
+    assert_eq!(bodies[0]["incident"], bodies[1]["incident"]);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn channel_failures_show_a_clear_error_in_the_test_and_in_the_history() {
+    let broker = lagging_group().await;
+    let smtp = SmtpSink::start(Some(("osprey", "right-password"))).await;
+    let hook = Receiver::start().await;
+    hook.status.store(500, Ordering::SeqCst);
+    let closed_port = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        "{FAST_RETRIES}{}{}{}{}{}",
+        mail_channel("good-mail", smtp.port, Some(("osprey", "right-password"))),
+        mail_channel("wrong-password", smtp.port, Some(("osprey", "wrong"))),
+        mail_channel("no-server", closed_port, None),
+        hook_channel("broken-hook", &hook.url),
+        lag_rule("\"wrong-password\", \"no-server\", \"broken-hook\"")
+    );
+    let app = TestApp::spawn(config(&broker, &dir, &toml)).await;
+
+    let test = |name: &'static str| {
+        let app = &app;
+        async move {
+            let url = format!("{}/api/v1/alert-channels/{name}/test", app.base);
+            app.http.post(url).send().await.unwrap().json::<Value>().await.unwrap()
+        }
+    };
+    assert_eq!(test("good-mail").await, json!({ "ok": true, "error": null }));
+    assert_eq!(subject_of(&smtp.messages()[0].1).split(' ').next(), Some("[TEST]"));
+    let expectations = [
+        ("wrong-password", "535"),
+        ("no-server", "refused"),
+        ("broken-hook", "answered 500 Internal Server Error: receiver says so"),
+    ];
+    for (name, needle) in expectations {
+        let outcome = test(name).await;
+        assert_eq!(outcome["ok"], false, "{name}");
+        let error = outcome["error"].as_str().unwrap();
+        assert!(error.contains(needle), "{name}: {error:?} should say {needle:?}");
+    }
+    // The page shows the same error.
+    let page = app
+        .http
+        .post(format!("{}/alerts/channels/wrong-password/test", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"test-result\"") && page.contains("535"), "{page}");
+
+    // The alert fires to the three broken channels; each attempt records its error.
+    let incident =
+        eventually(Duration::from_secs(30), "failed attempts on every channel", || async {
+            let alerts = app.json("/api/v1/alerts").await;
+            let incident = alerts["firing"][0].clone();
+            let deliveries = incident["deliveries"].as_array()?;
+            (deliveries.len() == 3 && deliveries.iter().all(|d| d["attempts"].as_i64() >= Some(1)))
+                .then_some(incident)
+        })
+        .await;
+    for (name, needle) in expectations {
+        let delivery = incident["deliveries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["channel"] == name)
+            .unwrap();
+        let error = delivery["attempt_log"][0]["error"].as_str().unwrap();
+        assert!(error.contains(needle), "{name}: {error:?} should say {needle:?}");
+    }
+    let id = incident["id"].as_str().unwrap();
+    let page = app.html(&format!("/alerts/incidents/{id}")).await;
+    assert!(page.contains("answered 500 Internal Server Error"), "{page}");
+    assert_eq!(smtp.messages().len(), 1, "only the test message got through");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rules_channels_and_silences_are_managed_through_the_api_and_the_pages() {
+    let app = TestApp::with_clusters(vec![]).await;
+    let post_json = |path: &'static str, body: Value| {
+        let app = &app;
+        async move {
+            let response =
+                app.http.post(format!("{}{path}", app.base)).json(&body).send().await.unwrap();
+            (response.status().as_u16(), response.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (status, channel) = post_json(
+        "/api/v1/alert-channels",
+        json!({"name": "hook", "kind": "webhook", "url": "http://127.0.0.1:9/x", "secret": "s3cret"}),
+    )
+    .await;
+    assert_eq!(status, 201);
+    assert_eq!(channel["secret"], "<redacted>", "secrets never leave the server");
+    let (status, error) = post_json(
+        "/api/v1/alert-rules",
+        json!({"name": "r", "kind": "consumer_lag", "channels": ["hook"]}),
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert_eq!(error["error"]["field"], "threshold");
+    let (status, rule) = post_json(
+        "/api/v1/alert-rules",
+        json!({"name": "r", "kind": "consumer_lag", "threshold": 5, "for": "1m", "channels": ["hook"]}),
+    )
+    .await;
+    assert_eq!(
+        (status, rule["source"].clone(), rule["for"].clone()),
+        (201, json!("ui"), json!("1m"))
+    );
+
+    // The form edits the same rule; a bad value comes back with the form and its error.
+    let form = |pairs: Vec<(&'static str, &'static str)>| {
+        let app = &app;
+        async move {
+            app.http.post(format!("{}/alerts/rules/r", app.base)).form(&pairs).send().await.unwrap()
+        }
+    };
+    let bad = form(vec![
+        ("name", "r"),
+        ("kind", "consumer_lag"),
+        ("threshold", "many"),
+        ("channels", "hook"),
+    ])
+    .await;
+    assert_eq!(bad.status(), 422);
+    let text = bad.text().await.unwrap();
+    assert!(text.contains("is not a number") && text.contains("id=\"form-error\""), "{text}");
+    let good = form(vec![
+        ("name", "r"),
+        ("kind", "consumer_lag"),
+        ("threshold", "500"),
+        ("channels", "hook"),
+        ("enabled", "on"),
+    ])
+    .await;
+    assert!(good.url().path().ends_with("/alerts/rules"), "redirected to the list");
+    assert_eq!(app.json("/api/v1/alert-rules/r").await["threshold"], 500.0);
+    let rules_page = app.html("/alerts/rules").await;
+    assert!(rules_page.contains("lag &#62; 500"), "{rules_page}");
+
+    let cross_site = app
+        .http
+        .post(format!("{}/alerts/rules/r/delete", app.base))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status(), 403);
+
+    let (status, silence) =
+        post_json("/api/v1/silences", json!({"rule": "r", "duration": "1h", "note": "deploy"}))
+            .await;
+    assert_eq!(status, 201);
+    assert!(app.html("/alerts/silences").await.contains("deploy"));
+    let id = silence["id"].as_str().unwrap();
+    let ended = app.http.delete(format!("{}/api/v1/silences/{id}", app.base)).send().await.unwrap();
+    assert_eq!(ended.status(), 204);
+
+    let in_use =
+        app.http.delete(format!("{}/api/v1/alert-channels/hook", app.base)).send().await.unwrap();
+    assert_eq!(in_use.status(), 422, "a channel used by a rule stays");
+    for path in ["/api/v1/alert-rules/r", "/api/v1/alert-channels/hook"] {
+        let gone = app.http.delete(format!("{}{path}", app.base)).send().await.unwrap();
+        assert_eq!(gone.status(), 204, "{path}");
+    }
+    app.stop().await;
+}
