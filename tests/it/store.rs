@@ -301,3 +301,165 @@ async fn the_app_keeps_history_in_postgres() {
 async fn the_app_keeps_history_in_mariadb() {
     app_writes_history_to("OSPREY_TEST_MYSQL_URL").await;
 }
+
+/// The alerting tables on every database: definitions from the config file and the UI, the
+/// engine's state, incidents, and the outbox with its claims, retries and ordering.
+async fn alert_story(url: &str) {
+    use osprey::alerting::AlertState;
+    use osprey::alerting::definition::{ChannelDef, RuleDef};
+    use osprey::alerting::message::{AlertMessage, MessageKind, Subject};
+    use osprey::store::{
+        DeliveryStatus, IncidentChange, NewDelivery, RoundWrite, Source, StoredSilence,
+    };
+
+    let store = Store::connect(url, 2).await.unwrap();
+    let channel: ChannelDef = toml::from_str(
+        "name = \"hook\"\nkind = \"webhook\"\nurl = \"http://127.0.0.1:9/x\"\nsecret = \"${HOOK_SECRET}\"",
+    )
+    .unwrap();
+    let rule: RuleDef = toml::from_str(
+        "name = \"lag\"\nkind = \"consumer_lag\"\nthreshold = 10\nchannels = [\"hook\"]",
+    )
+    .unwrap();
+    let (channels, rules) = (std::slice::from_ref(&channel), std::slice::from_ref(&rule));
+    assert_eq!(store.sync_alert_config(channels, rules, BASE).await.unwrap(), 2);
+    assert_eq!(store.sync_alert_config(channels, rules, BASE).await.unwrap(), 0);
+    let stored = store.alert_rules().await.unwrap();
+    assert_eq!((stored[0].definition.clone(), stored[0].source), (rule.clone(), Source::Config));
+    // An edit in the UI stays until the config file changes the rule.
+    let edited = RuleDef { threshold: Some(99.0), ..rule.clone() };
+    store.put_alert_rule(&edited, BASE + 1).await.unwrap();
+    store.sync_alert_config(channels, rules, BASE + 2).await.unwrap();
+    assert_eq!(store.alert_rule("lag").await.unwrap().unwrap().definition.threshold, Some(99.0));
+    let changed = RuleDef { threshold: Some(20.0), ..rule.clone() };
+    store.sync_alert_config(channels, &[changed], BASE + 3).await.unwrap();
+    assert_eq!(store.alert_rule("lag").await.unwrap().unwrap().definition.threshold, Some(20.0));
+    assert_eq!(store.alert_channel("hook").await.unwrap().unwrap().definition, channel);
+
+    let message = |kind, at, value| AlertMessage {
+        kind,
+        incident: "00112233aabbccdd".into(),
+        rule: "lag".into(),
+        rule_kind: rule.kind,
+        severity: rule.severity,
+        subject: Subject {
+            cluster: "prod".into(),
+            group: Some("billing ✓".into()),
+            ..Subject::default()
+        },
+        value: Some(value),
+        threshold: 20.0,
+        since: BASE,
+        at,
+        link: None,
+    };
+    let firing = message(MessageKind::Firing, BASE + 10, 500.0);
+    let state = AlertState::Firing {
+        incident: firing.incident.clone(),
+        since: BASE,
+        notified_at: Some(BASE + 10),
+    };
+    let key = ("lag".to_string(), "prod/group/billing ✓".to_string());
+    let round = RoundWrite {
+        states: vec![(key.clone(), Some(state.clone()))],
+        incidents: vec![IncidentChange::Fired {
+            message: firing.clone(),
+            subject_key: key.1.clone(),
+        }],
+        deliveries: vec![NewDelivery { channel: "hook".into(), message: firing.clone() }],
+    };
+    store.write_round(&round, BASE + 10).await.unwrap();
+    store.write_round(&round, BASE + 10).await.unwrap_or_default();
+    assert_eq!(store.alert_states().await.unwrap()["lag"][&key.1], state);
+    let open = store.incidents(true, 10).await.unwrap();
+    assert_eq!((open.len(), open[0].message.clone()), (1, firing.clone()));
+
+    let resolved = message(MessageKind::Resolved, BASE + 20, 3.0);
+    store
+        .write_round(
+            &RoundWrite {
+                states: vec![(key.clone(), None)],
+                incidents: vec![IncidentChange::Updated { message: resolved.clone() }],
+                deliveries: vec![NewDelivery { channel: "hook".into(), message: resolved.clone() }],
+            },
+            BASE + 20,
+        )
+        .await
+        .unwrap();
+    assert!(store.alert_states().await.unwrap().is_empty());
+    assert!(store.incidents(true, 10).await.unwrap().is_empty());
+    assert_eq!(store.incidents(false, 10).await.unwrap()[0].resolved_at, Some(BASE + 20));
+
+    // Only the firing notice is due: the resolved one waits behind it.
+    let due = store.due_deliveries(BASE + 30, 10).await.unwrap();
+    assert_eq!(due.len(), 1);
+    assert_eq!(due[0].message.kind, MessageKind::Firing);
+    assert!(store.claim_delivery(&due[0].id, BASE + 30, BASE + 90).await.unwrap());
+    assert!(!store.claim_delivery(&due[0].id, BASE + 31, BASE + 91).await.unwrap(), "claimed once");
+    assert!(store.due_deliveries(BASE + 31, 10).await.unwrap().is_empty());
+    store
+        .record_attempt(
+            &due[0],
+            BASE + 32,
+            7,
+            Some("POST answered 500"),
+            DeliveryStatus::Pending,
+            BASE + 40,
+        )
+        .await
+        .unwrap();
+    assert!(store.due_deliveries(BASE + 39, 10).await.unwrap().is_empty(), "backing off");
+    let retry = store.due_deliveries(BASE + 40, 10).await.unwrap();
+    assert_eq!((retry[0].attempts, retry[0].last_error.as_deref()), (1, Some("POST answered 500")));
+    store
+        .record_attempt(&retry[0], BASE + 41, 5, None, DeliveryStatus::Sent, BASE + 41)
+        .await
+        .unwrap();
+    let next = store.due_deliveries(BASE + 42, 10).await.unwrap();
+    assert_eq!(next[0].message.kind, MessageKind::Resolved, "then the recovery notice");
+
+    let deliveries = store.deliveries_of(std::slice::from_ref(&firing.incident)).await.unwrap();
+    assert_eq!(
+        deliveries.iter().map(|d| d.status).collect::<Vec<_>>(),
+        [DeliveryStatus::Sent, DeliveryStatus::Pending]
+    );
+    let attempts = store.attempts_of(&[deliveries[0].id.clone()]).await.unwrap();
+    assert_eq!(attempts.iter().map(|a| a.ok).collect::<Vec<_>>(), [false, true]);
+    assert_eq!(store.pending_delivery_count().await.unwrap(), 1);
+
+    let silence = StoredSilence {
+        id: "s1".into(),
+        rule: "lag".into(),
+        subject: None,
+        until: BASE + 100,
+        note: "deploy".into(),
+        created_at: BASE,
+    };
+    store.add_silence(&silence).await.unwrap();
+    assert_eq!(store.active_silences(BASE + 50).await.unwrap(), vec![silence]);
+    assert!(store.active_silences(BASE + 100).await.unwrap().is_empty(), "ended");
+    assert!(store.delete_silence("s1").await.unwrap());
+    assert!(store.delete_alert_rule("lag").await.unwrap());
+    assert!(store.alert_rules().await.unwrap().is_empty());
+    store.close().await;
+}
+
+#[tokio::test]
+async fn alert_story_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    alert_story(&format!("sqlite://{}", dir.path().join("osprey.db").display())).await;
+}
+
+#[tokio::test]
+async fn alert_story_on_postgres() {
+    let db = TempDatabase::create("OSPREY_TEST_POSTGRES_URL").await;
+    alert_story(&db.url).await;
+    db.drop_it().await;
+}
+
+#[tokio::test]
+async fn alert_story_on_mariadb() {
+    let db = TempDatabase::create("OSPREY_TEST_MYSQL_URL").await;
+    alert_story(&db.url).await;
+    db.drop_it().await;
+}
