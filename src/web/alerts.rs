@@ -540,6 +540,7 @@ async fn new_rule_page(
     let mut form = Fields::default();
     form.push("enabled", "on");
     form.push("cluster", "*");
+    form.push("severity", Severity::default().as_str());
     rule_form(&state, lang, &uri, None, form, None).await
 }
 

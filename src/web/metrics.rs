@@ -1,5 +1,6 @@
 //! `/metrics`: the latest state of every cluster in Prometheus' text format (consumer lag per
-//! partition, lag seconds, group status; Osprey's own poll duration and errors).
+//! partition, lag seconds, group status; Osprey's own poll duration and errors; firing alerts
+//! and undelivered notices).
 
 use std::fmt::Write;
 use std::sync::Arc;
@@ -13,10 +14,37 @@ use crate::evaluator::{GroupLag, PartitionLag, TopicLag};
 use crate::poller::{ClusterState, ClusterStatus};
 
 pub async fn handler(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
-        render(&state.clusters.all()),
-    )
+    let mut text = render(&state.clusters.all());
+    render_alerting(&state.store, &mut text).await;
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text)
+}
+
+/// Firing alerts per rule and severity, and notices not delivered yet. Left out (and logged)
+/// when the database does not answer: cluster metrics still go out.
+async fn render_alerting(store: &crate::store::Store, out: &mut String) {
+    let (firing, pending) =
+        match (store.incidents(true, 10_000).await, store.pending_delivery_count().await) {
+            (Ok(firing), Ok(pending)) => (firing, pending),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!(error = %e, "alert metrics left out of /metrics");
+                return;
+            }
+        };
+    let mut m = Family { out };
+    let mut counts: std::collections::BTreeMap<(&str, &str), usize> = Default::default();
+    for incident in &firing {
+        *counts.entry((incident.rule.as_str(), incident.severity.as_str())).or_default() += 1;
+    }
+    m.header("osprey_alerts_firing", "gauge", "Incidents firing now, per rule and severity.");
+    for ((rule, severity), count) in counts {
+        m.sample("osprey_alerts_firing", &[("rule", rule), ("severity", severity)], count as f64);
+    }
+    m.header(
+        "osprey_alert_deliveries_pending",
+        "gauge",
+        "Notices a channel has not accepted yet (retried with backoff).",
+    );
+    let _ = writeln!(m.out, "osprey_alert_deliveries_pending {pending}");
 }
 
 /// A label value with `\`, `"` and newlines escaped as the text format requires.

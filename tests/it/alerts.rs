@@ -319,6 +319,11 @@ async fn a_lagging_group_gets_one_firing_and_one_resolved_notice_per_channel() {
     assert_eq!(hook.bodies().len(), 1, "one webhook call while the incident lasts");
     let alerts = app.json("/api/v1/alerts").await;
     assert_eq!(alerts["firing"].as_array().unwrap().len(), 1);
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains(r#"osprey_alerts_firing{rule="billing-lag",severity="critical"} 1"#),
+        "{metrics}"
+    );
     let page = app.html("/alerts").await;
     assert!(page.contains("lag 30 &#62; 10 — group billing (topic orders) on prod"), "{page}");
 

@@ -172,3 +172,62 @@ async fn a_person_walks_overview_cluster_topics_topic() {
     client.close().await.unwrap();
     app.stop().await;
 }
+
+/// An operator sets up alerting in the browser: a webhook channel, then a lag rule through the
+/// form, sees the group's alert fire on the Alerts page, and silences it.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operator_sets_up_a_lag_alert_in_the_browser() {
+    let broker = Broker::start(BrokerKind::Noida).await;
+    let bootstrap = broker.bootstrap();
+    create_topics(&bootstrap, &[("payments", 1)]).await;
+    produce_one_by_one(&bootstrap, "payments", 0, 12).await;
+    commit_offsets(&bootstrap, "ledger", &[("payments", 0, 0)]);
+    let app = TestApp::with_clusters(vec![kafka_cluster("web", &bootstrap)]).await;
+    let client = browser().await;
+
+    client.goto(&format!("{}/alerts/channels/new", app.base)).await.unwrap();
+    let form = client.form(Locator::Css("#channel-form")).await.unwrap();
+    form.set_by_name("name", "ops-hook").await.unwrap();
+    form.set_by_name("kind", "webhook").await.unwrap();
+    // Nothing listens there: the alert fires, its deliveries wait for retries.
+    form.set_by_name("url", "http://127.0.0.1:9/hook").await.unwrap();
+    form.submit().await.unwrap();
+    assert!(text_of(&client, "#flash").await.contains("ops-hook"));
+
+    client.goto(&format!("{}/alerts/rules/new", app.base)).await.unwrap();
+    let form = client.form(Locator::Css("#rule-form")).await.unwrap();
+    form.set_by_name("name", "ledger-lag").await.unwrap();
+    form.set_by_name("kind", "consumer_lag").await.unwrap();
+    form.set_by_name("group", "ledger").await.unwrap();
+    form.set_by_name("threshold", "5").await.unwrap();
+    client
+        .find(Locator::Css("input[name=channels][value=ops-hook]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    form.submit().await.unwrap();
+    assert!(text_of(&client, "#rules").await.contains("lag > 5"));
+    screenshot(&client, "alerts-rules").await;
+
+    client.goto(&format!("{}/alerts", app.base)).await.unwrap();
+    eventually(Duration::from_secs(30), "the alert on the Alerts page", || async {
+        client.refresh().await.unwrap();
+        (count(&client, "#firing tr[data-incident]").await == 1).then_some(())
+    })
+    .await;
+    let firing = text_of(&client, "#firing").await;
+    assert!(firing.contains("lag 12 > 5 — group ledger on web") && firing.contains("warning"));
+    screenshot(&client, "alerts-firing").await;
+
+    client.find(Locator::Css("#firing a")).await.unwrap().click().await.unwrap();
+    client.find(Locator::LinkText("Silence this alert")).await.unwrap().click().await.unwrap();
+    let form = client.form(Locator::Css("#silence-form")).await.unwrap();
+    form.set_by_name("note", "known backlog").await.unwrap();
+    form.submit().await.unwrap();
+    assert!(text_of(&client, "#silences").await.contains("web/group/ledger"));
+    screenshot(&client, "alerts-silences").await;
+    client.close().await.unwrap();
+    app.stop().await;
+}
