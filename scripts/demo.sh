@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Osprey on a local demo stack: a Kafka-protocol broker (noida-db, the one the tests use) on
-# 127.0.0.1:19092 with a few topics and steady traffic, and `osprey serve` on SQLite, at
-# http://127.0.0.1:8048. Ctrl-C stops everything; history stays in .osprey-demo/.
+# 127.0.0.1:19092 with a few topics and steady traffic, an SMTP server that keeps what it receives
+# (127.0.0.1:12525, messages in .osprey-demo/mail/new) and `osprey serve` on SQLite with two alert
+# rules, at http://127.0.0.1:8048. Ctrl-C stops everything; history stays in .osprey-demo/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/peers.sh
@@ -9,12 +10,14 @@ source scripts/peers.sh
 
 KAFKA_PORT=${OSPREY_DEMO_KAFKA_PORT:-19092}
 LISTEN=${OSPREY_DEMO_LISTEN:-127.0.0.1:8048}
+SMTP_PORT=${OSPREY_DEMO_SMTP_PORT:-12525}
 DEMO_DIR=$OSPREY_ROOT/.osprey-demo
 mkdir -p "$DEMO_DIR/kafka"
 
 build_install
 peers_install_brokers
 require_free_port "$KAFKA_PORT" "demo Kafka broker" DEMO_KAFKA_PORT
+require_free_port "$SMTP_PORT" "demo SMTP server" DEMO_SMTP_PORT
 log "building Osprey (release; the first build takes a few minutes)"
 cargo build --release --locked --bin osprey --example demo_traffic
 
@@ -35,6 +38,11 @@ log "Kafka-protocol broker on 127.0.0.1:$KAFKA_PORT"
 target/release/examples/demo_traffic "127.0.0.1:$KAFKA_PORT" >"$DEMO_DIR/traffic.log" 2>&1 &
 pids+=($!)
 
+"$VENV/bin/python" scripts/smtp_sink.py --port "$SMTP_PORT" --maildir "$DEMO_DIR/mail" \
+  >"$DEMO_DIR/smtp.log" 2>&1 &
+pids+=($!)
+log "SMTP server on 127.0.0.1:$SMTP_PORT (mail lands in $DEMO_DIR/mail/new)"
+
 cat >"$DEMO_DIR/osprey.toml" <<TOML
 [server]
 listen = "$LISTEN"
@@ -49,6 +57,32 @@ kind = "kafka"
 bootstrap_servers = "127.0.0.1:$KAFKA_PORT"
 poll_interval = "5s"
 poll_timeout = "4s"
+
+[alerts]
+public_url = "http://$LISTEN"
+[[alerts.channels]]
+name = "demo-mail"
+kind = "email"
+smtp_host = "127.0.0.1"
+smtp_port = $SMTP_PORT
+tls = "none"
+from = "osprey@demo.local"
+to = ["oncall@demo.local"]
+[[alerts.rules]]
+name = "stopped-consumers"
+kind = "consumer_status"
+status = "STALL"
+for = "30s"
+severity = "critical"
+channels = ["demo-mail"]
+[[alerts.rules]]
+name = "billing-lag"
+kind = "consumer_lag"
+group = "billing"
+threshold = 1000
+for = "1m"
+repeat_interval = "1h"
+channels = ["demo-mail"]
 TOML
 
 echo

@@ -1,5 +1,6 @@
-//! The wall clock, read in one place. Pure logic (evaluators, alert decisions, formatting) takes
-//! `now` as a parameter instead; clippy's `disallowed-methods` keeps `SystemTime::now` here.
+//! The wall clock, read in one place, and UTC text of a timestamp. Pure logic (evaluators, alert
+//! decisions, formatting) takes `now` as a parameter instead; clippy's `disallowed-methods` keeps
+//! `SystemTime::now` here.
 
 use crate::domain::Millis;
 

@@ -860,6 +860,62 @@ mod tests {
         assert_eq!(config.database.url.expose(), "sqlite://data/osprey.db");
     }
 
+    const ALERTS: &str = r#"
+        [alerts]
+        public_url = "https://osprey.example.com"
+        [[alerts.channels]]
+        name = "oncall"
+        kind = "email"
+        smtp_host = "smtp.example.com"
+        username = "osprey"
+        password = "${SMTP_PASSWORD}"
+        from = "osprey@example.com"
+        to = ["oncall@example.com"]
+        [[alerts.rules]]
+        name = "billing-lag"
+        kind = "consumer_lag"
+        group = "billing"
+        threshold = 10000
+        for = "2m"
+        channels = ["oncall"]
+    "#;
+
+    #[test]
+    fn alerts_read_with_rules_channels_and_env_references() {
+        let config = load_text(ALERTS, &[]).unwrap();
+        assert_eq!(config.alerts.rules[0].channels, ["oncall"]);
+        assert_eq!(
+            config.check_env_references(|_| false),
+            Err(key_error(
+                "alerts.channels[0].password",
+                "environment variable SMTP_PASSWORD is not set"
+            ))
+        );
+        assert_eq!(config.check_env_references(|n| n == "SMTP_PASSWORD"), Ok(()));
+        let rendered = config.render_commented();
+        assert!(rendered.contains("password = \"${SMTP_PASSWORD}\""), "references are not secret");
+        assert_eq!(Config::from_toml_str(&rendered).unwrap().alerts, config.alerts);
+    }
+
+    #[test]
+    fn alert_mistakes_name_the_key() {
+        let err = |text: &str| match load_text(text, &[]) {
+            Err(ConfigError::Key { key, .. }) => key,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(err(&ALERTS.replace("threshold = 10000", "")), "alerts.rules[0].threshold");
+        assert_eq!(
+            err(&ALERTS.replace("channels = [\"oncall\"]", "channels = [\"pager\"]")),
+            "alerts.rules[0].channels"
+        );
+        assert_eq!(err(&ALERTS.replace("smtp.example.com", "")), "alerts.channels[0].smtp_host");
+        assert_eq!(err(&ALERTS.replace("https://osprey", "ftp://osprey")), "alerts.public_url");
+        assert_eq!(err(&ALERTS.replace("for = \"2m\"", "for = \"soon\"")), "alerts.rules[0].for");
+        let literal = ALERTS.replace("${SMTP_PASSWORD}", "hunter2");
+        let rendered = load_text(&literal, &[]).unwrap().render_commented();
+        assert!(!rendered.contains("hunter2") && rendered.contains("<redacted>"));
+    }
+
     #[test]
     fn a_cluster_reads_with_its_properties() {
         let config = Config::from_toml_str(ONE_CLUSTER).unwrap();

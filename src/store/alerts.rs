@@ -710,6 +710,32 @@ impl Store {
             .collect()
     }
 
+    /// Deletes incidents resolved before `before`, with their deliveries and attempts (they
+    /// follow the longest history retention).
+    pub async fn prune_alert_history(&self, before: Millis) -> Result<u64, StoreError> {
+        let old = "SELECT id FROM alert_incidents WHERE resolved_at < ?";
+        let statements = [
+            format!(
+                "DELETE FROM alert_attempts WHERE delivery IN \
+                 (SELECT id FROM alert_deliveries WHERE incident IN ({old}))"
+            ),
+            format!(
+                "DELETE FROM alert_deliveries WHERE incident IN ({old}) AND status <> 'pending'"
+            ),
+            "DELETE FROM alert_incidents WHERE resolved_at < ? AND NOT EXISTS \
+             (SELECT 1 FROM alert_deliveries d WHERE d.incident = alert_incidents.id)"
+                .to_owned(),
+        ];
+        let mut tx = self.pool.begin().await?;
+        let mut deleted = 0;
+        for statement in &statements {
+            let sql = self.dialect.sql(statement);
+            deleted += sqlx::query(&sql).bind(before).execute(&mut *tx).await?.rows_affected();
+        }
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
     /// Deliveries not accepted yet, for `/metrics` and the Alerts page.
     pub async fn pending_delivery_count(&self) -> Result<i64, StoreError> {
         let row = sqlx::query("SELECT COUNT(*) FROM alert_deliveries WHERE status = 'pending'")

@@ -732,6 +732,7 @@ impl Store {
                     .rows_affected();
             }
         }
+        deleted += self.prune_alert_history(now.saturating_sub(retention.hour)).await?;
         Ok(deleted)
     }
 

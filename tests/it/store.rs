@@ -426,6 +426,13 @@ async fn alert_story(url: &str) {
     let attempts = store.attempts_of(&[deliveries[0].id.clone()]).await.unwrap();
     assert_eq!(attempts.iter().map(|a| a.ok).collect::<Vec<_>>(), [false, true]);
     assert_eq!(store.pending_delivery_count().await.unwrap(), 1);
+    store
+        .record_attempt(&next[0], BASE + 43, 5, None, DeliveryStatus::Sent, BASE + 43)
+        .await
+        .unwrap();
+    assert!(store.prune_alert_history(BASE + 20).await.unwrap() == 0, "resolved at, not before");
+    assert!(store.prune_alert_history(BASE + 21).await.unwrap() > 0);
+    assert!(store.incidents(false, 10).await.unwrap().is_empty(), "old resolved incidents pruned");
 
     let silence = StoredSilence {
         id: "s1".into(),
