@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::AppState;
 use super::error::{ApiError, PageError, WebError};
 use super::format::Fmt;
+
 use super::i18n::{Lang, Messages};
 use super::pages::{Chrome, render, segment};
 use crate::alerting::admin::{self, AlertsOverview, IncidentView, SilenceRequest};
@@ -282,8 +283,27 @@ fn same_origin(headers: &HeaderMap) -> bool {
     })
 }
 
-fn cross_site(lang: Lang) -> PageError {
-    PageError::new(WebError::Forbidden("a form from another site was refused".into()), lang)
+/// Taken by every form handler: refuses the request, before anything else runs, when its
+/// `Origin` is another site.
+pub struct SameSite;
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for SameSite {
+    type Rejection = PageError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        if same_origin(&parts.headers) {
+            return Ok(SameSite);
+        }
+        let Ok(lang) = Lang::from_request_parts(parts, state).await;
+        tracing::warn!(origin = ?parts.headers.get(header::ORIGIN), path = %parts.uri.path(), "cross-site form refused");
+        Err(PageError::new(
+            WebError::Forbidden("a form from another site was refused".into()),
+            lang,
+        ))
+    }
 }
 
 fn here(uri: &OriginalUri) -> String {
@@ -393,13 +413,10 @@ async fn incident_page(
 async fn retry_form(
     State(state): State<AppState>,
     lang: Lang,
-    headers: HeaderMap,
+    _: SameSite,
     Path(id): Path<String>,
     Form(f): Form<Fields>,
 ) -> Result<Response, PageError> {
-    if !same_origin(&headers) {
-        return Err(cross_site(lang));
-    }
     admin::retry_delivery(&state.alerting, &id, now_millis())
         .await
         .map_err(|e| PageError::new(e, lang))?;
@@ -558,13 +575,9 @@ async fn save_rule_form(
     state: AppState,
     lang: Lang,
     uri: OriginalUri,
-    headers: HeaderMap,
     editing: Option<String>,
     f: Fields,
 ) -> Result<Response, PageError> {
-    if !same_origin(&headers) {
-        return Err(cross_site(lang));
-    }
     let saved = match rule_from_fields(&f) {
         Ok(rule) => admin::save_rule(&state.store, rule, editing.as_deref(), now_millis()).await,
         Err(e) => Err(e.into()),
@@ -582,33 +595,29 @@ async fn create_rule_form(
     State(state): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
-    headers: HeaderMap,
+    _: SameSite,
     Form(f): Form<Fields>,
 ) -> Result<Response, PageError> {
-    save_rule_form(state, lang, uri, headers, None, f).await
+    save_rule_form(state, lang, uri, None, f).await
 }
 
 async fn update_rule_form(
     State(state): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
-    headers: HeaderMap,
+    _: SameSite,
     Path(name): Path<String>,
     Form(f): Form<Fields>,
 ) -> Result<Response, PageError> {
-    save_rule_form(state, lang, uri, headers, Some(name), f).await
+    save_rule_form(state, lang, uri, Some(name), f).await
 }
 
 async fn switch_rule(
     state: &AppState,
     lang: Lang,
-    headers: &HeaderMap,
     name: &str,
     enabled: bool,
 ) -> Result<Response, PageError> {
-    if !same_origin(headers) {
-        return Err(cross_site(lang));
-    }
     admin::set_rule_enabled(&state.store, name, enabled, now_millis())
         .await
         .map_err(|e| PageError::new(e, lang))?;
@@ -618,30 +627,27 @@ async fn switch_rule(
 async fn enable_rule_form(
     State(state): State<AppState>,
     lang: Lang,
-    headers: HeaderMap,
+    _: SameSite,
     Path(name): Path<String>,
 ) -> Result<Response, PageError> {
-    switch_rule(&state, lang, &headers, &name, true).await
+    switch_rule(&state, lang, &name, true).await
 }
 
 async fn disable_rule_form(
     State(state): State<AppState>,
     lang: Lang,
-    headers: HeaderMap,
+    _: SameSite,
     Path(name): Path<String>,
 ) -> Result<Response, PageError> {
-    switch_rule(&state, lang, &headers, &name, false).await
+    switch_rule(&state, lang, &name, false).await
 }
 
 async fn delete_rule_form(
     State(state): State<AppState>,
     lang: Lang,
-    headers: HeaderMap,
+    _: SameSite,
     Path(name): Path<String>,
 ) -> Result<Response, PageError> {
-    if !same_origin(&headers) {
-        return Err(cross_site(lang));
-    }
     admin::delete_rule(&state.store, &name).await.map_err(|e| PageError::new(e, lang))?;
     Ok(done("/alerts/rules", "deleted", &name))
 }
@@ -783,13 +789,9 @@ async fn save_channel_form(
     state: AppState,
     lang: Lang,
     uri: OriginalUri,
-    headers: HeaderMap,
     editing: Option<String>,
     f: Fields,
 ) -> Result<Response, PageError> {
-    if !same_origin(&headers) {
-        return Err(cross_site(lang));
-    }
     let saved = match channel_from_fields(&f) {
         Ok(channel) => {
             admin::save_channel(&state.store, channel, editing.as_deref(), now_millis()).await
@@ -809,33 +811,30 @@ async fn create_channel_form(
     State(state): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
-    headers: HeaderMap,
+    _: SameSite,
     Form(f): Form<Fields>,
 ) -> Result<Response, PageError> {
-    save_channel_form(state, lang, uri, headers, None, f).await
+    save_channel_form(state, lang, uri, None, f).await
 }
 
 async fn update_channel_form(
     State(state): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
-    headers: HeaderMap,
+    _: SameSite,
     Path(name): Path<String>,
     Form(f): Form<Fields>,
 ) -> Result<Response, PageError> {
-    save_channel_form(state, lang, uri, headers, Some(name), f).await
+    save_channel_form(state, lang, uri, Some(name), f).await
 }
 
 async fn test_channel_form(
     State(state): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
-    headers: HeaderMap,
+    _: SameSite,
     Path(name): Path<String>,
 ) -> Result<Response, PageError> {
-    if !same_origin(&headers) {
-        return Err(cross_site(lang));
-    }
     let outcome =
         admin::test_channel(&state.alerting, &name).await.map_err(|e| PageError::new(e, lang))?;
     let tested = TestOutcome { channel: name, error: outcome.err() };
@@ -846,12 +845,9 @@ async fn delete_channel_form(
     State(state): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
-    headers: HeaderMap,
+    _: SameSite,
     Path(name): Path<String>,
 ) -> Result<Response, PageError> {
-    if !same_origin(&headers) {
-        return Err(cross_site(lang));
-    }
     match admin::delete_channel(&state.store, &name).await {
         Ok(()) => Ok(done("/alerts/channels", "deleted", &name)),
         Err(e @ admin::AdminError::Invalid(_)) => {
@@ -931,12 +927,9 @@ async fn create_silence_form(
     State(state): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
-    headers: HeaderMap,
+    _: SameSite,
     Form(f): Form<Fields>,
 ) -> Result<Response, PageError> {
-    if !same_origin(&headers) {
-        return Err(cross_site(lang));
-    }
     let added = match silence_from_fields(&f) {
         Ok(request) => admin::add_silence(&state.store, request, now_millis()).await,
         Err(e) => Err(e.into()),
@@ -953,12 +946,9 @@ async fn create_silence_form(
 async fn end_silence_form(
     State(state): State<AppState>,
     lang: Lang,
-    headers: HeaderMap,
+    _: SameSite,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
-    if !same_origin(&headers) {
-        return Err(cross_site(lang));
-    }
     admin::end_silence(&state.store, &id).await.map_err(|e| PageError::new(e, lang))?;
     Ok(done("/alerts/silences", "unsilenced", &id))
 }
