@@ -12,7 +12,8 @@ peers_install_brokers
 export OSPREY_BENCH_NOIDA_BIN; OSPREY_BENCH_NOIDA_BIN=$(noida_bin)
 export OSPREY_BENCH_PYTHON=$VENV/bin/python
 # `scripts/bench.sh` runs the topic-scale benchmark; `scripts/bench.sh groups` the consumer one;
-# `scripts/bench.sh scale poll` only the poll of the topic-scale one.
+# `scripts/bench.sh scale poll` only the poll of the topic-scale one; `scripts/bench.sh alerts`
+# the alert storm.
 bench=${1:-scale}
 shift || true
 cargo bench --locked --bench "$bench" -- "$@"

@@ -99,9 +99,10 @@ fn message_kind(kind: NoticeKind) -> MessageKind {
     }
 }
 
-/// Runs one evaluation round at `now` on `engine`; returns what to write. Pure but for the
+/// Runs one evaluation round at `now` on `engine`; returns what to write (the caller writes it
+/// with [`Store::write_round`] and rolls the engine back if that fails). Pure but for the
 /// store lookups of subjects that vanished (their details come from the incident).
-async fn evaluate_round(
+pub async fn evaluate_round(
     alerting: &Alerting,
     engine: &mut Engine,
     clusters: &Clusters,
