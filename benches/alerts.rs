@@ -117,9 +117,10 @@ async fn main() {
     let mut clusters = Clusters::default();
     clusters.push("bench".into(), rx);
     let mut engine = Engine::default();
+    let polled = std::collections::BTreeSet::from(["bench".to_string()]);
 
     let started = Instant::now();
-    let quiet = evaluate_round(&alerting, &mut engine, &clusters, 1_000).await.unwrap();
+    let quiet = evaluate_round(&alerting, &mut engine, &clusters, &polled, 1_000).await.unwrap();
     println!(
         "round, {GROUPS} groups all OK, 3 rules: {:.1} ms ({} writes)",
         ms(started),
@@ -128,7 +129,7 @@ async fn main() {
 
     tx.send_replace(cluster_state(50_000, 2_000));
     let started = Instant::now();
-    let storm = evaluate_round(&alerting, &mut engine, &clusters, 2_000).await.unwrap();
+    let storm = evaluate_round(&alerting, &mut engine, &clusters, &polled, 2_000).await.unwrap();
     let decided = ms(started);
     let started = Instant::now();
     store.write_round(&storm, 2_000).await.unwrap();
@@ -144,7 +145,7 @@ async fn main() {
         let now = 3_000 + i * 1_000;
         tx.send_replace(cluster_state(50_000, now));
         let started = Instant::now();
-        let round = evaluate_round(&alerting, &mut engine, &clusters, now).await.unwrap();
+        let round = evaluate_round(&alerting, &mut engine, &clusters, &polled, now).await.unwrap();
         steady.push(ms(started));
         assert!(round.deliveries.is_empty());
     }

@@ -23,10 +23,20 @@ fn observation(subject: &Subject, value: f64, threshold: f64, breaching: bool) -
     Observation { subject: subject.key(), breaching, value, threshold }
 }
 
-/// Evaluates `rule` over the latest state of every cluster.
-pub fn evaluate(rule: &RuleDef, clusters: &[Arc<ClusterState>]) -> RuleRound {
+/// Evaluates `rule` over the latest state of every cluster that `polled` since the previous
+/// round; the others count as unknown, so each poll is one observation (which `for_polls`
+/// counts) however many clusters there are.
+pub fn evaluate(
+    rule: &RuleDef,
+    clusters: &[Arc<ClusterState>],
+    polled: impl Fn(&str) -> bool,
+) -> RuleRound {
     let mut round = RuleRound::default();
     for state in clusters.iter().filter(|s| matches_pattern(&rule.cluster, &s.name)) {
+        if !polled(&state.name) {
+            round.unknown_clusters.insert(state.name.clone());
+            continue;
+        }
         let cluster = Subject { cluster: state.name.clone(), ..Subject::default() };
         if rule.kind == RuleKind::ClusterDown {
             if state.last_attempt_at.is_none() {
@@ -256,11 +266,13 @@ mod tests {
                 "kind = \"consumer_lag\"\ncluster = \"prod\"\ngroup = \"bill*\"\nthreshold = 100",
             ),
             &clusters,
+            |_| true,
         );
         assert_eq!(breaching(&round), [("prod/group/billing".to_string(), 500.0)]);
         let per_topic = evaluate(
             &rule("kind = \"consumer_lag\"\ntopic = \"orders\"\nthreshold = 600"),
             &clusters,
+            |_| true,
         );
         assert_eq!(
             breaching(&per_topic),
@@ -269,7 +281,8 @@ mod tests {
                 ("test/group/billing/topic/orders".to_string(), 900.0)
             ]
         );
-        let seconds = evaluate(&rule("kind = \"consumer_lag_seconds\"\nthreshold = 60"), &clusters);
+        let seconds =
+            evaluate(&rule("kind = \"consumer_lag_seconds\"\nthreshold = 60"), &clusters, |_| true);
         assert_eq!(breaching(&seconds).len(), 2, "900 messages at 10/s is 90 s behind");
     }
 
@@ -284,7 +297,8 @@ mod tests {
                 group("d", 1, PartitionStatus::Notfound),
             ],
         )];
-        let round = evaluate(&rule("kind = \"consumer_status\"\nstatus = \"STALL\""), &clusters);
+        let round =
+            evaluate(&rule("kind = \"consumer_status\"\nstatus = \"STALL\""), &clusters, |_| true);
         let keys: Vec<String> = breaching(&round).into_iter().map(|(k, _)| k).collect();
         assert_eq!(keys, ["prod/group/b", "prod/group/c"]);
     }
@@ -292,9 +306,10 @@ mod tests {
     #[test]
     fn replication_rules_count_partitions_per_topic() {
         let clusters = [cluster("prod", vec![])];
-        let urp = evaluate(&rule("kind = \"under_replicated\""), &clusters);
+        let urp = evaluate(&rule("kind = \"under_replicated\""), &clusters, |_| true);
         assert_eq!(breaching(&urp), [("prod/topic/orders".to_string(), 2.0)]);
-        let offline = evaluate(&rule("kind = \"offline_partitions\"\nthreshold = 1"), &clusters);
+        let offline =
+            evaluate(&rule("kind = \"offline_partitions\"\nthreshold = 1"), &clusters, |_| true);
         assert!(breaching(&offline).is_empty(), "one offline partition is not above 1");
     }
 
@@ -304,18 +319,26 @@ mod tests {
             (*cluster("prod", vec![group("billing", 500, PartitionStatus::Ok)])).clone();
         state.consecutive_failures = 3;
         let clusters = [Arc::new(state)];
-        let down = evaluate(&rule("kind = \"cluster_down\""), &clusters);
+        let down = evaluate(&rule("kind = \"cluster_down\""), &clusters, |_| true);
         assert_eq!(breaching(&down), [("prod".to_string(), 3.0)]);
-        let lag = evaluate(&rule("kind = \"consumer_lag\"\nthreshold = 1"), &clusters);
+        let lag = evaluate(&rule("kind = \"consumer_lag\"\nthreshold = 1"), &clusters, |_| true);
         assert!(lag.observations.is_empty());
         assert_eq!(lag.unknown_clusters, BTreeSet::from(["prod".to_string()]));
+    }
+
+    #[test]
+    fn a_cluster_not_polled_since_the_last_round_is_unknown() {
+        let clusters = [cluster("prod", vec![group("billing", 500, PartitionStatus::Ok)])];
+        let round = evaluate(&rule("kind = \"consumer_lag\"\nthreshold = 1"), &clusters, |_| false);
+        assert!(round.observations.is_empty());
+        assert!(round.unknown_clusters.contains("prod"));
     }
 
     #[test]
     fn a_missing_broker_breaches_and_present_ones_clear() {
         let mut state = (*cluster("prod", vec![])).clone();
         state.missing_brokers = vec![Broker { id: 2, host: "h".into(), port: 1, rack: None }];
-        let round = evaluate(&rule("kind = \"broker_down\""), &[Arc::new(state)]);
+        let round = evaluate(&rule("kind = \"broker_down\""), &[Arc::new(state)], |_| true);
         assert_eq!(breaching(&round), [("prod/broker/2".to_string(), 1.0)]);
         assert_eq!(round.observations.len(), 2);
     }

@@ -106,6 +106,7 @@ pub async fn evaluate_round(
     alerting: &Alerting,
     engine: &mut Engine,
     clusters: &Clusters,
+    polled: &BTreeSet<String>,
     now: Millis,
 ) -> Result<RoundWrite, StoreError> {
     let store = &alerting.store;
@@ -129,7 +130,7 @@ pub async fn evaluate_round(
 
     let mut write = RoundWrite::default();
     for rule in &rules {
-        let round = rules::evaluate(rule, &states);
+        let round = rules::evaluate(rule, &states, |name| polled.contains(name));
         let subjects: HashMap<String, Subject> =
             round.observations.iter().map(|(s, o)| (o.subject.clone(), s.clone())).collect();
         let observations: Vec<_> = round.observations.into_iter().map(|(_, o)| o).collect();
@@ -200,8 +201,8 @@ fn queue_notice(
     });
 }
 
-/// Evaluates the rules after every poll of any cluster (and at least every 30 s, so rule
-/// edits and ending silences apply on idle clusters too).
+/// Evaluates the rules after every poll of any cluster, over the clusters polled since the
+/// previous round.
 pub async fn run_evaluation(alerting: Alerting, clusters: Clusters, cancel: CancellationToken) {
     let store = &alerting.store;
     // Never start from an empty engine when saved state cannot be read: that would repeat
@@ -218,15 +219,20 @@ pub async fn run_evaluation(alerting: Alerting, clusters: Clusters, cancel: Canc
             }
         }
     };
-    let mut seen: Vec<Option<Millis>> = Vec::new();
-    let mut last_round: Millis = 0;
+    let mut seen: HashMap<String, Millis> = HashMap::new();
     loop {
-        let polled: Vec<Option<Millis>> =
-            clusters.all().iter().map(|s| s.last_attempt_at).collect();
+        let latest: Vec<(String, Millis)> = clusters
+            .all()
+            .iter()
+            .filter_map(|s| Some((s.name.clone(), s.last_attempt_at?)))
+            .filter(|(name, at)| seen.get(name) != Some(at))
+            .collect();
+        let polled: BTreeSet<String> = latest.iter().map(|(name, _)| name.clone()).collect();
         let now = now_millis();
-        if polled != seen || now - last_round >= 30_000 {
+        if !polled.is_empty() {
             let before = engine.clone();
-            let outcome = match evaluate_round(&alerting, &mut engine, &clusters, now).await {
+            let round = evaluate_round(&alerting, &mut engine, &clusters, &polled, now).await;
+            let outcome = match round {
                 Ok(write) if write.is_empty() => Ok(false),
                 Ok(write) => {
                     store.write_round(&write, now).await.map(|()| !write.deliveries.is_empty())
@@ -235,8 +241,7 @@ pub async fn run_evaluation(alerting: Alerting, clusters: Clusters, cancel: Canc
             };
             match outcome {
                 Ok(queued) => {
-                    seen = polled;
-                    last_round = now;
+                    seen.extend(latest);
                     if queued {
                         alerting.outbox.notify_one();
                     }
