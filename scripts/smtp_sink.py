@@ -4,9 +4,14 @@ Osprey's tests start one per test (real SMTP, optionally with AUTH PLAIN/LOGIN) 
 messages back. Runs until killed.
 
     smtp_sink.py --port 12525 --maildir DIR [--user U --password P]
+                 [--tls-cert CERT.pem --tls-key KEY.pem [--implicit-tls]]
+
+With a certificate it requires STARTTLS before MAIL, or with --implicit-tls speaks TLS from the
+first byte (as on port 465).
 """
 import argparse
 import signal
+import ssl
 import sys
 import threading
 
@@ -21,6 +26,9 @@ def main() -> None:
     parser.add_argument("--maildir", required=True)
     parser.add_argument("--user")
     parser.add_argument("--password")
+    parser.add_argument("--tls-cert")
+    parser.add_argument("--tls-key")
+    parser.add_argument("--implicit-tls", action="store_true")
     args = parser.parse_args()
 
     def authenticator(server, session, envelope, mechanism, auth_data):
@@ -35,7 +43,17 @@ def main() -> None:
     auth = {}
     if args.user:
         auth = dict(authenticator=authenticator, auth_required=True, auth_require_tls=False)
-    controller = Controller(Mailbox(args.maildir), hostname="127.0.0.1", port=args.port, **auth)
+    tls = {}
+    if args.tls_cert:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        if args.implicit_tls:
+            tls = dict(ssl_context=context)
+        else:
+            tls = dict(tls_context=context, require_starttls=True)
+    controller = Controller(
+        Mailbox(args.maildir), hostname="127.0.0.1", port=args.port, **auth, **tls
+    )
     controller.start()
     print(f"smtp sink on 127.0.0.1:{args.port}", flush=True)
     stop = threading.Event()

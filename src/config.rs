@@ -654,6 +654,7 @@ kind = "email"                    # or "webhook"
 smtp_host = "smtp.example.com"
 smtp_port = 587                   # default: 465 with tls, 587 with starttls, 25 with none
 tls = "starttls"                  # "tls" | "starttls" | "none"
+# tls_ca_file = "/etc/ssl/private-ca.pem"  # trust a private CA (relays inside the company)
 username = "osprey"
 password = "${SMTP_PASSWORD}"
 from = "osprey@example.com"

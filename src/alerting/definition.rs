@@ -247,6 +247,10 @@ pub struct ChannelDef {
     pub smtp_port: Option<u16>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<SmtpTls>,
+    /// PEM file of certificate authorities to trust for the SMTP server's certificate (a relay
+    /// with a private CA), on top of the public roots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_ca_file: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -310,6 +314,7 @@ impl ChannelDef {
         let mut fields: Vec<(String, &str)> = Vec::new();
         for (key, value) in [
             ("smtp_host", &self.smtp_host),
+            ("tls_ca_file", &self.tls_ca_file),
             ("username", &self.username),
             ("password", &self.password),
             ("from", &self.from),
@@ -506,6 +511,9 @@ impl ChannelDef {
                 if let Some(bad) = self.to.iter().find(|t| !t.contains('@') && !t.contains("${")) {
                     return Err(invalid("to", format!("{bad:?} is not an e-mail address")));
                 }
+                if self.tls_ca_file.is_some() && self.tls() == SmtpTls::None {
+                    return Err(invalid("tls_ca_file", "needs tls = \"tls\" or \"starttls\""));
+                }
                 if set(&self.password) && !set(&self.username) {
                     return Err(invalid("username", "a password needs a username"));
                 }
@@ -531,7 +539,7 @@ impl ChannelDef {
                 {
                     return Err(invalid("headers", format!("{bad:?} is not a header name")));
                 }
-                if self.smtp_host.is_some() || !self.to.is_empty() {
+                if self.smtp_host.is_some() || !self.to.is_empty() || self.tls_ca_file.is_some() {
                     return Err(invalid("smtp_host", "smtp_host and to are for e-mail channels"));
                 }
             }

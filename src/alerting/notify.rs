@@ -8,6 +8,7 @@ use base64::Engine as _;
 use hmac::{Hmac, Mac};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use sha2::Sha256;
 
@@ -235,14 +236,29 @@ async fn send_email(channel: &ChannelDef, message: &AlertMessage) -> Result<(), 
             };
         NotifyError::Smtp(format!("{where_to}: {detail}{hint}"))
     };
-    let builder = match channel.tls() {
+    let mut builder = match channel.tls() {
         SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&host).map_err(smtp_error)?,
         SmtpTls::Starttls => {
             AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&host).map_err(smtp_error)?
         }
         SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&host),
-    };
-    let mut builder = builder.port(port).timeout(Some(channel.timeout()));
+    }
+    .port(port)
+    .timeout(Some(channel.timeout()));
+    if let Some(ca_file) = &channel.tls_ca_file {
+        let pem = std::fs::read(env(ca_file)?)
+            .map_err(|e| setup(format!("tls_ca_file {ca_file:?}: {e}")))?;
+        let ca = Certificate::from_pem(&pem)
+            .map_err(|e| setup(format!("tls_ca_file {ca_file:?}: {}", chain(&e))))?;
+        let parameters = TlsParameters::builder(host.clone())
+            .add_root_certificate(ca)
+            .build_rustls()
+            .map_err(smtp_error)?;
+        builder = builder.tls(match channel.tls() {
+            SmtpTls::Tls => Tls::Wrapper(parameters),
+            _ => Tls::Required(parameters),
+        });
+    }
     if let Some(username) = &channel.username {
         let password = env(channel.password.as_deref().unwrap_or_default())?;
         builder = builder.credentials(Credentials::new(env(username)?, password));

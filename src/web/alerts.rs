@@ -227,6 +227,7 @@ fn channel_from_fields(f: &Fields) -> Result<ChannelDef, DefinitionError> {
         smtp_host: only(email, "smtp_host"),
         smtp_port: if email { f.parse("smtp_port", "a port number")? } else { None },
         tls: tls.filter(|_| email),
+        tls_ca_file: only(email, "tls_ca_file"),
         username: only(email, "username"),
         password: only(email, "password"),
         from: only(email, "from"),
@@ -246,6 +247,7 @@ fn channel_fields(channel: &ChannelDef) -> Fields {
     f.push("kind", shown.kind.as_str());
     for (name, value) in [
         ("smtp_host", &shown.smtp_host),
+        ("tls_ca_file", &shown.tls_ca_file),
         ("username", &shown.username),
         ("from", &shown.from),
         ("url", &shown.url),

@@ -21,6 +21,8 @@ struct SmtpSink {
     port: u16,
     dir: tempfile::TempDir,
     auth: Option<(String, String)>,
+    /// `--tls-cert`, `--tls-key` and further flags.
+    tls: Vec<String>,
     child: Option<Child>,
 }
 
@@ -30,6 +32,7 @@ impl SmtpSink {
             port,
             dir: tempfile::tempdir().unwrap(),
             auth: auth.map(|(u, p)| (u.to_owned(), p.to_owned())),
+            tls: Vec::new(),
             child: None,
         }
     }
@@ -52,6 +55,7 @@ impl SmtpSink {
         if let Some((user, password)) = &self.auth {
             command.args(["--user", user, "--password", password]);
         }
+        command.args(&self.tls);
         self.child = Some(command.spawn().expect("start the SMTP sink"));
         let port = self.port;
         eventually(Duration::from_secs(20), "the SMTP sink to listen", || async move {
@@ -587,5 +591,79 @@ async fn rules_channels_and_silences_are_managed_through_the_api_and_the_pages()
         let gone = app.http.delete(format!("{}{path}", app.base)).send().await.unwrap();
         assert_eq!(gone.status(), 204, "{path}");
     }
+    app.stop().await;
+}
+
+/// A certificate for `localhost` (its own CA), written as PEM files into `dir`; returns the
+/// certificate's path, which a channel then trusts with `tls_ca_file`.
+fn localhost_certificate(dir: &std::path::Path) -> (PathBuf, PathBuf) {
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+    std::fs::write(&key_path, cert.key_pair.serialize_pem()).unwrap();
+    (cert_path, key_path)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn e_mail_goes_out_over_starttls_and_implicit_tls() {
+    let certs = tempfile::tempdir().unwrap();
+    let (cert, key) = localhost_certificate(certs.path());
+    let tls_args = |implicit: bool| {
+        let mut args = vec![
+            "--tls-cert".to_string(),
+            cert.display().to_string(),
+            "--tls-key".to_string(),
+            key.display().to_string(),
+        ];
+        if implicit {
+            args.push("--implicit-tls".into());
+        }
+        args
+    };
+    let mut starttls = SmtpSink::on_port(free_port(), Some(("osprey", "secret")));
+    starttls.tls = tls_args(false);
+    starttls.run().await;
+    let mut implicit = SmtpSink::on_port(free_port(), None);
+    implicit.tls = tls_args(true);
+    implicit.run().await;
+
+    let channel = |name: &str, port: u16, mode: &str, ca: bool, auth: bool| {
+        let ca = if ca { format!("tls_ca_file = \"{}\"\n", cert.display()) } else { String::new() };
+        let auth = if auth { "username = \"osprey\"\npassword = \"secret\"\n" } else { "" };
+        format!(
+            "[[alerts.channels]]\nname = \"{name}\"\nkind = \"email\"\nsmtp_host = \"localhost\"\n\
+             smtp_port = {port}\ntls = \"{mode}\"\n{ca}{auth}from = \"osprey@example.com\"\n\
+             to = [\"oncall@example.com\"]\ntimeout = \"5s\"\n"
+        )
+    };
+    let toml = [
+        channel("starttls", starttls.port, "starttls", true, true),
+        channel("implicit", implicit.port, "tls", true, false),
+        channel("untrusted", starttls.port, "starttls", false, true),
+        channel("plain-to-tls", starttls.port, "none", false, true),
+    ]
+    .concat();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::from_toml_str(&toml).unwrap();
+    config.database.url = Secret::new(format!("sqlite://{}", dir.path().join("o.db").display()));
+    let app = TestApp::spawn(config).await;
+    let test = |name: &'static str| {
+        let app = &app;
+        async move {
+            let url = format!("{}/api/v1/alert-channels/{name}/test", app.base);
+            app.http.post(url).send().await.unwrap().json::<Value>().await.unwrap()
+        }
+    };
+    assert_eq!(test("starttls").await["ok"], true, "STARTTLS with AUTH");
+    assert_eq!(test("implicit").await["ok"], true, "implicit TLS");
+    assert_eq!((starttls.messages().len(), implicit.messages().len()), (1, 1));
+    let untrusted = test("untrusted").await;
+    let error = untrusted["error"].as_str().unwrap();
+    assert!(
+        error.to_lowercase().contains("certificate"),
+        "an untrusted certificate says so: {error}"
+    );
+    let plain = test("plain-to-tls").await;
+    assert_eq!(plain["ok"], false, "a server that requires STARTTLS refuses plain text: {plain}");
     app.stop().await;
 }
