@@ -267,8 +267,11 @@ const CLAIM: Duration = Duration::from_secs(180);
 /// Sends due deliveries, several at a time, until cancelled.
 pub async fn run_delivery(alerting: Alerting, cancel: CancellationToken) {
     loop {
-        if let Err(e) = deliver_due(&alerting).await {
-            tracing::error!(error = %e, "alert outbox could not be read; retrying");
+        match deliver_due(&alerting).await {
+            // More may be due right away (a storm is sent 32 at a time).
+            Ok(attempted) if attempted > 0 && !cancel.is_cancelled() => continue,
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "alert outbox could not be read; retrying"),
         }
         tokio::select! {
             () = cancel.cancelled() => return,
