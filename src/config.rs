@@ -24,7 +24,43 @@ pub struct Config {
     pub history: HistoryConfig,
     pub lag: LagConfig,
     pub alerts: AlertsConfig,
+    pub auth: AuthConfig,
     pub clusters: Vec<ClusterConfig>,
+}
+
+/// Who may see and change what: local users with roles, sessions, API tokens.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// Let visitors who are not logged in read every page and the read-only API.
+    pub anonymous_read: bool,
+    /// How long a login lasts without being used.
+    #[serde(with = "duration_text")]
+    pub session_ttl: Duration,
+    /// An admin to create at start-up when no user exists yet (otherwise the log prints a
+    /// one-time setup link). Its password should come from the environment: `${NAME}`.
+    pub initial_admin: Option<String>,
+    pub initial_admin_password: Option<Secret>,
+    /// Bearer token Prometheus may scrape `/metrics` with when reading needs a login.
+    pub metrics_token: Option<Secret>,
+    /// Failed logins per user and address before further attempts are refused for a while.
+    pub max_login_failures: u32,
+    #[serde(with = "duration_text")]
+    pub login_lockout: Duration,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            anonymous_read: false,
+            session_ttl: Duration::from_secs(12 * 3600),
+            initial_admin: None,
+            initial_admin_password: None,
+            metrics_token: None,
+            max_login_failures: 5,
+            login_lockout: Duration::from_secs(15 * 60),
+        }
+    }
 }
 
 /// Alerting: where links in notices point, how deliveries are retried, and the rules and
@@ -163,6 +199,9 @@ pub struct ClusterConfig {
     /// Passed through to the Kafka client (librdkafka), e.g. `security.protocol`, `sasl.*`.
     #[serde(default)]
     pub properties: BTreeMap<String, String>,
+    /// Refuse every change to this cluster from Osprey (sending, resets, topic changes).
+    #[serde(default)]
+    pub read_only: bool,
 }
 
 impl fmt::Debug for ClusterConfig {
@@ -177,6 +216,7 @@ impl fmt::Debug for ClusterConfig {
             .field("poll_timeout", &self.poll_timeout)
             .field("config_refresh_interval", &self.config_refresh_interval)
             .field("properties", &properties)
+            .field("read_only", &self.read_only)
             .finish()
     }
 }
@@ -383,6 +423,20 @@ impl Config {
         if self.lag.window < Duration::from_secs(1) {
             return Err(key_error("lag.window", "must be at least 1s"));
         }
+        if let Some(name) = &self.auth.initial_admin {
+            if !crate::alerting::definition::is_valid_name(name) {
+                return Err(key_error("auth.initial_admin", "use 1-64 letters, digits, '.', '_' or '-'"));
+            }
+            if self.auth.initial_admin_password.is_none() {
+                return Err(key_error("auth.initial_admin_password", "is needed with initial_admin"));
+            }
+        }
+        if self.auth.session_ttl < Duration::from_secs(60) {
+            return Err(key_error("auth.session_ttl", "must be at least 1m"));
+        }
+        if self.auth.max_login_failures == 0 {
+            return Err(key_error("auth.max_login_failures", "must be at least 1"));
+        }
         if self.lag.min_samples < 2 {
             return Err(key_error("lag.min_samples", "must be at least 2"));
         }
@@ -475,6 +529,7 @@ impl Config {
                 poll_timeout: defaults::poll_timeout(),
                 config_refresh_interval: defaults::config_refresh_interval(),
                 properties: BTreeMap::new(),
+                read_only: false,
             }],
             ..Config::default()
         }
@@ -552,6 +607,8 @@ impl Config {
         );
         line(&format!("partition_sample_interval = {}", d(self.lag.partition_sample_interval)));
         line("");
+        self.render_auth(&mut line);
+        line("");
         self.render_alerts(&mut line);
         for cluster in &self.clusters {
             line("");
@@ -568,6 +625,8 @@ impl Config {
             line(&format!("poll_timeout = {}", d(cluster.poll_timeout)));
             line("# How often topic configurations are re-read.");
             line(&format!("config_refresh_interval = {}", d(cluster.config_refresh_interval)));
+            line("# Refuse every change to this cluster from Osprey (sends, resets, topic changes).");
+            line(&format!("read_only = {}", cluster.read_only));
             line("# Passed to the Kafka client (librdkafka), e.g. for SASL/TLS clusters:");
             line("#   \"security.protocol\" = \"SASL_SSL\"");
             line("#   \"sasl.mechanism\" = \"SCRAM-SHA-512\"");
@@ -583,6 +642,42 @@ impl Config {
 }
 
 impl Config {
+    fn render_auth(&self, line: &mut impl FnMut(&str)) {
+        let q = |s: &str| toml::Value::String(s.to_owned()).to_string();
+        let d = |d: Duration| q(&duration_text::format(d));
+        let auth = &self.auth;
+        let secret = |s: &Secret| {
+            let text = s.expose();
+            if text.trim().starts_with("${") { q(text) } else { q(REDACTED) }
+        };
+        line("[auth]");
+        line("# Roles: viewer (reads), operator (sends test messages, browses, resets offsets,");
+        line("# silences alerts), admin (creates and deletes, configures alerting, manages users).");
+        line("# Let visitors who are not logged in read the pages and the read-only API.");
+        line(&format!("anonymous_read = {}", auth.anonymous_read));
+        line("# A login lasts this long without being used.");
+        line(&format!("session_ttl = {}", d(auth.session_ttl)));
+        line("# With no user yet, Osprey creates this admin at start-up; without it, the log prints a");
+        line("# one-time setup link for the first admin. There is no default password.");
+        match &auth.initial_admin {
+            Some(name) => line(&format!("initial_admin = {}", q(name))),
+            None => line("# initial_admin = \"admin\""),
+        }
+        match &auth.initial_admin_password {
+            Some(password) => line(&format!("initial_admin_password = {}", secret(password))),
+            None => line("# initial_admin_password = \"${OSPREY_ADMIN_PASSWORD}\""),
+        }
+        line("# Prometheus may scrape /metrics with this bearer token when reading needs a login.");
+        match &auth.metrics_token {
+            Some(token) => line(&format!("metrics_token = {}", secret(token))),
+            None => line("# metrics_token = \"${OSPREY_METRICS_TOKEN}\""),
+        }
+        line("# After this many failed logins for one user from one address, further attempts are");
+        line("# refused for login_lockout.");
+        line(&format!("max_login_failures = {}", auth.max_login_failures));
+        line(&format!("login_lockout = {}", d(auth.login_lockout)));
+    }
+
     fn render_alerts(&self, line: &mut impl FnMut(&str)) {
         let q = |s: &str| toml::Value::String(s.to_owned()).to_string();
         let d = |d: Duration| q(&duration_text::format(d));

@@ -3,6 +3,7 @@
 
 pub mod alerting;
 pub mod app;
+pub mod auth;
 pub mod brokers;
 pub mod cli;
 pub mod clock;

@@ -57,6 +57,7 @@ pub fn cluster(name: &str, bootstrap: &str) -> ClusterConfig {
         poll_timeout: Duration::from_secs(10),
         config_refresh_interval: Duration::from_secs(300),
         properties: Default::default(),
+        read_only: false,
     }
 }
 

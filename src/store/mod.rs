@@ -2,6 +2,7 @@
 //! Queries are written once with `?` placeholders over `sqlx::Any`; [`Dialect`] holds the few
 //! places where the databases differ. Migrations live in `migrations/{sqlite,postgres,mysql}`.
 
+mod access;
 mod alerts;
 mod dialect;
 
@@ -13,6 +14,7 @@ use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Row};
 
+pub use access::{AuditEntry, StoredSession, StoredToken, StoredUser};
 pub use alerts::{
     Attempt, Delivery, DeliveryStatus, Incident, IncidentChange, NewDelivery, RoundWrite, Source,
     Stored, StoredSilence,

@@ -204,6 +204,7 @@ pub fn kafka_cluster(name: &str, bootstrap: &str) -> ClusterConfig {
         poll_timeout: Duration::from_secs(1),
         config_refresh_interval: Duration::from_secs(300),
         properties: Default::default(),
+        read_only: false,
     }
 }
 

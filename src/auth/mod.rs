@@ -1,0 +1,495 @@
+//! Access control: roles, argon2 password hashes, login sessions, API tokens, the login
+//! throttle, the first admin (from config or a one-time setup link), user management and the
+//! audit log writer. The web layer asks it who a request is and records what they did.
+
+mod limiter;
+
+use std::sync::{Arc, Mutex};
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+
+pub use limiter::LoginLimiter;
+
+use crate::alerting::definition::{interpolate, is_valid_name};
+use crate::config::AuthConfig;
+use crate::domain::Millis;
+use crate::store::{AuditEntry, Store, StoreError, StoredToken, StoredUser};
+
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "osprey_session";
+/// Shortest password accepted.
+pub const MIN_PASSWORD: usize = 10;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Reads pages and the API.
+    Viewer,
+    /// Also sends test messages, browses messages, resets offsets, silences and retries alerts.
+    Operator,
+    /// Also creates, deletes and configures (topics, alert rules and channels) and manages users.
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Viewer, Role::Operator, Role::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Operator => "operator",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == text)
+    }
+}
+
+/// How a request proved who it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Via {
+    /// A login session; forms and API calls from it must carry its CSRF token.
+    Session { id_hash: String, csrf: String },
+    /// `Authorization: Bearer <token>` (API tokens; no CSRF: a browser never sends one unasked).
+    Token,
+    Anonymous,
+}
+
+/// Who is asking.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub name: String,
+    /// `None`: nobody is logged in.
+    pub role: Option<Role>,
+    pub via: Via,
+}
+
+impl Principal {
+    pub fn anonymous() -> Self {
+        Principal { name: "anonymous".into(), role: None, via: Via::Anonymous }
+    }
+
+    pub fn is_logged_in(&self) -> bool {
+        self.role.is_some()
+    }
+
+    pub fn has(&self, role: Role) -> bool {
+        self.role.is_some_and(|r| r >= role)
+    }
+
+    pub fn csrf(&self) -> &str {
+        match &self.via {
+            Via::Session { csrf, .. } => csrf,
+            _ => "",
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("wrong username or password")]
+    BadCredentials,
+    #[error("too many failed logins; try again in {0} s")]
+    Throttled(i64),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("there is no user {0:?}")]
+    NoSuchUser(String),
+    #[error("a user named {0:?} exists already")]
+    UserExists(String),
+    #[error("the setup link is not valid (it works once, until an admin exists)")]
+    BadSetupToken,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(text.as_bytes()))
+}
+
+/// 32 random bytes, URL-safe base64: session ids, CSRF tokens, API tokens, setup links.
+pub fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    // The OS random source failing is not something to carry on from.
+    if let Err(e) = getrandom::fill(&mut bytes) {
+        panic!("the operating system's random source failed: {e}");
+    }
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub fn hash_password(password: &str) -> Result<String, AuthError> {
+    if password.chars().count() < MIN_PASSWORD {
+        return Err(AuthError::Invalid(format!(
+            "a password needs at least {MIN_PASSWORD} characters"
+        )));
+    }
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).map_err(|e| AuthError::Invalid(format!("no randomness: {e}")))?;
+    let salt = SaltString::encode_b64(&salt).map_err(|e| AuthError::Invalid(e.to_string()))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AuthError::Invalid(e.to_string()))
+}
+
+pub fn verify_password(hash: &str, password: &str) -> bool {
+    PasswordHash::new(hash)
+        .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+}
+
+/// A hash to verify against when the user does not exist, so a wrong name takes as long as a
+/// wrong password.
+fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash_password("decoy-password-never-used").unwrap_or_default())
+}
+
+/// A new login: the cookie value to set and the session's CSRF token.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub cookie: String,
+    pub csrf: String,
+    pub expires_at: Millis,
+}
+
+/// What an audit entry is about.
+#[derive(Debug, Clone, Default)]
+pub struct Action<'a> {
+    pub action: &'a str,
+    pub cluster: Option<&'a str>,
+    pub object: Option<&'a str>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Auth {
+    store: Store,
+    config: AuthConfig,
+    limiter: Arc<Mutex<LoginLimiter>>,
+    setup_token: Arc<Mutex<Option<String>>>,
+}
+
+impl Auth {
+    pub fn new(store: Store, config: AuthConfig) -> Self {
+        let limiter = LoginLimiter::new(
+            config.max_login_failures,
+            i64::try_from(config.login_lockout.as_millis()).unwrap_or(i64::MAX),
+        );
+        Auth {
+            store,
+            config,
+            limiter: Arc::new(Mutex::new(limiter)),
+            setup_token: Arc::default(),
+        }
+    }
+
+    pub fn config(&self) -> &AuthConfig {
+        &self.config
+    }
+
+    fn ttl(&self) -> Millis {
+        i64::try_from(self.config.session_ttl.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// With no user yet: creates `initial_admin` from the config, or returns the token of a
+    /// one-time setup link (the caller logs it).
+    pub async fn bootstrap(&self, now: Millis) -> Result<Option<String>, AuthError> {
+        if self.store.user_count().await? > 0 {
+            return Ok(None);
+        }
+        if let (Some(name), Some(password)) =
+            (&self.config.initial_admin, &self.config.initial_admin_password)
+        {
+            let password = interpolate(password.expose(), |n| std::env::var(n).ok())
+                .map_err(AuthError::Invalid)?;
+            self.create_user(name, &password, Role::Admin, now).await?;
+            tracing::info!(user = %name, "initial admin created from the config");
+            return Ok(None);
+        }
+        let token = random_token();
+        if let Ok(mut slot) = self.setup_token.lock() {
+            *slot = Some(token.clone());
+        }
+        Ok(Some(token))
+    }
+
+    /// Whether the first admin still has to be created through the setup link.
+    pub fn setup_pending(&self) -> bool {
+        self.setup_token.lock().is_ok_and(|slot| slot.is_some())
+    }
+
+    /// Creates the first admin through the one-time setup link.
+    pub async fn setup(
+        &self,
+        token: &str,
+        username: &str,
+        password: &str,
+        now: Millis,
+    ) -> Result<(), AuthError> {
+        let expected = self.setup_token.lock().ok().and_then(|slot| slot.clone());
+        if expected.is_none_or(|e| e != token) || self.store.user_count().await? > 0 {
+            return Err(AuthError::BadSetupToken);
+        }
+        self.create_user(username, password, Role::Admin, now).await?;
+        if let Ok(mut slot) = self.setup_token.lock() {
+            *slot = None;
+        }
+        Ok(())
+    }
+
+    /// Checks a password login, throttled per (user, address).
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &str,
+        remote: &str,
+        now: Millis,
+    ) -> Result<NewSession, AuthError> {
+        let key = (username.to_owned(), remote.to_owned());
+        if let Some(wait) = self.limiter.lock().ok().and_then(|l| l.blocked(&key, now)) {
+            return Err(AuthError::Throttled((wait + 999) / 1000));
+        }
+        let user = self.store.user(username).await?;
+        let hash = user.as_ref().map_or_else(|| decoy_hash().to_owned(), |u| u.password_hash.clone());
+        let password = password.to_owned();
+        let matches = tokio::task::spawn_blocking(move || verify_password(&hash, &password))
+            .await
+            .unwrap_or(false);
+        if !matches || user.is_none() {
+            if let Ok(mut limiter) = self.limiter.lock() {
+                limiter.failed(key, now);
+            }
+            return Err(AuthError::BadCredentials);
+        }
+        if let Ok(mut limiter) = self.limiter.lock() {
+            limiter.succeeded(&key);
+        }
+        let (cookie, csrf) = (random_token(), random_token());
+        let expires_at = now.saturating_add(self.ttl());
+        self.store.create_session(&sha256_hex(&cookie), username, &csrf, now, expires_at).await?;
+        let _ = self.store.prune_sessions(now).await;
+        Ok(NewSession { cookie, csrf, expires_at })
+    }
+
+    pub async fn logout(&self, cookie: &str) -> Result<(), AuthError> {
+        Ok(self.store.delete_session(&sha256_hex(cookie)).await?)
+    }
+
+    /// The user behind a session cookie; using a session extends it.
+    pub async fn from_session(&self, cookie: &str, now: Millis) -> Result<Option<Principal>, AuthError> {
+        let id_hash = sha256_hex(cookie);
+        let Some(session) = self.store.session(&id_hash, now).await? else { return Ok(None) };
+        let Some(user) = self.store.user(&session.username).await? else { return Ok(None) };
+        // Extend at most once a minute: a page with live refresh would otherwise write often.
+        let renewed = now.saturating_add(self.ttl());
+        if renewed - session.expires_at > 60_000 {
+            self.store.extend_session(&id_hash, renewed).await?;
+        }
+        Ok(Some(Principal {
+            name: user.username,
+            role: Role::parse(&user.role),
+            via: Via::Session { id_hash, csrf: session.csrf },
+        }))
+    }
+
+    /// The user behind an API token (or the metrics token, which may only read `/metrics`).
+    pub async fn from_token(&self, token: &str, now: Millis) -> Result<Option<Principal>, AuthError> {
+        let Some((id, username)) = self.store.token_owner(&sha256_hex(token)).await? else {
+            return Ok(None);
+        };
+        let Some(user) = self.store.user(&username).await? else { return Ok(None) };
+        self.store.touch_token(&id, now).await?;
+        Ok(Some(Principal { name: user.username, role: Role::parse(&user.role), via: Via::Token }))
+    }
+
+    /// Whether `token` is the configured metrics token.
+    pub fn is_metrics_token(&self, token: &str) -> bool {
+        self.config.metrics_token.as_ref().is_some_and(|secret| {
+            interpolate(secret.expose(), |n| std::env::var(n).ok()).is_ok_and(|t| !t.is_empty() && t == token)
+        })
+    }
+
+    pub async fn users(&self) -> Result<Vec<StoredUser>, AuthError> {
+        Ok(self.store.users().await?)
+    }
+
+    pub async fn create_user(
+        &self,
+        username: &str,
+        password: &str,
+        role: Role,
+        now: Millis,
+    ) -> Result<(), AuthError> {
+        if !is_valid_name(username) {
+            return Err(AuthError::Invalid(
+                "a username has 1-64 letters, digits, '.', '_' or '-'".into(),
+            ));
+        }
+        let password = password.to_owned();
+        let hash = tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .map_err(|e| AuthError::Invalid(e.to_string()))??;
+        if !self.store.create_user(username, &hash, role.as_str(), now).await? {
+            return Err(AuthError::UserExists(username.to_owned()));
+        }
+        Ok(())
+    }
+
+    /// Changes a role and/or the password. The last admin keeps the admin role.
+    pub async fn update_user(
+        &self,
+        username: &str,
+        role: Option<Role>,
+        password: Option<&str>,
+        now: Millis,
+    ) -> Result<(), AuthError> {
+        let user = self
+            .store
+            .user(username)
+            .await?
+            .ok_or_else(|| AuthError::NoSuchUser(username.to_owned()))?;
+        if role.is_some_and(|r| r != Role::Admin) && user.role == "admin" {
+            self.keep_an_admin(username).await?;
+        }
+        let hash = match password.filter(|p| !p.is_empty()) {
+            Some(password) => {
+                let password = password.to_owned();
+                Some(
+                    tokio::task::spawn_blocking(move || hash_password(&password))
+                        .await
+                        .map_err(|e| AuthError::Invalid(e.to_string()))??,
+                )
+            }
+            None => None,
+        };
+        self.store.update_user(username, role.map(Role::as_str), hash.as_deref(), now).await?;
+        Ok(())
+    }
+
+    async fn keep_an_admin(&self, leaving: &str) -> Result<(), AuthError> {
+        let admins = self.store.users().await?;
+        if !admins.iter().any(|u| u.role == "admin" && u.username != leaving) {
+            return Err(AuthError::Invalid("the last admin cannot stop being one".into()));
+        }
+        Ok(())
+    }
+
+    pub async fn delete_user(&self, username: &str) -> Result<(), AuthError> {
+        let user = self
+            .store
+            .user(username)
+            .await?
+            .ok_or_else(|| AuthError::NoSuchUser(username.to_owned()))?;
+        if user.role == "admin" {
+            self.keep_an_admin(username).await?;
+        }
+        self.store.delete_user(username).await?;
+        Ok(())
+    }
+
+    /// Creates an API token for `username`; the token itself is returned once and never stored.
+    pub async fn create_token(
+        &self,
+        username: &str,
+        name: &str,
+        now: Millis,
+    ) -> Result<(StoredToken, String), AuthError> {
+        if self.store.user(username).await?.is_none() {
+            return Err(AuthError::NoSuchUser(username.to_owned()));
+        }
+        let name = name.trim();
+        if name.is_empty() || name.len() > 128 {
+            return Err(AuthError::Invalid("a token needs a name (1-128 characters)".into()));
+        }
+        let token = format!("osp_{}", random_token());
+        let id = sha256_hex(&token)[..16].to_owned();
+        self.store.create_token(&id, &sha256_hex(&token), name, username, now).await?;
+        let stored = StoredToken {
+            id,
+            name: name.to_owned(),
+            username: username.to_owned(),
+            created_at: now,
+            last_used_at: None,
+        };
+        Ok((stored, token))
+    }
+
+    pub async fn tokens(&self) -> Result<Vec<StoredToken>, AuthError> {
+        Ok(self.store.tokens().await?)
+    }
+
+    pub async fn delete_token(&self, id: &str) -> Result<bool, AuthError> {
+        Ok(self.store.delete_token(id).await?)
+    }
+
+    /// Writes an audit entry; a failure to write it is logged, never hidden.
+    pub async fn record(
+        &self,
+        who: &Principal,
+        what: Action<'_>,
+        result: &str,
+        detail: Option<&str>,
+        remote: Option<&str>,
+        now: Millis,
+    ) {
+        let entry = AuditEntry {
+            id: random_token()[..16].to_owned(),
+            at: now,
+            actor: who.name.clone(),
+            action: what.action.to_owned(),
+            cluster: what.cluster.map(str::to_owned),
+            object: what.object.map(str::to_owned),
+            result: result.to_owned(),
+            detail: detail.map(str::to_owned),
+            remote: remote.map(str::to_owned),
+        };
+        tracing::info!(actor = %entry.actor, action = %entry.action, cluster = ?entry.cluster, object = ?entry.object, result = %entry.result, detail = ?entry.detail, "audit");
+        if let Err(e) = self.store.audit(&entry).await {
+            tracing::error!(error = %e, action = %entry.action, "the audit entry could not be written");
+        }
+    }
+
+    pub async fn audit_entries(&self, limit: i64) -> Result<Vec<AuditEntry>, AuthError> {
+        Ok(self.store.audit_entries(limit).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_are_ordered_by_what_they_may_do() {
+        let operator = Principal { name: "o".into(), role: Some(Role::Operator), via: Via::Token };
+        assert!(operator.has(Role::Viewer) && operator.has(Role::Operator));
+        assert!(!operator.has(Role::Admin));
+        assert!(!Principal::anonymous().has(Role::Viewer));
+        assert_eq!(Role::parse("admin"), Some(Role::Admin));
+        assert_eq!(Role::parse("root"), None);
+    }
+
+    #[test]
+    fn passwords_hash_with_salt_and_verify() {
+        let first = hash_password("correct horse battery").unwrap();
+        let second = hash_password("correct horse battery").unwrap();
+        assert_ne!(first, second, "salted");
+        assert!(first.starts_with("$argon2id$"));
+        assert!(verify_password(&first, "correct horse battery"));
+        assert!(!verify_password(&first, "wrong horse battery"));
+        assert!(!verify_password("not a hash", "x"));
+        assert!(matches!(hash_password("short"), Err(AuthError::Invalid(_))));
+    }
+
+    #[test]
+    fn tokens_are_random_and_url_safe() {
+        let (a, b) = (random_token(), random_token());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 43);
+        assert!(a.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
+    }
+}
