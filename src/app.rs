@@ -10,6 +10,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
 use crate::alerting::{self, Alerting};
+use crate::auth::Auth;
 use crate::brokers::AdapterError;
 use crate::brokers::kafka::KafkaAdapter;
 use crate::config::{ClusterKind, Config};
@@ -28,6 +29,8 @@ pub enum AppError {
     Listen { addr: String, source: std::io::Error },
     #[error("web server failed: {0}")]
     Serve(#[source] std::io::Error),
+    #[error("access control: {0}")]
+    Auth(#[source] crate::auth::AuthError),
 }
 
 /// Creates every cluster's client without connecting, so configuration mistakes in client
@@ -50,6 +53,7 @@ pub fn check_clusters(config: &Config) -> Result<(), AppError> {
 pub struct Running {
     pub addr: SocketAddr,
     pub store: Store,
+    pub auth: Auth,
     pub clusters: Clusters,
     stop: CancellationToken,
     server: tokio::task::JoinHandle<Result<(), AppError>>,
@@ -125,23 +129,36 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, App
     let addr = listener
         .local_addr()
         .map_err(|source| AppError::Listen { addr: "listener".into(), source })?;
-    let state = web::AppState::new(clusters.clone(), store.clone(), alerting);
+    let auth = Auth::new(store.clone(), config.auth.clone());
+    match auth.bootstrap(crate::clock::now_millis()).await {
+        Ok(Some(token)) => {
+            let base = config.alerts.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
+            tracing::warn!(
+                setup = %format!("{}/setup?token={token}", base.trim_end_matches('/')),
+                "no user exists yet: open this one-time link to create the first admin"
+            );
+        }
+        Ok(None) => {}
+        Err(e) => return Err(AppError::Auth(e)),
+    }
+    let state = web::AppState::new(clusters.clone(), store.clone(), alerting, auth.clone());
     let router = web::app(state, &config.server);
     let stop = CancellationToken::new();
     let server_stop = stop.clone();
     let server_store = store.clone();
     let server = tokio::spawn(async move {
-        let served = axum::serve(listener, router)
-            .with_graceful_shutdown(server_stop.cancelled_owned())
-            .await
-            .map_err(AppError::Serve);
+        let served =
+            axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(server_stop.cancelled_owned())
+                .await
+                .map_err(AppError::Serve);
         tasks.shutdown().await;
         server_store.close().await;
         tracing::info!("stopped");
         served
     });
     tracing::info!(url = %format!("http://{addr}"), clusters = config.clusters.len(), "Osprey is serving");
-    Ok(Running { addr, store, clusters, stop, server })
+    Ok(Running { addr, store, auth, clusters, stop, server })
 }
 
 /// Runs Osprey until `shutdown` resolves.

@@ -425,10 +425,16 @@ impl Config {
         }
         if let Some(name) = &self.auth.initial_admin {
             if !crate::alerting::definition::is_valid_name(name) {
-                return Err(key_error("auth.initial_admin", "use 1-64 letters, digits, '.', '_' or '-'"));
+                return Err(key_error(
+                    "auth.initial_admin",
+                    "use 1-64 letters, digits, '.', '_' or '-'",
+                ));
             }
             if self.auth.initial_admin_password.is_none() {
-                return Err(key_error("auth.initial_admin_password", "is needed with initial_admin"));
+                return Err(key_error(
+                    "auth.initial_admin_password",
+                    "is needed with initial_admin",
+                ));
             }
         }
         if self.auth.session_ttl < Duration::from_secs(60) {
@@ -625,7 +631,9 @@ impl Config {
             line(&format!("poll_timeout = {}", d(cluster.poll_timeout)));
             line("# How often topic configurations are re-read.");
             line(&format!("config_refresh_interval = {}", d(cluster.config_refresh_interval)));
-            line("# Refuse every change to this cluster from Osprey (sends, resets, topic changes).");
+            line(
+                "# Refuse every change to this cluster from Osprey (sends, resets, topic changes).",
+            );
             line(&format!("read_only = {}", cluster.read_only));
             line("# Passed to the Kafka client (librdkafka), e.g. for SASL/TLS clusters:");
             line("#   \"security.protocol\" = \"SASL_SSL\"");
@@ -652,12 +660,16 @@ impl Config {
         };
         line("[auth]");
         line("# Roles: viewer (reads), operator (sends test messages, browses, resets offsets,");
-        line("# silences alerts), admin (creates and deletes, configures alerting, manages users).");
+        line(
+            "# silences alerts), admin (creates and deletes, configures alerting, manages users).",
+        );
         line("# Let visitors who are not logged in read the pages and the read-only API.");
         line(&format!("anonymous_read = {}", auth.anonymous_read));
         line("# A login lasts this long without being used.");
         line(&format!("session_ttl = {}", d(auth.session_ttl)));
-        line("# With no user yet, Osprey creates this admin at start-up; without it, the log prints a");
+        line(
+            "# With no user yet, Osprey creates this admin at start-up; without it, the log prints a",
+        );
         line("# one-time setup link for the first admin. There is no default password.");
         match &auth.initial_admin {
             Some(name) => line(&format!("initial_admin = {}", q(name))),

@@ -6,8 +6,8 @@ mod limiter;
 
 use std::sync::{Arc, Mutex};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
@@ -54,7 +54,10 @@ impl Role {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Via {
     /// A login session; forms and API calls from it must carry its CSRF token.
-    Session { id_hash: String, csrf: String },
+    Session {
+        id_hash: String,
+        csrf: String,
+    },
     /// `Authorization: Bearer <token>` (API tokens; no CSRF: a browser never sends one unasked).
     Token,
     Anonymous,
@@ -180,12 +183,7 @@ impl Auth {
             config.max_login_failures,
             i64::try_from(config.login_lockout.as_millis()).unwrap_or(i64::MAX),
         );
-        Auth {
-            store,
-            config,
-            limiter: Arc::new(Mutex::new(limiter)),
-            setup_token: Arc::default(),
-        }
+        Auth { store, config, limiter: Arc::new(Mutex::new(limiter)), setup_token: Arc::default() }
     }
 
     pub fn config(&self) -> &AuthConfig {
@@ -216,6 +214,11 @@ impl Auth {
             *slot = Some(token.clone());
         }
         Ok(Some(token))
+    }
+
+    /// The token of the pending setup link (the log shows the link; tests read it here).
+    pub fn pending_setup_token(&self) -> Option<String> {
+        self.setup_token.lock().ok().and_then(|slot| slot.clone())
     }
 
     /// Whether the first admin still has to be created through the setup link.
@@ -255,7 +258,8 @@ impl Auth {
             return Err(AuthError::Throttled((wait + 999) / 1000));
         }
         let user = self.store.user(username).await?;
-        let hash = user.as_ref().map_or_else(|| decoy_hash().to_owned(), |u| u.password_hash.clone());
+        let hash =
+            user.as_ref().map_or_else(|| decoy_hash().to_owned(), |u| u.password_hash.clone());
         let password = password.to_owned();
         let matches = tokio::task::spawn_blocking(move || verify_password(&hash, &password))
             .await
@@ -281,7 +285,11 @@ impl Auth {
     }
 
     /// The user behind a session cookie; using a session extends it.
-    pub async fn from_session(&self, cookie: &str, now: Millis) -> Result<Option<Principal>, AuthError> {
+    pub async fn from_session(
+        &self,
+        cookie: &str,
+        now: Millis,
+    ) -> Result<Option<Principal>, AuthError> {
         let id_hash = sha256_hex(cookie);
         let Some(session) = self.store.session(&id_hash, now).await? else { return Ok(None) };
         let Some(user) = self.store.user(&session.username).await? else { return Ok(None) };
@@ -298,7 +306,11 @@ impl Auth {
     }
 
     /// The user behind an API token (or the metrics token, which may only read `/metrics`).
-    pub async fn from_token(&self, token: &str, now: Millis) -> Result<Option<Principal>, AuthError> {
+    pub async fn from_token(
+        &self,
+        token: &str,
+        now: Millis,
+    ) -> Result<Option<Principal>, AuthError> {
         let Some((id, username)) = self.store.token_owner(&sha256_hex(token)).await? else {
             return Ok(None);
         };
@@ -310,7 +322,8 @@ impl Auth {
     /// Whether `token` is the configured metrics token.
     pub fn is_metrics_token(&self, token: &str) -> bool {
         self.config.metrics_token.as_ref().is_some_and(|secret| {
-            interpolate(secret.expose(), |n| std::env::var(n).ok()).is_ok_and(|t| !t.is_empty() && t == token)
+            interpolate(secret.expose(), |n| std::env::var(n).ok())
+                .is_ok_and(|t| !t.is_empty() && t == token)
         })
     }
 

@@ -59,7 +59,8 @@ fn user(row: &AnyRow) -> Result<StoredUser, StoreError> {
     })
 }
 
-const USER_COLUMNS: &str = "SELECT username, password_hash, role, created_at, updated_at FROM users";
+const USER_COLUMNS: &str =
+    "SELECT username, password_hash, role, created_at, updated_at FROM users";
 
 impl Store {
     pub async fn user_count(&self) -> Result<i64, StoreError> {
@@ -68,7 +69,13 @@ impl Store {
 
     pub async fn user(&self, username: &str) -> Result<Option<StoredUser>, StoreError> {
         let sql = self.dialect.sql(&format!("{USER_COLUMNS} WHERE username = ?")).into_owned();
-        sqlx::query(&sql).bind(username).fetch_optional(&self.pool).await?.as_ref().map(user).transpose()
+        sqlx::query(&sql)
+            .bind(username)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(user)
+            .transpose()
     }
 
     pub async fn users(&self) -> Result<Vec<StoredUser>, StoreError> {
@@ -113,15 +120,18 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let mut changed = false;
         if let Some(role) = role {
-            let sql = self.dialect.sql("UPDATE users SET role = ?, updated_at = ? WHERE username = ?");
-            let done = sqlx::query(&sql).bind(role).bind(now).bind(username).execute(&mut *tx).await?;
+            let sql =
+                self.dialect.sql("UPDATE users SET role = ?, updated_at = ? WHERE username = ?");
+            let done =
+                sqlx::query(&sql).bind(role).bind(now).bind(username).execute(&mut *tx).await?;
             changed |= done.rows_affected() > 0;
         }
         if let Some(hash) = password_hash {
             let sql = self
                 .dialect
                 .sql("UPDATE users SET password_hash = ?, updated_at = ? WHERE username = ?");
-            let done = sqlx::query(&sql).bind(hash).bind(now).bind(username).execute(&mut *tx).await?;
+            let done =
+                sqlx::query(&sql).bind(hash).bind(now).bind(username).execute(&mut *tx).await?;
             changed |= done.rows_affected() > 0;
             let sql = self.dialect.sql("DELETE FROM sessions WHERE username = ?");
             sqlx::query(&sql).bind(username).execute(&mut *tx).await?;
@@ -134,7 +144,8 @@ impl Store {
     pub async fn delete_user(&self, username: &str) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         for table in ["sessions", "api_tokens"] {
-            let sql = self.dialect.sql(&format!("DELETE FROM {table} WHERE username = ?")).into_owned();
+            let sql =
+                self.dialect.sql(&format!("DELETE FROM {table} WHERE username = ?")).into_owned();
             sqlx::query(&sql).bind(username).execute(&mut *tx).await?;
         }
         let sql = self.dialect.sql("DELETE FROM users WHERE username = ?");
@@ -167,7 +178,11 @@ impl Store {
     }
 
     /// The session if it has not expired at `now`.
-    pub async fn session(&self, id_hash: &str, now: Millis) -> Result<Option<StoredSession>, StoreError> {
+    pub async fn session(
+        &self,
+        id_hash: &str,
+        now: Millis,
+    ) -> Result<Option<StoredSession>, StoreError> {
         let sql = self.dialect.sql(
             "SELECT username, csrf, expires_at FROM sessions WHERE id_hash = ? AND expires_at > ?",
         );
@@ -182,7 +197,11 @@ impl Store {
         .transpose()
     }
 
-    pub async fn extend_session(&self, id_hash: &str, expires_at: Millis) -> Result<(), StoreError> {
+    pub async fn extend_session(
+        &self,
+        id_hash: &str,
+        expires_at: Millis,
+    ) -> Result<(), StoreError> {
         let sql = self.dialect.sql("UPDATE sessions SET expires_at = ? WHERE id_hash = ?");
         sqlx::query(&sql).bind(expires_at).bind(id_hash).execute(&self.pool).await?;
         Ok(())
@@ -224,7 +243,10 @@ impl Store {
     }
 
     /// The token with this hash: (id, username).
-    pub async fn token_owner(&self, token_hash: &str) -> Result<Option<(String, String)>, StoreError> {
+    pub async fn token_owner(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(String, String)>, StoreError> {
         let sql = self.dialect.sql("SELECT id, username FROM api_tokens WHERE token_hash = ?");
         let row = sqlx::query(&sql).bind(token_hash).fetch_optional(&self.pool).await?;
         Ok(row.map(|row| Ok::<_, sqlx::Error>((row.try_get(0)?, row.try_get(1)?))).transpose()?)

@@ -24,6 +24,7 @@ pub fn router() -> Router<AppState> {
         .route("/clusters/{cluster}/groups/{group}", get(group))
         .route("/clusters/{cluster}/groups/{group}/partitions/{topic}/{partition}", get(partition))
         .merge(super::alerts::api())
+        .merge(super::access::api())
         .fallback(|uri: axum::http::Uri| async move {
             ApiError(WebError::NoRoute(format!("/api/v1{}", uri.path())))
         })

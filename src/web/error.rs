@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::i18n::{Lang, Messages};
 use crate::alerting::admin::AdminError;
+use crate::auth::AuthError;
 use crate::query::QueryError;
 use crate::store::StoreError;
 
@@ -24,6 +25,10 @@ pub enum WebError {
     Admin(#[from] AdminError),
     #[error("forbidden: {0}")]
     Forbidden(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
 }
 
 impl From<StoreError> for WebError {
@@ -51,6 +56,15 @@ impl WebError {
             WebError::Query(QueryError::NotPolledYet(_)) => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Query(QueryError::Store(_)) => StatusCode::INTERNAL_SERVER_ERROR,
             WebError::Forbidden(_) => StatusCode::FORBIDDEN,
+            WebError::Unauthorized(_) | WebError::Auth(AuthError::BadCredentials) => {
+                StatusCode::UNAUTHORIZED
+            }
+            WebError::Auth(AuthError::Throttled(_)) => StatusCode::TOO_MANY_REQUESTS,
+            WebError::Auth(AuthError::Invalid(_)) => StatusCode::UNPROCESSABLE_ENTITY,
+            WebError::Auth(AuthError::NoSuchUser(_)) => StatusCode::NOT_FOUND,
+            WebError::Auth(AuthError::UserExists(_)) => StatusCode::CONFLICT,
+            WebError::Auth(AuthError::BadSetupToken) => StatusCode::FORBIDDEN,
+            WebError::Auth(AuthError::Store(_)) => StatusCode::INTERNAL_SERVER_ERROR,
             WebError::Admin(AdminError::NotFound { .. }) => StatusCode::NOT_FOUND,
             WebError::Admin(AdminError::Exists { .. }) => StatusCode::CONFLICT,
             WebError::Admin(AdminError::Invalid(_)) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -68,6 +82,13 @@ impl WebError {
             WebError::Query(QueryError::NotPolledYet(_)) => "not_polled_yet",
             WebError::Query(QueryError::Store(_)) => "internal",
             WebError::Forbidden(_) => "forbidden",
+            WebError::Unauthorized(_) | WebError::Auth(AuthError::BadCredentials) => "unauthorized",
+            WebError::Auth(AuthError::Throttled(_)) => "throttled",
+            WebError::Auth(AuthError::Invalid(_)) => "invalid",
+            WebError::Auth(AuthError::NoSuchUser(_)) => "not_found",
+            WebError::Auth(AuthError::UserExists(_)) => "exists",
+            WebError::Auth(AuthError::BadSetupToken) => "forbidden",
+            WebError::Auth(AuthError::Store(_)) => "internal",
             WebError::Admin(AdminError::NotFound { .. }) => "not_found",
             WebError::Admin(AdminError::Exists { .. }) => "exists",
             WebError::Admin(AdminError::Invalid(_)) => "invalid",
@@ -152,11 +173,14 @@ impl IntoResponse for PageError {
             }
             WebError::BadRequest(detail) => fill(t.err_bad_request, &[("detail", detail)]),
             WebError::NoRoute(path) => fill(t.err_no_route, &[("path", path)]),
-            WebError::Query(QueryError::Store(_)) | WebError::Admin(AdminError::Store(_)) => {
+            WebError::Query(QueryError::Store(_))
+            | WebError::Admin(AdminError::Store(_))
+            | WebError::Auth(AuthError::Store(_)) => {
                 self.error.public_message().unwrap_or_else(|| t.internal_error.to_owned())
             }
             WebError::Admin(e) => e.to_string(),
-            WebError::Forbidden(reason) => reason.clone(),
+            WebError::Forbidden(reason) | WebError::Unauthorized(reason) => reason.clone(),
+            WebError::Auth(e) => e.to_string(),
         };
         let page = super::pages::ErrorPage::new(self.lang, title, message);
         (status, super::pages::render(&page)).into_response()

@@ -13,10 +13,38 @@ use super::AppState;
 use crate::evaluator::{GroupLag, PartitionLag, TopicLag};
 use crate::poller::{ClusterState, ClusterStatus};
 
-pub async fn handler(State(state): State<AppState>) -> impl IntoResponse {
+/// Open when reading needs no login; otherwise for a logged-in viewer, an API token or the
+/// configured `auth.metrics_token` (as Prometheus' `authorization` setting sends it).
+pub async fn handler(
+    State(state): State<AppState>,
+    who: crate::auth::Principal,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let mut allowed = state.auth.config().anonymous_read || who.has(crate::auth::Role::Viewer);
+    if let (false, Some(token)) = (allowed, bearer) {
+        allowed = state.auth.is_metrics_token(token)
+            || state
+                .auth
+                .from_token(token, crate::clock::now_millis())
+                .await
+                .is_ok_and(|p| p.is_some_and(|p| p.has(crate::auth::Role::Viewer)));
+    }
+    if !allowed {
+        return (
+            axum::http::StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            "a bearer token is needed (auth.metrics_token or an API token)",
+        )
+            .into_response();
+    }
     let mut text = render(&state.clusters.all());
     render_alerting(&state.store, &mut text).await;
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text)
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
 
 /// Firing alerts per rule and severity, and notices not delivered yet. Left out (and logged)

@@ -1,6 +1,7 @@
 //! The web layer: pages, the JSON API under `/api/v1`, health checks and static assets. It only
 //! reads — the pollers' latest state and the store — through [`crate::query`].
 
+mod access;
 mod alerts;
 mod api;
 mod assets;
@@ -23,6 +24,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::alerting::Alerting;
+use crate::auth::Auth;
 use crate::config::ServerConfig;
 use crate::poller::Clusters;
 use crate::store::Store;
@@ -34,11 +36,12 @@ pub struct AppState {
     pub clusters: Clusters,
     pub store: Store,
     pub alerting: Alerting,
+    pub auth: Auth,
 }
 
 impl AppState {
-    pub fn new(clusters: Clusters, store: Store, alerting: Alerting) -> Self {
-        AppState { clusters, store, alerting }
+    pub fn new(clusters: Clusters, store: Store, alerting: Alerting, auth: Auth) -> Self {
+        AppState { clusters, store, alerting, auth }
     }
 }
 
@@ -73,6 +76,8 @@ pub fn app(state: AppState, server: &ServerConfig) -> Router {
         .route("/metrics", get(metrics::handler))
         .merge(static_files)
         .fallback(pages::not_found)
+        // Who is asking, before any handler: reads may need a login, changes a CSRF token.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), access::authenticate))
         // Layers run outside-in from the last one added: tracing sees every request first,
         // then the timeout bounds it, then compression wraps the body.
         .layer(CompressionLayer::new())

@@ -14,6 +14,7 @@ use super::error::{PageError, WebError};
 use super::format::Fmt;
 use super::i18n::{LANG_COOKIE, Lang, Messages};
 use super::{AppState, assets};
+use crate::auth::{Principal, Role};
 use crate::clock::now_millis;
 use crate::domain::{GroupMember, Millis};
 use crate::evaluator::PartitionStatus;
@@ -33,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .route("/clusters/{cluster}/groups/{group}", get(group))
         .route("/lang/{code}", get(switch_language))
         .merge(super::alerts::pages())
+        .merge(super::access::pages())
 }
 
 /// Renders a template; a template failure is a bug, logged and answered 500.
@@ -50,6 +52,11 @@ pub fn render(page: &impl Template) -> Response {
 /// What every page needs besides its own data: language, formatting, the header's links.
 pub struct Chrome {
     pub lang: Lang,
+    /// Who is logged in (`None`: nobody) and as what.
+    pub user: Option<String>,
+    pub role: Option<Role>,
+    /// The session's CSRF token, put into every form.
+    pub csrf: String,
     /// Where the language switch returns to.
     pub here: String,
     /// The cluster the page belongs to, for the header navigation.
@@ -58,8 +65,24 @@ pub struct Chrome {
 }
 
 impl Chrome {
-    pub fn new(lang: Lang, here: String, cluster: Option<&str>) -> Self {
-        Chrome { lang, here, cluster: cluster.map(str::to_owned), assets: assets::VERSION }
+    pub fn new(lang: Lang, here: String, cluster: Option<&str>, who: &Principal) -> Self {
+        Chrome {
+            lang,
+            user: who.is_logged_in().then(|| who.name.clone()),
+            role: who.role,
+            csrf: who.csrf().to_owned(),
+            here,
+            cluster: cluster.map(str::to_owned),
+            assets: assets::VERSION,
+        }
+    }
+
+    pub fn role_name(&self) -> &'static str {
+        self.role.map_or("", Role::as_str)
+    }
+
+    pub fn can(&self, role: &str) -> bool {
+        Role::parse(role).is_some_and(|r| self.role.is_some_and(|mine| mine >= r))
     }
 
     pub fn switch_href(&self) -> String {
@@ -163,11 +186,16 @@ pub struct OverviewPage {
     clusters: Vec<ClusterSummary>,
 }
 
-async fn overview(State(state): State<AppState>, lang: Lang, uri: OriginalUri) -> Response {
+async fn overview(
+    State(state): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    who: Principal,
+) -> Response {
     render(&OverviewPage {
         t: lang.messages(),
         f: Fmt::new(lang, now_millis()),
-        chrome: Chrome::new(lang, here(&uri), None),
+        chrome: Chrome::new(lang, here(&uri), None, &who),
         clusters: query::overview(&state.clusters),
     })
 }
@@ -186,6 +214,7 @@ async fn cluster(
     State(state): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
+    who: Principal,
     Path(name): Path<String>,
     params: Result<Query<RangeParam>, QueryRejection>,
 ) -> Result<Response, PageError> {
@@ -199,7 +228,7 @@ async fn cluster(
     Ok(render(&ClusterPage {
         t: lang.messages(),
         f: Fmt::new(lang, now),
-        chrome: Chrome::new(lang, here(&uri), Some(&name)),
+        chrome: Chrome::new(lang, here(&uri), Some(&name), &who),
         d,
         chart,
     }))
@@ -275,6 +304,7 @@ async fn topics(
     State(state): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
+    who: Principal,
     Path(name): Path<String>,
     params: Result<Query<TopicQuery>, QueryRejection>,
 ) -> Result<Response, PageError> {
@@ -284,7 +314,7 @@ async fn topics(
     Ok(render(&TopicsPage {
         t: lang.messages(),
         f: Fmt::new(lang, now_millis()),
-        chrome: Chrome::new(lang, here(&uri), Some(&name)),
+        chrome: Chrome::new(lang, here(&uri), Some(&name), &who),
         list,
     }))
 }
@@ -317,6 +347,7 @@ async fn topic(
     State(state): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
+    who: Principal,
     Path((name, topic)): Path<(String, String)>,
     params: Result<Query<RangeParam>, QueryRejection>,
 ) -> Result<Response, PageError> {
@@ -330,7 +361,7 @@ async fn topic(
     Ok(render(&TopicPage {
         t: lang.messages(),
         f: Fmt::new(lang, now),
-        chrome: Chrome::new(lang, here(&uri), Some(&name)),
+        chrome: Chrome::new(lang, here(&uri), Some(&name), &who),
         d,
         chart,
     }))
@@ -412,6 +443,7 @@ async fn groups(
     State(state): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
+    who: Principal,
     Path(name): Path<String>,
     params: Result<Query<GroupQuery>, QueryRejection>,
 ) -> Result<Response, PageError> {
@@ -421,7 +453,7 @@ async fn groups(
     Ok(render(&GroupsPage {
         t: lang.messages(),
         f: Fmt::new(lang, now_millis()),
-        chrome: Chrome::new(lang, here(&uri), Some(&name)),
+        chrome: Chrome::new(lang, here(&uri), Some(&name), &who),
         list,
     }))
 }
@@ -461,6 +493,7 @@ async fn group(
     State(state): State<AppState>,
     lang: Lang,
     uri: OriginalUri,
+    who: Principal,
     Path((name, group)): Path<(String, String)>,
     params: Result<Query<RangeParam>, QueryRejection>,
 ) -> Result<Response, PageError> {
@@ -498,7 +531,7 @@ async fn group(
     Ok(render(&GroupPage {
         t,
         f: Fmt::new(lang, now),
-        chrome: Chrome::new(lang, here(&uri), Some(&name)),
+        chrome: Chrome::new(lang, here(&uri), Some(&name), &who),
         d,
         lag_chart,
         rate_chart,
@@ -518,7 +551,7 @@ impl ErrorPage {
     pub fn new(lang: Lang, title: &'static str, message: String) -> Self {
         ErrorPage {
             t: lang.messages(),
-            chrome: Chrome::new(lang, "/".into(), None),
+            chrome: Chrome::new(lang, "/".into(), None, &Principal::anonymous()),
             title,
             message,
         }

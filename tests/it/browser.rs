@@ -185,6 +185,14 @@ async fn an_operator_sets_up_a_lag_alert_in_the_browser() {
     let app = TestApp::with_clusters(vec![kafka_cluster("web", &bootstrap)]).await;
     let client = browser().await;
 
+    // Changes need a login: as the admin the test app has.
+    client.goto(&format!("{}/alerts/channels/new", app.base)).await.unwrap();
+    client.find(Locator::Id("login-link")).await.unwrap().click().await.unwrap();
+    let form = client.form(Locator::Css("#login-form")).await.unwrap();
+    form.set_by_name("username", "it-admin").await.unwrap();
+    form.set_by_name("password", "integration-test-password").await.unwrap();
+    form.submit().await.unwrap();
+    assert!(text_of(&client, "#who").await.contains("it-admin"));
     client.goto(&format!("{}/alerts/channels/new", app.base)).await.unwrap();
     let form = client.form(Locator::Css("#channel-form")).await.unwrap();
     form.set_by_name("name", "ops-hook").await.unwrap();

@@ -7,6 +7,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use osprey::app::Running;
+use osprey::auth::Role;
 use osprey::config::{ClusterConfig, ClusterKind, Config, Secret};
 use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
@@ -214,6 +215,8 @@ pub fn sqlite_config(dir: &tempfile::TempDir, clusters: Vec<ClusterConfig>) -> C
     config.database.url =
         Secret::new(format!("sqlite://{}", dir.path().join("osprey.db").display()));
     config.clusters = clusters;
+    // Most tests look at pages as a reader would; access control has its own tests.
+    config.auth.anonymous_read = true;
     config
 }
 
@@ -225,15 +228,41 @@ pub struct TestApp {
 }
 
 impl TestApp {
+    /// The app on 127.0.0.1:0. Its `http` client acts as an admin (an API token of user
+    /// `it-admin`); [`TestApp::anonymous`] is a client without one.
     pub async fn spawn(config: Config) -> TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let running = osprey::app::start(config, listener).await.expect("app starts");
+        let token = TestApp::token_for(&running, "it-admin", Role::Admin).await;
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
         TestApp {
             base: format!("http://{}", running.addr),
-            http: reqwest::Client::new(),
+            http: reqwest::Client::builder().default_headers(headers).build().unwrap(),
             running: Some(running),
             _dir: None,
         }
+    }
+
+    /// Creates user `name` with `role` and returns an API token acting as them.
+    async fn token_for(running: &Running, name: &str, role: Role) -> String {
+        let now = osprey::clock::now_millis();
+        running.auth.create_user(name, "integration-test-password", role, now).await.unwrap();
+        running.auth.create_token(name, "tests", now).await.unwrap().1
+    }
+
+    /// A client that acts as a new user with `role`.
+    pub async fn client_as(&self, name: &str, role: Role) -> reqwest::Client {
+        let running = self.running.as_ref().unwrap();
+        let token = TestApp::token_for(running, name, role).await;
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(reqwest::header::AUTHORIZATION, format!("Bearer {token}").parse().unwrap());
+        reqwest::Client::builder().default_headers(headers).build().unwrap()
+    }
+
+    /// A client with no credentials that does not follow redirects.
+    pub fn anonymous(&self) -> reqwest::Client {
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
     }
 
     /// The app with a fresh SQLite database, polling `clusters`.

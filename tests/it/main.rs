@@ -7,6 +7,7 @@
 #[macro_use]
 mod helpers;
 
+mod access;
 mod alerts;
 mod browser;
 mod cli;

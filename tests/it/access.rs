@@ -1,0 +1,332 @@
+//! Access control against the real app: logins (and their throttle), the one-time setup link,
+//! roles on reads and changes, CSRF tokens on session forms, API tokens, and the audit log.
+
+use std::time::Duration;
+
+use osprey::auth::Role;
+use osprey::config::Config;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+/// An app that needs a login to read, with an admin from the config.
+async fn locked_app() -> (TestApp, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config: Config = sqlite_config(&dir, vec![]);
+    config.auth.anonymous_read = false;
+    config.auth.initial_admin = Some("root".into());
+    config.auth.initial_admin_password = Some(osprey::config::Secret::new("root-password-1"));
+    config.auth.max_login_failures = 3;
+    config.auth.metrics_token = Some(osprey::config::Secret::new("scrape-me"));
+    (TestApp::spawn(config).await, dir)
+}
+
+/// Logs in through the form; returns the session cookie ("name=value") and the CSRF token.
+async fn login(app: &TestApp, user: &str, password: &str) -> Result<(String, String), StatusCode> {
+    let response = app
+        .anonymous()
+        .post(format!("{}/login", app.base))
+        .form(&[("username", user), ("password", password), ("next", "/alerts")])
+        .send()
+        .await
+        .unwrap();
+    if response.status() != StatusCode::SEE_OTHER {
+        return Err(response.status());
+    }
+    let cookie =
+        response.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    // The CSRF token is in every form of a page seen with the session.
+    let page = app
+        .anonymous()
+        .get(format!("{}/alerts/rules/new", app.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let marker = "name=\"_csrf\" value=\"";
+    let start = page.find(marker).expect("a CSRF field") + marker.len();
+    let csrf = page[start..start + page[start..].find('"').unwrap()].to_owned();
+    Ok((cookie, csrf))
+}
+
+async fn audit(app: &TestApp) -> Vec<Value> {
+    app.json("/api/v1/audit").await.as_array().unwrap().clone()
+}
+
+fn has_entry(entries: &[Value], action: &str, result: &str, actor: &str) -> bool {
+    entries.iter().any(|e| e["action"] == action && e["result"] == result && e["actor"] == actor)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn reading_needs_a_login_unless_it_is_open() {
+    let (app, _dir) = locked_app().await;
+    let anonymous = app.anonymous();
+    let page = anonymous.get(format!("{}/alerts", app.base)).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::SEE_OTHER);
+    assert_eq!(page.headers()["location"], "/login?next=%2Falerts");
+    let api = anonymous.get(format!("{}/api/v1/clusters", app.base)).send().await.unwrap();
+    assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(api.json::<Value>().await.unwrap()["error"]["code"], "unauthorized");
+    for open in ["/healthz", "/readyz", "/login"] {
+        let response = anonymous.get(format!("{}{open}", app.base)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{open}");
+    }
+    let metrics = anonymous.get(format!("{}/metrics", app.base)).send().await.unwrap();
+    assert_eq!(metrics.status(), StatusCode::UNAUTHORIZED);
+    let scraped = anonymous
+        .get(format!("{}/metrics", app.base))
+        .bearer_auth("scrape-me")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scraped.status(), StatusCode::OK, "Prometheus' bearer token");
+    let bad_token = anonymous
+        .get(format!("{}/api/v1/clusters", app.base))
+        .bearer_auth("osp_not-a-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad_token.status(), StatusCode::UNAUTHORIZED);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_passwords_are_refused_then_throttled_and_audited() {
+    let (app, _dir) = locked_app().await;
+    for _ in 0..3 {
+        assert_eq!(
+            login(&app, "root", "wrong-password").await.unwrap_err(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        login(&app, "root", "root-password-1").await.unwrap_err(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "even the right password waits out the lockout"
+    );
+    assert_eq!(
+        login(&app, "nobody", "whatever-password").await.unwrap_err(),
+        StatusCode::UNAUTHORIZED,
+        "an unknown user reads like a wrong password"
+    );
+    let entries = audit(&app).await;
+    assert_eq!(
+        entries.iter().filter(|e| e["action"] == "login" && e["result"] == "denied").count(),
+        5,
+        "every refused login is in the audit log"
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn roles_decide_who_may_change_what_and_every_attempt_is_audited() {
+    let (app, _dir) = locked_app().await;
+    let viewer = app.client_as("vera", Role::Viewer).await;
+    let operator = app.client_as("otto", Role::Operator).await;
+
+    // A viewer reads but cannot configure alerting, silence or retry.
+    assert_eq!(
+        viewer.get(format!("{}/api/v1/alert-rules", app.base)).send().await.unwrap().status(),
+        200
+    );
+    let channel = json!({"name": "hook", "kind": "webhook", "url": "http://127.0.0.1:9/x"});
+    let refused = viewer
+        .post(format!("{}/api/v1/alert-channels", app.base))
+        .json(&channel)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(refused.json::<Value>().await.unwrap()["error"]["code"], "forbidden");
+    assert!(app.json("/api/v1/alert-channels").await.as_array().unwrap().is_empty(), "no change");
+
+    // An operator may silence but not configure; the admin may do both.
+    let created = app
+        .http
+        .post(format!("{}/api/v1/alert-channels", app.base))
+        .json(&channel)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let rule = json!({"name": "lag", "kind": "consumer_lag", "threshold": 5, "channels": ["hook"]});
+    let by_operator =
+        operator.post(format!("{}/api/v1/alert-rules", app.base)).json(&rule).send().await.unwrap();
+    assert_eq!(by_operator.status(), StatusCode::FORBIDDEN);
+    let by_admin =
+        app.http.post(format!("{}/api/v1/alert-rules", app.base)).json(&rule).send().await.unwrap();
+    assert_eq!(by_admin.status(), StatusCode::CREATED);
+    let silence = json!({"rule": "lag", "duration": "1h"});
+    let silenced =
+        operator.post(format!("{}/api/v1/silences", app.base)).json(&silence).send().await.unwrap();
+    assert_eq!(silenced.status(), StatusCode::CREATED);
+    let viewer_silence =
+        viewer.post(format!("{}/api/v1/silences", app.base)).json(&silence).send().await.unwrap();
+    assert_eq!(viewer_silence.status(), StatusCode::FORBIDDEN);
+    // Only admins manage users.
+    let user = json!({"username": "mallory", "password": "long-enough-pw", "role": "admin"});
+    let escalate =
+        operator.post(format!("{}/api/v1/users", app.base)).json(&user).send().await.unwrap();
+    assert_eq!(escalate.status(), StatusCode::FORBIDDEN);
+
+    let entries = audit(&app).await;
+    for (action, result, actor) in [
+        ("alert_channel.save", "denied", "vera"),
+        ("alert_channel.save", "ok", "it-admin"),
+        ("alert_rule.save", "denied", "otto"),
+        ("alert_rule.save", "ok", "it-admin"),
+        ("silence.add", "ok", "otto"),
+        ("silence.add", "denied", "vera"),
+        ("user.create", "denied", "otto"),
+    ] {
+        assert!(
+            has_entry(&entries, action, result, actor),
+            "{action} {result} by {actor}: {entries:?}"
+        );
+    }
+    let page = app.html("/audit").await;
+    assert!(page.contains("alert_rule.save") && page.contains("otto"));
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn session_forms_need_their_csrf_token() {
+    let (app, _dir) = locked_app().await;
+    let (cookie, csrf) = login(&app, "root", "root-password-1").await.unwrap();
+    let client = app.anonymous();
+    let channel = [
+        ("name", "hook"),
+        ("kind", "webhook"),
+        ("url", "http://127.0.0.1:9/x"),
+        ("format", "generic"),
+    ];
+    let forged = client
+        .post(format!("{}/alerts/channels", app.base))
+        .header("cookie", &cookie)
+        .form(&channel)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN, "no token");
+    assert!(app.json("/api/v1/alert-channels").await.as_array().unwrap().is_empty());
+    let mut with_token = channel.to_vec();
+    with_token.push(("_csrf", &csrf));
+    let sent = client
+        .post(format!("{}/alerts/channels", app.base))
+        .header("cookie", &cookie)
+        .form(&with_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), StatusCode::SEE_OTHER, "saved and redirected");
+    assert_eq!(app.json("/api/v1/alert-channels").await[0]["name"], "hook");
+    // JSON calls with the session cookie send the token as a header.
+    let json_call = client
+        .delete(format!("{}/api/v1/alert-channels/hook", app.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_call.status(), StatusCode::FORBIDDEN);
+    let json_call = client
+        .delete(format!("{}/api/v1/alert-channels/hook", app.base))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_call.status(), StatusCode::NO_CONTENT);
+    assert!(has_entry(&audit(&app).await, "csrf.check", "denied", "root"));
+
+    // Logging out ends the session.
+    let out = client
+        .post(format!("{}/logout", app.base))
+        .header("cookie", &cookie)
+        .form(&[("_csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::SEE_OTHER);
+    let after =
+        client.get(format!("{}/alerts", app.base)).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(after.status(), StatusCode::SEE_OTHER, "back to the login page");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_first_admin_comes_from_a_one_time_setup_link() {
+    // No user and no initial admin in the config: the log shows a one-time setup link.
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = sqlite_config(&dir, vec![]);
+    config.auth.anonymous_read = false;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let running = osprey::app::start(config, listener).await.unwrap();
+    let base = format!("http://{}", running.addr);
+    let token = running.auth.pending_setup_token().expect("a setup link");
+    let client =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let login_page =
+        client.get(format!("{base}/login")).send().await.unwrap().text().await.unwrap();
+    assert!(login_page.contains("setup link"), "{login_page}");
+    let form = |token: String| {
+        vec![
+            ("token", token),
+            ("username", "first".to_string()),
+            ("password", "first-admin-pw".to_string()),
+            ("password2", "first-admin-pw".to_string()),
+        ]
+    };
+    let wrong =
+        client.post(format!("{base}/setup")).form(&form("guess".into())).send().await.unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let right =
+        client.post(format!("{base}/setup")).form(&form(token.clone())).send().await.unwrap();
+    assert_eq!(right.status(), StatusCode::SEE_OTHER);
+    let again = client.post(format!("{base}/setup")).form(&form(token)).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY, "the link works once");
+    let session = client
+        .post(format!("{base}/api/v1/session"))
+        .json(&json!({"username": "first", "password": "first-admin-pw"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(session.status(), StatusCode::OK);
+    assert_eq!(session.json::<Value>().await.unwrap()["role"], "admin");
+    running.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn api_tokens_act_as_their_user_until_revoked() {
+    let (app, _dir) = locked_app().await;
+    let created = app
+        .http
+        .post(format!("{}/api/v1/tokens", app.base))
+        .json(&json!({"name": "grafana", "username": "root"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let created: Value = created.json().await.unwrap();
+    let token = created["token"].as_str().unwrap().to_owned();
+    let client = app.anonymous();
+    let me =
+        client.get(format!("{}/api/v1/me", app.base)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(me.json::<Value>().await.unwrap()["username"], "root");
+    let listed = app.json("/api/v1/tokens").await;
+    assert!(
+        listed.as_array().unwrap().iter().all(|t| t.get("token").is_none()),
+        "never shown again"
+    );
+    let id = created["id"].as_str().unwrap();
+    let revoked = app.http.delete(format!("{}/api/v1/tokens/{id}", app.base)).send().await.unwrap();
+    assert_eq!(revoked.status(), StatusCode::NO_CONTENT);
+    let after =
+        client.get(format!("{}/api/v1/me", app.base)).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+    tokio::time::sleep(Duration::from_millis(1)).await;
+    app.stop().await;
+}
