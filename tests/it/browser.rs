@@ -65,6 +65,14 @@ async fn text_of(client: &Client, css: &str) -> String {
         .unwrap()
 }
 
+/// Waits for the page a form submission leads to.
+async fn wait_for(client: &Client, css: &str) {
+    let found = client.wait().at_most(Duration::from_secs(10)).for_element(Locator::Css(css)).await;
+    if found.is_err() {
+        panic!("no {css} on\n{}", client.source().await.unwrap_or_default());
+    }
+}
+
 async fn count(client: &Client, css: &str) -> usize {
     client.find_all(Locator::Css(css)).await.unwrap().len()
 }
@@ -192,6 +200,7 @@ async fn an_operator_sets_up_a_lag_alert_in_the_browser() {
     form.set_by_name("username", "it-admin").await.unwrap();
     form.set_by_name("password", "integration-test-password").await.unwrap();
     form.submit().await.unwrap();
+    wait_for(&client, "#logout").await;
     assert!(text_of(&client, "#who").await.contains("it-admin"));
     client.goto(&format!("{}/alerts/channels/new", app.base)).await.unwrap();
     let form = client.form(Locator::Css("#channel-form")).await.unwrap();
@@ -200,6 +209,7 @@ async fn an_operator_sets_up_a_lag_alert_in_the_browser() {
     // Nothing listens there: the alert fires, its deliveries wait for retries.
     form.set_by_name("url", "http://127.0.0.1:9/hook").await.unwrap();
     form.submit().await.unwrap();
+    wait_for(&client, "#flash").await;
     assert!(text_of(&client, "#flash").await.contains("ops-hook"));
 
     client.goto(&format!("{}/alerts/rules/new", app.base)).await.unwrap();
@@ -216,6 +226,7 @@ async fn an_operator_sets_up_a_lag_alert_in_the_browser() {
         .await
         .unwrap();
     form.submit().await.unwrap();
+    wait_for(&client, "#rules").await;
     assert!(text_of(&client, "#rules").await.contains("lag > 5"));
     screenshot(&client, "alerts-rules").await;
 
@@ -234,6 +245,7 @@ async fn an_operator_sets_up_a_lag_alert_in_the_browser() {
     let form = client.form(Locator::Css("#silence-form")).await.unwrap();
     form.set_by_name("note", "known backlog").await.unwrap();
     form.submit().await.unwrap();
+    wait_for(&client, "#silences").await;
     assert!(text_of(&client, "#silences").await.contains("web/group/ledger"));
     screenshot(&client, "alerts-silences").await;
     client.close().await.unwrap();

@@ -247,7 +247,10 @@ impl TestApp {
     /// Creates user `name` with `role` and returns an API token acting as them.
     async fn token_for(running: &Running, name: &str, role: Role) -> String {
         let now = osprey::clock::now_millis();
-        running.auth.create_user(name, "integration-test-password", role, now).await.unwrap();
+        match running.auth.create_user(name, "integration-test-password", role, now).await {
+            Ok(()) | Err(osprey::auth::AuthError::UserExists(_)) => {}
+            Err(e) => panic!("cannot create user {name}: {e}"),
+        }
         running.auth.create_token(name, "tests", now).await.unwrap().1
     }
 
