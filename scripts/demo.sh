@@ -58,6 +58,10 @@ bootstrap_servers = "127.0.0.1:$KAFKA_PORT"
 poll_interval = "5s"
 poll_timeout = "4s"
 
+[auth]
+# Pages open without a login; changes need one (the log prints a one-time link for the first admin).
+anonymous_read = true
+
 [alerts]
 public_url = "http://$LISTEN"
 [[alerts.channels]]
