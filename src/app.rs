@@ -141,7 +141,13 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, App
         Ok(None) => {}
         Err(e) => return Err(AppError::Auth(e)),
     }
-    let state = web::AppState::new(clusters.clone(), store.clone(), alerting, auth.clone());
+    let operators = web::Operators::new(&config.clusters).map_err(|source| AppError::Cluster {
+        index: 0,
+        cluster: "operator client".into(),
+        source,
+    })?;
+    let state =
+        web::AppState::new(clusters.clone(), store.clone(), alerting, auth.clone(), operators);
     let router = web::app(state, &config.server);
     let stop = CancellationToken::new();
     let server_stop = stop.clone();

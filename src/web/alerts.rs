@@ -81,13 +81,18 @@ pub fn api() -> Router<AppState> {
 pub struct Fields(Vec<(String, String)>);
 
 impl Fields {
-    fn push(&mut self, name: &str, value: impl Into<String>) {
+    pub fn push(&mut self, name: &str, value: impl Into<String>) {
         self.0.push((name.to_owned(), value.into()));
     }
 
     /// The first value of `name`, trimmed; empty when absent.
     pub fn value(&self, name: &str) -> &str {
         self.0.iter().find(|(n, _)| n == name).map_or("", |(_, v)| v.trim())
+    }
+
+    /// The first value of `name` exactly as sent (message bodies keep their spacing).
+    pub fn raw(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 
     fn opt(&self, name: &str) -> Option<String> {

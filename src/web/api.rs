@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .route("/clusters/{cluster}/groups/{group}/partitions/{topic}/{partition}", get(partition))
         .merge(super::alerts::api())
         .merge(super::access::api())
+        .merge(super::messages::api())
         .fallback(|uri: axum::http::Uri| async move {
             ApiError(WebError::NoRoute(format!("/api/v1{}", uri.path())))
         })

@@ -8,6 +8,7 @@ mod assets;
 mod error;
 mod format;
 pub mod i18n;
+mod messages;
 mod metrics;
 mod pages;
 
@@ -30,6 +31,7 @@ use crate::poller::Clusters;
 use crate::store::Store;
 
 pub use format::Fmt;
+pub use messages::Operators;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -37,11 +39,18 @@ pub struct AppState {
     pub store: Store,
     pub alerting: Alerting,
     pub auth: Auth,
+    pub operators: Operators,
 }
 
 impl AppState {
-    pub fn new(clusters: Clusters, store: Store, alerting: Alerting, auth: Auth) -> Self {
-        AppState { clusters, store, alerting, auth }
+    pub fn new(
+        clusters: Clusters,
+        store: Store,
+        alerting: Alerting,
+        auth: Auth,
+        operators: Operators,
+    ) -> Self {
+        AppState { clusters, store, alerting, auth, operators }
     }
 }
 

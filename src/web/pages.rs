@@ -35,6 +35,7 @@ pub fn router() -> Router<AppState> {
         .route("/lang/{code}", get(switch_language))
         .merge(super::alerts::pages())
         .merge(super::access::pages())
+        .merge(super::messages::pages())
 }
 
 /// Renders a template; a template failure is a bug, logged and answered 500.

@@ -251,3 +251,53 @@ async fn an_operator_sets_up_a_lag_alert_in_the_browser() {
     client.close().await.unwrap();
     app.stop().await;
 }
+
+/// The operator's daily tool: log in, mock-send three messages to a topic, find them in browse.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_operator_sends_three_messages_and_finds_them_in_browse() {
+    let broker = Broker::start(BrokerKind::Noida).await;
+    create_topics(&broker.bootstrap(), &[("checkout", 1)]).await;
+    let app = TestApp::with_clusters(vec![kafka_cluster("web", &broker.bootstrap())]).await;
+    eventually(Duration::from_secs(30), "the topic in the app", || async {
+        let topics = app.json("/api/v1/clusters/web/topics").await;
+        topics["rows"].as_array()?.iter().any(|t| t["name"] == "checkout").then_some(())
+    })
+    .await;
+    let client = browser().await;
+    client.goto(&format!("{}/login?next=/clusters/web/topics/checkout", app.base)).await.unwrap();
+    let form = client.form(Locator::Css("#login-form")).await.unwrap();
+    form.set_by_name("username", "it-admin").await.unwrap();
+    form.set_by_name("password", "integration-test-password").await.unwrap();
+    form.submit().await.unwrap();
+    wait_for(&client, "#topic-actions").await;
+
+    client.find(Locator::LinkText("Send messages")).await.unwrap().click().await.unwrap();
+    wait_for(&client, "#send-form").await;
+    let form = client.form(Locator::Css("#send-form")).await.unwrap();
+    form.set_by_name("key", "cart-{{i}}").await.unwrap();
+    form.set_by_name("value", "{\"cart\": {{i}}, \"items\": 2}").await.unwrap();
+    form.set_by_name("value_format", "json").await.unwrap();
+    form.set_by_name("count", "3").await.unwrap();
+    form.submit().await.unwrap();
+    wait_for(&client, "#send-result").await;
+    assert!(text_of(&client, "#send-result").await.contains("3 / 3"));
+    assert_eq!(count(&client, "#delivered tbody tr").await, 3);
+    screenshot(&client, "messages-sent").await;
+
+    client.find(Locator::LinkText("Browse messages")).await.unwrap().click().await.unwrap();
+    wait_for(&client, "#browse-form").await;
+    let form = client.form(Locator::Css("#browse-form")).await.unwrap();
+    form.set_by_name("from", "earliest").await.unwrap();
+    form.set_by_name("show", "json").await.unwrap();
+    form.submit().await.unwrap();
+    wait_for(&client, "#messages").await;
+    assert_eq!(count(&client, "#messages tbody tr").await, 3);
+    let table = text_of(&client, "#messages").await;
+    for key in ["cart-1", "cart-2", "cart-3"] {
+        assert!(table.contains(key), "{key} in\n{table}");
+    }
+    assert!(table.contains("\"items\": 2"), "pretty JSON: {table}");
+    screenshot(&client, "messages-browsed").await;
+    client.close().await.unwrap();
+    app.stop().await;
+}

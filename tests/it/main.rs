@@ -13,4 +13,5 @@ mod browser;
 mod cli;
 mod groups;
 mod kafka;
+mod messages;
 mod store;

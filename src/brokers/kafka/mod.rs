@@ -2,6 +2,7 @@
 //! DescribeCluster, Metadata, two batched ListOffsets (earliest, latest) grouped by leader, and —
 //! every `config_refresh_interval` — one batched DescribeConfigs.
 
+pub mod actions;
 mod assignment;
 mod ffi;
 mod wire;
@@ -131,7 +132,7 @@ pub fn client_config(cluster: &ClusterConfig) -> ClientConfig {
     config
 }
 
-fn kafka_error(error: KafkaError) -> AdapterError {
+pub(crate) fn kafka_error(error: KafkaError) -> AdapterError {
     use rdkafka::types::RDKafkaErrorCode as Code;
     let code = error.rdkafka_error_code();
     let message = error.to_string();

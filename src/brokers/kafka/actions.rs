@@ -1,0 +1,357 @@
+//! What an operator does to a Kafka cluster by hand: send test messages and browse a topic's
+//! messages. Browsing assigns partitions directly — it never joins a group or commits — and
+//! stops at its limit, its scan budget or its deadline, so a huge topic cannot hold the server.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use serde::Serialize;
+
+use super::{client_config, kafka_error};
+use crate::brokers::AdapterError;
+use crate::config::ClusterConfig;
+use crate::domain::Millis;
+
+/// One message to send.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OutgoingMessage {
+    pub key: Option<Vec<u8>>,
+    pub value: Option<Vec<u8>>,
+    pub headers: Vec<(String, Vec<u8>)>,
+    /// `None`: the producer's partitioner picks (by key).
+    pub partition: Option<i32>,
+}
+
+impl OutgoingMessage {
+    /// Bytes the record takes on the wire, about: what `max.message.bytes` limits.
+    pub fn size(&self) -> usize {
+        const RECORD_OVERHEAD: usize = 70;
+        self.key.as_ref().map_or(0, Vec::len)
+            + self.value.as_ref().map_or(0, Vec::len)
+            + self.headers.iter().map(|(k, v)| k.len() + v.len() + 8).sum::<usize>()
+            + RECORD_OVERHEAD
+    }
+}
+
+/// Where a message landed, or why it did not.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SendOutcome {
+    pub partition: Option<i32>,
+    pub offset: Option<i64>,
+    pub error: Option<String>,
+}
+
+/// Where browsing starts in each partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    Earliest,
+    /// The last `n` messages of each partition.
+    Latest(i64),
+    Offset(i64),
+    Timestamp(Millis),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BrowseRequest {
+    /// `None`: every partition.
+    pub partitions: Option<Vec<i32>>,
+    pub start: Start,
+    /// Messages to return at most.
+    pub limit: usize,
+    /// Only messages whose key, value or a header contains this text.
+    pub filter: Option<String>,
+}
+
+/// Most messages one browse returns, and most it reads while filtering.
+pub const MAX_LIMIT: usize = 500;
+pub const MAX_SCANNED: usize = 50_000;
+/// Longest one browse may take.
+pub const BROWSE_DEADLINE: Duration = Duration::from_secs(8);
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BrowsedMessage {
+    pub partition: i32,
+    pub offset: i64,
+    /// Epoch milliseconds, as the producer or the broker stamped it.
+    pub timestamp: Option<Millis>,
+    pub key: Option<Vec<u8>>,
+    pub value: Option<Vec<u8>>,
+    pub headers: Vec<(String, Option<Vec<u8>>)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct BrowseResult {
+    pub messages: Vec<BrowsedMessage>,
+    /// Messages read, matching or not.
+    pub scanned: usize,
+    /// Why reading stopped before the end of every partition, if it did.
+    pub stopped: Option<String>,
+}
+
+/// A cluster's producer and the settings for short-lived browsing consumers.
+pub struct KafkaActions {
+    config: ClientConfig,
+    producer: FutureProducer,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for KafkaActions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaActions").finish_non_exhaustive()
+    }
+}
+
+fn matches(message: &BrowsedMessage, needle: &str) -> bool {
+    let contains = |bytes: &Option<Vec<u8>>| {
+        bytes.as_deref().is_some_and(|b| String::from_utf8_lossy(b).contains(needle))
+    };
+    contains(&message.key)
+        || contains(&message.value)
+        || message.headers.iter().any(|(k, v)| k.contains(needle) || contains(v))
+}
+
+impl KafkaActions {
+    pub fn new(cluster: &ClusterConfig) -> Result<Self, AdapterError> {
+        let config = client_config(cluster);
+        let mut producer_config = config.clone();
+        producer_config
+            .set("message.timeout.ms", "10000")
+            .set("linger.ms", "0")
+            // Large test messages are checked against the topic's limit by Osprey itself.
+            .set("message.max.bytes", "16777216");
+        let producer: FutureProducer =
+            producer_config.create().map_err(|e| AdapterError::Config(e.to_string()))?;
+        Ok(KafkaActions {
+            config,
+            producer,
+            timeout: cluster.poll_timeout.max(Duration::from_secs(5)),
+        })
+    }
+
+    /// Sends messages one after another and tells where each landed.
+    pub async fn send(&self, topic: &str, messages: &[OutgoingMessage]) -> Vec<SendOutcome> {
+        let mut outcomes = Vec::with_capacity(messages.len());
+        for message in messages {
+            let mut headers = OwnedHeaders::new();
+            for (key, value) in &message.headers {
+                headers = headers.insert(Header { key, value: Some(value.as_slice()) });
+            }
+            let mut record = FutureRecord::<Vec<u8>, Vec<u8>>::to(topic).headers(headers);
+            if let Some(key) = &message.key {
+                record = record.key(key);
+            }
+            if let Some(value) = &message.value {
+                record = record.payload(value);
+            }
+            if let Some(partition) = message.partition {
+                record = record.partition(partition);
+            }
+            outcomes.push(match self.producer.send(record, self.timeout).await {
+                Ok(delivery) => SendOutcome {
+                    partition: Some(delivery.partition),
+                    offset: Some(delivery.offset),
+                    error: None,
+                },
+                Err((error, _)) => SendOutcome {
+                    partition: message.partition,
+                    offset: None,
+                    error: Some(kafka_error(error).to_string()),
+                },
+            });
+        }
+        outcomes
+    }
+
+    /// Reads messages of `topic` as `request` says, on the blocking pool.
+    pub async fn browse(
+        &self,
+        topic: &str,
+        request: BrowseRequest,
+    ) -> Result<BrowseResult, AdapterError> {
+        let mut config = self.config.clone();
+        config
+            // librdkafka wants a group id even for a plain assignment; with assign() the
+            // consumer never joins it, and nothing is ever committed under it.
+            .set("group.id", "osprey-browse")
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("enable.partition.eof", "true")
+            .set("fetch.max.bytes", "8388608");
+        let consumer: BaseConsumer =
+            config.create().map_err(|e| AdapterError::Config(e.to_string()))?;
+        let (topic, timeout) = (topic.to_owned(), self.timeout);
+        let consumer = Arc::new(consumer);
+        tokio::task::spawn_blocking(move || browse_blocking(&consumer, &topic, &request, timeout))
+            .await
+            .map_err(|e| AdapterError::Protocol(format!("browsing failed: {e}")))?
+    }
+}
+
+fn browse_blocking(
+    consumer: &BaseConsumer,
+    topic: &str,
+    request: &BrowseRequest,
+    timeout: Duration,
+) -> Result<BrowseResult, AdapterError> {
+    let started = Instant::now();
+    let metadata = consumer.fetch_metadata(Some(topic), timeout).map_err(kafka_error)?;
+    let described = metadata
+        .topics()
+        .first()
+        .filter(|t| t.error().is_none())
+        .ok_or_else(|| AdapterError::Protocol(format!("there is no topic {topic:?}")))?;
+    let all: Vec<i32> = described.partitions().iter().map(|p| p.id()).collect();
+    let partitions: Vec<i32> = match &request.partitions {
+        Some(chosen) => {
+            if let Some(missing) = chosen.iter().find(|p| !all.contains(p)) {
+                return Err(AdapterError::Protocol(format!(
+                    "topic {topic:?} has no partition {missing} (it has 0-{})",
+                    all.len().saturating_sub(1)
+                )));
+            }
+            chosen.clone()
+        }
+        None => all,
+    };
+
+    // Start offset and end (high watermark, as of now) per partition.
+    let mut plan = Vec::new();
+    for &partition in &partitions {
+        let (low, high) =
+            consumer.fetch_watermarks(topic, partition, timeout).map_err(kafka_error)?;
+        let start = match request.start {
+            Start::Earliest => low,
+            Start::Latest(n) => (high - n.max(0)).max(low),
+            Start::Offset(offset) => offset.clamp(low, high),
+            Start::Timestamp(_) => low, // replaced below
+        };
+        plan.push((partition, start, high));
+    }
+    if let Start::Timestamp(ts) = request.start {
+        let mut query = TopicPartitionList::new();
+        for (partition, _, _) in &plan {
+            query
+                .add_partition_offset(topic, *partition, Offset::Offset(ts))
+                .map_err(kafka_error)?;
+        }
+        let found = consumer.offsets_for_times(query, timeout).map_err(kafka_error)?;
+        for entry in &mut plan {
+            let at = found.find_partition(topic, entry.0).map(|e| e.offset());
+            entry.1 = match at {
+                Some(Offset::Offset(offset)) => offset,
+                _ => entry.2, // no message at or after the time: nothing to read here
+            };
+        }
+    }
+    let mut assignment = TopicPartitionList::new();
+    let mut open: Vec<i32> = Vec::new();
+    for (partition, start, end) in &plan {
+        if start < end {
+            assignment
+                .add_partition_offset(topic, *partition, Offset::Offset(*start))
+                .map_err(kafka_error)?;
+            open.push(*partition);
+        }
+    }
+    let mut result = BrowseResult { messages: Vec::new(), scanned: 0, stopped: None };
+    if open.is_empty() {
+        return Ok(result);
+    }
+    consumer.assign(&assignment).map_err(kafka_error)?;
+    let ends: std::collections::HashMap<i32, i64> = plan.iter().map(|(p, _, e)| (*p, *e)).collect();
+    let limit = request.limit.clamp(1, MAX_LIMIT);
+    let needle = request.filter.as_deref().filter(|f| !f.is_empty());
+    while !open.is_empty() {
+        if started.elapsed() > BROWSE_DEADLINE {
+            result.stopped = Some(format!("stopped after {} s", BROWSE_DEADLINE.as_secs()));
+            break;
+        }
+        if result.scanned >= MAX_SCANNED {
+            result.stopped = Some(format!("stopped after reading {MAX_SCANNED} messages"));
+            break;
+        }
+        let Some(next) = consumer.poll(Duration::from_millis(200)) else { continue };
+        let message = match next {
+            Ok(message) => message,
+            Err(rdkafka::error::KafkaError::PartitionEOF(partition)) => {
+                open.retain(|p| *p != partition);
+                continue;
+            }
+            Err(e) => return Err(kafka_error(e)),
+        };
+        let (partition, offset) = (message.partition(), message.offset());
+        if offset >= ends.get(&partition).copied().unwrap_or(i64::MAX) {
+            open.retain(|p| *p != partition);
+            continue;
+        }
+        result.scanned += 1;
+        let browsed = BrowsedMessage {
+            partition,
+            offset,
+            timestamp: message.timestamp().to_millis(),
+            key: message.key().map(<[u8]>::to_vec),
+            value: message.payload().map(<[u8]>::to_vec),
+            headers: message
+                .headers()
+                .map(|h| {
+                    h.iter().map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec))).collect()
+                })
+                .unwrap_or_default(),
+        };
+        if offset + 1 >= ends.get(&partition).copied().unwrap_or(i64::MAX) {
+            open.retain(|p| *p != partition);
+        }
+        if needle.is_none_or(|n| matches(&browsed, n)) {
+            result.messages.push(browsed);
+            if result.messages.len() >= limit {
+                if !open.is_empty() {
+                    result.stopped = Some(format!("stopped at the limit of {limit} messages"));
+                }
+                break;
+            }
+        }
+    }
+    result.messages.sort_by_key(|m| (m.partition, m.offset));
+    Ok(result)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(key: &str, value: &str, header: (&str, &str)) -> BrowsedMessage {
+        BrowsedMessage {
+            partition: 0,
+            offset: 0,
+            timestamp: None,
+            key: Some(key.into()),
+            value: Some(value.into()),
+            headers: vec![(header.0.into(), Some(header.1.into()))],
+        }
+    }
+
+    #[test]
+    fn filters_look_at_key_value_and_headers() {
+        let m = message("order-17", "{\"total\": 12}", ("trace", "abc123"));
+        assert!(matches(&m, "order-17"));
+        assert!(matches(&m, "total"));
+        assert!(matches(&m, "abc1"));
+        assert!(matches(&m, "trace"));
+        assert!(!matches(&m, "refund"));
+    }
+
+    #[test]
+    fn sizes_count_key_value_and_headers() {
+        let m = OutgoingMessage {
+            key: Some(vec![0; 10]),
+            value: Some(vec![0; 1000]),
+            headers: vec![("h".into(), vec![0; 5])],
+            partition: None,
+        };
+        assert_eq!(m.size(), 10 + 1000 + (1 + 5 + 8) + 70);
+    }
+}

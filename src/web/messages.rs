@@ -1,0 +1,682 @@
+//! Mock-send and message browsing, as pages and API: operators send test messages to a topic
+//! (with a `{{i}}` counter for copies) and read a topic's messages from a chosen position.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use askama::Template;
+use axum::extract::{OriginalUri, Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Form, Json, Router};
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+
+use super::AppState;
+use super::access::Caller;
+use super::alerts::Fields;
+use super::error::{ApiError, PageError, WebError};
+use super::format::Fmt;
+use super::i18n::{Lang, Messages};
+use super::pages::{Chrome, render};
+use crate::auth::{Action, Role};
+use crate::brokers::kafka::actions::{
+    BrowseRequest, BrowseResult, BrowsedMessage, KafkaActions, MAX_LIMIT, OutgoingMessage,
+    SendOutcome, Start,
+};
+use crate::clock::now_millis;
+use crate::config::ClusterConfig;
+use crate::domain::Millis;
+use crate::query::QueryError;
+
+/// Most copies one send may make.
+pub const MAX_COPIES: usize = 1_000;
+/// Kafka's default `max.message.bytes`, when the topic's configuration is not known.
+const DEFAULT_MAX_MESSAGE_BYTES: usize = 1_048_588;
+
+/// The operator clients of every cluster, and whether each may be changed.
+#[derive(Debug, Clone, Default)]
+pub struct Operators {
+    clusters: HashMap<String, (Arc<KafkaActions>, bool)>,
+}
+
+impl Operators {
+    /// One producer per cluster; browsing consumers are made per request.
+    pub fn new(clusters: &[ClusterConfig]) -> Result<Self, crate::brokers::AdapterError> {
+        let mut operators = Operators::default();
+        for cluster in clusters {
+            let actions = Arc::new(KafkaActions::new(cluster)?);
+            operators.clusters.insert(cluster.name.clone(), (actions, cluster.read_only));
+        }
+        Ok(operators)
+    }
+
+    fn get(&self, cluster: &str) -> Result<(&Arc<KafkaActions>, bool), WebError> {
+        self.clusters
+            .get(cluster)
+            .map(|(a, read_only)| (a, *read_only))
+            .ok_or_else(|| WebError::Query(QueryError::UnknownCluster(cluster.to_owned())))
+    }
+}
+
+pub fn pages() -> Router<AppState> {
+    Router::new()
+        .route("/clusters/{cluster}/topics/{topic}/send", get(send_page).post(send_form))
+        .route("/clusters/{cluster}/topics/{topic}/messages", get(browse_page))
+}
+
+pub fn api() -> Router<AppState> {
+    Router::new()
+        .route("/clusters/{cluster}/topics/{topic}/messages", get(browse_api).post(send_api))
+}
+
+/// What a person asks to send.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendRequest {
+    #[serde(default)]
+    pub key: Option<String>,
+    #[serde(default)]
+    pub value: Option<String>,
+    /// `text` (default) or `json` (checked to be JSON).
+    #[serde(default)]
+    pub value_format: Option<String>,
+    #[serde(default)]
+    pub headers: Vec<(String, String)>,
+    #[serde(default)]
+    pub partition: Option<i32>,
+    /// Copies to send; `{{i}}` in key, value and headers becomes 1, 2, …
+    #[serde(default)]
+    pub count: Option<usize>,
+}
+
+fn invalid(message: impl Into<String>) -> WebError {
+    WebError::Admin(crate::alerting::admin::AdminError::Invalid(
+        crate::alerting::definition::DefinitionError {
+            field: "message".into(),
+            message: message.into(),
+        },
+    ))
+}
+
+/// The messages a request stands for, checked against the topic's size limit.
+pub fn expand(request: &SendRequest, max_bytes: usize) -> Result<Vec<OutgoingMessage>, WebError> {
+    let count = request.count.unwrap_or(1);
+    if count == 0 || count > MAX_COPIES {
+        return Err(invalid(format!("copies must be between 1 and {MAX_COPIES}")));
+    }
+    if request.value_format.as_deref() == Some("json")
+        && let Some(value) = &request.value
+        && let Err(e) = serde_json::from_str::<serde_json::Value>(&value.replace("{{i}}", "1"))
+    {
+        return Err(invalid(format!("the value is not JSON: {e}")));
+    }
+    let fill = |text: &str, i: usize| text.replace("{{i}}", &i.to_string()).into_bytes();
+    let messages: Vec<OutgoingMessage> = (1..=count)
+        .map(|i| OutgoingMessage {
+            key: request.key.as_deref().filter(|k| !k.is_empty()).map(|k| fill(k, i)),
+            value: request.value.as_deref().map(|v| fill(v, i)),
+            headers: request
+                .headers
+                .iter()
+                .map(|(k, v)| (k.replace("{{i}}", &i.to_string()), fill(v, i)))
+                .collect(),
+            partition: request.partition,
+        })
+        .collect();
+    if let Some(big) = messages.iter().map(OutgoingMessage::size).max().filter(|s| *s > max_bytes) {
+        return Err(invalid(format!(
+            "the message takes {big} bytes; the topic accepts at most {max_bytes} (max.message.bytes)"
+        )));
+    }
+    Ok(messages)
+}
+
+/// The topic's `max.message.bytes`, from the last poll's configuration.
+fn max_message_bytes(state: &AppState, cluster: &str, topic: &str) -> Result<usize, WebError> {
+    let cluster_state = state
+        .clusters
+        .get(cluster)
+        .ok_or_else(|| WebError::Query(QueryError::UnknownCluster(cluster.to_owned())))?;
+    let Some(snapshot) = &cluster_state.snapshot else {
+        return Err(WebError::Query(QueryError::NotPolledYet(cluster.to_owned())));
+    };
+    let found = snapshot.topics.iter().find(|t| t.name == topic).ok_or_else(|| {
+        WebError::Query(QueryError::UnknownTopic {
+            cluster: cluster.to_owned(),
+            topic: topic.to_owned(),
+        })
+    })?;
+    let configured = found.configs.as_ref().and_then(|configs| {
+        configs
+            .iter()
+            .find(|c| c.name == "max.message.bytes")
+            .and_then(|c| c.value.as_deref()?.parse().ok())
+    });
+    Ok(configured.unwrap_or(DEFAULT_MAX_MESSAGE_BYTES))
+}
+
+/// Checks, sends and records one send request.
+async fn send(
+    state: &AppState,
+    caller: &Caller,
+    cluster: &str,
+    topic: &str,
+    request: &SendRequest,
+) -> Result<Vec<SendOutcome>, WebError> {
+    let what = Action { action: "message.send", cluster: Some(cluster), object: Some(topic) };
+    caller.allow(state, Role::Operator, what.clone()).await?;
+    let (actions, read_only) = state.operators.get(cluster)?;
+    let checked = if read_only {
+        Err(WebError::Forbidden(format!(
+            "cluster {cluster} is read-only in Osprey's configuration"
+        )))
+    } else {
+        max_message_bytes(state, cluster, topic).and_then(|max| expand(request, max))
+    };
+    let messages = caller.audited(state, what.clone(), checked).await?;
+    let outcomes = actions.send(topic, &messages).await;
+    let failed = outcomes.iter().filter(|o| o.error.is_some()).count();
+    let summary = format!("{} sent, {failed} failed", outcomes.len() - failed);
+    let result = if failed == 0 { "ok" } else { "failed" };
+    let first_error = outcomes.iter().find_map(|o| o.error.clone());
+    let detail = match first_error {
+        Some(e) => format!("{summary}: {e}"),
+        None => summary,
+    };
+    state
+        .auth
+        .record(&caller.who, what, result, Some(&detail), Some(&caller.remote.0), now_millis())
+        .await;
+    Ok(outcomes)
+}
+
+fn send_request_from(f: &Fields) -> Result<SendRequest, WebError> {
+    let mut headers = Vec::new();
+    for line in f.value("headers").lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let (name, value) = line
+            .split_once(':')
+            .ok_or_else(|| invalid(format!("header {line:?} is not \"Name: value\"")))?;
+        headers.push((name.trim().to_owned(), value.trim().to_owned()));
+    }
+    let number = |name: &str| -> Result<Option<i64>, WebError> {
+        Some(f.value(name))
+            .filter(|v| !v.is_empty())
+            .map(|v| v.parse().map_err(|_| invalid(format!("{name}: {v:?} is not a number"))))
+            .transpose()
+    };
+    Ok(SendRequest {
+        key: Some(f.value("key").to_owned()).filter(|k| !k.is_empty()),
+        // The value keeps its spacing: JSON and text are sent as typed.
+        value: f.raw("value").map(str::to_owned),
+        value_format: Some(f.value("value_format").to_owned()).filter(|v| !v.is_empty()),
+        headers,
+        partition: number("partition")?.map(|p| p as i32),
+        count: number("count")?.map(|c| c.max(0) as usize),
+    })
+}
+
+#[derive(Template)]
+#[template(path = "topic_send.html")]
+pub struct SendPage {
+    t: &'static Messages,
+    chrome: Chrome,
+    cluster: String,
+    topic: String,
+    partitions: usize,
+    form: Fields,
+    outcomes: Vec<SendOutcome>,
+    error: Option<String>,
+}
+
+impl SendPage {
+    pub fn sent(&self) -> usize {
+        self.outcomes.iter().filter(|o| o.error.is_none()).count()
+    }
+}
+
+fn partitions_of(state: &AppState, cluster: &str, topic: &str) -> usize {
+    state
+        .clusters
+        .get(cluster)
+        .and_then(|c| c.snapshot.clone())
+        .and_then(|s| s.topics.iter().find(|t| t.name == topic).map(|t| t.partitions.len()))
+        .unwrap_or(0)
+}
+
+async fn send_page(
+    State(state): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    caller: Caller,
+    Path((cluster, topic)): Path<(String, String)>,
+) -> Result<Response, PageError> {
+    let what = Action { action: "message.send", cluster: Some(&cluster), object: Some(&topic) };
+    caller.allow(&state, Role::Operator, what).await.map_err(|e| PageError::new(e, lang))?;
+    let mut form = Fields::default();
+    form.push("count", "1");
+    form.push("value_format", "text");
+    Ok(render(&SendPage {
+        t: lang.messages(),
+        chrome: Chrome::new(lang, here(&uri), Some(&cluster), &caller.who),
+        partitions: partitions_of(&state, &cluster, &topic),
+        cluster,
+        topic,
+        form,
+        outcomes: Vec::new(),
+        error: None,
+    }))
+}
+
+fn here(uri: &OriginalUri) -> String {
+    uri.path_and_query().map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned())
+}
+
+async fn send_form(
+    State(state): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    caller: Caller,
+    Path((cluster, topic)): Path<(String, String)>,
+    Form(f): Form<Fields>,
+) -> Result<Response, PageError> {
+    let sent = match send_request_from(&f) {
+        Ok(request) => send(&state, &caller, &cluster, &topic, &request).await,
+        Err(e) => Err(e),
+    };
+    let (outcomes, error) = match sent {
+        Ok(outcomes) => (outcomes, None),
+        Err(e @ (WebError::Forbidden(_) | WebError::Unauthorized(_))) => {
+            return Err(PageError::new(e, lang));
+        }
+        Err(e) => (Vec::new(), Some(e.to_string())),
+    };
+    let status = if error.is_some() {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        axum::http::StatusCode::OK
+    };
+    let page = SendPage {
+        t: lang.messages(),
+        chrome: Chrome::new(lang, here(&uri), Some(&cluster), &caller.who),
+        partitions: partitions_of(&state, &cluster, &topic),
+        cluster,
+        topic,
+        form: f,
+        outcomes,
+        error,
+    };
+    Ok((status, render(&page)).into_response())
+}
+
+#[derive(Debug, Serialize)]
+pub struct SendResponse {
+    pub results: Vec<SendOutcome>,
+}
+
+async fn send_api(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((cluster, topic)): Path<(String, String)>,
+    body: Result<Json<SendRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Json<SendResponse>, ApiError> {
+    let Json(request) = body.map_err(|e| WebError::BadRequest(e.body_text()))?;
+    Ok(Json(SendResponse { results: send(&state, &caller, &cluster, &topic, &request).await? }))
+}
+
+/// `?partition=&from=earliest|latest|offset|timestamp&at=&limit=&filter=&show=text|json|hex`
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct BrowseQuery {
+    #[serde(default)]
+    pub partition: Option<String>,
+    #[serde(default)]
+    pub from: Option<String>,
+    /// N for `latest`, the offset for `offset`, epoch ms or `YYYY-MM-DD HH:MM:SS` (UTC) for
+    /// `timestamp`.
+    #[serde(default)]
+    pub at: Option<String>,
+    #[serde(default)]
+    pub limit: Option<usize>,
+    #[serde(default)]
+    pub filter: Option<String>,
+    #[serde(default)]
+    pub show: Option<String>,
+}
+
+impl BrowseQuery {
+    fn request(&self) -> Result<BrowseRequest, WebError> {
+        let at = self.at.as_deref().map(str::trim).filter(|a| !a.is_empty());
+        let number = |what: &str| -> Result<i64, WebError> {
+            at.ok_or_else(|| invalid(format!("{what} is missing")))?
+                .parse()
+                .map_err(|_| invalid(format!("{what} must be a number")))
+        };
+        let start = match self.from.as_deref().unwrap_or("latest") {
+            "earliest" => Start::Earliest,
+            "latest" => Start::Latest(at.map_or(Ok(20), |_| number("N"))?),
+            "offset" => Start::Offset(number("the offset")?),
+            "timestamp" => Start::Timestamp(parse_time(at.unwrap_or_default())?),
+            other => {
+                return Err(invalid(format!(
+                    "from={other:?}: use earliest, latest, offset or timestamp"
+                )));
+            }
+        };
+        let partitions = match self.partition.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+            None => None,
+            Some(list) => Some(
+                list.split(',')
+                    .map(|p| {
+                        p.trim()
+                            .parse::<i32>()
+                            .map_err(|_| invalid(format!("partition {p:?} is not a number")))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+        };
+        Ok(BrowseRequest {
+            partitions,
+            start,
+            limit: self.limit.unwrap_or(50).clamp(1, MAX_LIMIT),
+            filter: self.filter.clone().filter(|f| !f.is_empty()),
+        })
+    }
+}
+
+/// Epoch milliseconds, or a UTC date and time `YYYY-MM-DD[ HH:MM[:SS]]`.
+pub fn parse_time(text: &str) -> Result<Millis, WebError> {
+    let text = text.trim();
+    if let Ok(ms) = text.parse::<i64>() {
+        return Ok(ms);
+    }
+    let bad =
+        || invalid(format!("{text:?} is not epoch milliseconds or YYYY-MM-DD HH:MM:SS (UTC)"));
+    let (date, time) = text.split_once([' ', 'T']).unwrap_or((text, "00:00:00"));
+    let d: Vec<i64> =
+        date.split('-').map(|p| p.parse().map_err(|_| bad())).collect::<Result<_, _>>()?;
+    let t: Vec<i64> = time
+        .trim_end_matches('Z')
+        .split(':')
+        .map(|p| p.parse().map_err(|_| bad()))
+        .collect::<Result<_, _>>()?;
+    let (&[y, m, day], [h, min, rest @ ..]) = (d.as_slice(), t.as_slice()) else {
+        return Err(bad());
+    };
+    if !(1..=12).contains(&m) || !(1..=31).contains(&day) {
+        return Err(bad());
+    }
+    // Days from the civil date (Howard Hinnant's algorithm, the inverse of clock's).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = rest.first().copied().unwrap_or(0);
+    Ok(((days * 86_400) + h * 3600 + min * 60 + secs) * 1000)
+}
+
+/// A browsed message as pages and the API show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShownMessage {
+    pub partition: i32,
+    pub offset: i64,
+    pub timestamp: Option<Millis>,
+    pub key: Option<String>,
+    /// The value as text (invalid UTF-8 replaced); `value_base64` has the exact bytes.
+    pub value: Option<String>,
+    pub value_base64: Option<String>,
+    pub size: usize,
+    pub headers: Vec<(String, Option<String>)>,
+}
+
+fn text(bytes: &Option<Vec<u8>>) -> Option<String> {
+    bytes.as_ref().map(|b| String::from_utf8_lossy(b).into_owned())
+}
+
+impl From<&BrowsedMessage> for ShownMessage {
+    fn from(m: &BrowsedMessage) -> Self {
+        ShownMessage {
+            partition: m.partition,
+            offset: m.offset,
+            timestamp: m.timestamp,
+            key: text(&m.key),
+            value: text(&m.value),
+            value_base64: m
+                .value
+                .as_ref()
+                .map(|v| base64::engine::general_purpose::STANDARD.encode(v)),
+            size: m.value.as_ref().map_or(0, Vec::len),
+            headers: m.headers.iter().map(|(k, v)| (k.clone(), text(v))).collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct BrowseResponse {
+    pub messages: Vec<ShownMessage>,
+    pub scanned: usize,
+    pub stopped: Option<String>,
+}
+
+async fn browse(
+    state: &AppState,
+    caller: &Caller,
+    cluster: &str,
+    topic: &str,
+    query: &BrowseQuery,
+) -> Result<BrowseResult, WebError> {
+    let what = Action { action: "message.browse", cluster: Some(cluster), object: Some(topic) };
+    caller.allow(state, Role::Operator, what).await?;
+    let (actions, _) = state.operators.get(cluster)?;
+    let request = query.request()?;
+    actions.browse(topic, request).await.map_err(|e| invalid(e.to_string()))
+}
+
+async fn browse_api(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((cluster, topic)): Path<(String, String)>,
+    Query(query): Query<BrowseQuery>,
+) -> Result<Json<BrowseResponse>, ApiError> {
+    let result = browse(&state, &caller, &cluster, &topic, &query).await?;
+    Ok(Json(BrowseResponse {
+        messages: result.messages.iter().map(ShownMessage::from).collect(),
+        scanned: result.scanned,
+        stopped: result.stopped,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "topic_messages.html")]
+pub struct BrowsePage {
+    t: &'static Messages,
+    f: Fmt,
+    chrome: Chrome,
+    cluster: String,
+    topic: String,
+    q: BrowseQuery,
+    result: Option<BrowseResult>,
+    error: Option<String>,
+}
+
+impl BrowsePage {
+    pub fn value(&self, m: &BrowsedMessage) -> String {
+        let Some(bytes) = &m.value else { return "(null)".into() };
+        show(bytes, self.q.show.as_deref().unwrap_or("text"))
+    }
+
+    pub fn key(&self, m: &BrowsedMessage) -> String {
+        m.key.as_ref().map_or_else(String::new, |k| String::from_utf8_lossy(k).into_owned())
+    }
+
+    pub fn header_list(&self, m: &BrowsedMessage) -> String {
+        m.headers
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{k}: {}",
+                    v.as_ref().map_or_else(
+                        || "(null)".into(),
+                        |v| String::from_utf8_lossy(v).into_owned()
+                    )
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    pub fn starts(&self) -> Vec<(&'static str, &'static str)> {
+        let t = self.t;
+        vec![
+            ("latest", t.from_latest),
+            ("earliest", t.from_earliest),
+            ("offset", t.from_offset),
+            ("timestamp", t.from_timestamp),
+        ]
+    }
+
+    pub fn selected(&self, field: &str, value: &str) -> bool {
+        let current = match field {
+            "from" => self.q.from.as_deref().unwrap_or("latest"),
+            "show" => self.q.show.as_deref().unwrap_or("text"),
+            _ => "",
+        };
+        current == value
+    }
+
+    pub fn field(&self, field: &str) -> String {
+        match field {
+            "partition" => self.q.partition.clone().unwrap_or_default(),
+            "at" => self.q.at.clone().unwrap_or_default(),
+            "limit" => self.q.limit.unwrap_or(50).to_string(),
+            "filter" => self.q.filter.clone().unwrap_or_default(),
+            _ => String::new(),
+        }
+    }
+}
+
+/// Bytes as text, pretty JSON (when they are JSON) or hex; long values are cut for the page.
+pub fn show(bytes: &[u8], how: &str) -> String {
+    const SHOWN: usize = 16 * 1024;
+    let cut = &bytes[..bytes.len().min(SHOWN)];
+    let mut out = match how {
+        "hex" => cut
+            .chunks(16)
+            .map(|row| row.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" "))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        "json" => serde_json::from_slice::<serde_json::Value>(bytes)
+            .ok()
+            .and_then(|v| serde_json::to_string_pretty(&v).ok())
+            .unwrap_or_else(|| String::from_utf8_lossy(cut).into_owned()),
+        _ => String::from_utf8_lossy(cut).into_owned(),
+    };
+    if bytes.len() > SHOWN && how != "json" {
+        out.push_str(&format!("\n… ({} bytes in all)", bytes.len()));
+    }
+    out
+}
+
+async fn browse_page(
+    State(state): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    caller: Caller,
+    Path((cluster, topic)): Path<(String, String)>,
+    Query(q): Query<BrowseQuery>,
+) -> Result<Response, PageError> {
+    // The first visit shows the form; a submitted form (it always sends `from`) reads.
+    let (result, error) = if q.from.is_some() {
+        match browse(&state, &caller, &cluster, &topic, &q).await {
+            Ok(result) => (Some(result), None),
+            Err(e @ (WebError::Forbidden(_) | WebError::Unauthorized(_))) => {
+                return Err(PageError::new(e, lang));
+            }
+            Err(e) => (None, Some(e.to_string())),
+        }
+    } else {
+        let what =
+            Action { action: "message.browse", cluster: Some(&cluster), object: Some(&topic) };
+        caller.allow(&state, Role::Operator, what).await.map_err(|e| PageError::new(e, lang))?;
+        (None, None)
+    };
+    Ok(render(&BrowsePage {
+        t: lang.messages(),
+        f: Fmt::new(lang, now_millis()),
+        chrome: Chrome::new(lang, here(&uri), Some(&cluster), &caller.who),
+        cluster,
+        topic,
+        q,
+        result,
+        error,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copies_number_themselves_and_sizes_are_checked() {
+        let request = SendRequest {
+            key: Some("k{{i}}".into()),
+            value: Some("{\"n\": {{i}}}".into()),
+            value_format: Some("json".into()),
+            headers: vec![("trace".into(), "t{{i}}".into())],
+            count: Some(3),
+            ..SendRequest::default()
+        };
+        let messages = expand(&request, 1_000_000).unwrap();
+        assert_eq!(messages.len(), 3);
+        assert_eq!(messages[2].key.as_deref(), Some(&b"k3"[..]));
+        assert_eq!(messages[2].value.as_deref(), Some(&b"{\"n\": 3}"[..]));
+        assert_eq!(messages[1].headers[0].1, b"t2");
+        let big = SendRequest { value: Some("x".repeat(2_000)), ..SendRequest::default() };
+        let error = expand(&big, 1_000).unwrap_err().to_string();
+        assert!(error.contains("at most 1000 (max.message.bytes)"), "{error}");
+        let not_json = SendRequest {
+            value: Some("{".into()),
+            value_format: Some("json".into()),
+            ..SendRequest::default()
+        };
+        assert!(expand(&not_json, 1_000).unwrap_err().to_string().contains("not JSON"));
+        let too_many = SendRequest { count: Some(MAX_COPIES + 1), ..SendRequest::default() };
+        assert!(expand(&too_many, 1_000).is_err());
+    }
+
+    #[test]
+    fn times_parse_as_epoch_or_utc_dates() {
+        assert_eq!(parse_time("1795000000000").unwrap(), 1_795_000_000_000);
+        assert_eq!(parse_time("2026-11-18 11:06:40").unwrap(), 1_795_000_000_000);
+        assert_eq!(parse_time("2000-02-29T00:00:00Z").unwrap(), 951_782_400_000);
+        assert_eq!(parse_time("1970-01-01").unwrap(), 0);
+        assert!(parse_time("yesterday").is_err());
+        assert!(parse_time("2026-13-01").is_err());
+    }
+
+    #[test]
+    fn values_show_as_text_json_or_hex() {
+        assert_eq!(show(b"{\"a\":1}", "json"), "{\n  \"a\": 1\n}");
+        assert_eq!(show(b"not json", "json"), "not json");
+        assert_eq!(show(&[0, 255, 16], "hex"), "00 ff 10");
+        assert_eq!(show("héllo".as_bytes(), "text"), "héllo");
+    }
+
+    #[test]
+    fn browse_queries_read_every_start() {
+        let q = |from: &str, at: &str| BrowseQuery {
+            from: Some(from.into()),
+            at: Some(at.into()),
+            partition: Some("0, 2".into()),
+            ..BrowseQuery::default()
+        };
+        assert_eq!(q("latest", "").request().unwrap().start, Start::Latest(20));
+        assert_eq!(q("latest", "5").request().unwrap().start, Start::Latest(5));
+        assert_eq!(q("offset", "42").request().unwrap().start, Start::Offset(42));
+        assert_eq!(q("earliest", "").request().unwrap().partitions, Some(vec![0, 2]));
+        assert!(q("offset", "").request().is_err());
+        assert!(q("sideways", "").request().is_err());
+    }
+}

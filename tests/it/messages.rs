@@ -1,0 +1,184 @@
+//! Mock-send and browse against real brokers: what is sent is read back by browse and by a real
+//! consumer; browsing joins no group; limits, sizes, roles and read-only clusters hold.
+
+use std::time::Duration;
+
+use osprey::auth::Role;
+use rdkafka::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Headers, Message};
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+on_both_brokers!(sent_messages_are_read_back_by_browse_and_by_a_consumer);
+
+async fn app_with_topic(broker: &Broker, read_only: bool) -> TestApp {
+    create_topics(&broker.bootstrap(), &[("mock", 2)]).await;
+    let mut cluster = kafka_cluster("it", &broker.bootstrap());
+    cluster.read_only = read_only;
+    let app = TestApp::with_clusters(vec![cluster]).await;
+    eventually(Duration::from_secs(30), "the topic in the app", || async {
+        let topics = app.json("/api/v1/clusters/it/topics").await;
+        topics["rows"].as_array()?.iter().any(|t| t["name"] == "mock").then_some(())
+    })
+    .await;
+    app
+}
+
+async fn send(client: &reqwest::Client, app: &TestApp, body: Value) -> (u16, Value) {
+    let response = client
+        .post(format!("{}/api/v1/clusters/it/topics/mock/messages", app.base))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+}
+
+async fn browse(app: &TestApp, query: &str) -> Value {
+    let response = app.get(&format!("/api/v1/clusters/it/topics/mock/messages?{query}")).await;
+    let status = response.status();
+    let body: Value = response.json().await.unwrap();
+    assert!(status.is_success(), "browse {query}: {status} {body}");
+    body
+}
+
+/// Reads partition `partition` of `mock` from the start with a plain consumer.
+fn consume_all(bootstrap: &str, partition: i32, expected: usize) -> Vec<(String, String, String)> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", "it-reader")
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut list = rdkafka::TopicPartitionList::new();
+    list.add_partition_offset("mock", partition, rdkafka::Offset::Beginning).unwrap();
+    consumer.assign(&list).unwrap();
+    let mut seen = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while seen.len() < expected && std::time::Instant::now() < deadline {
+        if let Some(Ok(m)) = consumer.poll(Duration::from_millis(200)) {
+            let text =
+                |b: Option<&[u8]>| String::from_utf8_lossy(b.unwrap_or_default()).into_owned();
+            let header = m.headers().map(|h| text(h.get(0).value)).unwrap_or_default();
+            seen.push((text(m.key()), text(m.payload()), header));
+        }
+    }
+    seen
+}
+
+async fn sent_messages_are_read_back_by_browse_and_by_a_consumer(kind: BrokerKind) {
+    let broker = Broker::start(kind).await;
+    let app = app_with_topic(&broker, false).await;
+    let (status, sent) = send(
+        &app.http,
+        &app,
+        json!({
+            "key": "k{{i}}",
+            "value": "{\"n\": {{i}}}",
+            "value_format": "json",
+            "headers": [["trace", "t{{i}}"]],
+            "partition": 1,
+            "count": 3
+        }),
+    )
+    .await;
+    assert_eq!(status, 200, "{sent}");
+    let results = sent["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3);
+    for (i, result) in results.iter().enumerate() {
+        assert_eq!((result["partition"].clone(), result["offset"].clone()), (json!(1), json!(i)));
+        assert!(result["error"].is_null());
+    }
+
+    let read = browse(&app, "partition=1&from=earliest").await;
+    let messages = read["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 3, "{read}");
+    assert_eq!(messages[1]["key"], "k2");
+    assert_eq!(messages[1]["value"], "{\"n\": 2}");
+    assert_eq!(messages[1]["headers"][0], json!(["trace", "t2"]));
+    assert!(messages[1]["timestamp"].is_i64());
+    let filtered = browse(&app, "from=earliest&filter=t3").await;
+    assert_eq!(filtered["messages"].as_array().unwrap().len(), 1);
+    assert_eq!(filtered["messages"][0]["offset"], 2);
+    let last = browse(&app, "partition=1&from=latest&at=1").await;
+    assert_eq!(last["messages"][0]["key"], "k3");
+    let limited = browse(&app, "from=earliest&limit=2").await;
+    assert_eq!(limited["messages"].as_array().unwrap().len(), 2);
+    assert!(limited["stopped"].as_str().unwrap().contains("limit"));
+
+    // A plain consumer reads what was sent; browsing left no consumer group behind.
+    let bootstrap = broker.bootstrap();
+    let consumed =
+        tokio::task::spawn_blocking(move || consume_all(&bootstrap, 1, 3)).await.unwrap();
+    assert_eq!(consumed[0], ("k1".into(), "{\"n\": 1}".into(), "t1".into()));
+    assert_eq!(consumed.len(), 3);
+    let groups = app.json("/api/v1/clusters/it/groups").await;
+    let names: Vec<&str> =
+        groups["rows"].as_array().unwrap().iter().filter_map(|g| g["name"].as_str()).collect();
+    assert!(names.iter().all(|n| *n == "it-reader"), "browsing joined no group: {names:?}");
+
+    // The page shows them too.
+    let page =
+        app.html("/clusters/it/topics/mock/messages?partition=1&from=earliest&show=json").await;
+    let pretty = page.contains("&quot;n&quot;: 3") || page.contains("&#34;n&#34;: 3");
+    assert!(page.contains("k1") && pretty, "{page}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sends_are_checked_before_they_reach_the_broker() {
+    let broker = Broker::start(BrokerKind::Noida).await;
+    let app = app_with_topic(&broker, false).await;
+    let (status, error) = send(&app.http, &app, json!({"value": "x".repeat(2_000_000)})).await;
+    assert_eq!(status, 422);
+    let message = error["error"]["message"].as_str().unwrap();
+    assert!(message.contains("max.message.bytes"), "{message}");
+    let (status, error) =
+        send(&app.http, &app, json!({"value": "{", "value_format": "json"})).await;
+    assert_eq!((status, error["error"]["code"].clone()), (422, json!("invalid")));
+    let (status, _) = send(&app.http, &app, json!({"value": "x", "partition": 7})).await;
+    assert_eq!(status, 200, "the broker's own error comes back per message");
+    let (_, outcome) = send(&app.http, &app, json!({"value": "x", "partition": 7})).await;
+    assert!(outcome["results"][0]["error"].as_str().is_some_and(|e| !e.is_empty()), "{outcome}");
+    let unknown = app
+        .http
+        .post(format!("{}/api/v1/clusters/it/topics/nope/messages", app.base))
+        .json(&json!({"value": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+
+    // A viewer may neither send nor browse; nothing reaches the topic.
+    let viewer = app.client_as("vic", Role::Viewer).await;
+    let (status, _) = send(&viewer, &app, json!({"value": "from a viewer"})).await;
+    assert_eq!(status, 403);
+    let browse_as_viewer = viewer
+        .get(format!("{}/api/v1/clusters/it/topics/mock/messages?from=earliest", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(browse_as_viewer.status(), 403);
+    let everything = browse(&app, "from=earliest").await;
+    assert!(everything["messages"].as_array().unwrap().is_empty(), "{everything}");
+    let audit = app.json("/api/v1/audit").await;
+    assert!(audit.as_array().unwrap().iter().any(|e| e["action"] == "message.send"
+        && e["result"] == "denied"
+        && e["actor"] == "vic"
+        && e["cluster"] == "it"
+        && e["object"] == "mock"));
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_read_only_cluster_refuses_sends() {
+    let broker = Broker::start(BrokerKind::Noida).await;
+    let app = app_with_topic(&broker, true).await;
+    let (status, error) = send(&app.http, &app, json!({"value": "x"})).await;
+    assert_eq!(status, 403, "{error}");
+    assert!(error["error"]["message"].as_str().unwrap().contains("read-only"));
+    assert!(browse(&app, "from=earliest").await["messages"].as_array().unwrap().is_empty());
+    app.stop().await;
+}
