@@ -26,6 +26,7 @@ pub fn router() -> Router<AppState> {
         .merge(super::alerts::api())
         .merge(super::access::api())
         .merge(super::messages::api())
+        .merge(super::manage::api())
         .fallback(|uri: axum::http::Uri| async move {
             ApiError(WebError::NoRoute(format!("/api/v1{}", uri.path())))
         })

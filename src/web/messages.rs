@@ -51,7 +51,7 @@ impl Operators {
         Ok(operators)
     }
 
-    fn get(&self, cluster: &str) -> Result<(&Arc<KafkaActions>, bool), WebError> {
+    pub fn get(&self, cluster: &str) -> Result<(&Arc<KafkaActions>, bool), WebError> {
         self.clusters
             .get(cluster)
             .map(|(a, read_only)| (a, *read_only))

@@ -8,6 +8,7 @@ mod assets;
 mod error;
 mod format;
 pub mod i18n;
+mod manage;
 mod messages;
 mod metrics;
 mod pages;

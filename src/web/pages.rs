@@ -36,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .merge(super::alerts::pages())
         .merge(super::access::pages())
         .merge(super::messages::pages())
+        .merge(super::manage::pages())
 }
 
 /// Renders a template; a template failure is a bug, logged and answered 500.

@@ -13,5 +13,6 @@ mod browser;
 mod cli;
 mod groups;
 mod kafka;
+mod manage;
 mod messages;
 mod store;

@@ -1,11 +1,16 @@
-//! What an operator does to a Kafka cluster by hand: send test messages and browse a topic's
-//! messages. Browsing assigns partitions directly — it never joins a group or commits — and
+//! What an operator does to a Kafka cluster by hand: send test messages, browse a topic's
+//! messages, create, delete and configure topics, reset and delete consumer groups. Browsing assigns partitions directly — it never joins a group or commits — and
 //! stops at its limit, its scan budget or its deadline, so a huge topic cannot hold the server.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::admin::{
+    AdminClient, AdminOptions, AlterConfig, NewPartitions, NewTopic, ResourceSpecifier,
+    TopicReplication,
+};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
@@ -96,7 +101,30 @@ pub struct BrowseResult {
 pub struct KafkaActions {
     config: ClientConfig,
     producer: FutureProducer,
+    admin: AdminClient<DefaultClientContext>,
     timeout: Duration,
+}
+
+/// A new topic.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TopicSpec {
+    pub name: String,
+    pub partitions: i32,
+    pub replication_factor: i32,
+    pub configs: Vec<(String, String)>,
+}
+
+/// An admin call's per-object results as one error operators can read.
+fn admin_result(
+    what: &str,
+    results: Vec<Result<String, (String, rdkafka::types::RDKafkaErrorCode)>>,
+) -> Result<(), AdapterError> {
+    for result in results {
+        if let Err((name, code)) = result {
+            return Err(AdapterError::Protocol(format!("{what} {name:?}: {code}")));
+        }
+    }
+    Ok(())
 }
 
 impl std::fmt::Debug for KafkaActions {
@@ -125,11 +153,130 @@ impl KafkaActions {
             .set("message.max.bytes", "16777216");
         let producer: FutureProducer =
             producer_config.create().map_err(|e| AdapterError::Config(e.to_string()))?;
-        Ok(KafkaActions {
-            config,
-            producer,
-            timeout: cluster.poll_timeout.max(Duration::from_secs(5)),
+        let admin: AdminClient<DefaultClientContext> =
+            config.create().map_err(|e| AdapterError::Config(e.to_string()))?;
+        let timeout = cluster.poll_timeout.max(Duration::from_secs(5));
+        Ok(KafkaActions { config, producer, admin, timeout })
+    }
+
+    fn options(&self) -> AdminOptions {
+        AdminOptions::new()
+            .request_timeout(Some(self.timeout))
+            .operation_timeout(Some(self.timeout))
+    }
+
+    pub async fn create_topic(&self, spec: &TopicSpec) -> Result<(), AdapterError> {
+        let mut topic = NewTopic::new(
+            &spec.name,
+            spec.partitions,
+            TopicReplication::Fixed(spec.replication_factor),
+        );
+        for (key, value) in &spec.configs {
+            topic = topic.set(key, value);
+        }
+        let results =
+            self.admin.create_topics([&topic], &self.options()).await.map_err(kafka_error)?;
+        admin_result("topic", results)
+    }
+
+    pub async fn delete_topic(&self, name: &str) -> Result<(), AdapterError> {
+        let results =
+            self.admin.delete_topics(&[name], &self.options()).await.map_err(kafka_error)?;
+        admin_result("topic", results)
+    }
+
+    /// Grows a topic to `total` partitions.
+    pub async fn add_partitions(&self, name: &str, total: usize) -> Result<(), AdapterError> {
+        let partitions = NewPartitions::new(name, total);
+        let results = self
+            .admin
+            .create_partitions([&partitions], &self.options())
+            .await
+            .map_err(kafka_error)?;
+        admin_result("topic", results)
+    }
+
+    /// Sets a topic's explicitly configured entries to exactly `entries` (AlterConfigs replaces
+    /// the whole set; the caller merges a change into the current set).
+    pub async fn replace_configs(
+        &self,
+        name: &str,
+        entries: &[(String, String)],
+    ) -> Result<(), AdapterError> {
+        let mut alter = AlterConfig::new(ResourceSpecifier::Topic(name));
+        for (key, value) in entries {
+            alter = alter.set(key, value);
+        }
+        let results =
+            self.admin.alter_configs([&alter], &self.options()).await.map_err(kafka_error)?;
+        for result in results {
+            if let Err((_, code)) = result {
+                return Err(AdapterError::Protocol(format!("topic {name:?} configs: {code}")));
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn delete_group(&self, group: &str) -> Result<(), AdapterError> {
+        let results =
+            self.admin.delete_groups(&[group], &self.options()).await.map_err(kafka_error)?;
+        admin_result("group", results)
+    }
+
+    /// The first offset at or after `at` of each partition (the end when there is none).
+    pub async fn offsets_at(
+        &self,
+        topic: &str,
+        partitions: &[i32],
+        at: Millis,
+    ) -> Result<Vec<(i32, i64)>, AdapterError> {
+        let consumer: BaseConsumer =
+            self.config.create().map_err(|e| AdapterError::Config(e.to_string()))?;
+        let (topic, partitions, timeout) = (topic.to_owned(), partitions.to_vec(), self.timeout);
+        tokio::task::spawn_blocking(move || {
+            let mut query = TopicPartitionList::new();
+            for partition in &partitions {
+                query
+                    .add_partition_offset(&topic, *partition, Offset::Offset(at))
+                    .map_err(kafka_error)?;
+            }
+            let found = consumer.offsets_for_times(query, timeout).map_err(kafka_error)?;
+            partitions
+                .iter()
+                .map(|&p| {
+                    let offset = match found.find_partition(&topic, p).map(|e| e.offset()) {
+                        Some(Offset::Offset(offset)) => offset,
+                        _ => consumer.fetch_watermarks(&topic, p, timeout).map_err(kafka_error)?.1,
+                    };
+                    Ok((p, offset))
+                })
+                .collect()
         })
+        .await
+        .map_err(|e| AdapterError::Protocol(e.to_string()))?
+    }
+
+    /// Commits `offsets` (topic, partition, offset) for `group`, as a consumer of it would.
+    /// The coordinator refuses it while the group has active members.
+    pub async fn commit_offsets(
+        &self,
+        group: &str,
+        offsets: &[(String, i32, i64)],
+    ) -> Result<(), AdapterError> {
+        let mut config = self.config.clone();
+        config.set("group.id", group).set("enable.auto.commit", "false");
+        let consumer: BaseConsumer =
+            config.create().map_err(|e| AdapterError::Config(e.to_string()))?;
+        let mut list = TopicPartitionList::new();
+        for (topic, partition, offset) in offsets {
+            list.add_partition_offset(topic, *partition, Offset::Offset(*offset))
+                .map_err(kafka_error)?;
+        }
+        tokio::task::spawn_blocking(move || {
+            consumer.commit(&list, CommitMode::Sync).map_err(kafka_error)
+        })
+        .await
+        .map_err(|e| AdapterError::Protocol(e.to_string()))?
     }
 
     /// Sends messages one after another and tells where each landed.
