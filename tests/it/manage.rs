@@ -91,6 +91,10 @@ async fn topics_are_created_grown_and_deleted(kind: BrokerKind) {
 
     let delete = reqwest::Method::DELETE;
     let (status, _) =
+        call(&viewer, delete.clone(), format!("{base}/made?confirm=made"), None).await;
+    assert_eq!(status, 403, "a viewer cannot delete");
+    assert!(partitions_of(&app, "made").await.is_some(), "still there");
+    let (status, _) =
         call(&app.http, delete.clone(), format!("{base}/made?confirm=nope"), None).await;
     assert_eq!(status, 422, "the name must be typed");
     let (status, _) = call(&app.http, delete, format!("{base}/made?confirm=made"), None).await;
