@@ -19,7 +19,7 @@ use super::format::Fmt;
 
 use super::access::Caller;
 use super::i18n::{Lang, Messages};
-use super::pages::{Chrome, render, segment};
+use super::pages::{Chrome, here, render, segment};
 use crate::alerting::admin::{self, AlertsOverview, IncidentView, SilenceRequest};
 use crate::alerting::definition::{
     ChannelDef, ChannelKind, DefinitionError, RuleDef, RuleKind, Severity, SmtpTls, WebhookFormat,
@@ -274,10 +274,6 @@ fn channel_fields(channel: &ChannelDef) -> Fields {
     f.push("headers", headers.join("\n"));
     f.push("timeout", shown.timeout.map(duration_text::format).unwrap_or_default());
     f
-}
-
-fn here(uri: &OriginalUri) -> String {
-    uri.path_and_query().map_or_else(|| "/alerts".to_owned(), |pq| pq.as_str().to_owned())
 }
 
 /// `?done=<what>&name=<name>`: what the previous form did, shown once after its redirect.

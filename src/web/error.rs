@@ -31,6 +31,16 @@ pub enum WebError {
     Auth(#[from] AuthError),
 }
 
+impl WebError {
+    /// A request Osprey refuses as it stands (422), naming the part that is wrong.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        WebError::Admin(AdminError::Invalid(crate::alerting::definition::DefinitionError {
+            field: field.into(),
+            message: message.into(),
+        }))
+    }
+}
+
 impl From<StoreError> for WebError {
     fn from(error: StoreError) -> Self {
         WebError::Admin(AdminError::Store(error))

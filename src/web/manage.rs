@@ -17,7 +17,7 @@ use super::alerts::Fields;
 use super::error::{ApiError, PageError, WebError};
 use super::i18n::{Lang, Messages};
 use super::messages::parse_time;
-use super::pages::{Chrome, render, segment};
+use super::pages::{Chrome, here, render, segment};
 use crate::auth::{Action, Role};
 use crate::brokers::kafka::actions::{KafkaActions, TopicSpec};
 use crate::evaluator::GroupLag;
@@ -44,12 +44,7 @@ pub fn api() -> Router<AppState> {
 }
 
 fn invalid(message: impl Into<String>) -> WebError {
-    WebError::Admin(crate::alerting::admin::AdminError::Invalid(
-        crate::alerting::definition::DefinitionError {
-            field: "request".into(),
-            message: message.into(),
-        },
-    ))
+    WebError::invalid("request", message)
 }
 
 fn broker_error(e: crate::brokers::AdapterError) -> WebError {
@@ -449,10 +444,6 @@ pub struct ResetView {
     /// The previewed offsets as `topic,partition,offset` lines, for the "apply" form.
     pub planned: String,
     pub action: String,
-}
-
-fn here(uri: &OriginalUri) -> String {
-    uri.path_and_query().map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned())
 }
 
 fn result_page(

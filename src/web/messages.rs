@@ -18,7 +18,7 @@ use super::alerts::Fields;
 use super::error::{ApiError, PageError, WebError};
 use super::format::Fmt;
 use super::i18n::{Lang, Messages};
-use super::pages::{Chrome, render};
+use super::pages::{Chrome, here, render};
 use crate::auth::{Action, Role};
 use crate::brokers::kafka::actions::{
     BrowseRequest, BrowseResult, BrowsedMessage, KafkaActions, MAX_LIMIT, OutgoingMessage,
@@ -91,12 +91,7 @@ pub struct SendRequest {
 }
 
 fn invalid(message: impl Into<String>) -> WebError {
-    WebError::Admin(crate::alerting::admin::AdminError::Invalid(
-        crate::alerting::definition::DefinitionError {
-            field: "message".into(),
-            message: message.into(),
-        },
-    ))
+    WebError::invalid("message", message)
 }
 
 /// The messages a request stands for, checked against the topic's size limit.
@@ -266,10 +261,6 @@ async fn send_page(
         outcomes: Vec::new(),
         error: None,
     }))
-}
-
-fn here(uri: &OriginalUri) -> String {
-    uri.path_and_query().map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned())
 }
 
 async fn send_form(

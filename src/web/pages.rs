@@ -112,7 +112,8 @@ impl Chrome {
     }
 }
 
-fn here(uri: &OriginalUri) -> String {
+/// The path and query a page was asked with (for the language switch and login links).
+pub fn here(uri: &OriginalUri) -> String {
     uri.path_and_query().map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned())
 }
 
