@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs (only what is missing) and starts, on 127.0.0.1, every real peer Osprey's tests and demo
 # talk to: Kafka-protocol brokers (noida-db, tansu), an SMTP server (aiosmtpd, scripts/smtp_sink.py),
-# throwaway PostgreSQL and MariaDB instances and chromedriver + headless Chromium. Works on a fresh
+# throwaway PostgreSQL and MariaDB instances, an isolated RabbitMQ node (management + prometheus
+# plugins) and chromedriver + headless Chromium. Works on a fresh
 # Debian 12 machine (apt, PyPI) and on a machine that already runs system PostgreSQL/MariaDB: every
 # instance here is its own, on its own port.
 #
@@ -18,6 +19,12 @@ VENV=$CACHE_DIR/venv
 PG_PORT=${OSPREY_PG_PORT:-15433}
 MARIADB_PORT=${OSPREY_MARIADB_PORT:-13307}
 CHROMEDRIVER_PORT=${OSPREY_CHROMEDRIVER_PORT:-19515}
+RABBIT_AMQP_PORT=${OSPREY_RABBIT_AMQP_PORT:-5682}
+RABBIT_HTTP_PORT=${OSPREY_RABBIT_HTTP_PORT:-15682}
+RABBIT_PROMETHEUS_PORT=${OSPREY_RABBIT_PROMETHEUS_PORT:-15702}
+RABBIT_DIST_PORT=${OSPREY_RABBIT_DIST_PORT:-25682}
+RABBIT_EPMD_PORT=${OSPREY_RABBIT_EPMD_PORT:-4379}
+RABBIT_BIN=/usr/lib/rabbitmq/bin
 PG_PASSWORD=osprey-test
 MARIADB_PASSWORD=osprey-test
 
@@ -86,6 +93,7 @@ peers_install() {
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
+  [ -x "$RABBIT_BIN/rabbitmq-server" ] || missing+=(rabbitmq-server)
   # Chinese glyphs for the browser test's screenshots of the zh-CN pages.
   # (fc-list's output is read whole: `fc-list | grep -q` fails under pipefail when grep stops early.)
   local fonts; fonts=$(fc-list 2>/dev/null || true)
@@ -165,6 +173,42 @@ start_chromedriver() {
   log "chromedriver on 127.0.0.1:$CHROMEDRIVER_PORT"
 }
 
+# An isolated node of its own (never the system one): own name, directories, ports and epmd. The
+# /usr/sbin wrappers would switch to the rabbitmq user and drive the system node instead.
+rabbit_env() {
+  local dir=$PEERS_DIR/rabbitmq
+  export HOME=$dir RABBITMQ_NODENAME=rabbit@localhost RABBITMQ_MNESIA_BASE=$dir/mnesia \
+    RABBITMQ_LOG_BASE=$dir/log RABBITMQ_CONFIG_FILE=$dir/rabbitmq \
+    RABBITMQ_ENABLED_PLUGINS_FILE=$dir/enabled_plugins RABBITMQ_PID_FILE=$dir/rabbit.pid \
+    RABBITMQ_CONF_ENV_FILE=$dir/rabbitmq-env.conf RABBITMQ_DIST_PORT=$RABBIT_DIST_PORT \
+    ERL_EPMD_ADDRESS=127.0.0.1 ERL_EPMD_PORT=$RABBIT_EPMD_PORT \
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
+}
+
+start_rabbitmq() {
+  local dir=$PEERS_DIR/rabbitmq
+  mkdir -p "$dir/mnesia" "$dir/log"
+  : >"$dir/rabbitmq-env.conf"
+  cat >"$dir/rabbitmq.conf" <<CONF
+listeners.tcp.1 = 127.0.0.1:$RABBIT_AMQP_PORT
+management.tcp.ip = 127.0.0.1
+management.tcp.port = $RABBIT_HTTP_PORT
+prometheus.tcp.ip = 127.0.0.1
+prometheus.tcp.port = $RABBIT_PROMETHEUS_PORT
+loopback_users = none
+CONF
+  echo '[rabbitmq_management,rabbitmq_prometheus].' >"$dir/enabled_plugins"
+  (rabbit_env; exec "$RABBIT_BIN/rabbitmq-server" >"$dir/server.log" 2>&1) &
+  wait_for 120 rabbitmq curl -sf -u guest:guest "http://127.0.0.1:$RABBIT_HTTP_PORT/api/overview"
+  log "rabbitmq on 127.0.0.1:$RABBIT_AMQP_PORT (management :$RABBIT_HTTP_PORT)"
+}
+
+stop_rabbitmq() {
+  [ -d "$PEERS_DIR/rabbitmq" ] || return 0
+  (rabbit_env; "$RABBIT_BIN/rabbitmqctl" shutdown >/dev/null 2>&1 || true
+   epmd -port "$RABBIT_EPMD_PORT" -kill >/dev/null 2>&1 || true)
+}
+
 stop_chromedriver() {
   local pidfile=$PEERS_DIR/chromedriver/pid
   [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
@@ -179,6 +223,8 @@ export OSPREY_TEST_POSTGRES_URL=postgres://postgres:$PG_PASSWORD@127.0.0.1:$PG_P
 export OSPREY_TEST_MYSQL_URL=mysql://osprey:$MARIADB_PASSWORD@127.0.0.1:$MARIADB_PORT/mysql
 export OSPREY_TEST_CHROMEDRIVER=http://127.0.0.1:$CHROMEDRIVER_PORT
 export OSPREY_TEST_CHROMIUM=$(command -v chromium)
+export OSPREY_TEST_RABBITMQ_HTTP=http://127.0.0.1:$RABBIT_HTTP_PORT
+export OSPREY_TEST_RABBITMQ_AMQP=amqp://guest:guest@127.0.0.1:$RABBIT_AMQP_PORT
 export OSPREY_TEST_PYTHON=$VENV/bin/python
 export OSPREY_TEST_SMTP_SINK=$OSPREY_ROOT/scripts/smtp_sink.py
 EOF
@@ -187,7 +233,7 @@ EOF
 peers_stop() {
   [ -n "${PEERS_DIR:-}" ] && [ -d "$PEERS_DIR" ] || return 0
   log "stopping peers"
-  stop_chromedriver & stop_postgres & stop_mariadb & wait
+  stop_chromedriver & stop_postgres & stop_mariadb & stop_rabbitmq & wait
   rm -rf "$PEERS_DIR"
 }
 
@@ -197,6 +243,8 @@ peers_start() {
   require_free_port "$PG_PORT" postgres PG_PORT
   require_free_port "$MARIADB_PORT" mariadb MARIADB_PORT
   require_free_port "$CHROMEDRIVER_PORT" chromedriver CHROMEDRIVER_PORT
+  require_free_port "$RABBIT_AMQP_PORT" "rabbitmq (AMQP)" RABBIT_AMQP_PORT
+  require_free_port "$RABBIT_HTTP_PORT" "rabbitmq (management)" RABBIT_HTTP_PORT
   PEERS_DIR=$(mktemp -d /tmp/osprey-peers.XXXXXX)
   chmod 755 "$PEERS_DIR"
   trap peers_stop EXIT
@@ -205,6 +253,7 @@ peers_start() {
   start_postgres & pids+=($!)
   start_mariadb & pids+=($!)
   start_chromedriver & pids+=($!)
+  start_rabbitmq & pids+=($!)
   for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
   [ $failed = 0 ] || die "a peer failed to start"
   peers_env >"$PEERS_DIR/env"
