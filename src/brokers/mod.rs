@@ -2,6 +2,7 @@
 //! Adapters only talk to brokers; they keep no history and know nothing of the store or the web.
 
 pub mod kafka;
+pub mod rabbitmq;
 
 use std::future::Future;
 use std::time::Duration;

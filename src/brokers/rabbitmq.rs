@@ -1,0 +1,308 @@
+//! RabbitMQ through its management HTTP API: overview, nodes (memory, disk and fd with their
+//! alarms), and every queue with its backlog and rates, listed in pages with only the columns
+//! Osprey uses (the full listing is what makes the management UI slow with thousands of queues).
+//!
+//! Not yet selectable as a cluster `kind`: the poller, history and pages for queues follow.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::AdapterError;
+use crate::domain::Millis;
+
+/// Queues asked per page of `/api/queues`.
+pub const QUEUE_PAGE: usize = 500;
+
+/// The columns of `/api/queues` Osprey reads.
+const QUEUE_COLUMNS: &str = "name,vhost,type,state,messages_ready,messages_unacknowledged,\
+    messages,consumers,consumer_utilisation,idle_since,message_stats.publish_details.rate,\
+    message_stats.deliver_get_details.rate,message_stats.ack_details.rate";
+
+const NODE_COLUMNS: &str = "name,running,mem_used,mem_limit,mem_alarm,disk_free,disk_free_limit,\
+    disk_free_alarm,fd_used,fd_total,uptime";
+
+const OVERVIEW_COLUMNS: &str = "rabbitmq_version,erlang_version,cluster_name,object_totals,\
+    queue_totals,message_stats";
+
+/// What one poll saw of a RabbitMQ cluster.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RabbitSnapshot {
+    pub taken_at: Millis,
+    pub overview: Overview,
+    pub nodes: Vec<Node>,
+    /// Sorted by (vhost, name).
+    pub queues: Vec<Queue>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Overview {
+    #[serde(default)]
+    pub rabbitmq_version: String,
+    #[serde(default)]
+    pub erlang_version: String,
+    #[serde(default)]
+    pub cluster_name: String,
+    #[serde(default)]
+    pub object_totals: ObjectTotals,
+    #[serde(default)]
+    pub queue_totals: QueueTotals,
+    #[serde(default)]
+    pub message_stats: Rates,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ObjectTotals {
+    #[serde(default)]
+    pub connections: u64,
+    #[serde(default)]
+    pub channels: u64,
+    #[serde(default)]
+    pub exchanges: u64,
+    #[serde(default)]
+    pub queues: u64,
+    #[serde(default)]
+    pub consumers: u64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct QueueTotals {
+    #[serde(default)]
+    pub messages: u64,
+    #[serde(default)]
+    pub messages_ready: u64,
+    #[serde(default)]
+    pub messages_unacknowledged: u64,
+}
+
+/// Message rates (per second) as the management API reports them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Rates {
+    #[serde(default, rename = "publish_details", deserialize_with = "rate")]
+    pub publish: Option<f64>,
+    #[serde(default, rename = "deliver_get_details", deserialize_with = "rate")]
+    pub deliver_get: Option<f64>,
+    #[serde(default, rename = "ack_details", deserialize_with = "rate")]
+    pub ack: Option<f64>,
+}
+
+/// `{"rate": 1.5}` → `Some(1.5)`.
+fn rate<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<f64>, D::Error> {
+    #[derive(Deserialize)]
+    struct Details {
+        rate: Option<f64>,
+    }
+    Ok(Option::<Details>::deserialize(de)?.and_then(|d| d.rate))
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Node {
+    pub name: String,
+    #[serde(default)]
+    pub running: bool,
+    #[serde(default)]
+    pub mem_used: Option<u64>,
+    #[serde(default)]
+    pub mem_limit: Option<u64>,
+    #[serde(default)]
+    pub mem_alarm: bool,
+    #[serde(default)]
+    pub disk_free: Option<u64>,
+    #[serde(default)]
+    pub disk_free_limit: Option<u64>,
+    #[serde(default)]
+    pub disk_free_alarm: bool,
+    #[serde(default)]
+    pub fd_used: Option<u64>,
+    #[serde(default)]
+    pub fd_total: Option<u64>,
+    /// Milliseconds.
+    #[serde(default)]
+    pub uptime: Option<u64>,
+}
+
+impl Node {
+    pub fn in_alarm(&self) -> bool {
+        self.mem_alarm || self.disk_free_alarm
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Queue {
+    pub name: String,
+    pub vhost: String,
+    /// `classic`, `quorum` or `stream`.
+    #[serde(default, rename = "type")]
+    pub kind: String,
+    /// `running`, `idle`, `flow`, `down`, …
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub messages_ready: u64,
+    #[serde(default)]
+    pub messages_unacknowledged: u64,
+    #[serde(default)]
+    pub messages: u64,
+    #[serde(default)]
+    pub consumers: u64,
+    #[serde(default)]
+    pub consumer_utilisation: Option<f64>,
+    #[serde(default)]
+    pub idle_since: Option<String>,
+    #[serde(default)]
+    pub message_stats: Rates,
+}
+
+impl Queue {
+    /// A queue's lag: messages not yet consumed and acknowledged.
+    pub fn backlog(&self) -> u64 {
+        self.messages_ready + self.messages_unacknowledged
+    }
+}
+
+/// One page of `/api/queues?page=…`.
+#[derive(Debug, Deserialize)]
+struct QueuePage {
+    items: Vec<Queue>,
+    #[serde(default)]
+    page_count: usize,
+}
+
+/// Connection settings of one RabbitMQ cluster.
+#[derive(Debug, Clone)]
+pub struct RabbitSettings {
+    pub management_url: String,
+    pub username: String,
+    pub password: String,
+    pub timeout: Duration,
+}
+
+pub struct RabbitAdapter {
+    http: reqwest::Client,
+    base: String,
+    settings: RabbitSettings,
+}
+
+impl std::fmt::Debug for RabbitAdapter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RabbitAdapter").field("base", &self.base).finish_non_exhaustive()
+    }
+}
+
+impl RabbitAdapter {
+    pub fn new(settings: RabbitSettings) -> Result<Self, AdapterError> {
+        let url = url::Url::parse(&settings.management_url)
+            .map_err(|e| AdapterError::Config(format!("management_url: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(AdapterError::Config("management_url must be http(s)://".into()));
+        }
+        let http = reqwest::Client::builder()
+            .timeout(settings.timeout)
+            .build()
+            .map_err(|e| AdapterError::Config(e.to_string()))?;
+        let base = settings.management_url.trim_end_matches('/').to_owned();
+        Ok(RabbitAdapter { http, base, settings })
+    }
+
+    async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, AdapterError> {
+        let url = format!("{}{path}", self.base);
+        let response = self
+            .http
+            .get(&url)
+            .basic_auth(&self.settings.username, Some(&self.settings.password))
+            .send()
+            .await
+            .map_err(|e| {
+                if e.is_timeout() {
+                    AdapterError::Timeout(self.settings.timeout)
+                } else {
+                    AdapterError::Unreachable(format!("{}: {e}", self.base))
+                }
+            })?;
+        let status = response.status();
+        if status == reqwest::StatusCode::UNAUTHORIZED {
+            return Err(AdapterError::Protocol(format!(
+                "the management API refused user {:?} (401): wrong username or password",
+                self.settings.username
+            )));
+        }
+        let body = response.text().await.map_err(|e| AdapterError::Unreachable(e.to_string()))?;
+        if !status.is_success() {
+            let excerpt: String = body.chars().take(200).collect();
+            return Err(AdapterError::Protocol(format!("GET {path} answered {status}: {excerpt}")));
+        }
+        serde_json::from_str(&body).map_err(|e| {
+            AdapterError::Protocol(format!("GET {path} did not answer management-API JSON: {e}"))
+        })
+    }
+
+    /// Every queue, a page at a time, with only the columns Osprey reads.
+    pub async fn queues(&self) -> Result<Vec<Queue>, AdapterError> {
+        let mut queues = Vec::new();
+        let mut page = 1;
+        loop {
+            let path =
+                format!("/api/queues?page={page}&page_size={QUEUE_PAGE}&columns={QUEUE_COLUMNS}");
+            let answer: QueuePage = self.get(&path).await?;
+            queues.extend(answer.items);
+            if page >= answer.page_count {
+                break;
+            }
+            page += 1;
+        }
+        queues.sort_by(|a, b| (&a.vhost, &a.name).cmp(&(&b.vhost, &b.name)));
+        Ok(queues)
+    }
+
+    pub async fn snapshot(&self, now: Millis) -> Result<RabbitSnapshot, AdapterError> {
+        let overview: Overview =
+            self.get(&format!("/api/overview?columns={OVERVIEW_COLUMNS}")).await?;
+        let mut nodes: Vec<Node> = self.get(&format!("/api/nodes?columns={NODE_COLUMNS}")).await?;
+        nodes.sort_by(|a, b| a.name.cmp(&b.name));
+        let queues = self.queues().await?;
+        Ok(RabbitSnapshot { taken_at: now, overview, nodes, queues })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queues_read_backlog_and_rates_from_the_management_json() {
+        let page: QueuePage = serde_json::from_str(
+            r#"{"items":[{"name":"orders","vhost":"/","type":"classic","state":"running",
+                "messages_ready":7,"messages_unacknowledged":3,"messages":10,"consumers":0,
+                "consumer_utilisation":null,"idle_since":"2026-11-21 10:00:00",
+                "message_stats":{"publish_details":{"rate":2.5},"ack_details":{"rate":0.0}}}],
+                "page_count":1,"page":1}"#,
+        )
+        .unwrap();
+        let queue = &page.items[0];
+        assert_eq!(queue.backlog(), 10);
+        assert_eq!(queue.message_stats.publish, Some(2.5));
+        assert_eq!(queue.message_stats.deliver_get, None);
+        assert_eq!(queue.kind, "classic");
+    }
+
+    #[test]
+    fn nodes_report_alarms() {
+        let nodes: Vec<Node> = serde_json::from_str(
+            r#"[{"name":"rabbit@a","running":true,"mem_used":10,"mem_limit":100,"mem_alarm":false,
+                 "disk_free":5,"disk_free_limit":50,"disk_free_alarm":true,"fd_used":3,"fd_total":1024,"uptime":1000}]"#,
+        )
+        .unwrap();
+        assert!(nodes[0].in_alarm());
+    }
+
+    #[test]
+    fn a_bad_url_is_a_config_error() {
+        let settings = RabbitSettings {
+            management_url: "amqp://x".into(),
+            username: "guest".into(),
+            password: "guest".into(),
+            timeout: Duration::from_secs(1),
+        };
+        assert!(matches!(RabbitAdapter::new(settings), Err(AdapterError::Config(_))));
+    }
+}

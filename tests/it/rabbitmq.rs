@@ -1,0 +1,129 @@
+//! The RabbitMQ adapter against a real node (an isolated one the provisioning script starts):
+//! queues with their backlog, nodes, the overview; clear errors for wrong credentials and an
+//! unreachable node. Each test works in a vhost of its own.
+
+use std::time::Duration;
+
+use osprey::brokers::AdapterError;
+use osprey::brokers::rabbitmq::{RabbitAdapter, RabbitSettings};
+use serde_json::json;
+
+use crate::helpers::*;
+
+struct Vhost {
+    http: reqwest::Client,
+    base: String,
+    name: String,
+}
+
+impl Vhost {
+    async fn create() -> Vhost {
+        let base = peer("OSPREY_TEST_RABBITMQ_HTTP");
+        let http = reqwest::Client::new();
+        let name = unique("it");
+        let put = |path: String, body: serde_json::Value| {
+            let request =
+                http.put(format!("{base}{path}")).basic_auth("guest", Some("guest")).json(&body);
+            async move {
+                let response = request.send().await.unwrap();
+                assert!(response.status().is_success(), "PUT: {}", response.status());
+            }
+        };
+        put(format!("/api/vhosts/{name}"), json!({})).await;
+        put(
+            format!("/api/permissions/{name}/guest"),
+            json!({"configure": ".*", "write": ".*", "read": ".*"}),
+        )
+        .await;
+        Vhost { http, base, name }
+    }
+
+    async fn queue(&self, queue: &str) {
+        let response = self
+            .http
+            .put(format!("{}/api/queues/{}/{queue}", self.base, self.name))
+            .basic_auth("guest", Some("guest"))
+            .json(&json!({"durable": false}))
+            .send()
+            .await
+            .unwrap();
+        assert!(response.status().is_success());
+    }
+
+    async fn publish(&self, queue: &str, count: usize) {
+        for i in 0..count {
+            let response = self
+                .http
+                .post(format!("{}/api/exchanges/{}/amq.default/publish", self.base, self.name))
+                .basic_auth("guest", Some("guest"))
+                .json(&json!({"properties": {}, "routing_key": queue, "payload": format!("m{i}"), "payload_encoding": "string"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.json::<serde_json::Value>().await.unwrap()["routed"], true);
+        }
+    }
+
+    async fn drop_it(self) {
+        let _ = self
+            .http
+            .delete(format!("{}/api/vhosts/{}", self.base, self.name))
+            .basic_auth("guest", Some("guest"))
+            .send()
+            .await;
+    }
+}
+
+fn adapter(url: &str, password: &str) -> RabbitAdapter {
+    RabbitAdapter::new(RabbitSettings {
+        management_url: url.into(),
+        username: "guest".into(),
+        password: password.into(),
+        timeout: Duration::from_secs(5),
+    })
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_snapshot_shows_queues_with_their_backlog_and_the_nodes() {
+    let vhost = Vhost::create().await;
+    vhost.queue("orders").await;
+    vhost.queue("idle").await;
+    vhost.publish("orders", 5).await;
+    let rabbit = adapter(&vhost.base, "guest");
+    // The management API's counters trail publishes by a few seconds.
+    let snapshot =
+        eventually(Duration::from_secs(30), "the backlog in the queue listing", || async {
+            let snapshot = rabbit.snapshot(osprey::clock::now_millis()).await.ok()?;
+            let orders =
+                snapshot.queues.iter().find(|q| q.vhost == vhost.name && q.name == "orders")?;
+            (orders.backlog() == 5).then_some(snapshot)
+        })
+        .await;
+    let ours: Vec<&str> =
+        snapshot.queues.iter().filter(|q| q.vhost == vhost.name).map(|q| q.name.as_str()).collect();
+    assert_eq!(ours, ["idle", "orders"], "sorted by vhost and name");
+    let orders =
+        snapshot.queues.iter().find(|q| q.vhost == vhost.name && q.name == "orders").unwrap();
+    assert_eq!((orders.messages_ready, orders.consumers, orders.kind.as_str()), (5, 0, "classic"));
+    assert!(snapshot.overview.rabbitmq_version.starts_with("3."), "{:?}", snapshot.overview);
+    assert!(snapshot.overview.object_totals.queues >= 2);
+    let node = &snapshot.nodes[0];
+    assert!(node.running && !node.in_alarm(), "{node:?}");
+    assert!(node.mem_used.is_some() && node.fd_total.is_some());
+    vhost.drop_it().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_credentials_and_an_unreachable_node_say_so() {
+    let base = peer("OSPREY_TEST_RABBITMQ_HTTP");
+    let refused = adapter(&base, "not-the-password").snapshot(0).await.unwrap_err();
+    assert!(
+        matches!(&refused, AdapterError::Protocol(m) if m.contains("401") && m.contains("wrong username or password")),
+        "{refused}"
+    );
+    let port = free_port();
+    let unreachable =
+        adapter(&format!("http://127.0.0.1:{port}"), "guest").snapshot(0).await.unwrap_err();
+    assert!(matches!(unreachable, AdapterError::Unreachable(_)), "{unreachable}");
+}
