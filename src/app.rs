@@ -13,6 +13,7 @@ use crate::alerting::{self, Alerting};
 use crate::auth::Auth;
 use crate::brokers::AdapterError;
 use crate::brokers::kafka::KafkaAdapter;
+use crate::brokers::rabbitmq::RabbitAdapter;
 use crate::config::{ClusterKind, Config};
 use crate::poller::{self, ClusterState, Clusters};
 use crate::store::{Store, StoreError};
@@ -39,6 +40,7 @@ pub fn check_clusters(config: &Config) -> Result<(), AppError> {
     for (index, cluster) in config.clusters.iter().enumerate() {
         match cluster.kind {
             ClusterKind::Kafka => KafkaAdapter::new(cluster).map(drop),
+            ClusterKind::Rabbitmq => RabbitAdapter::from_cluster(cluster).map(drop),
         }
         .map_err(|source| AppError::Cluster {
             index,
@@ -101,6 +103,13 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, App
             async move {
                 match cluster.kind {
                     ClusterKind::Kafka => match KafkaAdapter::new(&cluster) {
+                        Ok(adapter) => {
+                            poller::run_cluster(adapter, cluster, history, lag, store, tx, cancel)
+                                .await
+                        }
+                        Err(e) => tracing::error!(cluster = %cluster.name, error = %e, "cannot create the cluster client"),
+                    },
+                    ClusterKind::Rabbitmq => match RabbitAdapter::from_cluster(&cluster) {
                         Ok(adapter) => {
                             poller::run_cluster(adapter, cluster, history, lag, store, tx, cancel)
                                 .await

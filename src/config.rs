@@ -170,12 +170,15 @@ pub struct HistoryConfig {
 #[serde(rename_all = "lowercase")]
 pub enum ClusterKind {
     Kafka,
+    /// RabbitMQ through its management HTTP API (`management_url`, `username`, `password`).
+    Rabbitmq,
 }
 
 impl ClusterKind {
     pub fn as_str(self) -> &'static str {
         match self {
             ClusterKind::Kafka => "kafka",
+            ClusterKind::Rabbitmq => "rabbitmq",
         }
     }
 }
@@ -186,8 +189,17 @@ pub struct ClusterConfig {
     /// Short name used in URLs and history: letters, digits, `.`, `_` and `-`.
     pub name: String,
     pub kind: ClusterKind,
-    /// Comma-separated `host:port` list.
+    /// Kafka: comma-separated `host:port` list.
+    #[serde(default)]
     pub bootstrap_servers: String,
+    /// RabbitMQ: the management API, e.g. `http://rabbit1:15672`.
+    #[serde(default)]
+    pub management_url: Option<String>,
+    /// RabbitMQ: a management user (the `monitoring` tag is enough to read).
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<Secret>,
     #[serde(with = "duration_text", default = "defaults::poll_interval")]
     pub poll_interval: Duration,
     /// Longest time one poll may take; a slower poll counts as a failure.
@@ -212,6 +224,9 @@ impl fmt::Debug for ClusterConfig {
             .field("name", &self.name)
             .field("kind", &self.kind)
             .field("bootstrap_servers", &self.bootstrap_servers)
+            .field("management_url", &self.management_url)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| REDACTED))
             .field("poll_interval", &self.poll_interval)
             .field("poll_timeout", &self.poll_timeout)
             .field("config_refresh_interval", &self.config_refresh_interval)
@@ -463,7 +478,21 @@ impl Config {
                 return Err(key_error(key("name"), format!("{:?} is used twice", cluster.name)));
             }
             let servers: Vec<&str> = cluster.bootstrap_servers.split(',').map(str::trim).collect();
-            if servers.iter().any(|s| !is_host_port(s)) {
+            if cluster.kind == ClusterKind::Rabbitmq {
+                let url = cluster.management_url.as_deref().unwrap_or_default();
+                if !url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
+                    return Err(key_error(
+                        key("management_url"),
+                        format!("{url:?} is not the http(s) URL of the management API"),
+                    ));
+                }
+                if cluster.username.is_none() || cluster.password.is_none() {
+                    return Err(key_error(
+                        key("username"),
+                        "RabbitMQ clusters need username and password",
+                    ));
+                }
+            } else if servers.iter().any(|s| !is_host_port(s)) {
                 return Err(key_error(
                     key("bootstrap_servers"),
                     format!("{:?} is not a list of host:port", cluster.bootstrap_servers),
@@ -531,6 +560,9 @@ impl Config {
                 name: "local".into(),
                 kind: ClusterKind::Kafka,
                 bootstrap_servers: "127.0.0.1:9092".into(),
+                management_url: None,
+                username: None,
+                password: None,
                 poll_interval: defaults::poll_interval(),
                 poll_timeout: defaults::poll_timeout(),
                 config_refresh_interval: defaults::config_refresh_interval(),
@@ -621,10 +653,35 @@ impl Config {
             line("[[clusters]]");
             line("# Short name used in URLs: letters, digits, '.', '_' and '-'.");
             line(&format!("name = {}", q(&cluster.name)));
-            line("# kafka (RocketMQ and RabbitMQ follow).");
+            line("# kafka or rabbitmq (RocketMQ follows).");
             line(&format!("kind = {}", q(cluster.kind.as_str())));
-            line("# Comma-separated host:port list.");
-            line(&format!("bootstrap_servers = {}", q(&cluster.bootstrap_servers)));
+            match cluster.kind {
+                ClusterKind::Kafka => {
+                    line("# Comma-separated host:port list.");
+                    line(&format!("bootstrap_servers = {}", q(&cluster.bootstrap_servers)));
+                    line(
+                        "# (A RabbitMQ cluster has kind = \"rabbitmq\", management_url, username and",
+                    );
+                    line("# password instead.)");
+                }
+                ClusterKind::Rabbitmq => {
+                    line("# The management API and a user that may read it.");
+                    let url = cluster.management_url.as_deref().unwrap_or_default();
+                    line(&format!("management_url = {}", q(url)));
+                    line(&format!(
+                        "username = {}",
+                        q(cluster.username.as_deref().unwrap_or_default())
+                    ));
+                    let password = cluster.password.as_ref().map_or(String::new(), |p| {
+                        if p.expose().trim().starts_with("${") {
+                            p.expose().to_owned()
+                        } else {
+                            REDACTED.into()
+                        }
+                    });
+                    line(&format!("password = {}", q(&password)));
+                }
+            }
             line("# Time between two polls; missed ticks are skipped, never queued.");
             line(&format!("poll_interval = {}", d(cluster.poll_interval)));
             line("# A poll that takes longer fails; the cluster is then shown as unreachable.");

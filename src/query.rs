@@ -155,6 +155,8 @@ pub struct BrokerRow {
 pub struct ClusterDetail {
     pub summary: ClusterSummary,
     pub brokers: Vec<BrokerRow>,
+    /// RabbitMQ clusters: the overview and every node with its alarms.
+    pub rabbit: Option<RabbitSummary>,
     pub range: Range,
     pub history: Vec<ClusterPoint>,
 }
@@ -198,7 +200,14 @@ pub async fn cluster_detail(
         }
         brokers.sort_by_key(|b| b.id);
     }
-    Ok(ClusterDetail { summary: summarize(&state), brokers, range, history })
+    let rabbit = state.snapshot.as_ref().and_then(|s| s.rabbit.as_ref()).map(|r| RabbitSummary {
+        overview: r.overview.clone(),
+        nodes: r.nodes.clone(),
+        queues: r.queues.len(),
+        backlog: r.queues.iter().map(crate::domain::rabbit::Queue::backlog).sum(),
+        without_consumers: r.queues.iter().filter(|q| q.consumers == 0 && q.backlog() > 0).count(),
+    });
+    Ok(ClusterDetail { summary: summarize(&state), brokers, rabbit, range, history })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -244,7 +253,7 @@ pub const DEFAULT_PER_PAGE: usize = 50;
 pub const MAX_PER_PAGE: usize = 500;
 
 /// The 1-based `page` of `items` (clamped into range), the page count, and that page's items.
-fn paginate<T>(items: &[T], page: usize, per_page: usize) -> (usize, usize, &[T]) {
+pub(crate) fn paginate<T>(items: &[T], page: usize, per_page: usize) -> (usize, usize, &[T]) {
     let per_page = per_page.clamp(1, MAX_PER_PAGE);
     let pages = items.len().div_ceil(per_page).max(1);
     let page = page.clamp(1, pages);
@@ -751,5 +760,138 @@ pub async fn partition_history(
         partition,
         range,
         points,
+    })
+}
+
+/// A RabbitMQ cluster at a glance.
+#[derive(Debug, Clone, Serialize)]
+pub struct RabbitSummary {
+    pub overview: crate::domain::rabbit::Overview,
+    pub nodes: Vec<crate::domain::rabbit::Node>,
+    pub queues: usize,
+    /// Ready + unacknowledged over every queue.
+    pub backlog: u64,
+    /// Queues holding messages that nobody consumes.
+    pub without_consumers: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueSort {
+    Name,
+    #[default]
+    Backlog,
+    Consumers,
+    Publish,
+    Deliver,
+}
+
+impl QueueSort {
+    pub const ALL: [QueueSort; 5] = [
+        QueueSort::Name,
+        QueueSort::Backlog,
+        QueueSort::Consumers,
+        QueueSort::Publish,
+        QueueSort::Deliver,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            QueueSort::Name => "name",
+            QueueSort::Backlog => "backlog",
+            QueueSort::Consumers => "consumers",
+            QueueSort::Publish => "publish",
+            QueueSort::Deliver => "deliver",
+        }
+    }
+}
+
+/// Paging, filters and sort of the queue list, as given in the query string.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct QueueQuery {
+    /// Case-insensitive substring of the queue name.
+    pub q: String,
+    /// Only this vhost (exact); empty: every vhost.
+    pub vhost: String,
+    pub sort: QueueSort,
+    pub dir: Direction,
+    pub page: usize,
+    pub per_page: usize,
+}
+
+impl Default for QueueQuery {
+    fn default() -> Self {
+        QueueQuery {
+            q: String::new(),
+            vhost: String::new(),
+            sort: QueueSort::Backlog,
+            dir: Direction::Desc,
+            page: 1,
+            per_page: DEFAULT_PER_PAGE,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct QueueList {
+    pub cluster: ClusterSummary,
+    pub query: QueueQuery,
+    pub vhosts: Vec<String>,
+    pub total: usize,
+    pub matched: usize,
+    pub page: usize,
+    pub pages: usize,
+    pub rows: Vec<crate::domain::rabbit::Queue>,
+}
+
+/// The queues of a RabbitMQ cluster as of its last good poll, filtered, sorted and paged.
+pub fn queue_list(
+    clusters: &Clusters,
+    name: &str,
+    query: &QueueQuery,
+) -> Result<QueueList, QueryError> {
+    use crate::domain::rabbit::Queue;
+    let state = cluster_state(clusters, name)?;
+    let snapshot =
+        state.snapshot.clone().ok_or_else(|| QueryError::NotPolledYet(name.to_owned()))?;
+    let empty = Vec::new();
+    let all: &Vec<Queue> = snapshot.rabbit.as_ref().map_or(&empty, |r| &r.queues);
+    let needle = query.q.to_lowercase();
+    let mut matched: Vec<&Queue> = all
+        .iter()
+        .filter(|q| query.vhost.is_empty() || q.vhost == query.vhost)
+        .filter(|q| needle.is_empty() || q.name.to_lowercase().contains(&needle))
+        .collect();
+    let rate = |r: Option<f64>| r.unwrap_or(0.0);
+    matched.sort_by(|a, b| {
+        let order = match query.sort {
+            QueueSort::Name => (&a.vhost, &a.name).cmp(&(&b.vhost, &b.name)),
+            QueueSort::Backlog => a.backlog().cmp(&b.backlog()),
+            QueueSort::Consumers => a.consumers.cmp(&b.consumers),
+            QueueSort::Publish => {
+                rate(a.message_stats.publish).total_cmp(&rate(b.message_stats.publish))
+            }
+            QueueSort::Deliver => {
+                rate(a.message_stats.deliver_get).total_cmp(&rate(b.message_stats.deliver_get))
+            }
+        };
+        let order = if query.dir == Direction::Desc { order.reverse() } else { order };
+        order.then_with(|| (&a.vhost, &a.name).cmp(&(&b.vhost, &b.name)))
+    });
+    let per_page = query.per_page.clamp(1, MAX_PER_PAGE);
+    let (page, pages, rows) = paginate(&matched, query.page, per_page);
+    let mut vhosts: Vec<String> = all.iter().map(|q| q.vhost.clone()).collect();
+    vhosts.sort();
+    vhosts.dedup();
+    Ok(QueueList {
+        cluster: summarize(&state),
+        query: QueueQuery { per_page, ..query.clone() },
+        vhosts,
+        total: all.len(),
+        matched: matched.len(),
+        page,
+        pages,
+        rows: rows.iter().map(|q| (*q).clone()).collect(),
     })
 }

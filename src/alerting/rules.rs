@@ -235,6 +235,7 @@ mod tests {
             }],
             groups: vec![],
             groups_error: None,
+            rabbit: None,
         }));
         state.groups = Arc::new(groups);
         Arc::new(state)

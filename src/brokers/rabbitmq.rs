@@ -1,15 +1,18 @@
 //! RabbitMQ through its management HTTP API: overview, nodes (memory, disk and fd with their
 //! alarms), and every queue with its backlog and rates, listed in pages with only the columns
 //! Osprey uses (the full listing is what makes the management UI slow with thousands of queues).
-//!
-//! Not yet selectable as a cluster `kind`: the poller, history and pages for queues follow.
+//! A snapshot carries them in `ClusterSnapshot::rabbit`; queue history, charts, publish/peek
+//! and queue alerts follow (issue 6).
 
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::AdapterError;
 use crate::domain::Millis;
+pub use crate::domain::rabbit::{
+    Node, ObjectTotals, Overview, Queue, QueueTotals, RabbitSnapshot, Rates,
+};
 
 /// Queues asked per page of `/api/queues`.
 pub const QUEUE_PAGE: usize = 500;
@@ -24,141 +27,6 @@ const NODE_COLUMNS: &str = "name,running,mem_used,mem_limit,mem_alarm,disk_free,
 
 const OVERVIEW_COLUMNS: &str = "rabbitmq_version,erlang_version,cluster_name,object_totals,\
     queue_totals,message_stats";
-
-/// What one poll saw of a RabbitMQ cluster.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RabbitSnapshot {
-    pub taken_at: Millis,
-    pub overview: Overview,
-    pub nodes: Vec<Node>,
-    /// Sorted by (vhost, name).
-    pub queues: Vec<Queue>,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Overview {
-    #[serde(default)]
-    pub rabbitmq_version: String,
-    #[serde(default)]
-    pub erlang_version: String,
-    #[serde(default)]
-    pub cluster_name: String,
-    #[serde(default)]
-    pub object_totals: ObjectTotals,
-    #[serde(default)]
-    pub queue_totals: QueueTotals,
-    #[serde(default)]
-    pub message_stats: Rates,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ObjectTotals {
-    #[serde(default)]
-    pub connections: u64,
-    #[serde(default)]
-    pub channels: u64,
-    #[serde(default)]
-    pub exchanges: u64,
-    #[serde(default)]
-    pub queues: u64,
-    #[serde(default)]
-    pub consumers: u64,
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct QueueTotals {
-    #[serde(default)]
-    pub messages: u64,
-    #[serde(default)]
-    pub messages_ready: u64,
-    #[serde(default)]
-    pub messages_unacknowledged: u64,
-}
-
-/// Message rates (per second) as the management API reports them.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Rates {
-    #[serde(default, rename = "publish_details", deserialize_with = "rate")]
-    pub publish: Option<f64>,
-    #[serde(default, rename = "deliver_get_details", deserialize_with = "rate")]
-    pub deliver_get: Option<f64>,
-    #[serde(default, rename = "ack_details", deserialize_with = "rate")]
-    pub ack: Option<f64>,
-}
-
-/// `{"rate": 1.5}` → `Some(1.5)`.
-fn rate<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<f64>, D::Error> {
-    #[derive(Deserialize)]
-    struct Details {
-        rate: Option<f64>,
-    }
-    Ok(Option::<Details>::deserialize(de)?.and_then(|d| d.rate))
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Node {
-    pub name: String,
-    #[serde(default)]
-    pub running: bool,
-    #[serde(default)]
-    pub mem_used: Option<u64>,
-    #[serde(default)]
-    pub mem_limit: Option<u64>,
-    #[serde(default)]
-    pub mem_alarm: bool,
-    #[serde(default)]
-    pub disk_free: Option<u64>,
-    #[serde(default)]
-    pub disk_free_limit: Option<u64>,
-    #[serde(default)]
-    pub disk_free_alarm: bool,
-    #[serde(default)]
-    pub fd_used: Option<u64>,
-    #[serde(default)]
-    pub fd_total: Option<u64>,
-    /// Milliseconds.
-    #[serde(default)]
-    pub uptime: Option<u64>,
-}
-
-impl Node {
-    pub fn in_alarm(&self) -> bool {
-        self.mem_alarm || self.disk_free_alarm
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Queue {
-    pub name: String,
-    pub vhost: String,
-    /// `classic`, `quorum` or `stream`.
-    #[serde(default, rename = "type")]
-    pub kind: String,
-    /// `running`, `idle`, `flow`, `down`, …
-    #[serde(default)]
-    pub state: String,
-    #[serde(default)]
-    pub messages_ready: u64,
-    #[serde(default)]
-    pub messages_unacknowledged: u64,
-    #[serde(default)]
-    pub messages: u64,
-    #[serde(default)]
-    pub consumers: u64,
-    #[serde(default)]
-    pub consumer_utilisation: Option<f64>,
-    #[serde(default)]
-    pub idle_since: Option<String>,
-    #[serde(default)]
-    pub message_stats: Rates,
-}
-
-impl Queue {
-    /// A queue's lag: messages not yet consumed and acknowledged.
-    pub fn backlog(&self) -> u64 {
-        self.messages_ready + self.messages_unacknowledged
-    }
-}
 
 /// One page of `/api/queues?page=…`.
 #[derive(Debug, Deserialize)]
@@ -178,6 +46,7 @@ pub struct RabbitSettings {
 }
 
 pub struct RabbitAdapter {
+    cluster: String,
     http: reqwest::Client,
     base: String,
     settings: RabbitSettings,
@@ -190,6 +59,21 @@ impl std::fmt::Debug for RabbitAdapter {
 }
 
 impl RabbitAdapter {
+    /// The adapter of a `kind = "rabbitmq"` cluster; the password may read `${ENV}`.
+    pub fn from_cluster(cluster: &crate::config::ClusterConfig) -> Result<Self, AdapterError> {
+        let password = cluster.password.as_ref().map(|p| p.expose()).unwrap_or_default();
+        let password =
+            crate::alerting::definition::interpolate(password, |n| std::env::var(n).ok())
+                .map_err(AdapterError::Config)?;
+        RabbitAdapter::new(RabbitSettings {
+            management_url: cluster.management_url.clone().unwrap_or_default(),
+            username: cluster.username.clone().unwrap_or_default(),
+            password,
+            timeout: cluster.poll_timeout,
+        })
+        .map(|adapter| RabbitAdapter { cluster: cluster.name.clone(), ..adapter })
+    }
+
     pub fn new(settings: RabbitSettings) -> Result<Self, AdapterError> {
         let url = url::Url::parse(&settings.management_url)
             .map_err(|e| AdapterError::Config(format!("management_url: {e}")))?;
@@ -201,7 +85,7 @@ impl RabbitAdapter {
             .build()
             .map_err(|e| AdapterError::Config(e.to_string()))?;
         let base = settings.management_url.trim_end_matches('/').to_owned();
-        Ok(RabbitAdapter { http, base, settings })
+        Ok(RabbitAdapter { cluster: String::new(), http, base, settings })
     }
 
     async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, AdapterError> {
@@ -261,6 +145,40 @@ impl RabbitAdapter {
         nodes.sort_by(|a, b| a.name.cmp(&b.name));
         let queues = self.queues().await?;
         Ok(RabbitSnapshot { taken_at: now, overview, nodes, queues })
+    }
+}
+
+impl super::ClusterAdapter for RabbitAdapter {
+    /// Nodes stand in the snapshot's broker list (id = position, host = node name) so the
+    /// cluster-wide figures and broker availability work as for Kafka; queues are in `rabbit`.
+    async fn snapshot(&self, now: Millis) -> Result<crate::domain::ClusterSnapshot, AdapterError> {
+        let started = std::time::Instant::now();
+        let rabbit = RabbitAdapter::snapshot(self, now).await?;
+        let brokers = rabbit
+            .nodes
+            .iter()
+            .filter(|n| n.running)
+            .enumerate()
+            .map(|(i, n)| crate::domain::Broker {
+                id: i32::try_from(i).unwrap_or(i32::MAX),
+                host: n.name.clone(),
+                port: 0,
+                rack: None,
+            })
+            .collect();
+        Ok(crate::domain::ClusterSnapshot {
+            cluster: self.cluster.clone(),
+            kind: crate::config::ClusterKind::Rabbitmq,
+            taken_at: now,
+            poll_millis: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            cluster_id: Some(rabbit.overview.cluster_name.clone()).filter(|n| !n.is_empty()),
+            controller_id: None,
+            brokers,
+            topics: Vec::new(),
+            groups: Vec::new(),
+            groups_error: None,
+            rabbit: Some(std::sync::Arc::new(rabbit)),
+        })
     }
 }
 

@@ -19,6 +19,7 @@ pub fn router() -> Router<AppState> {
         .route("/clusters", get(clusters))
         .route("/clusters/{cluster}", get(cluster))
         .route("/clusters/{cluster}/topics", get(topics))
+        .route("/clusters/{cluster}/queues", get(queues))
         .route("/clusters/{cluster}/topics/{topic}", get(topic))
         .route("/clusters/{cluster}/groups", get(groups))
         .route("/clusters/{cluster}/groups/{group}", get(group))
@@ -46,6 +47,15 @@ async fn cluster(
         query::cluster_detail(&state.clusters, &state.store, &name, params.range, now_millis())
             .await?;
     Ok(Json(detail))
+}
+
+async fn queues(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    params: Result<Query<query::QueueQuery>, QueryRejection>,
+) -> Result<Json<query::QueueList>, ApiError> {
+    let Query(params) = params?;
+    Ok(Json(query::queue_list(&state.clusters, &name, &params)?))
 }
 
 async fn topics(

@@ -38,13 +38,18 @@ const DEFAULT_MAX_MESSAGE_BYTES: usize = 1_048_588;
 #[derive(Debug, Clone, Default)]
 pub struct Operators {
     clusters: HashMap<String, (Arc<KafkaActions>, bool)>,
+    /// Clusters of kinds without these actions (RabbitMQ), to say so rather than "unknown".
+    other_kinds: HashMap<String, &'static str>,
 }
 
 impl Operators {
     /// One producer per cluster; browsing consumers are made per request.
     pub fn new(clusters: &[ClusterConfig]) -> Result<Self, crate::brokers::AdapterError> {
         let mut operators = Operators::default();
-        for cluster in clusters {
+        for cluster in clusters.iter().filter(|c| c.kind != crate::config::ClusterKind::Kafka) {
+            operators.other_kinds.insert(cluster.name.clone(), cluster.kind.as_str());
+        }
+        for cluster in clusters.iter().filter(|c| c.kind == crate::config::ClusterKind::Kafka) {
             let actions = Arc::new(KafkaActions::new(cluster)?);
             operators.clusters.insert(cluster.name.clone(), (actions, cluster.read_only));
         }
@@ -55,7 +60,13 @@ impl Operators {
         self.clusters
             .get(cluster)
             .map(|(a, read_only)| (a, *read_only))
-            .ok_or_else(|| WebError::Query(QueryError::UnknownCluster(cluster.to_owned())))
+            .ok_or_else(|| match self.other_kinds.get(cluster) {
+                Some(kind) => WebError::invalid(
+                    "cluster",
+                    format!("{cluster} is a {kind} cluster: topic and consumer-group actions are for Kafka clusters"),
+                ),
+                None => WebError::Query(QueryError::UnknownCluster(cluster.to_owned())),
+            })
     }
 }
 

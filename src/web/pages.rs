@@ -21,7 +21,8 @@ use crate::evaluator::PartitionStatus;
 use crate::poller::ClusterStatus;
 use crate::query::{
     self, ClusterDetail, ClusterSummary, Direction, GroupDetail, GroupList, GroupQuery, GroupSort,
-    PartitionRow, Range, TopicDetail, TopicList, TopicQuery, TopicSort,
+    PartitionRow, QueueList, QueueQuery, QueueSort, Range, TopicDetail, TopicList, TopicQuery,
+    TopicSort,
 };
 
 pub fn router() -> Router<AppState> {
@@ -29,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .route("/", get(overview))
         .route("/clusters/{cluster}", get(cluster))
         .route("/clusters/{cluster}/topics", get(topics))
+        .route("/clusters/{cluster}/queues", get(queues))
         .route("/clusters/{cluster}/topics/{topic}", get(topic))
         .route("/clusters/{cluster}/groups", get(groups))
         .route("/clusters/{cluster}/groups/{group}", get(group))
@@ -234,6 +236,107 @@ async fn cluster(
         chrome: Chrome::new(lang, here(&uri), Some(&name), &who),
         d,
         chart,
+    }))
+}
+
+impl ClusterPage {
+    /// `1.5 GiB`, `320.0 MiB`; `–` when unknown.
+    pub fn bytes(&self, bytes: impl std::borrow::Borrow<Option<u64>>) -> String {
+        let Some(bytes) = *bytes.borrow() else { return "–".into() };
+        let units = [(1u64 << 40, "TiB"), (1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
+        match units.iter().find(|(size, _)| bytes >= *size) {
+            Some((size, unit)) => format!("{:.1} {unit}", bytes as f64 / *size as f64),
+            None => format!("{bytes} B"),
+        }
+    }
+
+    pub fn pair(
+        &self,
+        used: impl std::borrow::Borrow<Option<u64>>,
+        total: impl std::borrow::Borrow<Option<u64>>,
+    ) -> String {
+        match (*used.borrow(), *total.borrow()) {
+            (Some(used), Some(total)) => format!("{used} / {total}"),
+            _ => "–".into(),
+        }
+    }
+
+    pub fn uptime(&self, millis: impl std::borrow::Borrow<Option<u64>>) -> String {
+        self.f.span(millis.borrow().map(|ms| ms as f64 / 1000.0))
+    }
+
+    pub fn count_u64(&self, n: impl std::borrow::Borrow<u64>) -> String {
+        self.f.count(i64::try_from(*n.borrow()).unwrap_or(i64::MAX))
+    }
+}
+
+#[derive(Template)]
+#[template(path = "queues.html")]
+pub struct QueuesPage {
+    t: &'static Messages,
+    f: Fmt,
+    chrome: Chrome,
+    list: QueueList,
+}
+
+impl QueuesPage {
+    fn href(&self, query: &QueueQuery) -> String {
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        if !query.q.is_empty() {
+            form.append_pair("q", &query.q);
+        }
+        if !query.vhost.is_empty() {
+            form.append_pair("vhost", &query.vhost);
+        }
+        form.append_pair("sort", query.sort.code());
+        form.append_pair("dir", dir_code(query.dir));
+        form.append_pair("page", &query.page.to_string());
+        format!("/clusters/{}/queues?{}", segment(&self.list.cluster.name), form.finish())
+    }
+
+    pub fn sort_href(&self, code: &str) -> String {
+        let sort = QueueSort::ALL.into_iter().find(|s| s.code() == code).unwrap_or_default();
+        let current = &self.list.query;
+        let dir = next_direction(current.sort == sort, current.dir, sort == QueueSort::Name);
+        self.href(&QueueQuery { sort, dir, page: 1, ..current.clone() })
+    }
+
+    pub fn sort_mark(&self, code: &str) -> &'static str {
+        sort_mark(self.list.query.sort.code() == code, self.list.query.dir)
+    }
+
+    pub fn page_href(&self, page: impl std::borrow::Borrow<usize>) -> String {
+        self.href(&QueueQuery { page: *page.borrow(), ..self.list.query.clone() })
+    }
+
+    pub fn page_of(&self) -> String {
+        Messages::fill(
+            self.t.page_of,
+            &[("page", &self.list.page.to_string()), ("pages", &self.list.pages.to_string())],
+        )
+    }
+
+    pub fn count_u64(&self, n: impl std::borrow::Borrow<u64>) -> String {
+        self.f.count(i64::try_from(*n.borrow()).unwrap_or(i64::MAX))
+    }
+}
+
+async fn queues(
+    State(state): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    who: Principal,
+    Path(name): Path<String>,
+    params: Result<Query<QueueQuery>, QueryRejection>,
+) -> Result<Response, PageError> {
+    let Query(params) = params.map_err(|e| PageError::bad_request(e, lang))?;
+    let list =
+        query::queue_list(&state.clusters, &name, &params).map_err(|e| PageError::new(e, lang))?;
+    Ok(render(&QueuesPage {
+        t: lang.messages(),
+        f: Fmt::new(lang, now_millis()),
+        chrome: Chrome::new(lang, here(&uri), Some(&name), &who),
+        list,
     }))
 }
 

@@ -127,3 +127,71 @@ async fn wrong_credentials_and_an_unreachable_node_say_so() {
         adapter(&format!("http://127.0.0.1:{port}"), "guest").snapshot(0).await.unwrap_err();
     assert!(matches!(unreachable, AdapterError::Unreachable(_)), "{unreachable}");
 }
+
+fn rabbit_cluster(name: &str, url: &str, password: &str) -> osprey::config::ClusterConfig {
+    let mut cluster = kafka_cluster(name, "");
+    cluster.kind = osprey::config::ClusterKind::Rabbitmq;
+    cluster.management_url = Some(url.into());
+    cluster.username = Some("guest".into());
+    cluster.password = Some(osprey::config::Secret::new(password));
+    cluster.poll_timeout = Duration::from_secs(1);
+    cluster
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rabbitmq_cluster_is_polled_and_its_queues_listed() {
+    let vhost = Vhost::create().await;
+    vhost.queue("billing").await;
+    vhost.queue("audit").await;
+    vhost.publish("billing", 4).await;
+    let app = TestApp::with_clusters(vec![
+        rabbit_cluster("rabbit", &vhost.base, "guest"),
+        rabbit_cluster("locked", &vhost.base, "wrong-password"),
+    ])
+    .await;
+    let path = format!("/api/v1/clusters/rabbit/queues?vhost={}", vhost.name);
+    let list = eventually(Duration::from_secs(30), "the backlog in the queue list", || async {
+        let response = app.get(&path).await;
+        let list: serde_json::Value =
+            response.status().is_success().then_some(response)?.json().await.ok()?;
+        (list["rows"][0]["name"] == "billing" && list["rows"][0]["messages_ready"] == 4)
+            .then_some(list)
+    })
+    .await;
+    assert_eq!(list["matched"], 2, "both queues of the vhost, biggest backlog first: {list}");
+    assert_eq!(list["rows"][1]["name"], "audit");
+
+    let detail = app.json("/api/v1/clusters/rabbit").await;
+    assert_eq!(detail["summary"]["kind"], "rabbitmq");
+    assert_eq!(detail["summary"]["status"], "up");
+    assert!(detail["rabbit"]["nodes"][0]["running"].as_bool().unwrap(), "{detail}");
+    let page = app.html("/clusters/rabbit").await;
+    assert!(page.contains("id=\"nodes\"") && page.contains("RabbitMQ 3."), "{page}");
+    let queues_page =
+        app.html(&format!("/clusters/rabbit/queues?vhost={}&sort=name&dir=asc", vhost.name)).await;
+    let (audit, billing) =
+        (queues_page.find("data-queue=\"audit\""), queues_page.find("data-queue=\"billing\""));
+    assert!(audit.is_some() && audit < billing, "sorted by name");
+
+    // Wrong credentials: the cluster shows as unreachable with the reason.
+    let locked = eventually(Duration::from_secs(20), "the refused poll", || async {
+        let clusters = app.json("/api/v1/clusters").await;
+        let locked = clusters.as_array()?.iter().find(|c| c["name"] == "locked")?.clone();
+        (locked["status"] == "down").then_some(locked)
+    })
+    .await;
+    assert!(
+        locked["error"].as_str().unwrap().contains("wrong username or password"),
+        "{locked}"
+    );
+    app.stop().await;
+    vhost.drop_it().await;
+}
+
+#[test]
+fn a_rabbitmq_cluster_needs_its_management_url() {
+    let text =
+        "[[clusters]]\nname = \"r\"\nkind = \"rabbitmq\"\nusername = \"u\"\npassword = \"p\"";
+    let error = osprey::config::Config::from_toml_str(text).unwrap_err().to_string();
+    assert!(error.contains("clusters[0].management_url"), "{error}");
+}

@@ -714,6 +714,7 @@ impl ClusterAdapter for KafkaAdapter {
             topics,
             groups,
             groups_error,
+            rabbit: None,
         })
     }
 }

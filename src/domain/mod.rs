@@ -1,5 +1,9 @@
 //! Plain domain types shared by adapters, poller, store and web: no I/O and no clock.
 
+pub mod rabbit;
+
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use crate::config::ClusterKind;
@@ -25,6 +29,8 @@ pub struct ClusterSnapshot {
     pub groups: Vec<ConsumerGroup>,
     /// Why consumer groups could not be read this poll (the rest of the snapshot is good).
     pub groups_error: Option<String>,
+    /// RabbitMQ clusters: overview, nodes and queues; `None` for other kinds.
+    pub rabbit: Option<Arc<rabbit::RabbitSnapshot>>,
 }
 
 /// A consumer group as the coordinator describes it, with its committed offsets.
@@ -249,6 +255,7 @@ pub(crate) mod fixtures {
             topics,
             groups: vec![],
             groups_error: None,
+            rabbit: None,
         }
     }
 }
