@@ -492,6 +492,11 @@ impl Config {
                         "RabbitMQ clusters need username and password",
                     ));
                 }
+            } else if cluster.bootstrap_servers.trim().is_empty() {
+                return Err(key_error(
+                    key("bootstrap_servers"),
+                    "Kafka clusters need bootstrap_servers (host:port, …)",
+                ));
             } else if servers.iter().any(|s| !is_host_port(s)) {
                 return Err(key_error(
                     key("bootstrap_servers"),
@@ -1151,8 +1156,8 @@ mod tests {
             ),
             (
                 "[[clusters]]\nname='a'\nkind='kafka'",
-                "clusters[0]",
-                "missing field `bootstrap_servers`",
+                "clusters[0].bootstrap_servers",
+                "Kafka clusters need bootstrap_servers",
             ),
             (
                 "[[clusters]]\nname='a'\nkind='kafka'\nbootstrap_servers='x:1'\n[[clusters]]\nname='a'\nkind='kafka'\nbootstrap_servers='x:1'",
