@@ -27,10 +27,16 @@ pub enum RuleKind {
     UnderReplicated,
     /// Partitions of a topic without a leader.
     OfflinePartitions,
+    /// RabbitMQ: a queue's backlog (ready + unacknowledged) above `threshold`.
+    QueueBacklog,
+    /// RabbitMQ: a queue holds messages and has no consumer.
+    QueueNoConsumers,
+    /// RabbitMQ: a node is down or in a memory or disk alarm.
+    NodeAlarm,
 }
 
 impl RuleKind {
-    pub const ALL: [RuleKind; 7] = [
+    pub const ALL: [RuleKind; 10] = [
         RuleKind::ConsumerLag,
         RuleKind::ConsumerLagSeconds,
         RuleKind::ConsumerStatus,
@@ -38,6 +44,9 @@ impl RuleKind {
         RuleKind::BrokerDown,
         RuleKind::UnderReplicated,
         RuleKind::OfflinePartitions,
+        RuleKind::QueueBacklog,
+        RuleKind::QueueNoConsumers,
+        RuleKind::NodeAlarm,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -49,6 +58,9 @@ impl RuleKind {
             RuleKind::BrokerDown => "broker_down",
             RuleKind::UnderReplicated => "under_replicated",
             RuleKind::OfflinePartitions => "offline_partitions",
+            RuleKind::QueueBacklog => "queue_backlog",
+            RuleKind::QueueNoConsumers => "queue_no_consumers",
+            RuleKind::NodeAlarm => "node_alarm",
         }
     }
 
@@ -72,7 +84,13 @@ impl RuleKind {
                 | RuleKind::ConsumerLagSeconds
                 | RuleKind::UnderReplicated
                 | RuleKind::OfflinePartitions
+                | RuleKind::QueueBacklog
         )
+    }
+
+    /// Whether the rule selects RabbitMQ queues (and so reads `vhost` and `queue`).
+    pub fn is_about_queues(self) -> bool {
+        matches!(self, RuleKind::QueueBacklog | RuleKind::QueueNoConsumers)
     }
 }
 
@@ -124,6 +142,11 @@ pub struct RuleDef {
     /// Which topics: a lag rule then alerts per (group, topic); replication rules per topic.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topic: Option<String>,
+    /// RabbitMQ queue rules: which vhosts and queues (default: all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vhost: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
     /// Fires when the value is above this (lag in messages or seconds, partition counts).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f64>,
@@ -419,6 +442,14 @@ impl RuleDef {
                 "group",
                 format!("does not apply to {} rules", self.kind.as_str()),
             ));
+        }
+        for (field, value) in [("vhost", &self.vhost), ("queue", &self.queue)] {
+            if value.is_some() && !self.kind.is_about_queues() {
+                return Err(invalid(
+                    field,
+                    format!("does not apply to {} rules", self.kind.as_str()),
+                ));
+            }
         }
         match (self.kind.has_threshold(), self.threshold) {
             (true, None)

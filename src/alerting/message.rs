@@ -49,6 +49,12 @@ pub struct Subject {
     pub topic: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub broker: Option<i32>,
+    /// RabbitMQ: `vhost/queue`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<String>,
+    /// RabbitMQ: a node's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
 }
 
 impl Subject {
@@ -66,6 +72,14 @@ impl Subject {
         }
         if let Some(broker) = self.broker {
             key.push_str(&format!("/broker/{broker}"));
+        }
+        if let Some(queue) = &self.queue {
+            key.push_str("/queue/");
+            key.push_str(queue);
+        }
+        if let Some(node) = &self.node {
+            key.push_str("/node/");
+            key.push_str(node);
         }
         key
     }
@@ -88,6 +102,12 @@ impl Subject {
         if let Some(broker) = self.broker {
             parts.push(format!("broker {broker}"));
         }
+        if let Some(queue) = &self.queue {
+            parts.push(format!("queue {queue}"));
+        }
+        if let Some(node) = &self.node {
+            parts.push(format!("node {node}"));
+        }
         if parts.is_empty() {
             format!("cluster {}", self.cluster)
         } else {
@@ -99,6 +119,10 @@ impl Subject {
     pub fn page_path(&self) -> String {
         let enc = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
         let cluster = enc(&self.cluster);
+        if let Some(queue) = &self.queue {
+            let (vhost, name) = queue.split_once('/').unwrap_or(("", queue));
+            return format!("/clusters/{cluster}/queues?vhost={}&q={}", enc(vhost), enc(name));
+        }
         match (&self.group, &self.topic) {
             (Some(group), _) => format!("/clusters/{cluster}/groups/{}", enc(group)),
             (None, Some(topic)) => format!("/clusters/{cluster}/topics/{}", enc(topic)),
@@ -161,6 +185,17 @@ fn seconds_text(secs: f64) -> String {
     }
 }
 
+/// Node conditions as `rules` measures them.
+fn node_condition(code: f64) -> &'static str {
+    match code as u8 {
+        0 => "running",
+        1 => "in a memory alarm",
+        2 => "in a disk alarm",
+        3 => "in memory and disk alarms",
+        _ => "down",
+    }
+}
+
 /// Status codes as [`crate::evaluator::PartitionStatus::code`] gives them.
 fn status_text(code: f64) -> &'static str {
     // Thresholds sit half a step below the status they stand for.
@@ -186,6 +221,7 @@ impl AlertMessage {
             RuleKind::ConsumerLagSeconds => seconds_text(v),
             RuleKind::ConsumerStatus => status_text(v).into(),
             RuleKind::ClusterDown => format!("{} failed polls", group_digits(v)),
+            RuleKind::NodeAlarm => node_condition(v).into(),
             _ => group_digits(v),
         }
     }
@@ -218,6 +254,13 @@ impl AlertMessage {
             (RuleKind::UnderReplicated, _) => {
                 format!("under-replicated partitions {value} {above} {threshold} — {what}")
             }
+            (RuleKind::QueueBacklog, _) => format!("backlog {value} {above} {threshold} — {what}"),
+            (RuleKind::QueueNoConsumers, _) if firing => {
+                format!("{what}: {value} messages and no consumer")
+            }
+            (RuleKind::QueueNoConsumers, _) => format!("{what} is consumed again"),
+            (RuleKind::NodeAlarm, _) if firing => format!("{what}: {value}"),
+            (RuleKind::NodeAlarm, _) => format!("{what} is running without alarms"),
             (RuleKind::OfflinePartitions, _) => {
                 format!("offline partitions {value} {above} {threshold} — {what}")
             }
@@ -246,6 +289,12 @@ impl AlertMessage {
         }
         if let Some(broker) = self.subject.broker {
             facts.push(("Broker", broker.to_string()));
+        }
+        if let Some(queue) = &self.subject.queue {
+            facts.push(("Queue", queue.clone()));
+        }
+        if let Some(node) = &self.subject.node {
+            facts.push(("Node", node.clone()));
         }
         facts.push(("Value", self.value_text()));
         facts.push(("Threshold", self.threshold_text()));
@@ -330,6 +379,8 @@ impl AlertMessage {
                 "group": self.subject.group,
                 "topic": self.subject.topic,
                 "broker": self.subject.broker,
+                "queue": self.subject.queue,
+                "node": self.subject.node,
                 "value": self.value,
                 "value_text": self.value_text(),
                 "threshold": self.threshold,
@@ -461,12 +512,47 @@ mod tests {
     }
 
     #[test]
+    fn queue_and_node_notices_read_naturally() {
+        let queue = Subject {
+            cluster: "rabbit".into(),
+            queue: Some("/ /orders".into()),
+            ..Subject::default()
+        };
+        let base = lag_message(MessageKind::Firing);
+        let backlog = AlertMessage {
+            rule_kind: RuleKind::QueueBacklog,
+            subject: queue.clone(),
+            value: Some(1_500.0),
+            threshold: 1_000.0,
+            ..base.clone()
+        };
+        assert_eq!(backlog.summary(), "backlog 1,500 > 1,000 — queue / /orders on rabbit");
+        assert!(queue.page_path().starts_with("/clusters/rabbit/queues?vhost="));
+        let idle =
+            AlertMessage { rule_kind: RuleKind::QueueNoConsumers, value: Some(3.0), ..backlog };
+        assert_eq!(idle.summary(), "queue / /orders on rabbit: 3 messages and no consumer");
+        let node = AlertMessage {
+            rule_kind: RuleKind::NodeAlarm,
+            subject: Subject {
+                cluster: "rabbit".into(),
+                node: Some("rabbit@b".into()),
+                ..Subject::default()
+            },
+            value: Some(2.0),
+            ..base
+        };
+        assert_eq!(node.summary(), "node rabbit@b on rabbit: in a disk alarm");
+    }
+
+    #[test]
     fn subject_keys_start_with_the_cluster_and_pages_are_linked() {
         let s = Subject {
             cluster: "prod".into(),
             group: Some("a b".into()),
             topic: Some("t".into()),
             broker: None,
+            queue: None,
+            node: None,
         };
         assert_eq!(s.key(), "prod/group/a b/topic/t");
         assert_eq!(Subject::cluster_of_key(&s.key()), "prod");

@@ -92,6 +92,45 @@ pub fn evaluate(
                     ));
                 }
             }
+            RuleKind::QueueBacklog | RuleKind::QueueNoConsumers => {
+                let Some(rabbit) = &snapshot.rabbit else { continue };
+                let threshold = rule.threshold_or_default();
+                let queues = rabbit.queues.iter().filter(|q| {
+                    rule.vhost.as_deref().is_none_or(|p| matches_pattern(p, &q.vhost))
+                        && rule.queue.as_deref().is_none_or(|p| matches_pattern(p, &q.name))
+                });
+                for queue in queues {
+                    let backlog = queue.backlog() as f64;
+                    let subject = Subject {
+                        queue: Some(format!("{}/{}", queue.vhost, queue.name)),
+                        ..cluster.clone()
+                    };
+                    let (value, limit, breaching) = if rule.kind == RuleKind::QueueBacklog {
+                        (backlog, threshold, backlog > threshold)
+                    } else {
+                        (backlog, 0.0, queue.consumers == 0 && backlog > 0.0)
+                    };
+                    round
+                        .observations
+                        .push((subject.clone(), observation(&subject, value, limit, breaching)));
+                }
+            }
+            RuleKind::NodeAlarm => {
+                let Some(rabbit) = &snapshot.rabbit else { continue };
+                for node in &rabbit.nodes {
+                    // 0 running, 1 memory alarm, 2 disk alarm, 3 both, 4 down.
+                    let code = if !node.running {
+                        4
+                    } else {
+                        u8::from(node.mem_alarm) + 2 * u8::from(node.disk_free_alarm)
+                    };
+                    let subject = Subject { node: Some(node.name.clone()), ..cluster.clone() };
+                    round.observations.push((
+                        subject.clone(),
+                        observation(&subject, f64::from(code), 0.0, code > 0),
+                    ));
+                }
+            }
             RuleKind::ConsumerLag | RuleKind::ConsumerLagSeconds | RuleKind::ConsumerStatus => {
                 if snapshot.groups_error.is_some() {
                     round.unknown_clusters.insert(state.name.clone());
@@ -333,6 +372,79 @@ mod tests {
         let round = evaluate(&rule("kind = \"consumer_lag\"\nthreshold = 1"), &clusters, |_| false);
         assert!(round.observations.is_empty());
         assert!(round.unknown_clusters.contains("prod"));
+    }
+
+    fn rabbit_cluster() -> Arc<ClusterState> {
+        use crate::domain::rabbit::{Node, Overview, Queue, RabbitSnapshot, Rates};
+        let queue = |vhost: &str, name: &str, ready: u64, consumers: u64| Queue {
+            name: name.into(),
+            vhost: vhost.into(),
+            kind: "classic".into(),
+            state: "running".into(),
+            messages_ready: ready,
+            messages_unacknowledged: 0,
+            messages: ready,
+            consumers,
+            consumer_utilisation: None,
+            idle_since: None,
+            message_stats: Rates::default(),
+        };
+        let node = |name: &str, running: bool, mem_alarm: bool| Node {
+            name: name.into(),
+            running,
+            mem_used: None,
+            mem_limit: None,
+            mem_alarm,
+            disk_free: None,
+            disk_free_limit: None,
+            disk_free_alarm: false,
+            fd_used: None,
+            fd_total: None,
+            uptime: None,
+        };
+        let mut state = (*cluster("rabbit", vec![])).clone();
+        let mut snapshot = (**state.snapshot.as_ref().unwrap()).clone();
+        snapshot.rabbit = Some(Arc::new(RabbitSnapshot {
+            taken_at: 1,
+            overview: Overview::default(),
+            nodes: vec![
+                node("rabbit@a", true, false),
+                node("rabbit@b", true, true),
+                node("rabbit@c", false, false),
+            ],
+            queues: vec![
+                queue("/", "orders", 500, 1),
+                queue("/", "audit", 3, 0),
+                queue("eu", "orders", 0, 0),
+            ],
+        }));
+        state.snapshot = Some(Arc::new(snapshot));
+        Arc::new(state)
+    }
+
+    #[test]
+    fn queue_rules_read_backlog_consumers_and_node_alarms() {
+        let clusters = [rabbit_cluster()];
+        let backlog =
+            evaluate(&rule("kind = \"queue_backlog\"\nthreshold = 100"), &clusters, |_| true);
+        assert_eq!(breaching(&backlog), [("rabbit/queue///orders".to_string(), 500.0)]);
+        let scoped = evaluate(
+            &rule("kind = \"queue_backlog\"\nvhost = \"eu\"\nthreshold = 0"),
+            &clusters,
+            |_| true,
+        );
+        assert!(breaching(&scoped).is_empty() && scoped.observations.len() == 1);
+        let idle = evaluate(&rule("kind = \"queue_no_consumers\""), &clusters, |_| true);
+        assert_eq!(
+            breaching(&idle),
+            [("rabbit/queue///audit".to_string(), 3.0)],
+            "eu/orders is empty"
+        );
+        let nodes = evaluate(&rule("kind = \"node_alarm\""), &clusters, |_| true);
+        assert_eq!(
+            breaching(&nodes),
+            [("rabbit/node/rabbit@b".to_string(), 1.0), ("rabbit/node/rabbit@c".to_string(), 4.0)]
+        );
     }
 
     #[test]

@@ -157,6 +157,8 @@ fn rule_from_fields(f: &Fields) -> Result<RuleDef, DefinitionError> {
         kind,
         cluster: f.opt("cluster").unwrap_or_else(|| "*".into()),
         group: f.opt("group").filter(|_| kind.is_about_groups()),
+        vhost: f.opt("vhost").filter(|_| kind.is_about_queues()),
+        queue: f.opt("queue").filter(|_| kind.is_about_queues()),
         topic: f.opt("topic"),
         threshold: f.parse("threshold", "a number")?.filter(|_| kind.has_threshold()),
         status,
@@ -176,6 +178,8 @@ fn rule_fields(rule: &RuleDef) -> Fields {
     f.push("cluster", &rule.cluster);
     f.push("group", rule.group.clone().unwrap_or_default());
     f.push("topic", rule.topic.clone().unwrap_or_default());
+    f.push("vhost", rule.vhost.clone().unwrap_or_default());
+    f.push("queue", rule.queue.clone().unwrap_or_default());
     f.push("threshold", rule.threshold.map(|t| t.to_string()).unwrap_or_default());
     f.push("status", rule.status.map(|s| s.as_str().to_owned()).unwrap_or_default());
     if !rule.hold.is_zero() {
@@ -442,6 +446,9 @@ fn describe_condition(rule: &RuleDef) -> String {
         RuleKind::BrokerDown => "broker gone".into(),
         RuleKind::UnderReplicated => format!("under-replicated > {threshold}"),
         RuleKind::OfflinePartitions => format!("offline partitions > {threshold}"),
+        RuleKind::QueueBacklog => format!("queue backlog > {threshold}"),
+        RuleKind::QueueNoConsumers => "queue with messages and no consumer".into(),
+        RuleKind::NodeAlarm => "node down or in alarm".into(),
     }];
     parts.push(format!("cluster {}", rule.cluster));
     if let Some(group) = &rule.group {
@@ -449,6 +456,12 @@ fn describe_condition(rule: &RuleDef) -> String {
     }
     if let Some(topic) = &rule.topic {
         parts.push(format!("topic {topic}"));
+    }
+    if let Some(vhost) = &rule.vhost {
+        parts.push(format!("vhost {vhost}"));
+    }
+    if let Some(queue) = &rule.queue {
+        parts.push(format!("queue {queue}"));
     }
     parts.join(" · ")
 }

@@ -234,6 +234,7 @@ catalog! {
     col_node: "Node", "节点";
     col_queues: "Queues", "队列";
     col_queue: "Queue", "队列";
+    hint_queue: "RabbitMQ queue rules only; empty means every vhost and queue.", "仅用于 RabbitMQ 队列规则；留空表示所有 vhost 和队列。";
     col_backlog: "Backlog", "积压";
     col_ready: "Ready", "待投递";
     col_unacked: "Unacked", "未确认";

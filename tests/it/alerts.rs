@@ -155,14 +155,14 @@ fn body_of(raw: &str) -> String {
 
 /// An HTTP server that records every webhook call and answers with a chosen status.
 #[derive(Clone)]
-struct Receiver {
-    url: String,
+pub struct Receiver {
+    pub url: String,
     calls: Arc<Mutex<Vec<(HeaderMap, Value)>>>,
     status: Arc<AtomicU16>,
 }
 
 impl Receiver {
-    async fn start() -> Receiver {
+    pub async fn start() -> Receiver {
         let calls: Arc<Mutex<Vec<(HeaderMap, Value)>>> = Arc::default();
         let status = Arc::new(AtomicU16::new(200));
         let (recorded, answer) = (calls.clone(), status.clone());
@@ -184,7 +184,7 @@ impl Receiver {
         Receiver { url, calls, status }
     }
 
-    fn bodies(&self) -> Vec<Value> {
+    pub fn bodies(&self) -> Vec<Value> {
         self.calls.lock().unwrap().iter().map(|(_, body)| body.clone()).collect()
     }
 }

@@ -180,10 +180,7 @@ async fn a_rabbitmq_cluster_is_polled_and_its_queues_listed() {
         (locked["status"] == "down").then_some(locked)
     })
     .await;
-    assert!(
-        locked["error"].as_str().unwrap().contains("wrong username or password"),
-        "{locked}"
-    );
+    assert!(locked["error"].as_str().unwrap().contains("wrong username or password"), "{locked}");
     app.stop().await;
     vhost.drop_it().await;
 }
@@ -194,4 +191,58 @@ fn a_rabbitmq_cluster_needs_its_management_url() {
         "[[clusters]]\nname = \"r\"\nkind = \"rabbitmq\"\nusername = \"u\"\npassword = \"p\"";
     let error = osprey::config::Config::from_toml_str(text).unwrap_err().to_string();
     assert!(error.contains("clusters[0].management_url"), "{error}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_queue_nobody_consumes_fires_an_alert_and_recovers_when_drained() {
+    let vhost = Vhost::create().await;
+    vhost.queue("invoices").await;
+    vhost.publish("invoices", 3).await;
+    let hook = crate::alerts::Receiver::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = osprey::config::Config::from_toml_str(&format!(
+        r#"
+        [auth]
+        anonymous_read = true
+        [[alerts.channels]]
+        name = "hook"
+        kind = "webhook"
+        url = "{}"
+        [[alerts.rules]]
+        name = "idle-queues"
+        kind = "queue_no_consumers"
+        cluster = "rabbit"
+        vhost = "{}"
+        channels = ["hook"]
+        "#,
+        hook.url, vhost.name
+    ))
+    .unwrap();
+    config.database.url =
+        osprey::config::Secret::new(format!("sqlite://{}", dir.path().join("o.db").display()));
+    config.clusters = vec![rabbit_cluster("rabbit", &vhost.base, "guest")];
+    let app = TestApp::spawn(config).await;
+    let firing = eventually(Duration::from_secs(40), "the firing webhook", || async {
+        hook.bodies().first().cloned()
+    })
+    .await;
+    assert_eq!(firing["status"], "firing");
+    assert_eq!(firing["queue"], format!("{}/invoices", vhost.name));
+    assert_eq!(firing["value"], 3.0);
+    // Draining the queue (as a consumer would) ends the incident.
+    let purged = vhost
+        .http
+        .delete(format!("{}/api/queues/{}/invoices/contents", vhost.base, vhost.name))
+        .basic_auth("guest", Some("guest"))
+        .send()
+        .await
+        .unwrap();
+    assert!(purged.status().is_success());
+    eventually(Duration::from_secs(40), "the resolved webhook", || async {
+        (hook.bodies().len() == 2).then_some(())
+    })
+    .await;
+    assert_eq!(hook.bodies()[1]["status"], "resolved");
+    app.stop().await;
+    vhost.drop_it().await;
 }
