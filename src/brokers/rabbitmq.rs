@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::AdapterError;
 use crate::domain::Millis;
@@ -34,6 +34,57 @@ struct QueuePage {
     items: Vec<Queue>,
     #[serde(default)]
     page_count: usize,
+}
+
+/// A path segment with `/` and every other reserved character escaped (the default vhost is `/`).
+fn encode(segment: &str) -> String {
+    url::form_urlencoded::byte_serialize(segment.as_bytes()).collect::<String>().replace('+', "%20")
+}
+
+/// A message to publish through the management API.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Publish {
+    #[serde(default = "default_vhost")]
+    pub vhost: String,
+    /// Empty: the default exchange (routing key = queue name).
+    #[serde(default)]
+    pub exchange: String,
+    #[serde(default)]
+    pub routing_key: String,
+    /// AMQP properties: `content_type`, `delivery_mode`, `correlation_id`, …
+    #[serde(default)]
+    pub properties: serde_json::Map<String, serde_json::Value>,
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub payload: String,
+}
+
+fn default_vhost() -> String {
+    "/".into()
+}
+
+/// A message seen by peeking.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct Peeked {
+    #[serde(default)]
+    pub payload: String,
+    #[serde(default)]
+    pub payload_encoding: String,
+    #[serde(default)]
+    pub payload_bytes: u64,
+    #[serde(default)]
+    pub redelivered: bool,
+    #[serde(default)]
+    pub exchange: String,
+    #[serde(default)]
+    pub routing_key: String,
+    /// Messages left in the queue after this one.
+    #[serde(default)]
+    pub message_count: u64,
+    #[serde(default)]
+    pub properties: serde_json::Value,
 }
 
 /// Connection settings of one RabbitMQ cluster.
@@ -118,6 +169,69 @@ impl RabbitAdapter {
         serde_json::from_str(&body).map_err(|e| {
             AdapterError::Protocol(format!("GET {path} did not answer management-API JSON: {e}"))
         })
+    }
+
+    async fn post<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<T, AdapterError> {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .basic_auth(&self.settings.username, Some(&self.settings.password))
+            .json(body)
+            .send()
+            .await
+            .map_err(|e| AdapterError::Unreachable(format!("{}: {e}", self.base)))?;
+        let status = response.status();
+        let text = response.text().await.map_err(|e| AdapterError::Unreachable(e.to_string()))?;
+        if !status.is_success() {
+            let reason = serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|v| v["reason"].as_str().map(str::to_owned))
+                .unwrap_or_else(|| text.chars().take(200).collect());
+            return Err(AdapterError::Protocol(format!("{status}: {reason}")));
+        }
+        serde_json::from_str(&text)
+            .map_err(|e| AdapterError::Protocol(format!("unexpected answer: {e}")))
+    }
+
+    /// Publishes one message; `routed` tells whether any queue took it.
+    pub async fn publish(&self, message: &Publish) -> Result<bool, AdapterError> {
+        let exchange = if message.exchange.is_empty() { "amq.default" } else { &message.exchange };
+        let path =
+            format!("/api/exchanges/{}/{}/publish", encode(&message.vhost), encode(exchange));
+        let mut properties = message.properties.clone();
+        if !message.headers.is_empty() {
+            properties.insert("headers".into(), serde_json::json!(message.headers));
+        }
+        let body = serde_json::json!({
+            "properties": properties,
+            "routing_key": message.routing_key,
+            "payload": message.payload,
+            "payload_encoding": "string",
+        });
+        let answer: serde_json::Value = self.post(&path, &body).await?;
+        Ok(answer["routed"].as_bool().unwrap_or(false))
+    }
+
+    /// Takes up to `count` messages from a queue and puts them back (they come back marked
+    /// redelivered, at the head of the queue).
+    pub async fn peek(
+        &self,
+        vhost: &str,
+        queue: &str,
+        count: usize,
+    ) -> Result<Vec<Peeked>, AdapterError> {
+        let path = format!("/api/queues/{}/{}/get", encode(vhost), encode(queue));
+        let body = serde_json::json!({
+            "count": count.clamp(1, 100),
+            "ackmode": "ack_requeue_true",
+            "encoding": "auto",
+            "truncate": 50_000,
+        });
+        self.post(&path, &body).await
     }
 
     /// Every queue, a page at a time, with only the columns Osprey reads.

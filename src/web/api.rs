@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .merge(super::access::api())
         .merge(super::messages::api())
         .merge(super::manage::api())
+        .merge(super::rabbit::api())
         .fallback(|uri: axum::http::Uri| async move {
             ApiError(WebError::NoRoute(format!("/api/v1{}", uri.path())))
         })

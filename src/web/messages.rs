@@ -24,6 +24,7 @@ use crate::brokers::kafka::actions::{
     BrowseRequest, BrowseResult, BrowsedMessage, KafkaActions, MAX_LIMIT, OutgoingMessage,
     SendOutcome, Start,
 };
+use crate::brokers::rabbitmq::RabbitAdapter;
 use crate::clock::now_millis;
 use crate::config::ClusterConfig;
 use crate::domain::Millis;
@@ -38,6 +39,7 @@ const DEFAULT_MAX_MESSAGE_BYTES: usize = 1_048_588;
 #[derive(Debug, Clone, Default)]
 pub struct Operators {
     clusters: HashMap<String, (Arc<KafkaActions>, bool)>,
+    rabbit: HashMap<String, (Arc<RabbitAdapter>, bool)>,
     /// Clusters of kinds without these actions (RabbitMQ), to say so rather than "unknown".
     other_kinds: HashMap<String, &'static str>,
 }
@@ -48,12 +50,30 @@ impl Operators {
         let mut operators = Operators::default();
         for cluster in clusters.iter().filter(|c| c.kind != crate::config::ClusterKind::Kafka) {
             operators.other_kinds.insert(cluster.name.clone(), cluster.kind.as_str());
+            if cluster.kind == crate::config::ClusterKind::Rabbitmq {
+                let adapter = Arc::new(RabbitAdapter::from_cluster(cluster)?);
+                operators.rabbit.insert(cluster.name.clone(), (adapter, cluster.read_only));
+            }
         }
         for cluster in clusters.iter().filter(|c| c.kind == crate::config::ClusterKind::Kafka) {
             let actions = Arc::new(KafkaActions::new(cluster)?);
             operators.clusters.insert(cluster.name.clone(), (actions, cluster.read_only));
         }
         Ok(operators)
+    }
+
+    /// The RabbitMQ client of a cluster, and whether it is read-only.
+    pub fn rabbit(&self, cluster: &str) -> Result<(&Arc<RabbitAdapter>, bool), WebError> {
+        self.rabbit.get(cluster).map(|(a, read_only)| (a, *read_only)).ok_or_else(|| {
+            if self.clusters.contains_key(cluster) {
+                WebError::invalid(
+                    "cluster",
+                    format!("{cluster} is a Kafka cluster: publish and peek are for RabbitMQ"),
+                )
+            } else {
+                WebError::Query(QueryError::UnknownCluster(cluster.to_owned()))
+            }
+        })
     }
 
     pub fn get(&self, cluster: &str) -> Result<(&Arc<KafkaActions>, bool), WebError> {

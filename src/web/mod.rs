@@ -12,6 +12,7 @@ mod manage;
 mod messages;
 mod metrics;
 mod pages;
+mod rabbit;
 
 use std::time::Duration;
 

@@ -39,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .merge(super::access::pages())
         .merge(super::messages::pages())
         .merge(super::manage::pages())
+        .merge(super::rabbit::pages())
 }
 
 /// Renders a template; a template failure is a bug, logged and answered 500.

@@ -246,3 +246,53 @@ async fn a_queue_nobody_consumes_fires_an_alert_and_recovers_when_drained() {
     app.stop().await;
     vhost.drop_it().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn publish_and_peek_round_trip_behind_the_operator_role() {
+    let vhost = Vhost::create().await;
+    vhost.queue("orders").await;
+    let app = TestApp::with_clusters(vec![rabbit_cluster("rabbit", &vhost.base, "guest")]).await;
+    let publish = |client: reqwest::Client, body: serde_json::Value| {
+        let url = format!("{}/api/v1/clusters/rabbit/publish", app.base);
+        async move {
+            let response = client.post(url).json(&body).send().await.unwrap();
+            (
+                response.status().as_u16(),
+                response.json::<serde_json::Value>().await.unwrap_or_default(),
+            )
+        }
+    };
+    let message = json!({
+        "vhost": vhost.name, "routing_key": "orders", "payload": "{\"id\": 7}",
+        "properties": {"content_type": "application/json"}, "headers": {"trace": "t-7"}
+    });
+    let (status, sent) = publish(app.http.clone(), message.clone()).await;
+    assert_eq!((status, sent["routed"].clone()), (200, json!(true)), "{sent}");
+    let (_, lost) = publish(
+        app.http.clone(),
+        json!({"vhost": vhost.name, "routing_key": "nowhere", "payload": "x"}),
+    )
+    .await;
+    assert_eq!(lost["routed"], false, "no queue is bound to that key");
+    let viewer = app.client_as("vera", osprey::auth::Role::Viewer).await;
+    let (status, _) = publish(viewer, message).await;
+    assert_eq!(status, 403);
+
+    let peek_url = format!("{}/api/v1/clusters/rabbit/queues/{}/orders/get", app.base, vhost.name);
+    let peek = || async {
+        let response = app.http.post(&peek_url).json(&json!({"count": 5})).send().await.unwrap();
+        assert!(response.status().is_success(), "{}", response.status());
+        response.json::<serde_json::Value>().await.unwrap()
+    };
+    let first = peek().await;
+    assert_eq!(first.as_array().unwrap().len(), 1, "the viewer's message never arrived: {first}");
+    assert_eq!(first[0]["payload"], "{\"id\": 7}");
+    assert_eq!(first[0]["properties"]["headers"]["trace"], "t-7");
+    assert_eq!(first[0]["redelivered"], false);
+    let second = peek().await;
+    assert_eq!(second[0]["redelivered"], true, "peeking requeues and marks redelivered");
+    let page = app.html("/clusters/rabbit/peek").await;
+    assert!(page.contains("id=\"requeue-warning\""));
+    app.stop().await;
+    vhost.drop_it().await;
+}
