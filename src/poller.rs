@@ -18,7 +18,7 @@ use crate::domain::{Broker, ClusterSnapshot, Millis};
 use crate::evaluator::{GroupLag, LagBook};
 use crate::store::{
     BrokerSample, ClusterSample, GroupPartitionSample, GroupSample, GroupTopicSample, PollRecord,
-    Store, TopicSample,
+    QueueSample, Store, TopicSample,
 };
 
 /// Longest wait between two attempts at an unreachable cluster.
@@ -177,6 +177,62 @@ impl TopicSampler {
     }
 }
 
+/// Decides which RabbitMQ queues get a history row: at most one per `interval`, for queues
+/// that hold messages, have traffic or changed since their last row (idle empty queues cost
+/// nothing, as idle topics do).
+#[derive(Debug)]
+pub struct QueueSampler {
+    interval: Millis,
+    last_tick: Option<Millis>,
+    last: HashMap<(String, String), (u64, u64)>,
+}
+
+impl QueueSampler {
+    pub fn new(interval: Duration) -> Self {
+        QueueSampler {
+            interval: i64::try_from(interval.as_millis()).unwrap_or(i64::MAX),
+            last_tick: None,
+            last: HashMap::new(),
+        }
+    }
+
+    pub fn sample(&mut self, snapshot: &ClusterSnapshot) -> Vec<QueueSample> {
+        let Some(rabbit) = &snapshot.rabbit else { return Vec::new() };
+        let now = snapshot.taken_at;
+        if self.last_tick.is_some_and(|at| now - at < self.interval) {
+            return Vec::new();
+        }
+        self.last_tick = Some(now);
+        let mut rows = Vec::new();
+        let mut seen = HashMap::with_capacity(rabbit.queues.len());
+        for queue in &rabbit.queues {
+            let key = (queue.vhost.clone(), queue.name.clone());
+            let now_figures = (queue.backlog(), queue.consumers);
+            let rates = &queue.message_stats;
+            let busy = queue.backlog() > 0
+                || rates.publish.is_some_and(|r| r > 0.0)
+                || rates.deliver_get.is_some_and(|r| r > 0.0);
+            let storable = queue.vhost.len() <= 255 && queue.name.len() <= 255;
+            if storable && (busy || self.last.get(&key) != Some(&now_figures)) {
+                let count = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
+                rows.push(QueueSample {
+                    vhost: queue.vhost.clone(),
+                    queue: queue.name.clone(),
+                    backlog: count(queue.backlog()),
+                    ready: count(queue.messages_ready),
+                    unacked: count(queue.messages_unacknowledged),
+                    consumers: count(queue.consumers),
+                    publish_rate: rates.publish,
+                    deliver_rate: rates.deliver_get,
+                });
+            }
+            seen.insert(key, now_figures);
+        }
+        self.last = seen;
+        rows
+    }
+}
+
 /// Group names longer than the history column are shown live but not kept in history.
 fn storable(group: &str) -> bool {
     group.len() <= 255
@@ -201,6 +257,7 @@ pub struct PollBook {
     state: ClusterState,
     seen_brokers: BTreeMap<i32, Broker>,
     sampler: TopicSampler,
+    queue_sampler: QueueSampler,
     lag: LagBook,
     partition_interval: Millis,
     partitions_written_at: Option<Millis>,
@@ -212,6 +269,7 @@ impl PollBook {
             state,
             seen_brokers: BTreeMap::new(),
             sampler: TopicSampler::new(history.topic_sample_interval),
+            queue_sampler: QueueSampler::new(history.topic_sample_interval),
             lag: LagBook::new(lag.rules()),
             partition_interval: i64::try_from(lag.partition_sample_interval.as_millis())
                 .unwrap_or(i64::MAX),
@@ -297,6 +355,7 @@ impl PollBook {
                 })
                 .collect(),
             group_partitions,
+            queues: self.queue_sampler.sample(&snapshot),
         };
         self.state.groups = Arc::new(groups);
         self.state.last_attempt_at = Some(now);
@@ -555,6 +614,46 @@ mod tests {
             "every poll writes group totals only"
         );
         assert_eq!(book.succeeded(at(300_000)).group_partitions.len(), 1, "five minutes later");
+    }
+
+    fn with_queues(taken_at: Millis, backlogs: &[(&str, u64, u64)]) -> ClusterSnapshot {
+        use crate::domain::rabbit::{Overview, Queue, RabbitSnapshot, Rates};
+        let mut snap = snapshot(taken_at, vec![]);
+        snap.rabbit = Some(Arc::new(RabbitSnapshot {
+            taken_at,
+            overview: Overview::default(),
+            nodes: vec![],
+            queues: backlogs
+                .iter()
+                .map(|(name, ready, consumers)| Queue {
+                    name: (*name).into(),
+                    vhost: "/".into(),
+                    kind: "classic".into(),
+                    state: "running".into(),
+                    messages_ready: *ready,
+                    messages_unacknowledged: 0,
+                    messages: *ready,
+                    consumers: *consumers,
+                    consumer_utilisation: None,
+                    idle_since: None,
+                    message_stats: Rates::default(),
+                })
+                .collect(),
+        }));
+        snap
+    }
+
+    #[test]
+    fn queue_sampler_keeps_busy_and_changed_queues_once_per_interval() {
+        let mut sampler = QueueSampler::new(Duration::from_secs(60));
+        let names = |rows: Vec<QueueSample>| rows.into_iter().map(|r| r.queue).collect::<Vec<_>>();
+        let first = sampler.sample(&with_queues(0, &[("busy", 5, 1), ("idle", 0, 0)]));
+        assert_eq!(names(first), ["busy", "idle"], "everything once, to start the history");
+        assert!(sampler.sample(&with_queues(30_000, &[("busy", 6, 1), ("idle", 0, 0)])).is_empty());
+        let later = sampler.sample(&with_queues(60_000, &[("busy", 6, 1), ("idle", 0, 0)]));
+        assert_eq!(names(later), ["busy"], "an idle, unchanged, empty queue costs nothing");
+        let changed = sampler.sample(&with_queues(120_000, &[("busy", 0, 1), ("idle", 0, 2)]));
+        assert_eq!(names(changed), ["busy", "idle"], "a drained queue and a new consumer are news");
     }
 
     #[test]

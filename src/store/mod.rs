@@ -34,8 +34,13 @@ const INSERT_CHUNK: usize = 500;
 const RAW_TABLES: [&str; 4] =
     ["cluster_samples", "broker_samples", "group_samples", "group_topic_samples"];
 /// Tables kept as long as the 1-minute rollups: topic samples are minute-grained already.
-const MINUTE_TABLES: [&str; 4] =
-    ["cluster_samples_1m", "group_samples_1m", "topic_samples", "group_partition_samples"];
+const MINUTE_TABLES: [&str; 5] = [
+    "cluster_samples_1m",
+    "group_samples_1m",
+    "topic_samples",
+    "group_partition_samples",
+    "queue_samples",
+];
 const HOUR_TABLES: [&str; 2] = ["cluster_samples_1h", "group_samples_1h"];
 
 /// Which grain of history a chart reads: per poll, or the 1-minute or 1-hour rollups.
@@ -278,6 +283,31 @@ pub struct PollRecord {
     pub group_topics: Vec<GroupTopicSample>,
     /// Written every `lag.partition_sample_interval`, so empty for most polls.
     pub group_partitions: Vec<GroupPartitionSample>,
+    /// RabbitMQ queues, every `history.topic_sample_interval`.
+    pub queues: Vec<QueueSample>,
+}
+
+/// One RabbitMQ queue at one sample.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueSample {
+    pub vhost: String,
+    pub queue: String,
+    pub backlog: i64,
+    pub ready: i64,
+    pub unacked: i64,
+    pub consumers: i64,
+    pub publish_rate: Option<f64>,
+    pub deliver_rate: Option<f64>,
+}
+
+/// A queue's chart point: averages per bucket.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct QueuePoint {
+    pub ts: Millis,
+    pub backlog: Option<f64>,
+    pub consumers: Option<f64>,
+    pub publish_rate: Option<f64>,
+    pub deliver_rate: Option<f64>,
 }
 
 /// A consumer group's chart point: values averaged (lag: also the bucket's maximum) per bucket.
@@ -506,8 +536,70 @@ impl Store {
             },
         )
         .await?;
+        insert_rows(
+            &mut tx,
+            d,
+            "queue_samples (cluster, vhost, queue, ts, backlog, ready, unacked, consumers, \
+             publish_rate, deliver_rate)",
+            10,
+            &record.queues,
+            |q, s| {
+                q.bind(c.cluster.clone())
+                    .bind(s.vhost.clone())
+                    .bind(s.queue.clone())
+                    .bind(c.ts)
+                    .bind(s.backlog)
+                    .bind(s.ready)
+                    .bind(s.unacked)
+                    .bind(s.consumers)
+                    .bind(s.publish_rate)
+                    .bind(s.deliver_rate)
+            },
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// A queue's points in `[from, to)`, averaged over buckets of `bucket` milliseconds.
+    pub async fn queue_series(
+        &self,
+        cluster: &str,
+        vhost: &str,
+        queue: &str,
+        from: Millis,
+        to: Millis,
+        bucket: Millis,
+    ) -> Result<Vec<QueuePoint>, StoreError> {
+        let text = format!(
+            "SELECT {b} AS bucket, {backlog}, {consumers}, AVG(publish_rate), AVG(deliver_rate) \
+             FROM queue_samples WHERE cluster = ? AND vhost = ? AND queue = ? AND ts >= ? AND ts < ? \
+             GROUP BY bucket ORDER BY bucket",
+            b = self.dialect.bucket("ts"),
+            backlog = self.dialect.as_double("AVG(backlog)"),
+            consumers = self.dialect.as_double("AVG(consumers)"),
+        );
+        let sql = self.dialect.sql(&text);
+        let rows = sqlx::query(&sql)
+            .bind(bucket.max(1))
+            .bind(cluster)
+            .bind(vhost)
+            .bind(queue)
+            .bind(from)
+            .bind(to)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(QueuePoint {
+                    ts: row.try_get(0)?,
+                    backlog: row.try_get(1)?,
+                    consumers: row.try_get(2)?,
+                    publish_rate: row.try_get(3)?,
+                    deliver_rate: row.try_get(4)?,
+                })
+            })
+            .collect()
     }
 
     /// Cluster-wide points in `[from, to)`, averaged over buckets of `bucket` milliseconds.

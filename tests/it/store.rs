@@ -6,7 +6,7 @@ use std::time::Duration;
 use osprey::config::Secret;
 use osprey::store::{
     BrokerSample, ClusterSample, GroupPartitionSample, GroupSample, GroupTopicSample, Level,
-    PollRecord, Retention, Store, TopicSample,
+    PollRecord, QueueSample, Retention, Store, TopicSample,
 };
 use sqlx::Connection;
 
@@ -82,6 +82,16 @@ fn poll(ts: i64, topics: Vec<TopicSample>, brokers: Vec<BrokerSample>) -> PollRe
             lag: (ts - BASE) / 1000,
             lag_seconds: None,
         }],
+        queues: vec![QueueSample {
+            vhost: "/".into(),
+            queue: "jobs ✓".into(),
+            backlog: (ts - BASE) / 1000,
+            ready: (ts - BASE) / 1000,
+            unacked: 0,
+            consumers: 1,
+            publish_rate: Some(2.0),
+            deliver_rate: None,
+        }],
     }
 }
 
@@ -136,6 +146,12 @@ async fn store_story(url: &str) {
     assert_eq!(series[0].reachable, 1.0);
     assert_eq!(series[0].partitions, Some(6.0));
     assert_eq!(series[0].under_replicated, Some(1.0));
+
+    let queue_series =
+        store.queue_series("prod", "/", "jobs ✓", BASE, BASE + 70_000, 20_000).await.unwrap();
+    assert!(!queue_series.is_empty(), "queue history reads back");
+    assert_eq!(queue_series[0].publish_rate, Some(2.0));
+    assert_eq!(queue_series[0].consumers, Some(1.0));
 
     let topic_series = store
         .topic_series("prod", "orders", Level::Raw, BASE, BASE + 70_000, 20_000)
