@@ -22,6 +22,8 @@ pub enum QueryError {
     NotPolledYet(String),
     #[error("cluster {cluster:?} has no consumer group named {group:?}")]
     UnknownGroup { cluster: String, group: String },
+    #[error("cluster {cluster:?} has no queue {queue:?}")]
+    UnknownQueue { cluster: String, queue: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -894,4 +896,40 @@ pub fn queue_list(
         pages,
         rows: rows.iter().map(|q| (*q).clone()).collect(),
     })
+}
+
+/// One RabbitMQ queue: its figures as of the last poll and its history over `range`.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueueDetail {
+    pub cluster: ClusterSummary,
+    pub queue: crate::domain::rabbit::Queue,
+    pub range: Range,
+    pub history: Vec<crate::store::QueuePoint>,
+}
+
+pub async fn queue_detail(
+    clusters: &Clusters,
+    store: &Store,
+    name: &str,
+    vhost: &str,
+    queue: &str,
+    range: Range,
+    now: Millis,
+) -> Result<QueueDetail, QueryError> {
+    let state = cluster_state(clusters, name)?;
+    let snapshot =
+        state.snapshot.clone().ok_or_else(|| QueryError::NotPolledYet(name.to_owned()))?;
+    let found = snapshot
+        .rabbit
+        .as_ref()
+        .and_then(|r| r.queues.iter().find(|q| q.vhost == vhost && q.name == queue))
+        .cloned()
+        .ok_or_else(|| QueryError::UnknownQueue {
+            cluster: name.to_owned(),
+            queue: format!("{vhost}/{queue}"),
+        })?;
+    let from = now - range.millis();
+    let bucket = range.bucket_millis(state.poll_interval_secs).max(60_000);
+    let history = store.queue_series(name, vhost, queue, from, now, bucket).await?;
+    Ok(QueueDetail { cluster: summarize(&state), queue: found, range, history })
 }

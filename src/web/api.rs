@@ -20,6 +20,7 @@ pub fn router() -> Router<AppState> {
         .route("/clusters/{cluster}", get(cluster))
         .route("/clusters/{cluster}/topics", get(topics))
         .route("/clusters/{cluster}/queues", get(queues))
+        .route("/clusters/{cluster}/queues/{vhost}/{queue}", get(queue))
         .route("/clusters/{cluster}/topics/{topic}", get(topic))
         .route("/clusters/{cluster}/groups", get(groups))
         .route("/clusters/{cluster}/groups/{group}", get(group))
@@ -47,6 +48,25 @@ async fn cluster(
     let detail =
         query::cluster_detail(&state.clusters, &state.store, &name, params.range, now_millis())
             .await?;
+    Ok(Json(detail))
+}
+
+async fn queue(
+    State(state): State<AppState>,
+    Path((name, vhost, queue)): Path<(String, String, String)>,
+    params: Result<Query<RangeParam>, QueryRejection>,
+) -> Result<Json<query::QueueDetail>, ApiError> {
+    let Query(params) = params?;
+    let detail = query::queue_detail(
+        &state.clusters,
+        &state.store,
+        &name,
+        &vhost,
+        &queue,
+        params.range,
+        now_millis(),
+    )
+    .await?;
     Ok(Json(detail))
 }
 

@@ -61,7 +61,8 @@ impl WebError {
             WebError::Query(
                 QueryError::UnknownCluster(_)
                 | QueryError::UnknownTopic { .. }
-                | QueryError::UnknownGroup { .. },
+                | QueryError::UnknownGroup { .. }
+                | QueryError::UnknownQueue { .. },
             ) => StatusCode::NOT_FOUND,
             WebError::Query(QueryError::NotPolledYet(_)) => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Query(QueryError::Store(_)) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -89,6 +90,7 @@ impl WebError {
             WebError::Query(QueryError::UnknownCluster(_)) => "unknown_cluster",
             WebError::Query(QueryError::UnknownTopic { .. }) => "unknown_topic",
             WebError::Query(QueryError::UnknownGroup { .. }) => "unknown_group",
+            WebError::Query(QueryError::UnknownQueue { .. }) => "unknown_queue",
             WebError::Query(QueryError::NotPolledYet(_)) => "not_polled_yet",
             WebError::Query(QueryError::Store(_)) => "internal",
             WebError::Forbidden(_) => "forbidden",
@@ -177,6 +179,9 @@ impl IntoResponse for PageError {
             }
             WebError::Query(QueryError::UnknownGroup { cluster, group }) => {
                 fill(t.err_unknown_group, &[("cluster", cluster), ("group", group)])
+            }
+            WebError::Query(QueryError::UnknownQueue { cluster, queue }) => {
+                fill(t.err_unknown_queue, &[("cluster", cluster), ("queue", queue)])
             }
             WebError::Query(QueryError::NotPolledYet(cluster)) => {
                 fill(t.err_not_polled, &[("cluster", cluster)])

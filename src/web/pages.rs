@@ -21,8 +21,8 @@ use crate::evaluator::PartitionStatus;
 use crate::poller::ClusterStatus;
 use crate::query::{
     self, ClusterDetail, ClusterSummary, Direction, GroupDetail, GroupList, GroupQuery, GroupSort,
-    PartitionRow, QueueList, QueueQuery, QueueSort, Range, TopicDetail, TopicList, TopicQuery,
-    TopicSort,
+    PartitionRow, QueueDetail, QueueList, QueueQuery, QueueSort, Range, TopicDetail, TopicList,
+    TopicQuery, TopicSort,
 };
 
 pub fn router() -> Router<AppState> {
@@ -31,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/clusters/{cluster}", get(cluster))
         .route("/clusters/{cluster}/topics", get(topics))
         .route("/clusters/{cluster}/queues", get(queues))
+        .route("/clusters/{cluster}/queues/{vhost}/{queue}", get(queue))
         .route("/clusters/{cluster}/topics/{topic}", get(topic))
         .route("/clusters/{cluster}/groups", get(groups))
         .route("/clusters/{cluster}/groups/{group}", get(group))
@@ -320,6 +321,77 @@ impl QueuesPage {
     pub fn count_u64(&self, n: impl std::borrow::Borrow<u64>) -> String {
         self.f.count(i64::try_from(*n.borrow()).unwrap_or(i64::MAX))
     }
+}
+
+#[derive(Template)]
+#[template(path = "queue.html")]
+pub struct QueuePage {
+    t: &'static Messages,
+    f: Fmt,
+    chrome: Chrome,
+    d: QueueDetail,
+    backlog_chart: String,
+    rate_chart: String,
+}
+
+impl QueuePage {
+    pub fn count_u64(&self, n: impl std::borrow::Borrow<u64>) -> String {
+        self.f.count(i64::try_from(*n.borrow()).unwrap_or(i64::MAX))
+    }
+}
+
+async fn queue(
+    State(state): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    who: Principal,
+    Path((name, vhost, queue)): Path<(String, String, String)>,
+    params: Result<Query<RangeParam>, QueryRejection>,
+) -> Result<Response, PageError> {
+    let Query(params) = params.map_err(|e| PageError::bad_request(e, lang))?;
+    let now = now_millis();
+    let d = query::queue_detail(
+        &state.clusters,
+        &state.store,
+        &name,
+        &vhost,
+        &queue,
+        params.range,
+        now,
+    )
+    .await
+    .map_err(|e| PageError::new(e, lang))?;
+    let t = lang.messages();
+    let x = || d.history.iter().map(|p| p.ts);
+    let backlog_chart = chart_json(
+        d.range,
+        now,
+        x(),
+        &[Line { label: t.col_backlog, values: d.history.iter().map(|p| p.backlog).collect() }],
+    );
+    let rate_chart = chart_json(
+        d.range,
+        now,
+        x(),
+        &[
+            Line {
+                label: t.col_publish_rate,
+                values: d.history.iter().map(|p| p.publish_rate).collect(),
+            },
+            Line {
+                label: t.col_deliver_rate,
+                values: d.history.iter().map(|p| p.deliver_rate).collect(),
+            },
+        ],
+    );
+    Ok(render(&QueuePage {
+        t,
+        f: Fmt::new(lang, now),
+        chrome: Chrome::new(lang, here(&uri), Some(&name), &who),
+        d,
+        backlog_chart,
+        rate_chart,
+    }))
 }
 
 async fn queues(

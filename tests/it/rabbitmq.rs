@@ -173,6 +173,18 @@ async fn a_rabbitmq_cluster_is_polled_and_its_queues_listed() {
         (queues_page.find("data-queue=\"audit\""), queues_page.find("data-queue=\"billing\""));
     assert!(audit.is_some() && audit < billing, "sorted by name");
 
+    // The queue's own page and API, with its history.
+    let queue = app.json(&format!("/api/v1/clusters/rabbit/queues/{}/billing", vhost.name)).await;
+    assert_eq!(queue["queue"]["messages_ready"], 4);
+    assert!(
+        !queue["history"].as_array().unwrap().is_empty(),
+        "the first poll starts the history: {queue}"
+    );
+    let page = app.html(&format!("/clusters/rabbit/queues/{}/billing", vhost.name)).await;
+    assert!(page.contains("id=\"backlog\"") && page.contains("data-series="), "{page}");
+    let missing = app.get(&format!("/api/v1/clusters/rabbit/queues/{}/nope", vhost.name)).await;
+    assert_eq!(missing.status(), 404);
+
     // Wrong credentials: the cluster shows as unreachable with the reason.
     let locked = eventually(Duration::from_secs(20), "the refused poll", || async {
         let clusters = app.json("/api/v1/clusters").await;
