@@ -80,6 +80,22 @@ async fn main() {
     }
     println!("Osprey poll ({seen} queues, paged 500, 13 columns): {}", stats(polls));
 
+    // 0: one request for every queue, still with only the columns Osprey reads.
+    for page_size in [100, 500, 0] {
+        let mut times = Vec::new();
+        for _ in 0..5 {
+            let started = Instant::now();
+            adapter.queues_in_pages_of(page_size).await.unwrap();
+            times.push(ms(started));
+        }
+        let how = if page_size == 0 {
+            "one request".to_string()
+        } else {
+            format!("pages of {page_size}")
+        };
+        println!("queue listing alone, {how}: {}", stats(times));
+    }
+
     let mut full = Vec::new();
     let mut bytes = 0;
     for _ in 0..5 {
