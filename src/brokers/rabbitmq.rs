@@ -65,6 +65,79 @@ fn default_vhost() -> String {
     "/".into()
 }
 
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct Exchange {
+    pub name: String,
+    pub vhost: String,
+    #[serde(default, rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub durable: bool,
+    #[serde(default)]
+    pub auto_delete: bool,
+    #[serde(default)]
+    pub internal: bool,
+    #[serde(default)]
+    pub message_stats: ExchangeRates,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+pub struct ExchangeRates {
+    #[serde(default, rename = "publish_in_details", deserialize_with = "in_rate")]
+    pub publish_in: Option<f64>,
+    #[serde(default, rename = "publish_out_details", deserialize_with = "in_rate")]
+    pub publish_out: Option<f64>,
+}
+
+fn in_rate<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<f64>, D::Error> {
+    #[derive(Deserialize)]
+    struct Details {
+        rate: Option<f64>,
+    }
+    Ok(Option::<Details>::deserialize(de)?.and_then(|d| d.rate))
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct ConsumerDetail {
+    #[serde(default)]
+    pub consumer_tag: String,
+    #[serde(default)]
+    pub ack_required: bool,
+    #[serde(default)]
+    pub prefetch_count: u64,
+    #[serde(default)]
+    pub active: bool,
+    #[serde(default)]
+    pub channel_details: serde_json::Value,
+}
+
+impl ConsumerDetail {
+    /// `host:port` and the connection name of the consumer's channel.
+    pub fn client(&self) -> String {
+        let peer = |key: &str| self.channel_details[key].as_str().unwrap_or_default().to_owned();
+        let port =
+            self.channel_details["peer_port"].as_u64().map(|p| format!(":{p}")).unwrap_or_default();
+        format!("{}{port} ({})", peer("peer_host"), peer("connection_name"))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+pub struct Binding {
+    #[serde(default)]
+    pub source: String,
+    #[serde(default)]
+    pub routing_key: String,
+    #[serde(default)]
+    pub arguments: serde_json::Value,
+}
+
+/// Who consumes a queue and what feeds it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct QueueLinks {
+    pub consumers: Vec<ConsumerDetail>,
+    pub bindings: Vec<Binding>,
+}
+
 /// A message seen by peeking.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 pub struct Peeked {
@@ -232,6 +305,31 @@ impl RabbitAdapter {
             "truncate": 50_000,
         });
         self.post(&path, &body).await
+    }
+
+    /// Every exchange with its type, flags and message rates.
+    pub async fn exchanges(&self) -> Result<Vec<Exchange>, AdapterError> {
+        let mut exchanges: Vec<Exchange> = self
+            .get(
+                "/api/exchanges?columns=name,vhost,type,durable,auto_delete,internal,\
+                   message_stats.publish_in_details.rate,message_stats.publish_out_details.rate",
+            )
+            .await?;
+        exchanges.sort_by(|a, b| (&a.vhost, &a.name).cmp(&(&b.vhost, &b.name)));
+        Ok(exchanges)
+    }
+
+    /// A queue's consumers and bindings, asked when its page is opened.
+    pub async fn queue_links(&self, vhost: &str, queue: &str) -> Result<QueueLinks, AdapterError> {
+        #[derive(Deserialize)]
+        struct Details {
+            #[serde(default)]
+            consumer_details: Vec<ConsumerDetail>,
+        }
+        let path = format!("/api/queues/{}/{}", encode(vhost), encode(queue));
+        let details: Details = self.get(&format!("{path}?columns=consumer_details")).await?;
+        let bindings: Vec<Binding> = self.get(&format!("{path}/bindings")).await?;
+        Ok(QueueLinks { consumers: details.consumer_details, bindings })
     }
 
     /// Every queue, with only the columns Osprey reads, in one request: RabbitMQ builds the

@@ -231,6 +231,13 @@ catalog! {
     never_drains: "not draining", "未在减少";
     live_note: "Refreshes every 5 s.", "每 5 秒自动刷新。";
     publish_title: "Publish a message", "发布消息";
+    no_queue_consumers: "Nobody consumes this queue.", "没有消费者在消费该队列。";
+    consumer_tag: "Consumer tag", "消费者标签";
+    bindings: "Bindings", "绑定";
+    exchanges_title: "Exchanges", "Exchanges";
+    col_publish_in: "In/s", "流入/秒";
+    col_publish_out: "Out/s", "流出/秒";
+    flags: "Flags", "标记";
     peek_title: "Peek at messages", "查看消息";
     peek: "Peek", "查看";
     peek_warning: "Peeking takes the messages from the queue and puts them back: they return to the head of the queue marked redelivered, and their consumers see that flag.", "查看会从队列取出消息再放回：它们回到队首并被标记为 redelivered，消费者会看到该标记。";

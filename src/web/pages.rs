@@ -67,6 +67,8 @@ pub struct Chrome {
     pub here: String,
     /// The cluster the page belongs to, for the header navigation.
     pub cluster: Option<String>,
+    /// Whether that cluster is a RabbitMQ one (queues and exchanges instead of topics and groups).
+    pub rabbit: bool,
     pub assets: &'static str,
 }
 
@@ -79,8 +81,15 @@ impl Chrome {
             csrf: who.csrf().to_owned(),
             here,
             cluster: cluster.map(str::to_owned),
+            rabbit: false,
             assets: assets::VERSION,
         }
+    }
+
+    /// The navigation of a RabbitMQ cluster's pages.
+    pub fn rabbit(mut self) -> Self {
+        self.rabbit = true;
+        self
     }
 
     pub fn role_name(&self) -> &'static str {
@@ -232,10 +241,11 @@ async fn cluster(
         .map_err(|e| PageError::new(e, lang))?;
     let points: Vec<_> = d.history.iter().map(|p| (p.ts, p.messages_in_per_sec)).collect();
     let chart = rate_chart(lang.messages(), d.range, now, &points);
+    let chrome = Chrome::new(lang, here(&uri), Some(&name), &who);
     Ok(render(&ClusterPage {
         t: lang.messages(),
         f: Fmt::new(lang, now),
-        chrome: Chrome::new(lang, here(&uri), Some(&name), &who),
+        chrome: if d.rabbit.is_some() { chrome.rabbit() } else { chrome },
         d,
         chart,
     }))
@@ -332,6 +342,8 @@ pub struct QueuePage {
     d: QueueDetail,
     backlog_chart: String,
     rate_chart: String,
+    /// Consumers and bindings, asked of RabbitMQ when the page opens (or why they could not be).
+    links: Result<crate::brokers::rabbitmq::QueueLinks, String>,
 }
 
 impl QueuePage {
@@ -384,13 +396,18 @@ async fn queue(
             },
         ],
     );
+    let links = match state.operators.rabbit(&name) {
+        Ok((rabbit, _)) => rabbit.queue_links(&vhost, &queue).await.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
     Ok(render(&QueuePage {
         t,
         f: Fmt::new(lang, now),
-        chrome: Chrome::new(lang, here(&uri), Some(&name), &who),
+        chrome: Chrome::new(lang, here(&uri), Some(&name), &who).rabbit(),
         d,
         backlog_chart,
         rate_chart,
+        links,
     }))
 }
 
@@ -408,7 +425,7 @@ async fn queues(
     Ok(render(&QueuesPage {
         t: lang.messages(),
         f: Fmt::new(lang, now_millis()),
-        chrome: Chrome::new(lang, here(&uri), Some(&name), &who),
+        chrome: Chrome::new(lang, here(&uri), Some(&name), &who).rabbit(),
         list,
     }))
 }

@@ -17,18 +17,68 @@ use super::error::{ApiError, PageError, WebError};
 use super::i18n::{Lang, Messages};
 use super::pages::{Chrome, here, render};
 use crate::auth::{Action, Role};
-use crate::brokers::rabbitmq::{Peeked, Publish, RabbitAdapter};
+use crate::brokers::rabbitmq::{Exchange, Peeked, Publish, QueueLinks, RabbitAdapter};
 
 pub fn pages() -> Router<AppState> {
     Router::new()
         .route("/clusters/{cluster}/publish", get(publish_page).post(publish_form))
         .route("/clusters/{cluster}/peek", get(peek_page).post(peek_form))
+        .route("/clusters/{cluster}/exchanges", get(exchanges_page))
 }
 
 pub fn api() -> Router<AppState> {
     Router::new()
         .route("/clusters/{cluster}/publish", post(publish_api))
         .route("/clusters/{cluster}/queues/{vhost}/{queue}/get", post(peek_api))
+        .route("/clusters/{cluster}/exchanges", get(exchanges_api))
+        .route("/clusters/{cluster}/queues/{vhost}/{queue}/links", get(links_api))
+}
+
+/// Exchanges and queue links are asked of RabbitMQ when requested (they change rarely and a
+/// poll need not carry them); reading them needs only the viewer role.
+async fn exchanges_api(
+    State(state): State<AppState>,
+    Path(cluster): Path<String>,
+) -> Result<Json<Vec<Exchange>>, ApiError> {
+    let (rabbit, _) = state.operators.rabbit(&cluster)?;
+    Ok(Json(rabbit.exchanges().await.map_err(|e| WebError::invalid("cluster", e.to_string()))?))
+}
+
+async fn links_api(
+    State(state): State<AppState>,
+    Path((cluster, vhost, queue)): Path<(String, String, String)>,
+) -> Result<Json<QueueLinks>, ApiError> {
+    let (rabbit, _) = state.operators.rabbit(&cluster)?;
+    let links = rabbit.queue_links(&vhost, &queue).await;
+    Ok(Json(links.map_err(|e| WebError::invalid("queue", e.to_string()))?))
+}
+
+#[derive(Template)]
+#[template(path = "rabbit_exchanges.html")]
+pub struct ExchangesPage {
+    t: &'static Messages,
+    f: super::format::Fmt,
+    chrome: Chrome,
+    cluster: String,
+    exchanges: Result<Vec<Exchange>, String>,
+}
+
+async fn exchanges_page(
+    State(state): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    caller: Caller,
+    Path(cluster): Path<String>,
+) -> Result<Response, PageError> {
+    let (rabbit, _) = state.operators.rabbit(&cluster).map_err(|e| PageError::new(e, lang))?;
+    let exchanges = rabbit.exchanges().await.map_err(|e| e.to_string());
+    Ok(render(&ExchangesPage {
+        t: lang.messages(),
+        f: super::format::Fmt::new(lang, crate::clock::now_millis()),
+        chrome: Chrome::new(lang, here(&uri), Some(&cluster), &caller.who).rabbit(),
+        cluster,
+        exchanges,
+    }))
 }
 
 /// Checks the role and `read_only`, runs `action` on the cluster's client, records it.
@@ -129,7 +179,7 @@ async fn publish_page(
     form.push("vhost", "/");
     render(&PublishPage {
         t: lang.messages(),
-        chrome: Chrome::new(lang, here(&uri), Some(&cluster), &caller.who),
+        chrome: Chrome::new(lang, here(&uri), Some(&cluster), &caller.who).rabbit(),
         cluster,
         form,
         routed: None,
@@ -159,7 +209,7 @@ async fn publish_form(
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let page = PublishPage {
         t: lang.messages(),
-        chrome: Chrome::new(lang, here(&uri), Some(&cluster), &caller.who),
+        chrome: Chrome::new(lang, here(&uri), Some(&cluster), &caller.who).rabbit(),
         cluster,
         form: f,
         routed,
@@ -198,7 +248,7 @@ async fn peek_page(
     form.push("count", "5");
     render(&PeekPage {
         t: lang.messages(),
-        chrome: Chrome::new(lang, here(&uri), Some(&cluster), &caller.who),
+        chrome: Chrome::new(lang, here(&uri), Some(&cluster), &caller.who).rabbit(),
         cluster,
         form,
         messages: None,
@@ -225,7 +275,7 @@ async fn peek_form(
     };
     let page = PeekPage {
         t: lang.messages(),
-        chrome: Chrome::new(lang, here(&uri), Some(&cluster), &caller.who),
+        chrome: Chrome::new(lang, here(&uri), Some(&cluster), &caller.who).rabbit(),
         cluster,
         form: f,
         messages,

@@ -182,6 +182,18 @@ async fn a_rabbitmq_cluster_is_polled_and_its_queues_listed() {
     );
     let page = app.html(&format!("/clusters/rabbit/queues/{}/billing", vhost.name)).await;
     assert!(page.contains("id=\"backlog\"") && page.contains("data-series="), "{page}");
+    assert!(page.contains("id=\"no-consumers\"") && page.contains("id=\"bindings\""), "{page}");
+    assert!(page.contains("/clusters/rabbit/exchanges"), "RabbitMQ navigation: {page}");
+    let exchanges = app.json("/api/v1/clusters/rabbit/exchanges").await;
+    assert!(
+        exchanges
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|x| x["name"] == "amq.direct" && x["vhost"] == vhost.name)
+    );
+    let exchanges_page = app.html("/clusters/rabbit/exchanges").await;
+    assert!(exchanges_page.contains("amq.fanout"), "{exchanges_page}");
     let missing = app.get(&format!("/api/v1/clusters/rabbit/queues/{}/nope", vhost.name)).await;
     assert_eq!(missing.status(), 404);
 
