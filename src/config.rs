@@ -842,7 +842,8 @@ headers = { "X-Team" = "data" }   # optional
 const EXAMPLE_RULES: &str = r#"[[alerts.rules]]
 name = "billing-lag"
 # consumer_lag | consumer_lag_seconds | consumer_status | cluster_down | broker_down |
-# under_replicated | offline_partitions | queue_backlog | queue_no_consumers | node_alarm
+# under_replicated | offline_partitions | queue_backlog | queue_backlog_growing |
+# queue_no_consumers | node_alarm
 kind = "consumer_lag"
 cluster = "prod"                  # names or patterns: "*", "prod-*", "a,b"
 group = "billing"

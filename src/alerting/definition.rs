@@ -29,6 +29,9 @@ pub enum RuleKind {
     OfflinePartitions,
     /// RabbitMQ: a queue's backlog (ready + unacknowledged) above `threshold`.
     QueueBacklog,
+    /// RabbitMQ: a queue holds messages and receives them faster than they are delivered (with
+    /// `for`: the backlog has been growing that long).
+    QueueBacklogGrowing,
     /// RabbitMQ: a queue holds messages and has no consumer.
     QueueNoConsumers,
     /// RabbitMQ: a node is down or in a memory or disk alarm.
@@ -36,7 +39,7 @@ pub enum RuleKind {
 }
 
 impl RuleKind {
-    pub const ALL: [RuleKind; 10] = [
+    pub const ALL: [RuleKind; 11] = [
         RuleKind::ConsumerLag,
         RuleKind::ConsumerLagSeconds,
         RuleKind::ConsumerStatus,
@@ -45,6 +48,7 @@ impl RuleKind {
         RuleKind::UnderReplicated,
         RuleKind::OfflinePartitions,
         RuleKind::QueueBacklog,
+        RuleKind::QueueBacklogGrowing,
         RuleKind::QueueNoConsumers,
         RuleKind::NodeAlarm,
     ];
@@ -59,6 +63,7 @@ impl RuleKind {
             RuleKind::UnderReplicated => "under_replicated",
             RuleKind::OfflinePartitions => "offline_partitions",
             RuleKind::QueueBacklog => "queue_backlog",
+            RuleKind::QueueBacklogGrowing => "queue_backlog_growing",
             RuleKind::QueueNoConsumers => "queue_no_consumers",
             RuleKind::NodeAlarm => "node_alarm",
         }
@@ -90,7 +95,10 @@ impl RuleKind {
 
     /// Whether the rule selects RabbitMQ queues (and so reads `vhost` and `queue`).
     pub fn is_about_queues(self) -> bool {
-        matches!(self, RuleKind::QueueBacklog | RuleKind::QueueNoConsumers)
+        matches!(
+            self,
+            RuleKind::QueueBacklog | RuleKind::QueueBacklogGrowing | RuleKind::QueueNoConsumers
+        )
     }
 }
 

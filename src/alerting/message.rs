@@ -222,6 +222,7 @@ impl AlertMessage {
             RuleKind::ConsumerStatus => status_text(v).into(),
             RuleKind::ClusterDown => format!("{} failed polls", group_digits(v)),
             RuleKind::NodeAlarm => node_condition(v).into(),
+            RuleKind::QueueBacklogGrowing => format!("{v:.1}"),
             _ => group_digits(v),
         }
     }
@@ -255,6 +256,10 @@ impl AlertMessage {
                 format!("under-replicated partitions {value} {above} {threshold} — {what}")
             }
             (RuleKind::QueueBacklog, _) => format!("backlog {value} {above} {threshold} — {what}"),
+            (RuleKind::QueueBacklogGrowing, _) if firing => {
+                format!("{what}: backlog growing by {value} messages/s")
+            }
+            (RuleKind::QueueBacklogGrowing, _) => format!("{what}: backlog no longer growing"),
             (RuleKind::QueueNoConsumers, _) if firing => {
                 format!("{what}: {value} messages and no consumer")
             }

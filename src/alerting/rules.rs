@@ -92,7 +92,7 @@ pub fn evaluate(
                     ));
                 }
             }
-            RuleKind::QueueBacklog | RuleKind::QueueNoConsumers => {
+            RuleKind::QueueBacklog | RuleKind::QueueBacklogGrowing | RuleKind::QueueNoConsumers => {
                 let Some(rabbit) = &snapshot.rabbit else { continue };
                 let threshold = rule.threshold_or_default();
                 let queues = rabbit.queues.iter().filter(|q| {
@@ -105,10 +105,15 @@ pub fn evaluate(
                         queue: Some(format!("{}/{}", queue.vhost, queue.name)),
                         ..cluster.clone()
                     };
-                    let (value, limit, breaching) = if rule.kind == RuleKind::QueueBacklog {
-                        (backlog, threshold, backlog > threshold)
-                    } else {
-                        (backlog, 0.0, queue.consumers == 0 && backlog > 0.0)
+                    let rates = &queue.message_stats;
+                    // Net inflow: published minus delivered per second.
+                    let inflow = rates.publish.unwrap_or(0.0) - rates.deliver_get.unwrap_or(0.0);
+                    let (value, limit, breaching) = match rule.kind {
+                        RuleKind::QueueBacklog => (backlog, threshold, backlog > threshold),
+                        RuleKind::QueueBacklogGrowing => {
+                            (inflow, 0.0, backlog > 0.0 && inflow > 0.0)
+                        }
+                        _ => (backlog, 0.0, queue.consumers == 0 && backlog > 0.0),
                     };
                     round
                         .observations
@@ -413,7 +418,10 @@ mod tests {
                 node("rabbit@c", false, false),
             ],
             queues: vec![
-                queue("/", "orders", 500, 1),
+                Queue {
+                    message_stats: Rates { publish: Some(8.0), deliver_get: Some(3.0), ack: None },
+                    ..queue("/", "orders", 500, 1)
+                },
                 queue("/", "audit", 3, 0),
                 queue("eu", "orders", 0, 0),
             ],
@@ -440,6 +448,8 @@ mod tests {
             [("rabbit/queue///audit".to_string(), 3.0)],
             "eu/orders is empty"
         );
+        let growing = evaluate(&rule("kind = \"queue_backlog_growing\""), &clusters, |_| true);
+        assert_eq!(breaching(&growing), [("rabbit/queue///orders".to_string(), 5.0)]);
         let nodes = evaluate(&rule("kind = \"node_alarm\""), &clusters, |_| true);
         assert_eq!(
             breaching(&nodes),

@@ -447,6 +447,7 @@ fn describe_condition(rule: &RuleDef) -> String {
         RuleKind::UnderReplicated => format!("under-replicated > {threshold}"),
         RuleKind::OfflinePartitions => format!("offline partitions > {threshold}"),
         RuleKind::QueueBacklog => format!("queue backlog > {threshold}"),
+        RuleKind::QueueBacklogGrowing => "queue backlog growing".into(),
         RuleKind::QueueNoConsumers => "queue with messages and no consumer".into(),
         RuleKind::NodeAlarm => "node down or in alarm".into(),
     }];
