@@ -68,6 +68,7 @@ async fn main() {
         username: "guest".into(),
         password: "guest".into(),
         timeout: Duration::from_secs(60),
+        tls_ca_file: None,
     })
     .unwrap();
     let mut polls = Vec::new();

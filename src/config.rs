@@ -200,6 +200,10 @@ pub struct ClusterConfig {
     pub username: Option<String>,
     #[serde(default)]
     pub password: Option<Secret>,
+    /// RabbitMQ over HTTPS: a PEM file of certificate authorities to trust besides the public
+    /// roots (a management API behind a private CA).
+    #[serde(default)]
+    pub tls_ca_file: Option<String>,
     #[serde(with = "duration_text", default = "defaults::poll_interval")]
     pub poll_interval: Duration,
     /// Longest time one poll may take; a slower poll counts as a failure.
@@ -227,6 +231,7 @@ impl fmt::Debug for ClusterConfig {
             .field("management_url", &self.management_url)
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| REDACTED))
+            .field("tls_ca_file", &self.tls_ca_file)
             .field("poll_interval", &self.poll_interval)
             .field("poll_timeout", &self.poll_timeout)
             .field("config_refresh_interval", &self.config_refresh_interval)
@@ -568,6 +573,7 @@ impl Config {
                 management_url: None,
                 username: None,
                 password: None,
+                tls_ca_file: None,
                 poll_interval: defaults::poll_interval(),
                 poll_timeout: defaults::poll_timeout(),
                 config_refresh_interval: defaults::config_refresh_interval(),
@@ -685,6 +691,11 @@ impl Config {
                         }
                     });
                     line(&format!("password = {}", q(&password)));
+                    line("# HTTPS behind a private CA: trust this PEM file too.");
+                    match &cluster.tls_ca_file {
+                        Some(file) => line(&format!("tls_ca_file = {}", q(file))),
+                        None => line("# tls_ca_file = \"/etc/ssl/rabbit-ca.pem\""),
+                    }
                 }
             }
             line("# Time between two polls; missed ticks are skipped, never queued.");

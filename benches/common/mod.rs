@@ -56,6 +56,7 @@ pub fn cluster(name: &str, bootstrap: &str) -> ClusterConfig {
         management_url: None,
         username: None,
         password: None,
+        tls_ca_file: None,
         poll_interval: Duration::from_secs(10),
         poll_timeout: Duration::from_secs(10),
         config_refresh_interval: Duration::from_secs(300),

@@ -167,6 +167,8 @@ pub struct RabbitSettings {
     pub username: String,
     pub password: String,
     pub timeout: Duration,
+    /// PEM certificate authorities to trust besides the public roots.
+    pub tls_ca_file: Option<String>,
 }
 
 pub struct RabbitAdapter {
@@ -194,6 +196,7 @@ impl RabbitAdapter {
             username: cluster.username.clone().unwrap_or_default(),
             password,
             timeout: cluster.poll_timeout,
+            tls_ca_file: cluster.tls_ca_file.clone(),
         })
         .map(|adapter| RabbitAdapter { cluster: cluster.name.clone(), ..adapter })
     }
@@ -204,10 +207,17 @@ impl RabbitAdapter {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(AdapterError::Config("management_url must be http(s)://".into()));
         }
-        let http = reqwest::Client::builder()
-            .timeout(settings.timeout)
-            .build()
-            .map_err(|e| AdapterError::Config(e.to_string()))?;
+        let mut builder = reqwest::Client::builder().timeout(settings.timeout);
+        if let Some(file) = &settings.tls_ca_file {
+            let pem = std::fs::read(file)
+                .map_err(|e| AdapterError::Config(format!("tls_ca_file {file:?}: {e}")))?;
+            let certificates = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| AdapterError::Config(format!("tls_ca_file {file:?}: {e}")))?;
+            for certificate in certificates {
+                builder = builder.add_root_certificate(certificate);
+            }
+        }
+        let http = builder.build().map_err(|e| AdapterError::Config(e.to_string()))?;
         let base = settings.management_url.trim_end_matches('/').to_owned();
         Ok(RabbitAdapter { cluster: String::new(), http, base, settings })
     }
@@ -446,7 +456,15 @@ mod tests {
             username: "guest".into(),
             password: "guest".into(),
             timeout: Duration::from_secs(1),
+            tls_ca_file: None,
         };
-        assert!(matches!(RabbitAdapter::new(settings), Err(AdapterError::Config(_))));
+        assert!(matches!(RabbitAdapter::new(settings.clone()), Err(AdapterError::Config(_))));
+        let missing_ca = RabbitSettings {
+            management_url: "https://rabbit:15671".into(),
+            tls_ca_file: Some("/nonexistent/ca.pem".into()),
+            ..settings
+        };
+        let error = RabbitAdapter::new(missing_ca).unwrap_err().to_string();
+        assert!(error.contains("tls_ca_file") && error.contains("/nonexistent/ca.pem"), "{error}");
     }
 }

@@ -204,6 +204,7 @@ pub fn kafka_cluster(name: &str, bootstrap: &str) -> ClusterConfig {
         management_url: None,
         username: None,
         password: None,
+        tls_ca_file: None,
         poll_interval: Duration::from_secs(1),
         poll_timeout: Duration::from_secs(1),
         config_refresh_interval: Duration::from_secs(300),

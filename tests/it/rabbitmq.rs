@@ -80,6 +80,7 @@ fn adapter(url: &str, password: &str) -> RabbitAdapter {
         username: "guest".into(),
         password: password.into(),
         timeout: Duration::from_secs(5),
+        tls_ca_file: None,
     })
     .unwrap()
 }
