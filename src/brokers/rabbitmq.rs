@@ -83,18 +83,18 @@ pub struct Exchange {
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
 pub struct ExchangeRates {
-    #[serde(default, rename = "publish_in_details", deserialize_with = "in_rate")]
+    #[serde(
+        default,
+        rename = "publish_in_details",
+        deserialize_with = "crate::domain::rabbit::rate"
+    )]
     pub publish_in: Option<f64>,
-    #[serde(default, rename = "publish_out_details", deserialize_with = "in_rate")]
+    #[serde(
+        default,
+        rename = "publish_out_details",
+        deserialize_with = "crate::domain::rabbit::rate"
+    )]
     pub publish_out: Option<f64>,
-}
-
-fn in_rate<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<f64>, D::Error> {
-    #[derive(Deserialize)]
-    struct Details {
-        rate: Option<f64>,
-    }
-    Ok(Option::<Details>::deserialize(de)?.and_then(|d| d.rate))
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]

@@ -67,7 +67,7 @@ pub struct Rates {
 }
 
 /// `{"rate": 1.5}` → `Some(1.5)`.
-fn rate<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<f64>, D::Error> {
+pub(crate) fn rate<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<f64>, D::Error> {
     #[derive(Deserialize)]
     struct Details {
         rate: Option<f64>,

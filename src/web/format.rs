@@ -40,6 +40,11 @@ impl Fmt {
         out
     }
 
+    /// [`Fmt::count`] of an unsigned figure (RabbitMQ's counters).
+    pub fn count_u64(&self, n: impl Borrow<u64>) -> String {
+        self.count(i64::try_from(*n.borrow()).unwrap_or(i64::MAX))
+    }
+
     pub fn size(&self, n: impl Borrow<usize>) -> String {
         let n = *n.borrow();
         self.count(i64::try_from(n).unwrap_or(i64::MAX))

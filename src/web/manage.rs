@@ -201,11 +201,6 @@ async fn edit_configs(
     .await
 }
 
-fn partition_count(state: &AppState, cluster: &str, topic: &str) -> Option<usize> {
-    let snapshot = state.clusters.get(cluster)?.snapshot.clone()?;
-    snapshot.topics.iter().find(|t| t.name == topic).map(|t| t.partitions.len())
-}
-
 async fn add_partitions(
     state: &AppState,
     caller: &Caller,
@@ -214,7 +209,7 @@ async fn add_partitions(
     total: usize,
 ) -> Result<(), WebError> {
     let what = Action { action: "topic.partitions", cluster: Some(cluster), object: Some(topic) };
-    let current = partition_count(state, cluster, topic);
+    let current = Some(super::messages::partitions_of(state, cluster, topic)).filter(|n| *n > 0);
     change(state, caller, Role::Admin, what, async |actions: &KafkaActions| {
         if let Some(current) = current.filter(|c| total <= *c) {
             return Err(invalid(format!(

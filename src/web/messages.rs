@@ -261,11 +261,10 @@ impl SendPage {
     }
 }
 
-fn partitions_of(state: &AppState, cluster: &str, topic: &str) -> usize {
-    state
-        .clusters
-        .get(cluster)
-        .and_then(|c| c.snapshot.clone())
+/// How many partitions `topic` had at the last poll (0 when unknown).
+pub fn partitions_of(state: &AppState, cluster: &str, topic: &str) -> usize {
+    let snapshot = state.clusters.get(cluster).and_then(|c| c.snapshot.clone());
+    snapshot
         .and_then(|s| s.topics.iter().find(|t| t.name == topic).map(|t| t.partitions.len()))
         .unwrap_or(0)
 }

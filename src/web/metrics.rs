@@ -20,11 +20,7 @@ pub async fn handler(
     who: crate::auth::Principal,
     headers: axum::http::HeaderMap,
 ) -> axum::response::Response {
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+    let bearer = super::access::bearer_of(&headers);
     let mut allowed = state.auth.config().anonymous_read || who.has(crate::auth::Role::Viewer);
     if let (false, Some(token)) = (allowed, bearer) {
         allowed = state.auth.is_metrics_token(token)

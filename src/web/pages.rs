@@ -276,10 +276,6 @@ impl ClusterPage {
     pub fn uptime(&self, millis: impl std::borrow::Borrow<Option<u64>>) -> String {
         self.f.span(millis.borrow().map(|ms| ms as f64 / 1000.0))
     }
-
-    pub fn count_u64(&self, n: impl std::borrow::Borrow<u64>) -> String {
-        self.f.count(i64::try_from(*n.borrow()).unwrap_or(i64::MAX))
-    }
 }
 
 #[derive(Template)]
@@ -327,10 +323,6 @@ impl QueuesPage {
             &[("page", &self.list.page.to_string()), ("pages", &self.list.pages.to_string())],
         )
     }
-
-    pub fn count_u64(&self, n: impl std::borrow::Borrow<u64>) -> String {
-        self.f.count(i64::try_from(*n.borrow()).unwrap_or(i64::MAX))
-    }
 }
 
 #[derive(Template)]
@@ -346,11 +338,7 @@ pub struct QueuePage {
     links: Result<crate::brokers::rabbitmq::QueueLinks, String>,
 }
 
-impl QueuePage {
-    pub fn count_u64(&self, n: impl std::borrow::Borrow<u64>) -> String {
-        self.f.count(i64::try_from(*n.borrow()).unwrap_or(i64::MAX))
-    }
-}
+impl QueuePage {}
 
 async fn queue(
     State(state): State<AppState>,
