@@ -69,6 +69,7 @@ fn cluster_state(lag: i64, at: i64) -> Arc<ClusterState> {
         groups: vec![],
         groups_error: None,
         rabbit: None,
+        rocket: None,
     }));
     state.groups = Arc::new((0..GROUPS).map(|i| group(i, lag)).collect());
     Arc::new(state)

@@ -21,6 +21,7 @@ MARIADB_PORT=${OSPREY_MARIADB_PORT:-13307}
 CHROMEDRIVER_PORT=${OSPREY_CHROMEDRIVER_PORT:-19515}
 RABBIT_AMQP_PORT=${OSPREY_RABBIT_AMQP_PORT:-5682}
 RABBIT_HTTP_PORT=${OSPREY_RABBIT_HTTP_PORT:-15682}
+RABBIT_HTTPS_PORT=${OSPREY_RABBIT_HTTPS_PORT:-15683}
 RABBIT_PROMETHEUS_PORT=${OSPREY_RABBIT_PROMETHEUS_PORT:-15702}
 RABBIT_DIST_PORT=${OSPREY_RABBIT_DIST_PORT:-25682}
 RABBIT_EPMD_PORT=${OSPREY_RABBIT_EPMD_PORT:-4379}
@@ -86,6 +87,20 @@ peers_install_brokers() {
 
 noida_bin() { echo "$(venv_site)/noida_db/noida-db"; }
 
+# The RocketMQ name server and broker: a Rust implementation of the RocketMQ servers from crates.io,
+# installed into ~/.cargo/bin once (≈ 15 minutes cold on 2 cores) and reused afterwards.
+ROCKETMQ_VERSION=1.0.0
+rocketmq_bin() { echo "${CARGO_HOME:-$HOME/.cargo}/bin/$1"; }
+peers_install_rocketmq() {
+  if [ -x "$(rocketmq_bin rocketmq-namesrv-rust)" ] && [ -x "$(rocketmq_bin rocketmq-broker-rust)" ]; then
+    return 0
+  fi
+  log "cargo install rocketmq-namesrv rocketmq-broker $ROCKETMQ_VERSION (once; about 15 minutes)"
+  cargo install --locked --quiet --target-dir "$CACHE_DIR/rocketmq-target" \
+    "rocketmq-namesrv@$ROCKETMQ_VERSION" "rocketmq-broker@$ROCKETMQ_VERSION"
+  rm -rf "$CACHE_DIR/rocketmq-target"
+}
+
 peers_install() {
   local missing=()
   [ -n "$(pg_bin_dir)" ] || missing+=(postgresql)
@@ -93,6 +108,7 @@ peers_install() {
   command -v chromium >/dev/null 2>&1 || missing+=(chromium)
   command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
   command -v curl >/dev/null 2>&1 || missing+=(curl)
+  command -v openssl >/dev/null 2>&1 || missing+=(openssl)
   [ -x "$RABBIT_BIN/rabbitmq-server" ] || missing+=(rabbitmq-server)
   # Chinese glyphs for the browser test's screenshots of the zh-CN pages.
   # (fc-list's output is read whole: `fc-list | grep -q` fails under pipefail when grep stops early.)
@@ -101,6 +117,7 @@ peers_install() {
   apt_install "${missing[@]}"
   build_install
   peers_install_brokers
+  peers_install_rocketmq
 }
 
 # Fails early, with the port named, when something else already listens there.
@@ -185,14 +202,36 @@ rabbit_env() {
     RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
 }
 
+# A throwaway certificate authority and a server certificate for localhost/127.0.0.1, so the
+# management API can also be reached over HTTPS with a private CA (tls_ca_file).
+make_test_certificates() {
+  local dir=$1
+  mkdir -p "$dir"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3 \
+    -subj "/CN=Osprey test CA" -keyout "$dir/ca.key" -out "$dir/ca.pem" \
+    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=localhost \
+    -keyout "$dir/server.key" -out "$dir/server.csr" 2>/dev/null
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' \
+    >"$dir/server.ext"
+  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial \
+    -days 3 -extfile "$dir/server.ext" -out "$dir/server.pem" 2>/dev/null
+}
+
 start_rabbitmq() {
   local dir=$PEERS_DIR/rabbitmq
   mkdir -p "$dir/mnesia" "$dir/log"
+  make_test_certificates "$dir/tls"
   : >"$dir/rabbitmq-env.conf"
   cat >"$dir/rabbitmq.conf" <<CONF
 listeners.tcp.1 = 127.0.0.1:$RABBIT_AMQP_PORT
 management.tcp.ip = 127.0.0.1
 management.tcp.port = $RABBIT_HTTP_PORT
+management.ssl.ip = 127.0.0.1
+management.ssl.port = $RABBIT_HTTPS_PORT
+management.ssl.cacertfile = $dir/tls/ca.pem
+management.ssl.certfile = $dir/tls/server.pem
+management.ssl.keyfile = $dir/tls/server.key
 prometheus.tcp.ip = 127.0.0.1
 prometheus.tcp.port = $RABBIT_PROMETHEUS_PORT
 loopback_users = none
@@ -200,7 +239,9 @@ CONF
   echo '[rabbitmq_management,rabbitmq_prometheus].' >"$dir/enabled_plugins"
   (rabbit_env; exec "$RABBIT_BIN/rabbitmq-server" >"$dir/server.log" 2>&1) &
   wait_for 120 rabbitmq curl -sf -u guest:guest "http://127.0.0.1:$RABBIT_HTTP_PORT/api/overview"
-  log "rabbitmq on 127.0.0.1:$RABBIT_AMQP_PORT (management :$RABBIT_HTTP_PORT)"
+  wait_for 30 "rabbitmq (HTTPS)" curl -sf --cacert "$dir/tls/ca.pem" -u guest:guest \
+    "https://localhost:$RABBIT_HTTPS_PORT/api/overview"
+  log "rabbitmq on 127.0.0.1:$RABBIT_AMQP_PORT (management :$RABBIT_HTTP_PORT, HTTPS :$RABBIT_HTTPS_PORT)"
 }
 
 stop_rabbitmq() {
@@ -224,6 +265,8 @@ export OSPREY_TEST_MYSQL_URL=mysql://osprey:$MARIADB_PASSWORD@127.0.0.1:$MARIADB
 export OSPREY_TEST_CHROMEDRIVER=http://127.0.0.1:$CHROMEDRIVER_PORT
 export OSPREY_TEST_CHROMIUM=$(command -v chromium)
 export OSPREY_TEST_RABBITMQ_HTTP=http://127.0.0.1:$RABBIT_HTTP_PORT
+export OSPREY_TEST_RABBITMQ_HTTPS=https://localhost:$RABBIT_HTTPS_PORT
+export OSPREY_TEST_RABBITMQ_CA=$PEERS_DIR/rabbitmq/tls/ca.pem
 export OSPREY_TEST_RABBITMQ_AMQP=amqp://guest:guest@127.0.0.1:$RABBIT_AMQP_PORT
 export OSPREY_TEST_PYTHON=$VENV/bin/python
 export OSPREY_TEST_SMTP_SINK=$OSPREY_ROOT/scripts/smtp_sink.py
@@ -246,6 +289,7 @@ peers_start() {
   require_free_port "$CHROMEDRIVER_PORT" chromedriver CHROMEDRIVER_PORT
   require_free_port "$RABBIT_AMQP_PORT" "rabbitmq (AMQP)" RABBIT_AMQP_PORT
   require_free_port "$RABBIT_HTTP_PORT" "rabbitmq (management)" RABBIT_HTTP_PORT
+  require_free_port "$RABBIT_HTTPS_PORT" "rabbitmq (management HTTPS)" RABBIT_HTTPS_PORT
   PEERS_DIR=$(mktemp -d /tmp/osprey-peers.XXXXXX)
   chmod 755 "$PEERS_DIR"
   trap peers_stop EXIT

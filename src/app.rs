@@ -11,10 +11,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::alerting::{self, Alerting};
 use crate::auth::Auth;
-use crate::brokers::AdapterError;
 use crate::brokers::kafka::KafkaAdapter;
 use crate::brokers::rabbitmq::RabbitAdapter;
-use crate::config::{ClusterKind, Config};
+use crate::brokers::rocketmq::RocketAdapter;
+use crate::brokers::{AdapterError, ClusterAdapter};
+use crate::config::{ClusterConfig, ClusterKind, Config, HistoryConfig, LagConfig};
 use crate::poller::{self, ClusterState, Clusters};
 use crate::store::{Store, StoreError};
 use crate::tasks::Tasks;
@@ -41,6 +42,7 @@ pub fn check_clusters(config: &Config) -> Result<(), AppError> {
         match cluster.kind {
             ClusterKind::Kafka => KafkaAdapter::new(cluster).map(drop),
             ClusterKind::Rabbitmq => RabbitAdapter::from_cluster(cluster).map(drop),
+            ClusterKind::Rocketmq => RocketAdapter::from_cluster(cluster).map(drop),
         }
         .map_err(|source| AppError::Cluster {
             index,
@@ -49,6 +51,26 @@ pub fn check_clusters(config: &Config) -> Result<(), AppError> {
         })?;
     }
     Ok(())
+}
+
+/// Polls one cluster with the adapter its kind made, or logs why there is none.
+async fn poll_cluster<A: ClusterAdapter>(
+    made: Result<A, AdapterError>,
+    cluster: ClusterConfig,
+    history: HistoryConfig,
+    lag: LagConfig,
+    store: Store,
+    state: watch::Sender<Arc<ClusterState>>,
+    cancel: CancellationToken,
+) {
+    match made {
+        Ok(adapter) => {
+            poller::run_cluster(adapter, cluster, history, lag, store, state, cancel).await
+        }
+        Err(e) => {
+            tracing::error!(cluster = %cluster.name, error = %e, "cannot create the cluster client")
+        }
+    }
 }
 
 /// A started Osprey: its address, its store, and the handle that stops it.
@@ -102,20 +124,42 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, App
                 (cluster.clone(), history.clone(), lag.clone(), store.clone(), tx.clone());
             async move {
                 match cluster.kind {
-                    ClusterKind::Kafka => match KafkaAdapter::new(&cluster) {
-                        Ok(adapter) => {
-                            poller::run_cluster(adapter, cluster, history, lag, store, tx, cancel)
-                                .await
-                        }
-                        Err(e) => tracing::error!(cluster = %cluster.name, error = %e, "cannot create the cluster client"),
-                    },
-                    ClusterKind::Rabbitmq => match RabbitAdapter::from_cluster(&cluster) {
-                        Ok(adapter) => {
-                            poller::run_cluster(adapter, cluster, history, lag, store, tx, cancel)
-                                .await
-                        }
-                        Err(e) => tracing::error!(cluster = %cluster.name, error = %e, "cannot create the cluster client"),
-                    },
+                    ClusterKind::Kafka => {
+                        poll_cluster(
+                            KafkaAdapter::new(&cluster),
+                            cluster,
+                            history,
+                            lag,
+                            store,
+                            tx,
+                            cancel,
+                        )
+                        .await
+                    }
+                    ClusterKind::Rabbitmq => {
+                        poll_cluster(
+                            RabbitAdapter::from_cluster(&cluster),
+                            cluster,
+                            history,
+                            lag,
+                            store,
+                            tx,
+                            cancel,
+                        )
+                        .await
+                    }
+                    ClusterKind::Rocketmq => {
+                        poll_cluster(
+                            RocketAdapter::from_cluster(&cluster),
+                            cluster,
+                            history,
+                            lag,
+                            store,
+                            tx,
+                            cancel,
+                        )
+                        .await
+                    }
                 }
             }
         });

@@ -172,6 +172,8 @@ pub enum ClusterKind {
     Kafka,
     /// RabbitMQ through its management HTTP API (`management_url`, `username`, `password`).
     Rabbitmq,
+    /// RocketMQ through its name servers and brokers (`namesrv_addrs`, optional ACL keys).
+    Rocketmq,
 }
 
 impl ClusterKind {
@@ -179,6 +181,7 @@ impl ClusterKind {
         match self {
             ClusterKind::Kafka => "kafka",
             ClusterKind::Rabbitmq => "rabbitmq",
+            ClusterKind::Rocketmq => "rocketmq",
         }
     }
 }
@@ -204,6 +207,14 @@ pub struct ClusterConfig {
     /// roots (a management API behind a private CA).
     #[serde(default)]
     pub tls_ca_file: Option<String>,
+    /// RocketMQ: the name servers, `host:9876;host2:9876`.
+    #[serde(default)]
+    pub namesrv_addrs: Option<String>,
+    /// RocketMQ with ACL: the access key and its secret key (`${ENV}` allowed in the secret).
+    #[serde(default)]
+    pub access_key: Option<String>,
+    #[serde(default)]
+    pub secret_key: Option<Secret>,
     #[serde(with = "duration_text", default = "defaults::poll_interval")]
     pub poll_interval: Duration,
     /// Longest time one poll may take; a slower poll counts as a failure.
@@ -232,6 +243,9 @@ impl fmt::Debug for ClusterConfig {
             .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| REDACTED))
             .field("tls_ca_file", &self.tls_ca_file)
+            .field("namesrv_addrs", &self.namesrv_addrs)
+            .field("access_key", &self.access_key)
+            .field("secret_key", &self.secret_key.as_ref().map(|_| REDACTED))
             .field("poll_interval", &self.poll_interval)
             .field("poll_timeout", &self.poll_timeout)
             .field("config_refresh_interval", &self.config_refresh_interval)
@@ -497,6 +511,22 @@ impl Config {
                         "RabbitMQ clusters need username and password",
                     ));
                 }
+            } else if cluster.kind == ClusterKind::Rocketmq {
+                let addrs = cluster.namesrv_addrs.as_deref().unwrap_or_default();
+                let addrs: Vec<&str> =
+                    addrs.split(';').map(str::trim).filter(|a| !a.is_empty()).collect();
+                if addrs.is_empty() || addrs.iter().any(|a| !is_host_port(a)) {
+                    return Err(key_error(
+                        key("namesrv_addrs"),
+                        "RocketMQ clusters need namesrv_addrs (host:9876;host2:9876)",
+                    ));
+                }
+                if cluster.access_key.is_some() != cluster.secret_key.is_some() {
+                    return Err(key_error(
+                        key("access_key"),
+                        "access_key and secret_key go together",
+                    ));
+                }
             } else if cluster.bootstrap_servers.trim().is_empty() {
                 return Err(key_error(
                     key("bootstrap_servers"),
@@ -574,6 +604,9 @@ impl Config {
                 username: None,
                 password: None,
                 tls_ca_file: None,
+                namesrv_addrs: None,
+                access_key: None,
+                secret_key: None,
                 poll_interval: defaults::poll_interval(),
                 poll_timeout: defaults::poll_timeout(),
                 config_refresh_interval: defaults::config_refresh_interval(),
@@ -664,7 +697,7 @@ impl Config {
             line("[[clusters]]");
             line("# Short name used in URLs: letters, digits, '.', '_' and '-'.");
             line(&format!("name = {}", q(&cluster.name)));
-            line("# kafka or rabbitmq (RocketMQ follows).");
+            line("# kafka, rabbitmq or rocketmq.");
             line(&format!("kind = {}", q(cluster.kind.as_str())));
             match cluster.kind {
                 ClusterKind::Kafka => {
@@ -673,7 +706,9 @@ impl Config {
                     line(
                         "# (A RabbitMQ cluster has kind = \"rabbitmq\", management_url, username and",
                     );
-                    line("# password instead.)");
+                    line(
+                        "# password instead; a RocketMQ cluster kind = \"rocketmq\" and namesrv_addrs.)",
+                    );
                 }
                 ClusterKind::Rabbitmq => {
                     line("# The management API and a user that may read it.");
@@ -683,18 +718,28 @@ impl Config {
                         "username = {}",
                         q(cluster.username.as_deref().unwrap_or_default())
                     ));
-                    let password = cluster.password.as_ref().map_or(String::new(), |p| {
-                        if p.expose().trim().starts_with("${") {
-                            p.expose().to_owned()
-                        } else {
-                            REDACTED.into()
-                        }
-                    });
+                    let password = cluster.password.as_ref().map_or(String::new(), printable);
                     line(&format!("password = {}", q(&password)));
                     line("# HTTPS behind a private CA: trust this PEM file too.");
                     match &cluster.tls_ca_file {
                         Some(file) => line(&format!("tls_ca_file = {}", q(file))),
                         None => line("# tls_ca_file = \"/etc/ssl/rabbit-ca.pem\""),
+                    }
+                }
+                ClusterKind::Rocketmq => {
+                    line("# The name servers, separated by ';'.");
+                    let addrs = cluster.namesrv_addrs.as_deref().unwrap_or_default();
+                    line(&format!("namesrv_addrs = {}", q(addrs)));
+                    line("# With ACL enabled: the access key and its secret (${ENV} allowed).");
+                    match (&cluster.access_key, &cluster.secret_key) {
+                        (Some(access), Some(secret)) => {
+                            line(&format!("access_key = {}", q(access)));
+                            line(&format!("secret_key = {}", q(&printable(secret))));
+                        }
+                        _ => {
+                            line("# access_key = \"osprey\"");
+                            line("# secret_key = \"${ROCKETMQ_SECRET_KEY}\"");
+                        }
                     }
                 }
             }
@@ -875,6 +920,15 @@ fn is_valid_cluster_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// A secret as printed config shows it: `${ENV}` references as they are, values redacted.
+fn printable(secret: &Secret) -> String {
+    if secret.expose().trim().starts_with("${") {
+        secret.expose().to_owned()
+    } else {
+        REDACTED.into()
+    }
 }
 
 fn is_host_port(s: &str) -> bool {

@@ -600,7 +600,12 @@ mod tests {
                 protocol: String::new(),
                 coordinator: Some(1),
                 members: vec![],
-                offsets: vec![CommittedOffset { topic: "a".into(), partition: 0, offset: 4 }],
+                offsets: vec![CommittedOffset {
+                    topic: "a".into(),
+                    partition: 0,
+                    offset: 4,
+                    oldest_unconsumed_at: None,
+                }],
                 offsets_error: None,
             }];
             s

@@ -102,12 +102,14 @@ pub struct ClusterSummary {
     pub offline: Option<usize>,
     pub messages_in_per_sec: Option<f64>,
     pub poll_millis: Option<u64>,
+    /// Where the cluster's topics (Kafka) or queues (RabbitMQ) are listed, under the cluster's path.
+    pub objects_path: &'static str,
 }
 
 fn summarize(state: &ClusterState) -> ClusterSummary {
     let snapshot = state.snapshot.as_deref();
     let from = |f: fn(&ClusterSnapshot) -> usize| snapshot.map(f);
-    ClusterSummary {
+    let summary = ClusterSummary {
         name: state.name.clone(),
         kind: state.kind.as_str(),
         status: state.status(),
@@ -127,6 +129,24 @@ fn summarize(state: &ClusterState) -> ClusterSummary {
         offline: from(ClusterSnapshot::offline),
         messages_in_per_sec: snapshot.and_then(ClusterSnapshot::messages_in_per_sec),
         poll_millis: snapshot.map(|s| s.poll_millis),
+        objects_path: "topics",
+    };
+    match snapshot.and_then(|s| s.rabbit.as_deref()) {
+        // RabbitMQ has queues where Kafka has topics, and no partitions or replicas.
+        Some(rabbit) => ClusterSummary {
+            topics: Some(rabbit.queues.len()),
+            partitions: None,
+            under_replicated: None,
+            offline: None,
+            messages_in_per_sec: rabbit
+                .queues
+                .iter()
+                .filter_map(|q| q.message_stats.publish)
+                .reduce(|a, b| a + b),
+            objects_path: "queues",
+            ..summary
+        },
+        None => summary,
     }
 }
 

@@ -19,3 +19,18 @@ pub fn init() {
     // A subscriber already installed (tests) is fine.
     drop(result);
 }
+
+/// The error and its causes on one line: lettre and reqwest keep the useful part in sources.
+pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}

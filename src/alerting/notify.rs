@@ -15,6 +15,7 @@ use sha2::Sha256;
 use super::definition::{ChannelDef, ChannelKind, SmtpTls, WebhookFormat, interpolate};
 use super::message::AlertMessage;
 use crate::domain::Millis;
+use crate::telemetry::error_chain;
 
 /// Why a channel did not accept a message: shown as is on the Channels and Alerts pages.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -27,21 +28,6 @@ pub enum NotifyError {
     Webhook(String),
     #[error("no answer within {}", crate::config::duration_text::format(*.0))]
     Timeout(Duration),
-}
-
-/// The error and its causes on one line: lettre and reqwest keep the useful part in sources.
-fn chain(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 /// Sends through channels; holds the HTTP client so webhook connections are reused.
@@ -151,7 +137,7 @@ impl Notifier {
                 if e.is_timeout() {
                     NotifyError::Timeout(channel.timeout())
                 } else {
-                    NotifyError::Webhook(format!("POST {shown_url} failed: {}", chain(&e)))
+                    NotifyError::Webhook(format!("POST {shown_url} failed: {}", error_chain(&e)))
                 }
             })?;
         let status = response.status();
@@ -227,7 +213,7 @@ async fn send_email(channel: &ChannelDef, message: &AlertMessage) -> Result<(), 
 
     let where_to = format!("SMTP {host}:{port}");
     let smtp_error = |e: lettre::transport::smtp::Error| {
-        let detail = chain(&e);
+        let detail = error_chain(&e);
         let hint =
             if detail.contains("535") || detail.to_ascii_lowercase().contains("authentication") {
                 " (wrong username or password?)"
@@ -249,7 +235,7 @@ async fn send_email(channel: &ChannelDef, message: &AlertMessage) -> Result<(), 
         let pem = std::fs::read(env(ca_file)?)
             .map_err(|e| setup(format!("tls_ca_file {ca_file:?}: {e}")))?;
         let ca = Certificate::from_pem(&pem)
-            .map_err(|e| setup(format!("tls_ca_file {ca_file:?}: {}", chain(&e))))?;
+            .map_err(|e| setup(format!("tls_ca_file {ca_file:?}: {}", error_chain(&e))))?;
         let parameters = TlsParameters::builder(host.clone())
             .add_root_certificate(ca)
             .build_rustls()

@@ -280,6 +280,7 @@ mod tests {
             groups: vec![],
             groups_error: None,
             rabbit: None,
+            rocket: None,
         }));
         state.groups = Arc::new(groups);
         Arc::new(state)

@@ -3,6 +3,7 @@
 
 pub mod kafka;
 pub mod rabbitmq;
+pub mod rocketmq;
 
 use std::future::Future;
 use std::time::Duration;

@@ -234,7 +234,11 @@ impl RabbitAdapter {
                 if e.is_timeout() {
                     AdapterError::Timeout(self.settings.timeout)
                 } else {
-                    AdapterError::Unreachable(format!("{}: {e}", self.base))
+                    AdapterError::Unreachable(format!(
+                        "{}: {}",
+                        self.base,
+                        crate::telemetry::error_chain(&e)
+                    ))
                 }
             })?;
         let status = response.status();
@@ -266,7 +270,13 @@ impl RabbitAdapter {
             .json(body)
             .send()
             .await
-            .map_err(|e| AdapterError::Unreachable(format!("{}: {e}", self.base)))?;
+            .map_err(|e| {
+                AdapterError::Unreachable(format!(
+                    "{}: {}",
+                    self.base,
+                    crate::telemetry::error_chain(&e)
+                ))
+            })?;
         let status = response.status();
         let text = response.text().await.map_err(|e| AdapterError::Unreachable(e.to_string()))?;
         if !status.is_success() {
@@ -414,6 +424,7 @@ impl super::ClusterAdapter for RabbitAdapter {
             groups: Vec::new(),
             groups_error: None,
             rabbit: Some(std::sync::Arc::new(rabbit)),
+            rocket: None,
         })
     }
 }

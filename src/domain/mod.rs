@@ -1,6 +1,7 @@
 //! Plain domain types shared by adapters, poller, store and web: no I/O and no clock.
 
 pub mod rabbit;
+pub mod rocket;
 
 use std::sync::Arc;
 
@@ -31,6 +32,9 @@ pub struct ClusterSnapshot {
     pub groups_error: Option<String>,
     /// RabbitMQ clusters: overview, nodes and queues; `None` for other kinds.
     pub rabbit: Option<Arc<rabbit::RabbitSnapshot>>,
+    /// RocketMQ clusters: broker roles and runtime stats, topic classes, per-queue progress of
+    /// each group; `None` for other kinds.
+    pub rocket: Option<Arc<rocket::RocketSnapshot>>,
 }
 
 /// A consumer group as the coordinator describes it, with its committed offsets.
@@ -66,6 +70,10 @@ pub struct CommittedOffset {
     pub topic: String,
     pub partition: i32,
     pub offset: i64,
+    /// Store time of the message at `offset` when the broker tells it (RocketMQ): lag in seconds
+    /// is then exact instead of interpolated from the end-offset history.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub oldest_unconsumed_at: Option<Millis>,
 }
 
 impl ConsumerGroup {
@@ -256,6 +264,7 @@ pub(crate) mod fixtures {
             groups: vec![],
             groups_error: None,
             rabbit: None,
+            rocket: None,
         }
     }
 }

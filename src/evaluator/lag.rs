@@ -156,10 +156,13 @@ impl LagBook {
             let owned = owner.is_some();
             let status = partition_status(window.make_contiguous(), owned, now, &self.rules);
             let lag = end.map_or(0, |end| (end - offset.offset).max(0));
-            let lag_seconds = end.and_then(|_| {
-                self.histories
+            let lag_seconds = end.and_then(|_| match offset.oldest_unconsumed_at {
+                // The broker told when the oldest unconsumed message was stored: exact.
+                Some(stored_at) if lag > 0 => Some((now - stored_at).max(0) as f64 / 1000.0),
+                _ => self
+                    .histories
                     .get(&(offset.topic.clone(), offset.partition))?
-                    .lag_seconds(offset.offset, now)
+                    .lag_seconds(offset.offset, now),
             });
             let owner = owner.map(|m| format!("{} ({})", m.client_id, m.host));
             let partition = PartitionLag {
@@ -230,7 +233,12 @@ mod tests {
     fn group(name: &str, committed: &[(&str, i32, i64)], owned: bool) -> ConsumerGroup {
         let offsets: Vec<CommittedOffset> = committed
             .iter()
-            .map(|&(t, p, o)| CommittedOffset { topic: t.into(), partition: p, offset: o })
+            .map(|&(t, p, o)| CommittedOffset {
+                topic: t.into(),
+                partition: p,
+                offset: o,
+                oldest_unconsumed_at: None,
+            })
             .collect();
         let members = if owned {
             vec![GroupMember {
@@ -305,6 +313,20 @@ mod tests {
         assert_eq!(g.summary.drain_seconds, Some(50.0 / 15.0));
         // Offset 250 was the log end at t = 15 s.
         assert_eq!(g.summary.lag_seconds, Some(5.0));
+    }
+
+    #[test]
+    fn a_broker_told_store_time_gives_exact_seconds_over_the_history() {
+        let mut book = LagBook::new(RULES);
+        let mut g = group("g", &[("orders", 0, 40), ("orders", 1, 50)], true);
+        // The message at offset 40 was stored at t = 3 s; partition 1 is caught up.
+        g.offsets[0].oldest_unconsumed_at = Some(3_000);
+        g.offsets[1].oldest_unconsumed_at = Some(1_000);
+        let lags = book.evaluate(&poll(10, (100, 50), vec![g]));
+        let partitions = &lags[0].topics[0].partitions;
+        assert_eq!(partitions[0].lag_seconds, Some(7.0));
+        assert_ne!(partitions[1].lag_seconds, Some(9.0), "no lag: the store time is not used");
+        assert_eq!(lags[0].summary.lag_seconds, Some(7.0));
     }
 
     #[test]

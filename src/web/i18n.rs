@@ -110,6 +110,8 @@ catalog! {
     col_brokers: "Brokers", "Broker 数";
     col_topics: "Topics", "主题数";
     col_partitions: "Partitions", "分区数";
+    col_brokers_nodes: "Brokers / nodes", "Broker/节点数";
+    col_topics_queues: "Topics / queues", "主题/队列数";
     col_under_replicated: "Under-replicated", "副本不足";
     col_offline: "Offline", "离线";
     col_messages_in: "Messages in", "写入速率";

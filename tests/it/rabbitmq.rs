@@ -129,6 +129,27 @@ async fn wrong_credentials_and_an_unreachable_node_say_so() {
     assert!(matches!(unreachable, AdapterError::Unreachable(_)), "{unreachable}");
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn the_management_api_over_https_is_trusted_through_tls_ca_file() {
+    let url = peer("OSPREY_TEST_RABBITMQ_HTTPS");
+    let settings = |tls_ca_file: Option<String>| RabbitSettings {
+        management_url: url.clone(),
+        username: "guest".into(),
+        password: "guest".into(),
+        timeout: Duration::from_secs(5),
+        tls_ca_file,
+    };
+    let trusted = RabbitAdapter::new(settings(Some(peer("OSPREY_TEST_RABBITMQ_CA")))).unwrap();
+    let snapshot = trusted.snapshot(osprey::clock::now_millis()).await.unwrap();
+    assert!(snapshot.nodes[0].running, "{:?}", snapshot.nodes);
+    // Without the private CA the certificate is refused, and the error says why.
+    let untrusted = RabbitAdapter::new(settings(None)).unwrap().snapshot(0).await.unwrap_err();
+    assert!(
+        matches!(&untrusted, AdapterError::Unreachable(m) if m.contains("certificate") && m.contains("UnknownIssuer")),
+        "{untrusted}"
+    );
+}
+
 fn rabbit_cluster(name: &str, url: &str, password: &str) -> osprey::config::ClusterConfig {
     let mut cluster = kafka_cluster(name, "");
     cluster.kind = osprey::config::ClusterKind::Rabbitmq;
@@ -168,6 +189,11 @@ async fn a_rabbitmq_cluster_is_polled_and_its_queues_listed() {
     assert!(detail["rabbit"]["nodes"][0]["running"].as_bool().unwrap(), "{detail}");
     let page = app.html("/clusters/rabbit").await;
     assert!(page.contains("id=\"nodes\"") && page.contains("RabbitMQ 3."), "{page}");
+    // The Overview counts the cluster's queues where Kafka rows count topics.
+    assert!(detail["summary"]["topics"].as_u64().unwrap() >= 2, "{detail}");
+    assert!(detail["summary"]["partitions"].is_null(), "{detail}");
+    let overview = app.html("/").await;
+    assert!(overview.contains("href=\"/clusters/rabbit/queues\""), "{overview}");
     let queues_page =
         app.html(&format!("/clusters/rabbit/queues?vhost={}&sort=name&dir=asc", vhost.name)).await;
     let (audit, billing) =

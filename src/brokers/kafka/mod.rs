@@ -533,6 +533,7 @@ impl KafkaAdapter {
                             topic,
                             partition,
                             offset,
+                            oldest_unconsumed_at: None,
                         })
                         .collect();
                 }
@@ -715,6 +716,7 @@ impl ClusterAdapter for KafkaAdapter {
             groups,
             groups_error,
             rabbit: None,
+            rocket: None,
         })
     }
 }

@@ -1,0 +1,931 @@
+//! RocketMQ clusters over the remoting protocol: name servers for the broker table and topic list,
+//! each master broker for topic configs, queue offsets, subscription groups and consume stats, and
+//! every broker for its runtime stats. Queues map onto the generic snapshot's partitions.
+
+pub mod lenient;
+pub mod message;
+pub mod remoting;
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use self::remoting::{Command, Remoting, code, response};
+use super::AdapterError;
+use crate::domain::rocket::{
+    BrokerRuntime, ConsumerClient, MessageQueue, QueueProgress, QueueRoute, RocketBroker,
+    RocketGroup, RocketSnapshot, RocketTopic, TopicClass,
+};
+use crate::domain::{
+    Broker, ClusterSnapshot, CommittedOffset, ConsumerGroup, GroupMember, Millis, Partition, Topic,
+};
+
+/// Requests in flight at once per poll.
+const CONCURRENCY: usize = 16;
+/// Most "oldest unconsumed message" probes per poll; the rest wait for later polls (their lag in
+/// seconds comes from the end-offset history meanwhile).
+const MAX_PROBES_PER_POLL: usize = 256;
+/// Groups the servers keep for themselves.
+const SYSTEM_GROUPS: [&str; 8] = [
+    "TOOLS_CONSUMER",
+    "FILTERSRV_CONSUMER",
+    "__MONITOR_CONSUMER",
+    "CLIENT_INNER_PRODUCER",
+    "SELF_TEST_P_GROUP",
+    "SELF_TEST_C_GROUP",
+    "CID_ONS-HTTP-PROXY",
+    "CID_ONSAPI_PERMISSION",
+];
+/// Largest message body the brokers accept by default (`maxMessageSize`).
+pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
+
+/// Connection settings of one RocketMQ cluster.
+#[derive(Debug, Clone)]
+pub struct RocketSettings {
+    /// `host:port` of each name server.
+    pub namesrv_addrs: Vec<String>,
+    pub timeout: Duration,
+    /// ACL access and secret key.
+    pub credentials: Option<(String, String)>,
+}
+
+pub struct RocketAdapter {
+    cluster: String,
+    settings: RocketSettings,
+    remoting: Remoting,
+    /// Store time of the message at a consumer offset: it never changes, so each is asked once.
+    oldest_unconsumed: Mutex<HashMap<ProbeKey, Millis>>,
+}
+
+type ProbeKey = (String, String, String, i32, i64);
+
+impl std::fmt::Debug for RocketAdapter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RocketAdapter")
+            .field("namesrv_addrs", &self.settings.namesrv_addrs)
+            .finish_non_exhaustive()
+    }
+}
+
+// ---- bodies -------------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ClusterInfo {
+    #[serde(default)]
+    broker_addr_table: BTreeMap<String, BrokerData>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BrokerData {
+    #[serde(default)]
+    cluster: String,
+    broker_name: String,
+    /// Broker id ("0" is the master) → address.
+    #[serde(default)]
+    broker_addrs: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TopicList {
+    #[serde(default)]
+    topic_list: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TopicConfigWrapper {
+    #[serde(default)]
+    topic_config_table: BTreeMap<String, TopicConfig>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TopicConfig {
+    #[serde(default)]
+    read_queue_nums: i32,
+    #[serde(default)]
+    write_queue_nums: i32,
+    #[serde(default)]
+    perm: i32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct MessageQueueKey {
+    topic: String,
+    broker_name: String,
+    queue_id: i32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TopicOffset {
+    #[serde(default)]
+    min_offset: i64,
+    #[serde(default)]
+    max_offset: i64,
+    #[serde(default)]
+    last_update_timestamp: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct GroupWrapper {
+    #[serde(default)]
+    subscription_group_table: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ConsumeStats {
+    #[serde(default)]
+    consume_tps: f64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct OffsetWrapper {
+    #[serde(default)]
+    broker_offset: i64,
+    #[serde(default)]
+    consumer_offset: i64,
+    #[serde(default)]
+    last_timestamp: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ConsumerConnection {
+    #[serde(default)]
+    connection_set: Vec<Connection>,
+    #[serde(default)]
+    subscription_table: BTreeMap<String, Subscription>,
+    #[serde(default)]
+    consume_type: Option<String>,
+    #[serde(default)]
+    message_model: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Connection {
+    #[serde(default, rename = "clientId")]
+    client_id: String,
+    #[serde(default)]
+    client_addr: String,
+    #[serde(default)]
+    language: serde_json::Value,
+    #[serde(default)]
+    version: serde_json::Value,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Subscription {
+    #[serde(default)]
+    sub_string: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct KvTable {
+    #[serde(default)]
+    table: HashMap<String, String>,
+}
+
+/// A body as `T`, read leniently; the error names the request.
+fn body<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T, AdapterError> {
+    let value =
+        lenient::parse(bytes).map_err(|e| AdapterError::Protocol(format!("{what}: {e}")))?;
+    serde_path_to_error::deserialize(value)
+        .map_err(|e| AdapterError::Protocol(format!("{what}: unexpected body: {e}")))
+}
+
+/// A map whose keys are message queues (`{"topic":…,"brokerName":…,"queueId":…}`, written as
+/// objects or as JSON text) read into `(key, value)` pairs.
+fn queue_table<T: DeserializeOwned>(
+    what: &str,
+    table: &serde_json::Value,
+) -> Result<Vec<(MessageQueueKey, T)>, AdapterError> {
+    let Some(table) = table.as_object() else { return Ok(Vec::new()) };
+    table
+        .iter()
+        .map(|(key, value)| {
+            let key: MessageQueueKey = serde_json::from_str(key).map_err(|e| {
+                AdapterError::Protocol(format!("{what}: message queue key {key:?}: {e}"))
+            })?;
+            let value = T::deserialize(value)
+                .map_err(|e| AdapterError::Protocol(format!("{what}: {e}")))?;
+            Ok((key, value))
+        })
+        .collect()
+}
+
+fn timestamp(millis: i64) -> Option<Millis> {
+    (millis > 0).then_some(millis)
+}
+
+fn split_host_port(address: &str) -> (String, u16) {
+    match address.rsplit_once(':') {
+        Some((host, port)) => (host.to_owned(), port.parse().unwrap_or(0)),
+        None => (address.to_owned(), 0),
+    }
+}
+
+/// Runtime figures from GET_BROKER_RUNTIME_INFO's table; rates are "10s 1min 10min" triples.
+pub(crate) fn runtime_from(table: &HashMap<String, String>) -> BrokerRuntime {
+    let number = |key: &str| table.get(key).and_then(|v| v.trim().parse::<u64>().ok());
+    let first_rate = |key: &str| {
+        table.get(key).and_then(|v| v.split_whitespace().next()).and_then(|v| v.parse::<f64>().ok())
+    };
+    let difference =
+        |later: &str, earlier: &str| Some(number(later)?.saturating_sub(number(earlier)?));
+    BrokerRuntime {
+        version: table.get("brokerVersionDesc").cloned(),
+        put_tps: first_rate("putTps"),
+        // Older brokers misspell it; newer ones send both or only the right one.
+        get_tps: first_rate("getTransferredTps").or_else(|| first_rate("getTransferedTps")),
+        msg_put_today: difference("msgPutTotalTodayNow", "msgPutTotalTodayMorning"),
+        msg_get_today: difference("msgGetTotalTodayNow", "msgGetTotalTodayMorning"),
+        msg_put_yesterday: difference("msgPutTotalTodayMorning", "msgPutTotalYesterdayMorning"),
+        msg_get_yesterday: difference("msgGetTotalTodayMorning", "msgGetTotalYesterdayMorning"),
+        commitlog_disk_ratio: table.get("commitLogDiskRatio").and_then(|v| v.trim().parse().ok()),
+        boot_at: table.get("bootTimestamp").and_then(|v| v.trim().parse().ok()).and_then(timestamp),
+    }
+}
+
+/// RocketMQ clients' default queue allocation (AllocateMessageQueueAveragely): which of a topic's
+/// queues (sorted) each client (sorted by id) consumes. Returns, per client, queue indexes.
+pub(crate) fn allocate_averagely(queues: usize, clients: usize) -> Vec<Vec<usize>> {
+    (0..clients)
+        .map(|index| {
+            if queues == 0 {
+                return Vec::new();
+            }
+            let remainder = queues % clients;
+            let average = if queues <= clients {
+                1
+            } else if remainder > 0 && index < remainder {
+                queues / clients + 1
+            } else {
+                queues / clients
+            };
+            let start = if remainder > 0 && index < remainder {
+                index * average
+            } else {
+                index * average + remainder
+            };
+            let range = average.min(queues.saturating_sub(start));
+            (0..range).map(|i| (start + i) % queues).collect()
+        })
+        .collect()
+}
+
+impl RocketAdapter {
+    /// The adapter of a `kind = "rocketmq"` cluster; the secret key may read `${ENV}`.
+    pub fn from_cluster(cluster: &crate::config::ClusterConfig) -> Result<Self, AdapterError> {
+        let namesrv_addrs: Vec<String> = cluster
+            .namesrv_addrs
+            .as_deref()
+            .unwrap_or_default()
+            .split(';')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if namesrv_addrs.is_empty() {
+            return Err(AdapterError::Config("namesrv_addrs is empty".into()));
+        }
+        let credentials = match (&cluster.access_key, &cluster.secret_key) {
+            (Some(access), Some(secret)) => {
+                let secret = crate::alerting::definition::interpolate(secret.expose(), |n| {
+                    std::env::var(n).ok()
+                })
+                .map_err(AdapterError::Config)?;
+                Some((access.clone(), secret))
+            }
+            (None, None) => None,
+            _ => return Err(AdapterError::Config("access_key and secret_key go together".into())),
+        };
+        let settings = RocketSettings { namesrv_addrs, timeout: cluster.poll_timeout, credentials };
+        Ok(RocketAdapter { cluster: cluster.name.clone(), ..RocketAdapter::new(settings) })
+    }
+
+    pub fn new(settings: RocketSettings) -> RocketAdapter {
+        RocketAdapter {
+            cluster: String::new(),
+            remoting: Remoting::new(settings.timeout, settings.credentials.clone()),
+            settings,
+            oldest_unconsumed: Mutex::default(),
+        }
+    }
+
+    pub fn remoting(&self) -> &Remoting {
+        &self.remoting
+    }
+
+    /// Asks the name servers in turn until one answers successfully.
+    async fn namesrv_call(&self, request: Command) -> Result<(String, Command), AdapterError> {
+        let mut last_error = AdapterError::Config("no name server".into());
+        for address in &self.settings.namesrv_addrs {
+            match self.remoting.call_ok(address, request.clone()).await {
+                Ok(response) => return Ok((address.clone(), response)),
+                Err(e) => last_error = e,
+            }
+        }
+        Err(last_error)
+    }
+
+    /// The broker table from the name server: every broker, masters and slaves.
+    pub async fn brokers(&self) -> Result<(String, Vec<RocketBroker>), AdapterError> {
+        let (namesrv, reply) =
+            self.namesrv_call(Command::request(code::GET_BROKER_CLUSTER_INFO)).await?;
+        let info: ClusterInfo = body("broker cluster info", &reply.body)?;
+        let mut brokers: Vec<RocketBroker> = info
+            .broker_addr_table
+            .into_values()
+            .flat_map(|data| {
+                let (cluster, name) = (data.cluster, data.broker_name);
+                data.broker_addrs.into_iter().map(move |(id, address)| RocketBroker {
+                    cluster: cluster.clone(),
+                    name: name.clone(),
+                    broker_id: id.parse().unwrap_or(-1),
+                    address,
+                    runtime: None,
+                    error: None,
+                })
+            })
+            .collect();
+        brokers.sort_by(|a, b| (&a.name, a.broker_id).cmp(&(&b.name, b.broker_id)));
+        Ok((namesrv, brokers))
+    }
+
+    async fn runtime(&self, address: &str) -> Result<BrokerRuntime, AdapterError> {
+        let reply =
+            self.remoting.call_ok(address, Command::request(code::GET_BROKER_RUNTIME_INFO)).await?;
+        let table: KvTable = body("broker runtime info", &reply.body)?;
+        Ok(runtime_from(&table.table))
+    }
+
+    async fn topic_configs(
+        &self,
+        address: &str,
+    ) -> Result<BTreeMap<String, TopicConfig>, AdapterError> {
+        let reply =
+            self.remoting.call_ok(address, Command::request(code::GET_ALL_TOPIC_CONFIG)).await?;
+        Ok(body::<TopicConfigWrapper>("topic configs", &reply.body)?.topic_config_table)
+    }
+
+    async fn topic_offsets(
+        &self,
+        address: &str,
+        topic: &str,
+    ) -> Result<Vec<(MessageQueueKey, TopicOffset)>, AdapterError> {
+        let request = Command::request(code::GET_TOPIC_STATS_INFO).field("topic", topic);
+        let reply = self.remoting.call(address, request).await?;
+        if reply.code == response::TOPIC_NOT_EXIST {
+            return Ok(Vec::new());
+        }
+        if reply.code != response::SUCCESS {
+            return Err(remoting::refused(address, code::GET_TOPIC_STATS_INFO, &reply));
+        }
+        let value = lenient::parse(&reply.body)
+            .map_err(|e| AdapterError::Protocol(format!("topic stats of {topic}: {e}")))?;
+        queue_table("topic stats", &value["offsetTable"])
+    }
+
+    async fn group_names(&self, address: &str) -> Result<Vec<String>, AdapterError> {
+        let reply = self
+            .remoting
+            .call_ok(address, Command::request(code::GET_ALL_SUBSCRIPTIONGROUP_CONFIG))
+            .await?;
+        Ok(body::<GroupWrapper>("subscription groups", &reply.body)?
+            .subscription_group_table
+            .into_keys()
+            .collect())
+    }
+
+    async fn consume_stats(
+        &self,
+        address: &str,
+        group: &str,
+    ) -> Result<(f64, Vec<(MessageQueueKey, OffsetWrapper)>), AdapterError> {
+        let request = Command::request(code::GET_CONSUME_STATS).field("consumerGroup", group);
+        let reply = self.remoting.call_ok(address, request).await?;
+        let value = lenient::parse(&reply.body)
+            .map_err(|e| AdapterError::Protocol(format!("consume stats of {group}: {e}")))?;
+        let tps = ConsumeStats::deserialize(&value).map(|s| s.consume_tps).unwrap_or(0.0);
+        Ok((tps, queue_table("consume stats", &value["offsetTable"])?))
+    }
+
+    async fn connections(
+        &self,
+        address: &str,
+        group: &str,
+    ) -> Result<Option<ConsumerConnection>, AdapterError> {
+        let request =
+            Command::request(code::GET_CONSUMER_CONNECTION_LIST).field("consumerGroup", group);
+        let reply = self.remoting.call(address, request).await?;
+        match reply.code {
+            response::SUCCESS => body("consumer connections", &reply.body).map(Some),
+            response::CONSUMER_NOT_ONLINE => Ok(None),
+            _ => Err(remoting::refused(address, code::GET_CONSUMER_CONNECTION_LIST, &reply)),
+        }
+    }
+
+    /// Store time of the message at `offset` of a queue, read by pulling that one message without
+    /// committing anything. `None` when the queue holds no message there.
+    pub async fn store_time_at(
+        &self,
+        address: &str,
+        group: &str,
+        topic: &str,
+        queue_id: i32,
+        offset: i64,
+    ) -> Result<Option<Millis>, AdapterError> {
+        let request = message::pull_request(group, topic, queue_id, offset, 1);
+        let reply = self.remoting.call(address, request).await?;
+        match reply.code {
+            response::SUCCESS => Ok(message::decode_all(&reply.body)
+                .map_err(|e| AdapterError::Protocol(format!("pulled message: {e}")))?
+                .into_iter()
+                .find(|m| m.queue_offset >= offset)
+                .map(|m| m.store_timestamp)),
+            response::PULL_NOT_FOUND
+            | response::PULL_RETRY_IMMEDIATELY
+            | response::PULL_OFFSET_MOVED => Ok(None),
+            _ => Err(remoting::refused(address, code::PULL_MESSAGE, &reply)),
+        }
+    }
+
+    /// Reads the whole cluster: the RocketMQ view and its generic mapping.
+    pub async fn read(&self, now: Millis) -> Result<ClusterSnapshot, AdapterError> {
+        let started = std::time::Instant::now();
+        let (namesrv, mut brokers) = self.brokers().await?;
+        let (_, topic_list) =
+            self.namesrv_call(Command::request(code::GET_ALL_TOPIC_LIST_FROM_NAMESERVER)).await?;
+        let topic_names: Vec<String> =
+            body::<TopicList>("topic list", &topic_list.body)?.topic_list;
+
+        // Runtime stats of every broker; one that does not answer keeps its error.
+        let runtimes = in_order(brokers.iter().map(|b| self.runtime(&b.address)).collect()).await;
+        for (broker, runtime) in brokers.iter_mut().zip(runtimes) {
+            match runtime {
+                Ok(runtime) => broker.runtime = Some(runtime),
+                Err(e) => broker.error = Some(e.to_string()),
+            }
+        }
+        let masters: Vec<(String, String)> = brokers
+            .iter()
+            .filter(|b| b.is_master() && b.error.is_none())
+            .map(|b| (b.name.clone(), b.address.clone()))
+            .collect();
+        if masters.is_empty() && !brokers.is_empty() {
+            return Err(AdapterError::Unreachable(format!(
+                "no master broker answered: {}",
+                brokers.iter().filter_map(|b| b.error.as_deref()).collect::<Vec<_>>().join("; ")
+            )));
+        }
+
+        // Topic configs per master: queue counts and permissions (the route of each topic).
+        let configs: Vec<BTreeMap<String, TopicConfig>> =
+            in_order(masters.iter().map(|(_, address)| self.topic_configs(address)).collect())
+                .await
+                .into_iter()
+                .collect::<Result<_, _>>()?;
+        let mut routes: BTreeMap<String, Vec<QueueRoute>> = BTreeMap::new();
+        for ((broker, _), topics) in masters.iter().zip(&configs) {
+            for (topic, config) in topics {
+                routes.entry(topic.clone()).or_default().push(QueueRoute {
+                    broker: broker.clone(),
+                    read_queues: config.read_queue_nums,
+                    write_queues: config.write_queue_nums,
+                    perm: config.perm,
+                });
+            }
+        }
+        let mut names: Vec<String> = topic_names;
+        names.extend(routes.keys().cloned());
+        names.sort();
+        names.dedup();
+
+        // Offsets of every queue: one request per topic and master that hosts it.
+        let requests: Vec<(&str, &str)> = masters
+            .iter()
+            .zip(&configs)
+            .flat_map(|((_, address), topics)| {
+                topics.keys().map(move |topic| (address.as_str(), topic.as_str()))
+            })
+            .collect();
+        let offsets: Vec<Vec<(MessageQueueKey, TopicOffset)>> = in_order(
+            requests.iter().map(|(address, topic)| self.topic_offsets(address, topic)).collect(),
+        )
+        .await
+        .into_iter()
+        .collect::<Result<_, _>>()?;
+        let mut queue_offsets: BTreeMap<(String, String, i32), TopicOffset> = BTreeMap::new();
+        for (key, offset) in offsets.into_iter().flatten() {
+            queue_offsets.insert((key.topic, key.broker_name, key.queue_id), offset);
+        }
+
+        let infrastructure: Vec<&str> =
+            brokers.iter().flat_map(|b| [b.cluster.as_str(), b.name.as_str()]).collect();
+        let master_ids: HashMap<&str, i32> = brokers
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.is_master())
+            .map(|(i, b)| (b.name.as_str(), i32::try_from(i).unwrap_or(i32::MAX)))
+            .collect();
+        let mut topics = Vec::with_capacity(names.len());
+        let mut rocket_topics = Vec::with_capacity(names.len());
+        for name in names {
+            let route = routes.remove(&name).unwrap_or_default();
+            let queues: Vec<((String, i32), Option<&TopicOffset>)> = queue_offsets
+                .range((name.clone(), String::new(), i32::MIN)..)
+                .take_while(|((topic, _, _), _)| *topic == name)
+                .map(|((_, broker, queue), offset)| ((broker.clone(), *queue), Some(offset)))
+                .collect();
+            let partitions = queues
+                .iter()
+                .enumerate()
+                .map(|(index, ((broker, _), offset))| {
+                    let leader = master_ids.get(broker.as_str()).copied();
+                    Partition {
+                        id: i32::try_from(index).unwrap_or(i32::MAX),
+                        leader,
+                        replicas: leader.into_iter().collect(),
+                        isr: leader.into_iter().collect(),
+                        earliest_offset: offset.map(|o| o.min_offset),
+                        latest_offset: offset.map(|o| o.max_offset),
+                    }
+                })
+                .collect();
+            let class = TopicClass::of(&name, &infrastructure);
+            topics.push(Topic {
+                name: name.clone(),
+                internal: class != TopicClass::Normal,
+                partitions,
+                configs: None,
+                messages_in_per_sec: None,
+            });
+            rocket_topics.push(RocketTopic {
+                name,
+                class,
+                queues: queues
+                    .iter()
+                    .map(|((broker, queue_id), offset)| MessageQueue {
+                        broker: broker.clone(),
+                        queue_id: *queue_id,
+                        last_update: offset.and_then(|o| timestamp(o.last_update_timestamp)),
+                    })
+                    .collect(),
+                route,
+            });
+        }
+
+        let (groups, rocket_groups, groups_error) =
+            self.groups(&masters, &topics, &rocket_topics).await;
+        let generic_brokers = brokers
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.error.is_none())
+            .map(|(i, b)| {
+                let (host, port) = split_host_port(&b.address);
+                Broker {
+                    id: i32::try_from(i).unwrap_or(i32::MAX),
+                    host,
+                    port,
+                    rack: Some(format!("{}/{}", b.cluster, b.name)),
+                }
+            })
+            .collect();
+        let cluster_id = {
+            let mut clusters: Vec<&str> = brokers.iter().map(|b| b.cluster.as_str()).collect();
+            clusters.dedup();
+            Some(clusters.join(",")).filter(|c| !c.is_empty())
+        };
+        Ok(ClusterSnapshot {
+            cluster: self.cluster.clone(),
+            kind: crate::config::ClusterKind::Rocketmq,
+            taken_at: now,
+            poll_millis: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            cluster_id,
+            controller_id: None,
+            brokers: generic_brokers,
+            topics,
+            groups,
+            groups_error,
+            rabbit: None,
+            rocket: Some(Arc::new(RocketSnapshot {
+                namesrv,
+                brokers,
+                topics: rocket_topics,
+                groups: rocket_groups,
+            })),
+        })
+    }
+
+    /// Every non-system subscription group with its consume stats and online clients.
+    async fn groups(
+        &self,
+        masters: &[(String, String)],
+        topics: &[Topic],
+        rocket_topics: &[RocketTopic],
+    ) -> (Vec<ConsumerGroup>, Vec<RocketGroup>, Option<String>) {
+        let listed: Result<Vec<Vec<String>>, AdapterError> =
+            in_order(masters.iter().map(|(_, address)| self.group_names(address)).collect())
+                .await
+                .into_iter()
+                .collect();
+        let names: Vec<String> = match listed {
+            Ok(lists) => {
+                let mut names: Vec<String> = lists
+                    .into_iter()
+                    .flatten()
+                    .filter(|g| {
+                        !SYSTEM_GROUPS.contains(&g.as_str()) && !g.starts_with("CID_RMQ_SYS_")
+                    })
+                    .collect();
+                names.sort();
+                names.dedup();
+                names
+            }
+            Err(e) => return (Vec::new(), Vec::new(), Some(e.to_string())),
+        };
+        let mut rocket_groups: Vec<RocketGroup> =
+            in_order(names.iter().map(|name| self.group(masters, name)).collect()).await;
+        self.probe_oldest_unconsumed(masters, &mut rocket_groups).await;
+
+        // Generic mapping: partition index of (topic, broker, queue) as in the topic list.
+        let topic_index: HashMap<&str, usize> =
+            topics.iter().enumerate().map(|(i, t)| (t.name.as_str(), i)).collect();
+        let partition_of = |topic: &str, broker: &str, queue_id: i32| -> Option<i32> {
+            let queues = &rocket_topics.get(*topic_index.get(topic)?)?.queues;
+            let index = queues.iter().position(|q| q.broker == broker && q.queue_id == queue_id)?;
+            i32::try_from(index).ok()
+        };
+        let groups = rocket_groups
+            .iter()
+            .map(|group| {
+                let offsets = group
+                    .queues
+                    .iter()
+                    .filter_map(|q| {
+                        Some(CommittedOffset {
+                            topic: q.topic.clone(),
+                            partition: partition_of(&q.topic, &q.broker, q.queue_id)?,
+                            offset: q.consumer_offset,
+                            oldest_unconsumed_at: q.oldest_unconsumed_at,
+                        })
+                    })
+                    .collect();
+                ConsumerGroup {
+                    name: group.name.clone(),
+                    state: if group.clients.is_empty() { "Offline" } else { "Online" }.into(),
+                    protocol_type: group.consume_type.clone().unwrap_or_default(),
+                    protocol: group.message_model.clone().unwrap_or_default(),
+                    coordinator: None,
+                    members: members(group, topics, rocket_topics, &topic_index),
+                    offsets,
+                    offsets_error: group.error.clone(),
+                }
+            })
+            .collect();
+        (groups, rocket_groups, None)
+    }
+
+    async fn group(&self, masters: &[(String, String)], name: &str) -> RocketGroup {
+        let mut group = RocketGroup { name: name.to_owned(), ..RocketGroup::default() };
+        let mut errors = Vec::new();
+        let mut tps = 0.0;
+        for (_, address) in masters {
+            match self.consume_stats(address, name).await {
+                Ok((broker_tps, table)) => {
+                    tps += broker_tps;
+                    group.queues.extend(table.into_iter().map(|(key, offset)| QueueProgress {
+                        topic: key.topic,
+                        broker: key.broker_name,
+                        queue_id: key.queue_id,
+                        broker_offset: offset.broker_offset,
+                        consumer_offset: offset.consumer_offset,
+                        last_consumed_at: timestamp(offset.last_timestamp),
+                        oldest_unconsumed_at: None,
+                    }));
+                }
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+        group.queues.sort_by(|a, b| {
+            (&a.topic, &a.broker, a.queue_id).cmp(&(&b.topic, &b.broker, b.queue_id))
+        });
+        group.consume_tps = Some(tps);
+        // Clients send heartbeats to every broker; any master knows them.
+        for (_, address) in masters {
+            match self.connections(address, name).await {
+                Ok(Some(connection)) => {
+                    let mut clients: Vec<ConsumerClient> = connection
+                        .connection_set
+                        .into_iter()
+                        .map(|c| ConsumerClient {
+                            client_id: c.client_id,
+                            address: c.client_addr,
+                            language: text_of(&c.language),
+                            version: text_of(&c.version),
+                        })
+                        .collect();
+                    clients.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+                    group.clients = clients;
+                    group.subscriptions = connection
+                        .subscription_table
+                        .into_iter()
+                        .map(|(topic, s)| (topic, s.sub_string))
+                        .collect();
+                    group.consume_type = connection.consume_type;
+                    group.message_model = connection.message_model;
+                    break;
+                }
+                Ok(None) => break,
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+        group.error = (!errors.is_empty()).then(|| errors.join("; "));
+        group
+    }
+
+    /// Fills `oldest_unconsumed_at` of every lagging queue, from the cache or by pulling the one
+    /// message at the consumer offset (bounded per poll). Forgets offsets no longer current.
+    async fn probe_oldest_unconsumed(
+        &self,
+        masters: &[(String, String)],
+        groups: &mut [RocketGroup],
+    ) {
+        let addresses: HashMap<&str, &str> =
+            masters.iter().map(|(name, address)| (name.as_str(), address.as_str())).collect();
+        let key = |group: &str, q: &QueueProgress| -> ProbeKey {
+            (group.to_owned(), q.topic.clone(), q.broker.clone(), q.queue_id, q.consumer_offset)
+        };
+        let lagging: Vec<ProbeKey> = groups
+            .iter()
+            .flat_map(|g| g.queues.iter().filter(|q| q.lag() > 0).map(|q| key(&g.name, q)))
+            .collect();
+        let missing: Vec<ProbeKey> = {
+            let Ok(cache) = self.oldest_unconsumed.lock() else { return };
+            lagging
+                .iter()
+                .filter(|k| !cache.contains_key(*k))
+                .take(MAX_PROBES_PER_POLL)
+                .cloned()
+                .collect()
+        };
+        let probes = missing.into_iter().filter_map(|k| {
+            let address = (*addresses.get(k.2.as_str())?).to_owned();
+            Some(async move {
+                let at = self.store_time_at(&address, &k.0, &k.1, k.3, k.4).await.ok().flatten();
+                (k, at)
+            })
+        });
+        let probed: Vec<(ProbeKey, Option<Millis>)> = in_order(probes.collect()).await;
+        let Ok(mut cache) = self.oldest_unconsumed.lock() else { return };
+        for (k, at) in probed {
+            if let Some(at) = at {
+                cache.insert(k, at);
+            }
+        }
+        let current: HashSet<&ProbeKey> = lagging.iter().collect();
+        cache.retain(|k, _| current.contains(k));
+        for group in groups {
+            for queue in &mut group.queues {
+                if queue.lag() > 0 {
+                    queue.oldest_unconsumed_at = cache.get(&key(&group.name, queue)).copied();
+                }
+            }
+        }
+    }
+}
+
+/// Runs `futures` with at most [`CONCURRENCY`] in flight; results in order. (Collected first: a
+/// lazy iterator of borrowing closures would keep the poll's future from being `Send`.)
+async fn in_order<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    futures::stream::iter(futures).buffered(CONCURRENCY).collect().await
+}
+
+fn text_of(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        serde_json::Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// Online clients as group members, each assigned the queues the default allocation gives it
+/// (clustering consumption; broadcasting clients each read every queue).
+fn members(
+    group: &RocketGroup,
+    topics: &[Topic],
+    rocket_topics: &[RocketTopic],
+    topic_index: &HashMap<&str, usize>,
+) -> Vec<GroupMember> {
+    let broadcasting = group.message_model.as_deref() == Some("BROADCASTING");
+    let mut members: Vec<GroupMember> = group
+        .clients
+        .iter()
+        .map(|c| GroupMember {
+            member_id: c.client_id.clone(),
+            client_id: c.client_id.clone(),
+            host: c.address.clone(),
+            assignment: Vec::new(),
+        })
+        .collect();
+    for (topic, _) in &group.subscriptions {
+        let Some(&index) = topic_index.get(topic.as_str()) else { continue };
+        let queues = rocket_topics[index].queues.len().min(topics[index].partitions.len());
+        let shares = if broadcasting {
+            vec![(0..queues).collect(); members.len()]
+        } else {
+            allocate_averagely(queues, members.len())
+        };
+        for (member, share) in members.iter_mut().zip(shares) {
+            if !share.is_empty() {
+                let partitions = share.into_iter().filter_map(|i| i32::try_from(i).ok()).collect();
+                member.assignment.push((topic.clone(), partitions));
+            }
+        }
+    }
+    members
+}
+
+impl super::ClusterAdapter for RocketAdapter {
+    async fn snapshot(&self, now: Millis) -> Result<ClusterSnapshot, AdapterError> {
+        self.read(now).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_allocation_spreads_queues_like_the_java_client() {
+        assert_eq!(allocate_averagely(8, 3), vec![vec![0, 1, 2], vec![3, 4, 5], vec![6, 7]]);
+        assert_eq!(allocate_averagely(4, 2), vec![vec![0, 1], vec![2, 3]]);
+        assert_eq!(allocate_averagely(2, 3), vec![vec![0], vec![1], vec![]]);
+        assert_eq!(allocate_averagely(0, 2), vec![Vec::<usize>::new(), vec![]]);
+        assert_eq!(allocate_averagely(5, 1), vec![vec![0, 1, 2, 3, 4]]);
+    }
+
+    #[test]
+    fn runtime_stats_read_both_spellings_and_daily_counts() {
+        let table: HashMap<String, String> = [
+            ("brokerVersionDesc", "V5_3_1"),
+            ("putTps", "12.5 10.0 8.0"),
+            ("getTransferedTps", "3.0 2.0 1.0"),
+            ("msgPutTotalTodayNow", "1500"),
+            ("msgPutTotalTodayMorning", "1000"),
+            ("msgPutTotalYesterdayMorning", "400"),
+            ("msgGetTotalTodayNow", "900"),
+            ("msgGetTotalTodayMorning", "900"),
+            ("commitLogDiskRatio", "0.25"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let runtime = runtime_from(&table);
+        assert_eq!(runtime.version.as_deref(), Some("V5_3_1"));
+        assert_eq!((runtime.put_tps, runtime.get_tps), (Some(12.5), Some(3.0)));
+        assert_eq!((runtime.msg_put_today, runtime.msg_put_yesterday), (Some(500), Some(600)));
+        assert_eq!((runtime.msg_get_today, runtime.msg_get_yesterday), (Some(0), None));
+        assert_eq!(runtime.commitlog_disk_ratio, Some(0.25));
+        let mut newer = table.clone();
+        newer.insert("getTransferredTps".into(), "7.0 6.0 5.0".into());
+        assert_eq!(runtime_from(&newer).get_tps, Some(7.0), "the right spelling wins");
+    }
+
+    #[test]
+    fn queue_tables_take_object_and_text_keys() {
+        let fastjson = lenient::parse(
+            br#"{"offsetTable":{{"brokerName":"b","queueId":1,"topic":"t"}:{"brokerOffset":9,"consumerOffset":4,"lastTimestamp":1700000000000}}}"#,
+        )
+        .unwrap();
+        let rows: Vec<(MessageQueueKey, OffsetWrapper)> =
+            queue_table("consume stats", &fastjson["offsetTable"]).unwrap();
+        assert_eq!(
+            (rows[0].0.queue_id, rows[0].1.broker_offset, rows[0].1.consumer_offset),
+            (1, 9, 4)
+        );
+        let text_keys = lenient::parse(
+            br#"{"offsetTable":{"{\"topic\":\"t\",\"brokerName\":\"b\",\"queueId\":0}":{"minOffset":0,"maxOffset":3,"lastUpdateTimestamp":5}}}"#,
+        )
+        .unwrap();
+        let rows: Vec<(MessageQueueKey, TopicOffset)> =
+            queue_table("topic stats", &text_keys["offsetTable"]).unwrap();
+        assert_eq!((rows[0].0.topic.as_str(), rows[0].1.max_offset), ("t", 3));
+        let garbage = serde_json::json!({"not a queue": {}});
+        assert!(queue_table::<TopicOffset>("topic stats", &garbage).is_err());
+    }
+}

@@ -1,0 +1,210 @@
+//! What a poll sees of a RocketMQ cluster beyond the generic snapshot: broker names and roles with
+//! their runtime stats, topic classes, and each consumer group's per-queue progress and clients.
+
+use serde::Serialize;
+
+use super::Millis;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RocketSnapshot {
+    /// Name server that answered this poll.
+    pub namesrv: String,
+    /// Sorted by (broker name, broker id); index `i` is generic broker id `i`.
+    pub brokers: Vec<RocketBroker>,
+    /// Same order as the generic snapshot's topics.
+    pub topics: Vec<RocketTopic>,
+    /// Same order as the generic snapshot's groups.
+    pub groups: Vec<RocketGroup>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RocketBroker {
+    pub cluster: String,
+    pub name: String,
+    /// 0 is the master; slaves count up from 1.
+    pub broker_id: i64,
+    pub address: String,
+    pub runtime: Option<BrokerRuntime>,
+    /// Why the runtime stats could not be read this poll.
+    pub error: Option<String>,
+}
+
+impl RocketBroker {
+    pub fn is_master(&self) -> bool {
+        self.broker_id == 0
+    }
+}
+
+/// GET_BROKER_RUNTIME_INFO, the values a dashboard shows.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct BrokerRuntime {
+    pub version: Option<String>,
+    /// Messages stored per second (the broker's own 10 s average).
+    pub put_tps: Option<f64>,
+    /// Messages delivered to consumers per second.
+    pub get_tps: Option<f64>,
+    pub msg_put_today: Option<u64>,
+    pub msg_get_today: Option<u64>,
+    pub msg_put_yesterday: Option<u64>,
+    pub msg_get_yesterday: Option<u64>,
+    /// Fraction (0–1) of the commit log disk in use.
+    pub commitlog_disk_ratio: Option<f64>,
+    pub boot_at: Option<Millis>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TopicClass {
+    Normal,
+    /// `%RETRY%group`: messages a group failed to consume, to be retried.
+    Retry,
+    /// `%DLQ%group`: messages that ran out of retries.
+    DeadLetter,
+    /// Topics the servers create for themselves (TBW102, SCHEDULE_TOPIC_XXXX, rmq_sys_*, …).
+    System,
+}
+
+impl TopicClass {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TopicClass::Normal => "normal",
+            TopicClass::Retry => "retry",
+            TopicClass::DeadLetter => "dead_letter",
+            TopicClass::System => "system",
+        }
+    }
+
+    /// A topic's class from its name; `infrastructure` holds the cluster and broker names, for
+    /// which brokers create topics of their own.
+    pub fn of(topic: &str, infrastructure: &[&str]) -> TopicClass {
+        const SYSTEM: [&str; 9] = [
+            "TBW102",
+            "SELF_TEST_TOPIC",
+            "OFFSET_MOVED_EVENT",
+            "SCHEDULE_TOPIC_XXXX",
+            "BenchmarkTest",
+            "TRANS_HALF_TOPIC",
+            "TRANS_OP_HALF_TOPIC",
+            "TRANS_CHECK_MAX_TIME_TOPIC",
+            "DefaultHeartBeatSyncerTopic",
+        ];
+        if topic.starts_with("%RETRY%") {
+            TopicClass::Retry
+        } else if topic.starts_with("%DLQ%") {
+            TopicClass::DeadLetter
+        } else if SYSTEM.contains(&topic)
+            || topic.starts_with("rmq_sys_")
+            || topic.starts_with("RMQ_SYS_")
+            || infrastructure.contains(&topic)
+        {
+            TopicClass::System
+        } else {
+            TopicClass::Normal
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RocketTopic {
+    pub name: String,
+    pub class: TopicClass,
+    /// The generic topic's partition `i` is `queues[i]`.
+    pub queues: Vec<MessageQueue>,
+    /// Route: per broker name, read and write queue counts and permission (`RW-`, `R--`, …).
+    pub route: Vec<QueueRoute>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MessageQueue {
+    pub broker: String,
+    pub queue_id: i32,
+    /// When the queue last stored a message, when the broker says.
+    pub last_update: Option<Millis>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QueueRoute {
+    pub broker: String,
+    pub read_queues: i32,
+    pub write_queues: i32,
+    pub perm: i32,
+}
+
+impl QueueRoute {
+    pub fn perm_text(&self) -> String {
+        let flag = |bit: i32, c: char| if self.perm & bit != 0 { c } else { '-' };
+        [flag(4, 'R'), flag(2, 'W'), flag(1, 'X')].iter().collect()
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct RocketGroup {
+    pub name: String,
+    /// `CLUSTERING` or `BROADCASTING`, when clients are online.
+    pub message_model: Option<String>,
+    /// `CONSUME_PASSIVELY` (push) or `CONSUME_ACTIVELY` (pull).
+    pub consume_type: Option<String>,
+    pub consume_tps: Option<f64>,
+    pub clients: Vec<ConsumerClient>,
+    /// Topics the online clients subscribe to, with their tag expressions.
+    pub subscriptions: Vec<(String, String)>,
+    /// Per queue: where consumption stands. The generic group's offsets follow the same order.
+    pub queues: Vec<QueueProgress>,
+    /// Why the consume stats could not be read this poll.
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConsumerClient {
+    pub client_id: String,
+    pub address: String,
+    pub language: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QueueProgress {
+    pub topic: String,
+    pub broker: String,
+    pub queue_id: i32,
+    pub broker_offset: i64,
+    pub consumer_offset: i64,
+    /// Store time of the last consumed message.
+    pub last_consumed_at: Option<Millis>,
+    /// Store time of the oldest message not yet consumed (the one at `consumer_offset`): the
+    /// exact age of the backlog.
+    pub oldest_unconsumed_at: Option<Millis>,
+}
+
+impl QueueProgress {
+    pub fn lag(&self) -> i64 {
+        (self.broker_offset - self.consumer_offset).max(0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topics_are_classified_by_name() {
+        let infrastructure = ["DefaultCluster", "broker-a"];
+        let class = |t: &str| TopicClass::of(t, &infrastructure);
+        assert_eq!(class("orders"), TopicClass::Normal);
+        assert_eq!(class("%RETRY%billing"), TopicClass::Retry);
+        assert_eq!(class("%DLQ%billing"), TopicClass::DeadLetter);
+        assert_eq!(class("TBW102"), TopicClass::System);
+        assert_eq!(class("rmq_sys_wheel_timer"), TopicClass::System);
+        assert_eq!(class("RMQ_SYS_TRANS_HALF_TOPIC"), TopicClass::System);
+        assert_eq!(class("broker-a"), TopicClass::System);
+        assert_eq!(class("DefaultCluster"), TopicClass::System);
+    }
+
+    #[test]
+    fn permissions_read_like_the_dashboard() {
+        let route = |perm| QueueRoute { broker: "b".into(), read_queues: 4, write_queues: 4, perm };
+        assert_eq!(route(6).perm_text(), "RW-");
+        assert_eq!(route(4).perm_text(), "R--");
+        assert_eq!(route(7).perm_text(), "RWX");
+    }
+}
