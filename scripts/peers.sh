@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs (only what is missing) and starts, on 127.0.0.1, every real peer Osprey's tests and demo
-# talk to: Kafka-protocol brokers (noida-db, tansu), an SMTP server (aiosmtpd, scripts/smtp_sink.py),
+# talk to: Kafka-protocol brokers (noida-db, tansu), RocketMQ name server and broker
+# (rocketmq-namesrv/rocketmq-broker from crates.io), an SMTP server (aiosmtpd, scripts/smtp_sink.py),
 # throwaway PostgreSQL and MariaDB instances, an isolated RabbitMQ node (management + prometheus
-# plugins) and chromedriver + headless Chromium. Works on a fresh
-# Debian 12 machine (apt, PyPI) and on a machine that already runs system PostgreSQL/MariaDB: every
-# instance here is its own, on its own port.
+# plugins) and chromedriver + headless Chromium. Works on a fresh Debian 12 machine (apt, PyPI,
+# crates.io) and on a machine that already runs system PostgreSQL/MariaDB: every instance here is
+# its own, on its own port.
 #
 #   scripts/peers.sh install          install what is missing, start nothing
 #   scripts/peers.sh run [CMD ...]    start every peer, run CMD with the peers' addresses in the
@@ -269,6 +270,8 @@ export OSPREY_TEST_RABBITMQ_HTTPS=https://localhost:$RABBIT_HTTPS_PORT
 export OSPREY_TEST_RABBITMQ_CA=$PEERS_DIR/rabbitmq/tls/ca.pem
 export OSPREY_TEST_RABBITMQ_AMQP=amqp://guest:guest@127.0.0.1:$RABBIT_AMQP_PORT
 export OSPREY_TEST_PYTHON=$VENV/bin/python
+export OSPREY_TEST_ROCKETMQ_NAMESRV_BIN=$(rocketmq_bin rocketmq-namesrv-rust)
+export OSPREY_TEST_ROCKETMQ_BROKER_BIN=$(rocketmq_bin rocketmq-broker-rust)
 export OSPREY_TEST_SMTP_SINK=$OSPREY_ROOT/scripts/smtp_sink.py
 export OSPREY_TEST_AMQP_CONSUMER=$OSPREY_ROOT/scripts/amqp_consumer.py
 EOF
@@ -281,8 +284,9 @@ peers_stop() {
   rm -rf "$PEERS_DIR"
 }
 
-# Starts every shared peer in parallel. The Kafka brokers are started by each test itself (they
-# are up in milliseconds), so a test that stops its broker never disturbs another test.
+# Starts every shared peer in parallel. The Kafka and RocketMQ brokers are started by each test
+# itself (they are up in well under a second), so a test that stops its broker never disturbs
+# another test.
 peers_start() {
   require_free_port "$PG_PORT" postgres PG_PORT
   require_free_port "$MARIADB_PORT" mariadb MARIADB_PORT

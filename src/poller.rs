@@ -83,7 +83,16 @@ impl ClusterState {
         ClusterState {
             name: config.name.clone(),
             kind: config.kind,
-            bootstrap_servers: config.bootstrap_servers.clone(),
+            // Where Osprey reaches the cluster: bootstrap servers, name servers or management API.
+            bootstrap_servers: match config.kind {
+                crate::config::ClusterKind::Kafka => config.bootstrap_servers.clone(),
+                crate::config::ClusterKind::Rabbitmq => {
+                    config.management_url.clone().unwrap_or_default()
+                }
+                crate::config::ClusterKind::Rocketmq => {
+                    config.namesrv_addrs.clone().unwrap_or_default()
+                }
+            },
             poll_interval_secs: config.poll_interval.as_secs(),
             snapshot: None,
             last_attempt_at: None,

@@ -1,10 +1,12 @@
 //! Read models: what pages and the JSON API show, computed from the pollers' latest state and
 //! the store. Pages and API call these same functions; only the rendering differs.
 
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::rocket::{MessageQueue, RocketGroup, RocketSnapshot, RocketTopic, TopicClass};
 use crate::domain::{ClusterSnapshot, ConfigEntry, GroupMember, Millis, Partition, Topic};
 use crate::evaluator::{GroupLag, GroupSummary, PartitionStatus};
 use crate::poller::{ClusterState, ClusterStatus, Clusters};
@@ -150,6 +152,10 @@ fn summarize(state: &ClusterState) -> ClusterSummary {
     }
 }
 
+fn rocket_of(state: &ClusterState) -> Option<&RocketSnapshot> {
+    state.snapshot.as_deref()?.rocket.as_deref()
+}
+
 fn cluster_state(clusters: &Clusters, name: &str) -> Result<Arc<ClusterState>, QueryError> {
     clusters.get(name).ok_or_else(|| QueryError::UnknownCluster(name.to_owned()))
 }
@@ -179,6 +185,8 @@ pub struct ClusterDetail {
     pub brokers: Vec<BrokerRow>,
     /// RabbitMQ clusters: the overview and every node with its alarms.
     pub rabbit: Option<RabbitSummary>,
+    /// RocketMQ clusters: every broker (masters and slaves) with its runtime stats.
+    pub rocket_brokers: Option<Vec<crate::domain::rocket::RocketBroker>>,
     pub range: Range,
     pub history: Vec<ClusterPoint>,
 }
@@ -229,7 +237,15 @@ pub async fn cluster_detail(
         backlog: r.queues.iter().map(crate::domain::rabbit::Queue::backlog).sum(),
         without_consumers: r.queues.iter().filter(|q| q.consumers == 0 && q.backlog() > 0).count(),
     });
-    Ok(ClusterDetail { summary: summarize(&state), brokers, rabbit, range, history })
+    let rocket_brokers = rocket_of(&state).map(|r| r.brokers.clone());
+    Ok(ClusterDetail {
+        summary: summarize(&state),
+        brokers,
+        rabbit,
+        rocket_brokers,
+        range,
+        history,
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -283,6 +299,23 @@ pub(crate) fn paginate<T>(items: &[T], page: usize, per_page: usize) -> (usize, 
     (page, pages, &items[start..(start + per_page).min(items.len())])
 }
 
+/// An optional query-string value where an empty one (`?class=`) means none.
+fn empty_as_none<'de, D, T>(de: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    let text: Option<String> = Option::deserialize(de)?;
+    match text.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(value) => {
+            T::deserialize(serde::de::value::StrDeserializer::<serde::de::value::Error>::new(value))
+                .map(Some)
+                .map_err(serde::de::Error::custom)
+        }
+    }
+}
+
 /// Paging, search and sort of the topic list, as given in the query string.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
@@ -296,6 +329,9 @@ pub struct TopicQuery {
     pub per_page: usize,
     /// Leave out internal topics (`__consumer_offsets`, …).
     pub hide_internal: bool,
+    /// RocketMQ: only topics of this class (an empty `class=` from the form means all).
+    #[serde(deserialize_with = "empty_as_none")]
+    pub class: Option<TopicClass>,
 }
 
 impl Default for TopicQuery {
@@ -307,6 +343,7 @@ impl Default for TopicQuery {
             page: 1,
             per_page: DEFAULT_PER_PAGE,
             hide_internal: false,
+            class: None,
         }
     }
 }
@@ -323,9 +360,12 @@ pub struct TopicRow {
     pub messages: i64,
     pub end_offset_sum: i64,
     pub messages_in_per_sec: Option<f64>,
+    /// RocketMQ: normal, retry, dead-letter or system.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub class: Option<TopicClass>,
 }
 
-fn topic_row(topic: &Topic) -> TopicRow {
+fn topic_row(topic: &Topic, class: Option<TopicClass>) -> TopicRow {
     TopicRow {
         name: topic.name.clone(),
         internal: topic.internal,
@@ -336,7 +376,15 @@ fn topic_row(topic: &Topic) -> TopicRow {
         messages: topic.messages(),
         end_offset_sum: topic.end_offset_sum(),
         messages_in_per_sec: topic.messages_in_per_sec,
+        class,
     }
+}
+
+/// RocketMQ topic classes by topic name (the RocketMQ view lists topics in the same order).
+fn classes(state: &ClusterState) -> HashMap<&str, TopicClass> {
+    rocket_of(state)
+        .map(|r| r.topics.iter().map(|t| (t.name.as_str(), t.class)).collect())
+        .unwrap_or_default()
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -365,9 +413,11 @@ pub fn topic_list(
     query.q = query.q.trim().to_owned();
     let needle = query.q.to_lowercase();
     let topics: &[Topic] = state.snapshot.as_deref().map(|s| s.topics.as_slice()).unwrap_or(&[]);
+    let classes = classes(&state);
     let mut matched: Vec<&Topic> = topics
         .iter()
         .filter(|t| !(query.hide_internal && t.internal))
+        .filter(|t| query.class.is_none() || classes.get(t.name.as_str()) == query.class.as_ref())
         .filter(|t| needle.is_empty() || t.name.to_lowercase().contains(&needle))
         .collect();
     // Topics are already in name order; a stable sort keeps that as the tie-break.
@@ -385,7 +435,7 @@ pub fn topic_list(
     }
     let (page, pages, shown) = paginate(&matched, query.page, query.per_page);
     query.page = page;
-    let rows = shown.iter().map(|t| topic_row(t)).collect();
+    let rows = shown.iter().map(|t| topic_row(t, classes.get(t.name.as_str()).copied())).collect();
     Ok(TopicList {
         cluster: summarize(&state),
         total: topics.len(),
@@ -429,6 +479,8 @@ pub struct TopicDetail {
     pub history: Vec<SeriesPoint>,
     /// Consumer groups with committed offsets on this topic.
     pub consumers: Vec<TopicConsumer>,
+    /// RocketMQ: the broker and queue id behind each partition, the route, the class.
+    pub rocket: Option<RocketTopic>,
 }
 
 /// A consumer group as seen from one of its topics.
@@ -466,9 +518,10 @@ pub async fn topic_detail(
             range.bucket_millis(state.poll_interval_secs),
         )
         .await?;
+    let rocket = rocket_of(&state).and_then(|r| r.topics.iter().find(|t| t.name == topic)).cloned();
     Ok(TopicDetail {
         cluster: summarize(&state),
-        topic: topic_row(found),
+        topic: topic_row(found, rocket.as_ref().map(|r| r.class)),
         partitions: found.partitions.iter().map(partition_row).collect(),
         configs: found.configs.clone(),
         range,
@@ -487,6 +540,7 @@ pub async fn topic_detail(
                 })
             })
             .collect(),
+        rocket,
     })
 }
 
@@ -624,8 +678,39 @@ pub struct GroupDetail {
     pub cluster: ClusterSummary,
     pub group: GroupLag,
     pub members: Vec<GroupMember>,
+    /// RocketMQ: online clients with language and version, subscriptions, and per queue the
+    /// broker, queue id and the store time of the last consumed message.
+    pub rocket: Option<RocketGroupView>,
     pub range: Range,
     pub history: Vec<GroupPoint>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RocketGroupView {
+    #[serde(flatten)]
+    pub group: RocketGroup,
+    /// Per topic, the broker and queue id of each partition index.
+    pub topic_queues: BTreeMap<String, Vec<MessageQueue>>,
+}
+
+impl RocketGroupView {
+    /// `broker:queue` of a topic's partition index, as RocketMQ users name queues.
+    pub fn queue_label(&self, topic: &str, partition: &i32) -> String {
+        usize::try_from(*partition)
+            .ok()
+            .and_then(|i| self.topic_queues.get(topic)?.get(i))
+            .map_or_else(|| partition.to_string(), |q| format!("{}:{}", q.broker, q.queue_id))
+    }
+
+    /// Store time of the last message `group` consumed from a topic's partition.
+    pub fn last_consumed_at(&self, topic: &str, partition: &i32) -> Option<Millis> {
+        let queue = self.topic_queues.get(topic)?.get(usize::try_from(*partition).ok()?)?;
+        self.group
+            .queues
+            .iter()
+            .find(|q| q.topic == topic && q.broker == queue.broker && q.queue_id == queue.queue_id)?
+            .last_consumed_at
+    }
 }
 
 pub async fn group_detail(
@@ -657,7 +742,26 @@ pub async fn group_detail(
             range.bucket_millis(state.poll_interval_secs),
         )
         .await?;
-    Ok(GroupDetail { cluster: summarize(&state), group: lag.clone(), members, range, history })
+    let rocket = rocket_of(&state).and_then(|r| {
+        let group = r.groups.iter().find(|g| g.name == group)?.clone();
+        let queues = lag
+            .topics
+            .iter()
+            .filter_map(|t| {
+                let topic = r.topics.iter().find(|rt| rt.name == t.topic)?;
+                Some((t.topic.clone(), topic.queues.clone()))
+            })
+            .collect();
+        Some(RocketGroupView { group, topic_queues: queues })
+    });
+    Ok(GroupDetail {
+        cluster: summarize(&state),
+        group: lag.clone(),
+        members,
+        rocket,
+        range,
+        history,
+    })
 }
 
 #[cfg(test)]

@@ -23,6 +23,18 @@ pub enum AdapterError {
     Timeout(Duration),
 }
 
+/// Where a test message landed, or why it did not.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SendOutcome {
+    /// Partition (Kafka) or queue index in the topic's queue list (RocketMQ).
+    pub partition: Option<i32>,
+    pub offset: Option<i64>,
+    /// RocketMQ: the message id the broker assigned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    pub error: Option<String>,
+}
+
 /// A connection to one cluster that can describe it.
 pub trait ClusterAdapter: Send + Sync + 'static {
     /// Reads the whole cluster as it is now. `now` stamps the snapshot; the adapter never reads

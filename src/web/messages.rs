@@ -25,6 +25,7 @@ use crate::brokers::kafka::actions::{
     SendOutcome, Start,
 };
 use crate::brokers::rabbitmq::RabbitAdapter;
+use crate::brokers::rocketmq::RocketAdapter;
 use crate::clock::now_millis;
 use crate::config::ClusterConfig;
 use crate::domain::Millis;
@@ -40,6 +41,7 @@ const DEFAULT_MAX_MESSAGE_BYTES: usize = 1_048_588;
 pub struct Operators {
     clusters: HashMap<String, (Arc<KafkaActions>, bool)>,
     rabbit: HashMap<String, (Arc<RabbitAdapter>, bool)>,
+    rocket: HashMap<String, (Arc<RocketAdapter>, bool)>,
     /// Clusters of kinds without these actions (RabbitMQ), to say so rather than "unknown".
     other_kinds: HashMap<String, &'static str>,
 }
@@ -53,6 +55,10 @@ impl Operators {
             if cluster.kind == crate::config::ClusterKind::Rabbitmq {
                 let adapter = Arc::new(RabbitAdapter::from_cluster(cluster)?);
                 operators.rabbit.insert(cluster.name.clone(), (adapter, cluster.read_only));
+            }
+            if cluster.kind == crate::config::ClusterKind::Rocketmq {
+                let adapter = Arc::new(RocketAdapter::from_cluster(cluster)?);
+                operators.rocket.insert(cluster.name.clone(), (adapter, cluster.read_only));
             }
         }
         for cluster in clusters.iter().filter(|c| c.kind == crate::config::ClusterKind::Kafka) {
@@ -74,6 +80,11 @@ impl Operators {
                 WebError::Query(QueryError::UnknownCluster(cluster.to_owned()))
             }
         })
+    }
+
+    /// The RocketMQ client of a cluster, and whether it is read-only; `None` for other kinds.
+    pub fn rocket(&self, cluster: &str) -> Option<(&Arc<RocketAdapter>, bool)> {
+        self.rocket.get(cluster).map(|(a, read_only)| (a, *read_only))
     }
 
     pub fn get(&self, cluster: &str) -> Result<(&Arc<KafkaActions>, bool), WebError> {
@@ -119,6 +130,10 @@ pub struct SendRequest {
     /// Copies to send; `{{i}}` in key, value and headers becomes 1, 2, …
     #[serde(default)]
     pub count: Option<usize>,
+    /// RocketMQ: the message tag. (There `key` holds space-separated keys, `headers` the user
+    /// properties and `partition` the queue's index in the topic's queue list.)
+    #[serde(default)]
+    pub tag: Option<String>,
 }
 
 fn invalid(message: impl Into<String>) -> WebError {
@@ -192,16 +207,33 @@ async fn send(
 ) -> Result<Vec<SendOutcome>, WebError> {
     let what = Action { action: "message.send", cluster: Some(cluster), object: Some(topic) };
     caller.allow(state, Role::Operator, what.clone()).await?;
-    let (actions, read_only) = state.operators.get(cluster)?;
-    let checked = if read_only {
-        Err(WebError::Forbidden(format!(
-            "cluster {cluster} is read-only in Osprey's configuration"
-        )))
-    } else {
-        max_message_bytes(state, cluster, topic).and_then(|max| expand(request, max))
+    let read_only = |read_only: bool| {
+        if read_only {
+            Err(WebError::Forbidden(format!(
+                "cluster {cluster} is read-only in Osprey's configuration"
+            )))
+        } else {
+            Ok(())
+        }
     };
-    let messages = caller.audited(state, what.clone(), checked).await?;
-    let outcomes = actions.send(topic, &messages).await;
+    let outcomes = if let Some((rocket, locked)) = state.operators.rocket(cluster) {
+        let sent = match read_only(locked) {
+            Ok(()) => super::rocket::send(state, rocket, cluster, topic, request).await,
+            Err(e) => Err(e),
+        };
+        // A request refused before sending is recorded as such; sends are summed up below.
+        match sent {
+            Ok(outcomes) => outcomes,
+            Err(e) => return caller.audited(state, what, Err(e)).await,
+        }
+    } else {
+        let (actions, locked) = state.operators.get(cluster)?;
+        let checked = read_only(locked)
+            .and_then(|()| max_message_bytes(state, cluster, topic))
+            .and_then(|max| expand(request, max));
+        let messages = caller.audited(state, what.clone(), checked).await?;
+        actions.send(topic, &messages).await
+    };
     let failed = outcomes.iter().filter(|o| o.error.is_some()).count();
     let summary = format!("{} sent, {failed} failed", outcomes.len() - failed);
     let result = if failed == 0 { "ok" } else { "failed" };
@@ -239,6 +271,7 @@ fn send_request_from(f: &Fields) -> Result<SendRequest, WebError> {
         headers,
         partition: number("partition")?.map(|p| p as i32),
         count: number("count")?.map(|c| c.max(0) as usize),
+        tag: Some(f.value("tag").to_owned()).filter(|t| !t.is_empty()),
     })
 }
 
@@ -249,15 +282,37 @@ pub struct SendPage {
     chrome: Chrome,
     cluster: String,
     topic: String,
-    partitions: usize,
+    /// What the partition (queue) choice lists: partition numbers, or `broker:queue` labels.
+    queue_labels: Vec<String>,
+    /// A RocketMQ topic: the form asks for tag, keys and properties.
+    rocket: bool,
     form: Fields,
     outcomes: Vec<SendOutcome>,
     error: Option<String>,
 }
 
 impl SendPage {
+    /// A partition number, or the `broker:queue` a RocketMQ queue index stands for.
+    pub fn queue_label(&self, index: &i32) -> String {
+        usize::try_from(*index)
+            .ok()
+            .and_then(|i| self.queue_labels.get(i))
+            .cloned()
+            .unwrap_or_else(|| index.to_string())
+    }
+
     pub fn sent(&self) -> usize {
         self.outcomes.iter().filter(|o| o.error.is_none()).count()
+    }
+}
+
+/// The partition (or RocketMQ queue) choices of the Send form.
+fn queue_labels(state: &AppState, cluster: &str, topic: &str) -> (Vec<String>, bool) {
+    if state.operators.rocket(cluster).is_some() {
+        let queues = super::rocket::queues_of(state, cluster, topic);
+        (queues.iter().map(|q| format!("{}:{}", q.broker, q.queue_id)).collect(), true)
+    } else {
+        ((0..partitions_of(state, cluster, topic)).map(|p| p.to_string()).collect(), false)
     }
 }
 
@@ -281,10 +336,12 @@ async fn send_page(
     let mut form = Fields::default();
     form.push("count", "1");
     form.push("value_format", "text");
+    let (queue_labels, rocket) = queue_labels(&state, &cluster, &topic);
     Ok(render(&SendPage {
         t: lang.messages(),
         chrome: Chrome::new(lang, here(&uri), Some(&cluster), &caller.who),
-        partitions: partitions_of(&state, &cluster, &topic),
+        queue_labels,
+        rocket,
         cluster,
         topic,
         form,
@@ -317,10 +374,12 @@ async fn send_form(
     } else {
         axum::http::StatusCode::OK
     };
+    let (queue_labels, rocket) = queue_labels(&state, &cluster, &topic);
     let page = SendPage {
         t: lang.messages(),
         chrome: Chrome::new(lang, here(&uri), Some(&cluster), &caller.who),
-        partitions: partitions_of(&state, &cluster, &topic),
+        queue_labels,
+        rocket,
         cluster,
         topic,
         form: f,

@@ -13,6 +13,7 @@ mod messages;
 mod metrics;
 mod pages;
 mod rabbit;
+mod rocket;
 
 use std::time::Duration;
 

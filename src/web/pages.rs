@@ -276,6 +276,27 @@ impl ClusterPage {
     pub fn uptime(&self, millis: impl std::borrow::Borrow<Option<u64>>) -> String {
         self.f.span(millis.borrow().map(|ms| ms as f64 / 1000.0))
     }
+
+    /// `in / out` message counts.
+    pub fn count_pair(
+        &self,
+        put: impl std::borrow::Borrow<Option<u64>>,
+        get: impl std::borrow::Borrow<Option<u64>>,
+    ) -> String {
+        let count = |n: Option<u64>| n.map_or_else(|| "–".into(), |n| self.f.count_u64(n));
+        format!("{} / {}", count(*put.borrow()), count(*get.borrow()))
+    }
+
+    /// A 0–1 fraction as a percentage.
+    pub fn ratio(&self, fraction: impl std::borrow::Borrow<Option<f64>>) -> String {
+        self.f.percent(fraction.borrow().map(|r| r * 100.0))
+    }
+
+    /// Availability of the broker at `index` of the RocketMQ broker list (its generic id).
+    pub fn availability(&self, index: &usize) -> Option<f64> {
+        let id = i32::try_from(*index).ok()?;
+        self.d.brokers.iter().find(|b| b.id == id)?.availability_percent
+    }
 }
 
 #[derive(Template)]
@@ -442,7 +463,28 @@ impl TopicsPage {
         if query.hide_internal {
             form.append_pair("hide_internal", "true");
         }
+        if let Some(class) = query.class {
+            form.append_pair("class", class.as_str());
+        }
         format!("/clusters/{}/topics?{}", segment(&self.list.cluster.name), form.finish())
+    }
+
+    /// RocketMQ topic classes: `(code, label)`.
+    pub fn classes(&self) -> [(&'static str, &'static str); 4] {
+        ["normal", "retry", "dead_letter", "system"].map(|code| (code, self.class_label(code)))
+    }
+
+    pub fn class_label(&self, code: &str) -> &'static str {
+        match code {
+            "retry" => self.t.class_retry,
+            "dead_letter" => self.t.class_dead_letter,
+            "system" => self.t.class_system,
+            _ => self.t.class_normal,
+        }
+    }
+
+    pub fn class_selected(&self, code: &str) -> bool {
+        self.list.query.class.is_some_and(|c| c.as_str() == code)
     }
 
     /// Link of a column header: sort by it, flipping the direction when it is the current sort.
@@ -518,6 +560,12 @@ fn id_list(ids: &[i32]) -> String {
 }
 
 impl TopicPage {
+    /// RocketMQ: each queue beside its offsets (partition `i` is queue `i`).
+    pub fn rocket_queues(&self) -> Vec<(&crate::domain::rocket::MessageQueue, &PartitionRow)> {
+        let queues = self.d.rocket.as_ref().map(|r| r.queues.as_slice()).unwrap_or_default();
+        queues.iter().zip(&self.d.partitions).collect()
+    }
+
     pub fn replica_list(&self, p: &PartitionRow) -> String {
         id_list(&p.partition.replicas)
     }
@@ -658,9 +706,26 @@ impl GroupPage {
         member
             .assignment
             .iter()
-            .map(|(topic, parts)| format!("{topic} [{}]", id_list(parts)))
+            .map(|(topic, parts)| match &self.d.rocket {
+                Some(rocket) => {
+                    let queues: Vec<String> =
+                        parts.iter().map(|p| rocket.queue_label(topic, p)).collect();
+                    format!("{topic} [{}]", queues.join(", "))
+                }
+                None => format!("{topic} [{}]", id_list(parts)),
+            })
             .collect::<Vec<_>>()
             .join(", ")
+    }
+
+    /// A RocketMQ client's language and version, as its heartbeat gave them.
+    pub fn client_version(&self, member: &GroupMember) -> String {
+        self.d
+            .rocket
+            .as_ref()
+            .and_then(|r| r.group.clients.iter().find(|c| c.client_id == member.client_id))
+            .map(|c| format!("{} {}", c.language, c.version).trim().to_owned())
+            .unwrap_or_default()
     }
 
     pub fn live_href(&self) -> String {

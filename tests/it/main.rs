@@ -1,5 +1,5 @@
 //! Osprey's integration tests: one binary, real peers (Kafka-protocol brokers, PostgreSQL,
-//! MariaDB, SQLite, RabbitMQ, an SMTP server, headless Chromium; webhooks reach a
+//! MariaDB, SQLite, RabbitMQ, a RocketMQ name server and broker, an SMTP server, headless Chromium; webhooks reach a
 //! receiver the tests run). Run them through `scripts/test.sh`, which starts the peers
 //! and passes their addresses in `OSPREY_TEST_*` variables.
 
@@ -16,4 +16,5 @@ mod kafka;
 mod manage;
 mod messages;
 mod rabbitmq;
+mod rocketmq;
 mod store;

@@ -42,13 +42,7 @@ impl OutgoingMessage {
     }
 }
 
-/// Where a message landed, or why it did not.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SendOutcome {
-    pub partition: Option<i32>,
-    pub offset: Option<i64>,
-    pub error: Option<String>,
-}
+pub use crate::brokers::SendOutcome;
 
 /// Where browsing starts in each partition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -301,11 +295,13 @@ impl KafkaActions {
                 Ok(delivery) => SendOutcome {
                     partition: Some(delivery.partition),
                     offset: Some(delivery.offset),
+                    message_id: None,
                     error: None,
                 },
                 Err((error, _)) => SendOutcome {
                     partition: message.partition,
                     offset: None,
+                    message_id: None,
                     error: Some(kafka_error(error).to_string()),
                 },
             });

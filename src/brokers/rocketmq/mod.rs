@@ -40,6 +40,8 @@ const SYSTEM_GROUPS: [&str; 8] = [
     "CID_ONS-HTTP-PROXY",
     "CID_ONSAPI_PERMISSION",
 ];
+/// Permission bit of a writable queue.
+const PERM_WRITE: i32 = 2;
 /// Largest message body the brokers accept by default (`maxMessageSize`).
 pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 
@@ -57,6 +59,8 @@ pub struct RocketAdapter {
     cluster: String,
     settings: RocketSettings,
     remoting: Remoting,
+    /// Round-robin position of test messages sent without a chosen queue.
+    next_queue: std::sync::atomic::AtomicUsize,
     /// Store time of the message at a consumer offset: it never changes, so each is asked once.
     oldest_unconsumed: Mutex<HashMap<ProbeKey, Millis>>,
 }
@@ -194,6 +198,34 @@ struct Subscription {
 }
 
 #[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct TopicRoute {
+    #[serde(default)]
+    queue_datas: Vec<QueueData>,
+    #[serde(default)]
+    broker_datas: Vec<BrokerData>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct QueueData {
+    broker_name: String,
+    #[serde(default)]
+    write_queue_nums: i32,
+    #[serde(default)]
+    perm: i32,
+}
+
+/// Where one message was stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    pub broker: String,
+    pub queue_id: i32,
+    pub queue_offset: Option<i64>,
+    pub message_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
 struct KvTable {
     #[serde(default)]
     table: HashMap<String, String>,
@@ -322,6 +354,7 @@ impl RocketAdapter {
             cluster: String::new(),
             remoting: Remoting::new(settings.timeout, settings.credentials.clone()),
             settings,
+            next_queue: std::sync::atomic::AtomicUsize::new(0),
             oldest_unconsumed: Mutex::default(),
         }
     }
@@ -464,6 +497,87 @@ impl RocketAdapter {
         }
     }
 
+    /// The queues a producer may write to, from the name server's route: `(broker name, master
+    /// address, queue id)`, sorted.
+    pub async fn writable_queues(
+        &self,
+        topic: &str,
+    ) -> Result<Vec<(String, String, i32)>, AdapterError> {
+        let request = Command::request(code::GET_ROUTEINFO_BY_TOPIC).field("topic", topic);
+        let (_, reply) = self.namesrv_call(request).await?;
+        let route: TopicRoute = body("topic route", &reply.body)?;
+        let mut queues = Vec::new();
+        for data in route.queue_datas.iter().filter(|q| q.perm & PERM_WRITE != 0) {
+            let master = route
+                .broker_datas
+                .iter()
+                .find(|b| b.broker_name == data.broker_name)
+                .and_then(|b| b.broker_addrs.get("0"));
+            if let Some(address) = master {
+                queues.extend(
+                    (0..data.write_queue_nums)
+                        .map(|q| (data.broker_name.clone(), address.clone(), q)),
+                );
+            }
+        }
+        queues.sort();
+        Ok(queues)
+    }
+
+    /// Sends one test message to `target` (broker name, queue id), or round-robin over the
+    /// writable queues. Sizes are checked before anything is sent.
+    pub async fn send(
+        &self,
+        outgoing: &message::Outgoing,
+        target: Option<(&str, i32)>,
+        now: Millis,
+    ) -> Result<Stored, AdapterError> {
+        let size = outgoing.body.len()
+            + outgoing.properties.iter().map(|(k, v)| k.len() + v.len() + 2).sum::<usize>();
+        if size > MAX_MESSAGE_BYTES {
+            return Err(AdapterError::Config(format!(
+                "the message takes {size} bytes; brokers accept at most {MAX_MESSAGE_BYTES} (maxMessageSize)"
+            )));
+        }
+        let queues = self.writable_queues(&outgoing.topic).await?;
+        let chosen = match target {
+            Some((broker, queue_id)) => queues
+                .iter()
+                .find(|(name, _, q)| name == broker && *q == queue_id)
+                .ok_or_else(|| {
+                    AdapterError::Config(format!(
+                        "queue {broker}:{queue_id} of {} is not writable",
+                        outgoing.topic
+                    ))
+                })?,
+            None => {
+                if queues.is_empty() {
+                    return Err(AdapterError::Config(format!(
+                        "topic {} has no writable queue",
+                        outgoing.topic
+                    )));
+                }
+                let at = self.next_queue.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                &queues[at % queues.len()]
+            }
+        };
+        let (broker, address, queue_id) = chosen;
+        let mut id = [0u8; 16];
+        getrandom::fill(&mut id).map_err(|e| AdapterError::Config(format!("message id: {e}")))?;
+        let request = message::send_request(outgoing, *queue_id, &hex::encode_upper(id), now);
+        let reply = self.remoting.call_ok(address, request).await?;
+        Ok(Stored {
+            broker: broker.clone(),
+            queue_id: reply
+                .ext_fields
+                .get("queueId")
+                .and_then(|q| q.parse().ok())
+                .unwrap_or(*queue_id),
+            queue_offset: reply.ext_fields.get("queueOffset").and_then(|o| o.parse().ok()),
+            message_id: reply.ext_fields.get("msgId").cloned(),
+        })
+    }
+
     /// Reads the whole cluster: the RocketMQ view and its generic mapping.
     pub async fn read(&self, now: Millis) -> Result<ClusterSnapshot, AdapterError> {
         let started = std::time::Instant::now();
@@ -481,12 +595,18 @@ impl RocketAdapter {
                 Err(e) => broker.error = Some(e.to_string()),
             }
         }
+        if brokers.is_empty() {
+            // Brokers that stop (or lose the name server) are dropped from its table at once.
+            return Err(AdapterError::Unreachable(format!(
+                "no broker is registered with the name server {namesrv}"
+            )));
+        }
         let masters: Vec<(String, String)> = brokers
             .iter()
             .filter(|b| b.is_master() && b.error.is_none())
             .map(|b| (b.name.clone(), b.address.clone()))
             .collect();
-        if masters.is_empty() && !brokers.is_empty() {
+        if masters.is_empty() {
             return Err(AdapterError::Unreachable(format!(
                 "no master broker answered: {}",
                 brokers.iter().filter_map(|b| b.error.as_deref()).collect::<Vec<_>>().join("; ")
