@@ -837,6 +837,42 @@ mod tests {
     }
 
     #[test]
+    fn rocketmq_topics_filter_by_class_and_an_empty_class_means_all() {
+        use crate::domain::rocket::{RocketSnapshot, RocketTopic, TopicClass};
+        let names = ["%DLQ%billing", "%RETRY%billing", "TBW102", "orders"];
+        let topics: Vec<Topic> =
+            names.iter().map(|n| topic(n, vec![partition(0, Some(0), (0, 1))])).collect();
+        let mut snap = snapshot(1, topics);
+        snap.rocket = Some(Arc::new(RocketSnapshot {
+            topics: names
+                .iter()
+                .map(|n| RocketTopic {
+                    name: (*n).into(),
+                    class: TopicClass::of(n, &[]),
+                    queues: Vec::new(),
+                    route: Vec::new(),
+                })
+                .collect(),
+            ..RocketSnapshot::default()
+        }));
+        let clusters = clusters_with(snap);
+        let of = |class: &str| {
+            let uri: axum::http::Uri = format!("/topics?class={class}").parse().unwrap();
+            let axum::extract::Query(query) =
+                axum::extract::Query::<TopicQuery>::try_from_uri(&uri).unwrap();
+            let list = topic_list(&clusters, "local", &query).unwrap();
+            list.rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>()
+        };
+        assert_eq!(of("retry"), ["%RETRY%billing"]);
+        assert_eq!(of("dead_letter"), ["%DLQ%billing"]);
+        assert_eq!(of("normal"), ["orders"]);
+        assert_eq!(of("system"), ["TBW102"]);
+        assert_eq!(of("").len(), 4);
+        let bad: axum::http::Uri = "/topics?class=nope".parse().unwrap();
+        assert!(axum::extract::Query::<TopicQuery>::try_from_uri(&bad).is_err());
+    }
+
+    #[test]
     fn unknown_cluster_is_an_error() {
         let clusters = many_topics();
         assert!(matches!(
