@@ -215,6 +215,13 @@ pub struct ClusterConfig {
     pub access_key: Option<String>,
     #[serde(default)]
     pub secret_key: Option<Secret>,
+    /// Per broker id, a Prometheus endpoint with its JMX metrics (the JMX exporter agent; for
+    /// RabbitMQ, per node index, the prometheus plugin).
+    #[serde(default)]
+    pub metrics_urls: BTreeMap<String, String>,
+    /// Per broker id, a Jolokia agent's URL (`http://b1:8778/jolokia/`).
+    #[serde(default)]
+    pub jolokia_urls: BTreeMap<String, String>,
     #[serde(with = "duration_text", default = "defaults::poll_interval")]
     pub poll_interval: Duration,
     /// Longest time one poll may take; a slower poll counts as a failure.
@@ -246,6 +253,8 @@ impl fmt::Debug for ClusterConfig {
             .field("namesrv_addrs", &self.namesrv_addrs)
             .field("access_key", &self.access_key)
             .field("secret_key", &self.secret_key.as_ref().map(|_| REDACTED))
+            .field("metrics_urls", &self.metrics_urls)
+            .field("jolokia_urls", &self.jolokia_urls)
             .field("poll_interval", &self.poll_interval)
             .field("poll_timeout", &self.poll_timeout)
             .field("config_refresh_interval", &self.config_refresh_interval)
@@ -607,6 +616,8 @@ impl Config {
                 namesrv_addrs: None,
                 access_key: None,
                 secret_key: None,
+                metrics_urls: BTreeMap::new(),
+                jolokia_urls: BTreeMap::new(),
                 poll_interval: defaults::poll_interval(),
                 poll_timeout: defaults::poll_timeout(),
                 config_refresh_interval: defaults::config_refresh_interval(),

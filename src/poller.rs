@@ -11,14 +11,16 @@ use tokio::sync::watch;
 use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
+use crate::brokers::scrape::Scraper;
 use crate::brokers::{AdapterError, ClusterAdapter};
 use crate::clock::now_millis;
 use crate::config::{ClusterConfig, ClusterKind, HistoryConfig, LagConfig};
+use crate::domain::metrics::{BrokerMetrics, ClusterMetrics};
 use crate::domain::{Broker, ClusterSnapshot, Millis};
 use crate::evaluator::{GroupLag, LagBook};
 use crate::store::{
-    BrokerSample, ClusterSample, GroupPartitionSample, GroupSample, GroupTopicSample, PollRecord,
-    QueueSample, Store, TopicSample,
+    BrokerSample, ClusterSample, GroupPartitionSample, GroupSample, GroupTopicSample, MetricSample,
+    PollRecord, QueueSample, Store, TopicSample,
 };
 
 /// Longest wait between two attempts at an unreachable cluster.
@@ -56,6 +58,26 @@ pub struct ClusterState {
     /// Consumer lag of every group as of the last good poll, sorted by group name.
     #[serde(skip)]
     pub groups: Arc<Vec<GroupLag>>,
+    /// Broker metrics as of the last good poll.
+    #[serde(skip)]
+    pub metrics: Option<Arc<ClusterMetrics>>,
+}
+
+/// The history rows of a poll's metrics: the cluster figures and each broker's.
+fn metric_samples(metrics: &ClusterMetrics) -> Vec<MetricSample> {
+    let cluster = metrics.cluster_values().into_iter().map(|(metric, value)| MetricSample {
+        scope: String::new(),
+        metric: metric.as_str(),
+        value,
+    });
+    let brokers = metrics.brokers.iter().flat_map(|b| {
+        b.values.iter().filter(|(_, v)| v.is_finite()).map(|(metric, value)| MetricSample {
+            scope: format!("broker:{}", b.broker),
+            metric: metric.as_str(),
+            value: *value,
+        })
+    });
+    cluster.filter(|m| m.value.is_finite()).chain(brokers).collect()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -102,6 +124,7 @@ impl ClusterState {
             poll_failures_total: 0,
             missing_brokers: Vec::new(),
             groups: Arc::default(),
+            metrics: None,
         }
     }
 
@@ -315,10 +338,21 @@ impl PollBook {
         &self.state
     }
 
-    pub fn succeeded(&mut self, mut snapshot: ClusterSnapshot) -> PollRecord {
-        if let Some(previous) = &self.state.snapshot {
+    pub fn succeeded(&mut self, snapshot: ClusterSnapshot) -> PollRecord {
+        self.succeeded_with(snapshot, Vec::new())
+    }
+
+    /// A good poll with the broker metrics scraped beside it (Prometheus, Jolokia).
+    pub fn succeeded_with(
+        &mut self,
+        mut snapshot: ClusterSnapshot,
+        scraped: Vec<BrokerMetrics>,
+    ) -> PollRecord {
+        let previous = self.state.snapshot.clone();
+        if let Some(previous) = &previous {
             snapshot.derive_rates_from(previous);
         }
+        let metrics = ClusterMetrics::assemble(&snapshot, previous.as_deref(), scraped);
         let now = snapshot.taken_at;
         for broker in &snapshot.brokers {
             self.seen_brokers.insert(broker.id, broker.clone());
@@ -365,7 +399,9 @@ impl PollBook {
                 .collect(),
             group_partitions,
             queues: self.queue_sampler.sample(&snapshot),
+            metrics: metric_samples(&metrics),
         };
+        self.state.metrics = Some(Arc::new(metrics));
         self.state.groups = Arc::new(groups);
         self.state.last_attempt_at = Some(now);
         self.state.last_good_at = Some(now);
@@ -431,6 +467,13 @@ pub async fn run_cluster(
     }
     state.send_replace(Arc::new(initial.clone()));
     let mut book = PollBook::new(initial, &history, &lag);
+    let mut scraper = match Scraper::from_cluster(&config) {
+        Ok(scraper) => scraper,
+        Err(e) => {
+            tracing::error!(cluster = %config.name, error = %e, "broker metric endpoints ignored");
+            None
+        }
+    };
 
     // Clusters configured together start their polls spread over up to a second.
     let jitter = Duration::from_millis(config.name.bytes().map(u64::from).sum::<u64>() * 37 % 1000);
@@ -460,7 +503,14 @@ pub async fn run_cluster(
                     tracing::info!(cluster = %config.name, "cluster reachable again");
                 }
                 tracing::debug!(cluster = %config.name, poll_ms = snapshot.poll_millis, topics = snapshot.topics.len(), "poll done");
-                book.succeeded(snapshot)
+                let scraped = match &mut scraper {
+                    Some(scraper) => tokio::select! {
+                        _ = cancel.cancelled() => break,
+                        scraped = scraper.scrape(now) => scraped,
+                    },
+                    None => Vec::new(),
+                };
+                book.succeeded_with(snapshot, scraped)
             }
             Err(error) => {
                 let poll_millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);

@@ -60,6 +60,8 @@ pub fn cluster(name: &str, bootstrap: &str) -> ClusterConfig {
         namesrv_addrs: None,
         access_key: None,
         secret_key: None,
+        metrics_urls: Default::default(),
+        jolokia_urls: Default::default(),
         poll_interval: Duration::from_secs(10),
         poll_timeout: Duration::from_secs(10),
         config_refresh_interval: Duration::from_secs(300),

@@ -4,6 +4,7 @@
 pub mod kafka;
 pub mod rabbitmq;
 pub mod rocketmq;
+pub mod scrape;
 
 use std::future::Future;
 use std::time::Duration;

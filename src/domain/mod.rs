@@ -1,5 +1,6 @@
 //! Plain domain types shared by adapters, poller, store and web: no I/O and no clock.
 
+pub mod metrics;
 pub mod rabbit;
 pub mod rocket;
 

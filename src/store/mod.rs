@@ -31,17 +31,18 @@ static MYSQL_MIGRATIONS: Migrator = sqlx::migrate!("migrations/mysql");
 const INSERT_CHUNK: usize = 500;
 
 /// Tables of per-poll samples; `retention` applies to them.
-const RAW_TABLES: [&str; 4] =
-    ["cluster_samples", "broker_samples", "group_samples", "group_topic_samples"];
+const RAW_TABLES: [&str; 5] =
+    ["cluster_samples", "broker_samples", "group_samples", "group_topic_samples", "metric_samples"];
 /// Tables kept as long as the 1-minute rollups: topic samples are minute-grained already.
-const MINUTE_TABLES: [&str; 5] = [
+const MINUTE_TABLES: [&str; 6] = [
     "cluster_samples_1m",
+    "metric_samples_1m",
     "group_samples_1m",
     "topic_samples",
     "group_partition_samples",
     "queue_samples",
 ];
-const HOUR_TABLES: [&str; 2] = ["cluster_samples_1h", "group_samples_1h"];
+const HOUR_TABLES: [&str; 3] = ["cluster_samples_1h", "group_samples_1h", "metric_samples_1h"];
 
 /// Which grain of history a chart reads: per poll, or the 1-minute or 1-hour rollups.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,7 +91,25 @@ struct Rollup {
     aggregates: &'static [&'static str],
 }
 
-const ROLLUPS: [Rollup; 4] = [
+const ROLLUPS: [Rollup; 6] = [
+    Rollup {
+        name: "metric_samples_1m",
+        source: "metric_samples",
+        target: "metric_samples_1m",
+        level: Level::Minute,
+        keys: "cluster, scope, metric",
+        columns: "value",
+        aggregates: &["AVG(value)"],
+    },
+    Rollup {
+        name: "metric_samples_1h",
+        source: "metric_samples_1m",
+        target: "metric_samples_1h",
+        level: Level::Hour,
+        keys: "cluster, scope, metric",
+        columns: "value",
+        aggregates: &["AVG(value)"],
+    },
     Rollup {
         name: "cluster_samples_1m",
         source: "cluster_samples",
@@ -285,6 +304,23 @@ pub struct PollRecord {
     pub group_partitions: Vec<GroupPartitionSample>,
     /// RabbitMQ queues, every `history.topic_sample_interval`.
     pub queues: Vec<QueueSample>,
+    /// Broker metrics of the cluster (scope `""`) and each broker (`broker:ID`).
+    pub metrics: Vec<MetricSample>,
+}
+
+/// One broker metric at one poll.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricSample {
+    pub scope: String,
+    pub metric: &'static str,
+    pub value: f64,
+}
+
+/// A metric's chart point: the average per bucket.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct MetricPoint {
+    pub ts: Millis,
+    pub value: Option<f64>,
 }
 
 /// One RabbitMQ queue at one sample.
@@ -557,8 +593,62 @@ impl Store {
             },
         )
         .await?;
+        insert_rows(
+            &mut tx,
+            d,
+            "metric_samples (cluster, scope, metric, ts, value)",
+            5,
+            &record.metrics,
+            |q, m| {
+                q.bind(c.cluster.clone())
+                    .bind(m.scope.clone())
+                    .bind(m.metric)
+                    .bind(c.ts)
+                    .bind(m.value)
+            },
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Every metric of one scope (`""`: the cluster, `broker:ID`) in `[from, to)` at `level`,
+    /// averaged over buckets of `bucket` milliseconds: metric → points.
+    pub async fn metric_series(
+        &self,
+        cluster: &str,
+        scope: &str,
+        level: Level,
+        from: Millis,
+        to: Millis,
+        bucket: Millis,
+    ) -> Result<std::collections::BTreeMap<String, Vec<MetricPoint>>, StoreError> {
+        let text = format!(
+            "SELECT metric, {b} AS bucket, {value} FROM metric_samples{suffix} \
+             WHERE cluster = ? AND scope = ? AND ts >= ? AND ts < ? \
+             GROUP BY metric, bucket ORDER BY metric, bucket",
+            b = self.dialect.bucket("ts"),
+            value = self.dialect.as_double("AVG(value)"),
+            suffix = level.suffix(),
+        );
+        let sql = self.dialect.sql(&text);
+        let rows = sqlx::query(&sql)
+            .bind(bucket.max(1))
+            .bind(cluster)
+            .bind(scope)
+            .bind(from)
+            .bind(to)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut series: std::collections::BTreeMap<String, Vec<MetricPoint>> = Default::default();
+        for row in &rows {
+            let metric: String = row.try_get(0)?;
+            series
+                .entry(metric)
+                .or_default()
+                .push(MetricPoint { ts: row.try_get(1)?, value: row.try_get(2)? });
+        }
+        Ok(series)
     }
 
     /// A queue's points in `[from, to)`, averaged over buckets of `bucket` milliseconds.

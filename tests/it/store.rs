@@ -6,7 +6,7 @@ use std::time::Duration;
 use osprey::config::Secret;
 use osprey::store::{
     BrokerSample, ClusterSample, GroupPartitionSample, GroupSample, GroupTopicSample, Level,
-    PollRecord, QueueSample, Retention, Store, TopicSample,
+    MetricSample, PollRecord, QueueSample, Retention, Store, TopicSample,
 };
 use sqlx::Connection;
 
@@ -92,6 +92,11 @@ fn poll(ts: i64, topics: Vec<TopicSample>, brokers: Vec<BrokerSample>) -> PollRe
             publish_rate: Some(2.0),
             deliver_rate: None,
         }],
+        metrics: vec![MetricSample {
+            scope: "broker:1".into(),
+            metric: "bytes_in_per_sec",
+            value: ((ts - BASE) / 1000) as f64,
+        }],
     }
 }
 
@@ -127,6 +132,7 @@ async fn store_story(url: &str) {
     failed.groups.clear();
     failed.group_topics.clear();
     failed.group_partitions.clear();
+    failed.metrics.clear();
     failed.cluster.reachable = false;
     failed.cluster.messages_in_per_sec = None;
     failed.cluster.error = Some("cluster unreachable: Connection refused".into());
@@ -152,6 +158,19 @@ async fn store_story(url: &str) {
     assert!(!queue_series.is_empty(), "queue history reads back");
     assert_eq!(queue_series[0].publish_rate, Some(2.0));
     assert_eq!(queue_series[0].consumers, Some(1.0));
+    let metrics = store
+        .metric_series("prod", "broker:1", Level::Raw, BASE, BASE + 70_000, 20_000)
+        .await
+        .unwrap();
+    let bytes_in: Vec<Option<f64>> = metrics["bytes_in_per_sec"].iter().map(|p| p.value).collect();
+    assert_eq!(bytes_in, [Some(5.0), Some(25.0), Some(45.0)], "broker metric history reads back");
+    assert!(
+        store
+            .metric_series("prod", "", Level::Raw, BASE, BASE + 70_000, 20_000)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let topic_series = store
         .topic_series("prod", "orders", Level::Raw, BASE, BASE + 70_000, 20_000)
@@ -225,7 +244,11 @@ async fn store_story(url: &str) {
     assert_eq!(store.last_good_poll("prod").await.unwrap(), Some(BASE + 50_000));
     // Rollups: complete minute buckets, then hours, each once however often the job runs.
     let minutes = store.roll_up(BASE + 10 * 60_000).await.unwrap();
-    assert_eq!(minutes, 2 + 1 + 1 + 1, "prod's two minutes, staging's one, one group minute each");
+    assert_eq!(
+        minutes,
+        2 + 1 + 1 + 1 + 1 + 1,
+        "prod's two minutes, staging's one, one group minute and one metric minute each"
+    );
     assert_eq!(store.roll_up(BASE + 10 * 60_000).await.unwrap(), 0, "nothing twice");
     let by_minute =
         store.cluster_series("prod", Level::Minute, BASE, BASE + 3_600_000, 60_000).await.unwrap();
@@ -238,6 +261,13 @@ async fn store_story(url: &str) {
         .await
         .unwrap();
     assert_eq!((lag_by_minute[0].lag, lag_by_minute[0].max_lag), (Some(25.0), Some(50.0)));
+    let metric_by_minute = store
+        .metric_series("prod", "broker:1", Level::Minute, BASE, BASE + 3_600_000, 60_000)
+        .await
+        .unwrap();
+    let bytes_in: Vec<(i64, Option<f64>)> =
+        metric_by_minute["bytes_in_per_sec"].iter().map(|p| (p.ts - BASE, p.value)).collect();
+    assert_eq!(bytes_in, [(0, Some(25.0))]);
     store.roll_up(BASE + 2 * 3_600_000).await.unwrap();
     let by_hour =
         store.cluster_series("prod", Level::Hour, BASE, BASE + 3_600_000, 3_600_000).await.unwrap();
