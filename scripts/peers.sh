@@ -3,7 +3,8 @@
 # talk to: Kafka-protocol brokers (noida-db, tansu), RocketMQ name server and broker
 # (rocketmq-namesrv/rocketmq-broker from crates.io), an SMTP server (aiosmtpd, scripts/smtp_sink.py),
 # throwaway PostgreSQL and MariaDB instances, an isolated RabbitMQ node (management + prometheus
-# plugins) and chromedriver + headless Chromium. Works on a fresh Debian 12 machine (apt, PyPI,
+# plugins), ZooKeeper with a Jolokia agent (a real JVM for JMX over HTTP) and chromedriver +
+# headless Chromium. Works on a fresh Debian 12 machine (apt, PyPI,
 # crates.io) and on a machine that already runs system PostgreSQL/MariaDB: every instance here is
 # its own, on its own port.
 #
@@ -26,6 +27,8 @@ RABBIT_HTTPS_PORT=${OSPREY_RABBIT_HTTPS_PORT:-15683}
 RABBIT_PROMETHEUS_PORT=${OSPREY_RABBIT_PROMETHEUS_PORT:-15702}
 RABBIT_DIST_PORT=${OSPREY_RABBIT_DIST_PORT:-25682}
 RABBIT_EPMD_PORT=${OSPREY_RABBIT_EPMD_PORT:-4379}
+ZK_PORT=${OSPREY_ZK_PORT:-12181}
+JOLOKIA_PORT=${OSPREY_JOLOKIA_PORT:-18778}
 RABBIT_BIN=/usr/lib/rabbitmq/bin
 PG_PASSWORD=osprey-test
 MARIADB_PASSWORD=osprey-test
@@ -111,6 +114,10 @@ peers_install() {
   command -v curl >/dev/null 2>&1 || missing+=(curl)
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
   [ -x "$RABBIT_BIN/rabbitmq-server" ] || missing+=(rabbitmq-server)
+  # A real JVM with JMX over HTTP: ZooKeeper with a small Jolokia agent (scripts/jolokia).
+  [ -f /usr/share/java/zookeeper.jar ] || missing+=(zookeeper)
+  [ -f /usr/share/java/jolokia-core.jar ] || missing+=(libjolokia-core-java)
+  command -v javac >/dev/null 2>&1 || missing+=(default-jdk-headless)
   # Chinese glyphs for the browser test's screenshots of the zh-CN pages.
   # (fc-list's output is read whole: `fc-list | grep -q` fails under pipefail when grep stops early.)
   local fonts; fonts=$(fc-list 2>/dev/null || true)
@@ -119,6 +126,23 @@ peers_install() {
   build_install
   peers_install_brokers
   peers_install_rocketmq
+  jolokia_agent_build
+}
+
+# Debian ships Jolokia's core but no JVM agent: build ours (one class) once per source change.
+jolokia_agent_jar() { echo "$CACHE_DIR/jolokia/osprey-jolokia.jar"; }
+jolokia_agent_build() {
+  local src=$OSPREY_ROOT/scripts/jolokia/OspreyJolokiaAgent.java jar; jar=$(jolokia_agent_jar)
+  [ -f "$jar" ] && [ "$jar" -nt "$src" ] && return 0
+  log "building the Jolokia test agent"
+  local dir=$CACHE_DIR/jolokia
+  rm -rf "$dir" && mkdir -p "$dir/classes"
+  javac -nowarn -cp /usr/share/java/jolokia-core.jar:/usr/share/java/json-simple.jar \
+    -d "$dir/classes" "$src" 2>&1 | grep -v '^Note:' >&2 || true
+  printf 'Premain-Class: OspreyJolokiaAgent\nClass-Path: %s\n' \
+    "/usr/share/java/jolokia-core.jar /usr/share/java/json-simple.jar /usr/share/java/servlet-api.jar" \
+    >"$dir/manifest.txt"
+  jar cfm "$jar" "$dir/manifest.txt" -C "$dir/classes" .
 }
 
 # Fails early, with the port named, when something else already listens there.
@@ -251,6 +275,26 @@ stop_rabbitmq() {
    epmd -port "$RABBIT_EPMD_PORT" -kill >/dev/null 2>&1 || true)
 }
 
+# ZooKeeper (standalone, loopback only, no admin server) with the Jolokia agent: a real JVM whose
+# java.lang MBeans the metric tests read over HTTP.
+start_zookeeper() {
+  local dir=$PEERS_DIR/zookeeper
+  mkdir -p "$dir/data"
+  printf 'dataDir=%s\nclientPort=%s\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\ntickTime=2000\n' \
+    "$dir/data" "$ZK_PORT" >"$dir/zoo.cfg"
+  java -Xmx64m -javaagent:"$(jolokia_agent_jar)=port=$JOLOKIA_PORT" \
+    -cp /etc/zookeeper/conf_example:/usr/share/java/zookeeper.jar \
+    org.apache.zookeeper.server.ZooKeeperServerMain "$dir/zoo.cfg" >"$dir/zookeeper.log" 2>&1 &
+  echo $! >"$dir/pid"
+  wait_for 60 "zookeeper (jolokia)" curl -sf "http://127.0.0.1:$JOLOKIA_PORT/jolokia/version"
+  log "zookeeper on 127.0.0.1:$ZK_PORT (jolokia :$JOLOKIA_PORT)"
+}
+
+stop_zookeeper() {
+  local pidfile=$PEERS_DIR/zookeeper/pid
+  [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
+}
+
 stop_chromedriver() {
   local pidfile=$PEERS_DIR/chromedriver/pid
   [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
@@ -268,6 +312,8 @@ export OSPREY_TEST_CHROMIUM=$(command -v chromium)
 export OSPREY_TEST_RABBITMQ_HTTP=http://127.0.0.1:$RABBIT_HTTP_PORT
 export OSPREY_TEST_RABBITMQ_HTTPS=https://localhost:$RABBIT_HTTPS_PORT
 export OSPREY_TEST_RABBITMQ_CA=$PEERS_DIR/rabbitmq/tls/ca.pem
+export OSPREY_TEST_RABBITMQ_PROMETHEUS=http://127.0.0.1:$RABBIT_PROMETHEUS_PORT/metrics
+export OSPREY_TEST_JOLOKIA_URL=http://127.0.0.1:$JOLOKIA_PORT/jolokia/
 export OSPREY_TEST_RABBITMQ_AMQP=amqp://guest:guest@127.0.0.1:$RABBIT_AMQP_PORT
 export OSPREY_TEST_PYTHON=$VENV/bin/python
 export OSPREY_TEST_ROCKETMQ_NAMESRV_BIN=$(rocketmq_bin rocketmq-namesrv-rust)
@@ -280,7 +326,7 @@ EOF
 peers_stop() {
   [ -n "${PEERS_DIR:-}" ] && [ -d "$PEERS_DIR" ] || return 0
   log "stopping peers"
-  stop_chromedriver & stop_postgres & stop_mariadb & stop_rabbitmq & wait
+  stop_chromedriver & stop_postgres & stop_mariadb & stop_rabbitmq & stop_zookeeper & wait
   rm -rf "$PEERS_DIR"
 }
 
@@ -294,6 +340,8 @@ peers_start() {
   require_free_port "$RABBIT_AMQP_PORT" "rabbitmq (AMQP)" RABBIT_AMQP_PORT
   require_free_port "$RABBIT_HTTP_PORT" "rabbitmq (management)" RABBIT_HTTP_PORT
   require_free_port "$RABBIT_HTTPS_PORT" "rabbitmq (management HTTPS)" RABBIT_HTTPS_PORT
+  require_free_port "$ZK_PORT" zookeeper ZK_PORT
+  require_free_port "$JOLOKIA_PORT" "jolokia (zookeeper)" JOLOKIA_PORT
   PEERS_DIR=$(mktemp -d /tmp/osprey-peers.XXXXXX)
   chmod 755 "$PEERS_DIR"
   trap peers_stop EXIT
@@ -303,6 +351,7 @@ peers_start() {
   start_mariadb & pids+=($!)
   start_chromedriver & pids+=($!)
   start_rabbitmq & pids+=($!)
+  start_zookeeper & pids+=($!)
   for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
   [ $failed = 0 ] || die "a peer failed to start"
   peers_env >"$PEERS_DIR/env"

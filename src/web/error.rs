@@ -62,7 +62,8 @@ impl WebError {
                 QueryError::UnknownCluster(_)
                 | QueryError::UnknownTopic { .. }
                 | QueryError::UnknownGroup { .. }
-                | QueryError::UnknownQueue { .. },
+                | QueryError::UnknownQueue { .. }
+                | QueryError::UnknownBroker { .. },
             ) => StatusCode::NOT_FOUND,
             WebError::Query(QueryError::NotPolledYet(_)) => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Query(QueryError::Store(_)) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -91,6 +92,7 @@ impl WebError {
             WebError::Query(QueryError::UnknownTopic { .. }) => "unknown_topic",
             WebError::Query(QueryError::UnknownGroup { .. }) => "unknown_group",
             WebError::Query(QueryError::UnknownQueue { .. }) => "unknown_queue",
+            WebError::Query(QueryError::UnknownBroker { .. }) => "unknown_broker",
             WebError::Query(QueryError::NotPolledYet(_)) => "not_polled_yet",
             WebError::Query(QueryError::Store(_)) => "internal",
             WebError::Forbidden(_) => "forbidden",
@@ -182,6 +184,9 @@ impl IntoResponse for PageError {
             }
             WebError::Query(QueryError::UnknownQueue { cluster, queue }) => {
                 fill(t.err_unknown_queue, &[("cluster", cluster), ("queue", queue)])
+            }
+            WebError::Query(QueryError::UnknownBroker { cluster, broker }) => {
+                fill(t.err_unknown_broker, &[("cluster", cluster), ("broker", &broker.to_string())])
             }
             WebError::Query(QueryError::NotPolledYet(cluster)) => {
                 fill(t.err_not_polled, &[("cluster", cluster)])

@@ -258,6 +258,7 @@ catalog! {
     col_queues: "Queues", "队列";
     col_queue: "Queue", "队列";
     err_unknown_queue: "Cluster “{cluster}” has no queue “{queue}”.", "集群“{cluster}”中没有队列“{queue}”。";
+    err_unknown_broker: "Cluster “{cluster}” has no broker {broker}.", "集群“{cluster}”中没有 Broker {broker}。";
     chart_backlog: "Backlog (messages)", "积压（条）";
     chart_queue_rates: "Published vs delivered", "发布与投递速率";
     hint_queue: "RabbitMQ queue rules only; empty means every vhost and queue.", "仅用于 RabbitMQ 队列规则；留空表示所有 vhost 和队列。";

@@ -15,6 +15,7 @@ mod groups;
 mod kafka;
 mod manage;
 mod messages;
+mod metrics;
 mod rabbitmq;
 mod rocketmq;
 mod store;

@@ -283,9 +283,9 @@ async fn store_story(url: &str) {
     let deleted = store.apply_retention(keep_rollups, BASE + 31_000).await.unwrap();
     assert_eq!(
         deleted,
-        3 + 6 + 3 + 3 + (1 + 2 + 1 + 1),
-        "three prod polls with their broker, group and group-topic rows, and staging's poll \
-         (topic samples are minute-grained and kept with the minute rollups)"
+        3 + 6 + 3 + 3 + 3 + (1 + 2 + 1 + 1 + 1),
+        "three prod polls with their broker, group, group-topic and metric rows, and staging's \
+         poll (topic samples are minute-grained and kept with the minute rollups)"
     );
     let series =
         store.cluster_series("prod", Level::Raw, BASE, BASE + 70_000, 10_000).await.unwrap();
