@@ -28,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .merge(super::alerts::api())
         .merge(super::access::api())
         .merge(super::messages::api())
+        .merge(super::broker_metrics::api())
         .merge(super::manage::api())
         .merge(super::rabbit::api())
         .fallback(|uri: axum::http::Uri| async move {

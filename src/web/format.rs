@@ -79,6 +79,16 @@ impl Fmt {
         one_decimal(value)
     }
 
+    /// `1.5 GiB`, `320.0 MiB`, `12 B`; `–` when unknown.
+    pub fn bytes(&self, bytes: impl Borrow<Option<f64>>) -> String {
+        let Some(bytes) = *bytes.borrow() else { return DASH.to_owned() };
+        let units = [(1u64 << 40, "TiB"), (1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
+        match units.iter().find(|(size, _)| bytes.abs() >= *size as f64) {
+            Some((size, unit)) => format!("{:.1} {unit}", bytes / *size as f64),
+            None => format!("{} B", one_decimal(bytes)),
+        }
+    }
+
     /// `1.2k msg/s`; `–` when unknown.
     pub fn rate(&self, per_sec: impl Borrow<Option<f64>>) -> String {
         let per_sec = *per_sec.borrow();

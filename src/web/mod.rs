@@ -5,6 +5,7 @@ mod access;
 mod alerts;
 mod api;
 mod assets;
+mod broker_metrics;
 mod error;
 mod format;
 pub mod i18n;

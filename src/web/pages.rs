@@ -41,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .merge(super::messages::pages())
         .merge(super::manage::pages())
         .merge(super::rabbit::pages())
+        .merge(super::broker_metrics::pages())
 }
 
 /// Renders a template; a template failure is a bug, logged and answered 500.
@@ -143,14 +144,14 @@ pub struct RangeParam {
 }
 
 /// One line of a chart: its label and a value (or a gap) per x.
-struct Line<'a> {
-    label: &'a str,
-    values: Vec<Option<f64>>,
+pub(super) struct Line<'a> {
+    pub(super) label: &'a str,
+    pub(super) values: Vec<Option<f64>>,
 }
 
 /// uPlot's data for the chosen range, as JSON:
 /// `{"from": s, "to": s, "x": [unix seconds], "series": [{"label": …, "y": [value|null]}]}`.
-fn chart_json(
+pub(super) fn chart_json(
     range: Range,
     now: Millis,
     x: impl Iterator<Item = Millis>,
@@ -254,12 +255,7 @@ async fn cluster(
 impl ClusterPage {
     /// `1.5 GiB`, `320.0 MiB`; `–` when unknown.
     pub fn bytes(&self, bytes: impl std::borrow::Borrow<Option<u64>>) -> String {
-        let Some(bytes) = *bytes.borrow() else { return "–".into() };
-        let units = [(1u64 << 40, "TiB"), (1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
-        match units.iter().find(|(size, _)| bytes >= *size) {
-            Some((size, unit)) => format!("{:.1} {unit}", bytes as f64 / *size as f64),
-            None => format!("{bytes} B"),
-        }
+        self.f.bytes(bytes.borrow().map(|b| b as f64))
     }
 
     pub fn pair(

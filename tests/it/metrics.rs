@@ -13,6 +13,28 @@ use rdkafka::producer::FutureRecord;
 
 use crate::helpers::*;
 
+/// Sends `count` messages at a steady 100 msg/s (one every 10 ms; a late tick is made up at
+/// once), round-robin over `partitions`.
+fn produce_steadily(
+    bootstrap: &str,
+    topic: &'static str,
+    partitions: u32,
+    count: u32,
+) -> tokio::task::JoinHandle<()> {
+    let producer = producer(bootstrap);
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(Duration::from_millis(10));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+        for i in 0..count {
+            ticker.tick().await;
+            let payload = i.to_string();
+            let partition = i32::try_from(i % partitions).unwrap();
+            let record = FutureRecord::<str, str>::to(topic).partition(partition).payload(&payload);
+            producer.send(record, Duration::from_secs(5)).await.expect("delivered");
+        }
+    })
+}
+
 fn jolokia(url: &str) -> Scraper {
     Scraper::new(BTreeMap::new(), [(1, url.to_owned())].into(), Duration::from_secs(5), 16 << 20)
         .unwrap()
@@ -29,19 +51,7 @@ async fn messages_per_second_from_offsets_match_a_producer_at_a_known_rate() {
     let broker = Broker::start(BrokerKind::Noida).await;
     create_topics(&broker.bootstrap(), &[("metered", 2)]).await;
     let adapter = KafkaAdapter::new(&kafka_cluster("metered", &broker.bootstrap())).unwrap();
-    let producer = producer(&broker.bootstrap());
-    // A steady 100 msg/s: one message every 10 ms; a late tick is made up at once.
-    let sending = tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(Duration::from_millis(10));
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
-        for i in 0..900u32 {
-            ticker.tick().await;
-            let payload = i.to_string();
-            let record =
-                FutureRecord::<str, str>::to("metered").partition((i % 2) as i32).payload(&payload);
-            producer.send(record, Duration::from_secs(5)).await.expect("delivered");
-        }
-    });
+    let sending = produce_steadily(&broker.bootstrap(), "metered", 2, 900);
     tokio::time::sleep(Duration::from_secs(2)).await;
     let first = adapter.snapshot(osprey::clock::now_millis()).await.unwrap();
     tokio::time::sleep(Duration::from_secs(5)).await;
@@ -135,4 +145,51 @@ async fn malformed_and_oversized_expositions_are_refused_with_a_clear_error() {
     let error = result[0].error.clone().unwrap();
     assert!(error.contains("larger than 1048576 bytes"), "{error}");
     assert!(result[0].values.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_metrics_pages_and_api_show_offsets_and_jolokia_values_with_history() {
+    let broker = Broker::start(BrokerKind::Noida).await;
+    create_topics(&broker.bootstrap(), &[("busy", 1)]).await;
+    let mut cluster = kafka_cluster("k", &broker.bootstrap());
+    // noida's node id is 1; the real JVM behind Jolokia stands in for its JMX.
+    cluster.jolokia_urls = [("1".to_owned(), peer("OSPREY_TEST_JOLOKIA_URL"))].into();
+    let app = TestApp::with_clusters(vec![cluster]).await;
+    let producing = produce_steadily(&broker.bootstrap(), "busy", 1, 1000);
+    let metrics = eventually(Duration::from_secs(30), "messages in/s and heap", || async {
+        let metrics = app.json("/api/v1/clusters/k/metrics").await;
+        let values = &metrics["values"];
+        (values["messages_in_per_sec"].as_f64()? > 0.0 && values["heap_used_bytes"].as_f64()? > 0.0)
+            .then_some(metrics)
+    })
+    .await;
+    producing.await.unwrap();
+    let sources = metrics["brokers"][0]["sources"].as_array().unwrap();
+    assert!(
+        sources.contains(&"jolokia".into()) && sources.contains(&"offsets".into()),
+        "{metrics}"
+    );
+    assert_eq!(metrics["top_topics"][0]["topic"], "busy", "{metrics}");
+
+    let page = app.html("/clusters/k/metrics").await;
+    assert!(
+        page.contains("id=\"broker-metrics\"") && page.contains("data-metric=\"heap_used_bytes\""),
+        "{page}"
+    );
+    assert!(page.contains("data-topic=\"busy\""), "{page}");
+    let broker_page = app.html("/clusters/k/brokers/1").await;
+    assert!(broker_page.contains("id=\"metric-values\""), "{broker_page}");
+    // History: the broker's metrics reach the store every poll and chart.
+    let history = eventually(Duration::from_secs(20), "metric history", || async {
+        let detail = app.json("/api/v1/clusters/k/brokers/1/metrics").await;
+        let points = detail["history"]["heap_used_bytes"].as_array()?.len();
+        (points >= 2).then_some(detail)
+    })
+    .await;
+    assert!(history["history"]["messages_in_per_sec"].as_array().is_some_and(|p| !p.is_empty()));
+    let charted = app.html("/clusters/k/brokers/1").await;
+    assert!(charted.contains("data-series=") && charted.contains("Heap used"), "{charted}");
+    let missing = app.get("/api/v1/clusters/k/brokers/99/metrics").await;
+    assert_eq!(missing.status(), 404);
+    app.stop().await;
 }
