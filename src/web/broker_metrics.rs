@@ -68,8 +68,10 @@ async fn broker_api(
     Ok(Json(detail(&state, &cluster, Some(broker), params).await?))
 }
 
-/// Chart panels: a title and the metrics drawn together.
-const PANELS: [(fn(&Messages) -> &'static str, &[Metric]); 6] = [
+/// A chart panel: its title (from the catalogue) and the metrics drawn together.
+type Panel = (fn(&Messages) -> &'static str, &'static [Metric]);
+
+const PANELS: [Panel; 6] = [
     (|t| t.chart_bytes, &[Metric::BytesInPerSec, Metric::BytesOutPerSec]),
     (|t| t.chart_messages, &[Metric::MessagesInPerSec, Metric::MessagesOutPerSec]),
     (
