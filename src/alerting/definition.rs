@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::config::duration_text;
+use crate::domain::metrics::Metric;
 use crate::evaluator::PartitionStatus;
 
 /// What a rule watches.
@@ -36,10 +37,13 @@ pub enum RuleKind {
     QueueNoConsumers,
     /// RabbitMQ: a node is down or in a memory or disk alarm.
     NodeAlarm,
+    /// A broker metric (`metric`) above `threshold`, or below it with `below = true` — e.g.
+    /// under-replicated partitions > 0 from JMX, request handler idle < 20 %.
+    BrokerMetric,
 }
 
 impl RuleKind {
-    pub const ALL: [RuleKind; 11] = [
+    pub const ALL: [RuleKind; 12] = [
         RuleKind::ConsumerLag,
         RuleKind::ConsumerLagSeconds,
         RuleKind::ConsumerStatus,
@@ -51,6 +55,7 @@ impl RuleKind {
         RuleKind::QueueBacklogGrowing,
         RuleKind::QueueNoConsumers,
         RuleKind::NodeAlarm,
+        RuleKind::BrokerMetric,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -66,6 +71,7 @@ impl RuleKind {
             RuleKind::QueueBacklogGrowing => "queue_backlog_growing",
             RuleKind::QueueNoConsumers => "queue_no_consumers",
             RuleKind::NodeAlarm => "node_alarm",
+            RuleKind::BrokerMetric => "broker_metric",
         }
     }
 
@@ -90,6 +96,7 @@ impl RuleKind {
                 | RuleKind::UnderReplicated
                 | RuleKind::OfflinePartitions
                 | RuleKind::QueueBacklog
+                | RuleKind::BrokerMetric
         )
     }
 
@@ -161,6 +168,12 @@ pub struct RuleDef {
     /// `consumer_status` rules: fire at this status or worse (WARN, REWIND, STALL, STOP).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<PartitionStatus>,
+    /// `broker_metric` rules: which metric (`request_handler_idle_percent`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<Metric>,
+    /// `broker_metric` rules: fire when the value is below `threshold` instead of above.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub below: bool,
     /// How long the condition must hold before the alert fires.
     #[serde(rename = "for", default, with = "duration_text")]
     pub hold: Duration,
@@ -499,6 +512,24 @@ impl RuleDef {
                     format!("does not apply to {} rules", self.kind.as_str()),
                 ));
             }
+        }
+        match (self.kind, self.metric) {
+            (RuleKind::BrokerMetric, None) => {
+                return Err(invalid(
+                    "metric",
+                    "broker_metric rules need a metric, e.g. request_handler_idle_percent",
+                ));
+            }
+            (RuleKind::BrokerMetric, Some(_)) | (_, None) => {}
+            (_, Some(_)) => {
+                return Err(invalid(
+                    "metric",
+                    format!("does not apply to {} rules", self.kind.as_str()),
+                ));
+            }
+        }
+        if self.below && self.kind != RuleKind::BrokerMetric {
+            return Err(invalid("below", "applies to broker_metric rules only"));
         }
         if self.repeat_interval.is_some_and(|r| r < Duration::from_secs(60)) {
             return Err(invalid("repeat_interval", "must be at least 1m"));

@@ -152,6 +152,11 @@ pub struct AlertMessage {
     /// Link to the subject's page, when `alerts.public_url` is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link: Option<String>,
+    /// `broker_metric` rules: the metric, and whether it fires below the threshold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<String>,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub below: bool,
 }
 
 /// `12,345`; fractions keep one decimal.
@@ -268,6 +273,12 @@ impl AlertMessage {
             (RuleKind::NodeAlarm, _) => format!("{what} is running without alarms"),
             (RuleKind::OfflinePartitions, _) => {
                 format!("offline partitions {value} {above} {threshold} — {what}")
+            }
+            (RuleKind::BrokerMetric, _) => {
+                let metric = self.metric.as_deref().unwrap_or("metric");
+                let (over, under) = if firing { (">", "<") } else { ("≤", "≥") };
+                let relation = if self.below { under } else { over };
+                format!("{metric} {value} {relation} {threshold} — {what}")
             }
         }
     }
@@ -386,6 +397,8 @@ impl AlertMessage {
                 "broker": self.subject.broker,
                 "queue": self.subject.queue,
                 "node": self.subject.node,
+                "metric": self.metric,
+                "below": self.below,
                 "value": self.value,
                 "value_text": self.value_text(),
                 "threshold": self.threshold,
@@ -455,6 +468,8 @@ mod tests {
             threshold: 10_000.0,
             since: 1_795_000_000_000,
             at: 1_795_000_300_000,
+            metric: None,
+            below: false,
             link: Some("https://osprey.example.com/clusters/prod-kafka/groups/billing".into()),
         }
     }
@@ -533,6 +548,23 @@ mod tests {
         };
         assert_eq!(backlog.summary(), "backlog 1,500 > 1,000 — queue / /orders on rabbit");
         assert!(queue.page_path().starts_with("/clusters/rabbit/queues?vhost="));
+        let broker = Subject { cluster: "prod".into(), broker: Some(2), ..Subject::default() };
+        let handler_idle = AlertMessage {
+            rule_kind: RuleKind::BrokerMetric,
+            subject: broker,
+            value: Some(12.5),
+            threshold: 20.0,
+            metric: Some("request_handler_idle_percent".into()),
+            below: true,
+            ..base.clone()
+        };
+        assert_eq!(
+            handler_idle.summary(),
+            "request_handler_idle_percent 12.5 < 20 — broker 2 on prod"
+        );
+        let recovered =
+            AlertMessage { kind: MessageKind::Resolved, value: Some(60.0), ..handler_idle };
+        assert_eq!(recovered.summary(), "request_handler_idle_percent 60 ≥ 20 — broker 2 on prod");
         let idle =
             AlertMessage { rule_kind: RuleKind::QueueNoConsumers, value: Some(3.0), ..backlog };
         assert_eq!(idle.summary(), "queue / /orders on rabbit: 3 messages and no consumer");

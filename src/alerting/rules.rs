@@ -136,6 +136,19 @@ pub fn evaluate(
                     ));
                 }
             }
+            RuleKind::BrokerMetric => {
+                let (Some(metric), Some(metrics)) = (rule.metric, &state.metrics) else { continue };
+                let threshold = rule.threshold_or_default();
+                for broker in &metrics.brokers {
+                    let Some(value) = broker.values.get(&metric).copied() else { continue };
+                    let breaching = if rule.below { value < threshold } else { value > threshold };
+                    let subject = Subject { broker: Some(broker.broker), ..cluster.clone() };
+                    round.observations.push((
+                        subject.clone(),
+                        observation(&subject, value, threshold, breaching),
+                    ));
+                }
+            }
             RuleKind::ConsumerLag | RuleKind::ConsumerLagSeconds | RuleKind::ConsumerStatus => {
                 if snapshot.groups_error.is_some() {
                     round.unknown_clusters.insert(state.name.clone());
@@ -455,6 +468,55 @@ mod tests {
         assert_eq!(
             breaching(&nodes),
             [("rabbit/node/rabbit@b".to_string(), 1.0), ("rabbit/node/rabbit@c".to_string(), 4.0)]
+        );
+    }
+
+    #[test]
+    fn broker_metric_rules_compare_each_brokers_value_above_or_below() {
+        use crate::domain::metrics::{BrokerMetrics, ClusterMetrics, Metric, Source};
+        let mut state = (*cluster("prod", vec![])).clone();
+        let broker = |id, idle: f64, urp: f64| {
+            let mut b = BrokerMetrics::new(id);
+            b.merge(
+                Source::Jolokia,
+                &[
+                    (Metric::RequestHandlerIdlePercent, idle),
+                    (Metric::UnderReplicatedPartitions, urp),
+                ]
+                .into(),
+            );
+            b
+        };
+        state.metrics = Some(Arc::new(ClusterMetrics {
+            at: 1,
+            brokers: vec![broker(1, 85.0, 0.0), broker(2, 12.5, 3.0)],
+            totals: Default::default(),
+        }));
+        let clusters = [Arc::new(state)];
+        let idle = rule(
+            "kind = \"broker_metric\"\nmetric = \"request_handler_idle_percent\"\nthreshold = 20\nbelow = true",
+        );
+        idle.validate(|_| true).unwrap();
+        assert_eq!(
+            breaching(&evaluate(&idle, &clusters, |_| true)),
+            [("prod/broker/2".to_string(), 12.5)]
+        );
+        let urp = rule(
+            "kind = \"broker_metric\"\nmetric = \"under_replicated_partitions\"\nthreshold = 0",
+        );
+        assert_eq!(
+            breaching(&evaluate(&urp, &clusters, |_| true)),
+            [("prod/broker/2".to_string(), 3.0)]
+        );
+        assert_eq!(
+            rule("kind = \"broker_metric\"\nthreshold = 0").validate(|_| true).unwrap_err().field,
+            "metric"
+        );
+        let misplaced = rule("kind = \"consumer_lag\"\nthreshold = 1\nmetric = \"gc_per_sec\"");
+        assert_eq!(misplaced.validate(|_| true).unwrap_err().field, "metric");
+        assert!(
+            toml::from_str::<RuleDef>("name = \"r\"\nkind = \"broker_metric\"\nmetric = \"nope\"")
+                .is_err()
         );
     }
 

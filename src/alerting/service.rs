@@ -69,6 +69,8 @@ impl Alerting {
             threshold: 10_000.0,
             since: now,
             at: now,
+            metric: None,
+            below: false,
         };
         self.notifier.send(channel, &message, now).await
     }
@@ -190,6 +192,8 @@ fn queue_notice(
         },
         since: notice.since,
         at: notice.at,
+        metric: rule.metric.map(|m| m.as_str().to_owned()),
+        below: rule.below,
     };
     tracing::info!(rule = %rule.name, incident = %message.incident, kind = message.kind.as_str(), summary = %message.summary(), "alert notice");
     for channel in &rule.channels {

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::AppState;
 use super::error::{ApiError, PageError, WebError};
 use super::format::Fmt;
+use crate::domain::metrics::Metric;
 
 use super::access::Caller;
 use super::i18n::{Lang, Messages};
@@ -162,6 +163,14 @@ fn rule_from_fields(f: &Fields) -> Result<RuleDef, DefinitionError> {
         topic: f.opt("topic"),
         threshold: f.parse("threshold", "a number")?.filter(|_| kind.has_threshold()),
         status,
+        metric: match f.opt("metric") {
+            Some(code) if kind == RuleKind::BrokerMetric => Some(
+                Metric::parse(&code)
+                    .ok_or_else(|| invalid("metric", format!("{code:?} is not a metric")))?,
+            ),
+            _ => None,
+        },
+        below: kind == RuleKind::BrokerMetric && f.has("below", "on"),
         hold: f.duration("for")?.unwrap_or_default(),
         for_polls: f.parse("for_polls", "a whole number")?.unwrap_or(0),
         repeat_interval: f.duration("repeat_interval")?,
@@ -182,6 +191,10 @@ fn rule_fields(rule: &RuleDef) -> Fields {
     f.push("queue", rule.queue.clone().unwrap_or_default());
     f.push("threshold", rule.threshold.map(|t| t.to_string()).unwrap_or_default());
     f.push("status", rule.status.map(|s| s.as_str().to_owned()).unwrap_or_default());
+    f.push("metric", rule.metric.map(|m| m.as_str()).unwrap_or_default());
+    if rule.below {
+        f.push("below", "on");
+    }
     if !rule.hold.is_zero() {
         f.push("for", duration_text::format(rule.hold));
     }
@@ -450,6 +463,11 @@ fn describe_condition(rule: &RuleDef) -> String {
         RuleKind::QueueBacklogGrowing => "queue backlog growing".into(),
         RuleKind::QueueNoConsumers => "queue with messages and no consumer".into(),
         RuleKind::NodeAlarm => "node down or in alarm".into(),
+        RuleKind::BrokerMetric => format!(
+            "{} {} {threshold}",
+            rule.metric.map_or("?", |m| m.as_str()),
+            if rule.below { "<" } else { ">" }
+        ),
     }];
     parts.push(format!("cluster {}", rule.cluster));
     if let Some(group) = &rule.group {
@@ -498,6 +516,10 @@ pub struct RuleFormPage {
 }
 
 impl RuleFormPage {
+    pub fn metrics(&self) -> [Metric; 21] {
+        Metric::ALL
+    }
+
     pub fn kinds(&self) -> Vec<&'static str> {
         RuleKind::ALL.iter().map(|k| k.as_str()).collect()
     }

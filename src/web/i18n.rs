@@ -325,6 +325,9 @@ catalog! {
     field_properties: "Properties (one \"Name: value\" per line)", "属性（每行一个 \"Name: value\"）";
     col_message_id: "Message id", "消息 ID";
     nav_metrics: "Metrics", "指标";
+    field_metric: "Metric", "指标";
+    hint_metric: "broker_metric rules: the broker metric compared with the threshold.", "broker_metric 规则：与阈值比较的 Broker 指标。";
+    field_below: "Fire when below the threshold (e.g. idle percentages)", "低于阈值时告警（例如空闲率）";
     broker_title: "Broker", "Broker";
     metrics_lead: "Messages in/s come from offsets with no broker set-up; bytes, requests, idle percentages, request times and heap need a JMX exporter (metrics_urls) or Jolokia (jolokia_urls) per broker.", "每秒消息数由位点推算，无需 Broker 配置；字节、请求、空闲率、请求耗时和堆内存需为每个 Broker 配置 JMX exporter（metrics_urls）或 Jolokia（jolokia_urls）。";
     no_metrics: "No metrics yet: they appear after the second good poll.", "暂无指标：第二次成功轮询后出现。";

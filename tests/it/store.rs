@@ -398,6 +398,8 @@ async fn alert_story(url: &str) {
         since: BASE,
         at,
         link: None,
+        metric: None,
+        below: false,
     };
     let firing = message(MessageKind::Firing, BASE + 10, 500.0);
     let state = AlertState::Firing {
