@@ -1,6 +1,6 @@
 //! `/metrics`: the latest state of every cluster in Prometheus' text format (consumer lag per
-//! partition, lag seconds, group status; Osprey's own poll duration and errors; firing alerts
-//! and undelivered notices).
+//! partition, lag seconds, group status; broker, cluster and topic metrics; Osprey's own poll
+//! duration and errors; firing alerts and undelivered notices).
 
 use std::fmt::Write;
 use std::sync::Arc;
@@ -10,6 +10,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 
 use super::AppState;
+use crate::domain::metrics::Metric;
 use crate::evaluator::{GroupLag, PartitionLag, TopicLag};
 use crate::poller::{ClusterState, ClusterStatus};
 
@@ -205,7 +206,56 @@ pub fn render(clusters: &[Arc<ClusterState>]) -> String {
             }
         }
     }
+    render_broker_metrics(clusters, &mut m);
     out
+}
+
+/// The broker metrics model (from offsets, JMX exporters, Jolokia, RabbitMQ, RocketMQ): per
+/// cluster, per broker and per topic, one gauge family each with a `metric` label.
+fn render_broker_metrics(clusters: &[Arc<ClusterState>], m: &mut Family<'_>) {
+    let latest = || clusters.iter().filter_map(|c| Some((c.name.as_str(), c.metrics.as_deref()?)));
+    m.header(
+        "osprey_cluster_metric",
+        "gauge",
+        "A cluster's broker metric (summed over brokers; idle: the least idle broker).",
+    );
+    for (cluster, metrics) in latest() {
+        for (metric, value) in metrics.cluster_values() {
+            m.sample(
+                "osprey_cluster_metric",
+                &[("cluster", cluster), ("metric", metric.as_str())],
+                value,
+            );
+        }
+    }
+    m.header(
+        "osprey_broker_metric",
+        "gauge",
+        "A broker's metric: rates per second, idle in percent, times in ms, sizes in bytes.",
+    );
+    for (cluster, metrics) in latest() {
+        for broker in &metrics.brokers {
+            let id = broker.broker.to_string();
+            for (metric, value) in &broker.values {
+                let labels =
+                    [("cluster", cluster), ("broker", id.as_str()), ("metric", metric.as_str())];
+                m.sample("osprey_broker_metric", &labels, *value);
+            }
+        }
+    }
+    m.header(
+        "osprey_topic_metric",
+        "gauge",
+        "A topic's bytes and messages per second, summed over brokers.",
+    );
+    for (cluster, metrics) in latest() {
+        for metric in [Metric::BytesInPerSec, Metric::BytesOutPerSec, Metric::MessagesInPerSec] {
+            for (topic, value) in metrics.topic_values(metric) {
+                let labels = [("cluster", cluster), ("topic", topic), ("metric", metric.as_str())];
+                m.sample("osprey_topic_metric", &labels, value);
+            }
+        }
+    }
 }
 
 #[cfg(test)]

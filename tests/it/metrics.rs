@@ -189,6 +189,25 @@ async fn the_metrics_pages_and_api_show_offsets_and_jolokia_values_with_history(
     assert!(history["history"]["messages_in_per_sec"].as_array().is_some_and(|p| !p.is_empty()));
     let charted = app.html("/clusters/k/brokers/1").await;
     assert!(charted.contains("data-series=") && charted.contains("Heap used"), "{charted}");
+    // /metrics exports them too, in text Osprey's own exposition parser reads back.
+    let exposition = app.html("/metrics").await;
+    assert!(
+        exposition.contains(
+            "osprey_broker_metric{cluster=\"k\",broker=\"1\",metric=\"heap_used_bytes\"}"
+        ),
+        "{exposition}"
+    );
+    assert!(exposition.contains(
+        "osprey_topic_metric{cluster=\"k\",topic=\"busy\",metric=\"messages_in_per_sec\"}"
+    ));
+    let samples =
+        osprey::brokers::scrape::prometheus::parse(&exposition, Default::default()).unwrap();
+    assert!(
+        samples
+            .iter()
+            .any(|s| s.name == "osprey_cluster_metric"
+                && s.label("metric") == Some("heap_max_bytes"))
+    );
     let missing = app.get("/api/v1/clusters/k/brokers/99/metrics").await;
     assert_eq!(missing.status(), 404);
     app.stop().await;
