@@ -70,6 +70,7 @@ fn cluster_state(lag: i64, at: i64) -> Arc<ClusterState> {
         groups_error: None,
         rabbit: None,
         rocket: None,
+        log_sizes: None,
     }));
     state.groups = Arc::new((0..GROUPS).map(|i| group(i, lag)).collect());
     Arc::new(state)

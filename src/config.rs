@@ -547,6 +547,24 @@ impl Config {
                     format!("{:?} is not a list of host:port", cluster.bootstrap_servers),
                 ));
             }
+            for (field, urls) in
+                [("metrics_urls", &cluster.metrics_urls), ("jolokia_urls", &cluster.jolokia_urls)]
+            {
+                for (broker, url) in urls {
+                    if broker.trim().parse::<i32>().is_err() {
+                        return Err(key_error(
+                            key(field),
+                            format!("{broker:?} is not a broker id (the keys are broker ids)"),
+                        ));
+                    }
+                    if !url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
+                        return Err(key_error(
+                            key(&format!("{field}.{broker}")),
+                            format!("{url:?} is not an http(s) URL"),
+                        ));
+                    }
+                }
+            }
             if cluster.poll_interval < Duration::from_secs(1) {
                 return Err(key_error(key("poll_interval"), "must be at least 1s"));
             }
@@ -764,6 +782,27 @@ impl Config {
                 "# Refuse every change to this cluster from Osprey (sends, resets, topic changes).",
             );
             line(&format!("read_only = {}", cluster.read_only));
+            line(
+                "# JMX-like broker metrics over HTTP, per broker id: a Prometheus endpoint (the JMX",
+            );
+            line(
+                "# exporter agent; RabbitMQ's prometheus plugin per node index) or a Jolokia agent.",
+            );
+            let table = |urls: &BTreeMap<String, String>| {
+                let entries: Vec<String> =
+                    urls.iter().map(|(id, url)| format!("{} = {}", q(id), q(url))).collect();
+                format!("{{ {} }}", entries.join(", "))
+            };
+            if cluster.metrics_urls.is_empty() {
+                line("# metrics_urls = { \"1\" = \"http://b1:7071/metrics\" }");
+            } else {
+                line(&format!("metrics_urls = {}", table(&cluster.metrics_urls)));
+            }
+            if cluster.jolokia_urls.is_empty() {
+                line("# jolokia_urls = { \"1\" = \"http://b1:8778/jolokia/\" }");
+            } else {
+                line(&format!("jolokia_urls = {}", table(&cluster.jolokia_urls)));
+            }
             line("# Passed to the Kafka client (librdkafka), e.g. for SASL/TLS clusters:");
             line("#   \"security.protocol\" = \"SASL_SSL\"");
             line("#   \"sasl.mechanism\" = \"SCRAM-SHA-512\"");
@@ -1245,6 +1284,21 @@ mod tests {
                 "[[clusters]]\nname='a'\nkind='kafka'\nbootstrap_servers='x:1'\npoll_interval='5s'\npoll_timeout='6s'",
                 "clusters[0].poll_timeout",
                 "at most poll_interval",
+            ),
+            (
+                "[[clusters]]\nname='a'\nkind='kafka'\nbootstrap_servers='x:1'\njolokia_urls={ one = 'http://b1:8778/jolokia/' }",
+                "clusters[0].jolokia_urls",
+                "not a broker id",
+            ),
+            (
+                "[[clusters]]\nname='a'\nkind='kafka'\nbootstrap_servers='x:1'\nmetrics_urls={ 1 = 'b1:7071' }",
+                "clusters[0].metrics_urls.1",
+                "not an http(s) URL",
+            ),
+            (
+                "[[clusters]]\nname='r'\nkind='rocketmq'\nnamesrv_addrs='ns1'",
+                "clusters[0].namesrv_addrs",
+                "namesrv_addrs",
             ),
         ];
         for (text, key, needle) in cases {

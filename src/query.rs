@@ -484,6 +484,8 @@ pub struct TopicDetail {
     pub consumers: Vec<TopicConsumer>,
     /// RocketMQ: the broker and queue id behind each partition, the route, the class.
     pub rocket: Option<RocketTopic>,
+    /// Bytes on disk of each partition's leader replica (DescribeLogDirs), by partition.
+    pub log_bytes: BTreeMap<i32, i64>,
 }
 
 /// A consumer group as seen from one of its topics.
@@ -522,6 +524,19 @@ pub async fn topic_detail(
         )
         .await?;
     let rocket = rocket_of(&state).and_then(|r| r.topics.iter().find(|t| t.name == topic)).cloned();
+    let log_bytes = snapshot
+        .log_sizes
+        .iter()
+        .flat_map(|sizes| sizes.iter())
+        .filter(|r| {
+            r.topic == topic
+                && found
+                    .partitions
+                    .iter()
+                    .any(|p| p.id == r.partition && p.leader == Some(r.broker))
+        })
+        .map(|r| (r.partition, r.bytes))
+        .collect();
     Ok(TopicDetail {
         cluster: summarize(&state),
         topic: topic_row(found, rocket.as_ref().map(|r| r.class)),
@@ -544,6 +559,7 @@ pub async fn topic_detail(
             })
             .collect(),
         rocket,
+        log_bytes,
     })
 }
 

@@ -294,6 +294,7 @@ mod tests {
             groups_error: None,
             rabbit: None,
             rocket: None,
+            log_sizes: None,
         }));
         state.groups = Arc::new(groups);
         Arc::new(state)

@@ -425,6 +425,7 @@ impl super::ClusterAdapter for RabbitAdapter {
             groups_error: None,
             rabbit: Some(std::sync::Arc::new(rabbit)),
             rocket: None,
+            log_sizes: None,
         })
     }
 }

@@ -275,6 +275,25 @@ impl ClusterMetrics {
             totals.extend(rates.publish.map(|v| (Metric::MessagesInPerSec, v)));
             totals.extend(rates.deliver_get.map(|v| (Metric::MessagesOutPerSec, v)));
         }
+        if let Some(sizes) = &snapshot.log_sizes {
+            let mut by_broker: BTreeMap<i32, (f64, BTreeMap<&str, f64>)> = BTreeMap::new();
+            for replica in sizes.iter() {
+                let entry = by_broker.entry(replica.broker).or_default();
+                entry.0 += replica.bytes as f64;
+                *entry.1.entry(replica.topic.as_str()).or_default() += replica.bytes as f64;
+            }
+            for (id, (total, topics)) in by_broker {
+                let broker = brokers.entry(id).or_insert_with(|| BrokerMetrics::new(id));
+                broker.merge(Source::Offsets, &[(Metric::LogSizeBytes, total)].into());
+                for (topic, bytes) in topics {
+                    broker
+                        .topics
+                        .entry(topic.to_owned())
+                        .or_default()
+                        .insert(Metric::LogSizeBytes, bytes);
+                }
+            }
+        }
         if let Some(previous) = previous {
             for (leader, (rate, topics)) in leader_rates(snapshot, previous) {
                 let broker = brokers.entry(leader).or_insert_with(|| BrokerMetrics::new(leader));

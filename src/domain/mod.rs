@@ -36,6 +36,17 @@ pub struct ClusterSnapshot {
     /// RocketMQ clusters: broker roles and runtime stats, topic classes, per-queue progress of
     /// each group; `None` for other kinds.
     pub rocket: Option<Arc<rocket::RocketSnapshot>>,
+    /// Bytes on disk of each replica, where the brokers answer DescribeLogDirs.
+    pub log_sizes: Option<Arc<Vec<ReplicaSize>>>,
+}
+
+/// One replica's bytes on disk, as its broker reported them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReplicaSize {
+    pub broker: i32,
+    pub topic: String,
+    pub partition: i32,
+    pub bytes: i64,
 }
 
 /// A consumer group as the coordinator describes it, with its committed offsets.
@@ -266,6 +277,7 @@ pub(crate) mod fixtures {
             groups_error: None,
             rabbit: None,
             rocket: None,
+            log_sizes: None,
         }
     }
 }

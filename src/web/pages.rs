@@ -556,6 +556,11 @@ fn id_list(ids: &[i32]) -> String {
 }
 
 impl TopicPage {
+    /// Bytes on disk of a partition's leader replica.
+    pub fn log_size(&self, partition: &i32) -> String {
+        self.f.bytes(self.d.log_bytes.get(partition).map(|b| *b as f64))
+    }
+
     /// RocketMQ: each queue beside its offsets (partition `i` is queue `i`).
     pub fn rocket_queues(&self) -> Vec<(&crate::domain::rocket::MessageQueue, &PartitionRow)> {
         let queues = self.d.rocket.as_ref().map(|r| r.queues.as_slice()).unwrap_or_default();

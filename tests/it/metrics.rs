@@ -208,6 +208,18 @@ async fn the_metrics_pages_and_api_show_offsets_and_jolokia_values_with_history(
             .any(|s| s.name == "osprey_cluster_metric"
                 && s.label("metric") == Some("heap_max_bytes"))
     );
+    // Log sizes from DescribeLogDirs: per broker, per topic, and per partition on the topic page.
+    let sized = eventually(Duration::from_secs(20), "log sizes", || async {
+        let metrics = app.json("/api/v1/clusters/k/brokers/1/metrics").await;
+        (metrics["values"]["log_size_bytes"].as_f64()? > 0.0).then_some(metrics)
+    })
+    .await;
+    assert!(
+        sized["brokers"][0]["topics"]["busy"]["log_size_bytes"].as_f64().unwrap() > 0.0,
+        "{sized}"
+    );
+    let topic_page = app.html("/clusters/k/topics/busy").await;
+    assert!(topic_page.contains("class=\"num log-size\""), "{topic_page}");
     let missing = app.get("/api/v1/clusters/k/brokers/99/metrics").await;
     assert_eq!(missing.status(), 404);
     app.stop().await;

@@ -24,7 +24,7 @@ use super::{AdapterError, ClusterAdapter};
 use crate::config::{ClusterConfig, ClusterKind};
 use crate::domain::{
     Broker, ClusterSnapshot, CommittedOffset, ConfigEntry, ConsumerGroup, GroupMember, Millis,
-    Partition, Topic,
+    Partition, ReplicaSize, Topic,
 };
 
 /// Runs `future` and says how long it took, in milliseconds.
@@ -263,6 +263,50 @@ impl KafkaAdapter {
             self.list_offsets(&chunks, Offset::End),
         );
         Ok((earliest?, latest?))
+    }
+
+    /// Bytes on disk of every replica, one DescribeLogDirs per broker over the wire path (slot
+    /// 2 of each broker's connections). `None` on SASL/TLS clusters, when a broker does not
+    /// speak it, or when one fails: sizes are a bonus, never a reason for a failed poll.
+    async fn log_sizes(&self, addresses: &HashMap<i32, String>) -> Option<Arc<Vec<ReplicaSize>>> {
+        let pool = self.wire.as_ref()?;
+        let mut pool = pool.lock().await;
+        let taken =
+            match self.connections(&mut pool, addresses.keys().map(|&id| (id, 2)), addresses).await
+            {
+                Ok(taken) => taken,
+                Err(e) => {
+                    tracing::debug!(cluster = %self.cluster, error = %e, "no log sizes this poll");
+                    return None;
+                }
+            };
+        let answers =
+            futures::future::join_all(taken.into_iter().map(|(key, mut connection)| async move {
+                let answer = connection.log_dir_sizes().await;
+                (key, connection, answer)
+            }))
+            .await;
+        let mut sizes = Vec::new();
+        let mut complete = true;
+        for ((broker, slot), connection, answer) in answers {
+            match answer {
+                Ok(Some(replicas)) => {
+                    pool.insert((broker, slot), connection);
+                    sizes.extend(replicas.into_iter().map(|((topic, partition), bytes)| {
+                        ReplicaSize { broker, topic, partition, bytes }
+                    }));
+                }
+                Ok(None) => complete = false,
+                Err(e) => {
+                    tracing::debug!(cluster = %self.cluster, broker, error = %e, "DescribeLogDirs failed");
+                    complete = false;
+                }
+            }
+        }
+        sizes.sort_by(|a, b| {
+            (a.broker, &a.topic, a.partition).cmp(&(b.broker, &b.topic, b.partition))
+        });
+        (complete || !sizes.is_empty()).then(|| Arc::new(sizes))
     }
 
     /// Opens (or reuses) a wire connection for each (broker id, slot) in `keys`, taking them
@@ -651,11 +695,12 @@ impl ClusterAdapter for KafkaAdapter {
             .map(|t| (t.name.clone(), t.partitions.iter().map(|p| p.id).collect()))
             .collect();
         let metadata_ms = started.elapsed().as_millis();
-        let (description, (offsets, offsets_ms), mut configs, (groups, groups_ms)) = tokio::join!(
+        let (description, (offsets, offsets_ms), mut configs, (groups, groups_ms), log_sizes) = tokio::join!(
             self.describe(),
             timed(self.partition_offsets(&leaders, &addresses)),
             self.topic_configs(&names),
             timed(self.groups(&addresses, &partitions_of)),
+            self.log_sizes(&addresses),
         );
         tracing::debug!(cluster = %self.cluster, metadata_ms, offsets_ms, groups_ms, "poll phases");
         let (earliest, latest) = offsets?;
@@ -717,6 +762,7 @@ impl ClusterAdapter for KafkaAdapter {
             groups_error,
             rabbit: None,
             rocket: None,
+            log_sizes,
         })
     }
 }

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use bytes::{Buf, BufMut, BytesMut};
 use kafka_protocol::messages::{
-    ApiVersionsRequest, BrokerId, FindCoordinatorRequest, GroupId, ListOffsetsRequest,
-    OffsetFetchRequest, RequestHeader, ResponseHeader, TopicName,
+    ApiVersionsRequest, BrokerId, DescribeLogDirsRequest, FindCoordinatorRequest, GroupId,
+    ListOffsetsRequest, OffsetFetchRequest, RequestHeader, ResponseHeader, TopicName,
     list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic},
     offset_fetch_request::{OffsetFetchRequestGroup, OffsetFetchRequestTopics},
 };
@@ -252,5 +252,31 @@ impl Connection {
             }
         }
         Ok(offsets)
+    }
+
+    /// Bytes on disk of every replica this broker holds, from one DescribeLogDirs for all
+    /// topics; `None` when the broker does not speak it. Future replicas (being moved between
+    /// directories) are not counted twice.
+    pub async fn log_dir_sizes(
+        &mut self,
+    ) -> Result<Option<HashMap<(String, i32), i64>>, WireError> {
+        let Some(version) = self.version::<DescribeLogDirsRequest>(1) else { return Ok(None) };
+        let answer =
+            self.call(version, &DescribeLogDirsRequest::default().with_topics(None)).await?;
+        if answer.error_code != 0 {
+            return Err(WireError(format!(
+                "DescribeLogDirs failed with error code {}",
+                answer.error_code
+            )));
+        }
+        let mut sizes = HashMap::new();
+        for dir in answer.results.iter().filter(|d| d.error_code == 0) {
+            for topic in &dir.topics {
+                for p in topic.partitions.iter().filter(|p| !p.is_future_key) {
+                    sizes.insert((topic.name.0.to_string(), p.partition_index), p.partition_size);
+                }
+            }
+        }
+        Ok(Some(sizes))
     }
 }

@@ -748,6 +748,7 @@ impl RocketAdapter {
                 topics: rocket_topics,
                 groups: rocket_groups,
             })),
+            log_sizes: None,
         })
     }
 
