@@ -11,10 +11,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::alerting::{self, Alerting};
 use crate::auth::Auth;
+use crate::brokers::AdapterError;
 use crate::brokers::kafka::KafkaAdapter;
 use crate::brokers::rabbitmq::RabbitAdapter;
 use crate::brokers::rocketmq::RocketAdapter;
-use crate::brokers::{AdapterError, ClusterAdapter};
 use crate::config::{ClusterConfig, ClusterKind, Config, HistoryConfig, LagConfig};
 use crate::poller::{self, ClusterState, Clusters};
 use crate::store::{Store, StoreError};
@@ -53,9 +53,8 @@ pub fn check_clusters(config: &Config) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Polls one cluster with the adapter its kind made, or logs why there is none.
-async fn poll_cluster<A: ClusterAdapter>(
-    made: Result<A, AdapterError>,
+/// Polls one cluster with the adapter of its kind, or logs why it cannot.
+async fn poll_cluster(
     cluster: ClusterConfig,
     history: HistoryConfig,
     lag: LagConfig,
@@ -63,13 +62,23 @@ async fn poll_cluster<A: ClusterAdapter>(
     state: watch::Sender<Arc<ClusterState>>,
     cancel: CancellationToken,
 ) {
-    match made {
-        Ok(adapter) => {
-            poller::run_cluster(adapter, cluster, history, lag, store, state, cancel).await
-        }
-        Err(e) => {
-            tracing::error!(cluster = %cluster.name, error = %e, "cannot create the cluster client")
-        }
+    // Each kind has its own adapter type, so each arm runs its own (monomorphic) poller.
+    macro_rules! run {
+        ($made:expr) => {
+            match $made {
+                Ok(adapter) => {
+                    poller::run_cluster(adapter, cluster, history, lag, store, state, cancel).await
+                }
+                Err(e) => {
+                    tracing::error!(cluster = %cluster.name, error = %e, "cannot create the cluster client")
+                }
+            }
+        };
+    }
+    match cluster.kind {
+        ClusterKind::Kafka => run!(KafkaAdapter::new(&cluster)),
+        ClusterKind::Rabbitmq => run!(RabbitAdapter::from_cluster(&cluster)),
+        ClusterKind::Rocketmq => run!(RocketAdapter::from_cluster(&cluster)),
     }
 }
 
@@ -122,46 +131,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, App
         tasks.spawn_supervised(format!("poller:{}", cluster.name), move |cancel| {
             let (cluster, history, lag, store, tx) =
                 (cluster.clone(), history.clone(), lag.clone(), store.clone(), tx.clone());
-            async move {
-                match cluster.kind {
-                    ClusterKind::Kafka => {
-                        poll_cluster(
-                            KafkaAdapter::new(&cluster),
-                            cluster,
-                            history,
-                            lag,
-                            store,
-                            tx,
-                            cancel,
-                        )
-                        .await
-                    }
-                    ClusterKind::Rabbitmq => {
-                        poll_cluster(
-                            RabbitAdapter::from_cluster(&cluster),
-                            cluster,
-                            history,
-                            lag,
-                            store,
-                            tx,
-                            cancel,
-                        )
-                        .await
-                    }
-                    ClusterKind::Rocketmq => {
-                        poll_cluster(
-                            RocketAdapter::from_cluster(&cluster),
-                            cluster,
-                            history,
-                            lag,
-                            store,
-                            tx,
-                            cancel,
-                        )
-                        .await
-                    }
-                }
-            }
+            poll_cluster(cluster, history, lag, store, tx, cancel)
         });
     }
     let (history, history_store) = (config.history.clone(), store.clone());

@@ -16,4 +16,6 @@ pub mod shutdown;
 pub mod store;
 pub mod tasks;
 pub mod telemetry;
+#[cfg(test)]
+mod testing;
 pub mod web;

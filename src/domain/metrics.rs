@@ -7,6 +7,11 @@ use serde::{Deserialize, Serialize};
 
 use super::{ClusterSnapshot, Millis};
 
+/// The metrics of `pairs` that have a value.
+fn known<const N: usize>(pairs: [(Metric, Option<f64>); N]) -> BTreeMap<Metric, f64> {
+    pairs.into_iter().filter_map(|(metric, value)| Some((metric, value?))).collect()
+}
+
 /// Messages/s each leader took in since `previous`, in all and per topic, from end offsets.
 fn leader_rates(
     snapshot: &ClusterSnapshot,
@@ -242,13 +247,10 @@ impl ClusterMetrics {
                 let (Ok(id), Some(runtime)) = (i32::try_from(index), &broker.runtime) else {
                     continue;
                 };
-                let values: BTreeMap<Metric, f64> = [
+                let values = known([
                     (Metric::MessagesInPerSec, runtime.put_tps),
                     (Metric::MessagesOutPerSec, runtime.get_tps),
-                ]
-                .into_iter()
-                .filter_map(|(m, v)| Some((m, v?)))
-                .collect();
+                ]);
                 brokers
                     .entry(id)
                     .or_insert_with(|| BrokerMetrics::new(id))
@@ -259,13 +261,10 @@ impl ClusterMetrics {
             let running = rabbit.nodes.iter().filter(|n| n.running);
             for (index, node) in running.enumerate() {
                 let Ok(id) = i32::try_from(index) else { continue };
-                let values: BTreeMap<Metric, f64> = [
+                let values = known([
                     (Metric::HeapUsedBytes, node.mem_used.map(|v| v as f64)),
                     (Metric::HeapMaxBytes, node.mem_limit.map(|v| v as f64)),
-                ]
-                .into_iter()
-                .filter_map(|(m, v)| Some((m, v?)))
-                .collect();
+                ]);
                 brokers
                     .entry(id)
                     .or_insert_with(|| BrokerMetrics::new(id))

@@ -236,7 +236,7 @@ fn mail_channel(name: &str, port: u16, auth: Option<(&str, &str)>) -> String {
     )
 }
 
-fn hook_channel(name: &str, url: &str) -> String {
+pub fn hook_channel(name: &str, url: &str) -> String {
     format!(
         r#"
         [[alerts.channels]]

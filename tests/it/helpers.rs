@@ -277,6 +277,20 @@ impl TestApp {
         reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
     }
 
+    /// The app configured by `toml` (alert rules and channels, say) with a fresh SQLite
+    /// database, polling `clusters`; pages open without a login.
+    pub async fn from_toml(toml: &str, clusters: Vec<ClusterConfig>) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::from_toml_str(toml).unwrap();
+        config.database.url =
+            Secret::new(format!("sqlite://{}", dir.path().join("osprey.db").display()));
+        config.clusters = clusters;
+        config.auth.anonymous_read = true;
+        let mut app = TestApp::spawn(config).await;
+        app._dir = Some(dir);
+        app
+    }
+
     /// The app with a fresh SQLite database, polling `clusters`.
     pub async fn with_clusters(clusters: Vec<ClusterConfig>) -> TestApp {
         let dir = tempfile::tempdir().unwrap();

@@ -229,31 +229,18 @@ async fn the_metrics_pages_and_api_show_offsets_and_jolokia_values_with_history(
 async fn a_broker_metric_rule_fires_on_a_jolokia_value() {
     let broker = Broker::start(BrokerKind::Noida).await;
     let hook = crate::alerts::Receiver::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = osprey::config::Config::from_toml_str(&format!(
-        r#"
-        [auth]
-        anonymous_read = true
-        [[alerts.channels]]
-        name = "hook"
-        kind = "webhook"
-        url = "{}"
+    let rules = r#"
         [[alerts.rules]]
         name = "heap"
         kind = "broker_metric"
         metric = "heap_used_bytes"
         threshold = 1000
         channels = ["hook"]
-        "#,
-        hook.url
-    ))
-    .unwrap();
-    config.database.url =
-        osprey::config::Secret::new(format!("sqlite://{}", dir.path().join("o.db").display()));
+        "#;
+    let toml = format!("{}{rules}", crate::alerts::hook_channel("hook", &hook.url));
     let mut cluster = kafka_cluster("k", &broker.bootstrap());
     cluster.jolokia_urls = [("1".to_owned(), peer("OSPREY_TEST_JOLOKIA_URL"))].into();
-    config.clusters = vec![cluster];
-    let app = TestApp::spawn(config).await;
+    let app = TestApp::from_toml(&toml, vec![cluster]).await;
     let firing = eventually(Duration::from_secs(30), "the firing webhook", || async {
         hook.bodies().first().cloned()
     })

@@ -250,15 +250,8 @@ async fn a_queue_nobody_consumes_fires_an_alert_and_recovers_when_drained() {
     vhost.queue("invoices").await;
     vhost.publish("invoices", 3).await;
     let hook = crate::alerts::Receiver::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = osprey::config::Config::from_toml_str(&format!(
+    let rules = format!(
         r#"
-        [auth]
-        anonymous_read = true
-        [[alerts.channels]]
-        name = "hook"
-        kind = "webhook"
-        url = "{}"
         [[alerts.rules]]
         name = "idle-queues"
         kind = "queue_no_consumers"
@@ -266,13 +259,10 @@ async fn a_queue_nobody_consumes_fires_an_alert_and_recovers_when_drained() {
         vhost = "{}"
         channels = ["hook"]
         "#,
-        hook.url, vhost.name
-    ))
-    .unwrap();
-    config.database.url =
-        osprey::config::Secret::new(format!("sqlite://{}", dir.path().join("o.db").display()));
-    config.clusters = vec![rabbit_cluster("rabbit", &vhost.base, "guest")];
-    let app = TestApp::spawn(config).await;
+        vhost.name
+    );
+    let toml = format!("{}{rules}", crate::alerts::hook_channel("hook", &hook.url));
+    let app = TestApp::from_toml(&toml, vec![rabbit_cluster("rabbit", &vhost.base, "guest")]).await;
     let firing = eventually(Duration::from_secs(40), "the firing webhook", || async {
         hook.bodies().first().cloned()
     })

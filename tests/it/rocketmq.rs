@@ -351,15 +351,7 @@ async fn exact_lag_on_pages_and_api_an_alert_that_fires_and_recovers_and_a_test_
     let _consumer = peers.heartbeat("10.0.0.7@billing-1", "billing", "orders").await;
 
     let hook = crate::alerts::Receiver::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = osprey::config::Config::from_toml_str(&format!(
-        r#"
-        [auth]
-        anonymous_read = true
-        [[alerts.channels]]
-        name = "hook"
-        kind = "webhook"
-        url = "{}"
+    let rules = r#"
         [[alerts.rules]]
         name = "billing-lag"
         kind = "consumer_lag"
@@ -374,14 +366,9 @@ async fn exact_lag_on_pages_and_api_an_alert_that_fires_and_recovers_and_a_test_
         group = "billing"
         threshold = 1
         channels = ["hook"]
-        "#,
-        hook.url
-    ))
-    .unwrap();
-    config.database.url =
-        osprey::config::Secret::new(format!("sqlite://{}", dir.path().join("o.db").display()));
-    config.clusters = vec![rocket_cluster("rocket", &peers)];
-    let app = TestApp::spawn(config).await;
+        "#;
+    let toml = format!("{}{rules}", crate::alerts::hook_channel("hook", &hook.url));
+    let app = TestApp::from_toml(&toml, vec![rocket_cluster("rocket", &peers)]).await;
 
     // Lag per queue and in total is exact; seconds are the age of the oldest unconsumed message.
     let detail = eventually(Duration::from_secs(20), "the group's lag", || async {

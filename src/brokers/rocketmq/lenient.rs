@@ -262,17 +262,8 @@ mod tests {
     fn random_bytes_never_panic() {
         // A small deterministic fuzz: mutate a valid body byte by byte.
         let seed = br#"{"a":{{"k":1}:[1,2,{"x":"y"}]},"n":-1.5e3,"t":true}"#;
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        for _ in 0..20_000 {
-            let mut bytes = seed.to_vec();
-            for _ in 0..3 {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                let at = (state as usize) % bytes.len();
-                bytes[at] = (state >> 32) as u8;
-            }
-            let _ = parse(&bytes);
-        }
+        crate::testing::mutations(seed, 20_000, 3, |bytes| {
+            let _ = parse(bytes);
+        });
     }
 }

@@ -255,18 +255,9 @@ pub(crate) mod tests {
         let mut huge_length = body.clone();
         huge_length[..4].copy_from_slice(&u32::MAX.to_be_bytes());
         assert!(decode_all(&huge_length).is_err());
-        let mut state = 0x1234_5678_9abc_def1u64;
-        for _ in 0..20_000 {
-            let mut bytes = body.clone();
-            for _ in 0..3 {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                let at = (state as usize) % bytes.len();
-                bytes[at] = (state >> 24) as u8;
-            }
-            let _ = decode_all(&bytes);
-        }
+        crate::testing::mutations(&body, 20_000, 3, |bytes| {
+            let _ = decode_all(bytes);
+        });
     }
 
     #[test]

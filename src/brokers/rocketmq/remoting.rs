@@ -351,18 +351,9 @@ mod tests {
         let mut long_header = content.clone();
         long_header[1..4].copy_from_slice(&[0xff, 0xff, 0xff]);
         assert!(matches!(Command::decode(&long_header), Err(FrameError::HeaderLength(_))));
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        for _ in 0..20_000 {
-            let mut bytes = content.clone();
-            for _ in 0..4 {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                let at = (state as usize) % bytes.len();
-                bytes[at] = (state >> 40) as u8;
-            }
-            let _ = Command::decode(&bytes);
-        }
+        crate::testing::mutations(&content, 20_000, 4, |bytes| {
+            let _ = Command::decode(bytes);
+        });
     }
 
     #[test]

@@ -194,17 +194,8 @@ mod tests {
     #[test]
     fn random_bytes_never_panic() {
         let seed = "kafka_x_total{topic=\"o\",quantile=\"0.99\"} 12 1700\n# c\ny 2\n";
-        let mut state = 0x51f1_5eed_dead_beefu64;
-        for _ in 0..20_000 {
-            let mut bytes = seed.as_bytes().to_vec();
-            for _ in 0..3 {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                let at = (state as usize) % bytes.len();
-                bytes[at] = (state >> 24) as u8;
-            }
-            let _ = parse(&String::from_utf8_lossy(&bytes), Limits::default());
-        }
+        crate::testing::mutations(seed.as_bytes(), 20_000, 3, |bytes| {
+            let _ = parse(&String::from_utf8_lossy(bytes), Limits::default());
+        });
     }
 }
