@@ -95,6 +95,8 @@ impl TopicClass {
         } else if SYSTEM.contains(&topic)
             || topic.starts_with("rmq_sys_")
             || topic.starts_with("RMQ_SYS_")
+            // Request-reply topics: `<cluster>_REPLY_TOPIC` (some servers use the broker name).
+            || topic.ends_with("_REPLY_TOPIC")
             || infrastructure.contains(&topic)
         {
             TopicClass::System
@@ -198,6 +200,7 @@ mod tests {
         assert_eq!(class("RMQ_SYS_TRANS_HALF_TOPIC"), TopicClass::System);
         assert_eq!(class("broker-a"), TopicClass::System);
         assert_eq!(class("DefaultCluster"), TopicClass::System);
+        assert_eq!(class("broker-a_REPLY_TOPIC"), TopicClass::System);
     }
 
     #[test]

@@ -301,3 +301,109 @@ async fn an_operator_sends_three_messages_and_finds_them_in_browse() {
     client.close().await.unwrap();
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_person_reads_broker_metrics_and_opens_a_broker() {
+    let broker = Broker::start(BrokerKind::Noida).await;
+    create_topics(&broker.bootstrap(), &[("busy", 1)]).await;
+    let mut cluster = kafka_cluster("k", &broker.bootstrap());
+    cluster.jolokia_urls = [("1".to_owned(), peer("OSPREY_TEST_JOLOKIA_URL"))].into();
+    let app = TestApp::with_clusters(vec![cluster]).await;
+    produce_one_by_one(&broker.bootstrap(), "busy", 0, 50).await;
+    eventually(Duration::from_secs(30), "a few polls of metric history", || async {
+        let metrics = app.json("/api/v1/clusters/k/metrics").await;
+        (metrics["history"]["heap_used_bytes"].as_array()?.len() >= 2).then_some(())
+    })
+    .await;
+
+    let client = browser().await;
+    client.goto(&format!("{}/clusters/k", app.base)).await.unwrap();
+    client.find(Locator::LinkText("Metrics")).await.unwrap().click().await.unwrap();
+    wait_for(&client, "#metric-values").await;
+    let heap = text_of(&client, r#"[data-metric="heap_used_bytes"] .v"#).await;
+    assert!(heap.ends_with("MiB") || heap.ends_with("KiB"), "{heap}");
+    let brokers = text_of(&client, "#broker-metrics tbody").await;
+    assert!(brokers.contains("jolokia") && brokers.contains("offsets"), "{brokers}");
+    eventually(Duration::from_secs(10), "the metric charts drawn", || async {
+        (count(&client, r#".chart[data-drawn="true"]"#).await >= 2).then_some(())
+    })
+    .await;
+    screenshot(&client, "metrics-cluster").await;
+
+    client.find(Locator::Css(r#"tr[data-broker="1"] a"#)).await.unwrap().click().await.unwrap();
+    assert_eq!(client.title().await.unwrap(), "Broker 1 · k · Osprey");
+    wait_for(&client, "#metric-values").await;
+    screenshot(&client, "metrics-broker").await;
+    client.find(Locator::Id("lang-switch")).await.unwrap().click().await.unwrap();
+    wait_for(&client, "#metric-values").await;
+    let cards = text_of(&client, "#metric-values").await;
+    assert!(cards.contains("已用堆内存"), "{cards}");
+    screenshot(&client, "metrics-cluster-zh").await;
+    client.close().await.unwrap();
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_person_walks_a_rocketmq_cluster_to_a_lagging_group() {
+    let peers = crate::rocketmq::RocketPeers::start().await;
+    peers.create_topic("orders", 2).await;
+    peers.create_group("billing").await;
+    peers.send("orders", 0, 4).await;
+    peers.consume("billing", "orders", 0, 1).await;
+    let _consumer = peers.heartbeat("10.0.0.9@billing-1", "billing", "orders").await;
+    let mut cluster = kafka_cluster("rocket", "");
+    cluster.kind = osprey::config::ClusterKind::Rocketmq;
+    cluster.namesrv_addrs = Some(peers.namesrv());
+    let app = TestApp::with_clusters(vec![cluster]).await;
+    eventually(Duration::from_secs(20), "the group's lag", || async {
+        let response = app.get("/api/v1/clusters/rocket/groups/billing").await;
+        let group: serde_json::Value =
+            response.status().is_success().then_some(response)?.json().await.ok()?;
+        (group["group"]["lag"] == 3).then_some(())
+    })
+    .await;
+
+    let client = browser().await;
+    client.goto(&format!("{}/clusters/rocket", app.base)).await.unwrap();
+    let brokers = text_of(&client, "#rocket-brokers tbody").await;
+    assert!(brokers.contains("broker-a") && brokers.contains("OspreyCluster"), "{brokers}");
+    screenshot(&client, "rocket-cluster").await;
+
+    client.find(Locator::LinkText("Topics")).await.unwrap().click().await.unwrap();
+    client
+        .find(Locator::Css("#class-filter"))
+        .await
+        .unwrap()
+        .select_by_value("normal")
+        .await
+        .unwrap();
+    client.find(Locator::Css("form.search button")).await.unwrap().click().await.unwrap();
+    eventually(Duration::from_secs(10), "the normal topics", || async {
+        let url = client.current_url().await.ok()?;
+        url.query().is_some_and(|q| q.contains("class=normal")).then_some(())
+    })
+    .await;
+    let normal = text_of(&client, "#topics tbody").await;
+    assert_eq!(count(&client, "#topics tbody tr").await, 1, "{normal}");
+    screenshot(&client, "rocket-topics").await;
+
+    client.find(Locator::Css(r#"tr[data-topic="orders"] a"#)).await.unwrap().click().await.unwrap();
+    assert_eq!(count(&client, "#queues tbody tr").await, 2);
+    assert!(text_of(&client, "#route").await.contains("RW-"));
+    screenshot(&client, "rocket-topic").await;
+
+    client
+        .find(Locator::Css(r#"tr[data-group="billing"] a"#))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    wait_for(&client, "#partitions").await;
+    let queue = text_of(&client, r#"tr[data-topic="orders"][data-partition="0"]"#).await;
+    assert!(queue.contains("broker-a:0") && queue.contains('3'), "{queue}");
+    assert!(text_of(&client, "#members").await.contains("10.0.0.9@billing-1"));
+    screenshot(&client, "rocket-group").await;
+    client.close().await.unwrap();
+    app.stop().await;
+}
