@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Osprey on a local demo stack: a Kafka-protocol broker (noida-db, the one the tests use) on
-# 127.0.0.1:19092 with a few topics and steady traffic, an SMTP server that keeps what it receives
+# 127.0.0.1:19092 with a few topics and steady traffic — and, when the RocketMQ servers are
+# installed (scripts/peers.sh install), a RocketMQ name server and broker (19876, 20911) with
+# traffic too — an SMTP server that keeps what it receives
 # (127.0.0.1:12525, messages in .osprey-demo/mail/new) and `osprey serve` on SQLite with two alert
 # rules, at http://127.0.0.1:8048. Ctrl-C stops everything; history stays in .osprey-demo/.
 set -euo pipefail
@@ -11,6 +13,8 @@ source scripts/peers.sh
 KAFKA_PORT=${OSPREY_DEMO_KAFKA_PORT:-19092}
 LISTEN=${OSPREY_DEMO_LISTEN:-127.0.0.1:8048}
 SMTP_PORT=${OSPREY_DEMO_SMTP_PORT:-12525}
+NAMESRV_PORT=${OSPREY_DEMO_NAMESRV_PORT:-19876}
+ROCKETMQ_PORT=${OSPREY_DEMO_ROCKETMQ_PORT:-20911}
 DEMO_DIR=$OSPREY_ROOT/.osprey-demo
 mkdir -p "$DEMO_DIR/kafka"
 
@@ -19,7 +23,17 @@ peers_install_brokers
 require_free_port "$KAFKA_PORT" "demo Kafka broker" DEMO_KAFKA_PORT
 require_free_port "$SMTP_PORT" "demo SMTP server" DEMO_SMTP_PORT
 log "building Osprey (release; the first build takes a few minutes)"
-cargo build --release --locked --bin osprey --example demo_traffic
+cargo build --release --locked --bin osprey --example demo_traffic --example demo_rocketmq
+rocketmq=false
+if [ -x "$(rocketmq_bin rocketmq-namesrv-rust)" ] && [ -x "$(rocketmq_bin rocketmq-broker-rust)" ]; then
+  rocketmq=true
+  require_free_port "$NAMESRV_PORT" "demo RocketMQ name server" DEMO_NAMESRV_PORT
+  for port in "$ROCKETMQ_PORT" $((ROCKETMQ_PORT - 2)) $((ROCKETMQ_PORT + 1)); do
+    require_free_port "$port" "demo RocketMQ broker" DEMO_ROCKETMQ_PORT
+  done
+else
+  log "RocketMQ servers not installed: the demo shows Kafka only (scripts/peers.sh install adds them, ≈ 15 min)"
+fi
 
 pids=()
 cleanup() {
@@ -37,6 +51,50 @@ log "Kafka-protocol broker on 127.0.0.1:$KAFKA_PORT"
 
 target/release/examples/demo_traffic "127.0.0.1:$KAFKA_PORT" >"$DEMO_DIR/traffic.log" 2>&1 &
 pids+=($!)
+
+# A RocketMQ name server and one broker (listening on its port, port − 2 and port + 1), with a
+# small commit log, all on loopback.
+start_demo_rocketmq() {
+  local home=$DEMO_DIR/rocketmq
+  mkdir -p "$home/conf"
+  cat >"$home/conf/broker.toml" <<TOML
+[broker]
+namesrvAddr = "127.0.0.1:$NAMESRV_PORT"
+brokerIp1 = "127.0.0.1"
+listenPort = $ROCKETMQ_PORT
+storePathRootDir = "$home/store"
+[broker.brokerServerConfig]
+bindAddress = "127.0.0.1"
+[broker.brokerIdentity]
+brokerName = "broker-a"
+brokerClusterName = "DemoCluster"
+brokerId = 0
+[store]
+storeType = "LocalFile"
+brokerRole = "ASYNC_MASTER"
+storePathRootDir = "$home/store"
+haListenAddress = "127.0.0.1"
+haListenPort = $((ROCKETMQ_PORT + 1))
+mappedFileSizeCommitLog = 67108864
+mappedFileSizeConsumeQueue = 600000
+maxHashSlotNum = 50000
+maxIndexNum = 200000
+TOML
+  (cd "$home" && ROCKETMQ_HOME=$home exec "$(rocketmq_bin rocketmq-namesrv-rust)" --rocketmqHome "$home" \
+    --listenPort "$NAMESRV_PORT" --bindAddress 127.0.0.1 --kvConfigPath "$home/kvConfig.json") \
+    >"$DEMO_DIR/rocketmq-namesrv.log" 2>&1 &
+  pids+=($!)
+  PEERS_DIR=$DEMO_DIR wait_for 20 "the demo name server" bash -c "exec 3<>/dev/tcp/127.0.0.1/$NAMESRV_PORT"
+  (cd "$home" && ROCKETMQ_HOME=$home exec "$(rocketmq_bin rocketmq-broker-rust)" -c "$home/conf/broker.toml" \
+    -n "127.0.0.1:$NAMESRV_PORT") >"$DEMO_DIR/rocketmq-broker.log" 2>&1 &
+  pids+=($!)
+  PEERS_DIR=$DEMO_DIR wait_for 30 "the demo RocketMQ broker" bash -c "exec 3<>/dev/tcp/127.0.0.1/$ROCKETMQ_PORT"
+  target/release/examples/demo_rocketmq "127.0.0.1:$NAMESRV_PORT" "127.0.0.1:$ROCKETMQ_PORT" \
+    >"$DEMO_DIR/rocketmq-traffic.log" 2>&1 &
+  pids+=($!)
+  log "RocketMQ name server on 127.0.0.1:$NAMESRV_PORT, broker on 127.0.0.1:$ROCKETMQ_PORT"
+}
+if $rocketmq; then start_demo_rocketmq; fi
 
 "$VENV/bin/python" scripts/smtp_sink.py --port "$SMTP_PORT" --maildir "$DEMO_DIR/mail" \
   >"$DEMO_DIR/smtp.log" 2>&1 &
@@ -88,6 +146,18 @@ for = "1m"
 repeat_interval = "1h"
 channels = ["demo-mail"]
 TOML
+
+if $rocketmq; then
+  cat >>"$DEMO_DIR/osprey.toml" <<TOML
+
+[[clusters]]
+name = "demo-rocketmq"
+kind = "rocketmq"
+namesrv_addrs = "127.0.0.1:$NAMESRV_PORT"
+poll_interval = "5s"
+poll_timeout = "4s"
+TOML
+fi
 
 echo
 echo "  Osprey: http://$LISTEN   (Ctrl-C stops the demo)"

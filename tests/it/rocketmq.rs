@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use osprey::brokers::AdapterError;
 use osprey::brokers::rocketmq::message::{Outgoing, decode_all, pull_request};
-use osprey::brokers::rocketmq::remoting::{Command, code, response};
 use osprey::brokers::rocketmq::{RocketAdapter, RocketSettings};
 use serde_json::json;
 
@@ -131,19 +130,11 @@ maxIndexNum = 200000
         }
     }
 
-    /// Creates `topic` with `queues` read and write queues on the broker.
+    /// Creates `topic` with `queues` read and write queues on the broker, and waits until the
+    /// name server routes it.
     pub async fn create_topic(&self, topic: &str, queues: i32) {
-        let request = Command::request(code::UPDATE_AND_CREATE_TOPIC)
-            .field("topic", topic)
-            .field("defaultTopic", "TBW102")
-            .field("readQueueNums", queues)
-            .field("writeQueueNums", queues)
-            .field("perm", 6)
-            .field("topicFilterType", "SINGLE_TAG")
-            .field("topicSysFlag", 0)
-            .field("order", false);
-        self.adapter().remoting().call_ok(&self.broker(), request).await.unwrap();
         let adapter = self.adapter();
+        adapter.create_topic(&self.broker(), topic, queues).await.unwrap();
         eventually(Duration::from_secs(40), "the topic's route on the name server", || async {
             let queues = adapter.writable_queues(topic).await.ok()?;
             (!queues.is_empty()).then_some(())
@@ -152,14 +143,7 @@ maxIndexNum = 200000
     }
 
     pub async fn create_group(&self, group: &str) {
-        let body = json!({
-            "groupName": group, "consumeEnable": true, "consumeFromMinEnable": true,
-            "consumeBroadcastEnable": true, "retryQueueNums": 1, "retryMaxTimes": 16,
-            "brokerId": 0, "whichBrokerWhenConsumeSlowly": 1, "notifyConsumerIdsChangedEnable": true
-        });
-        let request = Command::request(code::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP)
-            .with_body(serde_json::to_vec(&body).unwrap());
-        self.adapter().remoting().call_ok(&self.broker(), request).await.unwrap();
+        self.adapter().create_group(&self.broker(), group).await.unwrap();
     }
 
     /// Sends `count` messages to queue `queue_id` of `topic`, one by one.
@@ -183,46 +167,23 @@ maxIndexNum = 200000
 
     /// Consumes (pulls and commits) the first `count` messages of a queue as `group` would.
     pub async fn consume(&self, group: &str, topic: &str, queue_id: i32, count: i64) {
-        let remoting = self.adapter();
-        let remoting = remoting.remoting();
+        let adapter = self.adapter();
         let mut offset = 0;
         while offset < count {
-            let pulled = remoting
-                .call(&self.broker(), pull_request(group, topic, queue_id, offset, 32))
-                .await
-                .unwrap();
-            assert_eq!(pulled.code, response::SUCCESS, "pull: {:?}", pulled.remark);
-            let messages = decode_all(&pulled.body).unwrap();
-            assert!(!messages.is_empty());
+            let messages =
+                adapter.pull(&self.broker(), group, topic, queue_id, offset, 32).await.unwrap();
+            assert!(!messages.is_empty(), "messages to pull from {offset}");
             offset = (messages.last().unwrap().queue_offset + 1).min(count);
         }
-        let commit = Command::request(code::UPDATE_CONSUMER_OFFSET)
-            .field("consumerGroup", group)
-            .field("topic", topic)
-            .field("queueId", queue_id)
-            .field("commitOffset", count);
-        remoting.call_ok(&self.broker(), commit).await.unwrap();
+        adapter.commit_offset(&self.broker(), group, topic, queue_id, count).await.unwrap();
     }
 
     /// Tells the broker a consumer of `group` subscribed to `topic` is online. The consumer stays
     /// online while the returned client (its connection) lives.
     pub async fn heartbeat(&self, client_id: &str, group: &str, topic: &str) -> RocketAdapter {
-        let body = json!({
-            "clientID": client_id,
-            "producerDataSet": [],
-            "consumerDataSet": [{
-                "groupName": group, "consumeType": "CONSUME_PASSIVELY",
-                "messageModel": "CLUSTERING", "consumeFromWhere": "CONSUME_FROM_FIRST_OFFSET",
-                "subscriptionDataSet": [{"classFilterMode": false, "topic": topic, "subString": "*",
-                    "tagsSet": [], "codeSet": [], "subVersion": osprey::clock::now_millis(),
-                    "expressionType": "TAG"}],
-                "unitMode": false
-            }]
-        });
-        let request =
-            Command::request(code::HEART_BEAT).with_body(serde_json::to_vec(&body).unwrap());
         let client = self.adapter();
-        client.remoting().call_ok(&self.broker(), request).await.unwrap();
+        let now = osprey::clock::now_millis();
+        client.heartbeat(&self.broker(), client_id, group, topic, now).await.unwrap();
         client
     }
 }

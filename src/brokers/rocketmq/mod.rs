@@ -2,6 +2,7 @@
 //! each master broker for topic configs, queue offsets, subscription groups and consume stats, and
 //! every broker for its runtime stats. Queues map onto the generic snapshot's partitions.
 
+pub mod client;
 pub mod lenient;
 pub mod message;
 pub mod remoting;
@@ -30,7 +31,7 @@ const CONCURRENCY: usize = 16;
 /// seconds comes from the end-offset history meanwhile).
 const MAX_PROBES_PER_POLL: usize = 256;
 /// Groups the servers keep for themselves.
-const SYSTEM_GROUPS: [&str; 8] = [
+const SYSTEM_GROUPS: [&str; 7] = [
     "TOOLS_CONSUMER",
     "FILTERSRV_CONSUMER",
     "__MONITOR_CONSUMER",
@@ -38,8 +39,14 @@ const SYSTEM_GROUPS: [&str; 8] = [
     "SELF_TEST_P_GROUP",
     "SELF_TEST_C_GROUP",
     "CID_ONS-HTTP-PROXY",
-    "CID_ONSAPI_PERMISSION",
 ];
+/// Prefixes of system group names (`CID_ONSAPI_OWNER`, `CID_RMQ_SYS_…`).
+const SYSTEM_GROUP_PREFIXES: [&str; 2] = ["CID_ONSAPI_", "CID_RMQ_SYS_"];
+
+/// Whether a subscription group is one the servers keep for themselves.
+pub(crate) fn is_system_group(name: &str) -> bool {
+    SYSTEM_GROUPS.contains(&name) || SYSTEM_GROUP_PREFIXES.iter().any(|p| name.starts_with(p))
+}
 /// Permission bit of a writable queue.
 const PERM_WRITE: i32 = 2;
 /// Largest message body the brokers accept by default (`maxMessageSize`).
@@ -766,13 +773,8 @@ impl RocketAdapter {
                 .collect();
         let names: Vec<String> = match listed {
             Ok(lists) => {
-                let mut names: Vec<String> = lists
-                    .into_iter()
-                    .flatten()
-                    .filter(|g| {
-                        !SYSTEM_GROUPS.contains(&g.as_str()) && !g.starts_with("CID_RMQ_SYS_")
-                    })
-                    .collect();
+                let mut names: Vec<String> =
+                    lists.into_iter().flatten().filter(|g| !is_system_group(g)).collect();
                 names.sort();
                 names.dedup();
                 names
@@ -990,6 +992,14 @@ impl super::ClusterAdapter for RocketAdapter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn system_groups_are_left_out() {
+        for name in ["TOOLS_CONSUMER", "CID_ONSAPI_OWNER", "CID_ONSAPI_PULL", "CID_RMQ_SYS_TRANS"] {
+            assert!(is_system_group(name), "{name}");
+        }
+        assert!(!is_system_group("billing") && !is_system_group("CID_billing"));
+    }
 
     #[test]
     fn the_default_allocation_spreads_queues_like_the_java_client() {

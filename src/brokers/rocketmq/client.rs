@@ -1,0 +1,113 @@
+//! What a RocketMQ client does besides reading: create a topic or a subscription group on a
+//! broker, pull messages, commit a consumer offset, announce a consumer with a heartbeat. Used
+//! by the demo's traffic and the tests' consumers; the dashboard itself only reads and sends.
+
+use serde_json::json;
+
+use super::RocketAdapter;
+use super::message::{StoredMessage, decode_all, pull_request};
+use super::remoting::{Command, code, response};
+use crate::brokers::AdapterError;
+use crate::domain::Millis;
+
+impl RocketAdapter {
+    /// Creates (or updates) `topic` on the broker at `broker` with `queues` read and write queues.
+    pub async fn create_topic(
+        &self,
+        broker: &str,
+        topic: &str,
+        queues: i32,
+    ) -> Result<(), AdapterError> {
+        let request = Command::request(code::UPDATE_AND_CREATE_TOPIC)
+            .field("topic", topic)
+            .field("defaultTopic", "TBW102")
+            .field("readQueueNums", queues)
+            .field("writeQueueNums", queues)
+            .field("perm", 6)
+            .field("topicFilterType", "SINGLE_TAG")
+            .field("topicSysFlag", 0)
+            .field("order", false);
+        self.remoting().call_ok(broker, request).await.map(drop)
+    }
+
+    /// Creates (or updates) a subscription group on the broker at `broker`.
+    pub async fn create_group(&self, broker: &str, group: &str) -> Result<(), AdapterError> {
+        let body = json!({
+            "groupName": group, "consumeEnable": true, "consumeFromMinEnable": true,
+            "consumeBroadcastEnable": true, "retryQueueNums": 1, "retryMaxTimes": 16,
+            "brokerId": 0, "whichBrokerWhenConsumeSlowly": 1, "notifyConsumerIdsChangedEnable": true
+        });
+        let body = serde_json::to_vec(&body).map_err(|e| AdapterError::Config(e.to_string()))?;
+        let request = Command::request(code::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP).with_body(body);
+        self.remoting().call_ok(broker, request).await.map(drop)
+    }
+
+    /// Up to `max` messages of a queue from `offset`, committing nothing; none when the queue
+    /// has nothing there yet.
+    pub async fn pull(
+        &self,
+        broker: &str,
+        group: &str,
+        topic: &str,
+        queue_id: i32,
+        offset: i64,
+        max: i32,
+    ) -> Result<Vec<StoredMessage>, AdapterError> {
+        let reply =
+            self.remoting().call(broker, pull_request(group, topic, queue_id, offset, max)).await?;
+        match reply.code {
+            response::SUCCESS => {
+                decode_all(&reply.body).map_err(|e| AdapterError::Protocol(e.to_string()))
+            }
+            response::PULL_NOT_FOUND
+            | response::PULL_RETRY_IMMEDIATELY
+            | response::PULL_OFFSET_MOVED => Ok(Vec::new()),
+            _ => Err(super::remoting::refused(broker, code::PULL_MESSAGE, &reply)),
+        }
+    }
+
+    /// Commits `offset` (the next message to consume) for `group` on a queue.
+    pub async fn commit_offset(
+        &self,
+        broker: &str,
+        group: &str,
+        topic: &str,
+        queue_id: i32,
+        offset: i64,
+    ) -> Result<(), AdapterError> {
+        let request = Command::request(code::UPDATE_CONSUMER_OFFSET)
+            .field("consumerGroup", group)
+            .field("topic", topic)
+            .field("queueId", queue_id)
+            .field("commitOffset", offset);
+        self.remoting().call_ok(broker, request).await.map(drop)
+    }
+
+    /// Tells the broker a push consumer `client_id` of `group`, subscribed to every tag of
+    /// `topic`, is online. It stays online while this adapter's connection is open.
+    pub async fn heartbeat(
+        &self,
+        broker: &str,
+        client_id: &str,
+        group: &str,
+        topic: &str,
+        now: Millis,
+    ) -> Result<(), AdapterError> {
+        let body = json!({
+            "clientID": client_id,
+            "producerDataSet": [],
+            "consumerDataSet": [{
+                "groupName": group, "consumeType": "CONSUME_PASSIVELY",
+                "messageModel": "CLUSTERING", "consumeFromWhere": "CONSUME_FROM_FIRST_OFFSET",
+                "subscriptionDataSet": [{"classFilterMode": false, "topic": topic, "subString": "*",
+                    "tagsSet": [], "codeSet": [], "subVersion": now, "expressionType": "TAG"}],
+                "unitMode": false
+            }]
+        });
+        let body = serde_json::to_vec(&body).map_err(|e| AdapterError::Config(e.to_string()))?;
+        self.remoting()
+            .call_ok(broker, Command::request(code::HEART_BEAT).with_body(body))
+            .await
+            .map(drop)
+    }
+}
