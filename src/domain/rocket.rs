@@ -127,6 +127,8 @@ pub struct MessageQueue {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct QueueRoute {
     pub broker: String,
+    /// The broker's master address.
+    pub master: Option<String>,
     pub read_queues: i32,
     pub write_queues: i32,
     pub perm: i32,
@@ -205,7 +207,13 @@ mod tests {
 
     #[test]
     fn permissions_read_like_the_dashboard() {
-        let route = |perm| QueueRoute { broker: "b".into(), read_queues: 4, write_queues: 4, perm };
+        let route = |perm| QueueRoute {
+            broker: "b".into(),
+            master: None,
+            read_queues: 4,
+            write_queues: 4,
+            perm,
+        };
         assert_eq!(route(6).perm_text(), "RW-");
         assert_eq!(route(4).perm_text(), "R--");
         assert_eq!(route(7).perm_text(), "RWX");

@@ -95,7 +95,7 @@ async fn topic(
     params: Result<Query<RangeParam>, QueryRejection>,
 ) -> Result<Json<TopicDetail>, ApiError> {
     let Query(params) = params?;
-    let detail = query::topic_detail(
+    let mut detail = query::topic_detail(
         &state.clusters,
         &state.store,
         &name,
@@ -104,6 +104,9 @@ async fn topic(
         now_millis(),
     )
     .await?;
+    if let Some(error) = super::pages::live_route(&state, &name, &mut detail).await {
+        tracing::warn!(cluster = %name, topic = %topic, %error, "live route unavailable; showing the last poll's");
+    }
     Ok(Json(detail))
 }
 

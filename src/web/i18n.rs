@@ -366,6 +366,7 @@ catalog! {
     class_dead_letter: "dead letter", "死信";
     class_system: "system", "系统";
     route_title: "Route", "路由";
+    route_from_poll: "The name server did not answer; this is the route of the last poll:", "NameServer 未应答；以下为上次轮询的路由：";
     col_read_queues: "Read queues", "读队列数";
     col_write_queues: "Write queues", "写队列数";
     col_perm: "Permission", "权限";

@@ -549,6 +549,26 @@ pub struct TopicPage {
     chrome: Chrome,
     d: TopicDetail,
     chart: String,
+    /// RocketMQ: why the name server's live route could not be read (the last poll's is shown).
+    route_error: Option<String>,
+}
+
+/// RocketMQ topics: the route as the name server has it now replaces the last poll's, which the
+/// page keeps (with the reason) when the name server does not answer.
+pub(super) async fn live_route(
+    state: &AppState,
+    cluster: &str,
+    d: &mut TopicDetail,
+) -> Option<String> {
+    let (rocket, _) = state.operators.rocket(cluster)?;
+    let shown = d.rocket.as_mut()?;
+    match rocket.route(&shown.name).await {
+        Ok(route) => {
+            shown.route = route;
+            None
+        }
+        Err(e) => Some(e.to_string()),
+    }
 }
 
 fn id_list(ids: &[i32]) -> String {
@@ -586,9 +606,11 @@ async fn topic(
 ) -> Result<Response, PageError> {
     let Query(params) = params.map_err(|e| PageError::bad_request(e, lang))?;
     let now = now_millis();
-    let d = query::topic_detail(&state.clusters, &state.store, &name, &topic, params.range, now)
-        .await
-        .map_err(|e| PageError::new(e, lang))?;
+    let mut d =
+        query::topic_detail(&state.clusters, &state.store, &name, &topic, params.range, now)
+            .await
+            .map_err(|e| PageError::new(e, lang))?;
+    let route_error = live_route(&state, &name, &mut d).await;
     let points: Vec<_> = d.history.iter().map(|p| (p.ts, p.messages_in_per_sec)).collect();
     let chart = rate_chart(lang.messages(), d.range, now, &points);
     Ok(render(&TopicPage {
@@ -597,6 +619,7 @@ async fn topic(
         chrome: Chrome::new(lang, here(&uri), Some(&name), &who),
         d,
         chart,
+        route_error,
     }))
 }
 

@@ -393,7 +393,15 @@ async fn exact_lag_on_pages_and_api_an_alert_that_fires_and_recovers_and_a_test_
         topic_page.contains("data-queue=\"broker-a:0\"") && topic_page.contains("id=\"route\""),
         "{topic_page}"
     );
-    assert!(topic_page.contains("RW-"), "{topic_page}");
+    assert!(topic_page.contains("RW-") && topic_page.contains(&peers.broker()), "{topic_page}");
+    // The route is the name server's own (GET_ROUTEINFO_BY_TOPIC), with the master's address.
+    let topic = app.json("/api/v1/clusters/rocket/topics/orders").await;
+    let route = &topic["rocket"]["route"][0];
+    assert_eq!(
+        (route["broker"].as_str(), route["master"].as_str()),
+        (Some("broker-a"), Some(peers.broker().as_str()))
+    );
+    assert_eq!((route["read_queues"].as_i64(), route["write_queues"].as_i64()), (Some(2), Some(2)));
     let group_page = app.html("/clusters/rocket/groups/billing").await;
     assert!(
         group_page.contains("broker-a:0") && group_page.contains("10.0.0.7@billing-1"),

@@ -218,6 +218,8 @@ struct TopicRoute {
 struct QueueData {
     broker_name: String,
     #[serde(default)]
+    read_queue_nums: i32,
+    #[serde(default)]
     write_queue_nums: i32,
     #[serde(default)]
     perm: i32,
@@ -510,25 +512,41 @@ impl RocketAdapter {
         &self,
         topic: &str,
     ) -> Result<Vec<(String, String, i32)>, AdapterError> {
-        let request = Command::request(code::GET_ROUTEINFO_BY_TOPIC).field("topic", topic);
-        let (_, reply) = self.namesrv_call(request).await?;
-        let route: TopicRoute = body("topic route", &reply.body)?;
         let mut queues = Vec::new();
-        for data in route.queue_datas.iter().filter(|q| q.perm & PERM_WRITE != 0) {
-            let master = route
-                .broker_datas
-                .iter()
-                .find(|b| b.broker_name == data.broker_name)
-                .and_then(|b| b.broker_addrs.get("0"));
-            if let Some(address) = master {
+        for route in self.route(topic).await?.iter().filter(|r| r.perm & PERM_WRITE != 0) {
+            if let Some(address) = &route.master {
                 queues.extend(
-                    (0..data.write_queue_nums)
-                        .map(|q| (data.broker_name.clone(), address.clone(), q)),
+                    (0..route.write_queues).map(|q| (route.broker.clone(), address.clone(), q)),
                 );
             }
         }
         queues.sort();
         Ok(queues)
+    }
+
+    /// The topic's route as the name server has it now (GET_ROUTEINFO_BY_TOPIC): per broker,
+    /// read and write queue counts, permission and master address. Sorted by broker.
+    pub async fn route(&self, topic: &str) -> Result<Vec<QueueRoute>, AdapterError> {
+        let request = Command::request(code::GET_ROUTEINFO_BY_TOPIC).field("topic", topic);
+        let (_, reply) = self.namesrv_call(request).await?;
+        let route: TopicRoute = body("topic route", &reply.body)?;
+        let mut routes: Vec<QueueRoute> = route
+            .queue_datas
+            .iter()
+            .map(|data| QueueRoute {
+                broker: data.broker_name.clone(),
+                master: route
+                    .broker_datas
+                    .iter()
+                    .find(|b| b.broker_name == data.broker_name)
+                    .and_then(|b| b.broker_addrs.get("0").cloned()),
+                read_queues: data.read_queue_nums,
+                write_queues: data.write_queue_nums,
+                perm: data.perm,
+            })
+            .collect();
+        routes.sort_by(|a, b| a.broker.cmp(&b.broker));
+        Ok(routes)
     }
 
     /// Sends one test message to `target` (broker name, queue id), or round-robin over the
@@ -631,6 +649,7 @@ impl RocketAdapter {
             for (topic, config) in topics {
                 routes.entry(topic.clone()).or_default().push(QueueRoute {
                     broker: broker.clone(),
+                    master: masters.iter().find(|(name, _)| name == broker).map(|(_, a)| a.clone()),
                     read_queues: config.read_queue_nums,
                     write_queues: config.write_queue_nums,
                     perm: config.perm,
