@@ -135,9 +135,8 @@ impl MetricsPage {
             Metric::RequestHandlerIdlePercent | Metric::NetworkProcessorIdlePercent => {
                 self.f.percent(Some(value))
             }
-            Metric::ProduceTimeMs | Metric::FetchTimeMs | Metric::GcTimeMsPerSec => {
-                format!("{} ms", self.f.compact(value))
-            }
+            Metric::ProduceTimeMs | Metric::FetchTimeMs => format!("{} ms", self.f.compact(value)),
+            Metric::GcTimeMsPerSec => format!("{} ms/s", self.f.compact(value)),
             Metric::UnderReplicatedPartitions
             | Metric::OfflinePartitions
             | Metric::ActiveControllers => self.f.compact(value),
