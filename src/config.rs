@@ -238,6 +238,31 @@ pub struct ClusterConfig {
     pub read_only: bool,
 }
 
+impl ClusterConfig {
+    /// A Kafka cluster at `bootstrap_servers` with every other key at its default.
+    pub fn kafka(name: &str, bootstrap_servers: &str) -> ClusterConfig {
+        ClusterConfig {
+            name: name.into(),
+            kind: ClusterKind::Kafka,
+            bootstrap_servers: bootstrap_servers.into(),
+            management_url: None,
+            username: None,
+            password: None,
+            tls_ca_file: None,
+            namesrv_addrs: None,
+            access_key: None,
+            secret_key: None,
+            metrics_urls: BTreeMap::new(),
+            jolokia_urls: BTreeMap::new(),
+            poll_interval: defaults::poll_interval(),
+            poll_timeout: defaults::poll_timeout(),
+            config_refresh_interval: defaults::config_refresh_interval(),
+            properties: BTreeMap::new(),
+            read_only: false,
+        }
+    }
+}
+
 impl fmt::Debug for ClusterConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let properties: BTreeMap<&str, &str> =
@@ -623,25 +648,7 @@ impl Config {
     /// The configuration shipped as `osprey.example.toml`: defaults plus one local cluster.
     pub fn example() -> Config {
         Config {
-            clusters: vec![ClusterConfig {
-                name: "local".into(),
-                kind: ClusterKind::Kafka,
-                bootstrap_servers: "127.0.0.1:9092".into(),
-                management_url: None,
-                username: None,
-                password: None,
-                tls_ca_file: None,
-                namesrv_addrs: None,
-                access_key: None,
-                secret_key: None,
-                metrics_urls: BTreeMap::new(),
-                jolokia_urls: BTreeMap::new(),
-                poll_interval: defaults::poll_interval(),
-                poll_timeout: defaults::poll_timeout(),
-                config_refresh_interval: defaults::config_refresh_interval(),
-                properties: BTreeMap::new(),
-                read_only: false,
-            }],
+            clusters: vec![ClusterConfig::kafka("local", "127.0.0.1:9092")],
             ..Config::default()
         }
     }

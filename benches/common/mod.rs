@@ -5,7 +5,7 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use osprey::config::{ClusterConfig, ClusterKind};
+use osprey::config::ClusterConfig;
 
 pub fn env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run scripts/bench.sh"))
@@ -50,23 +50,9 @@ pub fn start_broker(dir: &std::path::Path) -> (Killed, String) {
 
 pub fn cluster(name: &str, bootstrap: &str) -> ClusterConfig {
     ClusterConfig {
-        name: name.into(),
-        kind: ClusterKind::Kafka,
-        bootstrap_servers: bootstrap.into(),
-        management_url: None,
-        username: None,
-        password: None,
-        tls_ca_file: None,
-        namesrv_addrs: None,
-        access_key: None,
-        secret_key: None,
-        metrics_urls: Default::default(),
-        jolokia_urls: Default::default(),
         poll_interval: Duration::from_secs(10),
         poll_timeout: Duration::from_secs(10),
-        config_refresh_interval: Duration::from_secs(300),
-        properties: Default::default(),
-        read_only: false,
+        ..ClusterConfig::kafka(name, bootstrap)
     }
 }
 

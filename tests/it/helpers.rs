@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use osprey::app::Running;
 use osprey::auth::Role;
-use osprey::config::{ClusterConfig, ClusterKind, Config, Secret};
+use osprey::config::{ClusterConfig, Config, Secret};
 use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -198,23 +198,9 @@ where
 
 pub fn kafka_cluster(name: &str, bootstrap: &str) -> ClusterConfig {
     ClusterConfig {
-        name: name.into(),
-        kind: ClusterKind::Kafka,
-        bootstrap_servers: bootstrap.into(),
-        management_url: None,
-        username: None,
-        password: None,
-        tls_ca_file: None,
-        namesrv_addrs: None,
-        access_key: None,
-        secret_key: None,
-        metrics_urls: Default::default(),
-        jolokia_urls: Default::default(),
         poll_interval: Duration::from_secs(1),
         poll_timeout: Duration::from_secs(1),
-        config_refresh_interval: Duration::from_secs(300),
-        properties: Default::default(),
-        read_only: false,
+        ..ClusterConfig::kafka(name, bootstrap)
     }
 }
 
