@@ -230,17 +230,7 @@ impl RabbitAdapter {
             .basic_auth(&self.settings.username, Some(&self.settings.password))
             .send()
             .await
-            .map_err(|e| {
-                if e.is_timeout() {
-                    AdapterError::Timeout(self.settings.timeout)
-                } else {
-                    AdapterError::Unreachable(format!(
-                        "{}: {}",
-                        self.base,
-                        crate::telemetry::error_chain(&e)
-                    ))
-                }
-            })?;
+            .map_err(|e| self.transport_error(&e))?;
         let status = response.status();
         if status == reqwest::StatusCode::UNAUTHORIZED {
             return Err(AdapterError::Protocol(format!(
@@ -258,6 +248,20 @@ impl RabbitAdapter {
         })
     }
 
+    /// A request that got no answer: too slow, or the node unreachable (with the cause, e.g. a
+    /// certificate the client does not trust).
+    fn transport_error(&self, e: &reqwest::Error) -> AdapterError {
+        if e.is_timeout() {
+            AdapterError::Timeout(self.settings.timeout)
+        } else {
+            AdapterError::Unreachable(format!(
+                "{}: {}",
+                self.base,
+                crate::telemetry::error_chain(e)
+            ))
+        }
+    }
+
     async fn post<T: serde::de::DeserializeOwned>(
         &self,
         path: &str,
@@ -270,13 +274,7 @@ impl RabbitAdapter {
             .json(body)
             .send()
             .await
-            .map_err(|e| {
-                AdapterError::Unreachable(format!(
-                    "{}: {}",
-                    self.base,
-                    crate::telemetry::error_chain(&e)
-                ))
-            })?;
+            .map_err(|e| self.transport_error(&e))?;
         let status = response.status();
         let text = response.text().await.map_err(|e| AdapterError::Unreachable(e.to_string()))?;
         if !status.is_success() {
