@@ -836,8 +836,9 @@ pub async fn metrics_detail(
         }
     };
     let mut top_topics: Vec<TopicRates> = {
+        // The brokers shown (all, or the one): their topics' values, summed.
+        let shown = ClusterMetrics { brokers: brokers.clone(), ..ClusterMetrics::default() };
         let per = |metric| -> BTreeMap<String, f64> {
-            let shown = ClusterMetrics { brokers: brokers.clone(), ..ClusterMetrics::default() };
             shown.topic_values(metric).into_iter().map(|(t, v)| (t.to_owned(), v)).collect()
         };
         let (bytes_in, bytes_out, messages_in) = (
