@@ -117,7 +117,7 @@ impl Store {
         password_hash: Option<&str>,
         now: Millis,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_transaction().await?;
         let mut changed = false;
         if let Some(role) = role {
             let sql =
@@ -142,7 +142,7 @@ impl Store {
 
     /// Deletes a user with its sessions and tokens.
     pub async fn delete_user(&self, username: &str) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_transaction().await?;
         for table in ["sessions", "api_tokens"] {
             let sql =
                 self.dialect.sql(&format!("DELETE FROM {table} WHERE username = ?")).into_owned();

@@ -262,7 +262,7 @@ impl Store {
         now: Millis,
     ) -> Result<(), StoreError> {
         let json = to_json(definition)?;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_transaction().await?;
         let keep_source =
             format!("SELECT source, config_digest FROM {} WHERE name = ?", table.name());
         let existing = sqlx::query(&self.dialect.sql(&keep_source))
@@ -455,7 +455,7 @@ impl Store {
     /// crash leaves either all of it or none, so nothing is lost or queued twice.
     pub async fn write_round(&self, round: &RoundWrite, now: Millis) -> Result<(), StoreError> {
         let d = self.dialect;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_transaction().await?;
         for ((rule, subject), state) in &round.states {
             sqlx::query(&d.sql("DELETE FROM alert_states WHERE rule = ? AND subject = ?"))
                 .bind(rule)
@@ -595,7 +595,7 @@ impl Store {
         let d = self.dialect;
         let attempt = delivery.attempts + 1;
         let error = error.map(|e| bounded(e, 2000));
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_transaction().await?;
         sqlx::query(&d.sql(
             "INSERT INTO alert_attempts (delivery, attempt, attempted_at, ok, error, millis) \
              VALUES (?, ?, ?, ?, ?, ?)",
@@ -726,7 +726,7 @@ impl Store {
              (SELECT 1 FROM alert_deliveries d WHERE d.incident = alert_incidents.id)"
                 .to_owned(),
         ];
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_transaction().await?;
         let mut deleted = 0;
         for statement in &statements {
             let sql = self.dialect.sql(statement);

@@ -392,6 +392,20 @@ pub struct Store {
     dialect: Dialect,
 }
 
+impl Store {
+    /// A transaction that writes. On SQLite it takes the write lock at once (`BEGIN IMMEDIATE`):
+    /// a deferred transaction that reads first and then writes fails with "database is locked"
+    /// — without waiting for `busy_timeout` — when another connection wrote in between.
+    pub(crate) async fn write_transaction(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Dialect::Postgres | Dialect::Mysql => self.pool.begin().await,
+        }
+    }
+}
+
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Store").field("dialect", &self.dialect).finish_non_exhaustive()
@@ -480,7 +494,7 @@ impl Store {
     #[tracing::instrument(skip_all, fields(cluster = %record.cluster.cluster, topics = record.topics.len()))]
     pub async fn record_poll(&self, record: &PollRecord) -> Result<(), StoreError> {
         let c = &record.cluster;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_transaction().await?;
         sqlx::query(&self.dialect.sql(
             "INSERT INTO cluster_samples (cluster, ts, reachable, brokers, topics, partitions, \
              under_replicated, offline, end_offset_sum, messages_in_per_sec, poll_millis, error) \
@@ -986,7 +1000,7 @@ impl Store {
         let insert = d.sql(&text);
         let forget = d.sql("DELETE FROM rollup_progress WHERE name = ?");
         let record = d.sql("INSERT INTO rollup_progress (name, rolled_until) VALUES (?, ?)");
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_transaction().await?;
         let written = sqlx::query(&insert)
             .bind(width)
             .bind(start)
