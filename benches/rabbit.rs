@@ -123,13 +123,13 @@ async fn main() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = osprey::config::Config::default();
     config.database.url =
-        osprey::config::Secret::new(format!("sqlite://{}/o.db", dir.path().display()));
+        osprey::secret::Secret::new(format!("sqlite://{}/o.db", dir.path().display()));
     config.auth.anonymous_read = true;
     let mut cluster = cluster("rabbit", "");
-    cluster.kind = osprey::config::ClusterKind::Rabbitmq;
+    cluster.kind = osprey::domain::ClusterKind::Rabbitmq;
     cluster.management_url = Some(base.clone());
     cluster.username = Some("guest".into());
-    cluster.password = Some(osprey::config::Secret::new("guest"));
+    cluster.password = Some(osprey::secret::Secret::new("guest"));
     cluster.poll_interval = Duration::from_secs(30);
     cluster.poll_timeout = Duration::from_secs(30);
     config.clusters = vec![cluster];

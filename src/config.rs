@@ -10,6 +10,9 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::alerting::definition::{ChannelDef, RuleDef};
+use crate::domain::ClusterKind;
+use crate::duration_text;
+use crate::secret::{REDACTED, Secret};
 
 /// Prefix of environment variables that override configuration keys, e.g.
 /// `OSPREY__SERVER__LISTEN=0.0.0.0:8048` or `OSPREY__CLUSTERS__0__POLL_INTERVAL=5s`.
@@ -120,15 +123,6 @@ impl Default for LagConfig {
     }
 }
 
-impl LagConfig {
-    pub fn rules(&self) -> crate::evaluator::Rules {
-        crate::evaluator::Rules {
-            window: i64::try_from(self.window.as_millis()).unwrap_or(i64::MAX),
-            min_samples: self.min_samples,
-        }
-    }
-}
-
 #[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ServerConfig {
@@ -164,26 +158,6 @@ pub struct HistoryConfig {
     /// How often per-topic samples are written (cluster-wide samples are written every poll).
     #[serde(with = "duration_text")]
     pub topic_sample_interval: Duration,
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ClusterKind {
-    Kafka,
-    /// RabbitMQ through its management HTTP API (`management_url`, `username`, `password`).
-    Rabbitmq,
-    /// RocketMQ through its name servers and brokers (`namesrv_addrs`, optional ACL keys).
-    Rocketmq,
-}
-
-impl ClusterKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ClusterKind::Kafka => "kafka",
-            ClusterKind::Rabbitmq => "rabbitmq",
-            ClusterKind::Rocketmq => "rocketmq",
-        }
-    }
 }
 
 #[derive(Clone, Deserialize, PartialEq)]
@@ -289,8 +263,6 @@ impl fmt::Debug for ClusterConfig {
     }
 }
 
-const REDACTED: &str = "<redacted>";
-
 /// Client properties whose values are credentials.
 fn is_secret_property(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
@@ -301,39 +273,6 @@ fn is_secret_property(key: &str) -> bool {
 
 fn redact_property<'a>(key: &str, value: &'a str) -> &'a str {
     if is_secret_property(key) { REDACTED } else { value }
-}
-
-/// A string that may hold a credential (a database URL with a password). `Debug` and
-/// [`Secret::redacted`] hide the password; [`Secret::expose`] is the only way to the real value.
-#[derive(Clone, Deserialize, PartialEq)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// The value with the password part of a URL replaced, safe to log and print.
-    pub fn redacted(&self) -> String {
-        match url::Url::parse(&self.0) {
-            Ok(mut parsed) if parsed.password().is_some() => {
-                let _ = parsed.set_password(Some(REDACTED));
-                parsed.to_string()
-            }
-            _ => self.0.clone(),
-        }
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}", self.redacted())
-    }
 }
 
 mod defaults {
@@ -363,17 +302,6 @@ impl Default for ServerConfig {
 impl Default for DatabaseConfig {
     fn default() -> Self {
         DatabaseConfig { url: Secret::new("sqlite://data/osprey.db"), max_connections: 8 }
-    }
-}
-
-impl HistoryConfig {
-    pub fn retention(&self) -> crate::store::Retention {
-        let ms = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
-        crate::store::Retention {
-            raw: ms(self.retention),
-            minute: ms(self.minute_retention),
-            hour: ms(self.hour_retention),
-        }
     }
 }
 
@@ -492,7 +420,7 @@ impl Config {
             return Err(key_error("lag.window", "must be at least 1s"));
         }
         if let Some(name) = &self.auth.initial_admin {
-            if !crate::alerting::definition::is_valid_name(name) {
+            if !crate::domain::is_valid_name(name) {
                 return Err(key_error(
                     "auth.initial_admin",
                     "use 1-64 letters, digits, '.', '_' or '-'",
@@ -518,7 +446,7 @@ impl Config {
         let mut seen = std::collections::BTreeSet::new();
         for (i, cluster) in self.clusters.iter().enumerate() {
             let key = |field: &str| format!("clusters[{i}].{field}");
-            if !is_valid_cluster_name(&cluster.name) {
+            if !crate::domain::is_valid_name(&cluster.name) {
                 return Err(key_error(
                     key("name"),
                     format!(
@@ -973,12 +901,6 @@ fn parse_toml(text: &str) -> Result<toml::Table, String> {
     text.parse::<toml::Table>().map_err(|e| e.to_string().trim_end().replace('\n', " "))
 }
 
-fn is_valid_cluster_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 64
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-}
-
 /// A secret as printed config shows it: `${ENV}` references as they are, values redacted.
 fn printable(secret: &Secret) -> String {
     if secret.expose().trim().starts_with("${") {
@@ -1063,60 +985,6 @@ fn set_in_value(slot: &mut toml::Value, path: &[String], value: toml::Value) -> 
             }
         }
         _ => Err("overrides a plain value with a table".into()),
-    }
-}
-
-/// `"10s"`, `"5m"`, `"1h 30m"`, `"7d"` ⇄ [`Duration`].
-pub mod duration_text {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(de: D) -> Result<Duration, D::Error> {
-        let text = String::deserialize(de)?;
-        parse(&text).map_err(serde::de::Error::custom)
-    }
-
-    pub fn serialize<S: Serializer>(duration: &Duration, ser: S) -> Result<S::Ok, S::Error> {
-        ser.serialize_str(&format(*duration))
-    }
-
-    /// The same for an optional duration.
-    pub mod option {
-        use std::time::Duration;
-
-        use serde::{Deserialize, Deserializer, Serializer};
-
-        pub fn deserialize<'de, D: Deserializer<'de>>(de: D) -> Result<Option<Duration>, D::Error> {
-            Option::<String>::deserialize(de)?
-                .map(|text| super::parse(&text).map_err(serde::de::Error::custom))
-                .transpose()
-        }
-
-        pub fn serialize<S: Serializer>(
-            duration: &Option<Duration>,
-            ser: S,
-        ) -> Result<S::Ok, S::Error> {
-            match duration {
-                Some(d) => ser.serialize_str(&super::format(*d)),
-                None => ser.serialize_none(),
-            }
-        }
-    }
-
-    /// The duration in the largest unit that divides it: `365d`, `10m`, `90s`, `250ms`.
-    pub fn format(duration: Duration) -> String {
-        let ms = duration.as_millis();
-        let units = [(86_400_000, "d"), (3_600_000, "h"), (60_000, "m"), (1_000, "s")];
-        match units.iter().find(|(size, _)| ms >= *size && ms.is_multiple_of(*size)) {
-            Some((size, unit)) => format!("{}{unit}", ms / size),
-            None => format!("{ms}ms"),
-        }
-    }
-
-    pub fn parse(text: &str) -> Result<Duration, String> {
-        humantime::parse_duration(text.trim())
-            .map_err(|e| format!("{text:?} is not a duration like \"10s\", \"5m\" or \"7d\" ({e})"))
     }
 }
 

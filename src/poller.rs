@@ -14,7 +14,8 @@ use tokio_util::sync::CancellationToken;
 use crate::brokers::scrape::Scraper;
 use crate::brokers::{AdapterError, ClusterAdapter};
 use crate::clock::now_millis;
-use crate::config::{ClusterConfig, ClusterKind, HistoryConfig, LagConfig};
+use crate::config::{ClusterConfig, HistoryConfig, LagConfig};
+use crate::domain::ClusterKind;
 use crate::domain::metrics::{BrokerMetrics, ClusterMetrics};
 use crate::domain::{Broker, ClusterSnapshot, Millis};
 use crate::evaluator::{GroupLag, LagBook};
@@ -107,11 +108,11 @@ impl ClusterState {
             kind: config.kind,
             // Where Osprey reaches the cluster: bootstrap servers, name servers or management API.
             bootstrap_servers: match config.kind {
-                crate::config::ClusterKind::Kafka => config.bootstrap_servers.clone(),
-                crate::config::ClusterKind::Rabbitmq => {
+                crate::domain::ClusterKind::Kafka => config.bootstrap_servers.clone(),
+                crate::domain::ClusterKind::Rabbitmq => {
                     config.management_url.clone().unwrap_or_default()
                 }
-                crate::config::ClusterKind::Rocketmq => {
+                crate::domain::ClusterKind::Rocketmq => {
                     config.namesrv_addrs.clone().unwrap_or_default()
                 }
             },
@@ -302,7 +303,7 @@ impl PollBook {
             seen_brokers: BTreeMap::new(),
             sampler: TopicSampler::new(history.topic_sample_interval),
             queue_sampler: QueueSampler::new(history.topic_sample_interval),
-            lag: LagBook::new(lag.rules()),
+            lag: LagBook::new(lag_rules(&lag)),
             partition_interval: i64::try_from(lag.partition_sample_interval.as_millis())
                 .unwrap_or(i64::MAX),
             partitions_written_at: None,
@@ -548,7 +549,7 @@ pub async fn run_history(store: Store, history: HistoryConfig, cancel: Cancellat
             Err(e) => tracing::error!(error = %e, "could not roll up history"),
         }
         if ticks.is_multiple_of(60) {
-            match store.apply_retention(history.retention(), now_millis()).await {
+            match store.apply_retention(retention(&history), now_millis()).await {
                 Ok(0) => {}
                 Ok(rows) => tracing::info!(rows, "retention deleted old history"),
                 Err(e) => tracing::error!(error = %e, "retention could not delete old history"),
@@ -556,6 +557,24 @@ pub async fn run_history(store: Store, history: HistoryConfig, cancel: Cancellat
         }
         ticks += 1;
     }
+}
+
+/// The evaluator's window rules as the `[lag]` section sets them.
+fn lag_rules(lag: &LagConfig) -> crate::evaluator::Rules {
+    crate::evaluator::Rules { window: millis(lag.window), min_samples: lag.min_samples }
+}
+
+/// How long each level of history is kept, as `[history]` says.
+fn retention(history: &HistoryConfig) -> crate::store::Retention {
+    crate::store::Retention {
+        raw: millis(history.retention),
+        minute: millis(history.minute_retention),
+        hour: millis(history.hour_retention),
+    }
+}
+
+fn millis(duration: Duration) -> Millis {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
 #[cfg(test)]

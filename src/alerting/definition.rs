@@ -6,9 +6,11 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::config::duration_text;
+use crate::domain::is_valid_name;
 use crate::domain::metrics::Metric;
+use crate::duration_text;
 use crate::evaluator::PartitionStatus;
+use crate::secret::{REDACTED, env_names};
 
 /// What a rule watches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -379,56 +381,9 @@ impl ChannelDef {
     }
 }
 
-pub const REDACTED: &str = "<redacted>";
-
 fn is_env_reference(value: &str) -> bool {
     let trimmed = value.trim();
     trimmed.starts_with("${") && trimmed.ends_with('}') && env_names(trimmed).len() == 1
-}
-
-/// The variable names of every `${NAME}` in `text`.
-pub fn env_names(text: &str) -> Vec<String> {
-    let mut names = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("${") {
-        let after = &rest[start + 2..];
-        match after.find('}') {
-            Some(end) => {
-                names.push(after[..end].to_owned());
-                rest = &after[end + 1..];
-            }
-            None => break,
-        }
-    }
-    names
-}
-
-/// Replaces every `${NAME}` in `text` with `lookup(NAME)`; names the first variable missing.
-pub fn interpolate(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<String, String> {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(start) = rest.find("${") {
-        out.push_str(&rest[..start]);
-        let after = &rest[start + 2..];
-        let Some(end) = after.find('}') else {
-            out.push_str(&rest[start..]);
-            return Ok(out);
-        };
-        let name = &after[..end];
-        let value =
-            lookup(name).ok_or_else(|| format!("environment variable {name} is not set"))?;
-        out.push_str(&value);
-        rest = &after[end + 1..];
-    }
-    out.push_str(rest);
-    Ok(out)
-}
-
-/// Names of rules, channels and clusters: letters, digits, `.`, `_` and `-`.
-pub fn is_valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 64
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
 /// A problem in a rule or channel: the field it is about and what is wrong.
@@ -772,14 +727,5 @@ mod tests {
         let mut edited = shown.clone();
         edited.keep_secrets_from(&stored);
         assert_eq!(edited.password.as_deref(), Some("hunter2"));
-    }
-
-    #[test]
-    fn interpolation_reads_variables_and_names_the_missing_one() {
-        let lookup = |n: &str| (n == "A").then(|| "1".to_string());
-        assert_eq!(interpolate("x${A}y${A}", lookup), Ok("x1y1".into()));
-        assert_eq!(interpolate("plain", lookup), Ok("plain".into()));
-        assert_eq!(interpolate("${B}", lookup), Err("environment variable B is not set".into()));
-        assert_eq!(env_names("${A}:${B}"), ["A", "B"]);
     }
 }

@@ -12,9 +12,10 @@ use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use sha2::Sha256;
 
-use super::definition::{ChannelDef, ChannelKind, SmtpTls, WebhookFormat, interpolate};
+use super::definition::{ChannelDef, ChannelKind, SmtpTls, WebhookFormat};
 use super::message::AlertMessage;
 use crate::domain::Millis;
+use crate::secret::interpolate;
 use crate::telemetry::error_chain;
 
 /// Why a channel did not accept a message: shown as is on the Channels and Alerts pages.
@@ -26,7 +27,7 @@ pub enum NotifyError {
     Smtp(String),
     #[error("{0}")]
     Webhook(String),
-    #[error("no answer within {}", crate::config::duration_text::format(*.0))]
+    #[error("no answer within {}", crate::duration_text::format(*.0))]
     Timeout(Duration),
 }
 

@@ -216,7 +216,8 @@ fn measure(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{ClusterConfig, ClusterKind};
+    use crate::config::ClusterConfig;
+    use crate::domain::ClusterKind;
     use crate::domain::{Broker, ClusterSnapshot, Partition, Topic};
     use crate::evaluator::{GroupSummary, TopicLag};
 

@@ -13,9 +13,10 @@ use serde::{Deserialize, Serialize};
 
 pub use limiter::LoginLimiter;
 
-use crate::alerting::definition::{interpolate, is_valid_name};
 use crate::config::AuthConfig;
 use crate::domain::Millis;
+use crate::domain::is_valid_name;
+use crate::secret::interpolate;
 use crate::store::{AuditEntry, Store, StoreError, StoredToken, StoredUser};
 
 /// Name of the session cookie.

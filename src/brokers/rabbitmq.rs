@@ -188,9 +188,8 @@ impl RabbitAdapter {
     /// The adapter of a `kind = "rabbitmq"` cluster; the password may read `${ENV}`.
     pub fn from_cluster(cluster: &crate::config::ClusterConfig) -> Result<Self, AdapterError> {
         let password = cluster.password.as_ref().map(|p| p.expose()).unwrap_or_default();
-        let password =
-            crate::alerting::definition::interpolate(password, |n| std::env::var(n).ok())
-                .map_err(AdapterError::Config)?;
+        let password = crate::secret::interpolate(password, |n| std::env::var(n).ok())
+            .map_err(AdapterError::Config)?;
         RabbitAdapter::new(RabbitSettings {
             management_url: cluster.management_url.clone().unwrap_or_default(),
             username: cluster.username.clone().unwrap_or_default(),
@@ -412,7 +411,7 @@ impl super::ClusterAdapter for RabbitAdapter {
             .collect();
         Ok(crate::domain::ClusterSnapshot {
             cluster: self.cluster.clone(),
-            kind: crate::config::ClusterKind::Rabbitmq,
+            kind: crate::domain::ClusterKind::Rabbitmq,
             taken_at: now,
             poll_millis: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             cluster_id: Some(rabbit.overview.cluster_name.clone()).filter(|n| !n.is_empty()),

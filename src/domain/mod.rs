@@ -1,5 +1,6 @@
 //! Plain domain types shared by adapters, poller, store and web: no I/O and no clock.
 
+mod kind;
 pub mod metrics;
 pub mod rabbit;
 pub mod rocket;
@@ -8,7 +9,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::config::ClusterKind;
+pub use kind::{ClusterKind, is_valid_name};
 
 /// Milliseconds since the Unix epoch; every timestamp in Osprey is one of these.
 pub type Millis = i64;

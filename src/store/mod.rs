@@ -1016,7 +1016,7 @@ impl Store {
 }
 
 fn redact(url: &str) -> String {
-    crate::config::Secret::new(url).redacted()
+    crate::secret::Secret::new(url).redacted()
 }
 
 #[cfg(test)]

@@ -27,7 +27,7 @@ use crate::alerting::definition::{
 };
 use crate::auth::{Action, Principal, Role};
 use crate::clock::now_millis;
-use crate::config::duration_text;
+use crate::duration_text;
 use crate::evaluator::PartitionStatus;
 use crate::store::{Stored, StoredSilence};
 
@@ -280,7 +280,7 @@ fn channel_fields(channel: &ChannelDef) -> Fields {
     }
     // Literal secrets are never sent back to the browser; `${NAME}` references are.
     for (name, value) in [("password", &shown.password), ("secret", &shown.secret)] {
-        let value = value.clone().filter(|v| v != crate::alerting::definition::REDACTED);
+        let value = value.clone().filter(|v| v != crate::secret::REDACTED);
         f.push(name, value.unwrap_or_default());
     }
     f.push("smtp_port", shown.smtp_port.map(|p| p.to_string()).unwrap_or_default());

@@ -50,18 +50,18 @@ impl Operators {
     /// One producer per cluster; browsing consumers are made per request.
     pub fn new(clusters: &[ClusterConfig]) -> Result<Self, crate::brokers::AdapterError> {
         let mut operators = Operators::default();
-        for cluster in clusters.iter().filter(|c| c.kind != crate::config::ClusterKind::Kafka) {
+        for cluster in clusters.iter().filter(|c| c.kind != crate::domain::ClusterKind::Kafka) {
             operators.other_kinds.insert(cluster.name.clone(), cluster.kind.as_str());
-            if cluster.kind == crate::config::ClusterKind::Rabbitmq {
+            if cluster.kind == crate::domain::ClusterKind::Rabbitmq {
                 let adapter = Arc::new(RabbitAdapter::from_cluster(cluster)?);
                 operators.rabbit.insert(cluster.name.clone(), (adapter, cluster.read_only));
             }
-            if cluster.kind == crate::config::ClusterKind::Rocketmq {
+            if cluster.kind == crate::domain::ClusterKind::Rocketmq {
                 let adapter = Arc::new(RocketAdapter::from_cluster(cluster)?);
                 operators.rocket.insert(cluster.name.clone(), (adapter, cluster.read_only));
             }
         }
-        for cluster in clusters.iter().filter(|c| c.kind == crate::config::ClusterKind::Kafka) {
+        for cluster in clusters.iter().filter(|c| c.kind == crate::domain::ClusterKind::Kafka) {
             let actions = Arc::new(KafkaActions::new(cluster)?);
             operators.clusters.insert(cluster.name.clone(), (actions, cluster.read_only));
         }

@@ -16,9 +16,9 @@ async fn locked_app() -> (TestApp, tempfile::TempDir) {
     let mut config: Config = sqlite_config(&dir, vec![]);
     config.auth.anonymous_read = false;
     config.auth.initial_admin = Some("root".into());
-    config.auth.initial_admin_password = Some(osprey::config::Secret::new("root-password-1"));
+    config.auth.initial_admin_password = Some(osprey::secret::Secret::new("root-password-1"));
     config.auth.max_login_failures = 3;
-    config.auth.metrics_token = Some(osprey::config::Secret::new("scrape-me"));
+    config.auth.metrics_token = Some(osprey::secret::Secret::new("scrape-me"));
     (TestApp::spawn(config).await, dir)
 }
 

@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use axum::http::{HeaderMap, StatusCode};
 use base64::Engine as _;
-use osprey::config::{Config, Secret};
+use osprey::config::Config;
+use osprey::secret::Secret;
 use serde_json::{Value, json};
 
 use crate::groups::commit;

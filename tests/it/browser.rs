@@ -352,7 +352,7 @@ async fn a_person_walks_a_rocketmq_cluster_to_a_lagging_group() {
     peers.consume("billing", "orders", 0, 1).await;
     let _consumer = peers.heartbeat("10.0.0.9@billing-1", "billing", "orders").await;
     let mut cluster = kafka_cluster("rocket", "");
-    cluster.kind = osprey::config::ClusterKind::Rocketmq;
+    cluster.kind = osprey::domain::ClusterKind::Rocketmq;
     cluster.namesrv_addrs = Some(peers.namesrv());
     let app = TestApp::with_clusters(vec![cluster]).await;
     eventually(Duration::from_secs(20), "the group's lag", || async {

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use osprey::app::Running;
 use osprey::auth::Role;
-use osprey::config::{ClusterConfig, Config, Secret};
+use osprey::config::{ClusterConfig, Config};
+use osprey::secret::Secret;
 use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;

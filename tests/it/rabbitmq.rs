@@ -152,10 +152,10 @@ async fn the_management_api_over_https_is_trusted_through_tls_ca_file() {
 
 fn rabbit_cluster(name: &str, url: &str, password: &str) -> osprey::config::ClusterConfig {
     let mut cluster = kafka_cluster(name, "");
-    cluster.kind = osprey::config::ClusterKind::Rabbitmq;
+    cluster.kind = osprey::domain::ClusterKind::Rabbitmq;
     cluster.management_url = Some(url.into());
     cluster.username = Some("guest".into());
-    cluster.password = Some(osprey::config::Secret::new(password));
+    cluster.password = Some(osprey::secret::Secret::new(password));
     cluster.poll_timeout = Duration::from_secs(1);
     cluster
 }
@@ -397,7 +397,7 @@ async fn a_stopped_consumer_brings_a_backlog_e_mail_and_its_return_the_recovery(
     ))
     .unwrap();
     config.database.url =
-        osprey::config::Secret::new(format!("sqlite://{}", dir.path().join("o.db").display()));
+        osprey::secret::Secret::new(format!("sqlite://{}", dir.path().join("o.db").display()));
     config.clusters = vec![rabbit_cluster("rabbit", &vhost.base, "guest")];
     let app = TestApp::spawn(config).await;
 

@@ -290,7 +290,7 @@ async fn an_unreachable_name_server_and_a_garbage_answer_say_so() {
 
 fn rocket_cluster(name: &str, peers: &RocketPeers) -> osprey::config::ClusterConfig {
     let mut cluster = kafka_cluster(name, "");
-    cluster.kind = osprey::config::ClusterKind::Rocketmq;
+    cluster.kind = osprey::domain::ClusterKind::Rocketmq;
     cluster.namesrv_addrs = Some(peers.namesrv());
     cluster.poll_timeout = Duration::from_secs(1);
     cluster

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use osprey::config::Secret;
+use osprey::secret::Secret;
 use osprey::store::{
     BrokerSample, ClusterSample, GroupPartitionSample, GroupSample, GroupTopicSample, Level,
     MetricSample, PollRecord, QueueSample, Retention, Store, TopicSample,

@@ -21,7 +21,8 @@ use rdkafka::metadata::Metadata;
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::{AdapterError, ClusterAdapter};
-use crate::config::{ClusterConfig, ClusterKind};
+use crate::config::ClusterConfig;
+use crate::domain::ClusterKind;
 use crate::domain::{
     Broker, ClusterSnapshot, CommittedOffset, ConfigEntry, ConsumerGroup, GroupMember, Millis,
     Partition, ReplicaSize, Topic,

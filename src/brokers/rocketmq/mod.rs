@@ -345,10 +345,8 @@ impl RocketAdapter {
         }
         let credentials = match (&cluster.access_key, &cluster.secret_key) {
             (Some(access), Some(secret)) => {
-                let secret = crate::alerting::definition::interpolate(secret.expose(), |n| {
-                    std::env::var(n).ok()
-                })
-                .map_err(AdapterError::Config)?;
+                let secret = crate::secret::interpolate(secret.expose(), |n| std::env::var(n).ok())
+                    .map_err(AdapterError::Config)?;
                 Some((access.clone(), secret))
             }
             (None, None) => None,
@@ -758,7 +756,7 @@ impl RocketAdapter {
         };
         Ok(ClusterSnapshot {
             cluster: self.cluster.clone(),
-            kind: crate::config::ClusterKind::Rocketmq,
+            kind: crate::domain::ClusterKind::Rocketmq,
             taken_at: now,
             poll_millis: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
             cluster_id,
