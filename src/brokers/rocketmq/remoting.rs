@@ -1,10 +1,12 @@
 //! The RocketMQ remoting protocol: frames (`total length | serialize type and header length | JSON
-//! header | body`), commands, ACL signatures and a small pool of connections per address.
+//! header | body`), commands, ACL signatures and a small pool of connections per address. Pooled
+//! connections idle past `max_idle` are dropped (servers close channels idle for 120 s), and a
+//! call whose pooled connection turns out closed before answering is retried once on a fresh one.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicI32, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use hmac::{Hmac, Mac};
@@ -20,6 +22,10 @@ pub const MAX_FRAME: usize = 64 * 1024 * 1024;
 
 /// Idle connections kept per address.
 const POOL_PER_ADDRESS: usize = 8;
+
+/// How long a connection may sit in the pool and still be handed out: well below the 120 s after
+/// which RocketMQ servers close idle channels.
+pub const DEFAULT_MAX_IDLE: Duration = Duration::from_secs(60);
 
 /// Request codes (`org.apache.rocketmq.remoting.protocol.RequestCode`).
 pub mod code {
@@ -196,44 +202,68 @@ pub enum FrameError {
 /// Connections to name servers and brokers, reused across polls.
 #[derive(Debug)]
 pub struct Remoting {
-    idle: Mutex<HashMap<String, Vec<TcpStream>>>,
+    idle: Mutex<HashMap<String, Vec<Pooled>>>,
     next_opaque: AtomicI32,
     timeout: Duration,
     credentials: Option<(String, String)>,
+    /// Pooled connections idle this long or longer are dropped instead of reused.
+    max_idle: Duration,
+}
+
+/// An idle connection and when it was put back.
+#[derive(Debug)]
+struct Pooled {
+    stream: TcpStream,
+    since: Instant,
 }
 
 impl Remoting {
     pub fn new(timeout: Duration, credentials: Option<(String, String)>) -> Remoting {
-        Remoting { idle: Mutex::default(), next_opaque: AtomicI32::new(1), timeout, credentials }
+        Remoting {
+            idle: Mutex::default(),
+            next_opaque: AtomicI32::new(1),
+            timeout,
+            credentials,
+            max_idle: DEFAULT_MAX_IDLE,
+        }
+    }
+
+    /// Reuses pooled connections only while they have been idle for less than `max_idle`
+    /// ([`DEFAULT_MAX_IDLE`] unless set); zero never reuses one.
+    pub fn with_max_idle(mut self, max_idle: Duration) -> Remoting {
+        self.max_idle = max_idle;
+        self
     }
 
     /// Sends `request` to `address` and waits for its response; any transport or framing error
     /// drops the connection. The response may carry an error code: see [`Command::code`].
+    ///
+    /// A pooled connection that fails before the server can have answered (the request could
+    /// not be written, or the peer closed or reset the connection before the first byte of an
+    /// answer) was most likely closed by the server while idle: the request is sent once more on
+    /// a fresh connection. Never after a timeout or a partial answer, so a send is not repeated
+    /// once the server may have processed it. The timeout covers both attempts.
     pub async fn call(&self, address: &str, mut request: Command) -> Result<Command, AdapterError> {
         request.opaque = self.next_opaque.fetch_add(1, Ordering::Relaxed);
         if let Some((access_key, secret_key)) = &self.credentials {
             request.sign(access_key, secret_key)?;
         }
         let frame = request.encode()?;
-        let pooled = self.take(address);
-        let exchange = async {
-            let mut stream = match pooled {
-                Some(stream) => stream,
-                None => TcpStream::connect(address)
-                    .await
-                    .map_err(|e| AdapterError::Unreachable(format!("{address}: {e}")))?,
-            };
-            stream.set_nodelay(true).ok();
-            stream.write_all(&frame).await.map_err(|e| io_error(address, &e))?;
-            loop {
-                let response = read_frame(&mut stream, address).await?;
-                // A late answer to an abandoned request on a reused connection is skipped.
-                if response.is_response() && response.opaque == request.opaque {
-                    return Ok((stream, response));
+        let opaque = request.opaque;
+        let attempts = async {
+            if let Some(stream) = self.take(address) {
+                match exchange(stream, address, &frame, opaque).await {
+                    Ok(done) => return Ok(done),
+                    Err(failure) if failure.stale => {}
+                    Err(failure) => return Err(failure.error),
                 }
             }
+            let stream = TcpStream::connect(address)
+                .await
+                .map_err(|e| AdapterError::Unreachable(format!("{address}: {e}")))?;
+            exchange(stream, address, &frame, opaque).await.map_err(|failure| failure.error)
         };
-        let (stream, response) = tokio::time::timeout(self.timeout, exchange)
+        let (stream, response) = tokio::time::timeout(self.timeout, attempts)
             .await
             .map_err(|_| AdapterError::Timeout(self.timeout))??;
         self.give_back(address, stream);
@@ -251,17 +281,68 @@ impl Remoting {
         }
     }
 
+    /// The most recently returned connection to `address` that has been idle for less than
+    /// `max_idle`; older ones are dropped.
     fn take(&self, address: &str) -> Option<TcpStream> {
-        self.idle.lock().ok()?.get_mut(address)?.pop()
+        let mut idle = self.idle.lock().ok()?;
+        let streams = idle.get_mut(address)?;
+        streams.retain(|pooled| pooled.since.elapsed() < self.max_idle);
+        streams.pop().map(|pooled| pooled.stream)
     }
 
     fn give_back(&self, address: &str, stream: TcpStream) {
         if let Ok(mut idle) = self.idle.lock() {
             let streams = idle.entry(address.to_owned()).or_default();
             if streams.len() < POOL_PER_ADDRESS {
-                streams.push(stream);
+                streams.push(Pooled { stream, since: Instant::now() });
             }
         }
+    }
+}
+
+/// Why one exchange on one connection failed.
+struct Failure {
+    error: AdapterError,
+    /// The request was not fully written, or the peer closed or reset the connection before the
+    /// first byte of an answer: what a connection the server closed while idle looks like, and
+    /// the server cannot have answered.
+    stale: bool,
+}
+
+impl Failure {
+    fn stale(error: AdapterError) -> Failure {
+        Failure { error, stale: true }
+    }
+}
+
+impl From<AdapterError> for Failure {
+    fn from(error: AdapterError) -> Failure {
+        Failure { error, stale: false }
+    }
+}
+
+/// Writes `frame` on `stream` and reads until the response to `opaque`; the stream comes back
+/// with it for reuse.
+async fn exchange(
+    mut stream: TcpStream,
+    address: &str,
+    frame: &[u8],
+    opaque: i32,
+) -> Result<(TcpStream, Command), Failure> {
+    stream.set_nodelay(true).ok();
+    // A write error means the whole request never left: the server cannot have processed it.
+    stream.write_all(frame).await.map_err(|e| Failure::stale(io_error(address, &e)))?;
+    let mut skipped = false;
+    loop {
+        // After a skipped frame the server was alive and may have read the request.
+        let response = read_frame(&mut stream, address)
+            .await
+            .map_err(|failure| Failure { stale: failure.stale && !skipped, ..failure })?;
+        // A late answer to an abandoned request on a reused connection is skipped.
+        if response.is_response() && response.opaque == opaque {
+            return Ok((stream, response));
+        }
+        skipped = true;
     }
 }
 
@@ -278,35 +359,197 @@ fn io_error(address: &str, error: &std::io::Error) -> AdapterError {
     AdapterError::Unreachable(format!("{address}: {error}"))
 }
 
-async fn read_frame(stream: &mut TcpStream, address: &str) -> Result<Command, AdapterError> {
+/// The peer closed or reset the connection.
+fn closed_by_peer(error: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset, UnexpectedEof};
+    matches!(error.kind(), ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof)
+}
+
+/// Reads one frame. The failure is stale when the peer closed or reset the connection before its
+/// first byte.
+async fn read_frame(stream: &mut TcpStream, address: &str) -> Result<Command, Failure> {
+    let closed =
+        || AdapterError::Protocol(format!("{address} closed the connection without answering"));
     let mut length = [0u8; 4];
-    stream.read_exact(&mut length).await.map_err(|e| {
-        if e.kind() == std::io::ErrorKind::UnexpectedEof {
-            AdapterError::Protocol(format!("{address} closed the connection without answering"))
-        } else {
-            io_error(address, &e)
-        }
+    // The first byte on its own, to tell a connection closed before answering anything from one
+    // closed in the middle of an answer.
+    match stream.read(&mut length[..1]).await {
+        Ok(0) => return Err(Failure::stale(closed())),
+        Ok(_) => {}
+        Err(e) if closed_by_peer(&e) => return Err(Failure::stale(io_error(address, &e))),
+        Err(e) => return Err(io_error(address, &e).into()),
+    }
+    stream.read_exact(&mut length[1..]).await.map_err(|e| {
+        if e.kind() == std::io::ErrorKind::UnexpectedEof { closed() } else { io_error(address, &e) }
     })?;
     let length = u32::from_be_bytes(length) as usize;
     let garbage =
         |e: FrameError| AdapterError::Protocol(format!("{address} answered garbage: {e}"));
     if length > MAX_FRAME {
-        return Err(garbage(FrameError::TooLarge(length)));
+        return Err(garbage(FrameError::TooLarge(length)).into());
     }
     if length < 4 {
-        return Err(garbage(FrameError::Short));
+        return Err(garbage(FrameError::Short).into());
     }
     let mut frame = vec![0u8; length];
     stream.read_exact(&mut frame).await.map_err(|e| io_error(address, &e))?;
-    Command::decode(&frame).map_err(garbage)
+    Command::decode(&frame).map_err(|e| Failure::from(garbage(e)))
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicUsize;
+
+    use tokio::net::TcpListener;
+    use tokio::sync::oneshot;
+
     use super::*;
 
     fn frame_content(command: &Command) -> Vec<u8> {
         command.encode().unwrap()[4..].to_vec()
+    }
+
+    async fn local_server() -> (TcpListener, String) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        (listener, address)
+    }
+
+    /// One request as a server reads it, or None once the client closed the connection.
+    async fn read_request(stream: &mut TcpStream) -> Option<Command> {
+        let mut length = [0u8; 4];
+        stream.read_exact(&mut length).await.ok()?;
+        let mut content = vec![0u8; u32::from_be_bytes(length) as usize];
+        stream.read_exact(&mut content).await.ok()?;
+        Some(Command::decode(&content).unwrap())
+    }
+
+    async fn answer(stream: &mut TcpStream, request: &Command) {
+        let mut response = Command::request(response::SUCCESS);
+        response.flag = FLAG_RESPONSE;
+        response.opaque = request.opaque;
+        stream.write_all(&response.encode().unwrap()).await.unwrap();
+    }
+
+    fn remoting() -> Remoting {
+        Remoting::new(Duration::from_secs(10), None)
+    }
+
+    fn closed_without_answering(error: &AdapterError) -> bool {
+        let AdapterError::Protocol(message) = error else { return false };
+        message.ends_with("closed the connection without answering")
+    }
+
+    fn ping() -> Command {
+        Command::request(code::GET_BROKER_CLUSTER_INFO)
+    }
+
+    /// Answers every request on every connection and counts the connections.
+    fn serve_everything(listener: TcpListener) -> Arc<AtomicUsize> {
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&accepted);
+        tokio::spawn(async move {
+            loop {
+                let (mut stream, _) = listener.accept().await.unwrap();
+                counter.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    while let Some(request) = read_request(&mut stream).await {
+                        answer(&mut stream, &request).await;
+                    }
+                });
+            }
+        });
+        accepted
+    }
+
+    #[tokio::test]
+    async fn a_pooled_connection_the_server_closed_is_retried_once_on_a_fresh_one() {
+        let (listener, address) = local_server().await;
+        let (closed_tx, closed_rx) = oneshot::channel();
+        let server = tokio::spawn(async move {
+            let (mut first, _) = listener.accept().await.unwrap();
+            let request = read_request(&mut first).await.unwrap();
+            answer(&mut first, &request).await;
+            // As a RocketMQ server does with a channel idle for 120 s.
+            drop(first);
+            closed_tx.send(()).unwrap();
+            let (mut second, _) = listener.accept().await.unwrap();
+            let request = read_request(&mut second).await.unwrap();
+            answer(&mut second, &request).await;
+        });
+        let remoting = remoting();
+        assert_eq!(remoting.call(&address, ping()).await.unwrap().code, response::SUCCESS);
+        closed_rx.await.unwrap();
+        assert_eq!(remoting.call(&address, ping()).await.unwrap().code, response::SUCCESS);
+        server.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_connection_idle_for_max_idle_is_not_reused() {
+        let (listener, address) = local_server().await;
+        let accepted = serve_everything(listener);
+        let remoting = remoting().with_max_idle(Duration::ZERO);
+        remoting.call(&address, ping()).await.unwrap();
+        remoting.call(&address, ping()).await.unwrap();
+        assert_eq!(accepted.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn a_connection_idle_for_less_than_max_idle_is_reused() {
+        let (listener, address) = local_server().await;
+        let accepted = serve_everything(listener);
+        let remoting = remoting();
+        remoting.call(&address, ping()).await.unwrap();
+        remoting.call(&address, ping()).await.unwrap();
+        assert_eq!(accepted.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_fresh_connection_closed_without_an_answer_is_an_error_and_not_retried() {
+        let (listener, address) = local_server().await;
+        let requests = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&requests);
+        tokio::spawn(async move {
+            loop {
+                let (mut stream, _) = listener.accept().await.unwrap();
+                // Read before closing, so the client sees end of stream rather than a reset.
+                if read_request(&mut stream).await.is_some() {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        });
+        let error = remoting().call(&address, ping()).await.unwrap_err();
+        assert!(closed_without_answering(&error), "{error:?}");
+        // The client sees the close only after the server counted the request it read.
+        assert_eq!(requests.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn a_retry_that_is_closed_without_an_answer_too_is_an_error_and_not_retried_again() {
+        let (listener, address) = local_server().await;
+        let (closed_tx, closed_rx) = oneshot::channel();
+        let later_requests = Arc::new(AtomicUsize::new(0));
+        let counter = Arc::clone(&later_requests);
+        tokio::spawn(async move {
+            let (mut first, _) = listener.accept().await.unwrap();
+            let request = read_request(&mut first).await.unwrap();
+            answer(&mut first, &request).await;
+            drop(first);
+            closed_tx.send(()).unwrap();
+            loop {
+                let (mut stream, _) = listener.accept().await.unwrap();
+                if read_request(&mut stream).await.is_some() {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+        });
+        let remoting = remoting();
+        remoting.call(&address, ping()).await.unwrap();
+        closed_rx.await.unwrap();
+        let error = remoting.call(&address, ping()).await.unwrap_err();
+        assert!(closed_without_answering(&error), "{error:?}");
+        assert_eq!(later_requests.load(Ordering::SeqCst), 1);
     }
 
     #[test]
