@@ -76,6 +76,9 @@ pub struct AlertsConfig {
     /// Wait before the first retry of a failed delivery; doubles per attempt up to `retry_max`.
     #[serde(with = "duration_text")]
     pub retry_initial: Duration,
+    /// Unset, it follows `retry_initial`: 10 min, or `retry_initial` when that is longer
+    /// ([`Config::load`] derives it; serde alone fills in the value for the default
+    /// `retry_initial`).
     #[serde(with = "duration_text")]
     pub retry_max: Duration,
     /// A delivery still failing this long after its notice is given up and shown as failed.
@@ -87,10 +90,11 @@ pub struct AlertsConfig {
 
 impl Default for AlertsConfig {
     fn default() -> Self {
+        let retry_initial = Duration::from_secs(5);
         AlertsConfig {
             public_url: None,
-            retry_initial: Duration::from_secs(5),
-            retry_max: Duration::from_secs(600),
+            retry_initial,
+            retry_max: defaults::retry_max_for(retry_initial),
             give_up_after: Duration::from_secs(3 * 24 * 3600),
             channels: Vec::new(),
             rules: Vec::new(),
@@ -198,7 +202,9 @@ pub struct ClusterConfig {
     pub jolokia_urls: BTreeMap<String, String>,
     #[serde(with = "duration_text", default = "defaults::poll_interval")]
     pub poll_interval: Duration,
-    /// Longest time one poll may take; a slower poll counts as a failure.
+    /// Longest time one poll may take; a slower poll counts as a failure. Unset, it follows
+    /// `poll_interval`: 80 % of it, at most 8 s ([`Config::load`] derives it; serde alone fills
+    /// in the value for the default interval).
     #[serde(with = "duration_text", default = "defaults::poll_timeout")]
     pub poll_timeout: Duration,
     /// How often topic configurations are re-read (they change rarely and are costly to list).
@@ -281,8 +287,17 @@ mod defaults {
     pub fn poll_interval() -> Duration {
         Duration::from_secs(10)
     }
+    /// `poll_timeout` for the default `poll_interval`.
     pub fn poll_timeout() -> Duration {
-        Duration::from_secs(8)
+        poll_timeout_for(poll_interval())
+    }
+    /// `poll_timeout` when it is not set: 80 % of the interval, at most 8 s.
+    pub fn poll_timeout_for(poll_interval: Duration) -> Duration {
+        (poll_interval / 5 * 4).min(Duration::from_secs(8))
+    }
+    /// `alerts.retry_max` when it is not set: 10 min, or `retry_initial` when that is longer.
+    pub fn retry_max_for(retry_initial: Duration) -> Duration {
+        retry_initial.max(Duration::from_secs(600))
     }
     pub fn config_refresh_interval() -> Duration {
         Duration::from_secs(300)
@@ -329,6 +344,44 @@ pub enum ConfigError {
 
 fn key_error(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
     ConfigError::Key { key: key.into(), message: message.into() }
+}
+
+/// Keys whose default follows another key, and which of them the file and the environment
+/// left out. Serde can only fill in a fixed default, so these are derived after it has read
+/// the keys they follow; a value that was set is kept as it is and validated.
+struct UnsetDerived {
+    /// `alerts.retry_max`: follows `alerts.retry_initial`.
+    retry_max: bool,
+    /// `clusters[i].poll_timeout`, per cluster: follows the cluster's `poll_interval`.
+    poll_timeout: Vec<bool>,
+}
+
+impl UnsetDerived {
+    fn of(table: &toml::Table) -> UnsetDerived {
+        let unset = |value: &toml::Value, key: &str| {
+            !value.as_table().is_some_and(|table| table.contains_key(key))
+        };
+        UnsetDerived {
+            retry_max: table.get("alerts").is_none_or(|alerts| unset(alerts, "retry_max")),
+            poll_timeout: match table.get("clusters") {
+                Some(toml::Value::Array(clusters)) => {
+                    clusters.iter().map(|cluster| unset(cluster, "poll_timeout")).collect()
+                }
+                _ => Vec::new(),
+            },
+        }
+    }
+
+    fn derive(&self, config: &mut Config) {
+        if self.retry_max {
+            config.alerts.retry_max = defaults::retry_max_for(config.alerts.retry_initial);
+        }
+        for (cluster, &unset) in config.clusters.iter_mut().zip(&self.poll_timeout) {
+            if unset {
+                cluster.poll_timeout = defaults::poll_timeout_for(cluster.poll_interval);
+            }
+        }
+    }
 }
 
 impl Config {
@@ -381,14 +434,16 @@ impl Config {
     }
 
     fn from_table(table: toml::Table) -> Result<Config, ConfigError> {
-        let config: Config =
-            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+        let unset = UnsetDerived::of(&table);
+        let mut config: Config = serde_path_to_error::deserialize(toml::Value::Table(table))
+            .map_err(|e| {
                 let key = e.path().to_string();
                 let message = e.into_inner().to_string();
                 // toml appends "in `section`" on a second line; the key already says where.
                 let message = message.lines().next().unwrap_or_default().trim().to_owned();
                 key_error(if key == "." { "(top level)".into() } else { key }, message)
             })?;
+        unset.derive(&mut config);
         config.validate()?;
         Ok(config)
     }
@@ -710,7 +765,9 @@ impl Config {
             line("# Time between two polls; missed ticks are skipped, never queued.");
             line(&format!("poll_interval = {}", d(cluster.poll_interval)));
             line("# A poll that takes longer fails; the cluster is then shown as unreachable.");
-            line(&format!("poll_timeout = {}", d(cluster.poll_timeout)));
+            line("# Unset, it follows poll_interval: 80 % of it, at most 8s.");
+            let derived = cluster.poll_timeout == defaults::poll_timeout_for(cluster.poll_interval);
+            line(&unless_derived(derived, format!("poll_timeout = {}", d(cluster.poll_timeout))));
             line("# How often topic configurations are re-read.");
             line(&format!("config_refresh_interval = {}", d(cluster.config_refresh_interval)));
             line(
@@ -810,7 +867,9 @@ impl Config {
             "# give_up_after has passed since the notice; every attempt is shown on the Alerts page.",
         );
         line(&format!("retry_initial = {}", d(alerts.retry_initial)));
-        line(&format!("retry_max = {}", d(alerts.retry_max)));
+        line("# Unset, retry_max is 10m, or retry_initial when that is longer.");
+        let derived = alerts.retry_max == defaults::retry_max_for(alerts.retry_initial);
+        line(&unless_derived(derived, format!("retry_max = {}", d(alerts.retry_max))));
         line(&format!("give_up_after = {}", d(alerts.give_up_after)));
         line("#");
         line(
@@ -842,6 +901,13 @@ impl Config {
             render_entry(line, rule);
         }
     }
+}
+
+/// A key whose value is what it would be derived as is printed commented out, so that a copy
+/// of the rendering keeps following the key it derives from (`poll_interval = "2s"` alone
+/// then brings `poll_timeout` down with it).
+fn unless_derived(derived: bool, key_value: String) -> String {
+    if derived { format!("# {key_value}") } else { key_value }
 }
 
 /// One `[[…]]` entry's keys, one per line, in declaration order.
@@ -1228,6 +1294,91 @@ mod tests {
         let mut expected = config.clone();
         expected.clusters[0].properties.insert("sasl.password".into(), REDACTED.into());
         assert_eq!(Config::from_toml_str(&config.render_commented()).unwrap(), expected);
+    }
+
+    fn kafka_cluster(keys: &str) -> String {
+        format!("[[clusters]]\nname = 'a'\nkind = 'kafka'\nbootstrap_servers = 'x:1'\n{keys}")
+    }
+
+    fn refused_key(result: Result<Config, ConfigError>) -> String {
+        match result {
+            Err(ConfigError::Key { key, .. }) => key,
+            other => panic!("expected a refused key, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_short_poll_interval_alone_brings_the_poll_timeout_down_with_it() {
+        let config = Config::from_toml_str(&kafka_cluster("poll_interval = '2s'")).unwrap();
+        assert_eq!(config.clusters[0].poll_timeout, Duration::from_millis(1600));
+        let from_env =
+            load_text(ONE_CLUSTER, &[("OSPREY__CLUSTERS__0__POLL_INTERVAL", "2s")]).unwrap();
+        assert_eq!(from_env.clusters[0].poll_timeout, Duration::from_millis(1600));
+    }
+
+    #[test]
+    fn an_explicit_poll_timeout_longer_than_the_interval_is_still_refused_naming_it() {
+        let text = kafka_cluster("poll_interval = '5s'\npoll_timeout = '6s'");
+        assert_eq!(refused_key(Config::from_toml_str(&text)), "clusters[0].poll_timeout");
+        let from_env = load_text(
+            &kafka_cluster("poll_interval = '5s'"),
+            &[("OSPREY__CLUSTERS__0__POLL_TIMEOUT", "6s")],
+        );
+        assert_eq!(refused_key(from_env), "clusters[0].poll_timeout");
+        let shorter = kafka_cluster("poll_interval = '5s'\npoll_timeout = '1s'");
+        assert_eq!(Config::from_toml_str(&shorter).unwrap().clusters[0].poll_timeout.as_secs(), 1);
+    }
+
+    #[test]
+    fn the_poll_timeout_is_still_eight_seconds_by_default_and_never_more_when_unset() {
+        assert_eq!(ClusterConfig::kafka("a", "x:1").poll_timeout, Duration::from_secs(8));
+        let default = Config::from_toml_str(&kafka_cluster("")).unwrap();
+        assert_eq!(default.clusters[0], ClusterConfig::kafka("a", "x:1"));
+        let slow = Config::from_toml_str(&kafka_cluster("poll_interval = '1m'")).unwrap();
+        assert_eq!(slow.clusters[0].poll_timeout, Duration::from_secs(8));
+    }
+
+    #[test]
+    fn a_long_retry_initial_alone_raises_retry_max_to_match() {
+        let config = Config::from_toml_str("[alerts]\nretry_initial = '15m'").unwrap();
+        assert_eq!(config.alerts.retry_max, Duration::from_secs(15 * 60));
+        let from_env = load_text("", &[("OSPREY__ALERTS__RETRY_INITIAL", "15m")]).unwrap();
+        assert_eq!(from_env.alerts.retry_max, Duration::from_secs(15 * 60));
+        assert_eq!(AlertsConfig::default().retry_max, Duration::from_secs(600));
+        let short = Config::from_toml_str("[alerts]\nretry_initial = '1m'").unwrap();
+        assert_eq!(short.alerts.retry_max, Duration::from_secs(600));
+    }
+
+    #[test]
+    fn an_explicit_retry_max_below_retry_initial_is_still_refused_naming_it() {
+        let text = "[alerts]\nretry_initial = '15m'\nretry_max = '10m'";
+        assert_eq!(refused_key(Config::from_toml_str(text)), "alerts.retry_max");
+        let from_env =
+            load_text("[alerts]\nretry_initial = '15m'", &[("OSPREY__ALERTS__RETRY_MAX", "10m")]);
+        assert_eq!(refused_key(from_env), "alerts.retry_max");
+    }
+
+    #[test]
+    fn derived_values_print_commented_out_and_set_ones_print_as_set() {
+        let derived = Config::from_toml_str(&format!(
+            "[alerts]\nretry_initial = '15m'\n{}",
+            kafka_cluster("poll_interval = '2s'")
+        ))
+        .unwrap();
+        let rendered = derived.render_commented();
+        assert!(rendered.contains("\n# poll_timeout = \"1600ms\"\n"), "{rendered}");
+        assert!(rendered.contains("\n# retry_max = \"15m\"\n"), "{rendered}");
+        assert_eq!(Config::from_toml_str(&rendered).unwrap(), derived);
+
+        let set = Config::from_toml_str(&format!(
+            "[alerts]\nretry_max = '1h'\n{}",
+            kafka_cluster("poll_interval = '2s'\npoll_timeout = '1s'")
+        ))
+        .unwrap();
+        let rendered = set.render_commented();
+        assert!(rendered.contains("\npoll_timeout = \"1s\"\n"), "{rendered}");
+        assert!(rendered.contains("\nretry_max = \"1h\"\n"), "{rendered}");
+        assert_eq!(Config::from_toml_str(&rendered).unwrap(), set);
     }
 
     #[test]
