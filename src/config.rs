@@ -194,7 +194,7 @@ pub struct ClusterConfig {
     #[serde(default)]
     pub secret_key: Option<Secret>,
     /// Per broker id, a Prometheus endpoint with its JMX metrics (the JMX exporter agent; for
-    /// RabbitMQ, per node index, the prometheus plugin).
+    /// RabbitMQ, per node name such as `rabbit@host`, the prometheus plugin).
     #[serde(default)]
     pub metrics_urls: BTreeMap<String, String>,
     /// Per broker id, a Jolokia agent's URL (`http://b1:8778/jolokia/`).
@@ -559,10 +559,12 @@ impl Config {
                 [("metrics_urls", &cluster.metrics_urls), ("jolokia_urls", &cluster.jolokia_urls)]
             {
                 for (broker, url) in urls {
-                    if broker.trim().parse::<i32>().is_err() {
+                    if cluster.kind.broker_key(broker).is_none() {
                         return Err(key_error(
                             key(field),
-                            format!("{broker:?} is not a broker id (the keys are broker ids)"),
+                            format!(
+                                "{broker:?} is not a broker id (the keys are broker ids; on RabbitMQ also node names)"
+                            ),
                         ));
                     }
                     if !url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
@@ -778,7 +780,7 @@ impl Config {
                 "# JMX-like broker metrics over HTTP, per broker id: a Prometheus endpoint (the JMX",
             );
             line(
-                "# exporter agent; RabbitMQ's prometheus plugin per node index) or a Jolokia agent.",
+                "# exporter agent; RabbitMQ's prometheus plugin per node name) or a Jolokia agent.",
             );
             let table = |urls: &BTreeMap<String, String>| {
                 let entries: Vec<String> =

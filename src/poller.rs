@@ -303,7 +303,7 @@ impl PollBook {
             seen_brokers: BTreeMap::new(),
             sampler: TopicSampler::new(history.topic_sample_interval),
             queue_sampler: QueueSampler::new(history.topic_sample_interval),
-            lag: LagBook::new(lag_rules(&lag)),
+            lag: LagBook::new(lag_rules(lag)),
             partition_interval: i64::try_from(lag.partition_sample_interval.as_millis())
                 .unwrap_or(i64::MAX),
             partitions_written_at: None,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::metrics::{BrokerMetrics, ClusterMetrics, Metric};
 use crate::domain::rocket::{MessageQueue, RocketGroup, RocketSnapshot, RocketTopic, TopicClass};
-use crate::domain::{ClusterSnapshot, ConfigEntry, GroupMember, Millis, Partition, Topic};
+use crate::domain::{ClusterSnapshot, ConfigEntry, GroupMember, Millis, Partition, Topic, clipped};
 use crate::evaluator::{GroupLag, GroupSummary, PartitionStatus};
 use crate::poller::{ClusterState, ClusterStatus, Clusters};
 use crate::store::{
@@ -17,17 +17,17 @@ use crate::store::{
 
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
-    #[error("no cluster named {0:?} is configured")]
+    #[error("no cluster named {} is configured", clipped(.0))]
     UnknownCluster(String),
-    #[error("cluster {cluster:?} has no topic named {topic:?}")]
+    #[error("cluster {} has no topic named {}", clipped(.cluster), clipped(.topic))]
     UnknownTopic { cluster: String, topic: String },
-    #[error("cluster {0:?} has not been reached yet; its data appears after the first good poll")]
+    #[error("cluster {} has not been reached yet; its data appears after the first good poll", clipped(.0))]
     NotPolledYet(String),
-    #[error("cluster {cluster:?} has no consumer group named {group:?}")]
+    #[error("cluster {} has no consumer group named {}", clipped(.cluster), clipped(.group))]
     UnknownGroup { cluster: String, group: String },
-    #[error("cluster {cluster:?} has no queue {queue:?}")]
+    #[error("cluster {} has no queue {}", clipped(.cluster), clipped(.queue))]
     UnknownQueue { cluster: String, queue: String },
-    #[error("cluster {cluster:?} has no broker {broker}")]
+    #[error("cluster {} has no broker {broker}", clipped(.cluster))]
     UnknownBroker { cluster: String, broker: i32 },
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -161,6 +161,20 @@ fn rocket_of(state: &ClusterState) -> Option<&RocketSnapshot> {
 
 fn cluster_state(clusters: &Clusters, name: &str) -> Result<Arc<ClusterState>, QueryError> {
     clusters.get(name).ok_or_else(|| QueryError::UnknownCluster(name.to_owned()))
+}
+
+/// Whether `cluster`, as last polled, has `topic` (the pages about one topic answer 404
+/// otherwise, before anything reaches a broker).
+pub fn require_topic(clusters: &Clusters, cluster: &str, topic: &str) -> Result<(), QueryError> {
+    let state = cluster_state(clusters, cluster)?;
+    let snapshot =
+        state.snapshot.as_deref().ok_or_else(|| QueryError::NotPolledYet(cluster.to_owned()))?;
+    match snapshot.topic(topic) {
+        Some(_) => Ok(()),
+        None => {
+            Err(QueryError::UnknownTopic { cluster: cluster.to_owned(), topic: topic.to_owned() })
+        }
+    }
 }
 
 /// Every configured cluster, in configuration order.

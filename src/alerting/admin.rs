@@ -13,9 +13,9 @@ use crate::store::{Attempt, Delivery, Incident, Store, StoreError, Stored, Store
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
-    #[error("there is no {what} {name:?}")]
+    #[error("there is no {what} {}", crate::domain::clipped(.name))]
     NotFound { what: &'static str, name: String },
-    #[error("a {what} named {name:?} exists already")]
+    #[error("a {what} named {} exists already", crate::domain::clipped(.name))]
     Exists { what: &'static str, name: String },
     #[error("{0}")]
     Invalid(#[from] DefinitionError),

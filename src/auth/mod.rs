@@ -102,9 +102,9 @@ pub enum AuthError {
     Throttled(i64),
     #[error("{0}")]
     Invalid(String),
-    #[error("there is no user {0:?}")]
+    #[error("there is no user {}", crate::domain::clipped(.0))]
     NoSuchUser(String),
-    #[error("a user named {0:?} exists already")]
+    #[error("a user named {} exists already", crate::domain::clipped(.0))]
     UserExists(String),
     #[error("the setup link is not valid (it works once, until an admin exists)")]
     BadSetupToken,

@@ -1,5 +1,5 @@
-//! What kinds of cluster Osprey watches, and the rule every name (cluster, rule, channel, user)
-//! follows.
+//! What kinds of cluster Osprey watches, the rule every name (cluster, rule, channel, user)
+//! follows, and how a name is repeated in a message (clipped).
 
 use serde::Deserialize;
 
@@ -21,6 +21,21 @@ impl ClusterKind {
             ClusterKind::Rocketmq => "rocketmq",
         }
     }
+
+    /// The broker id a `metrics_urls` / `jolokia_urls` key stands for, `None` when it stands for
+    /// none. An integer is the broker id itself, whatever the kind. On a RabbitMQ cluster any other
+    /// key is a node name (`rabbit@host`) and stands for
+    /// [`node_id`](crate::domain::rabbit::node_id) of it, the id the node has as a broker: node
+    /// positions are no ids. (Should two listed nodes' names hash alike, about one chance in 2^31,
+    /// [`node_ids`](crate::domain::rabbit::node_ids) moves the later one to the next id; its key
+    /// must then be that id.)
+    pub fn broker_key(self, key: &str) -> Option<i32> {
+        let key = key.trim();
+        if let Ok(id) = key.parse::<i32>() {
+            return Some(id);
+        }
+        (self == ClusterKind::Rabbitmq && !key.is_empty()).then(|| super::rabbit::node_id(key))
+    }
 }
 
 /// Names of clusters, rules, channels and users: 1-64 letters, digits, `.`, `_` and `-`.
@@ -28,4 +43,30 @@ pub fn is_valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// Longest piece of user or broker input an error message repeats.
+pub const CLIP_CHARS: usize = 80;
+
+/// `text` quoted as an error message repeats it: at most [`CLIP_CHARS`] characters, the rest
+/// replaced by `…`, so a 300-character name neither floods a page nor a log line.
+pub fn clipped(text: &str) -> String {
+    match text.char_indices().nth(CLIP_CHARS) {
+        Some((cut, _)) => format!("{:?}", format!("{}…", &text[..cut])),
+        None => format!("{text:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_names_are_clipped_in_messages_and_short_ones_kept_whole() {
+        assert_eq!(clipped("orders"), "\"orders\"");
+        let long = "é".repeat(300);
+        let shown = clipped(&long);
+        assert_eq!(shown.chars().count(), CLIP_CHARS + 3);
+        assert!(shown.ends_with("…\""));
+    }
 }

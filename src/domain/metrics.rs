@@ -258,9 +258,10 @@ impl ClusterMetrics {
             }
         }
         if let Some(rabbit) = &snapshot.rabbit {
-            let running = rabbit.nodes.iter().filter(|n| n.running);
-            for (index, node) in running.enumerate() {
-                let Ok(id) = i32::try_from(index) else { continue };
+            // The ids the snapshot's brokers have (from node names), not listing positions.
+            let running =
+                super::rabbit::node_ids(&rabbit.nodes).into_iter().filter(|(_, n)| n.running);
+            for (id, node) in running {
                 let values = known([
                     (Metric::HeapUsedBytes, node.mem_used.map(|v| v as f64)),
                     (Metric::HeapMaxBytes, node.mem_limit.map(|v| v as f64)),
@@ -396,6 +397,60 @@ mod tests {
                 .cluster_value(Metric::MessagesInPerSec)
                 .is_none()
         );
+    }
+
+    #[test]
+    fn rabbit_node_memory_lands_on_the_ids_of_the_node_brokers() {
+        use crate::domain::fixtures::snapshot;
+        use crate::domain::rabbit::{Node, Overview, RabbitSnapshot, node_id};
+        let node = |name: &str, running: bool, mem_used: u64| Node {
+            name: name.into(),
+            running,
+            mem_used: Some(mem_used),
+            mem_limit: Some(1000),
+            mem_alarm: false,
+            disk_free: None,
+            disk_free_limit: None,
+            disk_free_alarm: false,
+            fd_used: None,
+            fd_total: None,
+            uptime: None,
+        };
+        let mut now = snapshot(10_000, vec![]);
+        now.kind = crate::domain::ClusterKind::Rabbitmq;
+        // Listed out of name order, with a stopped node between: positions are no ids.
+        let nodes = vec![
+            node("rabbit@c", true, 300),
+            node("rabbit@b", false, 200),
+            node("rabbit@a", true, 100),
+        ];
+        now.brokers = ["rabbit@a", "rabbit@c"]
+            .into_iter()
+            .map(|name| crate::domain::Broker {
+                id: node_id(name),
+                host: name.into(),
+                port: 0,
+                rack: None,
+            })
+            .collect();
+        now.brokers.sort_by_key(|b| b.id);
+        now.rabbit = Some(std::sync::Arc::new(RabbitSnapshot {
+            taken_at: 10_000,
+            overview: Overview::default(),
+            nodes,
+            queues: vec![],
+        }));
+        let metrics = ClusterMetrics::assemble(&now, None, vec![]);
+        let ids: Vec<i32> = metrics.brokers.iter().map(|b| b.broker).collect();
+        let mut expected = vec![node_id("rabbit@a"), node_id("rabbit@c")];
+        expected.sort_unstable();
+        assert_eq!(ids, expected, "no broker at a positional id, none for the stopped node");
+        let used = |name| metrics.broker(node_id(name)).unwrap().values[&Metric::HeapUsedBytes];
+        assert_eq!(used("rabbit@a"), 100.0);
+        assert_eq!(used("rabbit@c"), 300.0);
+        assert_eq!(metrics.broker(node_id("rabbit@a")).unwrap().sources, [Source::Management]);
+        assert!(metrics.broker(node_id("rabbit@b")).is_none());
+        assert_eq!(metrics.cluster_value(Metric::HeapUsedBytes), Some(400.0));
     }
 
     #[test]

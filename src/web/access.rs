@@ -5,21 +5,21 @@
 
 use askama::Template;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, FromRequestParts, OriginalUri, Path, Query, Request, State};
+use axum::extract::{ConnectInfo, FromRequestParts, OriginalUri, Path, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Json, Router};
+use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
-use super::alerts::Fields;
-use super::error::{ApiError, PageError, WebError};
+use super::error::{ApiError, PageError, WebError, error_page};
+use super::form::{ApiJson, ApiQuery, Fields, MAX_BODY, PageForm, PageQuery};
 use super::format::Fmt;
 use super::i18n::{Lang, Messages};
-use super::pages::{Chrome, render, segment};
+use super::view::{Chrome, render, segment};
 use crate::auth::{Action, AuthError, Principal, Role, SESSION_COOKIE, Via};
 use crate::clock::now_millis;
 use crate::store::{AuditEntry, StoredToken, StoredUser};
@@ -81,9 +81,6 @@ fn is_open(path: &str) -> bool {
         || path.starts_with("/lang/")
 }
 
-/// Largest form body the CSRF check reads (mock-sent messages may be large).
-const MAX_FORM: usize = 16 * 1024 * 1024;
-
 pub async fn authenticate(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();
     let now = now_millis();
@@ -121,11 +118,11 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
         let sent = match from_header {
             Some(token) => Some(token),
             None => {
-                let bytes = match axum::body::to_bytes(body, MAX_FORM).await {
+                let bytes = match axum::body::to_bytes(body, MAX_BODY).await {
                     Ok(bytes) => bytes,
                     Err(_) => {
-                        return (StatusCode::PAYLOAD_TOO_LARGE, "request too large")
-                            .into_response();
+                        let error = WebError::TooLarge { limit: MAX_BODY };
+                        return refuse(api, &mut parts, &principal, error).await;
                     }
                 };
                 let token = url::form_urlencoded::parse(&bytes)
@@ -150,19 +147,22 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
             let error = WebError::Forbidden(
                 "the form is missing its security token or it expired; reload the page and try again".into(),
             );
-            return if api {
-                ApiError(error).into_response()
-            } else {
-                PageError::new(
-                    error,
-                    Lang::from_request_parts(&mut parts, &()).await.unwrap_or(Lang::En),
-                )
-                .into_response()
-            };
+            return refuse(api, &mut parts, &principal, error).await;
         }
     }
     parts.extensions.insert(principal);
     next.run(Request::from_parts(parts, body)).await
+}
+
+/// Answers a request the middleware refuses: JSON for the API, the error page otherwise.
+async fn refuse(api: bool, parts: &mut Parts, who: &Principal, error: WebError) -> Response {
+    if api {
+        ApiError(error).into_response()
+    } else {
+        let Ok(lang) = Lang::from_request_parts(parts, &()).await;
+        let here = parts.uri.path_and_query().map_or("/", |pq| pq.as_str()).to_owned();
+        error_page(&error, lang, here, who)
+    }
 }
 
 fn unauthorized(api: bool, path: &str, why: &str) -> Response {
@@ -226,7 +226,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
 }
 
 impl Caller {
-    pub async fn allow(
+    /// Checks that the caller has `role` for something that changes nothing (a page, a
+    /// browse); a refusal is audited.
+    pub async fn require(
         &self,
         state: &AppState,
         role: Role,
@@ -235,13 +237,43 @@ impl Caller {
         allow(state, &self.who, role, what, &self.remote).await
     }
 
-    pub async fn audited<T, E: std::fmt::Display>(
+    /// Checks that the caller has `role`, runs `action`, and writes one audit row: "denied"
+    /// when the role is missing (the outer error; `action` does not run), else "ok", or
+    /// "failed" with the action's error (the inner result, passed on as it came).
+    pub async fn act<T, E: std::fmt::Display>(
         &self,
         state: &AppState,
+        role: Role,
         what: Action<'_>,
-        result: Result<T, E>,
-    ) -> Result<T, E> {
-        audited(state, &self.who, what, &self.remote, result).await
+        action: impl Future<Output = Result<T, E>>,
+    ) -> Result<Result<T, E>, WebError> {
+        self.act_summarized(state, role, what, action, |_| (true, None)).await
+    }
+
+    /// [`Caller::act`] for an action whose success may hide partial failures: `summarize`
+    /// says whether it went wholly well and what the audit row's detail is.
+    pub async fn act_summarized<T, E: std::fmt::Display>(
+        &self,
+        state: &AppState,
+        role: Role,
+        what: Action<'_>,
+        action: impl Future<Output = Result<T, E>>,
+        summarize: impl FnOnce(&T) -> (bool, Option<String>),
+    ) -> Result<Result<T, E>, WebError> {
+        allow(state, &self.who, role, what.clone(), &self.remote).await?;
+        let result = action.await;
+        let (outcome, detail) = match &result {
+            Ok(value) => match summarize(value) {
+                (true, detail) => ("ok", detail),
+                (false, detail) => ("failed", detail),
+            },
+            Err(e) => ("failed", Some(e.to_string())),
+        };
+        state
+            .auth
+            .record(&self.who, what, outcome, detail.as_deref(), Some(&self.remote.0), now_millis())
+            .await;
+        Ok(result)
     }
 }
 
@@ -311,7 +343,7 @@ async fn login_page(
     State(state): State<AppState>,
     lang: Lang,
     who: Principal,
-    Query(q): Query<NextParam>,
+    PageQuery(q): PageQuery<NextParam>,
 ) -> Response {
     render(&LoginPage {
         t: lang.messages(),
@@ -329,7 +361,7 @@ async fn login_form(
     who: Principal,
     remote: Remote,
     headers: axum::http::HeaderMap,
-    Form(f): Form<Fields>,
+    PageForm(f): PageForm<Fields>,
 ) -> Response {
     let (username, next) = (f.value("username").to_owned(), safe_next(Some(f.value("next"))));
     let now = now_millis();
@@ -421,7 +453,7 @@ pub struct TokenParam {
     token: String,
 }
 
-async fn setup_page(lang: Lang, who: Principal, Query(q): Query<TokenParam>) -> Response {
+async fn setup_page(lang: Lang, who: Principal, PageQuery(q): PageQuery<TokenParam>) -> Response {
     render(&SetupPage {
         t: lang.messages(),
         chrome: Chrome::new(lang, "/setup".into(), None, &who),
@@ -436,7 +468,7 @@ async fn setup_form(
     lang: Lang,
     who: Principal,
     remote: Remote,
-    Form(f): Form<Fields>,
+    PageForm(f): PageForm<Fields>,
 ) -> Response {
     let username = f.value("username").to_owned();
     let mut error = None;
@@ -488,7 +520,7 @@ async fn users_view(
     flash: Option<String>,
     error: Option<String>,
 ) -> Result<Response, PageError> {
-    let users = state.auth.users().await.map_err(|e| PageError::new(WebError::from(e), lang))?;
+    let users = state.auth.users().await.map_err(|e| PageError::from(WebError::from(e)))?;
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let page = UsersPage {
         t: lang.messages(),
@@ -512,10 +544,10 @@ async fn users_page(
     lang: Lang,
     who: Principal,
     remote: Remote,
-    Query(q): Query<DoneParam>,
+    PageQuery(q): PageQuery<DoneParam>,
 ) -> Result<Response, PageError> {
     let what = Action { action: "users.read", ..Action::default() };
-    allow(&state, &who, Role::Admin, what, &remote).await.map_err(|e| PageError::new(e, lang))?;
+    allow(&state, &who, Role::Admin, what, &remote).await?;
     users_view(&state, lang, &who, q.done, None).await
 }
 
@@ -530,14 +562,12 @@ async fn user_change(
     done: String,
     change: impl std::future::Future<Output = Result<(), AuthError>>,
 ) -> Result<Response, PageError> {
-    allow(state, who, Role::Admin, what.clone(), remote)
-        .await
-        .map_err(|e| PageError::new(e, lang))?;
+    allow(state, who, Role::Admin, what.clone(), remote).await?;
     match audited(state, who, what, remote, change.await).await {
         Ok(()) => {
             Ok(Redirect::to(&format!("/admin/users?done={}", segment(&done))).into_response())
         }
-        Err(AuthError::Store(e)) => Err(PageError::new(WebError::from(e), lang)),
+        Err(AuthError::Store(e)) => Err(PageError::from(WebError::from(e))),
         Err(e) => users_view(state, lang, who, None, Some(e.to_string())).await,
     }
 }
@@ -547,7 +577,7 @@ async fn create_user_form(
     lang: Lang,
     who: Principal,
     remote: Remote,
-    Form(f): Form<Fields>,
+    PageForm(f): PageForm<Fields>,
 ) -> Result<Response, PageError> {
     let name = f.value("username").to_owned();
     let role = Role::parse(f.value("role")).unwrap_or(Role::Viewer);
@@ -563,7 +593,7 @@ async fn update_user_form(
     who: Principal,
     remote: Remote,
     Path(name): Path<String>,
-    Form(f): Form<Fields>,
+    PageForm(f): PageForm<Fields>,
 ) -> Result<Response, PageError> {
     let role = Role::parse(f.value("role"));
     let password = Some(f.value("password")).filter(|p| !p.is_empty());
@@ -603,7 +633,7 @@ async fn tokens_view(
     created: Option<String>,
     error: Option<String>,
 ) -> Result<Response, PageError> {
-    let fail = |e: AuthError| PageError::new(WebError::from(e), lang);
+    let fail = |e: AuthError| PageError::from(WebError::from(e));
     let tokens = state.auth.tokens().await.map_err(fail)?;
     let users = state.auth.users().await.map_err(fail)?;
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
@@ -626,7 +656,7 @@ async fn tokens_page(
     remote: Remote,
 ) -> Result<Response, PageError> {
     let what = Action { action: "tokens.read", ..Action::default() };
-    allow(&state, &who, Role::Admin, what, &remote).await.map_err(|e| PageError::new(e, lang))?;
+    allow(&state, &who, Role::Admin, what, &remote).await?;
     tokens_view(&state, lang, &who, None, None).await
 }
 
@@ -635,13 +665,11 @@ async fn create_token_form(
     lang: Lang,
     who: Principal,
     remote: Remote,
-    Form(f): Form<Fields>,
+    PageForm(f): PageForm<Fields>,
 ) -> Result<Response, PageError> {
     let owner = f.value("username").to_owned();
     let what = Action { action: "token.create", cluster: None, object: Some(&owner) };
-    allow(&state, &who, Role::Admin, what.clone(), &remote)
-        .await
-        .map_err(|e| PageError::new(e, lang))?;
+    allow(&state, &who, Role::Admin, what.clone(), &remote).await?;
     let created = state.auth.create_token(&owner, f.value("name"), now_millis()).await;
     match audited(&state, &who, what, &remote, created).await {
         Ok((_, token)) => tokens_view(&state, lang, &who, Some(token), None).await,
@@ -651,19 +679,16 @@ async fn create_token_form(
 
 async fn delete_token_form(
     State(state): State<AppState>,
-    lang: Lang,
     who: Principal,
     remote: Remote,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let what = Action { action: "token.delete", cluster: None, object: Some(&id) };
-    allow(&state, &who, Role::Admin, what.clone(), &remote)
-        .await
-        .map_err(|e| PageError::new(e, lang))?;
+    allow(&state, &who, Role::Admin, what.clone(), &remote).await?;
     let deleted = state.auth.delete_token(&id).await;
     audited(&state, &who, what, &remote, deleted)
         .await
-        .map_err(|e| PageError::new(WebError::from(e), lang))?;
+        .map_err(|e| PageError::from(WebError::from(e)))?;
     Ok(Redirect::to("/admin/tokens").into_response())
 }
 
@@ -686,14 +711,12 @@ async fn audit_page(
     uri: OriginalUri,
 ) -> Result<Response, PageError> {
     let what = Action { action: "audit.read", ..Action::default() };
-    allow(&state, &who, Role::Operator, what, &remote)
-        .await
-        .map_err(|e| PageError::new(e, lang))?;
+    allow(&state, &who, Role::Operator, what, &remote).await?;
     let entries = state
         .auth
         .audit_entries(AUDIT_PAGE)
         .await
-        .map_err(|e| PageError::new(WebError::from(e), lang))?;
+        .map_err(|e| PageError::from(WebError::from(e)))?;
     let here = uri.path_and_query().map_or_else(|| "/audit".to_owned(), |p| p.as_str().to_owned());
     Ok(render(&AuditPage {
         t: lang.messages(),
@@ -725,9 +748,8 @@ async fn login_api(
     State(state): State<AppState>,
     remote: Remote,
     headers: axum::http::HeaderMap,
-    body: Result<Json<LoginBody>, axum::extract::rejection::JsonRejection>,
+    ApiJson(body): ApiJson<LoginBody>,
 ) -> Result<Response, ApiError> {
-    let Json(body) = body.map_err(|e| WebError::BadRequest(e.body_text()))?;
     let now = now_millis();
     let who = Principal { name: body.username.clone(), role: None, via: Via::Anonymous };
     let what = Action { action: "login", ..Action::default() };
@@ -798,9 +820,8 @@ async fn create_user_api(
     State(state): State<AppState>,
     who: Principal,
     remote: Remote,
-    body: Result<Json<UserBody>, axum::extract::rejection::JsonRejection>,
+    ApiJson(body): ApiJson<UserBody>,
 ) -> Result<StatusCode, ApiError> {
-    let Json(body) = body.map_err(|e| WebError::BadRequest(e.body_text()))?;
     let what = Action { action: "user.create", cluster: None, object: Some(&body.username) };
     allow(&state, &who, Role::Admin, what.clone(), &remote).await?;
     let created = state
@@ -821,9 +842,8 @@ async fn update_user_api(
     who: Principal,
     remote: Remote,
     Path(name): Path<String>,
-    body: Result<Json<UserBody>, axum::extract::rejection::JsonRejection>,
+    ApiJson(body): ApiJson<UserBody>,
 ) -> Result<StatusCode, ApiError> {
-    let Json(body) = body.map_err(|e| WebError::BadRequest(e.body_text()))?;
     let what = Action { action: "user.update", cluster: None, object: Some(&name) };
     allow(&state, &who, Role::Admin, what.clone(), &remote).await?;
     let updated =
@@ -876,9 +896,8 @@ async fn create_token_api(
     State(state): State<AppState>,
     who: Principal,
     remote: Remote,
-    body: Result<Json<TokenBody>, axum::extract::rejection::JsonRejection>,
+    ApiJson(body): ApiJson<TokenBody>,
 ) -> Result<(StatusCode, Json<NewToken>), ApiError> {
-    let Json(body) = body.map_err(|e| WebError::BadRequest(e.body_text()))?;
     let owner = body.username.unwrap_or_else(|| who.name.clone());
     let what = Action { action: "token.create", cluster: None, object: Some(&owner) };
     allow(&state, &who, Role::Admin, what.clone(), &remote).await?;
@@ -911,7 +930,7 @@ async fn audit_api(
     State(state): State<AppState>,
     who: Principal,
     remote: Remote,
-    Query(q): Query<AuditQuery>,
+    ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Result<Json<Vec<AuditEntry>>, ApiError> {
     let what = Action { action: "audit.read", ..Action::default() };
     allow(&state, &who, Role::Operator, what, &remote).await?;

@@ -5,22 +5,22 @@
 use std::time::Duration;
 
 use askama::Template;
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{OriginalUri, Path, Query, State};
+use axum::extract::{OriginalUri, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use axum::{Form, Json, Router};
+use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::error::{ApiError, PageError, WebError};
+use super::form::{ApiJson, Fields, PageForm, PageQuery};
 use super::format::Fmt;
+use super::view::{Chrome, here, render, segment};
 use crate::domain::metrics::Metric;
 
 use super::access::Caller;
 use super::i18n::{Lang, Messages};
-use super::pages::{Chrome, here, render, segment};
 use crate::alerting::admin::{self, AlertsOverview, IncidentView, SilenceRequest};
 use crate::alerting::definition::{
     ChannelDef, ChannelKind, DefinitionError, RuleDef, RuleKind, Severity, SmtpTls, WebhookFormat,
@@ -75,69 +75,6 @@ pub fn api() -> Router<AppState> {
 
 // ---------------------------------------------------------------------------------------------
 // Forms
-
-/// A submitted form as name/value pairs (a name may repeat, as checkboxes do).
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(transparent)]
-pub struct Fields(Vec<(String, String)>);
-
-impl Fields {
-    pub fn push(&mut self, name: &str, value: impl Into<String>) {
-        self.0.push((name.to_owned(), value.into()));
-    }
-
-    /// The first value of `name`, trimmed; empty when absent.
-    pub fn value(&self, name: &str) -> &str {
-        self.0.iter().find(|(n, _)| n == name).map_or("", |(_, v)| v.trim())
-    }
-
-    /// The first value of `name` exactly as sent (message bodies keep their spacing).
-    pub fn raw(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
-    }
-
-    fn opt(&self, name: &str) -> Option<String> {
-        Some(self.value(name)).filter(|v| !v.is_empty()).map(str::to_owned)
-    }
-
-    fn all(&self, name: &str) -> Vec<String> {
-        self.0
-            .iter()
-            .filter(|(n, _)| n == name)
-            .flat_map(|(_, v)| v.split([',', '\n']).map(str::trim).map(str::to_owned))
-            .filter(|v| !v.is_empty())
-            .collect()
-    }
-
-    /// Whether `name` has `value` among its values (checkboxes, selects).
-    pub fn has(&self, name: &str, value: &str) -> bool {
-        self.all(name).iter().any(|v| v == value)
-    }
-
-    fn parse<T: std::str::FromStr>(
-        &self,
-        name: &str,
-        what: &str,
-    ) -> Result<Option<T>, DefinitionError> {
-        self.opt(name)
-            .map(|v| {
-                v.parse().map_err(|_| DefinitionError {
-                    field: name.into(),
-                    message: format!("{v:?} is not {what}"),
-                })
-            })
-            .transpose()
-    }
-
-    fn duration(&self, name: &str) -> Result<Option<Duration>, DefinitionError> {
-        self.opt(name)
-            .map(|v| {
-                duration_text::parse(&v)
-                    .map_err(|message| DefinitionError { field: name.into(), message })
-            })
-            .transpose()
-    }
-}
 
 fn invalid(field: &str, message: impl Into<String>) -> DefinitionError {
     DefinitionError { field: field.into(), message: message.into() }
@@ -353,9 +290,9 @@ async fn alerts_page(
     lang: Lang,
     uri: OriginalUri,
     caller: Caller,
-    Query(d): Query<Done>,
+    PageQuery(d): PageQuery<Done>,
 ) -> Result<Response, PageError> {
-    let o = admin::overview(&state.store, HISTORY).await.map_err(|e| PageError::new(e, lang))?;
+    let o = admin::overview(&state.store, HISTORY).await?;
     Ok(render(&AlertsPage {
         t: lang.messages(),
         f: Fmt::new(lang, now_millis()),
@@ -382,9 +319,9 @@ async fn incident_page(
     uri: OriginalUri,
     caller: Caller,
     Path(id): Path<String>,
-    Query(d): Query<Done>,
+    PageQuery(d): PageQuery<Done>,
 ) -> Result<Response, PageError> {
-    let v = admin::incident(&state.store, &id).await.map_err(|e| PageError::new(e, lang))?;
+    let v = admin::incident(&state.store, &id).await?;
     Ok(render(&IncidentPage {
         t: lang.messages(),
         f: Fmt::new(lang, now_millis()),
@@ -397,18 +334,17 @@ async fn incident_page(
 
 async fn retry_form(
     State(state): State<AppState>,
-    lang: Lang,
     caller: Caller,
     Path(id): Path<String>,
-    Form(f): Form<Fields>,
+    PageForm(f): PageForm<Fields>,
 ) -> Result<Response, PageError> {
     let what = Action { action: "alert_delivery.retry", cluster: None, object: Some(&id) };
-    caller
-        .allow(&state, Role::Operator, what.clone())
-        .await
-        .map_err(|e| PageError::new(e, lang))?;
-    let retried = admin::retry_delivery(&state.alerting, &id, now_millis()).await;
-    caller.audited(&state, what, retried).await.map_err(|e| PageError::new(e, lang))?;
+    let retried = caller
+        .act(&state, Role::Operator, what, async {
+            admin::retry_delivery(&state.alerting, &id, now_millis()).await
+        })
+        .await?;
+    retried?;
     let incident = f.value("incident");
     Ok(done(&format!("/alerts/incidents/{}", segment(incident)), "retried", &id))
 }
@@ -490,10 +426,9 @@ async fn rules_page(
     lang: Lang,
     uri: OriginalUri,
     caller: Caller,
-    Query(d): Query<Done>,
+    PageQuery(d): PageQuery<Done>,
 ) -> Result<Response, PageError> {
-    let rules =
-        state.store.alert_rules().await.map_err(|e| PageError::new(WebError::from(e), lang))?;
+    let rules = state.store.alert_rules().await.map_err(|e| PageError::from(WebError::from(e)))?;
     Ok(render(&RulesPage {
         t: lang.messages(),
         f: Fmt::new(lang, now_millis()),
@@ -546,7 +481,7 @@ async fn rule_form(
     error: Option<String>,
 ) -> Result<Response, PageError> {
     let channels =
-        state.store.alert_channels().await.map_err(|e| PageError::new(WebError::from(e), lang))?;
+        state.store.alert_channels().await.map_err(|e| PageError::from(WebError::from(e)))?;
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let page = RuleFormPage {
         t: lang.messages(),
@@ -579,7 +514,7 @@ async fn edit_rule_page(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Response, PageError> {
-    let rule = admin::rule(&state.store, &name).await.map_err(|e| PageError::new(e, lang))?;
+    let rule = admin::rule(&state.store, &name).await?;
     rule_form(&state, lang, &uri, &caller.who, Some(name), rule_fields(&rule.definition), None)
         .await
 }
@@ -594,17 +529,22 @@ async fn save_rule_form(
 ) -> Result<Response, PageError> {
     let name = f.value("name").to_owned();
     let what = Action { action: "alert_rule.save", cluster: None, object: Some(&name) };
-    caller.allow(&state, Role::Admin, what.clone()).await.map_err(|e| PageError::new(e, lang))?;
-    let saved = match rule_from_fields(&f) {
-        Ok(rule) => admin::save_rule(&state.store, rule, editing.as_deref(), now_millis()).await,
-        Err(e) => Err(e.into()),
-    };
-    match caller.audited(&state, what, saved).await {
+    let saved = caller
+        .act(&state, Role::Admin, what, async {
+            match rule_from_fields(&f) {
+                Ok(rule) => {
+                    admin::save_rule(&state.store, rule, editing.as_deref(), now_millis()).await
+                }
+                Err(e) => Err(e.into()),
+            }
+        })
+        .await?;
+    match saved {
         Ok(()) => Ok(done("/alerts/rules", "saved", f.value("name"))),
         Err(e @ (admin::AdminError::Invalid(_) | admin::AdminError::Exists { .. })) => {
             rule_form(&state, lang, &uri, &caller.who, editing, f, Some(e.to_string())).await
         }
-        Err(e) => Err(PageError::new(e, lang)),
+        Err(e) => Err(PageError::from(e)),
     }
 }
 
@@ -613,7 +553,7 @@ async fn create_rule_form(
     lang: Lang,
     uri: OriginalUri,
     caller: Caller,
-    Form(f): Form<Fields>,
+    PageForm(f): PageForm<Fields>,
 ) -> Result<Response, PageError> {
     save_rule_form(state, lang, uri, caller, None, f).await
 }
@@ -624,54 +564,56 @@ async fn update_rule_form(
     uri: OriginalUri,
     caller: Caller,
     Path(name): Path<String>,
-    Form(f): Form<Fields>,
+    PageForm(f): PageForm<Fields>,
 ) -> Result<Response, PageError> {
     save_rule_form(state, lang, uri, caller, Some(name), f).await
 }
 
 async fn switch_rule(
     state: &AppState,
-    lang: Lang,
     caller: &Caller,
     name: &str,
     enabled: bool,
 ) -> Result<Response, PageError> {
     let action = if enabled { "alert_rule.enable" } else { "alert_rule.disable" };
     let what = Action { action, cluster: None, object: Some(name) };
-    caller.allow(state, Role::Admin, what.clone()).await.map_err(|e| PageError::new(e, lang))?;
-    let switched = admin::set_rule_enabled(&state.store, name, enabled, now_millis()).await;
-    caller.audited(state, what, switched).await.map_err(|e| PageError::new(e, lang))?;
+    let switched = caller
+        .act(state, Role::Admin, what, async {
+            admin::set_rule_enabled(&state.store, name, enabled, now_millis()).await
+        })
+        .await?;
+    switched?;
     Ok(done("/alerts/rules", if enabled { "enabled" } else { "disabled" }, name))
 }
 
 async fn enable_rule_form(
     State(state): State<AppState>,
-    lang: Lang,
+    _lang: Lang,
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Response, PageError> {
-    switch_rule(&state, lang, &caller, &name, true).await
+    switch_rule(&state, &caller, &name, true).await
 }
 
 async fn disable_rule_form(
     State(state): State<AppState>,
-    lang: Lang,
+    _lang: Lang,
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Response, PageError> {
-    switch_rule(&state, lang, &caller, &name, false).await
+    switch_rule(&state, &caller, &name, false).await
 }
 
 async fn delete_rule_form(
     State(state): State<AppState>,
-    lang: Lang,
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Response, PageError> {
     let what = Action { action: "alert_rule.delete", cluster: None, object: Some(&name) };
-    caller.allow(&state, Role::Admin, what.clone()).await.map_err(|e| PageError::new(e, lang))?;
-    let deleted = admin::delete_rule(&state.store, &name).await;
-    caller.audited(&state, what, deleted).await.map_err(|e| PageError::new(e, lang))?;
+    let deleted = caller
+        .act(&state, Role::Admin, what, async { admin::delete_rule(&state.store, &name).await })
+        .await?;
+    deleted?;
     Ok(done("/alerts/rules", "deleted", &name))
 }
 
@@ -729,7 +671,7 @@ async fn channels_view(
     tested: Option<TestOutcome>,
 ) -> Result<Response, PageError> {
     let channels =
-        state.store.alert_channels().await.map_err(|e| PageError::new(WebError::from(e), lang))?;
+        state.store.alert_channels().await.map_err(|e| PageError::from(WebError::from(e)))?;
     let channels =
         channels.into_iter().map(|c| Stored { definition: c.definition.redacted(), ..c }).collect();
     Ok(render(&ChannelsPage {
@@ -747,7 +689,7 @@ async fn channels_page(
     lang: Lang,
     uri: OriginalUri,
     caller: Caller,
-    Query(d): Query<Done>,
+    PageQuery(d): PageQuery<Done>,
 ) -> Result<Response, PageError> {
     channels_view(&state, lang, &uri, &caller.who, d.text(lang.messages()), None).await
 }
@@ -808,7 +750,7 @@ async fn edit_channel_page(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Response, PageError> {
-    let channel = admin::channel(&state.store, &name).await.map_err(|e| PageError::new(e, lang))?;
+    let channel = admin::channel(&state.store, &name).await?;
     Ok(channel_form(lang, &uri, &caller.who, Some(name), channel_fields(&channel.definition), None))
 }
 
@@ -822,19 +764,23 @@ async fn save_channel_form(
 ) -> Result<Response, PageError> {
     let name = f.value("name").to_owned();
     let what = Action { action: "alert_channel.save", cluster: None, object: Some(&name) };
-    caller.allow(&state, Role::Admin, what.clone()).await.map_err(|e| PageError::new(e, lang))?;
-    let saved = match channel_from_fields(&f) {
-        Ok(channel) => {
-            admin::save_channel(&state.store, channel, editing.as_deref(), now_millis()).await
-        }
-        Err(e) => Err(e.into()),
-    };
-    match caller.audited(&state, what, saved).await {
+    let saved = caller
+        .act(&state, Role::Admin, what, async {
+            match channel_from_fields(&f) {
+                Ok(channel) => {
+                    admin::save_channel(&state.store, channel, editing.as_deref(), now_millis())
+                        .await
+                }
+                Err(e) => Err(e.into()),
+            }
+        })
+        .await?;
+    match saved {
         Ok(()) => Ok(done("/alerts/channels", "saved", f.value("name"))),
         Err(e @ (admin::AdminError::Invalid(_) | admin::AdminError::Exists { .. })) => {
             Ok(channel_form(lang, &uri, &caller.who, editing, f, Some(e.to_string())))
         }
-        Err(e) => Err(PageError::new(e, lang)),
+        Err(e) => Err(PageError::from(e)),
     }
 }
 
@@ -843,7 +789,7 @@ async fn create_channel_form(
     lang: Lang,
     uri: OriginalUri,
     caller: Caller,
-    Form(f): Form<Fields>,
+    PageForm(f): PageForm<Fields>,
 ) -> Result<Response, PageError> {
     save_channel_form(state, lang, uri, caller, None, f).await
 }
@@ -854,7 +800,7 @@ async fn update_channel_form(
     uri: OriginalUri,
     caller: Caller,
     Path(name): Path<String>,
-    Form(f): Form<Fields>,
+    PageForm(f): PageForm<Fields>,
 ) -> Result<Response, PageError> {
     save_channel_form(state, lang, uri, caller, Some(name), f).await
 }
@@ -867,13 +813,11 @@ async fn test_channel_form(
     Path(name): Path<String>,
 ) -> Result<Response, PageError> {
     let what = Action { action: "alert_channel.test", cluster: None, object: Some(&name) };
-    caller
-        .allow(&state, Role::Operator, what.clone())
-        .await
-        .map_err(|e| PageError::new(e, lang))?;
-    let outcome =
-        admin::test_channel(&state.alerting, &name).await.map_err(|e| PageError::new(e, lang))?;
-    let outcome = caller.audited(&state, what, outcome).await;
+    let outcome = caller
+        .act(&state, Role::Operator, what, async {
+            admin::test_channel(&state.alerting, &name).await.unwrap_or_else(|e| Err(e.to_string()))
+        })
+        .await?;
     let tested = TestOutcome { channel: name, error: outcome.err() };
     channels_view(&state, lang, &uri, &caller.who, None, Some(tested)).await
 }
@@ -886,14 +830,15 @@ async fn delete_channel_form(
     Path(name): Path<String>,
 ) -> Result<Response, PageError> {
     let what = Action { action: "alert_channel.delete", cluster: None, object: Some(&name) };
-    caller.allow(&state, Role::Admin, what.clone()).await.map_err(|e| PageError::new(e, lang))?;
-    let deleted = admin::delete_channel(&state.store, &name).await;
-    match caller.audited(&state, what, deleted).await {
+    let deleted = caller
+        .act(&state, Role::Admin, what, async { admin::delete_channel(&state.store, &name).await })
+        .await?;
+    match deleted {
         Ok(()) => Ok(done("/alerts/channels", "deleted", &name)),
         Err(e @ admin::AdminError::Invalid(_)) => {
             channels_view(&state, lang, &uri, &caller.who, Some(e.to_string()), None).await
         }
-        Err(e) => Err(PageError::new(e, lang)),
+        Err(e) => Err(PageError::from(e)),
     }
 }
 
@@ -923,7 +868,7 @@ async fn silences_view(
     error: Option<String>,
 ) -> Result<Response, PageError> {
     let now = now_millis();
-    let store_error = |e| PageError::new(WebError::from(e), lang);
+    let store_error = |e| PageError::from(WebError::from(e));
     let silences = state.store.active_silences(now).await.map_err(store_error)?;
     let rules = state.store.alert_rules().await.map_err(store_error)?;
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
@@ -946,8 +891,8 @@ async fn silences_page(
     lang: Lang,
     uri: OriginalUri,
     caller: Caller,
-    Query(d): Query<Done>,
-    Query(prefill): Query<Fields>,
+    PageQuery(d): PageQuery<Done>,
+    PageQuery(prefill): PageQuery<Fields>,
 ) -> Result<Response, PageError> {
     let mut form = Fields::default();
     form.push("rule", prefill.value("rule"));
@@ -970,49 +915,42 @@ async fn create_silence_form(
     lang: Lang,
     uri: OriginalUri,
     caller: Caller,
-    Form(f): Form<Fields>,
+    PageForm(f): PageForm<Fields>,
 ) -> Result<Response, PageError> {
     let rule = f.value("rule").to_owned();
     let what = Action { action: "silence.add", cluster: None, object: Some(&rule) };
-    caller
-        .allow(&state, Role::Operator, what.clone())
-        .await
-        .map_err(|e| PageError::new(e, lang))?;
-    let added = match silence_from_fields(&f) {
-        Ok(request) => admin::add_silence(&state.store, request, now_millis()).await,
-        Err(e) => Err(e.into()),
-    };
-    match caller.audited(&state, what, added).await {
+    let added = caller
+        .act(&state, Role::Operator, what, async {
+            match silence_from_fields(&f) {
+                Ok(request) => admin::add_silence(&state.store, request, now_millis()).await,
+                Err(e) => Err(e.into()),
+            }
+        })
+        .await?;
+    match added {
         Ok(silence) => Ok(done("/alerts/silences", "silenced", &silence.rule)),
         Err(e @ (admin::AdminError::Invalid(_) | admin::AdminError::NotFound { .. })) => {
             silences_view(&state, lang, &uri, &caller.who, f, None, Some(e.to_string())).await
         }
-        Err(e) => Err(PageError::new(e, lang)),
+        Err(e) => Err(PageError::from(e)),
     }
 }
 
 async fn end_silence_form(
     State(state): State<AppState>,
-    lang: Lang,
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let what = Action { action: "silence.end", cluster: None, object: Some(&id) };
-    caller
-        .allow(&state, Role::Operator, what.clone())
-        .await
-        .map_err(|e| PageError::new(e, lang))?;
-    let ended = admin::end_silence(&state.store, &id).await;
-    caller.audited(&state, what, ended).await.map_err(|e| PageError::new(e, lang))?;
+    let ended = caller
+        .act(&state, Role::Operator, what, async { admin::end_silence(&state.store, &id).await })
+        .await?;
+    ended?;
     Ok(done("/alerts/silences", "unsilenced", &id))
 }
 
 // ---------------------------------------------------------------------------------------------
 // JSON API
-
-fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
-    body.map(|Json(v)| v).map_err(|e| ApiError(WebError::BadRequest(e.body_text())))
-}
 
 async fn alerts_api(State(state): State<AppState>) -> Result<Json<AlertsOverview>, ApiError> {
     Ok(Json(admin::overview(&state.store, HISTORY).await.map_err(WebError::from)?))
@@ -1031,9 +969,12 @@ async fn retry_api(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let what = Action { action: "alert_delivery.retry", cluster: None, object: Some(&id) };
-    caller.allow(&state, Role::Operator, what.clone()).await?;
-    let retried = admin::retry_delivery(&state.alerting, &id, now_millis()).await;
-    caller.audited(&state, what, retried).await?;
+    let retried = caller
+        .act(&state, Role::Operator, what, async {
+            admin::retry_delivery(&state.alerting, &id, now_millis()).await
+        })
+        .await?;
+    retried?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -1051,14 +992,17 @@ async fn rule_api(
 async fn create_rule_api(
     State(state): State<AppState>,
     caller: Caller,
-    body: Result<Json<RuleDef>, JsonRejection>,
+    ApiJson(body): ApiJson<RuleDef>,
 ) -> Result<(StatusCode, Json<Stored<RuleDef>>), ApiError> {
-    let rule = json_body(body)?;
+    let rule = body;
     let name = rule.name.clone();
     let what = Action { action: "alert_rule.save", cluster: None, object: Some(&name) };
-    caller.allow(&state, Role::Admin, what.clone()).await?;
-    let saved = admin::save_rule(&state.store, rule, None, now_millis()).await;
-    caller.audited(&state, what, saved).await?;
+    let saved = caller
+        .act(&state, Role::Admin, what, async {
+            admin::save_rule(&state.store, rule, None, now_millis()).await
+        })
+        .await?;
+    saved?;
     Ok((StatusCode::CREATED, Json(admin::rule(&state.store, &name).await?)))
 }
 
@@ -1066,12 +1010,15 @@ async fn update_rule_api(
     State(state): State<AppState>,
     caller: Caller,
     Path(name): Path<String>,
-    body: Result<Json<RuleDef>, JsonRejection>,
+    ApiJson(body): ApiJson<RuleDef>,
 ) -> Result<Json<Stored<RuleDef>>, ApiError> {
     let what = Action { action: "alert_rule.save", cluster: None, object: Some(&name) };
-    caller.allow(&state, Role::Admin, what.clone()).await?;
-    let saved = admin::save_rule(&state.store, json_body(body)?, Some(&name), now_millis()).await;
-    caller.audited(&state, what, saved).await?;
+    let saved = caller
+        .act(&state, Role::Admin, what, async {
+            admin::save_rule(&state.store, body, Some(&name), now_millis()).await
+        })
+        .await?;
+    saved?;
     Ok(Json(admin::rule(&state.store, &name).await?))
 }
 
@@ -1081,9 +1028,10 @@ async fn delete_rule_api(
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let what = Action { action: "alert_rule.delete", cluster: None, object: Some(&name) };
-    caller.allow(&state, Role::Admin, what.clone()).await?;
-    let deleted = admin::delete_rule(&state.store, &name).await;
-    caller.audited(&state, what, deleted).await?;
+    let deleted = caller
+        .act(&state, Role::Admin, what, async { admin::delete_rule(&state.store, &name).await })
+        .await?;
+    deleted?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -1108,14 +1056,17 @@ async fn channel_api(
 async fn create_channel_api(
     State(state): State<AppState>,
     caller: Caller,
-    body: Result<Json<ChannelDef>, JsonRejection>,
+    ApiJson(body): ApiJson<ChannelDef>,
 ) -> Result<(StatusCode, Json<Stored<ChannelDef>>), ApiError> {
-    let channel = json_body(body)?;
+    let channel = body;
     let name = channel.name.clone();
     let what = Action { action: "alert_channel.save", cluster: None, object: Some(&name) };
-    caller.allow(&state, Role::Admin, what.clone()).await?;
-    let saved = admin::save_channel(&state.store, channel, None, now_millis()).await;
-    caller.audited(&state, what, saved).await?;
+    let saved = caller
+        .act(&state, Role::Admin, what, async {
+            admin::save_channel(&state.store, channel, None, now_millis()).await
+        })
+        .await?;
+    saved?;
     Ok((StatusCode::CREATED, Json(redacted(admin::channel(&state.store, &name).await?))))
 }
 
@@ -1123,13 +1074,15 @@ async fn update_channel_api(
     State(state): State<AppState>,
     caller: Caller,
     Path(name): Path<String>,
-    body: Result<Json<ChannelDef>, JsonRejection>,
+    ApiJson(body): ApiJson<ChannelDef>,
 ) -> Result<Json<Stored<ChannelDef>>, ApiError> {
     let what = Action { action: "alert_channel.save", cluster: None, object: Some(&name) };
-    caller.allow(&state, Role::Admin, what.clone()).await?;
-    let saved =
-        admin::save_channel(&state.store, json_body(body)?, Some(&name), now_millis()).await;
-    caller.audited(&state, what, saved).await?;
+    let saved = caller
+        .act(&state, Role::Admin, what, async {
+            admin::save_channel(&state.store, body, Some(&name), now_millis()).await
+        })
+        .await?;
+    saved?;
     Ok(Json(redacted(admin::channel(&state.store, &name).await?)))
 }
 
@@ -1139,9 +1092,10 @@ async fn delete_channel_api(
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let what = Action { action: "alert_channel.delete", cluster: None, object: Some(&name) };
-    caller.allow(&state, Role::Admin, what.clone()).await?;
-    let deleted = admin::delete_channel(&state.store, &name).await;
-    caller.audited(&state, what, deleted).await?;
+    let deleted = caller
+        .act(&state, Role::Admin, what, async { admin::delete_channel(&state.store, &name).await })
+        .await?;
+    deleted?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -1157,9 +1111,11 @@ async fn test_channel_api(
     Path(name): Path<String>,
 ) -> Result<Json<TestResult>, ApiError> {
     let what = Action { action: "alert_channel.test", cluster: None, object: Some(&name) };
-    caller.allow(&state, Role::Operator, what.clone()).await?;
-    let outcome = admin::test_channel(&state.alerting, &name).await?;
-    let outcome = caller.audited(&state, what, outcome).await;
+    let outcome = caller
+        .act(&state, Role::Operator, what, async {
+            admin::test_channel(&state.alerting, &name).await.unwrap_or_else(|e| Err(e.to_string()))
+        })
+        .await?;
     Ok(Json(TestResult { ok: outcome.is_ok(), error: outcome.err() }))
 }
 
@@ -1182,9 +1138,8 @@ pub struct SilenceBody {
 async fn create_silence_api(
     State(state): State<AppState>,
     caller: Caller,
-    body: Result<Json<SilenceBody>, JsonRejection>,
+    ApiJson(body): ApiJson<SilenceBody>,
 ) -> Result<(StatusCode, Json<StoredSilence>), ApiError> {
-    let body = json_body(body)?;
     let request = SilenceRequest {
         rule: body.rule,
         subject: body.subject,
@@ -1193,9 +1148,12 @@ async fn create_silence_api(
     };
     let rule = request.rule.clone();
     let what = Action { action: "silence.add", cluster: None, object: Some(&rule) };
-    caller.allow(&state, Role::Operator, what.clone()).await?;
-    let added = admin::add_silence(&state.store, request, now_millis()).await;
-    Ok((StatusCode::CREATED, Json(caller.audited(&state, what, added).await?)))
+    let added = caller
+        .act(&state, Role::Operator, what, async {
+            admin::add_silence(&state.store, request, now_millis()).await
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(added?)))
 }
 
 async fn end_silence_api(
@@ -1204,9 +1162,10 @@ async fn end_silence_api(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let what = Action { action: "silence.end", cluster: None, object: Some(&id) };
-    caller.allow(&state, Role::Operator, what.clone()).await?;
-    let ended = admin::end_silence(&state.store, &id).await;
-    caller.audited(&state, what, ended).await?;
+    let ended = caller
+        .act(&state, Role::Operator, what, async { admin::end_silence(&state.store, &id).await })
+        .await?;
+    ended?;
     Ok(StatusCode::NO_CONTENT)
 }
 

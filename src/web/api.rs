@@ -1,20 +1,20 @@
 //! The JSON API under `/api/v1`: the same read models as the pages, serialized.
 
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::routing::get;
 use axum::{Json, Router};
 
 use super::AppState;
-use super::error::{ApiError, WebError};
-use super::pages::RangeParam;
+use super::error::ApiError;
+use super::form::ApiQuery;
+use super::view::RangeParam;
 use crate::clock::now_millis;
 use crate::query::{
     self, ClusterDetail, ClusterSummary, GroupDetail, GroupList, GroupQuery, PartitionHistory,
     TopicDetail, TopicList, TopicQuery,
 };
 
-pub fn router() -> Router<AppState> {
+pub fn api() -> Router<AppState> {
     Router::new()
         .route("/clusters", get(clusters))
         .route("/clusters/{cluster}", get(cluster))
@@ -25,15 +25,6 @@ pub fn router() -> Router<AppState> {
         .route("/clusters/{cluster}/groups", get(groups))
         .route("/clusters/{cluster}/groups/{group}", get(group))
         .route("/clusters/{cluster}/groups/{group}/partitions/{topic}/{partition}", get(partition))
-        .merge(super::alerts::api())
-        .merge(super::access::api())
-        .merge(super::messages::api())
-        .merge(super::broker_metrics::api())
-        .merge(super::manage::api())
-        .merge(super::rabbit::api())
-        .fallback(|uri: axum::http::Uri| async move {
-            ApiError(WebError::NoRoute(format!("/api/v1{}", uri.path())))
-        })
 }
 
 async fn clusters(State(state): State<AppState>) -> Json<Vec<ClusterSummary>> {
@@ -43,9 +34,8 @@ async fn clusters(State(state): State<AppState>) -> Json<Vec<ClusterSummary>> {
 async fn cluster(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    params: Result<Query<RangeParam>, QueryRejection>,
+    ApiQuery(params): ApiQuery<RangeParam>,
 ) -> Result<Json<ClusterDetail>, ApiError> {
-    let Query(params) = params?;
     let detail =
         query::cluster_detail(&state.clusters, &state.store, &name, params.range, now_millis())
             .await?;
@@ -55,9 +45,8 @@ async fn cluster(
 async fn queue(
     State(state): State<AppState>,
     Path((name, vhost, queue)): Path<(String, String, String)>,
-    params: Result<Query<RangeParam>, QueryRejection>,
+    ApiQuery(params): ApiQuery<RangeParam>,
 ) -> Result<Json<query::QueueDetail>, ApiError> {
-    let Query(params) = params?;
     let detail = query::queue_detail(
         &state.clusters,
         &state.store,
@@ -74,27 +63,24 @@ async fn queue(
 async fn queues(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    params: Result<Query<query::QueueQuery>, QueryRejection>,
+    ApiQuery(params): ApiQuery<query::QueueQuery>,
 ) -> Result<Json<query::QueueList>, ApiError> {
-    let Query(params) = params?;
     Ok(Json(query::queue_list(&state.clusters, &name, &params)?))
 }
 
 async fn topics(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    params: Result<Query<TopicQuery>, QueryRejection>,
+    ApiQuery(params): ApiQuery<TopicQuery>,
 ) -> Result<Json<TopicList>, ApiError> {
-    let Query(params) = params?;
     Ok(Json(query::topic_list(&state.clusters, &name, &params)?))
 }
 
 async fn topic(
     State(state): State<AppState>,
     Path((name, topic)): Path<(String, String)>,
-    params: Result<Query<RangeParam>, QueryRejection>,
+    ApiQuery(params): ApiQuery<RangeParam>,
 ) -> Result<Json<TopicDetail>, ApiError> {
-    let Query(params) = params?;
     let mut detail = query::topic_detail(
         &state.clusters,
         &state.store,
@@ -113,18 +99,16 @@ async fn topic(
 async fn groups(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    params: Result<Query<GroupQuery>, QueryRejection>,
+    ApiQuery(params): ApiQuery<GroupQuery>,
 ) -> Result<Json<GroupList>, ApiError> {
-    let Query(params) = params?;
     Ok(Json(query::group_list(&state.clusters, &name, &params)?))
 }
 
 async fn group(
     State(state): State<AppState>,
     Path((name, group)): Path<(String, String)>,
-    params: Result<Query<RangeParam>, QueryRejection>,
+    ApiQuery(params): ApiQuery<RangeParam>,
 ) -> Result<Json<GroupDetail>, ApiError> {
-    let Query(params) = params?;
     let detail = query::group_detail(
         &state.clusters,
         &state.store,
@@ -140,9 +124,8 @@ async fn group(
 async fn partition(
     State(state): State<AppState>,
     Path((name, group, topic, partition)): Path<(String, String, String, i32)>,
-    params: Result<Query<RangeParam>, QueryRejection>,
+    ApiQuery(params): ApiQuery<RangeParam>,
 ) -> Result<Json<PartitionHistory>, ApiError> {
-    let Query(params) = params?;
     let history = query::partition_history(
         &state.clusters,
         &state.store,

@@ -5,17 +5,17 @@
 use std::collections::BTreeMap;
 
 use askama::Template;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{OriginalUri, Path, Query, State};
+use axum::extract::{OriginalUri, Path, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
 
 use super::AppState;
 use super::error::{ApiError, PageError};
+use super::form::{ApiQuery, PageQuery};
 use super::format::Fmt;
 use super::i18n::{Lang, Messages};
-use super::pages::{Chrome, Line, RangeParam, chart_json, here, render};
+use super::view::{Chrome, Line, RangeParam, chart_json, here, render};
 use crate::auth::Principal;
 use crate::clock::now_millis;
 use crate::domain::metrics::{BrokerMetrics, Metric};
@@ -38,9 +38,8 @@ async fn detail(
     state: &AppState,
     cluster: &str,
     broker: Option<i32>,
-    params: Result<Query<RangeParam>, QueryRejection>,
+    params: RangeParam,
 ) -> Result<MetricsDetail, super::error::WebError> {
-    let Query(params) = params?;
     Ok(query::metrics_detail(
         &state.clusters,
         &state.store,
@@ -55,7 +54,7 @@ async fn detail(
 async fn cluster_api(
     State(state): State<AppState>,
     Path(cluster): Path<String>,
-    params: Result<Query<RangeParam>, QueryRejection>,
+    ApiQuery(params): ApiQuery<RangeParam>,
 ) -> Result<Json<MetricsDetail>, ApiError> {
     Ok(Json(detail(&state, &cluster, None, params).await?))
 }
@@ -63,7 +62,7 @@ async fn cluster_api(
 async fn broker_api(
     State(state): State<AppState>,
     Path((cluster, broker)): Path<(String, i32)>,
-    params: Result<Query<RangeParam>, QueryRejection>,
+    ApiQuery(params): ApiQuery<RangeParam>,
 ) -> Result<Json<MetricsDetail>, ApiError> {
     Ok(Json(detail(&state, &cluster, Some(broker), params).await?))
 }
@@ -246,10 +245,10 @@ async fn page(
     who: Principal,
     cluster: String,
     broker: Option<i32>,
-    params: Result<Query<RangeParam>, QueryRejection>,
+    params: RangeParam,
 ) -> Result<Response, PageError> {
     let now = now_millis();
-    let d = detail(&state, &cluster, broker, params).await.map_err(|e| PageError::new(e, lang))?;
+    let d = detail(&state, &cluster, broker, params).await?;
     let t = lang.messages();
     Ok(render(&MetricsPage {
         t,
@@ -266,7 +265,7 @@ async fn cluster_page(
     uri: OriginalUri,
     who: Principal,
     Path(cluster): Path<String>,
-    params: Result<Query<RangeParam>, QueryRejection>,
+    PageQuery(params): PageQuery<RangeParam>,
 ) -> Result<Response, PageError> {
     page(state, lang, uri, who, cluster, None, params).await
 }
@@ -277,7 +276,7 @@ async fn broker_page(
     uri: OriginalUri,
     who: Principal,
     Path((cluster, broker)): Path<(String, i32)>,
-    params: Result<Query<RangeParam>, QueryRejection>,
+    PageQuery(params): PageQuery<RangeParam>,
 ) -> Result<Response, PageError> {
     page(state, lang, uri, who, cluster, Some(broker), params).await
 }

@@ -5,6 +5,7 @@ use std::borrow::Borrow;
 
 use super::i18n::{Lang, Messages};
 use crate::domain::Millis;
+use crate::evaluator::{Drain, GroupSummary};
 
 const DASH: &str = "–";
 
@@ -176,6 +177,48 @@ impl Fmt {
         let value = *value.borrow();
         value.map_or_else(|| DASH.to_owned(), |v| format!("{}%", one_decimal(v)))
     }
+
+    /// A group's time to drain, by the evaluator's [`Drain`]: `0 s` without backlog, the span
+    /// while draining, "not draining" when the backlog does not shrink, `–` before the rates are
+    /// known. The same text on every page; never guessed from the status.
+    pub fn drain(&self, summary: &GroupSummary) -> String {
+        match summary.drain {
+            Drain::Drained => self.span(Some(0.0)),
+            Drain::Draining => self.span(summary.drain_seconds),
+            Drain::NotDraining => self.t().never_drains.to_owned(),
+            Drain::Unknown => DASH.to_owned(),
+        }
+    }
+
+    /// What a topic config's raw value means, for people: `9223372036854775807` → unlimited;
+    /// `*.ms` → a duration (`-1` forever); `*.bytes` → a size (`-1` unlimited). `None` for any
+    /// other config or a value that is not such a number.
+    pub fn config_hint(&self, name: &str, value: &str) -> Option<String> {
+        let t = self.t();
+        let value = value.trim();
+        if value == i64::MAX.to_string() {
+            return Some(t.config_unlimited.to_owned());
+        }
+        if name.ends_with(".ms") {
+            return match value.parse::<i64>().ok()? {
+                -1 => Some(t.config_forever.to_owned()),
+                ms if ms < 0 => None,
+                // Under a minute and not whole seconds: `120 ms`, `1.5 s`.
+                ms if ms < 1_000 || (ms < 60_000 && ms % 1_000 != 0) => {
+                    Some(self.millis(Some(ms as u64)))
+                }
+                ms => Some(self.span(Some(ms as f64 / 1000.0))),
+            };
+        }
+        if name.ends_with(".bytes") {
+            return match value.parse::<i64>().ok()? {
+                -1 => Some(t.config_unlimited.to_owned()),
+                bytes if bytes < 0 => None,
+                bytes => Some(self.bytes(Some(bytes as f64))),
+            };
+        }
+        None
+    }
 }
 
 /// One decimal, dropped when it is zero or the number is large: `1.2`, `15`, `950`.
@@ -249,6 +292,86 @@ mod tests {
         assert_eq!(en().span(Some(0.0)), "0 s");
         assert_eq!(zh().span(Some(90_000.0)), "1 天 1 小时");
         assert_eq!(en().span(None), "–");
+    }
+
+    fn summary(lag: i64, drain: Drain, drain_seconds: Option<f64>) -> GroupSummary {
+        GroupSummary {
+            name: "billing".into(),
+            state: "Stable".into(),
+            protocol_type: "consumer".into(),
+            protocol: "range".into(),
+            coordinator: Some(1),
+            members: 1,
+            status: crate::evaluator::PartitionStatus::Ok,
+            lag,
+            max_lag: lag,
+            lag_seconds: None,
+            consume_per_sec: None,
+            produce_per_sec: None,
+            drain_seconds,
+            drain,
+            offsets_error: None,
+        }
+    }
+
+    #[test]
+    fn the_time_to_drain_reads_from_the_evaluators_drain_alone() {
+        assert_eq!(en().drain(&summary(0, Drain::Drained, Some(0.0))), "0 s");
+        assert_eq!(en().drain(&summary(1_500, Drain::Draining, Some(200.0))), "3 min 20 s");
+        assert_eq!(en().drain(&summary(1_500, Drain::NotDraining, None)), "not draining");
+        assert_eq!(zh().drain(&summary(1_500, Drain::NotDraining, None)), "未在减少");
+        assert_eq!(en().drain(&summary(1_500, Drain::Unknown, None)), "–");
+    }
+
+    #[test]
+    fn an_ok_group_that_falls_behind_reads_not_draining_like_any_other() {
+        let mut ok = summary(1_500, Drain::NotDraining, None);
+        let mut stopped = ok.clone();
+        stopped.status = crate::evaluator::PartitionStatus::Stop;
+        assert_eq!(en().drain(&ok), en().drain(&stopped));
+        ok.drain = Drain::Unknown;
+        assert_eq!(en().drain(&ok), "–", "unknown rates are not \"not draining\"");
+    }
+
+    #[test]
+    fn the_largest_long_in_any_config_reads_unlimited() {
+        assert_eq!(en().config_hint("retention.ms", "9223372036854775807").unwrap(), "unlimited");
+        assert_eq!(
+            en().config_hint("max.compaction.lag.ms", "9223372036854775807").unwrap(),
+            "unlimited"
+        );
+        assert_eq!(en().config_hint("some.count", "9223372036854775807").unwrap(), "unlimited");
+        assert_eq!(zh().config_hint("retention.bytes", "9223372036854775807").unwrap(), "无限制");
+    }
+
+    #[test]
+    fn millisecond_configs_read_as_durations_and_minus_one_as_forever() {
+        assert_eq!(en().config_hint("retention.ms", "604800000").unwrap(), "7 d");
+        assert_eq!(en().config_hint("segment.ms", "90000000").unwrap(), "1 d 1 h");
+        assert_eq!(en().config_hint("file.delete.delay.ms", "60000").unwrap(), "1 min");
+        assert_eq!(en().config_hint("flush.ms", "30000").unwrap(), "30 s");
+        assert_eq!(en().config_hint("flush.ms", "1500").unwrap(), "1.5 s");
+        assert_eq!(en().config_hint("segment.jitter.ms", "0").unwrap(), "0 ms");
+        assert_eq!(zh().config_hint("retention.ms", "604800000").unwrap(), "7 天");
+        assert_eq!(en().config_hint("retention.ms", "-1").unwrap(), "forever");
+        assert_eq!(zh().config_hint("retention.ms", "-1").unwrap(), "永久");
+        assert_eq!(en().config_hint("local.retention.ms", "-2"), None, "-2 means: as retention.ms");
+        assert_eq!(en().config_hint("retention.ms", "soon"), None);
+    }
+
+    #[test]
+    fn byte_configs_read_as_sizes_and_minus_one_as_unlimited() {
+        assert_eq!(en().config_hint("segment.bytes", "1073741824").unwrap(), "1.0 GiB");
+        assert_eq!(en().config_hint("max.message.bytes", "1048588").unwrap(), "1.0 MiB");
+        assert_eq!(en().config_hint("retention.bytes", "-1").unwrap(), "unlimited");
+        assert_eq!(en().config_hint("local.retention.bytes", "-2"), None);
+    }
+
+    #[test]
+    fn other_configs_have_no_hint() {
+        assert_eq!(en().config_hint("cleanup.policy", "delete"), None);
+        assert_eq!(en().config_hint("min.insync.replicas", "2"), None);
+        assert_eq!(en().config_hint("message.timestamp.type", "CreateTime"), None);
     }
 
     #[test]

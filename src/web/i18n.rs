@@ -181,6 +181,8 @@ catalog! {
     source_default: "default", "默认";
     source_set: "set", "已设置";
     sensitive: "(sensitive)", "（敏感）";
+    config_unlimited: "unlimited", "无限制";
+    config_forever: "forever", "永久";
     not_found: "Not found", "未找到";
     unavailable: "Not available yet", "暂不可用";
     error_title: "Something went wrong", "出错了";
@@ -190,7 +192,9 @@ catalog! {
     err_unknown_topic: "Cluster “{cluster}” has no topic named “{topic}”.", "集群“{cluster}”中没有名为“{topic}”的主题。";
     err_unknown_group: "Cluster “{cluster}” has no consumer group named “{group}”.", "集群“{cluster}”中没有名为“{group}”的消费组。";
     err_not_polled: "Cluster “{cluster}” has not been reached yet; its data appears after the first good poll.", "尚未连接到集群“{cluster}”；首次成功轮询后将显示其数据。";
-    err_bad_request: "The address has an invalid parameter: {detail}", "地址中的参数无效：{detail}";
+    err_bad_request: "The request could not be read — {detail}", "无法读取请求 — {detail}";
+    log_in_needed: "Log in first", "请先登录";
+    broker_failed: "The broker failed", "Broker 出错";
     err_no_route: "There is no page at {path}.", "不存在页面 {path}。";
     just_now: "just now", "刚刚";
     seconds_ago: "{n} s ago", "{n} 秒前";
@@ -462,6 +466,7 @@ catalog! {
     col_notice: "Notice", "通知";
     col_attempts: "Attempts", "尝试次数";
     col_result: "Result of each attempt", "每次尝试的结果";
+    col_outcome: "Result", "结果";
     col_condition: "Condition", "条件";
     col_timing: "Hold / reminders", "持续 / 提醒";
     col_defined_in: "Defined in", "来源";
@@ -581,6 +586,13 @@ mod tests {
     fn cookies_are_found_among_others() {
         assert_eq!(cookie_value("a=1; osprey_lang=zh; b=2", LANG_COOKIE), Some("zh"));
         assert_eq!(cookie_value("osprey_language=zh", LANG_COOKIE), None);
+    }
+
+    #[test]
+    fn the_result_of_an_action_is_not_labelled_as_delivery_attempts() {
+        assert_eq!((EN.col_outcome, ZH.col_outcome), ("Result", "结果"));
+        assert_ne!(EN.col_outcome, EN.col_result);
+        assert_ne!(ZH.col_outcome, ZH.col_result);
     }
 
     #[test]

@@ -8,16 +8,15 @@ use axum::extract::{OriginalUri, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, patch, post};
-use axum::{Form, Json, Router};
+use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::access::Caller;
-use super::alerts::Fields;
 use super::error::{ApiError, PageError, WebError};
+use super::form::{ApiJson, Fields, PageForm, parse_time};
 use super::i18n::{Lang, Messages};
-use super::messages::parse_time;
-use super::pages::{Chrome, here, render, segment};
+use super::view::{Chrome, here, render, segment};
 use crate::auth::{Action, Role};
 use crate::brokers::kafka::actions::{KafkaActions, TopicSpec};
 use crate::evaluator::GroupLag;
@@ -44,11 +43,11 @@ pub fn api() -> Router<AppState> {
 }
 
 fn invalid(message: impl Into<String>) -> WebError {
-    WebError::invalid("request", message)
+    WebError::refused(message)
 }
 
 fn broker_error(e: crate::brokers::AdapterError) -> WebError {
-    invalid(format!("the broker refused: {e}"))
+    WebError::Broker(e)
 }
 
 /// Checks the role and the cluster's `read_only` switch, runs `change`, and records it.
@@ -59,17 +58,12 @@ async fn change<T>(
     what: Action<'_>,
     change: impl AsyncFnOnce(&KafkaActions) -> Result<T, WebError>,
 ) -> Result<T, WebError> {
-    caller.allow(state, role, what.clone()).await?;
     let cluster = what.cluster.unwrap_or_default();
-    let (actions, read_only) = state.operators.get(cluster)?;
-    let result = if read_only {
-        Err(WebError::Forbidden(format!(
-            "cluster {cluster} is read-only in Osprey's configuration"
-        )))
-    } else {
-        change(actions).await
+    let changed = async {
+        state.operators.writable(cluster)?;
+        change(state.operators.get(cluster)?.0).await
     };
-    caller.audited(state, what, result).await
+    caller.act(state, role, what, changed).await?
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -453,7 +447,7 @@ fn result_page(
     let (status, message, error) = match outcome {
         Ok(message) => (StatusCode::OK, Some(message), None),
         Err(e @ (WebError::Forbidden(_) | WebError::Unauthorized(_))) => {
-            return Err(PageError::new(e, lang));
+            return Err(PageError::from(e));
         }
         Err(e) => (StatusCode::UNPROCESSABLE_ENTITY, None, Some(e.to_string())),
     };
@@ -475,7 +469,7 @@ async fn create_topic_form(
     uri: OriginalUri,
     caller: Caller,
     Path(cluster): Path<String>,
-    Form(f): Form<Fields>,
+    PageForm(f): PageForm<Fields>,
 ) -> Result<Response, PageError> {
     let name = f.value("name").to_owned();
     let outcome = async {
@@ -507,7 +501,7 @@ async fn partitions_form(
     uri: OriginalUri,
     caller: Caller,
     Path((cluster, topic)): Path<(String, String)>,
-    Form(f): Form<Fields>,
+    PageForm(f): PageForm<Fields>,
 ) -> Result<Response, PageError> {
     let outcome = async {
         let total: usize = f
@@ -531,7 +525,7 @@ async fn configs_form(
     uri: OriginalUri,
     caller: Caller,
     Path((cluster, topic)): Path<(String, String)>,
-    Form(f): Form<Fields>,
+    PageForm(f): PageForm<Fields>,
 ) -> Result<Response, PageError> {
     let outcome = async {
         let set = key_values(f.value("set"))?;
@@ -556,7 +550,7 @@ async fn delete_topic_form(
     uri: OriginalUri,
     caller: Caller,
     Path((cluster, topic)): Path<(String, String)>,
-    Form(f): Form<Fields>,
+    PageForm(f): PageForm<Fields>,
 ) -> Result<Response, PageError> {
     let outcome = delete_topic(&state, &caller, &cluster, &topic, f.value("confirm"))
         .await
@@ -594,7 +588,7 @@ async fn reset_form(
     uri: OriginalUri,
     caller: Caller,
     Path((cluster, group)): Path<(String, String)>,
-    Form(f): Form<Fields>,
+    PageForm(f): PageForm<Fields>,
 ) -> Result<Response, PageError> {
     let t = lang.messages();
     let back = format!("/clusters/{}/groups/{}", segment(&cluster), segment(&group));
@@ -652,7 +646,7 @@ async fn delete_group_form(
     uri: OriginalUri,
     caller: Caller,
     Path((cluster, group)): Path<(String, String)>,
-    Form(f): Form<Fields>,
+    PageForm(f): PageForm<Fields>,
 ) -> Result<Response, PageError> {
     let outcome = if f.value("confirm") == group {
         delete_group(&state, &caller, &cluster, &group)
@@ -668,17 +662,13 @@ async fn delete_group_form(
 // ---------------------------------------------------------------------------------------------
 // API
 
-fn json<T>(body: Result<Json<T>, axum::extract::rejection::JsonRejection>) -> Result<T, WebError> {
-    body.map(|Json(v)| v).map_err(|e| WebError::BadRequest(e.body_text()))
-}
-
 async fn create_topic_api(
     State(state): State<AppState>,
     caller: Caller,
     Path(cluster): Path<String>,
-    body: Result<Json<NewTopicBody>, axum::extract::rejection::JsonRejection>,
+    ApiJson(body): ApiJson<NewTopicBody>,
 ) -> Result<StatusCode, ApiError> {
-    create_topic(&state, &caller, &cluster, json(body)?).await?;
+    create_topic(&state, &caller, &cluster, body).await?;
     Ok(StatusCode::CREATED)
 }
 
@@ -708,9 +698,9 @@ async fn partitions_api(
     State(state): State<AppState>,
     caller: Caller,
     Path((cluster, topic)): Path<(String, String)>,
-    body: Result<Json<PartitionsBody>, axum::extract::rejection::JsonRejection>,
+    ApiJson(body): ApiJson<PartitionsBody>,
 ) -> Result<StatusCode, ApiError> {
-    add_partitions(&state, &caller, &cluster, &topic, json(body)?.total).await?;
+    add_partitions(&state, &caller, &cluster, &topic, body.total).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -727,9 +717,8 @@ async fn configs_api(
     State(state): State<AppState>,
     caller: Caller,
     Path((cluster, topic)): Path<(String, String)>,
-    body: Result<Json<ConfigsBody>, axum::extract::rejection::JsonRejection>,
+    ApiJson(body): ApiJson<ConfigsBody>,
 ) -> Result<StatusCode, ApiError> {
-    let body = json(body)?;
     edit_configs(&state, &caller, &cluster, &topic, body.set.into_iter().collect(), body.remove)
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -739,9 +728,9 @@ async fn reset_api(
     State(state): State<AppState>,
     caller: Caller,
     Path((cluster, group)): Path<(String, String)>,
-    body: Result<Json<ResetBody>, axum::extract::rejection::JsonRejection>,
+    ApiJson(body): ApiJson<ResetBody>,
 ) -> Result<Json<ResetOutcome>, ApiError> {
-    Ok(Json(reset(&state, &caller, &cluster, &group, json(body)?).await?))
+    Ok(Json(reset(&state, &caller, &cluster, &group, body).await?))
 }
 
 async fn delete_group_api(

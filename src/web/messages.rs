@@ -5,20 +5,20 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{OriginalUri, Path, Query, State};
+use axum::extract::{OriginalUri, Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Form, Json, Router};
+use axum::{Json, Router};
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::access::Caller;
-use super::alerts::Fields;
 use super::error::{ApiError, PageError, WebError};
+use super::form::{ApiJson, ApiQuery, Fields, PageForm, PageQuery, parse_time};
 use super::format::Fmt;
 use super::i18n::{Lang, Messages};
-use super::pages::{Chrome, here, render};
+use super::view::{Chrome, here, render};
 use crate::auth::{Action, Role};
 use crate::brokers::kafka::actions::{
     BrowseRequest, BrowseResult, BrowsedMessage, KafkaActions, MAX_LIMIT, OutgoingMessage,
@@ -87,6 +87,26 @@ impl Operators {
         self.rocket.get(cluster).map(|(a, read_only)| (a, *read_only))
     }
 
+    /// Whether operators may change `cluster`: refused when the configuration makes it
+    /// read-only, whatever its kind.
+    pub fn writable(&self, cluster: &str) -> Result<(), WebError> {
+        let read_only = self
+            .clusters
+            .get(cluster)
+            .map(|c| c.1)
+            .or_else(|| self.rabbit.get(cluster).map(|c| c.1))
+            .or_else(|| self.rocket.get(cluster).map(|c| c.1))
+            .ok_or_else(|| WebError::Query(QueryError::UnknownCluster(cluster.to_owned())))?;
+        if read_only {
+            Err(WebError::Forbidden(format!(
+                "cluster {} is read-only in Osprey's configuration",
+                crate::domain::clipped(cluster)
+            )))
+        } else {
+            Ok(())
+        }
+    }
+
     pub fn get(&self, cluster: &str) -> Result<(&Arc<KafkaActions>, bool), WebError> {
         self.clusters
             .get(cluster)
@@ -137,20 +157,30 @@ pub struct SendRequest {
 }
 
 fn invalid(message: impl Into<String>) -> WebError {
-    WebError::invalid("message", message)
+    WebError::refused(message)
 }
 
 /// The messages a request stands for, checked against the topic's size limit.
 pub fn expand(request: &SendRequest, max_bytes: usize) -> Result<Vec<OutgoingMessage>, WebError> {
     let count = request.count.unwrap_or(1);
     if count == 0 || count > MAX_COPIES {
-        return Err(invalid(format!("copies must be between 1 and {MAX_COPIES}")));
+        return Err(WebError::invalid(
+            "count",
+            format!("copies must be between 1 and {MAX_COPIES}"),
+        ));
     }
     if request.value_format.as_deref() == Some("json")
         && let Some(value) = &request.value
         && let Err(e) = serde_json::from_str::<serde_json::Value>(&value.replace("{{i}}", "1"))
     {
-        return Err(invalid(format!("the value is not JSON: {e}")));
+        return Err(WebError::invalid("value", format!("the value is not JSON: {e}")));
+    }
+    // Sizes first, before any copy is built: `{{i}}` grows by at most the digits of `count`.
+    let template = request.key.as_deref().map_or(0, str::len)
+        + request.value.as_deref().map_or(0, str::len)
+        + request.headers.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
+    if template > max_bytes {
+        return Err(too_big(template, max_bytes));
     }
     let fill = |text: &str, i: usize| text.replace("{{i}}", &i.to_string()).into_bytes();
     let messages: Vec<OutgoingMessage> = (1..=count)
@@ -166,11 +196,18 @@ pub fn expand(request: &SendRequest, max_bytes: usize) -> Result<Vec<OutgoingMes
         })
         .collect();
     if let Some(big) = messages.iter().map(OutgoingMessage::size).max().filter(|s| *s > max_bytes) {
-        return Err(invalid(format!(
-            "the message takes {big} bytes; the topic accepts at most {max_bytes} (max.message.bytes)"
-        )));
+        return Err(too_big(big, max_bytes));
     }
     Ok(messages)
+}
+
+fn too_big(size: usize, max_bytes: usize) -> WebError {
+    WebError::invalid(
+        "value",
+        format!(
+            "the message takes {size} bytes; the topic accepts at most {max_bytes} (max.message.bytes)"
+        ),
+    )
 }
 
 /// The topic's `max.message.bytes`, from the last poll's configuration.
@@ -206,55 +243,39 @@ async fn send(
     request: &SendRequest,
 ) -> Result<Vec<SendOutcome>, WebError> {
     let what = Action { action: "message.send", cluster: Some(cluster), object: Some(topic) };
-    caller.allow(state, Role::Operator, what.clone()).await?;
-    let read_only = |read_only: bool| {
-        if read_only {
-            Err(WebError::Forbidden(format!(
-                "cluster {cluster} is read-only in Osprey's configuration"
-            )))
-        } else {
-            Ok(())
+    let sent = async {
+        state.operators.writable(cluster)?;
+        if let Some((rocket, _)) = state.operators.rocket(cluster) {
+            return super::rocket::send(state, rocket, cluster, topic, request).await;
         }
+        let (actions, _) = state.operators.get(cluster)?;
+        let messages = expand(request, max_message_bytes(state, cluster, topic)?)?;
+        Ok(actions.send(topic, &messages).await)
     };
-    let outcomes = if let Some((rocket, locked)) = state.operators.rocket(cluster) {
-        let sent = match read_only(locked) {
-            Ok(()) => super::rocket::send(state, rocket, cluster, topic, request).await,
-            Err(e) => Err(e),
-        };
-        // A request refused before sending is recorded as such; sends are summed up below.
-        match sent {
-            Ok(outcomes) => outcomes,
-            Err(e) => return caller.audited(state, what, Err(e)).await,
-        }
-    } else {
-        let (actions, locked) = state.operators.get(cluster)?;
-        let checked = read_only(locked)
-            .and_then(|()| max_message_bytes(state, cluster, topic))
-            .and_then(|max| expand(request, max));
-        let messages = caller.audited(state, what.clone(), checked).await?;
-        actions.send(topic, &messages).await
-    };
+    // One audit row per send: refused before sending, or how many went out.
+    caller.act_summarized(state, Role::Operator, what, sent, summarize_sends).await?
+}
+
+/// The audit detail of a send: "3 sent, 1 failed: <the first error>".
+fn summarize_sends(outcomes: &Vec<SendOutcome>) -> (bool, Option<String>) {
     let failed = outcomes.iter().filter(|o| o.error.is_some()).count();
     let summary = format!("{} sent, {failed} failed", outcomes.len() - failed);
-    let result = if failed == 0 { "ok" } else { "failed" };
-    let first_error = outcomes.iter().find_map(|o| o.error.clone());
-    let detail = match first_error {
+    let detail = match outcomes.iter().find_map(|o| o.error.as_deref()) {
         Some(e) => format!("{summary}: {e}"),
         None => summary,
     };
-    state
-        .auth
-        .record(&caller.who, what, result, Some(&detail), Some(&caller.remote.0), now_millis())
-        .await;
-    Ok(outcomes)
+    (failed == 0, Some(detail))
 }
 
 fn send_request_from(f: &Fields) -> Result<SendRequest, WebError> {
     let mut headers = Vec::new();
     for line in f.value("headers").lines().map(str::trim).filter(|l| !l.is_empty()) {
-        let (name, value) = line
-            .split_once(':')
-            .ok_or_else(|| invalid(format!("header {line:?} is not \"Name: value\"")))?;
+        let (name, value) = line.split_once(':').ok_or_else(|| {
+            WebError::invalid(
+                "headers",
+                format!("header {} is not \"Name: value\"", crate::domain::clipped(line)),
+            )
+        })?;
         headers.push((name.trim().to_owned(), value.trim().to_owned()));
     }
     let number = |name: &str| -> Result<Option<i64>, WebError> {
@@ -332,7 +353,8 @@ async fn send_page(
     Path((cluster, topic)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
     let what = Action { action: "message.send", cluster: Some(&cluster), object: Some(&topic) };
-    caller.allow(&state, Role::Operator, what).await.map_err(|e| PageError::new(e, lang))?;
+    caller.require(&state, Role::Operator, what).await?;
+    crate::query::require_topic(&state.clusters, &cluster, &topic)?;
     let mut form = Fields::default();
     form.push("count", "1");
     form.push("value_format", "text");
@@ -356,23 +378,19 @@ async fn send_form(
     uri: OriginalUri,
     caller: Caller,
     Path((cluster, topic)): Path<(String, String)>,
-    Form(f): Form<Fields>,
+    PageForm(f): PageForm<Fields>,
 ) -> Result<Response, PageError> {
     let sent = match send_request_from(&f) {
         Ok(request) => send(&state, &caller, &cluster, &topic, &request).await,
         Err(e) => Err(e),
     };
-    let (outcomes, error) = match sent {
-        Ok(outcomes) => (outcomes, None),
-        Err(e @ (WebError::Forbidden(_) | WebError::Unauthorized(_))) => {
-            return Err(PageError::new(e, lang));
+    // The form comes back with what was typed and the error beside it, in the error's status.
+    let (outcomes, error, status) = match sent {
+        Ok(outcomes) => (outcomes, None, axum::http::StatusCode::OK),
+        Err(e @ (WebError::Forbidden(_) | WebError::Unauthorized(_) | WebError::Query(_))) => {
+            return Err(PageError::from(e));
         }
-        Err(e) => (Vec::new(), Some(e.to_string())),
-    };
-    let status = if error.is_some() {
-        axum::http::StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        axum::http::StatusCode::OK
+        Err(e) => (Vec::new(), Some(e.to_string()), e.status()),
     };
     let (queue_labels, rocket) = queue_labels(&state, &cluster, &topic);
     let page = SendPage {
@@ -398,9 +416,9 @@ async fn send_api(
     State(state): State<AppState>,
     caller: Caller,
     Path((cluster, topic)): Path<(String, String)>,
-    body: Result<Json<SendRequest>, axum::extract::rejection::JsonRejection>,
+    ApiJson(body): ApiJson<SendRequest>,
 ) -> Result<Json<SendResponse>, ApiError> {
-    let Json(request) = body.map_err(|e| WebError::BadRequest(e.body_text()))?;
+    let request = body;
     Ok(Json(SendResponse { results: send(&state, &caller, &cluster, &topic, &request).await? }))
 }
 
@@ -463,40 +481,6 @@ impl BrowseQuery {
     }
 }
 
-/// Epoch milliseconds, or a UTC date and time `YYYY-MM-DD[ HH:MM[:SS]]`.
-pub fn parse_time(text: &str) -> Result<Millis, WebError> {
-    let text = text.trim();
-    if let Ok(ms) = text.parse::<i64>() {
-        return Ok(ms);
-    }
-    let bad =
-        || invalid(format!("{text:?} is not epoch milliseconds or YYYY-MM-DD HH:MM:SS (UTC)"));
-    let (date, time) = text.split_once([' ', 'T']).unwrap_or((text, "00:00:00"));
-    let d: Vec<i64> =
-        date.split('-').map(|p| p.parse().map_err(|_| bad())).collect::<Result<_, _>>()?;
-    let t: Vec<i64> = time
-        .trim_end_matches('Z')
-        .split(':')
-        .map(|p| p.parse().map_err(|_| bad()))
-        .collect::<Result<_, _>>()?;
-    let (&[y, m, day], [h, min, rest @ ..]) = (d.as_slice(), t.as_slice()) else {
-        return Err(bad());
-    };
-    if !(1..=12).contains(&m) || !(1..=31).contains(&day) {
-        return Err(bad());
-    }
-    // Days from the civil date (Howard Hinnant's algorithm, the inverse of clock's).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = rest.first().copied().unwrap_or(0);
-    Ok(((days * 86_400) + h * 3600 + min * 60 + secs) * 1000)
-}
-
 /// A browsed message as pages and the API show it.
 #[derive(Debug, Clone, Serialize)]
 pub struct ShownMessage {
@@ -548,17 +532,18 @@ async fn browse(
     query: &BrowseQuery,
 ) -> Result<BrowseResult, WebError> {
     let what = Action { action: "message.browse", cluster: Some(cluster), object: Some(topic) };
-    caller.allow(state, Role::Operator, what).await?;
+    caller.require(state, Role::Operator, what).await?;
+    crate::query::require_topic(&state.clusters, cluster, topic)?;
     let (actions, _) = state.operators.get(cluster)?;
     let request = query.request()?;
-    actions.browse(topic, request).await.map_err(|e| invalid(e.to_string()))
+    actions.browse(topic, request).await.map_err(WebError::Broker)
 }
 
 async fn browse_api(
     State(state): State<AppState>,
     caller: Caller,
     Path((cluster, topic)): Path<(String, String)>,
-    Query(query): Query<BrowseQuery>,
+    ApiQuery(query): ApiQuery<BrowseQuery>,
 ) -> Result<Json<BrowseResponse>, ApiError> {
     let result = browse(&state, &caller, &cluster, &topic, &query).await?;
     Ok(Json(BrowseResponse {
@@ -665,21 +650,22 @@ async fn browse_page(
     uri: OriginalUri,
     caller: Caller,
     Path((cluster, topic)): Path<(String, String)>,
-    Query(q): Query<BrowseQuery>,
+    PageQuery(q): PageQuery<BrowseQuery>,
 ) -> Result<Response, PageError> {
     // The first visit shows the form; a submitted form (it always sends `from`) reads.
     let (result, error) = if q.from.is_some() {
         match browse(&state, &caller, &cluster, &topic, &q).await {
             Ok(result) => (Some(result), None),
-            Err(e @ (WebError::Forbidden(_) | WebError::Unauthorized(_))) => {
-                return Err(PageError::new(e, lang));
+            Err(e @ (WebError::Forbidden(_) | WebError::Unauthorized(_) | WebError::Query(_))) => {
+                return Err(PageError::from(e));
             }
             Err(e) => (None, Some(e.to_string())),
         }
     } else {
         let what =
             Action { action: "message.browse", cluster: Some(&cluster), object: Some(&topic) };
-        caller.allow(&state, Role::Operator, what).await.map_err(|e| PageError::new(e, lang))?;
+        caller.require(&state, Role::Operator, what).await?;
+        crate::query::require_topic(&state.clusters, &cluster, &topic)?;
         (None, None)
     };
     Ok(render(&BrowsePage {

@@ -262,7 +262,7 @@ fn render_broker_metrics(clusters: &[Arc<ClusterState>], m: &mut Family<'_>) {
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::evaluator::{GroupSummary, PartitionStatus};
+    use crate::evaluator::{Drain, GroupSummary, PartitionStatus};
 
     #[test]
     fn lag_and_status_in_text_format() {
@@ -284,6 +284,7 @@ mod tests {
                 consume_per_sec: None,
                 produce_per_sec: None,
                 drain_seconds: None,
+                drain: Drain::Unknown,
                 offsets_error: None,
             },
             topics: vec![TopicLag {

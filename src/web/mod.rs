@@ -7,6 +7,7 @@ mod api;
 mod assets;
 mod broker_metrics;
 mod error;
+mod form;
 mod format;
 pub mod i18n;
 mod manage;
@@ -15,10 +16,12 @@ mod metrics;
 mod pages;
 mod rabbit;
 mod rocket;
+mod view;
 
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -74,6 +77,38 @@ async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> 
     }
 }
 
+/// Every path no route matches.
+async fn not_found(uri: axum::extract::OriginalUri) -> error::PageError {
+    error::PageError(error::WebError::NoRoute(uri.path().to_owned()))
+}
+
+/// Every page, feature by feature.
+fn pages() -> Router<AppState> {
+    Router::new()
+        .merge(pages::pages())
+        .merge(alerts::pages())
+        .merge(access::pages())
+        .merge(messages::pages())
+        .merge(manage::pages())
+        .merge(rabbit::pages())
+        .merge(broker_metrics::pages())
+}
+
+/// The JSON API under `/api/v1`, feature by feature; unknown paths answer JSON.
+fn api() -> Router<AppState> {
+    Router::new()
+        .merge(api::api())
+        .merge(alerts::api())
+        .merge(access::api())
+        .merge(messages::api())
+        .merge(broker_metrics::api())
+        .merge(manage::api())
+        .merge(rabbit::api())
+        .fallback(|uri: axum::http::Uri| async move {
+            error::ApiError(error::WebError::NoRoute(format!("/api/v1{}", uri.path())))
+        })
+}
+
 pub fn app(state: AppState, server: &ServerConfig) -> Router {
     let static_files = match &server.static_dir {
         Some(dir) => {
@@ -82,13 +117,18 @@ pub fn app(state: AppState, server: &ServerConfig) -> Router {
         None => Router::new().route("/static/{version}/{*file}", get(assets::serve)),
     };
     Router::new()
-        .merge(pages::router())
-        .nest("/api/v1", api::router())
+        .merge(pages())
+        .nest("/api/v1", api())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics::handler))
         .merge(static_files)
-        .fallback(pages::not_found)
+        .fallback(not_found)
+        // One body limit for forms, JSON and the CSRF check.
+        .layer(DefaultBodyLimit::max(form::MAX_BODY))
+        // Page handlers fail with `PageError`; this draws the error page in the reader's
+        // language. Inside `authenticate`, so the page header knows who is logged in.
+        .layer(axum::middleware::from_fn_with_state(state.clone(), error::render_page_errors))
         // Who is asking, before any handler: reads may need a login, changes a CSRF token.
         .layer(axum::middleware::from_fn_with_state(state.clone(), access::authenticate))
         // Layers run outside-in from the last one added: tracing sees every request first,

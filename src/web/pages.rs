@@ -3,20 +3,24 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::rejection::QueryRejection;
-use axum::extract::{OriginalUri, Path, Query, State};
+use axum::extract::{OriginalUri, Path, State};
 use axum::http::header;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
-use super::error::{PageError, WebError};
+use super::AppState;
+use super::error::PageError;
+use super::form::PageQuery;
 use super::format::Fmt;
 use super::i18n::{LANG_COOKIE, Lang, Messages};
-use super::{AppState, assets};
-use crate::auth::{Principal, Role};
+use super::view::{
+    Chrome, Line, RangeParam, chart_json, dir_code, here, next_direction, rate_chart, render,
+    segment, sort_mark,
+};
+use crate::auth::Principal;
 use crate::clock::now_millis;
-use crate::domain::{GroupMember, Millis};
+use crate::domain::GroupMember;
 use crate::evaluator::PartitionStatus;
 use crate::poller::ClusterStatus;
 use crate::query::{
@@ -25,7 +29,7 @@ use crate::query::{
     TopicQuery, TopicSort,
 };
 
-pub fn router() -> Router<AppState> {
+pub fn pages() -> Router<AppState> {
     Router::new()
         .route("/", get(overview))
         .route("/clusters/{cluster}", get(cluster))
@@ -36,162 +40,6 @@ pub fn router() -> Router<AppState> {
         .route("/clusters/{cluster}/groups", get(groups))
         .route("/clusters/{cluster}/groups/{group}", get(group))
         .route("/lang/{code}", get(switch_language))
-        .merge(super::alerts::pages())
-        .merge(super::access::pages())
-        .merge(super::messages::pages())
-        .merge(super::manage::pages())
-        .merge(super::rabbit::pages())
-        .merge(super::broker_metrics::pages())
-}
-
-/// Renders a template; a template failure is a bug, logged and answered 500.
-pub fn render(page: &impl Template) -> Response {
-    match page.render() {
-        Ok(html) => Html(html).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "template rendering failed");
-            (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal error; see the Osprey log")
-                .into_response()
-        }
-    }
-}
-
-/// What every page needs besides its own data: language, formatting, the header's links.
-pub struct Chrome {
-    pub lang: Lang,
-    /// Who is logged in (`None`: nobody) and as what.
-    pub user: Option<String>,
-    pub role: Option<Role>,
-    /// The session's CSRF token, put into every form.
-    pub csrf: String,
-    /// Where the language switch returns to.
-    pub here: String,
-    /// The cluster the page belongs to, for the header navigation.
-    pub cluster: Option<String>,
-    /// Whether that cluster is a RabbitMQ one (queues and exchanges instead of topics and groups).
-    pub rabbit: bool,
-    pub assets: &'static str,
-}
-
-impl Chrome {
-    pub fn new(lang: Lang, here: String, cluster: Option<&str>, who: &Principal) -> Self {
-        Chrome {
-            lang,
-            user: who.is_logged_in().then(|| who.name.clone()),
-            role: who.role,
-            csrf: who.csrf().to_owned(),
-            here,
-            cluster: cluster.map(str::to_owned),
-            rabbit: false,
-            assets: assets::VERSION,
-        }
-    }
-
-    /// The navigation of a RabbitMQ cluster's pages.
-    pub fn rabbit(mut self) -> Self {
-        self.rabbit = true;
-        self
-    }
-
-    pub fn role_name(&self) -> &'static str {
-        self.role.map_or("", Role::as_str)
-    }
-
-    pub fn can(&self, role: &str) -> bool {
-        Role::parse(role).is_some_and(|r| self.role.is_some_and(|mine| mine >= r))
-    }
-
-    pub fn switch_href(&self) -> String {
-        let other = self.lang.messages().other_language_code;
-        let back: String = url::form_urlencoded::byte_serialize(self.here.as_bytes()).collect();
-        format!("/lang/{other}?back={back}")
-    }
-
-    pub fn status_label(&self, status: impl std::borrow::Borrow<ClusterStatus>) -> &'static str {
-        let t = self.lang.messages();
-        match status.borrow() {
-            ClusterStatus::Up => t.status_up,
-            ClusterStatus::Down => t.status_down,
-            ClusterStatus::Pending => t.status_pending,
-        }
-    }
-
-    pub fn range_label(&self, range: &Range) -> &'static str {
-        let t = self.lang.messages();
-        match range {
-            Range::Hour => t.range_1h,
-            Range::Day => t.range_24h,
-            Range::Week => t.range_7d,
-        }
-    }
-}
-
-/// The path and query a page was asked with (for the language switch and login links).
-pub fn here(uri: &OriginalUri) -> String {
-    uri.path_and_query().map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned())
-}
-
-/// Path segment, percent-encoded.
-pub fn segment(text: &str) -> String {
-    url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>().replace('+', "%20")
-}
-
-/// The `?range=` parameter of pages with charts.
-#[derive(Debug, Default, Deserialize)]
-pub struct RangeParam {
-    #[serde(default)]
-    pub range: Range,
-}
-
-/// One line of a chart: its label and a value (or a gap) per x.
-pub(super) struct Line<'a> {
-    pub(super) label: &'a str,
-    pub(super) values: Vec<Option<f64>>,
-}
-
-/// uPlot's data for the chosen range, as JSON:
-/// `{"from": s, "to": s, "x": [unix seconds], "series": [{"label": …, "y": [value|null]}]}`.
-pub(super) fn chart_json(
-    range: Range,
-    now: Millis,
-    x: impl Iterator<Item = Millis>,
-    lines: &[Line<'_>],
-) -> String {
-    let x: Vec<i64> = x.map(|ts| ts / 1000).collect();
-    let series: Vec<serde_json::Value> =
-        lines.iter().map(|l| serde_json::json!({ "label": l.label, "y": l.values })).collect();
-    let (from, to) = ((now - range.millis()) / 1000, now / 1000);
-    serde_json::json!({ "from": from, "to": to, "x": x, "series": series }).to_string()
-}
-
-/// A messages-in/s chart over `points` of `(time, rate)`.
-fn rate_chart(t: &Messages, range: Range, now: Millis, points: &[(Millis, Option<f64>)]) -> String {
-    let line = Line { label: t.rate_unit, values: points.iter().map(|p| p.1).collect() };
-    chart_json(range, now, points.iter().map(|p| p.0), &[line])
-}
-
-/// The direction a column header link sorts in: flips the current column, starts a new one
-/// ascending for names and descending for figures (biggest first).
-fn next_direction(is_current: bool, current: Direction, is_name: bool) -> Direction {
-    match (is_current, current) {
-        (true, Direction::Asc) => Direction::Desc,
-        (true, Direction::Desc) => Direction::Asc,
-        (false, _) if is_name => Direction::Asc,
-        (false, _) => Direction::Desc,
-    }
-}
-
-/// `▲`/`▼` beside the current sort column.
-fn sort_mark(is_current: bool, dir: Direction) -> &'static str {
-    match (is_current, dir) {
-        (false, _) => "",
-        (true, Direction::Asc) => " ▲",
-        (true, Direction::Desc) => " ▼",
-    }
-}
-
-fn dir_code(dir: Direction) -> &'static str {
-    if dir == Direction::Desc { "desc" } else { "asc" }
 }
 
 #[derive(Template)]
@@ -233,13 +81,10 @@ async fn cluster(
     uri: OriginalUri,
     who: Principal,
     Path(name): Path<String>,
-    params: Result<Query<RangeParam>, QueryRejection>,
+    PageQuery(params): PageQuery<RangeParam>,
 ) -> Result<Response, PageError> {
-    let Query(params) = params.map_err(|e| PageError::bad_request(e, lang))?;
     let now = now_millis();
-    let d = query::cluster_detail(&state.clusters, &state.store, &name, params.range, now)
-        .await
-        .map_err(|e| PageError::new(e, lang))?;
+    let d = query::cluster_detail(&state.clusters, &state.store, &name, params.range, now).await?;
     let points: Vec<_> = d.history.iter().map(|p| (p.ts, p.messages_in_per_sec)).collect();
     let chart = rate_chart(lang.messages(), d.range, now, &points);
     let chrome = Chrome::new(lang, here(&uri), Some(&name), &who);
@@ -363,9 +208,8 @@ async fn queue(
     uri: OriginalUri,
     who: Principal,
     Path((name, vhost, queue)): Path<(String, String, String)>,
-    params: Result<Query<RangeParam>, QueryRejection>,
+    PageQuery(params): PageQuery<RangeParam>,
 ) -> Result<Response, PageError> {
-    let Query(params) = params.map_err(|e| PageError::bad_request(e, lang))?;
     let now = now_millis();
     let d = query::queue_detail(
         &state.clusters,
@@ -376,8 +220,7 @@ async fn queue(
         params.range,
         now,
     )
-    .await
-    .map_err(|e| PageError::new(e, lang))?;
+    .await?;
     let t = lang.messages();
     let x = || d.history.iter().map(|p| p.ts);
     let backlog_chart = chart_json(
@@ -422,11 +265,9 @@ async fn queues(
     uri: OriginalUri,
     who: Principal,
     Path(name): Path<String>,
-    params: Result<Query<QueueQuery>, QueryRejection>,
+    PageQuery(params): PageQuery<QueueQuery>,
 ) -> Result<Response, PageError> {
-    let Query(params) = params.map_err(|e| PageError::bad_request(e, lang))?;
-    let list =
-        query::queue_list(&state.clusters, &name, &params).map_err(|e| PageError::new(e, lang))?;
+    let list = query::queue_list(&state.clusters, &name, &params)?;
     Ok(render(&QueuesPage {
         t: lang.messages(),
         f: Fmt::new(lang, now_millis()),
@@ -528,11 +369,9 @@ async fn topics(
     uri: OriginalUri,
     who: Principal,
     Path(name): Path<String>,
-    params: Result<Query<TopicQuery>, QueryRejection>,
+    PageQuery(params): PageQuery<TopicQuery>,
 ) -> Result<Response, PageError> {
-    let Query(params) = params.map_err(|e| PageError::bad_request(e, lang))?;
-    let list =
-        query::topic_list(&state.clusters, &name, &params).map_err(|e| PageError::new(e, lang))?;
+    let list = query::topic_list(&state.clusters, &name, &params)?;
     Ok(render(&TopicsPage {
         t: lang.messages(),
         f: Fmt::new(lang, now_millis()),
@@ -602,14 +441,12 @@ async fn topic(
     uri: OriginalUri,
     who: Principal,
     Path((name, topic)): Path<(String, String)>,
-    params: Result<Query<RangeParam>, QueryRejection>,
+    PageQuery(params): PageQuery<RangeParam>,
 ) -> Result<Response, PageError> {
-    let Query(params) = params.map_err(|e| PageError::bad_request(e, lang))?;
     let now = now_millis();
     let mut d =
         query::topic_detail(&state.clusters, &state.store, &name, &topic, params.range, now)
-            .await
-            .map_err(|e| PageError::new(e, lang))?;
+            .await?;
     let route_error = live_route(&state, &name, &mut d).await;
     let points: Vec<_> = d.history.iter().map(|p| (p.ts, p.messages_in_per_sec)).collect();
     let chart = rate_chart(lang.messages(), d.range, now, &points);
@@ -701,11 +538,9 @@ async fn groups(
     uri: OriginalUri,
     who: Principal,
     Path(name): Path<String>,
-    params: Result<Query<GroupQuery>, QueryRejection>,
+    PageQuery(params): PageQuery<GroupQuery>,
 ) -> Result<Response, PageError> {
-    let Query(params) = params.map_err(|e| PageError::bad_request(e, lang))?;
-    let list =
-        query::group_list(&state.clusters, &name, &params).map_err(|e| PageError::new(e, lang))?;
+    let list = query::group_list(&state.clusters, &name, &params)?;
     Ok(render(&GroupsPage {
         t: lang.messages(),
         f: Fmt::new(lang, now_millis()),
@@ -768,13 +603,11 @@ async fn group(
     uri: OriginalUri,
     who: Principal,
     Path((name, group)): Path<(String, String)>,
-    params: Result<Query<RangeParam>, QueryRejection>,
+    PageQuery(params): PageQuery<RangeParam>,
 ) -> Result<Response, PageError> {
-    let Query(params) = params.map_err(|e| PageError::bad_request(e, lang))?;
     let now = now_millis();
     let d = query::group_detail(&state.clusters, &state.store, &name, &group, params.range, now)
-        .await
-        .map_err(|e| PageError::new(e, lang))?;
+        .await?;
     let t = lang.messages();
     let x = || d.history.iter().map(|p| p.ts);
     let lag_chart = chart_json(
@@ -811,30 +644,6 @@ async fn group(
     }))
 }
 
-#[derive(Template)]
-#[template(path = "error.html")]
-pub struct ErrorPage {
-    t: &'static Messages,
-    chrome: Chrome,
-    title: &'static str,
-    message: String,
-}
-
-impl ErrorPage {
-    pub fn new(lang: Lang, title: &'static str, message: String) -> Self {
-        ErrorPage {
-            t: lang.messages(),
-            chrome: Chrome::new(lang, "/".into(), None, &Principal::anonymous()),
-            title,
-            message,
-        }
-    }
-}
-
-pub async fn not_found(lang: Lang, uri: OriginalUri) -> Response {
-    PageError::new(WebError::NoRoute(uri.path().to_owned()), lang).into_response()
-}
-
 #[derive(Debug, Deserialize)]
 struct SwitchParams {
     back: Option<String>,
@@ -842,7 +651,10 @@ struct SwitchParams {
 
 /// Sets the language cookie and returns to the page the switch was clicked on (only paths on
 /// this site, so the switch cannot be used as an open redirect).
-async fn switch_language(Path(code): Path<String>, Query(params): Query<SwitchParams>) -> Response {
+async fn switch_language(
+    Path(code): Path<String>,
+    PageQuery(params): PageQuery<SwitchParams>,
+) -> Response {
     let lang = Lang::from_code(&code).unwrap_or(Lang::En);
     let back = params
         .back

@@ -7,15 +7,15 @@ use axum::extract::{OriginalUri, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Form, Json, Router};
+use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::access::Caller;
-use super::alerts::Fields;
 use super::error::{ApiError, PageError, WebError};
+use super::form::{ApiJson, Fields, PageForm};
 use super::i18n::{Lang, Messages};
-use super::pages::{Chrome, here, render};
+use super::view::{Chrome, here, render};
 use crate::auth::{Action, Role};
 use crate::brokers::rabbitmq::{Exchange, Peeked, Publish, QueueLinks, RabbitAdapter};
 
@@ -41,7 +41,7 @@ async fn exchanges_api(
     Path(cluster): Path<String>,
 ) -> Result<Json<Vec<Exchange>>, ApiError> {
     let (rabbit, _) = state.operators.rabbit(&cluster)?;
-    Ok(Json(rabbit.exchanges().await.map_err(|e| WebError::invalid("cluster", e.to_string()))?))
+    Ok(Json(rabbit.exchanges().await.map_err(WebError::Broker)?))
 }
 
 async fn links_api(
@@ -50,7 +50,7 @@ async fn links_api(
 ) -> Result<Json<QueueLinks>, ApiError> {
     let (rabbit, _) = state.operators.rabbit(&cluster)?;
     let links = rabbit.queue_links(&vhost, &queue).await;
-    Ok(Json(links.map_err(|e| WebError::invalid("queue", e.to_string()))?))
+    Ok(Json(links.map_err(WebError::Broker)?))
 }
 
 #[derive(Template)]
@@ -70,7 +70,7 @@ async fn exchanges_page(
     caller: Caller,
     Path(cluster): Path<String>,
 ) -> Result<Response, PageError> {
-    let (rabbit, _) = state.operators.rabbit(&cluster).map_err(|e| PageError::new(e, lang))?;
+    let (rabbit, _) = state.operators.rabbit(&cluster)?;
     let exchanges = rabbit.exchanges().await.map_err(|e| e.to_string());
     Ok(render(&ExchangesPage {
         t: lang.messages(),
@@ -88,16 +88,13 @@ async fn act<T>(
     what: Action<'_>,
     action: impl AsyncFnOnce(&RabbitAdapter) -> Result<T, WebError>,
 ) -> Result<T, WebError> {
-    caller.allow(state, Role::Operator, what.clone()).await?;
     let cluster = what.cluster.unwrap_or_default();
-    let result = match state.operators.rabbit(cluster) {
-        Ok((_, true)) => Err(WebError::Forbidden(format!(
-            "cluster {cluster} is read-only in Osprey's configuration"
-        ))),
-        Ok((adapter, false)) => action(adapter).await,
-        Err(e) => Err(e),
+    let acted = async {
+        let (adapter, _) = state.operators.rabbit(cluster)?;
+        state.operators.writable(cluster)?;
+        action(adapter).await
     };
-    caller.audited(state, what, result).await
+    caller.act(state, Role::Operator, what, acted).await?
 }
 
 async fn publish(
@@ -109,7 +106,7 @@ async fn publish(
     let object = format!("{}/{}", message.vhost, message.exchange);
     let what = Action { action: "rabbit.publish", cluster: Some(cluster), object: Some(&object) };
     act(state, caller, what, async |rabbit: &RabbitAdapter| {
-        rabbit.publish(message).await.map_err(|e| WebError::invalid("message", e.to_string()))
+        rabbit.publish(message).await.map_err(WebError::Broker)
     })
     .await
 }
@@ -125,10 +122,7 @@ async fn peek(
     let object = format!("{vhost}/{queue}");
     let what = Action { action: "rabbit.peek", cluster: Some(cluster), object: Some(&object) };
     act(state, caller, what, async |rabbit: &RabbitAdapter| {
-        rabbit
-            .peek(vhost, queue, count)
-            .await
-            .map_err(|e| WebError::invalid("queue", e.to_string()))
+        rabbit.peek(vhost, queue, count).await.map_err(WebError::Broker)
     })
     .await
 }
@@ -193,7 +187,7 @@ async fn publish_form(
     uri: OriginalUri,
     caller: Caller,
     Path(cluster): Path<String>,
-    Form(f): Form<Fields>,
+    PageForm(f): PageForm<Fields>,
 ) -> Result<Response, PageError> {
     let outcome = match publish_from(&f) {
         Ok(message) => publish(&state, &caller, &cluster, &message).await,
@@ -202,7 +196,7 @@ async fn publish_form(
     let (routed, error) = match outcome {
         Ok(routed) => (Some(routed), None),
         Err(e @ (WebError::Forbidden(_) | WebError::Unauthorized(_))) => {
-            return Err(PageError::new(e, lang));
+            return Err(PageError::from(e));
         }
         Err(e) => (None, Some(e.to_string())),
     };
@@ -262,14 +256,14 @@ async fn peek_form(
     uri: OriginalUri,
     caller: Caller,
     Path(cluster): Path<String>,
-    Form(f): Form<Fields>,
+    PageForm(f): PageForm<Fields>,
 ) -> Result<Response, PageError> {
     let count = f.value("count").parse().unwrap_or(5);
     let outcome = peek(&state, &caller, &cluster, f.value("vhost"), f.value("queue"), count).await;
     let (messages, error) = match outcome {
         Ok(messages) => (Some(messages), None),
         Err(e @ (WebError::Forbidden(_) | WebError::Unauthorized(_))) => {
-            return Err(PageError::new(e, lang));
+            return Err(PageError::from(e));
         }
         Err(e) => (None, Some(e.to_string())),
     };
@@ -293,9 +287,9 @@ async fn publish_api(
     State(state): State<AppState>,
     caller: Caller,
     Path(cluster): Path<String>,
-    body: Result<Json<Publish>, axum::extract::rejection::JsonRejection>,
+    ApiJson(body): ApiJson<Publish>,
 ) -> Result<Json<Published>, ApiError> {
-    let Json(message) = body.map_err(|e| WebError::BadRequest(e.body_text()))?;
+    let message = body;
     Ok(Json(Published { routed: publish(&state, &caller, &cluster, &message).await? }))
 }
 
@@ -314,8 +308,8 @@ async fn peek_api(
     State(state): State<AppState>,
     caller: Caller,
     Path((cluster, vhost, queue)): Path<(String, String, String)>,
-    body: Option<Json<PeekBody>>,
+    body: Option<ApiJson<PeekBody>>,
 ) -> Result<Json<Vec<Peeked>>, ApiError> {
-    let count = body.map_or(5, |Json(b)| b.count);
+    let count = body.map_or(5, |ApiJson(b)| b.count);
     Ok(Json(peek(&state, &caller, &cluster, &vhost, &queue, count).await?))
 }

@@ -143,9 +143,19 @@ async fn sends_are_checked_before_they_reach_the_broker() {
     assert_eq!(status, 422);
     let message = error["error"]["message"].as_str().unwrap();
     assert!(message.contains("max.message.bytes"), "{message}");
+    // Past axum's default 2 MiB body limit, a send is still read and refused for its size,
+    // naming the field, not answered 400 "failed to buffer the request body".
+    let (status, error) = send(&app.http, &app, json!({"value": "x".repeat(5_000_000)})).await;
+    assert_eq!((status, error["error"]["field"].clone()), (422, json!("value")), "{error}");
+    let (status, error) = send(&app.http, &app, json!({"value": "x".repeat(17 << 20)})).await;
+    assert_eq!((status, error["error"]["code"].clone()), (413, json!("too_large")), "{error}");
+    assert!(error["error"]["message"].as_str().unwrap().contains("16 MiB"), "{error}");
     let (status, error) =
         send(&app.http, &app, json!({"value": "{", "value_format": "json"})).await;
     assert_eq!((status, error["error"]["code"].clone()), (422, json!("invalid")));
+    let message = error["error"]["message"].as_str().unwrap();
+    assert!(message.starts_with("the value is not JSON"), "no prefix: {message}");
+    assert_eq!(error["error"]["field"], "value");
     let (status, _) = send(&app.http, &app, json!({"value": "x", "partition": 7})).await;
     assert_eq!(status, 200, "the broker's own error comes back per message");
     let (_, outcome) = send(&app.http, &app, json!({"value": "x", "partition": 7})).await;
@@ -158,6 +168,22 @@ async fn sends_are_checked_before_they_reach_the_broker() {
         .await
         .unwrap();
     assert_eq!(unknown.status(), 404);
+    for page in ["send", "messages", "messages?from=latest"] {
+        let answer = app
+            .http
+            .get(format!("{}/clusters/it/topics/nope/{page}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 404, "{page} of a topic that does not exist");
+    }
+    let browse_unknown = app
+        .http
+        .get(format!("{}/api/v1/clusters/it/topics/nope/messages?from=latest", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(browse_unknown.status(), 404);
 
     // A viewer may neither send nor browse; nothing reaches the topic.
     let viewer = app.client_as("vic", Role::Viewer).await;
@@ -177,6 +203,15 @@ async fn sends_are_checked_before_they_reach_the_broker() {
         && e["actor"] == "vic"
         && e["cluster"] == "it"
         && e["object"] == "mock"));
+    // One audit row per send, each with what came of it (no bare "ok" row beside it).
+    let sends: Vec<_> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "message.send" && e["result"] != "denied")
+        .collect();
+    assert!(!sends.is_empty());
+    assert!(sends.iter().all(|e| e["detail"].is_string()), "{sends:?}");
     app.stop().await;
 }
 

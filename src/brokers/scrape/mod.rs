@@ -12,8 +12,8 @@ use futures::StreamExt;
 
 use self::jmx::{CounterBook, Observation};
 use super::AdapterError;
-use crate::domain::Millis;
 use crate::domain::metrics::{BrokerMetrics, Source};
+use crate::domain::{ClusterKind, Millis};
 
 /// Largest exposition or Jolokia answer read from one broker.
 pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -29,7 +29,8 @@ pub struct Scraper {
 }
 
 impl Scraper {
-    /// The scraper of a cluster, or `None` when it names no metric endpoint.
+    /// The scraper of a cluster, or `None` when it names no metric endpoint. Keys are read by
+    /// [`ClusterKind::broker_key`]; two keys standing for the same broker are refused.
     pub fn from_cluster(
         cluster: &crate::config::ClusterConfig,
     ) -> Result<Option<Scraper>, AdapterError> {
@@ -37,24 +38,30 @@ impl Scraper {
             return Ok(None);
         }
         let ids = |urls: &BTreeMap<String, String>,
-                   key: &str|
+                   field: &str|
          -> Result<BTreeMap<i32, String>, AdapterError> {
-            urls.iter()
-                .map(|(id, url)| {
-                    let id = id.trim().parse::<i32>().map_err(|_| {
-                        AdapterError::Config(format!("{key}: {id:?} is not a broker id"))
+            let mut ids = BTreeMap::new();
+            for (key, url) in urls {
+                let id = cluster.kind.broker_key(key).ok_or_else(|| {
+                    let names =
+                        if cluster.kind == ClusterKind::Rabbitmq { " nor a node name" } else { "" };
+                    AdapterError::Config(format!("{field}: {key:?} is not a broker id{names}"))
+                })?;
+                url::Url::parse(url)
+                    .ok()
+                    .filter(|u| matches!(u.scheme(), "http" | "https"))
+                    .ok_or_else(|| {
+                        AdapterError::Config(format!(
+                            "{field}.{key}: {url:?} is not an http(s) URL"
+                        ))
                     })?;
-                    url::Url::parse(url)
-                        .ok()
-                        .filter(|u| matches!(u.scheme(), "http" | "https"))
-                        .ok_or_else(|| {
-                            AdapterError::Config(format!(
-                                "{key}.{id}: {url:?} is not an http(s) URL"
-                            ))
-                        })?;
-                    Ok((id, url.clone()))
-                })
-                .collect()
+                if ids.insert(id, url.clone()).is_some() {
+                    return Err(AdapterError::Config(format!(
+                        "{field}: {key:?} stands for broker {id}, named by another key already"
+                    )));
+                }
+            }
+            Ok(ids)
         };
         Ok(Some(Scraper::new(
             ids(&cluster.metrics_urls, "metrics_urls")?,
@@ -169,4 +176,48 @@ async fn read_jolokia(http: &reqwest::Client, url: &str, max: usize) -> Result<R
     let answer: serde_json::Value =
         serde_json::from_slice(&body).map_err(|e| format!("{url}: not a Jolokia answer: {e}"))?;
     jmx::from_jolokia(&answer).map_err(|e| format!("{url}: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::rabbit::node_id;
+
+    #[test]
+    fn keys_are_broker_ids_and_on_rabbitmq_also_node_names() {
+        for kind in [ClusterKind::Kafka, ClusterKind::Rabbitmq, ClusterKind::Rocketmq] {
+            assert_eq!(kind.broker_key("1"), Some(1), "{kind:?}");
+            assert_eq!(kind.broker_key(" 42 "), Some(42), "{kind:?}");
+        }
+        let b = node_id("rabbit@b");
+        assert_eq!(ClusterKind::Rabbitmq.broker_key("rabbit@b"), Some(b));
+        assert_eq!(ClusterKind::Rabbitmq.broker_key(" rabbit@b "), Some(b));
+        assert_eq!(ClusterKind::Rabbitmq.broker_key(&b.to_string()), Some(b), "or its id");
+        assert_eq!(ClusterKind::Rabbitmq.broker_key(""), None);
+        assert_eq!(ClusterKind::Kafka.broker_key("one"), None);
+        assert_eq!(ClusterKind::Rocketmq.broker_key("broker-a"), None);
+    }
+
+    #[test]
+    fn a_rabbitmq_scraper_reads_each_node_under_its_broker_id() {
+        let url = |host: &str| format!("http://{host}:15692/metrics");
+        let mut cluster = crate::config::ClusterConfig::kafka("r", "");
+        cluster.kind = ClusterKind::Rabbitmq;
+        cluster.metrics_urls =
+            [("rabbit@b".to_owned(), url("b")), ("7".to_owned(), url("c"))].into();
+        let scraper = Scraper::from_cluster(&cluster).unwrap().unwrap();
+        let expected: BTreeMap<i32, String> =
+            [(node_id("rabbit@b"), url("b")), (7, url("c"))].into();
+        assert_eq!(scraper.prometheus, expected);
+        assert!(scraper.jolokia.is_empty());
+
+        cluster.metrics_urls.insert(node_id("rabbit@b").to_string(), url("d"));
+        let error = Scraper::from_cluster(&cluster).unwrap_err().to_string();
+        assert!(error.contains("named by another key"), "{error}");
+
+        cluster.kind = ClusterKind::Kafka;
+        cluster.metrics_urls = [("rabbit@b".to_owned(), url("b"))].into();
+        let error = Scraper::from_cluster(&cluster).unwrap_err().to_string();
+        assert!(error.contains("\"rabbit@b\" is not a broker id"), "{error}");
+    }
 }

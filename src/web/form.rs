@@ -1,0 +1,247 @@
+//! What requests carry in: form fields, times, and the extractors that read JSON, query strings
+//! and forms and answer a malformed or oversized one in Osprey's own format (JSON for the API,
+//! the error page for browsers), with one body limit for all of them.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::rejection::{FormRejection, JsonRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequest, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use super::error::{ApiError, PageError, WebError};
+use crate::alerting::definition::DefinitionError;
+use crate::domain::Millis;
+use crate::duration_text;
+
+/// Largest request body Osprey reads: forms, JSON and the CSRF check alike (a mock-sent
+/// message may be large; the topic's own size limit is checked after reading).
+pub const MAX_BODY: usize = 16 * 1024 * 1024;
+
+/// A submitted form as name/value pairs (a name may repeat, as checkboxes do).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(transparent)]
+pub struct Fields(pub Vec<(String, String)>);
+
+impl Fields {
+    pub fn push(&mut self, name: &str, value: impl Into<String>) {
+        self.0.push((name.to_owned(), value.into()));
+    }
+
+    /// The first value of `name`, trimmed; empty when absent.
+    pub fn value(&self, name: &str) -> &str {
+        self.0.iter().find(|(n, _)| n == name).map_or("", |(_, v)| v.trim())
+    }
+
+    /// The first value of `name` exactly as sent (message bodies keep their spacing).
+    pub fn raw(&self, name: &str) -> Option<&str> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    pub fn opt(&self, name: &str) -> Option<String> {
+        Some(self.value(name)).filter(|v| !v.is_empty()).map(str::to_owned)
+    }
+
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(n, _)| n == name)
+            .flat_map(|(_, v)| v.split([',', '\n']).map(str::trim).map(str::to_owned))
+            .filter(|v| !v.is_empty())
+            .collect()
+    }
+
+    /// Whether `name` has `value` among its values (checkboxes, selects).
+    pub fn has(&self, name: &str, value: &str) -> bool {
+        self.all(name).iter().any(|v| v == value)
+    }
+
+    pub fn parse<T: std::str::FromStr>(
+        &self,
+        name: &str,
+        what: &str,
+    ) -> Result<Option<T>, DefinitionError> {
+        self.opt(name)
+            .map(|v| {
+                v.parse().map_err(|_| DefinitionError {
+                    field: name.into(),
+                    message: format!("{v:?} is not {what}"),
+                })
+            })
+            .transpose()
+    }
+
+    pub fn duration(&self, name: &str) -> Result<Option<Duration>, DefinitionError> {
+        self.opt(name)
+            .map(|v| {
+                duration_text::parse(&v)
+                    .map_err(|message| DefinitionError { field: name.into(), message })
+            })
+            .transpose()
+    }
+}
+
+/// Epoch milliseconds, or a UTC date and time `YYYY-MM-DD[ HH:MM[:SS]]`.
+pub fn parse_time(text: &str) -> Result<Millis, WebError> {
+    let text = text.trim();
+    if let Ok(ms) = text.parse::<i64>() {
+        return Ok(ms);
+    }
+    let bad = || {
+        WebError::invalid(
+            "time",
+            format!("{text:?} is not epoch milliseconds or YYYY-MM-DD HH:MM:SS (UTC)"),
+        )
+    };
+    let (date, time) = text.split_once([' ', 'T']).unwrap_or((text, "00:00:00"));
+    let d: Vec<i64> =
+        date.split('-').map(|p| p.parse().map_err(|_| bad())).collect::<Result<_, _>>()?;
+    let t: Vec<i64> = time
+        .trim_end_matches('Z')
+        .split(':')
+        .map(|p| p.parse().map_err(|_| bad()))
+        .collect::<Result<_, _>>()?;
+    let (&[y, m, day], [h, min, rest @ ..]) = (d.as_slice(), t.as_slice()) else {
+        return Err(bad());
+    };
+    if !(1..=12).contains(&m) || !(1..=31).contains(&day) {
+        return Err(bad());
+    }
+    // Days from the civil date (Howard Hinnant's algorithm, the inverse of clock's).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = rest.first().copied().unwrap_or(0);
+    Ok(((days * 86_400) + h * 3600 + min * 60 + secs) * 1000)
+}
+
+/// Why a body or query string could not be read, as Osprey says it.
+fn rejected(status: StatusCode, text: String, what: &str) -> WebError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        return WebError::TooLarge { limit: MAX_BODY };
+    }
+    // axum's texts start with a sentence of its own ("Failed to deserialize …: "); what
+    // follows names the problem, with serde's path to the field.
+    let detail = match text.split_once(": ") {
+        Some((head, rest)) if head.starts_with("Failed") => rest,
+        _ => text.as_str(),
+    };
+    WebError::BadRequest(format!("{what}: {}", detail.trim()))
+}
+
+fn json_error(rejection: JsonRejection) -> WebError {
+    rejected(rejection.status(), rejection.body_text(), "invalid JSON body")
+}
+
+fn query_error(rejection: QueryRejection) -> WebError {
+    rejected(rejection.status(), rejection.body_text(), "invalid query parameters")
+}
+
+fn form_error(rejection: FormRejection) -> WebError {
+    rejected(rejection.status(), rejection.body_text(), "invalid form")
+}
+
+/// A JSON body; a malformed or oversized one is answered as an [`ApiError`].
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match <Json<T> as FromRequest<S>>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(ApiError(json_error(rejection))),
+        }
+    }
+}
+
+/// An optional JSON body: none without a `Content-Type`, else read like [`ApiJson`] (so a
+/// malformed one is refused, not ignored).
+impl<S: Send + Sync, T: DeserializeOwned> OptionalFromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Option<Self>, Self::Rejection> {
+        if request.headers().get(axum::http::header::CONTENT_TYPE).is_none() {
+            return Ok(None);
+        }
+        <ApiJson<T> as FromRequest<S>>::from_request(request, state).await.map(Some)
+    }
+}
+
+/// Query parameters of an API call; wrong ones are answered as an [`ApiError`].
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(ApiQuery(value)),
+            Err(rejection) => Err(ApiError(query_error(rejection))),
+        }
+    }
+}
+
+/// Query parameters of a page; wrong ones are answered with the error page.
+pub struct PageQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for PageQuery<T> {
+    type Rejection = PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(value)) => Ok(PageQuery(value)),
+            Err(rejection) => Err(PageError(query_error(rejection))),
+        }
+    }
+}
+
+/// A submitted form; an unreadable or oversized one is answered with the error page.
+pub struct PageForm<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for PageForm<T> {
+    type Rejection = PageError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Form::<T>::from_request(request, state).await {
+            Ok(axum::Form(value)) => Ok(PageForm(value)),
+            Err(rejection) => Err(PageError(form_error(rejection))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejections_keep_the_field_path_and_drop_axums_wording() {
+        let e = rejected(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Failed to deserialize the JSON body into the target type: count: invalid type: string \"x\", expected usize at line 1 column 12".into(),
+            "invalid JSON body",
+        );
+        assert_eq!(
+            e.to_string(),
+            "invalid JSON body: count: invalid type: string \"x\", expected usize at line 1 column 12"
+        );
+        let big = rejected(StatusCode::PAYLOAD_TOO_LARGE, "length limit exceeded".into(), "x");
+        assert_eq!(big.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(big.to_string(), "the request body is larger than the limit of 16 MiB");
+    }
+
+    #[test]
+    fn times_read_as_epoch_milliseconds_or_utc_dates() {
+        assert_eq!(parse_time("1700000000000").unwrap(), 1_700_000_000_000);
+        assert_eq!(parse_time("1970-01-02").unwrap(), 86_400_000);
+        assert_eq!(parse_time("1970-01-01 00:01:05").unwrap(), 65_000);
+        assert!(parse_time("yesterday").is_err());
+    }
+}

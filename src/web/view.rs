@@ -1,0 +1,190 @@
+//! What every page is drawn with: rendering, the header ([`Chrome`]), links, chart data, sort
+//! links and the error page.
+
+use askama::Template;
+use axum::extract::OriginalUri;
+use axum::response::{Html, IntoResponse, Response};
+use serde::Deserialize;
+
+use super::assets;
+use super::i18n::{Lang, Messages};
+use crate::auth::{Principal, Role};
+use crate::domain::Millis;
+use crate::poller::ClusterStatus;
+use crate::query::{Direction, Range};
+
+/// Renders a template; a template failure is a bug, logged and answered 500.
+pub fn render(page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template rendering failed");
+            (axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal error; see the Osprey log")
+                .into_response()
+        }
+    }
+}
+
+/// What every page needs besides its own data: language, formatting, the header's links.
+pub struct Chrome {
+    pub lang: Lang,
+    /// Who is logged in (`None`: nobody) and as what.
+    pub user: Option<String>,
+    pub role: Option<Role>,
+    /// The session's CSRF token, put into every form.
+    pub csrf: String,
+    /// Where the language switch returns to.
+    pub here: String,
+    /// The cluster the page belongs to, for the header navigation.
+    pub cluster: Option<String>,
+    /// Whether that cluster is a RabbitMQ one (queues and exchanges instead of topics and groups).
+    pub rabbit: bool,
+    pub assets: &'static str,
+}
+
+impl Chrome {
+    pub fn new(lang: Lang, here: String, cluster: Option<&str>, who: &Principal) -> Self {
+        Chrome {
+            lang,
+            user: who.is_logged_in().then(|| who.name.clone()),
+            role: who.role,
+            csrf: who.csrf().to_owned(),
+            here,
+            cluster: cluster.map(str::to_owned),
+            rabbit: false,
+            assets: assets::VERSION,
+        }
+    }
+
+    /// The navigation of a RabbitMQ cluster's pages.
+    pub fn rabbit(mut self) -> Self {
+        self.rabbit = true;
+        self
+    }
+
+    pub fn role_name(&self) -> &'static str {
+        self.role.map_or("", Role::as_str)
+    }
+
+    pub fn can(&self, role: &str) -> bool {
+        Role::parse(role).is_some_and(|r| self.role.is_some_and(|mine| mine >= r))
+    }
+
+    pub fn switch_href(&self) -> String {
+        let other = self.lang.messages().other_language_code;
+        let back: String = url::form_urlencoded::byte_serialize(self.here.as_bytes()).collect();
+        format!("/lang/{other}?back={back}")
+    }
+
+    pub fn status_label(&self, status: impl std::borrow::Borrow<ClusterStatus>) -> &'static str {
+        let t = self.lang.messages();
+        match status.borrow() {
+            ClusterStatus::Up => t.status_up,
+            ClusterStatus::Down => t.status_down,
+            ClusterStatus::Pending => t.status_pending,
+        }
+    }
+
+    pub fn range_label(&self, range: &Range) -> &'static str {
+        let t = self.lang.messages();
+        match range {
+            Range::Hour => t.range_1h,
+            Range::Day => t.range_24h,
+            Range::Week => t.range_7d,
+        }
+    }
+}
+
+/// The path and query a page was asked with (for the language switch and login links).
+pub fn here(uri: &OriginalUri) -> String {
+    uri.path_and_query().map_or_else(|| "/".to_owned(), |pq| pq.as_str().to_owned())
+}
+
+/// Path segment, percent-encoded.
+pub fn segment(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>().replace('+', "%20")
+}
+
+/// The `?range=` parameter of pages with charts.
+#[derive(Debug, Default, Deserialize)]
+pub struct RangeParam {
+    #[serde(default)]
+    pub range: Range,
+}
+
+/// One line of a chart: its label and a value (or a gap) per x.
+pub(super) struct Line<'a> {
+    pub(super) label: &'a str,
+    pub(super) values: Vec<Option<f64>>,
+}
+
+/// uPlot's data for the chosen range, as JSON:
+/// `{"from": s, "to": s, "x": [unix seconds], "series": [{"label": …, "y": [value|null]}]}`.
+pub(super) fn chart_json(
+    range: Range,
+    now: Millis,
+    x: impl Iterator<Item = Millis>,
+    lines: &[Line<'_>],
+) -> String {
+    let x: Vec<i64> = x.map(|ts| ts / 1000).collect();
+    let series: Vec<serde_json::Value> =
+        lines.iter().map(|l| serde_json::json!({ "label": l.label, "y": l.values })).collect();
+    let (from, to) = ((now - range.millis()) / 1000, now / 1000);
+    serde_json::json!({ "from": from, "to": to, "x": x, "series": series }).to_string()
+}
+
+/// A messages-in/s chart over `points` of `(time, rate)`.
+pub(super) fn rate_chart(
+    t: &Messages,
+    range: Range,
+    now: Millis,
+    points: &[(Millis, Option<f64>)],
+) -> String {
+    let line = Line { label: t.rate_unit, values: points.iter().map(|p| p.1).collect() };
+    chart_json(range, now, points.iter().map(|p| p.0), &[line])
+}
+
+/// The direction a column header link sorts in: flips the current column, starts a new one
+/// ascending for names and descending for figures (biggest first).
+pub(super) fn next_direction(is_current: bool, current: Direction, is_name: bool) -> Direction {
+    match (is_current, current) {
+        (true, Direction::Asc) => Direction::Desc,
+        (true, Direction::Desc) => Direction::Asc,
+        (false, _) if is_name => Direction::Asc,
+        (false, _) => Direction::Desc,
+    }
+}
+
+/// `▲`/`▼` beside the current sort column.
+pub(super) fn sort_mark(is_current: bool, dir: Direction) -> &'static str {
+    match (is_current, dir) {
+        (false, _) => "",
+        (true, Direction::Asc) => " ▲",
+        (true, Direction::Desc) => " ▼",
+    }
+}
+
+pub(super) fn dir_code(dir: Direction) -> &'static str {
+    if dir == Direction::Desc { "desc" } else { "asc" }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    t: &'static Messages,
+    chrome: Chrome,
+    title: &'static str,
+    message: String,
+}
+
+impl ErrorPage {
+    pub fn new(
+        lang: Lang,
+        here: String,
+        who: &Principal,
+        title: &'static str,
+        message: String,
+    ) -> Self {
+        ErrorPage { t: lang.messages(), chrome: Chrome::new(lang, here, None, who), title, message }
+    }
+}
