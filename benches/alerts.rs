@@ -16,7 +16,7 @@ use osprey::alerting::service::{Alerting, deliver_due, evaluate_round};
 use osprey::config::{AlertsConfig, ClusterConfig};
 use osprey::domain::ClusterKind;
 use osprey::domain::{Broker, ClusterSnapshot};
-use osprey::evaluator::{GroupLag, GroupSummary, PartitionStatus, TopicLag};
+use osprey::evaluator::{Drain, GroupLag, GroupSummary, PartitionStatus, TopicLag};
 use osprey::poller::{ClusterState, Clusters};
 use osprey::store::Store;
 use tokio::sync::watch;
@@ -39,6 +39,7 @@ fn group(i: usize, lag: i64) -> GroupLag {
             consume_per_sec: Some(0.0),
             produce_per_sec: Some(100.0),
             drain_seconds: None,
+            drain: Drain::of(lag, None, None),
             offsets_error: None,
         },
         topics: vec![TopicLag {

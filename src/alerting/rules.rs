@@ -219,7 +219,7 @@ mod tests {
     use crate::config::ClusterConfig;
     use crate::domain::ClusterKind;
     use crate::domain::{Broker, ClusterSnapshot, Partition, Topic};
-    use crate::evaluator::{GroupSummary, TopicLag};
+    use crate::evaluator::{Drain, GroupSummary, TopicLag};
 
     fn rule(text: &str) -> RuleDef {
         toml::from_str(&format!("name = \"r\"\nchannels = [\"c\"]\n{text}")).unwrap()
@@ -241,6 +241,7 @@ mod tests {
                 consume_per_sec: None,
                 produce_per_sec: None,
                 drain_seconds: None,
+                drain: Drain::of(lag, None, None),
                 offsets_error: None,
             },
             topics: vec![TopicLag {

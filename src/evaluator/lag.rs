@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use serde::Serialize;
 
 use super::status::{PartitionStatus, Rules, Sample, group_status, partition_status};
-use super::time_lag::{EndOffsetHistory, drain_seconds};
+use super::time_lag::{Drain, EndOffsetHistory, drain_seconds};
 use crate::domain::{ClusterSnapshot, ConsumerGroup, Millis};
 
 /// Most samples kept per group partition for the status window.
@@ -57,8 +57,11 @@ pub struct GroupSummary {
     pub consume_per_sec: Option<f64>,
     /// Log-end growth over the last poll, messages/s, over the group's partitions.
     pub produce_per_sec: Option<f64>,
-    /// Seconds to consume the backlog at the current rates; `None` when it does not shrink.
+    /// Seconds to consume the backlog at the current rates: `Some(0.0)` without backlog, `None`
+    /// when it does not shrink or the rates are not known yet ([`GroupSummary::drain`] says which).
     pub drain_seconds: Option<f64>,
+    /// Where the backlog is heading, by the one rule documented on [`Drain`].
+    pub drain: Drain,
     pub offsets_error: Option<String>,
 }
 
@@ -210,6 +213,7 @@ impl LagBook {
                 (Some(c), Some(p)) => drain_seconds(lag, c, p),
                 _ => (lag == 0).then_some(0.0),
             },
+            drain: Drain::of(lag, consume_per_sec, produce_per_sec),
             consume_per_sec,
             produce_per_sec,
             offsets_error: group.offsets_error.clone(),
@@ -290,19 +294,22 @@ mod tests {
         assert_eq!(g.topics[0].partitions[0].owner.as_deref(), Some("billing-1 (/10.0.0.7)"));
         assert_eq!(g.summary.status, PartitionStatus::Ok);
         assert_eq!(g.summary.consume_per_sec, None, "rates need two polls");
+        assert_eq!(g.summary.drain, Drain::Unknown, "behind, rates unknown");
     }
 
     #[test]
     fn rates_seconds_and_drain_time_follow_the_polls() {
         let mut book = LagBook::new(RULES);
         // Producer 10 msg/s on partition 0; consumer 20 msg/s but 100 behind at first.
-        book.evaluate(&poll(0, (100, 0), vec![group("g", &[("orders", 0, 0)], true)]));
+        let lags = book.evaluate(&poll(0, (100, 0), vec![group("g", &[("orders", 0, 0)], true)]));
+        assert_eq!(lags[0].summary.drain, Drain::Unknown, "one poll: no rates yet");
         let lags = book.evaluate(&poll(10, (200, 0), vec![group("g", &[("orders", 0, 0)], true)]));
         let g = &lags[0];
         assert_eq!(g.summary.lag, 200);
         assert_eq!(g.summary.produce_per_sec, Some(10.0));
         assert_eq!(g.summary.consume_per_sec, Some(0.0));
         assert_eq!(g.summary.drain_seconds, None, "not consuming: never drains");
+        assert_eq!(g.summary.drain, Drain::NotDraining);
         // Offset 0 was the log end... before the history: extrapolated at 10 msg/s → 20 s ago.
         assert_eq!(g.summary.lag_seconds, Some(20.0));
 
@@ -311,8 +318,34 @@ mod tests {
         let g = &lags[0];
         assert_eq!(g.summary.consume_per_sec, Some(25.0));
         assert_eq!(g.summary.drain_seconds, Some(50.0 / 15.0));
+        assert_eq!(g.summary.drain, Drain::Draining);
         // Offset 250 was the log end at t = 15 s.
         assert_eq!(g.summary.lag_seconds, Some(5.0));
+    }
+
+    #[test]
+    fn an_ok_group_that_falls_behind_is_not_draining() {
+        let mut book = LagBook::new(RULES);
+        let lags = book.evaluate(&poll(0, (100, 0), vec![group("g", &[("orders", 0, 100)], true)]));
+        assert_eq!(lags[0].summary.drain, Drain::Drained, "at the log end, before any rate");
+        assert_eq!(lags[0].summary.drain_seconds, Some(0.0));
+        // Produced 10 msg/s, consumed 5 msg/s: 50 behind, still OK by status.
+        let lags =
+            book.evaluate(&poll(10, (200, 0), vec![group("g", &[("orders", 0, 150)], true)]));
+        let g = &lags[0].summary;
+        assert_eq!((g.lag, g.status), (50, PartitionStatus::Ok));
+        assert_eq!(g.drain, Drain::NotDraining, "the status does not decide the drain");
+        assert_eq!(g.drain_seconds, None);
+    }
+
+    #[test]
+    fn a_group_that_caught_up_is_drained_whatever_its_rates() {
+        let mut book = LagBook::new(RULES);
+        book.evaluate(&poll(0, (100, 0), vec![group("g", &[("orders", 0, 50)], true)]));
+        let lags =
+            book.evaluate(&poll(10, (100, 0), vec![group("g", &[("orders", 0, 100)], true)]));
+        let g = &lags[0].summary;
+        assert_eq!((g.lag, g.drain, g.drain_seconds), (0, Drain::Drained, Some(0.0)));
     }
 
     #[test]

@@ -7,4 +7,4 @@ pub mod time_lag;
 
 pub use lag::{GroupLag, GroupSummary, LagBook, PartitionLag, TopicLag};
 pub use status::{PartitionStatus, Rules, Sample, group_status, partition_status};
-pub use time_lag::{EndOffsetHistory, drain_seconds};
+pub use time_lag::{Drain, EndOffsetHistory, drain_seconds};

@@ -9,6 +9,8 @@
 
 use std::collections::VecDeque;
 
+use serde::Serialize;
+
 use crate::domain::Millis;
 
 /// Most (time, end offset) points kept per partition.
@@ -109,6 +111,41 @@ pub fn drain_seconds(lag: i64, consume_per_sec: f64, produce_per_sec: f64) -> Op
     (gain > 0.0).then(|| lag as f64 / gain)
 }
 
+/// Where a group's backlog is heading: the one rule every page and the API show as "time to
+/// drain", decided here and never guessed from the group's status.
+///
+/// In this order:
+/// - lag 0 → [`Drain::Drained`], whether or not the rates are known yet;
+/// - the consume or produce rate not known yet (a single poll so far) → [`Drain::Unknown`];
+/// - consume rate − produce rate ≤ 0 → [`Drain::NotDraining`]: the backlog stays or grows,
+///   whatever the status (an `OK` group that falls behind is not draining either);
+/// - otherwise [`Drain::Draining`], in lag ÷ (consume rate − produce rate) seconds — the
+///   group's `drain_seconds`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Drain {
+    Drained,
+    Draining,
+    NotDraining,
+    Unknown,
+}
+
+impl Drain {
+    /// The rule above, for a backlog of `lag` messages at the recent rates (messages/s).
+    pub fn of(lag: i64, consume_per_sec: Option<f64>, produce_per_sec: Option<f64>) -> Drain {
+        if lag <= 0 {
+            return Drain::Drained;
+        }
+        let (Some(consume), Some(produce)) = (consume_per_sec, produce_per_sec) else {
+            return Drain::Unknown;
+        };
+        match drain_seconds(lag, consume, produce) {
+            Some(_) => Drain::Draining,
+            None => Drain::NotDraining,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,5 +230,44 @@ mod tests {
         assert_eq!(drain_seconds(1_000, 60.0, 10.0), Some(20.0));
         assert_eq!(drain_seconds(1_000, 10.0, 10.0), None);
         assert_eq!(drain_seconds(0, 0.0, 5.0), Some(0.0));
+    }
+
+    #[test]
+    fn a_group_without_backlog_is_drained_even_before_its_rates_are_known() {
+        assert_eq!(Drain::of(0, None, None), Drain::Drained);
+        assert_eq!(Drain::of(0, Some(0.0), Some(50.0)), Drain::Drained);
+    }
+
+    #[test]
+    fn a_backlog_before_both_rates_are_known_is_unknown() {
+        assert_eq!(Drain::of(100, None, None), Drain::Unknown);
+        assert_eq!(Drain::of(100, Some(60.0), None), Drain::Unknown);
+        assert_eq!(Drain::of(100, None, Some(10.0)), Drain::Unknown);
+    }
+
+    #[test]
+    fn a_consumer_no_faster_than_its_producer_is_not_draining() {
+        assert_eq!(Drain::of(100, Some(10.0), Some(10.0)), Drain::NotDraining);
+        assert_eq!(Drain::of(100, Some(5.0), Some(10.0)), Drain::NotDraining);
+        assert_eq!(Drain::of(100, Some(0.0), Some(0.0)), Drain::NotDraining);
+    }
+
+    #[test]
+    fn a_consumer_faster_than_its_producer_is_draining_exactly_when_drain_seconds_is_known() {
+        assert_eq!(Drain::of(1_000, Some(60.0), Some(10.0)), Drain::Draining);
+        for (lag, consume, produce) in [(1_000, 60.0, 10.0), (1_000, 10.0, 10.0), (5, 1.0, 3.0)] {
+            let draining = Drain::of(lag, Some(consume), Some(produce)) == Drain::Draining;
+            assert_eq!(draining, drain_seconds(lag, consume, produce).is_some(), "{lag} {consume}");
+        }
+    }
+
+    #[test]
+    fn drain_states_serialize_in_snake_case() {
+        let names: Vec<String> =
+            [Drain::Drained, Drain::Draining, Drain::NotDraining, Drain::Unknown]
+                .iter()
+                .map(|d| serde_json::to_string(d).unwrap())
+                .collect();
+        assert_eq!(names, ["\"drained\"", "\"draining\"", "\"not_draining\"", "\"unknown\""]);
     }
 }
