@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::AdapterError;
 use crate::domain::Millis;
 pub use crate::domain::rabbit::{
-    Node, ObjectTotals, Overview, Queue, QueueTotals, RabbitSnapshot, Rates,
+    Node, ObjectTotals, Overview, Queue, QueueTotals, RabbitSnapshot, Rates, node_id, node_ids,
 };
 
 /// Queues asked per page of `/api/queues` (RabbitMQ accepts at most 500).
@@ -391,24 +391,30 @@ impl RabbitAdapter {
     }
 }
 
+/// The running nodes as a snapshot's brokers, sorted by id as `ClusterSnapshot::brokers` is:
+/// the id comes from the node's name ([`node_ids`]), not its position, so a node stopping leaves
+/// the others' history and alerts where they were; host = node name.
+fn node_brokers(nodes: &[Node]) -> Vec<crate::domain::Broker> {
+    node_ids(nodes)
+        .into_iter()
+        .filter(|(_, node)| node.running)
+        .map(|(id, node)| crate::domain::Broker {
+            id,
+            host: node.name.clone(),
+            port: 0,
+            rack: None,
+        })
+        .collect()
+}
+
 impl super::ClusterAdapter for RabbitAdapter {
-    /// Nodes stand in the snapshot's broker list (id = position, host = node name) so the
-    /// cluster-wide figures and broker availability work as for Kafka; queues are in `rabbit`.
+    /// Running nodes stand in the snapshot's broker list (id from the node name, host = node
+    /// name) so the cluster-wide figures and broker availability work as for Kafka; queues are
+    /// in `rabbit`.
     async fn snapshot(&self, now: Millis) -> Result<crate::domain::ClusterSnapshot, AdapterError> {
         let started = std::time::Instant::now();
         let rabbit = RabbitAdapter::snapshot(self, now).await?;
-        let brokers = rabbit
-            .nodes
-            .iter()
-            .filter(|n| n.running)
-            .enumerate()
-            .map(|(i, n)| crate::domain::Broker {
-                id: i32::try_from(i).unwrap_or(i32::MAX),
-                host: n.name.clone(),
-                port: 0,
-                rack: None,
-            })
-            .collect();
+        let brokers = node_brokers(&rabbit.nodes);
         Ok(crate::domain::ClusterSnapshot {
             cluster: self.cluster.clone(),
             kind: crate::domain::ClusterKind::Rabbitmq,
@@ -475,5 +481,82 @@ mod tests {
         };
         let error = RabbitAdapter::new(missing_ca).unwrap_err().to_string();
         assert!(error.contains("tls_ca_file") && error.contains("/nonexistent/ca.pem"), "{error}");
+    }
+
+    fn node(name: &str, running: bool) -> Node {
+        Node {
+            name: name.into(),
+            running,
+            mem_used: None,
+            mem_limit: None,
+            mem_alarm: false,
+            disk_free: None,
+            disk_free_limit: None,
+            disk_free_alarm: false,
+            fd_used: None,
+            fd_total: None,
+            uptime: None,
+        }
+    }
+
+    fn ids(brokers: &[crate::domain::Broker]) -> Vec<(String, i32)> {
+        brokers.iter().map(|b| (b.host.clone(), b.id)).collect()
+    }
+
+    #[test]
+    fn three_running_nodes_get_three_distinct_ids_with_their_names_as_hosts() {
+        let brokers =
+            node_brokers(&[node("rabbit@a", true), node("rabbit@b", true), node("rabbit@c", true)]);
+        let mut hosts: Vec<&str> = brokers.iter().map(|b| b.host.as_str()).collect();
+        hosts.sort_unstable();
+        assert_eq!(hosts, ["rabbit@a", "rabbit@b", "rabbit@c"]);
+        let distinct: std::collections::BTreeSet<i32> = brokers.iter().map(|b| b.id).collect();
+        assert_eq!(distinct.len(), 3, "{brokers:?}");
+        assert!(brokers.iter().all(|b| b.port == 0 && b.rack.is_none()));
+    }
+
+    #[test]
+    fn a_node_stopping_leaves_the_other_nodes_ids_unchanged() {
+        let all =
+            node_brokers(&[node("rabbit@a", true), node("rabbit@b", true), node("rabbit@c", true)]);
+        let b_stopped = node_brokers(&[
+            node("rabbit@a", true),
+            node("rabbit@b", false),
+            node("rabbit@c", true),
+        ]);
+        let expected: Vec<(String, i32)> =
+            ids(&all).into_iter().filter(|(host, _)| host != "rabbit@b").collect();
+        assert_eq!(ids(&b_stopped), expected);
+        // Nor does it matter whether the stopped node is listed at all, or in what order.
+        let b_gone = node_brokers(&[node("rabbit@c", true), node("rabbit@a", true)]);
+        assert_eq!(ids(&b_gone), expected);
+    }
+
+    #[test]
+    fn node_ids_are_non_negative_and_the_same_on_every_call() {
+        for name in ["rabbit@a", "rabbit@b", "", "rabbit@very-long-host.example.internal", "é"] {
+            assert!(node_id(name) >= 0, "{name:?}");
+            assert_eq!(node_id(name), node_id(name), "{name:?}");
+        }
+        // Pinned to FNV-1a: ids are stored, so the hash must never change.
+        assert_eq!(node_id(""), 0x011c_9dc5);
+        assert_eq!(node_id("a"), 0x640c_292c);
+        assert_eq!(node_id("foobar"), 0x3f9c_f968);
+        let nodes = [node("rabbit@a", true), node("rabbit@b", true)];
+        assert_eq!(node_brokers(&nodes), node_brokers(&nodes));
+    }
+
+    #[test]
+    fn brokers_are_sorted_by_id_and_ids_stay_unique_even_when_names_hash_alike() {
+        let nodes: Vec<Node> = (0..200).map(|i| node(&format!("rabbit@node-{i}"), true)).collect();
+        let brokers = node_brokers(&nodes);
+        assert_eq!(brokers.len(), 200);
+        assert!(brokers.windows(2).all(|w| w[0].id < w[1].id), "not sorted or not unique");
+        // The same name twice hashes alike: the later one takes the next free id.
+        let listed = [node("rabbit@a", true), node("rabbit@a", false)];
+        let twins = node_ids(&listed);
+        let base = node_id("rabbit@a");
+        assert_eq!(twins.iter().map(|(id, _)| *id).collect::<Vec<_>>(), [base, base + 1]);
+        assert!(twins[0].1.running && !twins[1].1.running, "name order, then listing order");
     }
 }
