@@ -634,15 +634,21 @@ impl Store {
         Ok(sqlx::query(&sql).bind(now).bind(id).execute(&self.pool).await?.rows_affected() > 0)
     }
 
-    /// Incidents still firing (newest first), then up to `limit` others (newest first).
+    /// Up to `limit` incidents: with `open_only` those still firing, most recently fired
+    /// first; otherwise the history, i.e. only resolved incidents, most recently resolved first
+    /// (an incident still firing is never in the history).
     pub async fn incidents(
         &self,
         open_only: bool,
         limit: i64,
     ) -> Result<Vec<Incident>, StoreError> {
-        let filter = if open_only { "WHERE resolved_at IS NULL" } else { "" };
+        let (filter, order) = if open_only {
+            ("resolved_at IS NULL", "fired_at DESC")
+        } else {
+            ("resolved_at IS NOT NULL", "resolved_at DESC, fired_at DESC")
+        };
         let text = format!(
-            "{INCIDENT_COLUMNS} FROM alert_incidents {filter} ORDER BY fired_at DESC, id LIMIT ?"
+            "{INCIDENT_COLUMNS} FROM alert_incidents WHERE {filter} ORDER BY {order}, id LIMIT ?"
         );
         let sql = self.dialect.sql(&text);
         sqlx::query(&sql).bind(limit).fetch_all(&self.pool).await?.iter().map(incident).collect()

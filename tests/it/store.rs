@@ -421,6 +421,8 @@ async fn alert_story(url: &str) {
     assert_eq!(store.alert_states().await.unwrap()["lag"][&key.1], state);
     let open = store.incidents(true, 10).await.unwrap();
     assert_eq!((open.len(), open[0].message.clone()), (1, firing.clone()));
+    let history = store.incidents(false, 10).await.unwrap();
+    assert!(!history.iter().any(|i| i.id == firing.incident), "still firing: not history yet");
 
     let resolved = message(MessageKind::Resolved, BASE + 20, 3.0);
     store
@@ -436,7 +438,12 @@ async fn alert_story(url: &str) {
         .unwrap();
     assert!(store.alert_states().await.unwrap().is_empty());
     assert!(store.incidents(true, 10).await.unwrap().is_empty());
-    assert_eq!(store.incidents(false, 10).await.unwrap()[0].resolved_at, Some(BASE + 20));
+    let history = store.incidents(false, 10).await.unwrap();
+    assert_eq!(
+        history.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(),
+        [firing.incident.as_str()]
+    );
+    assert_eq!(history[0].resolved_at, Some(BASE + 20));
 
     // Only the firing notice is due: the resolved one waits behind it.
     let due = store.due_deliveries(BASE + 30, 10).await.unwrap();
