@@ -48,7 +48,8 @@ pub use crate::brokers::SendOutcome;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Start {
     Earliest,
-    /// The last `n` messages of each partition.
+    /// The last `n` messages of each partition, shared fairly among the partitions when they
+    /// add up to more than the limit (see [`latest_quotas`]).
     Latest(i64),
     Offset(i64),
     Timestamp(Millis),
@@ -87,8 +88,15 @@ pub struct BrowseResult {
     pub messages: Vec<BrowsedMessage>,
     /// Messages read, matching or not.
     pub scanned: usize,
-    /// Why reading stopped before the end of every partition, if it did.
+    /// Why reading stopped before the end of every partition, if it did, and what the limit
+    /// left out; several reasons are joined with "; ".
     pub stopped: Option<String>,
+    /// Messages of the range asked for that are not shown because of the limit: for
+    /// [`Start::Latest`], the older messages beyond each partition's share (counted in offsets,
+    /// so about, on compacted topics) and, when filtering, the older matching messages dropped
+    /// for newer ones. 0 when nothing was left out or when it is not known (reading from the
+    /// earliest, an offset or a time stops at the limit without counting the rest).
+    pub left_out: u64,
 }
 
 /// A cluster's producer and the settings for short-lived browsing consumers.
@@ -125,6 +133,66 @@ impl std::fmt::Debug for KafkaActions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("KafkaActions").finish_non_exhaustive()
     }
+}
+
+/// How many messages to read from the end of each partition to show "the last `n` of each"
+/// within `limit` overall: at most `n` and at most what the partition holds (`available`) each,
+/// at most `limit` in all, shared fairly. A partition that holds less than its share leaves the
+/// rest to the others (water-filling); what does not divide evenly goes to the lower indexes
+/// first. Negative `n` or `available` count as 0.
+pub fn latest_quotas(n: i64, limit: usize, available: &[i64]) -> Vec<i64> {
+    let caps: Vec<i64> = available.iter().map(|&a| a.min(n).max(0)).collect();
+    let mut quotas = vec![0; caps.len()];
+    let mut budget = i64::try_from(limit).unwrap_or(i64::MAX);
+    // Serve the smallest partitions first: each takes all it can while that fits its share.
+    let mut order: Vec<usize> = (0..caps.len()).collect();
+    order.sort_by_key(|&i| (caps[i], i));
+    for (served, &i) in order.iter().enumerate() {
+        let waiting = i64::try_from(order.len() - served).unwrap_or(i64::MAX);
+        let share = budget / waiting;
+        if caps[i] <= share {
+            quotas[i] = caps[i];
+            budget -= caps[i];
+            continue;
+        }
+        // Every partition still waiting holds more than the share (they are sorted), so each
+        // gets the share and the remainder goes one by one to the lowest indexes.
+        let mut rest = order[served..].to_vec();
+        rest.sort_unstable();
+        let mut remainder = budget % waiting;
+        for p in rest {
+            quotas[p] = share + i64::from(remainder > 0);
+            remainder -= 1;
+        }
+        break;
+    }
+    quotas
+}
+
+/// Orders messages from oldest to newest: by timestamp (none counts as the oldest), then, at
+/// the same time, a higher partition as older and a higher offset as newer.
+fn newness(message: &BrowsedMessage) -> (Option<Millis>, std::cmp::Reverse<i32>, i64) {
+    (message.timestamp, std::cmp::Reverse(message.partition), message.offset)
+}
+
+/// Keeps the newest `limit` of `messages` by timestamp (ties: the lower partition, then the
+/// higher offset), newest first, and tells how many older ones it left out.
+pub fn newest(mut messages: Vec<BrowsedMessage>, limit: usize) -> (Vec<BrowsedMessage>, u64) {
+    if messages.len() <= limit {
+        return (messages, 0);
+    }
+    messages.sort_unstable_by_key(|m| std::cmp::Reverse(newness(m)));
+    let left_out = u64::try_from(messages.len() - limit).unwrap_or(u64::MAX);
+    messages.truncate(limit);
+    (messages, left_out)
+}
+
+/// Adds one more reason to a browse's note.
+fn add_note(stopped: &mut Option<String>, note: String) {
+    *stopped = Some(match stopped.take() {
+        Some(before) => format!("{before}; {note}"),
+        None => note,
+    });
 }
 
 fn matches(message: &BrowsedMessage, needle: &str) -> bool {
@@ -361,14 +429,52 @@ fn browse_blocking(
         None => all,
     };
 
-    // Start offset and end (high watermark, as of now) per partition.
-    let mut plan = Vec::new();
+    let limit = request.limit.clamp(1, MAX_LIMIT);
+    let needle = request.filter.as_deref().filter(|f| !f.is_empty());
+    // Low and high watermarks (as of now) per partition.
+    let mut marks = Vec::with_capacity(partitions.len());
     for &partition in &partitions {
         let (low, high) =
             consumer.fetch_watermarks(topic, partition, timeout).map_err(kafka_error)?;
+        marks.push((partition, low, high));
+    }
+    let mut result = BrowseResult { messages: Vec::new(), scanned: 0, stopped: None, left_out: 0 };
+    // "The last n of each partition" reads a planned share from the end of each one, so the
+    // partitions are served fairly whatever order librdkafka hands their batches out in:
+    // without a filter the shares add up to the limit; with one, to the scan budget, and the
+    // newest matches are kept.
+    let latest = match request.start {
+        Start::Latest(n) => {
+            let available: Vec<i64> = marks.iter().map(|&(_, low, high)| high - low).collect();
+            let budget = if needle.is_some() { MAX_SCANNED } else { limit };
+            let quotas = latest_quotas(n, budget, &available);
+            let wanted: i64 = available.iter().map(|&a| a.min(n).max(0)).sum();
+            let unread = u64::try_from(wanted - quotas.iter().sum::<i64>()).unwrap_or(0);
+            if unread > 0 && needle.is_none() {
+                result.left_out = unread;
+                add_note(
+                    &mut result.stopped,
+                    format!(
+                        "stopped at the limit of {limit} messages, shared across the \
+                         partitions; {unread} older messages left out"
+                    ),
+                );
+            } else if unread > 0 {
+                add_note(
+                    &mut result.stopped,
+                    format!("{unread} older messages not searched (scan budget of {MAX_SCANNED})"),
+                );
+            }
+            Some(quotas)
+        }
+        _ => None,
+    };
+    // Start offset and end (high watermark) per partition.
+    let mut plan = Vec::with_capacity(marks.len());
+    for (i, &(partition, low, high)) in marks.iter().enumerate() {
         let start = match request.start {
             Start::Earliest => low,
-            Start::Latest(n) => (high - n.max(0)).max(low),
+            Start::Latest(_) => high - latest.as_ref().map_or(0, |quotas| quotas[i]),
             Start::Offset(offset) => offset.clamp(low, high),
             Start::Timestamp(_) => low, // replaced below
         };
@@ -400,21 +506,20 @@ fn browse_blocking(
             open.push(*partition);
         }
     }
-    let mut result = BrowseResult { messages: Vec::new(), scanned: 0, stopped: None };
     if open.is_empty() {
         return Ok(result);
     }
     consumer.assign(&assignment).map_err(kafka_error)?;
     let ends: std::collections::HashMap<i32, i64> = plan.iter().map(|(p, _, e)| (*p, *e)).collect();
-    let limit = request.limit.clamp(1, MAX_LIMIT);
-    let needle = request.filter.as_deref().filter(|f| !f.is_empty());
+    // Matching messages dropped for newer ones (only when reading the latest with a filter).
+    let mut dropped: u64 = 0;
     while !open.is_empty() {
         if started.elapsed() > BROWSE_DEADLINE {
-            result.stopped = Some(format!("stopped after {} s", BROWSE_DEADLINE.as_secs()));
+            add_note(&mut result.stopped, format!("stopped after {} s", BROWSE_DEADLINE.as_secs()));
             break;
         }
         if result.scanned >= MAX_SCANNED {
-            result.stopped = Some(format!("stopped after reading {MAX_SCANNED} messages"));
+            add_note(&mut result.stopped, format!("stopped after reading {MAX_SCANNED} messages"));
             break;
         }
         let Some(next) = consumer.poll(Duration::from_millis(200)) else { continue };
@@ -450,13 +555,34 @@ fn browse_blocking(
         }
         if needle.is_none_or(|n| matches(&browsed, n)) {
             result.messages.push(browsed);
-            if result.messages.len() >= limit {
+            if latest.is_some() {
+                // The plan bounds the reads; only the newest matches are worth keeping, and
+                // trimming as we go keeps at most twice the limit in memory.
+                if result.messages.len() >= 2 * limit {
+                    let (kept, older) = newest(std::mem::take(&mut result.messages), limit);
+                    result.messages = kept;
+                    dropped += older;
+                }
+            } else if result.messages.len() >= limit {
                 if !open.is_empty() {
-                    result.stopped = Some(format!("stopped at the limit of {limit} messages"));
+                    add_note(
+                        &mut result.stopped,
+                        format!("stopped at the limit of {limit} messages"),
+                    );
                 }
                 break;
             }
         }
+    }
+    let (kept, older) = newest(std::mem::take(&mut result.messages), limit);
+    result.messages = kept;
+    dropped += older;
+    if dropped > 0 {
+        result.left_out += dropped;
+        add_note(
+            &mut result.stopped,
+            format!("showing the newest {limit}; {dropped} older matching messages left out"),
+        );
     }
     result.messages.sort_by_key(|m| (m.partition, m.offset));
     Ok(result)
@@ -485,6 +611,87 @@ mod tests {
         assert!(matches(&m, "abc1"));
         assert!(matches(&m, "trace"));
         assert!(!matches(&m, "refund"));
+    }
+
+    fn at(partition: i32, offset: i64, timestamp: Option<Millis>) -> BrowsedMessage {
+        BrowsedMessage { partition, offset, timestamp, ..message("k", "v", ("h", "v")) }
+    }
+
+    #[test]
+    fn the_last_n_of_six_full_partitions_share_the_limit_evenly() {
+        let quotas = latest_quotas(20, 50, &[100; 6]);
+        assert_eq!(quotas, [9, 9, 8, 8, 8, 8], "the remainder goes to the lower partitions");
+        assert_eq!(quotas.iter().sum::<i64>(), 50);
+    }
+
+    #[test]
+    fn a_partition_holding_few_messages_leaves_its_share_to_the_others() {
+        assert_eq!(latest_quotas(20, 50, &[2, 100, 100]), [2, 20, 20]);
+        assert_eq!(latest_quotas(20, 10, &[2, 100, 100]), [2, 4, 4]);
+        assert_eq!(latest_quotas(20, 11, &[100, 2, 100]), [5, 2, 4]);
+    }
+
+    #[test]
+    fn the_last_n_of_each_partition_are_read_whole_when_they_fit_the_limit() {
+        assert_eq!(latest_quotas(5, 50, &[100; 3]), [5, 5, 5]);
+        assert_eq!(latest_quotas(5, 50, &[0, 3, 100]), [0, 3, 5]);
+    }
+
+    #[test]
+    fn no_partitions_a_zero_limit_or_a_zero_n_read_nothing() {
+        assert!(latest_quotas(20, 50, &[]).is_empty());
+        assert_eq!(latest_quotas(20, 0, &[100; 3]), [0, 0, 0]);
+        assert_eq!(latest_quotas(0, 50, &[100; 3]), [0, 0, 0]);
+        assert_eq!(latest_quotas(-4, 50, &[100, -1]), [0, 0]);
+    }
+
+    #[test]
+    fn a_limit_smaller_than_the_partition_count_goes_to_the_lower_partitions() {
+        assert_eq!(latest_quotas(20, 2, &[100; 4]), [1, 1, 0, 0]);
+        assert_eq!(latest_quotas(i64::MAX, usize::MAX, &[7, 9]), [7, 9]);
+    }
+
+    #[test]
+    fn newest_keeps_the_newest_across_partitions_and_counts_the_rest() {
+        let messages = vec![
+            at(0, 0, Some(100)),
+            at(0, 1, Some(400)),
+            at(1, 0, Some(300)),
+            at(1, 1, Some(600)),
+            at(2, 0, None),
+            at(2, 1, Some(500)),
+        ];
+        let (kept, left_out) = newest(messages, 3);
+        let kept: Vec<(i32, i64)> = kept.iter().map(|m| (m.partition, m.offset)).collect();
+        assert_eq!(kept, [(1, 1), (2, 1), (0, 1)], "newest first");
+        assert_eq!(left_out, 3);
+    }
+
+    #[test]
+    fn newest_breaks_ties_by_the_lower_partition_then_the_higher_offset() {
+        let messages = vec![at(1, 5, Some(7)), at(0, 3, Some(7)), at(0, 4, Some(7))];
+        let (kept, left_out) = newest(messages, 2);
+        let kept: Vec<(i32, i64)> = kept.iter().map(|m| (m.partition, m.offset)).collect();
+        assert_eq!((kept, left_out), (vec![(0, 4), (0, 3)], 1));
+    }
+
+    #[test]
+    fn newest_leaves_out_nothing_within_the_limit() {
+        let messages = vec![at(0, 1, Some(2)), at(0, 0, Some(1))];
+        let (kept, left_out) = newest(messages.clone(), 2);
+        assert_eq!((kept, left_out), (messages, 0));
+        assert_eq!(newest(Vec::new(), 0), (Vec::new(), 0));
+    }
+
+    #[test]
+    fn notes_are_joined_in_order() {
+        let mut stopped = None;
+        add_note(&mut stopped, "stopped after 8 s".into());
+        add_note(&mut stopped, "showing the newest 50; 12 older matching messages left out".into());
+        assert_eq!(
+            stopped.as_deref(),
+            Some("stopped after 8 s; showing the newest 50; 12 older matching messages left out")
+        );
     }
 
     #[test]
