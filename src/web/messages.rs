@@ -522,6 +522,8 @@ pub struct BrowseResponse {
     pub messages: Vec<ShownMessage>,
     pub scanned: usize,
     pub stopped: Option<String>,
+    /// Older messages the limit left out (latest-N browses and filtered ones).
+    pub left_out: u64,
 }
 
 async fn browse(
@@ -550,6 +552,7 @@ async fn browse_api(
         messages: result.messages.iter().map(ShownMessage::from).collect(),
         scanned: result.scanned,
         stopped: result.stopped,
+        left_out: result.left_out,
     }))
 }
 

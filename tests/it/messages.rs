@@ -225,3 +225,36 @@ async fn a_read_only_cluster_refuses_sends() {
     assert!(browse(&app, "from=earliest").await["messages"].as_array().unwrap().is_empty());
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_latest_messages_of_every_partition_share_the_limit() {
+    let broker = Broker::start(BrokerKind::Noida).await;
+    let app = app_with_topic(&broker, false).await;
+    create_topics(&broker.bootstrap(), &[("wide", 6)]).await;
+    eventually(Duration::from_secs(30), "the topic in the app", || async {
+        let topics = app.json("/api/v1/clusters/it/topics").await;
+        topics["rows"].as_array()?.iter().any(|t| t["name"] == "wide").then_some(())
+    })
+    .await;
+    for partition in 0..6 {
+        let response = app
+            .http
+            .post(format!("{}/api/v1/clusters/it/topics/wide/messages", app.base))
+            .json(&json!({"value": "m{{i}}", "partition": partition, "count": 30}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+    }
+    let read =
+        app.json("/api/v1/clusters/it/topics/wide/messages?from=latest&at=20&limit=50").await;
+    let messages = read["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 50, "{read}");
+    for partition in 0..6 {
+        let from_it = messages.iter().filter(|m| m["partition"] == partition).count();
+        assert!((8..=9).contains(&from_it), "partition {partition} gave {from_it}: {read}");
+    }
+    assert_eq!(read["left_out"], 70, "{read}");
+    assert!(read["stopped"].as_str().unwrap().contains("70 older"), "{read}");
+    app.stop().await;
+}
