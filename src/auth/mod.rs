@@ -112,6 +112,11 @@ pub enum AuthError {
     Store(#[from] StoreError),
 }
 
+/// Whether two secrets are equal, in time that does not depend on where they differ.
+fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 pub fn sha256_hex(text: &str) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(text.as_bytes()))
@@ -227,23 +232,29 @@ impl Auth {
         self.setup_token.lock().is_ok_and(|slot| slot.is_some())
     }
 
-    /// Creates the first admin through the one-time setup link.
+    /// Whether `token` is the pending setup link's (compared in constant time); a used link
+    /// is no longer valid.
+    pub fn setup_link_valid(&self, token: &str) -> bool {
+        let expected = self.setup_token.lock().ok().and_then(|slot| slot.clone());
+        expected.is_some_and(|e| same_secret(&e, token))
+    }
+
+    /// Creates the first admin through the one-time setup link and logs them in.
     pub async fn setup(
         &self,
         token: &str,
         username: &str,
         password: &str,
         now: Millis,
-    ) -> Result<(), AuthError> {
-        let expected = self.setup_token.lock().ok().and_then(|slot| slot.clone());
-        if expected.is_none_or(|e| e != token) || self.store.user_count().await? > 0 {
+    ) -> Result<NewSession, AuthError> {
+        if !self.setup_link_valid(token) || self.store.user_count().await? > 0 {
             return Err(AuthError::BadSetupToken);
         }
         self.create_user(username, password, Role::Admin, now).await?;
         if let Ok(mut slot) = self.setup_token.lock() {
             *slot = None;
         }
-        Ok(())
+        self.start_session(username, now).await
     }
 
     /// Checks a password login, throttled per (user, address).
@@ -274,6 +285,11 @@ impl Auth {
         if let Ok(mut limiter) = self.limiter.lock() {
             limiter.succeeded(&key);
         }
+        self.start_session(username, now).await
+    }
+
+    /// A new session for `username`, who has just proven who they are.
+    async fn start_session(&self, username: &str, now: Millis) -> Result<NewSession, AuthError> {
         let (cookie, csrf) = (random_token(), random_token());
         let expires_at = now.saturating_add(self.ttl());
         self.store.create_session(&sha256_hex(&cookie), username, &csrf, now, expires_at).await?;

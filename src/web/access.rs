@@ -453,39 +453,64 @@ pub struct TokenParam {
     token: String,
 }
 
-async fn setup_page(lang: Lang, who: Principal, PageQuery(q): PageQuery<TokenParam>) -> Response {
-    render(&SetupPage {
+async fn setup_page(
+    State(state): State<AppState>,
+    lang: Lang,
+    who: Principal,
+    PageQuery(q): PageQuery<TokenParam>,
+) -> Result<Response, PageError> {
+    if !state.auth.setup_link_valid(&q.token) {
+        return Err(PageError(WebError::Auth(AuthError::BadSetupToken)));
+    }
+    Ok(render(&SetupPage {
         t: lang.messages(),
         chrome: Chrome::new(lang, "/setup".into(), None, &who),
         token: q.token,
         username: "admin".into(),
         error: None,
-    })
+    }))
 }
 
+/// Creates the first admin and logs them in; a used or wrong link answers 410.
 async fn setup_form(
     State(state): State<AppState>,
     lang: Lang,
     who: Principal,
     remote: Remote,
+    headers: axum::http::HeaderMap,
     PageForm(f): PageForm<Fields>,
-) -> Response {
+) -> Result<Response, PageError> {
     let username = f.value("username").to_owned();
-    let mut error = None;
-    if f.value("password") != f.value("password2") {
-        error = Some(lang.messages().passwords_differ.to_owned());
-    } else if let Err(e) =
-        state.auth.setup(f.value("token"), &username, f.value("password"), now_millis()).await
-    {
-        error = Some(e.to_string());
-    }
+    let now = now_millis();
+    let created = if f.value("password") != f.value("password2") {
+        Err(lang.messages().passwords_differ.to_owned())
+    } else {
+        match state.auth.setup(f.value("token"), &username, f.value("password"), now).await {
+            Ok(session) => Ok(session),
+            Err(AuthError::BadSetupToken) => {
+                return Err(PageError(WebError::Auth(AuthError::BadSetupToken)));
+            }
+            Err(e) => Err(e.to_string()),
+        }
+    };
     let admin = Principal { name: username.clone(), role: Some(Role::Admin), via: Via::Anonymous };
     let what = Action { action: "setup.first_admin", cluster: None, object: Some(&username) };
-    let result = if error.is_some() { "denied" } else { "ok" };
-    state.auth.record(&admin, what, result, error.as_deref(), Some(&remote.0), now_millis()).await;
-    match error {
-        None => Redirect::to("/login").into_response(),
-        Some(error) => {
+    let (result, detail) = match &created {
+        Ok(_) => ("ok", None),
+        Err(e) => ("denied", Some(e.as_str())),
+    };
+    state.auth.record(&admin, what, result, detail, Some(&remote.0), now).await;
+    match created {
+        Ok(session) => {
+            let max_age = (session.expires_at - now) / 1000;
+            let mut response = Redirect::to("/").into_response();
+            response.headers_mut().insert(
+                header::SET_COOKIE,
+                session_cookie(&session.cookie, max_age, over_https(&state, &headers)),
+            );
+            Ok(response)
+        }
+        Err(error) => {
             let page = SetupPage {
                 t: lang.messages(),
                 chrome: Chrome::new(lang, "/setup".into(), None, &who),
@@ -493,7 +518,7 @@ async fn setup_form(
                 username,
                 error: Some(error),
             };
-            (StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response()
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, render(&page)).into_response())
         }
     }
 }

@@ -272,6 +272,7 @@ fn page_text(error: &WebError, t: &'static Messages) -> (&'static str, String) {
         }
         WebError::BadRequest(detail) => fill(t.err_bad_request, &[("detail", detail)]),
         WebError::NoRoute(path) => fill(t.err_no_route, &[("path", path)]),
+        WebError::Auth(AuthError::BadSetupToken) => t.setup_link_used.to_owned(),
         other => other.public_message().unwrap_or_else(|| t.internal_error.to_owned()),
     };
     (title, message)

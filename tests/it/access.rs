@@ -280,14 +280,36 @@ async fn the_first_admin_comes_from_a_one_time_setup_link() {
             ("password2", "first-admin-pw".to_string()),
         ]
     };
+    let page = |token: String| {
+        let client = client.clone();
+        let url = format!("{base}/setup?token={token}");
+        async move { client.get(url).send().await.unwrap() }
+    };
+    let shown = page(token.clone()).await;
+    assert_eq!(shown.status(), StatusCode::OK);
+    assert!(shown.text().await.unwrap().contains("id=\"setup-form\""));
+    let guessed = page("guess".into()).await;
+    assert_eq!(guessed.status(), StatusCode::GONE, "a wrong link shows no form");
+    assert!(!guessed.text().await.unwrap().contains("id=\"setup-form\""));
     let wrong =
         client.post(format!("{base}/setup")).form(&form("guess".into())).send().await.unwrap();
-    assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(wrong.status(), StatusCode::GONE);
     let right =
         client.post(format!("{base}/setup")).form(&form(token.clone())).send().await.unwrap();
     assert_eq!(right.status(), StatusCode::SEE_OTHER);
-    let again = client.post(format!("{base}/setup")).form(&form(token)).send().await.unwrap();
-    assert_eq!(again.status(), StatusCode::UNPROCESSABLE_ENTITY, "the link works once");
+    // The new admin is logged in and lands on the overview, not on a silent login page.
+    assert_eq!(right.headers()["location"], "/");
+    let cookie =
+        right.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let home = client.get(format!("{base}/")).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(home.status(), StatusCode::OK);
+    assert!(home.text().await.unwrap().contains("first"), "the header names the new admin");
+    let again =
+        client.post(format!("{base}/setup")).form(&form(token.clone())).send().await.unwrap();
+    assert_eq!(again.status(), StatusCode::GONE, "the link works once");
+    let used = page(token).await;
+    assert_eq!(used.status(), StatusCode::GONE, "a used link shows no form");
+    assert!(used.text().await.unwrap().contains("Log in"), "it says what to do instead");
     let session = client
         .post(format!("{base}/api/v1/session"))
         .json(&json!({"username": "first", "password": "first-admin-pw"}))
@@ -328,5 +350,60 @@ async fn api_tokens_act_as_their_user_until_revoked() {
         client.get(format!("{}/api/v1/me", app.base)).bearer_auth(&token).send().await.unwrap();
     assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
     tokio::time::sleep(Duration::from_millis(1)).await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn admin_buttons_show_only_to_roles_that_may_use_them() {
+    // Reads are open (anonymous_read); the rule and channel come from the config file.
+    let app = TestApp::from_toml(
+        r#"
+        [[alerts.channels]]
+        name = "hook"
+        kind = "webhook"
+        url = "http://127.0.0.1:9/hook"
+
+        [[alerts.rules]]
+        name = "billing-lag"
+        kind = "consumer_lag"
+        cluster = "prod"
+        threshold = 10
+        channels = ["hook"]
+        "#,
+        vec![],
+    )
+    .await;
+    let visitor = app.anonymous();
+    let page = |client: reqwest::Client, path: &'static str| {
+        let url = format!("{}{path}", app.base);
+        async move {
+            let response = client.get(url).send().await.unwrap();
+            (response.status(), response.text().await.unwrap())
+        }
+    };
+    for (path, controls) in [
+        ("/alerts/rules", ["id=\"new-rule\"", "/disable\"", "/delete\""]),
+        ("/alerts/channels", ["id=\"new-channel\"", "/test\"", "/delete\""]),
+        ("/alerts/silences", ["id=\"silence-form\"", "id=\"silence-form\"", "id=\"silence-form\""]),
+    ] {
+        let (status, anonymous) = page(visitor.clone(), path).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        for control in controls {
+            assert!(!anonymous.contains(control), "{path} shows {control} to a visitor");
+        }
+        let (_, as_admin) = page(app.http.clone(), path).await;
+        for control in controls {
+            assert!(as_admin.contains(control), "{path} shows {control} to an admin");
+        }
+    }
+    let viewer = app.client_as("vera", Role::Viewer).await;
+    let (_, as_viewer) = page(viewer.clone(), "/alerts/rules").await;
+    assert!(!as_viewer.contains("/delete\""), "a viewer sees no delete button");
+    // The forms behind the buttons say who may use them instead of "Something went wrong".
+    let (status, form) = page(visitor, "/alerts/rules/new").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(form.contains("Log in first") && !form.contains("Something went wrong"), "{form}");
+    let (status, _) = page(viewer, "/alerts/channels/new").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
     app.stop().await;
 }
