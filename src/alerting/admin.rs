@@ -1,14 +1,18 @@
-//! What operators do with alerting — read incidents and their deliveries, create, edit, enable
-//! and delete rules and channels, test a channel, silence — shared by the pages and the API, so
-//! both check the same things.
+//! What operators do with alerting — read incidents (firing ones with what their rule measures
+//! now) and their deliveries, create, edit, enable and delete rules and channels, test a
+//! channel, silence — shared by the pages and the API, so both check the same things.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
 
 use super::definition::{ChannelDef, DefinitionError, RuleDef};
+use super::rules;
 use super::service::Alerting;
 use crate::domain::Millis;
+use crate::poller::ClusterState;
 use crate::store::{Attempt, Delivery, Incident, Store, StoreError, Stored, StoredSilence};
 
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +44,12 @@ pub struct IncidentView {
     #[serde(flatten)]
     pub incident: Incident,
     pub deliveries: Vec<DeliveryView>,
+    /// Firing incidents of [`overview`]: what the rule measures now, in the unit of the notice's
+    /// value (`12,345`, `5m 12s`, `STALL`); `None` when the cluster cannot be read now, the
+    /// subject is gone or the rule changed its kind, and for other incidents.
+    pub current: Option<String>,
+    /// The same as a number.
+    pub current_value: Option<f64>,
 }
 
 impl IncidentView {
@@ -74,14 +84,22 @@ async fn with_deliveries(
                     attempt_log: attempts.iter().filter(|a| a.delivery == d.id).cloned().collect(),
                 })
                 .collect();
-            IncidentView { incident, deliveries }
+            IncidentView { incident, deliveries, current: None, current_value: None }
         })
         .collect())
 }
 
-/// Incidents firing now and the latest `history` incidents, each with its deliveries.
-pub async fn overview(store: &Store, history: i64) -> Result<AlertsOverview, StoreError> {
-    let firing = with_deliveries(store, store.incidents(true, 500).await?).await?;
+/// Incidents firing now, each with what its rule measures now in `clusters` (their latest
+/// states), and the latest `history` incidents; each with its deliveries.
+pub async fn overview(
+    store: &Store,
+    clusters: &[Arc<ClusterState>],
+    history: i64,
+) -> Result<AlertsOverview, StoreError> {
+    let mut firing = with_deliveries(store, store.incidents(true, 500).await?).await?;
+    let definitions: Vec<RuleDef> =
+        store.alert_rules().await?.into_iter().map(|s| s.definition).collect();
+    fill_current(&mut firing, &definitions, clusters);
     let recent = store.incidents(false, history).await?;
     let history = with_deliveries(store, recent).await?;
     Ok(AlertsOverview {
@@ -89,6 +107,31 @@ pub async fn overview(store: &Store, history: i64) -> Result<AlertsOverview, Sto
         history,
         pending_deliveries: store.pending_delivery_count().await?,
     })
+}
+
+/// Sets each view's `current` to what its rule (by name, if still of the incident's kind)
+/// measures now for the incident's subject in `clusters`. Pure; each rule is evaluated once.
+pub fn fill_current(
+    views: &mut [IncidentView],
+    definitions: &[RuleDef],
+    clusters: &[Arc<ClusterState>],
+) {
+    let mut measured: HashMap<&str, HashMap<String, f64>> = HashMap::new();
+    for view in views {
+        let message = &view.incident.message;
+        let rule = definitions
+            .iter()
+            .find(|r| r.name == view.incident.rule && r.kind == message.rule_kind);
+        let value = rule.and_then(|rule| {
+            let values = measured
+                .entry(rule.name.as_str())
+                .or_insert_with(|| rules::current_values(rule, clusters));
+            values.get(&message.subject.key()).copied()
+        });
+        let text = value.map(|v| message.measure(v));
+        view.current_value = value;
+        view.current = text;
+    }
 }
 
 pub async fn incident(store: &Store, id: &str) -> Result<IncidentView, AdminError> {
@@ -271,4 +314,90 @@ pub async fn retry_delivery(alerting: &Alerting, id: &str, now: Millis) -> Resul
     }
     alerting.outbox.notify_one();
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alerting::message::{AlertMessage, MessageKind, Subject};
+    use crate::alerting::rules::tests::{cluster, group, rule};
+    use crate::evaluator::PartitionStatus;
+
+    fn firing(rule: &RuleDef, group: &str, value: f64) -> IncidentView {
+        let subject =
+            Subject { cluster: "prod".into(), group: Some(group.into()), ..Subject::default() };
+        let message = AlertMessage {
+            kind: MessageKind::Firing,
+            incident: format!("incident-{group}"),
+            rule: rule.name.clone(),
+            rule_kind: rule.kind,
+            severity: rule.severity,
+            subject: subject.clone(),
+            value: Some(value),
+            threshold: rule.threshold_or_default(),
+            since: 1,
+            at: 2,
+            link: None,
+            metric: None,
+            below: false,
+            group_facts: None,
+        };
+        IncidentView {
+            incident: Incident {
+                id: message.incident.clone(),
+                rule: rule.name.clone(),
+                subject: subject.key(),
+                cluster: "prod".into(),
+                severity: rule.severity.as_str().into(),
+                summary: message.summary(),
+                message,
+                started_at: 1,
+                fired_at: 2,
+                resolved_at: None,
+                value: Some(value),
+                threshold: Some(rule.threshold_or_default()),
+            },
+            deliveries: vec![],
+            current: None,
+            current_value: None,
+        }
+    }
+
+    #[test]
+    fn firing_incidents_show_what_their_rule_measures_now_in_its_unit() {
+        let lag = rule("kind = \"consumer_lag_seconds\"\nthreshold = 60");
+        let clusters = [cluster("prod", vec![group("billing", 3_120, PartitionStatus::Stall)])];
+        let mut views = [firing(&lag, "billing", 100.0), firing(&lag, "deleted", 100.0)];
+        fill_current(&mut views, std::slice::from_ref(&lag), &clusters);
+        assert_eq!(views[0].current.as_deref(), Some("5m 12s"), "3,120 messages at 10/s");
+        assert_eq!(views[0].current_value, Some(312.0));
+        assert_eq!(views[1].current, None, "the group is gone");
+
+        let status = RuleDef {
+            kind: crate::alerting::definition::RuleKind::ConsumerStatus,
+            threshold: None,
+            status: Some(PartitionStatus::Warn),
+            ..lag.clone()
+        };
+        let mut views = [firing(&status, "billing", 5.0)];
+        fill_current(&mut views, std::slice::from_ref(&status), &clusters);
+        assert_eq!(views[0].current.as_deref(), Some("STALL"));
+        fill_current(&mut views, std::slice::from_ref(&lag), &clusters);
+        assert_eq!(views[0].current, None, "the rule is of another kind now");
+    }
+
+    #[test]
+    fn an_unreadable_cluster_or_a_deleted_rule_shows_no_current_value() {
+        let lag = rule("kind = \"consumer_lag\"\nthreshold = 10");
+        let mut down = (*cluster("prod", vec![group("billing", 500, PartitionStatus::Ok)])).clone();
+        down.consecutive_failures = 1;
+        let mut views = [firing(&lag, "billing", 500.0)];
+        fill_current(&mut views, std::slice::from_ref(&lag), &[Arc::new(down)]);
+        assert_eq!(views[0].current, None);
+        let up = [cluster("prod", vec![group("billing", 12_345, PartitionStatus::Ok)])];
+        fill_current(&mut views, std::slice::from_ref(&lag), &up);
+        assert_eq!(views[0].current.as_deref(), Some("12,345"));
+        fill_current(&mut views, &[], &up);
+        assert_eq!(views[0].current, None);
+    }
 }

@@ -1,5 +1,7 @@
 //! What a notice says, and how it reads in an e-mail and in each webhook format. Pure: built from
-//! a notice and the subject it is about, rendered without I/O, so every format is unit-tested.
+//! a notice, the subject it is about and (consumer-group rules) the group's facts at that moment,
+//! rendered without I/O, so every format is unit-tested. Durations read one way everywhere:
+//! `42s`, `5m`, `5m 12s`, `2h 5m`, `3d 4h`.
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -7,6 +9,7 @@ use serde_json::json;
 use super::definition::{RuleKind, Severity, WebhookFormat};
 use crate::clock::utc_text;
 use crate::domain::Millis;
+use crate::evaluator::PartitionStatus;
 
 /// Why a message is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -157,6 +160,94 @@ pub struct AlertMessage {
     pub metric: Option<String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub below: bool,
+    /// Consumer-group rules: the group as it stood when the notice was given. Named apart from
+    /// the subject's `group` (the group's name), which is flattened into the same object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_facts: Option<GroupFacts>,
+}
+
+/// A consumer group when a notice was given: what a lag or status notice tells besides the value
+/// it compared.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GroupFacts {
+    /// The group's topics (only the subject's topic when the rule has `topic`), worst first; a
+    /// `consumer_status` rule keeps those at or worse than its status.
+    #[serde(default)]
+    pub topics: Vec<TopicFacts>,
+    /// Topics left out of `topics` to keep the notice short.
+    #[serde(default)]
+    pub more_topics: usize,
+    /// Messages behind: the group's (or the subject topic's) sum over partitions.
+    #[serde(default)]
+    pub lag: i64,
+    /// Age of the oldest unconsumed message (worst partition), when known.
+    #[serde(default)]
+    pub lag_seconds: Option<f64>,
+    /// Consumers connected to the group.
+    #[serde(default)]
+    pub members: usize,
+    /// The group's state as its coordinator tells it: `Stable`, `Empty`, …
+    #[serde(default)]
+    pub state: String,
+}
+
+/// One topic of a [`GroupFacts`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TopicFacts {
+    pub topic: String,
+    pub status: PartitionStatus,
+    #[serde(default)]
+    pub lag: i64,
+    #[serde(default)]
+    pub lag_seconds: Option<f64>,
+}
+
+/// `1 message`, `1,234 messages`.
+fn messages_text(count: i64) -> String {
+    let unit = if count == 1 { "message" } else { "messages" };
+    format!("{} {unit}", group_digits(count as f64))
+}
+
+impl TopicFacts {
+    /// `orders (STOP, lag 1,234, 5m 12s behind)`.
+    pub fn text(&self) -> String {
+        let lag = group_digits(self.lag as f64);
+        let mut out = format!("{} ({}, lag {lag}", self.topic, self.status.as_str());
+        if let Some(secs) = self.lag_seconds {
+            out.push_str(&format!(", {} behind", seconds_text(secs)));
+        }
+        out.push(')');
+        out
+    }
+}
+
+impl GroupFacts {
+    /// `orders (STOP, lag 1,234, 5m 12s behind), audit (STALL, lag 12)`, with `and 3 more` when
+    /// topics were left out; `None` without topics.
+    pub fn topics_text(&self) -> Option<String> {
+        let mut parts: Vec<String> = self.topics.iter().map(TopicFacts::text).collect();
+        if self.more_topics > 0 {
+            parts.push(format!("and {} more", self.more_topics));
+        }
+        (!parts.is_empty()).then(|| parts.join(", "))
+    }
+
+    /// `1,234 messages, 5m 12s behind`.
+    pub fn lag_text(&self) -> String {
+        match self.lag_seconds {
+            Some(secs) => format!("{}, {} behind", messages_text(self.lag), seconds_text(secs)),
+            None => messages_text(self.lag),
+        }
+    }
+
+    /// `none (no consumer connected)`, `3 (Stable)`.
+    pub fn members_text(&self) -> String {
+        match (self.members, self.state.is_empty()) {
+            (0, _) => "none (no consumer connected)".into(),
+            (n, true) => n.to_string(),
+            (n, false) => format!("{n} ({})", self.state),
+        }
+    }
 }
 
 /// `12,345`; fractions keep one decimal.
@@ -180,14 +271,23 @@ pub fn group_digits(value: f64) -> String {
     out
 }
 
-/// `42s`, `5m 12s`, `2h 5m`.
-fn seconds_text(secs: f64) -> String {
-    let secs = secs.max(0.0).round() as u64;
-    match secs {
-        0..60 => format!("{secs}s"),
-        60..3600 => format!("{}m {}s", secs / 60, secs % 60),
-        _ => format!("{}h {}m", secs / 3600, secs % 3600 / 60),
+/// `42s`, `5m`, `5m 12s`, `2h 5m`, `3d 4h`: the largest unit and the next one, a zero part left
+/// out. The one duration format of message texts (config text uses [`crate::duration_text`]).
+pub fn seconds_text(secs: f64) -> String {
+    const UNITS: [(u64, &str); 4] = [(86_400, "d"), (3_600, "h"), (60, "m"), (1, "s")];
+    let secs = if secs.is_finite() { secs.max(0.0).round() as u64 } else { 0 };
+    let Some(i) = UNITS.iter().position(|(size, _)| secs >= *size) else {
+        return "0s".into();
+    };
+    let (size, unit) = UNITS[i];
+    let mut out = format!("{}{unit}", secs / size);
+    if let Some((next, next_unit)) = UNITS.get(i + 1) {
+        let part = secs % size / next;
+        if part > 0 {
+            out.push_str(&format!(" {part}{next_unit}"));
+        }
     }
+    out
 }
 
 /// Node conditions as `rules` measures them.
@@ -221,7 +321,9 @@ impl AlertMessage {
         self.measure(self.threshold)
     }
 
-    fn measure(&self, v: f64) -> String {
+    /// `v` in the unit of the rule this message is about, as [`AlertMessage::value_text`] shows
+    /// the notice's value.
+    pub fn measure(&self, v: f64) -> String {
         match self.rule_kind {
             RuleKind::ConsumerLagSeconds => seconds_text(v),
             RuleKind::ConsumerStatus => status_text(v).into(),
@@ -283,9 +385,21 @@ impl AlertMessage {
         }
     }
 
-    /// `[FIRING] lag 12,345 > 10,000 — group billing on prod-kafka`
+    /// The e-mail subject and the heading of every format; firing notices and reminders carry
+    /// the severity: `[FIRING · CRITICAL] lag 12,345 > 10,000 — group billing on prod-kafka`,
+    /// `[RESOLVED] lag 12 ≤ 10,000 — group billing on prod-kafka`.
     pub fn title(&self) -> String {
-        format!("[{}] {}", self.kind.tag(), self.summary())
+        match self.kind {
+            MessageKind::Firing | MessageKind::Reminder => format!(
+                "[{} · {}] {}",
+                self.kind.tag(),
+                self.severity.as_str().to_uppercase(),
+                self.summary()
+            ),
+            MessageKind::Resolved | MessageKind::Test => {
+                format!("[{}] {}", self.kind.tag(), self.summary())
+            }
+        }
     }
 
     /// Label/value lines shared by the text e-mail, the HTML e-mail and the chat formats.
@@ -314,6 +428,13 @@ impl AlertMessage {
         }
         facts.push(("Value", self.value_text()));
         facts.push(("Threshold", self.threshold_text()));
+        if let Some(group) = &self.group_facts {
+            facts.push(("Lag", group.lag_text()));
+            if let Some(topics) = group.topics_text() {
+                facts.push(("Topics", topics));
+            }
+            facts.push(("Members", group.members_text()));
+        }
         facts.push(("Since", utc_text(self.since)));
         if self.kind == MessageKind::Resolved {
             facts.push(("Resolved", utc_text(self.at)));
@@ -406,6 +527,7 @@ impl AlertMessage {
                 "since": self.since,
                 "at": self.at,
                 "link": self.link,
+                "group_facts": self.group_facts,
             }),
             WebhookFormat::Slack => {
                 let mut text = format!("*{}*", self.title());
@@ -471,6 +593,42 @@ mod tests {
             metric: None,
             below: false,
             link: Some("https://osprey.example.com/clusters/prod-kafka/groups/billing".into()),
+            group_facts: None,
+        }
+    }
+
+    fn stopped_group() -> GroupFacts {
+        GroupFacts {
+            topics: vec![
+                TopicFacts {
+                    topic: "orders".into(),
+                    status: PartitionStatus::Stop,
+                    lag: 1_234,
+                    lag_seconds: Some(312.0),
+                },
+                TopicFacts {
+                    topic: "audit".into(),
+                    status: PartitionStatus::Stall,
+                    lag: 12,
+                    lag_seconds: None,
+                },
+            ],
+            more_topics: 0,
+            lag: 1_246,
+            lag_seconds: Some(312.0),
+            members: 0,
+            state: "Empty".into(),
+        }
+    }
+
+    fn status_message(kind: MessageKind) -> AlertMessage {
+        AlertMessage {
+            kind,
+            rule_kind: RuleKind::ConsumerStatus,
+            value: Some(5.0),
+            threshold: 3.5,
+            group_facts: Some(stopped_group()),
+            ..lag_message(kind)
         }
     }
 
@@ -478,7 +636,7 @@ mod tests {
     fn the_title_says_what_and_where() {
         assert_eq!(
             lag_message(MessageKind::Firing).title(),
-            "[FIRING] lag 12,345 > 10,000 — group billing on prod-kafka"
+            "[FIRING · CRITICAL] lag 12,345 > 10,000 — group billing on prod-kafka"
         );
         let resolved = AlertMessage { value: Some(12.0), ..lag_message(MessageKind::Resolved) };
         assert_eq!(resolved.title(), "[RESOLVED] lag 12 ≤ 10,000 — group billing on prod-kafka");
@@ -503,7 +661,7 @@ mod tests {
         let cases = [
             (
                 with(RuleKind::ConsumerLagSeconds, 312.0, 300.0, group.clone()),
-                "lag 5m 12s > 5m 0s — group billing on prod-kafka",
+                "lag 5m 12s > 5m — group billing on prod-kafka",
             ),
             (
                 with(RuleKind::ConsumerStatus, 4.0, 3.5, group),
@@ -634,7 +792,10 @@ mod tests {
         assert_eq!(generic["threshold"], 10_000.0);
         assert_eq!(generic["topic"], serde_json::Value::Null);
         assert!(
-            m.webhook_body(WebhookFormat::Slack)["text"].as_str().unwrap().starts_with("*[FIRING]")
+            m.webhook_body(WebhookFormat::Slack)["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("*[FIRING · ")
         );
         assert_eq!(m.webhook_body(WebhookFormat::Dingtalk)["msgtype"], "markdown");
         assert!(
@@ -651,5 +812,120 @@ mod tests {
         let m = lag_message(MessageKind::Reminder);
         let back: AlertMessage = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
         assert_eq!(back, m);
+        let with_facts = status_message(MessageKind::Firing);
+        let text = serde_json::to_string(&with_facts).unwrap();
+        assert!(text.contains("\"group\":\"billing\""), "the subject keeps its key: {text}");
+        assert_eq!(serde_json::from_str::<AlertMessage>(&text).unwrap(), with_facts);
+    }
+
+    #[test]
+    fn a_message_stored_before_group_facts_existed_still_reads() {
+        let stored = r#"{"kind":"firing","incident":"0123456789abcdef","rule":"r",
+            "rule_kind":"consumer_status","severity":"warning","cluster":"prod","group":"billing",
+            "value":5.0,"threshold":3.5,"since":1,"at":2}"#;
+        let message: AlertMessage = serde_json::from_str(stored).unwrap();
+        assert_eq!(message.group_facts, None);
+        assert_eq!(message.subject.group.as_deref(), Some("billing"));
+        assert!(!message.email_text().contains("Members:"));
+    }
+
+    #[test]
+    fn durations_drop_zero_parts_and_count_days() {
+        let cases = [
+            (0.0, "0s"),
+            (42.0, "42s"),
+            (300.0, "5m"),
+            (312.0, "5m 12s"),
+            (3_600.0, "1h"),
+            (7_500.0, "2h 5m"),
+            (180_000.0, "2d 2h"),
+            (273_600.0, "3d 4h"),
+            (86_430.0, "1d"),
+            (-5.0, "0s"),
+            (f64::NAN, "0s"),
+        ];
+        for (secs, text) in cases {
+            assert_eq!(seconds_text(secs), text, "{secs} s");
+        }
+    }
+
+    #[test]
+    fn firing_titles_carry_the_severity_and_recoveries_do_not() {
+        let warning =
+            AlertMessage { severity: Severity::Warning, ..status_message(MessageKind::Reminder) };
+        assert_eq!(
+            warning.title(),
+            "[FIRING · WARNING] status STOP (≥ STALL) — group billing on prod-kafka"
+        );
+        let resolved = AlertMessage { value: Some(1.0), ..status_message(MessageKind::Resolved) };
+        assert_eq!(
+            resolved.title(),
+            "[RESOLVED] status OK (< STALL) — group billing on prod-kafka"
+        );
+    }
+
+    #[test]
+    fn a_status_notice_names_its_topics_lag_and_members() {
+        let message = status_message(MessageKind::Firing);
+        let text = message.email_text();
+        for needle in [
+            "Value:     STOP",
+            "Threshold: STALL",
+            "Lag:       1,246 messages, 5m 12s behind",
+            "Topics:    orders (STOP, lag 1,234, 5m 12s behind), audit (STALL, lag 12)",
+            "Members:   none (no consumer connected)",
+            "Duration:  5m\n",
+        ] {
+            assert!(text.contains(needle), "{needle:?} in\n{text}");
+        }
+        let html = message.email_html();
+        assert!(html.contains("orders (STOP, lag 1,234, 5m 12s behind)"), "{html}");
+        assert!(html.contains("none (no consumer connected)"));
+        for format in [WebhookFormat::Slack, WebhookFormat::Dingtalk, WebhookFormat::Wecom] {
+            let body = message.webhook_body(format).to_string();
+            assert!(body.contains("Topics: orders (STOP, lag 1,234, 5m 12s behind)"), "{body}");
+            assert!(body.contains("Members: none (no consumer connected)"), "{body}");
+        }
+        let feishu = message.webhook_body(WebhookFormat::Feishu);
+        assert!(feishu["content"]["text"].as_str().unwrap().contains("\nLag: 1,246 messages"));
+    }
+
+    #[test]
+    fn group_facts_read_naturally_with_members_and_left_out_topics() {
+        let facts = GroupFacts {
+            topics: vec![TopicFacts {
+                topic: "orders".into(),
+                status: PartitionStatus::Ok,
+                lag: 1,
+                lag_seconds: Some(0.0),
+            }],
+            more_topics: 3,
+            lag: 1,
+            lag_seconds: None,
+            members: 2,
+            state: "Stable".into(),
+        };
+        assert_eq!(facts.topics_text().unwrap(), "orders (OK, lag 1, 0s behind), and 3 more");
+        assert_eq!(facts.lag_text(), "1 message");
+        assert_eq!(facts.members_text(), "2 (Stable)");
+        assert_eq!(GroupFacts::default().topics_text(), None);
+    }
+
+    #[test]
+    fn the_generic_webhook_carries_the_group_facts() {
+        let generic = status_message(MessageKind::Firing).webhook_body(WebhookFormat::Generic);
+        assert_eq!(
+            generic["title"],
+            "[FIRING · CRITICAL] status STOP (≥ STALL) — group billing on prod-kafka"
+        );
+        assert_eq!(generic["group"], "billing");
+        let facts = &generic["group_facts"];
+        assert_eq!((facts["members"].clone(), facts["lag"].clone()), (json!(0), json!(1_246)));
+        assert_eq!(facts["lag_seconds"], 312.0);
+        assert_eq!(facts["topics"][0]["topic"], "orders");
+        assert_eq!(facts["topics"][0]["status"], "STOP");
+        assert_eq!(facts["topics"][1]["lag_seconds"], serde_json::Value::Null);
+        let without = lag_message(MessageKind::Firing).webhook_body(WebhookFormat::Generic);
+        assert_eq!(without["group_facts"], serde_json::Value::Null);
     }
 }

@@ -1,14 +1,20 @@
 //! Rule evaluation: what one rule sees in the clusters' latest states — one observation per
-//! subject it selects, and the clusters it could not read this round. Pure.
+//! subject it selects, the facts of each consumer group it observes (for the notices), and the
+//! clusters it could not read this round — and what a rule measures now, for the Alerts page.
+//! Pure.
 
-use std::collections::BTreeSet;
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
 use super::definition::{RuleDef, RuleKind, matches_pattern};
 use super::engine::Observation;
-use super::message::Subject;
-use crate::evaluator::{GroupLag, PartitionStatus};
+use super::message::{GroupFacts, Subject, TopicFacts};
+use crate::evaluator::{GroupLag, PartitionStatus, TopicLag};
 use crate::poller::ClusterState;
+
+/// Most topics a notice lists; the others are counted.
+const NOTICE_TOPICS: usize = 10;
 
 /// One round of one rule.
 #[derive(Debug, Default, PartialEq)]
@@ -17,6 +23,9 @@ pub struct RuleRound {
     /// Clusters the rule selects whose data is missing or stale: their subjects keep their
     /// alert state rather than resolve.
     pub unknown_clusters: BTreeSet<String>,
+    /// Consumer-group rules: each observed subject's group as it stands, by subject key, for
+    /// the notices about it.
+    pub group_facts: BTreeMap<String, GroupFacts>,
 }
 
 fn observation(subject: &Subject, value: f64, threshold: f64, breaching: bool) -> Observation {
@@ -158,7 +167,7 @@ pub fn evaluate(
                     rule.group.as_deref().is_none_or(|p| matches_pattern(p, &g.summary.name))
                 });
                 for group in groups {
-                    observe_group(rule, &cluster, group, &mut round.observations);
+                    observe_group(rule, &cluster, group, &mut round);
                 }
             }
         }
@@ -166,31 +175,90 @@ pub fn evaluate(
     round
 }
 
-fn observe_group(
-    rule: &RuleDef,
-    cluster: &Subject,
-    group: &GroupLag,
-    out: &mut Vec<(Subject, Observation)>,
-) {
+/// What `rule` measures now for each subject it selects, by subject key, in every cluster's
+/// latest state; subjects of clusters that cannot be read now are absent.
+pub fn current_values(rule: &RuleDef, clusters: &[Arc<ClusterState>]) -> HashMap<String, f64> {
+    evaluate(rule, clusters, |_| true)
+        .observations
+        .into_iter()
+        .map(|(_, o)| (o.subject, o.value))
+        .collect()
+}
+
+fn observe_group(rule: &RuleDef, cluster: &Subject, group: &GroupLag, round: &mut RuleRound) {
     let summary = &group.summary;
     let subject = Subject { group: Some(summary.name.clone()), ..cluster.clone() };
     match &rule.topic {
         None => {
             let (value, threshold) =
                 measure(rule, summary.lag, summary.lag_seconds, summary.status);
-            out.push((subject.clone(), observation(&subject, value, threshold, value > threshold)));
+            let observed = observation(&subject, value, threshold, value > threshold);
+            round.group_facts.insert(observed.subject.clone(), group_facts(rule, group, None));
+            round.observations.push((subject, observed));
         }
         Some(pattern) => {
             for topic in group.topics.iter().filter(|t| matches_pattern(pattern, &t.topic)) {
                 let (value, threshold) = measure(rule, topic.lag, topic.lag_seconds, topic.status);
                 let subject = Subject { topic: Some(topic.topic.clone()), ..subject.clone() };
-                out.push((
-                    subject.clone(),
-                    observation(&subject, value, threshold, value > threshold),
-                ));
+                let observed = observation(&subject, value, threshold, value > threshold);
+                round
+                    .group_facts
+                    .insert(observed.subject.clone(), group_facts(rule, group, Some(topic)));
+                round.observations.push((subject, observed));
             }
         }
     }
+}
+
+/// The group as a notice tells it: its topics worst first (only `topic` when the subject is
+/// one), those at or worse than the floor of a status rule, at most [`NOTICE_TOPICS`].
+fn group_facts(rule: &RuleDef, group: &GroupLag, topic: Option<&TopicLag>) -> GroupFacts {
+    let summary = &group.summary;
+    let mut topics: Vec<&TopicLag> = match topic {
+        Some(topic) => vec![topic],
+        None => group.topics.iter().collect(),
+    };
+    if rule.kind == RuleKind::ConsumerStatus {
+        let floor = status_floor(rule);
+        topics.retain(|t| t.status >= floor);
+    }
+    topics.sort_by(|a, b| worst_first(rule.kind, a, b));
+    let more_topics = topics.len().saturating_sub(NOTICE_TOPICS);
+    topics.truncate(NOTICE_TOPICS);
+    let (lag, lag_seconds) =
+        topic.map_or((summary.lag, summary.lag_seconds), |t| (t.lag, t.lag_seconds));
+    GroupFacts {
+        topics: topics
+            .into_iter()
+            .map(|t| TopicFacts {
+                topic: t.topic.clone(),
+                status: t.status,
+                lag: t.lag,
+                lag_seconds: t.lag_seconds,
+            })
+            .collect(),
+        more_topics,
+        lag,
+        lag_seconds,
+        members: summary.members,
+        state: summary.state.clone(),
+    }
+}
+
+/// Worst first by what the rule compares (status, seconds or messages behind), then by name.
+fn worst_first(kind: RuleKind, a: &TopicLag, b: &TopicLag) -> Ordering {
+    let seconds = |t: &TopicLag| t.lag_seconds.unwrap_or(-1.0);
+    let order = match kind {
+        RuleKind::ConsumerStatus => b.status.cmp(&a.status).then(b.lag.cmp(&a.lag)),
+        RuleKind::ConsumerLagSeconds => seconds(b).total_cmp(&seconds(a)).then(b.lag.cmp(&a.lag)),
+        _ => b.lag.cmp(&a.lag).then(b.status.cmp(&a.status)),
+    };
+    order.then_with(|| a.topic.cmp(&b.topic))
+}
+
+/// The status a status rule fires at, or worse.
+fn status_floor(rule: &RuleDef) -> PartitionStatus {
+    rule.status.unwrap_or(PartitionStatus::Warn)
 }
 
 /// The compared value and threshold. Status rules compare status codes; the threshold is just
@@ -204,7 +272,7 @@ fn measure(
     match rule.kind {
         RuleKind::ConsumerLagSeconds => (lag_seconds.unwrap_or(0.0), rule.threshold_or_default()),
         RuleKind::ConsumerStatus => {
-            let floor = rule.status.unwrap_or(PartitionStatus::Warn);
+            let floor = status_floor(rule);
             // NOTFOUND sorts below OK; it is not a problem a status rule reports.
             let value = if status == PartitionStatus::Notfound { 0 } else { status.code() };
             (f64::from(value), f64::from(floor.code()) - 0.5)
@@ -214,18 +282,18 @@ fn measure(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::config::ClusterConfig;
     use crate::domain::ClusterKind;
     use crate::domain::{Broker, ClusterSnapshot, Partition, Topic};
     use crate::evaluator::{Drain, GroupSummary, TopicLag};
 
-    fn rule(text: &str) -> RuleDef {
+    pub(crate) fn rule(text: &str) -> RuleDef {
         toml::from_str(&format!("name = \"r\"\nchannels = [\"c\"]\n{text}")).unwrap()
     }
 
-    fn group(name: &str, lag: i64, status: PartitionStatus) -> GroupLag {
+    pub(crate) fn group(name: &str, lag: i64, status: PartitionStatus) -> GroupLag {
         GroupLag {
             summary: GroupSummary {
                 name: name.into(),
@@ -266,7 +334,7 @@ mod tests {
         }
     }
 
-    fn cluster(name: &str, groups: Vec<GroupLag>) -> Arc<ClusterState> {
+    pub(crate) fn cluster(name: &str, groups: Vec<GroupLag>) -> Arc<ClusterState> {
         let config: ClusterConfig = toml::from_str(&format!(
             "name = \"{name}\"\nkind = \"kafka\"\nbootstrap_servers = \"x:1\""
         ))
@@ -363,6 +431,106 @@ mod tests {
             evaluate(&rule("kind = \"consumer_status\"\nstatus = \"STALL\""), &clusters, |_| true);
         let keys: Vec<String> = breaching(&round).into_iter().map(|(k, _)| k).collect();
         assert_eq!(keys, ["prod/group/b", "prod/group/c"]);
+    }
+
+    fn topic(name: &str, lag: i64, lag_seconds: Option<f64>, status: PartitionStatus) -> TopicLag {
+        TopicLag { topic: name.into(), lag, max_lag: lag, lag_seconds, status, partitions: vec![] }
+    }
+
+    /// `payments`: two members, topics orders (STOP), audit (STALL), clicks (OK, most lag).
+    fn mixed_group() -> GroupLag {
+        let mut g = group("payments", 0, PartitionStatus::Stop);
+        g.summary.members = 2;
+        g.summary.state = "Stable".into();
+        g.summary.lag = 1_246 + 5_000;
+        g.summary.lag_seconds = Some(312.0);
+        g.topics = vec![
+            topic("clicks", 5_000, Some(20.0), PartitionStatus::Ok),
+            topic("audit", 12, None, PartitionStatus::Stall),
+            topic("orders", 1_234, Some(312.0), PartitionStatus::Stop),
+        ];
+        g
+    }
+
+    fn topic_list(facts: &GroupFacts) -> Vec<(&str, &str)> {
+        facts.topics.iter().map(|t| (t.topic.as_str(), t.status.as_str())).collect()
+    }
+
+    #[test]
+    fn a_status_notice_gets_the_topics_at_or_worse_than_the_rule_worst_first() {
+        let idle = group("idle", 0, PartitionStatus::Ok);
+        let clusters = [cluster("prod", vec![mixed_group(), idle])];
+        let round =
+            evaluate(&rule("kind = \"consumer_status\"\nstatus = \"STALL\""), &clusters, |_| true);
+        let facts = &round.group_facts["prod/group/payments"];
+        assert_eq!(topic_list(facts), [("orders", "STOP"), ("audit", "STALL")]);
+        assert_eq!((facts.lag, facts.lag_seconds, facts.members), (6_246, Some(312.0), 2));
+        assert_eq!(facts.state, "Stable");
+        assert_eq!(facts.topics[0].lag_seconds, Some(312.0));
+        let idle = &round.group_facts["prod/group/idle"];
+        assert!(idle.topics.is_empty(), "a healthy group has no topic to name");
+        assert_eq!(idle.members, 0);
+        assert_eq!(round.group_facts.len(), round.observations.len(), "one per subject");
+    }
+
+    #[test]
+    fn lag_notices_list_every_topic_by_what_the_rule_compares() {
+        let clusters = [cluster("prod", vec![mixed_group()])];
+        let lag = evaluate(&rule("kind = \"consumer_lag\"\nthreshold = 1"), &clusters, |_| true);
+        assert_eq!(
+            topic_list(&lag.group_facts["prod/group/payments"]),
+            [("clicks", "OK"), ("orders", "STOP"), ("audit", "STALL")]
+        );
+        let seconds =
+            evaluate(&rule("kind = \"consumer_lag_seconds\"\nthreshold = 1"), &clusters, |_| true);
+        assert_eq!(
+            topic_list(&seconds.group_facts["prod/group/payments"]),
+            [("orders", "STOP"), ("clicks", "OK"), ("audit", "STALL")],
+            "unknown seconds last"
+        );
+        let per_topic = evaluate(
+            &rule("kind = \"consumer_lag\"\ntopic = \"orders\"\nthreshold = 1"),
+            &clusters,
+            |_| true,
+        );
+        let facts = &per_topic.group_facts["prod/group/payments/topic/orders"];
+        assert_eq!(topic_list(facts), [("orders", "STOP")]);
+        assert_eq!((facts.lag, facts.lag_seconds, facts.members), (1_234, Some(312.0), 2));
+    }
+
+    #[test]
+    fn a_group_with_many_topics_names_the_worst_and_counts_the_rest() {
+        let mut many = group("wide", 0, PartitionStatus::Ok);
+        many.topics = (0..NOTICE_TOPICS as i64 + 3)
+            .map(|i| topic(&format!("t{i:02}"), i, None, PartitionStatus::Ok))
+            .collect();
+        let clusters = [cluster("prod", vec![many])];
+        let round = evaluate(&rule("kind = \"consumer_lag\"\nthreshold = 1"), &clusters, |_| true);
+        let facts = &round.group_facts["prod/group/wide"];
+        assert_eq!((facts.topics.len(), facts.more_topics), (NOTICE_TOPICS, 3));
+        assert_eq!(facts.topics[0].topic, format!("t{:02}", NOTICE_TOPICS + 2));
+    }
+
+    #[test]
+    fn other_rules_have_no_group_facts() {
+        let clusters = [cluster("prod", vec![mixed_group()])];
+        let round = evaluate(&rule("kind = \"under_replicated\""), &clusters, |_| true);
+        assert!(!round.observations.is_empty() && round.group_facts.is_empty());
+    }
+
+    #[test]
+    fn current_values_are_what_the_rule_measures_now_and_skip_unreadable_clusters() {
+        let mut down = (*cluster("down", vec![group("billing", 7, PartitionStatus::Ok)])).clone();
+        down.consecutive_failures = 2;
+        let clusters =
+            [cluster("prod", vec![group("billing", 500, PartitionStatus::Ok)]), Arc::new(down)];
+        let lag = current_values(&rule("kind = \"consumer_lag\"\nthreshold = 1000"), &clusters);
+        assert_eq!(lag, HashMap::from([("prod/group/billing".to_string(), 500.0)]));
+        let status = current_values(
+            &rule("kind = \"consumer_status\"\nstatus = \"STALL\""),
+            &[cluster("prod", vec![mixed_group()])],
+        );
+        assert_eq!(status["prod/group/payments"], f64::from(PartitionStatus::Stop.code()));
     }
 
     #[test]

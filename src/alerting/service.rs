@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::definition::{ChannelDef, RuleDef};
 use super::engine::{AlertState, Engine, Notice, NoticeKind, RuleTiming};
-use super::message::{AlertMessage, MessageKind, Subject};
+use super::message::{AlertMessage, GroupFacts, MessageKind, Subject, TopicFacts};
 use super::notify::Notifier;
 use super::rules;
 use crate::clock::now_millis;
@@ -71,6 +71,19 @@ impl Alerting {
             at: now,
             metric: None,
             below: false,
+            group_facts: Some(GroupFacts {
+                topics: vec![TopicFacts {
+                    topic: "example-topic".into(),
+                    status: crate::evaluator::PartitionStatus::Warn,
+                    lag: 12_345,
+                    lag_seconds: Some(312.0),
+                }],
+                more_topics: 0,
+                lag: 12_345,
+                lag_seconds: Some(312.0),
+                members: 1,
+                state: "Stable".into(),
+            }),
         };
         self.notifier.send(channel, &message, now).await
     }
@@ -136,6 +149,7 @@ pub async fn evaluate_round(
         let subjects: HashMap<String, Subject> =
             round.observations.iter().map(|(s, o)| (o.subject.clone(), s.clone())).collect();
         let observations: Vec<_> = round.observations.into_iter().map(|(_, o)| o).collect();
+        let group_facts = round.group_facts;
         let unknown = |key: &str| round.unknown_clusters.contains(Subject::cluster_of_key(key));
         let notices = engine.observe_partly(&timing(rule), &observations, unknown, &silences, now);
         for notice in notices {
@@ -149,7 +163,9 @@ pub async fn evaluate_round(
                     },
                 },
             };
-            queue_notice(alerting, rule, notice, subject, &mut write);
+            // A group that is gone has no facts: its notice says so.
+            let facts = group_facts.get(&notice.subject).cloned();
+            queue_notice(alerting, rule, notice, subject, facts, &mut write);
         }
     }
 
@@ -169,11 +185,14 @@ pub async fn evaluate_round(
     Ok(write)
 }
 
+/// Turns `notice` into its message — with `group_facts`, the group as this round saw it — and
+/// queues it for each of the rule's channels.
 fn queue_notice(
     alerting: &Alerting,
     rule: &RuleDef,
     notice: Notice,
     subject: Subject,
+    group_facts: Option<GroupFacts>,
     write: &mut RoundWrite,
 ) {
     let message = AlertMessage {
@@ -194,6 +213,7 @@ fn queue_notice(
         at: notice.at,
         metric: rule.metric.map(|m| m.as_str().to_owned()),
         below: rule.below,
+        group_facts,
     };
     tracing::info!(rule = %rule.name, incident = %message.incident, kind = message.kind.as_str(), summary = %message.summary(), "alert notice");
     for channel in &rule.channels {

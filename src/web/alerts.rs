@@ -292,7 +292,7 @@ async fn alerts_page(
     caller: Caller,
     PageQuery(d): PageQuery<Done>,
 ) -> Result<Response, PageError> {
-    let o = admin::overview(&state.store, HISTORY).await?;
+    let o = admin::overview(&state.store, &state.clusters.all(), HISTORY).await?;
     Ok(render(&AlertsPage {
         t: lang.messages(),
         f: Fmt::new(lang, now_millis()),
@@ -500,6 +500,8 @@ async fn new_rule_page(
     uri: OriginalUri,
     caller: Caller,
 ) -> Result<Response, PageError> {
+    let what = Action { action: "alert_rule.save", cluster: None, object: None };
+    caller.require(&state, Role::Admin, what).await?;
     let mut form = Fields::default();
     form.push("enabled", "on");
     form.push("cluster", "*");
@@ -514,6 +516,8 @@ async fn edit_rule_page(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Response, PageError> {
+    let what = Action { action: "alert_rule.save", cluster: None, object: Some(&name) };
+    caller.require(&state, Role::Admin, what).await?;
     let rule = admin::rule(&state.store, &name).await?;
     rule_form(&state, lang, &uri, &caller.who, Some(name), rule_fields(&rule.definition), None)
         .await
@@ -736,11 +740,18 @@ fn channel_form(
     (status, render(&page)).into_response()
 }
 
-async fn new_channel_page(lang: Lang, uri: OriginalUri, caller: Caller) -> Response {
+async fn new_channel_page(
+    State(state): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    caller: Caller,
+) -> Result<Response, PageError> {
+    let what = Action { action: "alert_channel.save", cluster: None, object: None };
+    caller.require(&state, Role::Admin, what).await?;
     let mut form = Fields::default();
     form.push("kind", "email");
     form.push("tls", "starttls");
-    channel_form(lang, &uri, &caller.who, None, form, None)
+    Ok(channel_form(lang, &uri, &caller.who, None, form, None))
 }
 
 async fn edit_channel_page(
@@ -750,6 +761,8 @@ async fn edit_channel_page(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Response, PageError> {
+    let what = Action { action: "alert_channel.save", cluster: None, object: Some(&name) };
+    caller.require(&state, Role::Admin, what).await?;
     let channel = admin::channel(&state.store, &name).await?;
     Ok(channel_form(lang, &uri, &caller.who, Some(name), channel_fields(&channel.definition), None))
 }
@@ -953,7 +966,11 @@ async fn end_silence_form(
 // JSON API
 
 async fn alerts_api(State(state): State<AppState>) -> Result<Json<AlertsOverview>, ApiError> {
-    Ok(Json(admin::overview(&state.store, HISTORY).await.map_err(WebError::from)?))
+    Ok(Json(
+        admin::overview(&state.store, &state.clusters.all(), HISTORY)
+            .await
+            .map_err(WebError::from)?,
+    ))
 }
 
 async fn incident_api(

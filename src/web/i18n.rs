@@ -421,6 +421,7 @@ catalog! {
     setup_lead: "This link works once, until the first admin exists. Osprey has no default password.", "此链接只能使用一次，创建第一个管理员后失效。Osprey 没有默认密码。";
     field_password_again: "Password again", "再次输入密码";
     passwords_differ: "The two passwords differ.", "两次输入的密码不一致。";
+    setup_link_used: "This setup link was used or is not valid: the first admin exists already. Log in instead.", "此设置链接已被使用或无效：第一个管理员已存在。请直接登录。";
     create_admin: "Create admin", "创建管理员";
     users_title: "Users", "用户";
     tokens_title: "API tokens", "API 令牌";
@@ -551,6 +552,11 @@ catalog! {
     alert_done_silenced: "Rule “{name}” is silenced.", "规则“{name}”已静默。";
     alert_done_unsilenced: "The silence has ended.", "静默已结束。";
     alert_done_retried: "The delivery will be tried again now.", "该投递将立即重试。";
+    chart_time: "Time", "时间";
+    alert_now: "now", "当前";
+    sev_info: "info", "提示";
+    sev_warning: "warning", "警告";
+    sev_critical: "critical", "严重";
 }
 
 impl Messages {

@@ -253,11 +253,11 @@ async fn send(
         Ok(actions.send(topic, &messages).await)
     };
     // One audit row per send: refused before sending, or how many went out.
-    caller.act_summarized(state, Role::Operator, what, sent, summarize_sends).await?
+    caller.act_summarized(state, Role::Operator, what, sent, |o| summarize_sends(o)).await?
 }
 
 /// The audit detail of a send: "3 sent, 1 failed: <the first error>".
-fn summarize_sends(outcomes: &Vec<SendOutcome>) -> (bool, Option<String>) {
+fn summarize_sends(outcomes: &[SendOutcome]) -> (bool, Option<String>) {
     let failed = outcomes.iter().filter(|o| o.error.is_some()).count();
     let summary = format!("{} sent, {failed} failed", outcomes.len() - failed);
     let detail = match outcomes.iter().find_map(|o| o.error.as_deref()) {

@@ -85,6 +85,16 @@ impl Chrome {
         }
     }
 
+    /// A severity (`info`, `warning`, `critical`) in the reader's language.
+    pub fn severity_label(&self, severity: &str) -> &'static str {
+        let t = self.lang.messages();
+        match severity {
+            "critical" => t.sev_critical,
+            "warning" => t.sev_warning,
+            _ => t.sev_info,
+        }
+    }
+
     pub fn range_label(&self, range: &Range) -> &'static str {
         let t = self.lang.messages();
         match range {

@@ -292,7 +292,7 @@ async fn a_lagging_group_gets_one_firing_and_one_resolved_notice_per_channel() {
         smtp.messages().first().cloned()
     })
     .await;
-    assert_eq!(firing.0, "[FIRING] lag 30 > 10 — group billing (topic orders) on prod");
+    assert_eq!(firing.0, "[FIRING · CRITICAL] lag 30 > 10 — group billing (topic orders) on prod");
     let body = body_of(&firing.1);
     for needle in [
         "Cluster:   prod",

@@ -416,7 +416,11 @@ async fn a_stopped_consumer_brings_a_backlog_e_mail_and_its_return_the_recovery(
     .await;
     // The management API's counters trail by seconds, so the first figure seen may be partial.
     let tail = format!(" > 5 — queue {}/payments on rabbit", vhost.name);
-    assert!(firing.0.starts_with("[FIRING] backlog ") && firing.0.ends_with(&tail), "{}", firing.0);
+    assert!(
+        firing.0.starts_with("[FIRING · WARNING] backlog ") && firing.0.ends_with(&tail),
+        "{}",
+        firing.0
+    );
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(smtp.messages().len(), 1, "one e-mail while the backlog stands");
 

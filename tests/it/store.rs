@@ -400,6 +400,7 @@ async fn alert_story(url: &str) {
         link: None,
         metric: None,
         below: false,
+        group_facts: None,
     };
     let firing = message(MessageKind::Firing, BASE + 10, 500.0);
     let state = AlertState::Firing {
