@@ -44,6 +44,9 @@ pub struct ClusterState {
     pub kind: ClusterKind,
     pub bootstrap_servers: String,
     pub poll_interval_secs: u64,
+    /// How far apart per-topic and per-queue history rows are (`history.topic_sample_interval`):
+    /// charts of that history use buckets no finer than this.
+    pub topic_sample_millis: Millis,
     /// The last successful poll; kept while the cluster is unreachable.
     #[serde(skip)]
     pub snapshot: Option<Arc<ClusterSnapshot>>,
@@ -117,6 +120,8 @@ impl ClusterState {
                 }
             },
             poll_interval_secs: config.poll_interval.as_secs(),
+            // The configured value is filled in by `PollBook::new`.
+            topic_sample_millis: millis(HistoryConfig::default().topic_sample_interval),
             snapshot: None,
             last_attempt_at: None,
             last_good_at: None,
@@ -158,9 +163,18 @@ impl Clusters {
     }
 }
 
-/// Decides which topics get a history row: at most one per `interval`, and only topics that
-/// moved since the previous row (idle topics cost nothing). The rate is measured over exactly
-/// one interval, so a burst after a quiet hour is not averaged over the hour.
+/// Whether a poll at `now` starts a new slot of the `interval` grid (slots are aligned to the
+/// epoch, as chart buckets are), so samplers write exactly one row per slot whatever the poll
+/// jitter: the first poll of each slot. The first poll ever is always due.
+fn due(last_tick: Option<Millis>, now: Millis, interval: Millis) -> bool {
+    let interval = interval.max(1);
+    last_tick.is_none_or(|at| now.div_euclid(interval) != at.div_euclid(interval))
+}
+
+/// Decides which topics get a history row: one per `interval` slot of the time grid (the first
+/// poll in each slot), and only topics that moved since the previous row (idle topics cost
+/// nothing). The rate is measured over the real time since the previous slot's row, about one
+/// interval, so a burst after a quiet hour is not averaged over the hour.
 #[derive(Debug)]
 pub struct TopicSampler {
     interval: Millis,
@@ -170,19 +184,15 @@ pub struct TopicSampler {
 
 impl TopicSampler {
     pub fn new(interval: Duration) -> Self {
-        TopicSampler {
-            interval: i64::try_from(interval.as_millis()).unwrap_or(i64::MAX),
-            last_tick: None,
-            end_offsets: HashMap::new(),
-        }
+        TopicSampler { interval: millis(interval), last_tick: None, end_offsets: HashMap::new() }
     }
 
     pub fn sample(&mut self, snapshot: &ClusterSnapshot) -> Vec<TopicSample> {
         let now = snapshot.taken_at;
-        let previous_tick = match self.last_tick {
-            Some(at) if now - at < self.interval => return Vec::new(),
-            other => other,
-        };
+        if !due(self.last_tick, now, self.interval) {
+            return Vec::new();
+        }
+        let previous_tick = self.last_tick;
         let mut rows = Vec::new();
         let mut seen = HashMap::with_capacity(snapshot.topics.len());
         for topic in &snapshot.topics {
@@ -210,9 +220,9 @@ impl TopicSampler {
     }
 }
 
-/// Decides which RabbitMQ queues get a history row: at most one per `interval`, for queues
-/// that hold messages, have traffic or changed since their last row (idle empty queues cost
-/// nothing, as idle topics do).
+/// Decides which RabbitMQ queues get a history row: one per `interval` slot of the time grid
+/// (as [`TopicSampler`]), for queues that hold messages, have traffic or changed since their
+/// last row (idle empty queues cost nothing, as idle topics do).
 #[derive(Debug)]
 pub struct QueueSampler {
     interval: Millis,
@@ -222,17 +232,13 @@ pub struct QueueSampler {
 
 impl QueueSampler {
     pub fn new(interval: Duration) -> Self {
-        QueueSampler {
-            interval: i64::try_from(interval.as_millis()).unwrap_or(i64::MAX),
-            last_tick: None,
-            last: HashMap::new(),
-        }
+        QueueSampler { interval: millis(interval), last_tick: None, last: HashMap::new() }
     }
 
     pub fn sample(&mut self, snapshot: &ClusterSnapshot) -> Vec<QueueSample> {
         let Some(rabbit) = &snapshot.rabbit else { return Vec::new() };
         let now = snapshot.taken_at;
-        if self.last_tick.is_some_and(|at| now - at < self.interval) {
+        if !due(self.last_tick, now, self.interval) {
             return Vec::new();
         }
         self.last_tick = Some(now);
@@ -297,7 +303,8 @@ pub struct PollBook {
 }
 
 impl PollBook {
-    pub fn new(state: ClusterState, history: &HistoryConfig, lag: &LagConfig) -> Self {
+    pub fn new(mut state: ClusterState, history: &HistoryConfig, lag: &LagConfig) -> Self {
+        state.topic_sample_millis = millis(history.topic_sample_interval);
         PollBook {
             state,
             seen_brokers: BTreeMap::new(),
@@ -466,8 +473,8 @@ pub async fn run_cluster(
             tracing::warn!(cluster = %config.name, error = %e, "could not read the last good poll from history")
         }
     }
-    state.send_replace(Arc::new(initial.clone()));
     let mut book = PollBook::new(initial, &history, &lag);
+    state.send_replace(Arc::new(book.state().clone()));
     let mut scraper = match Scraper::from_cluster(&config) {
         Ok(scraper) => scraper,
         Err(e) => {
@@ -737,6 +744,78 @@ mod tests {
         assert_eq!(names(later), ["busy"], "an idle, unchanged, empty queue costs nothing");
         let changed = sampler.sample(&with_queues(120_000, &[("busy", 0, 1), ("idle", 0, 2)]));
         assert_eq!(names(changed), ["busy", "idle"], "a drained queue and a new consumer are news");
+    }
+
+    /// Poll times every 10 s with up to ±2.5 s of jitter (a fixed pseudo-random sequence),
+    /// starting at an odd offset from the minute grid, for an hour.
+    fn jittery_polls() -> Vec<Millis> {
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        (0..360)
+            .map(|i| {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                let jitter = i64::try_from(seed >> 33).unwrap() % 5_001 - 2_500;
+                1_700_000_007_321 + i * 10_000 + jitter
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_topic_sampler_polled_every_ten_seconds_with_jitter_writes_one_row_per_minute_slot() {
+        let mut sampler = TopicSampler::new(Duration::from_secs(60));
+        let polls = jittery_polls();
+        let mut rows_at = Vec::new();
+        for &ts in &polls {
+            // 3 messages per millisecond: the true rate is 3,000 msg/s.
+            let snap =
+                snapshot(ts, vec![topic("moving", vec![partition(0, Some(1), (0, ts * 3))])]);
+            let rows = sampler.sample(&snap);
+            assert!(rows.len() <= 1);
+            if let Some(row) = rows.first() {
+                if !rows_at.is_empty() {
+                    let rate = row.messages_in_per_sec.expect("a rate after the first row");
+                    assert!(
+                        (rate - 3_000.0).abs() < 1e-6,
+                        "rate over the real elapsed time: {rate}"
+                    );
+                }
+                rows_at.push(ts);
+            }
+        }
+        let slot = |ts: Millis| ts.div_euclid(60_000);
+        let first = slot(polls[0]);
+        let last = slot(*polls.last().unwrap());
+        let slots: Vec<Millis> = rows_at.iter().map(|&ts| slot(ts)).collect();
+        assert_eq!(slots, (first..=last).collect::<Vec<_>>(), "exactly one row per minute slot");
+        // After the first row (wherever the first poll fell in its slot), rows are the first
+        // poll of each minute, so about a minute apart.
+        for pair in rows_at[1..].windows(2) {
+            assert!(pair[1] - pair[0] >= 45_000, "rows stay about a minute apart: {pair:?}");
+        }
+    }
+
+    #[test]
+    fn a_queue_sampler_writes_one_row_per_grid_slot() {
+        let mut sampler = QueueSampler::new(Duration::from_secs(60));
+        let written: Vec<Millis> = jittery_polls()
+            .into_iter()
+            .filter(|&ts| !sampler.sample(&with_queues(ts, &[("busy", 5, 1)])).is_empty())
+            .collect();
+        let slots: Vec<Millis> = written.iter().map(|ts| ts.div_euclid(60_000)).collect();
+        let mut unique = slots.clone();
+        unique.dedup();
+        assert_eq!(slots, unique, "never two rows in one slot");
+        assert_eq!(slots.len() as i64, slots.last().unwrap() - slots[0] + 1, "no slot skipped");
+    }
+
+    #[test]
+    fn the_published_state_carries_the_topic_sample_interval() {
+        let history = HistoryConfig {
+            topic_sample_interval: Duration::from_secs(300),
+            ..HistoryConfig::default()
+        };
+        let book =
+            PollBook::new(ClusterState::new(&cluster_config()), &history, &LagConfig::default());
+        assert_eq!(book.state().topic_sample_millis, 300_000);
     }
 
     #[test]

@@ -83,6 +83,19 @@ impl Range {
         let poll = i64::try_from(poll_interval_secs.max(1) * 1000).unwrap_or(i64::MAX);
         (self.millis() / CHART_POINTS).max(poll).max(self.level().width())
     }
+
+    /// Bucket width for history written every `data_millis` on a time grid (per-topic and
+    /// per-queue samples): [`Range::bucket_millis`], widened to a whole number of data
+    /// intervals, so every bucket holds at least one row and none is charted as a gap or a
+    /// false zero. A `data_millis` of zero or less leaves the bucket as it is.
+    pub fn bucket_millis_for(self, poll_interval_secs: u64, data_millis: Millis) -> Millis {
+        let bucket = self.bucket_millis(poll_interval_secs);
+        if data_millis <= 0 {
+            return bucket;
+        }
+        let wide = bucket.max(data_millis);
+        wide.saturating_add(data_millis - 1) / data_millis * data_millis
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -534,7 +547,7 @@ pub async fn topic_detail(
             range.level(),
             now - range.millis(),
             now,
-            range.bucket_millis(state.poll_interval_secs),
+            range.bucket_millis_for(state.poll_interval_secs, state.topic_sample_millis),
         )
         .await?;
     let rocket = rocket_of(&state).and_then(|r| r.topics.iter().find(|t| t.name == topic)).cloned();
@@ -1028,6 +1041,25 @@ mod tests {
         assert_eq!(Range::Week.bucket_millis(10), 3_600_000, "no finer than the hour rollups");
         assert_eq!(Range::Hour.bucket_millis(60), 60_000);
     }
+
+    #[test]
+    fn buckets_of_sampled_history_are_never_finer_than_the_sample_interval() {
+        for range in Range::ALL {
+            for poll in [1, 5, 10, 30, 60, 120] {
+                for data in [1_000, 10_000, 60_000, 90_000, 300_000, 7_200_000] {
+                    let bucket = range.bucket_millis_for(poll, data);
+                    assert!(bucket >= data, "{range:?} poll {poll}s data {data}ms: {bucket}");
+                    assert!(bucket >= range.bucket_millis(poll), "{range:?} {poll} {data}");
+                    assert_eq!(bucket % data, 0, "a whole number of sample intervals");
+                }
+            }
+        }
+        assert_eq!(Range::Hour.bucket_millis_for(10, 60_000), 60_000, "not 10 s");
+        assert_eq!(Range::Day.bucket_millis_for(10, 60_000), 240_000);
+        assert_eq!(Range::Day.bucket_millis_for(10, 90_000), 270_000);
+        assert_eq!(Range::Week.bucket_millis_for(10, 60_000), 3_600_000);
+        assert_eq!(Range::Hour.bucket_millis_for(10, 0), 10_000, "no interval known");
+    }
 }
 
 /// One group partition's lag history, at `lag.partition_sample_interval` grain.
@@ -1229,7 +1261,7 @@ pub async fn queue_detail(
             queue: format!("{vhost}/{queue}"),
         })?;
     let from = now - range.millis();
-    let bucket = range.bucket_millis(state.poll_interval_secs).max(60_000);
+    let bucket = range.bucket_millis_for(state.poll_interval_secs, state.topic_sample_millis);
     let history = store.queue_series(name, vhost, queue, from, now, bucket).await?;
     Ok(QueueDetail { cluster: summarize(&state), queue: found, range, history })
 }
