@@ -8,7 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::metrics::{BrokerMetrics, ClusterMetrics, Metric};
 use crate::domain::rocket::{MessageQueue, RocketGroup, RocketSnapshot, RocketTopic, TopicClass};
-use crate::domain::{ClusterSnapshot, ConfigEntry, GroupMember, Millis, Partition, Topic, clipped};
+use crate::domain::{
+    Capabilities, ClusterKind, ClusterSnapshot, ConfigEntry, GroupMember, Millis, Partition, Topic,
+    clipped,
+};
 use crate::evaluator::{GroupLag, GroupSummary, PartitionStatus};
 use crate::poller::{ClusterState, ClusterStatus, Clusters};
 use crate::store::{
@@ -101,7 +104,9 @@ impl Range {
 #[derive(Debug, Clone, Serialize)]
 pub struct ClusterSummary {
     pub name: String,
-    pub kind: &'static str,
+    pub kind: ClusterKind,
+    /// What the cluster's kind has and allows (pages ask this, not the kind).
+    pub capabilities: Capabilities,
     pub status: ClusterStatus,
     pub bootstrap_servers: String,
     pub poll_interval_secs: u64,
@@ -127,9 +132,15 @@ pub struct ClusterSummary {
 fn summarize(state: &ClusterState) -> ClusterSummary {
     let snapshot = state.snapshot.as_deref();
     let from = |f: fn(&ClusterSnapshot) -> usize| snapshot.map(f);
+    let capabilities = state.kind.capabilities();
+    // Topics the servers make for themselves are not the operator's: left out of the counts.
+    let classes = classes(state);
+    let own = |t: &&Topic| classes.get(t.name.as_str()) != Some(&TopicClass::System);
+    let replicated = |n: Option<usize>| n.filter(|_| capabilities.replication);
     let summary = ClusterSummary {
         name: state.name.clone(),
-        kind: state.kind.as_str(),
+        kind: state.kind,
+        capabilities,
         status: state.status(),
         bootstrap_servers: state.bootstrap_servers.clone(),
         poll_interval_secs: state.poll_interval_secs,
@@ -138,13 +149,13 @@ fn summarize(state: &ClusterState) -> ClusterSummary {
         error: state.last_error.clone(),
         data_at: snapshot.map(|s| s.taken_at),
         cluster_id: snapshot.and_then(|s| s.cluster_id.clone()),
-        controller_id: snapshot.and_then(|s| s.controller_id),
+        controller_id: snapshot.and_then(|s| s.controller_id).filter(|_| capabilities.replication),
         brokers: from(|s| s.brokers.len()),
         missing_brokers: state.missing_brokers.len(),
-        topics: from(|s| s.topics.len()),
-        partitions: from(ClusterSnapshot::partition_count),
-        under_replicated: from(ClusterSnapshot::under_replicated),
-        offline: from(ClusterSnapshot::offline),
+        topics: snapshot.map(|s| s.topics.iter().filter(own).count()),
+        partitions: snapshot.map(|s| s.topics.iter().filter(own).map(|t| t.partitions.len()).sum()),
+        under_replicated: replicated(from(ClusterSnapshot::under_replicated)),
+        offline: replicated(from(ClusterSnapshot::offline)),
         messages_in_per_sec: snapshot.and_then(ClusterSnapshot::messages_in_per_sec),
         poll_millis: snapshot.map(|s| s.poll_millis),
         objects_path: "topics",
@@ -362,6 +373,9 @@ pub struct TopicQuery {
     /// RocketMQ: only topics of this class (an empty `class=` from the form means all).
     #[serde(deserialize_with = "empty_as_none")]
     pub class: Option<TopicClass>,
+    /// Show the topics the servers make for themselves (RocketMQ's system topics), which are
+    /// left out unless asked for here or by `class=system`.
+    pub system: bool,
 }
 
 impl Default for TopicQuery {
@@ -374,6 +388,7 @@ impl Default for TopicQuery {
             per_page: DEFAULT_PER_PAGE,
             hide_internal: false,
             class: None,
+            system: false,
         }
     }
 }
@@ -448,6 +463,11 @@ pub fn topic_list(
         .iter()
         .filter(|t| !(query.hide_internal && t.internal))
         .filter(|t| query.class.is_none() || classes.get(t.name.as_str()) == query.class.as_ref())
+        .filter(|t| {
+            query.system
+                || query.class == Some(TopicClass::System)
+                || classes.get(t.name.as_str()) != Some(&TopicClass::System)
+        })
         .filter(|t| needle.is_empty() || t.name.to_lowercase().contains(&needle))
         .collect();
     // Topics are already in name order; a stable sort keeps that as the tie-break.

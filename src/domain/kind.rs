@@ -1,5 +1,6 @@
-//! What kinds of cluster Osprey watches, the rule every name (cluster, rule, channel, user)
-//! follows, and how a name is repeated in a message (clipped).
+//! What kinds of cluster Osprey watches and what each can do ([`Capabilities`]: pages and
+//! navigation ask this instead of testing the kind), the rule every name (cluster, rule,
+//! channel, user) follows, and how a name is repeated in a message (clipped).
 
 use serde::Deserialize;
 
@@ -13,7 +14,84 @@ pub enum ClusterKind {
     Rocketmq,
 }
 
+impl std::fmt::Display for ClusterKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a kind of cluster has and what operators can do on it, and the words its pages use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Capabilities {
+    /// Topics and consumer groups (Kafka, RocketMQ); otherwise queues and exchanges (RabbitMQ).
+    pub topics: bool,
+    /// A topic's parts are queues spread over brokers (RocketMQ), not partitions.
+    pub queues_as_partitions: bool,
+    /// Replicas, in-sync replicas and a controller (Kafka).
+    pub replication: bool,
+    /// How the configured addresses are called on the cluster page.
+    pub addresses: Addresses,
+    /// Test messages to a topic (Kafka, RocketMQ) or an exchange (RabbitMQ).
+    pub send: bool,
+    /// Reading a topic's messages from a chosen position (Kafka).
+    pub browse: bool,
+    /// Peeking at a queue's messages, requeued (RabbitMQ).
+    pub peek: bool,
+    /// Creating and deleting topics, adding partitions, editing configs (Kafka).
+    pub topic_admin: bool,
+    /// Resetting and deleting consumer groups (Kafka).
+    pub group_admin: bool,
+    /// Topics the servers make for themselves, hidden from lists and counts by default.
+    pub system_topics: bool,
+}
+
+/// What the configured addresses of a cluster are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Addresses {
+    BootstrapServers,
+    NameServers,
+    ManagementApi,
+}
+
 impl ClusterKind {
+    /// What clusters of this kind have and allow.
+    pub fn capabilities(self) -> Capabilities {
+        let none = Capabilities {
+            topics: true,
+            queues_as_partitions: false,
+            replication: false,
+            addresses: Addresses::BootstrapServers,
+            send: true,
+            browse: false,
+            peek: false,
+            topic_admin: false,
+            group_admin: false,
+            system_topics: false,
+        };
+        match self {
+            ClusterKind::Kafka => Capabilities {
+                replication: true,
+                browse: true,
+                topic_admin: true,
+                group_admin: true,
+                ..none
+            },
+            ClusterKind::Rocketmq => Capabilities {
+                queues_as_partitions: true,
+                addresses: Addresses::NameServers,
+                system_topics: true,
+                ..none
+            },
+            ClusterKind::Rabbitmq => Capabilities {
+                topics: false,
+                addresses: Addresses::ManagementApi,
+                peek: true,
+                ..none
+            },
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ClusterKind::Kafka => "kafka",

@@ -20,6 +20,7 @@ use super::view::{
 };
 use crate::auth::Principal;
 use crate::clock::now_millis;
+use crate::domain::ClusterKind;
 use crate::domain::GroupMember;
 use crate::evaluator::PartitionStatus;
 use crate::poller::ClusterStatus;
@@ -91,7 +92,7 @@ async fn cluster(
     Ok(render(&ClusterPage {
         t: lang.messages(),
         f: Fmt::new(lang, now),
-        chrome: if d.rabbit.is_some() { chrome.rabbit() } else { chrome },
+        chrome: chrome.kind(d.summary.kind),
         d,
         chart,
     }))
@@ -251,7 +252,7 @@ async fn queue(
     Ok(render(&QueuePage {
         t,
         f: Fmt::new(lang, now),
-        chrome: Chrome::new(lang, here(&uri), Some(&name), &who).rabbit(),
+        chrome: Chrome::new(lang, here(&uri), Some(&name), &who).kind(ClusterKind::Rabbitmq),
         d,
         backlog_chart,
         rate_chart,
@@ -271,7 +272,7 @@ async fn queues(
     Ok(render(&QueuesPage {
         t: lang.messages(),
         f: Fmt::new(lang, now_millis()),
-        chrome: Chrome::new(lang, here(&uri), Some(&name), &who).rabbit(),
+        chrome: Chrome::new(lang, here(&uri), Some(&name), &who).kind(ClusterKind::Rabbitmq),
         list,
     }))
 }
@@ -302,6 +303,9 @@ impl TopicsPage {
         }
         if let Some(class) = query.class {
             form.append_pair("class", class.as_str());
+        }
+        if query.system {
+            form.append_pair("system", "true");
         }
         format!("/clusters/{}/topics?{}", segment(&self.list.cluster.name), form.finish())
     }

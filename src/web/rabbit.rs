@@ -18,6 +18,7 @@ use super::i18n::{Lang, Messages};
 use super::view::{Chrome, here, render};
 use crate::auth::{Action, Role};
 use crate::brokers::rabbitmq::{Exchange, Peeked, Publish, QueueLinks, RabbitAdapter};
+use crate::domain::ClusterKind;
 
 pub fn pages() -> Router<AppState> {
     Router::new()
@@ -75,7 +76,8 @@ async fn exchanges_page(
     Ok(render(&ExchangesPage {
         t: lang.messages(),
         f: super::format::Fmt::new(lang, crate::clock::now_millis()),
-        chrome: Chrome::new(lang, here(&uri), Some(&cluster), &caller.who).rabbit(),
+        chrome: Chrome::new(lang, here(&uri), Some(&cluster), &caller.who)
+            .kind(ClusterKind::Rabbitmq),
         cluster,
         exchanges,
     }))
@@ -173,7 +175,8 @@ async fn publish_page(
     form.push("vhost", "/");
     render(&PublishPage {
         t: lang.messages(),
-        chrome: Chrome::new(lang, here(&uri), Some(&cluster), &caller.who).rabbit(),
+        chrome: Chrome::new(lang, here(&uri), Some(&cluster), &caller.who)
+            .kind(ClusterKind::Rabbitmq),
         cluster,
         form,
         routed: None,
@@ -203,7 +206,8 @@ async fn publish_form(
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let page = PublishPage {
         t: lang.messages(),
-        chrome: Chrome::new(lang, here(&uri), Some(&cluster), &caller.who).rabbit(),
+        chrome: Chrome::new(lang, here(&uri), Some(&cluster), &caller.who)
+            .kind(ClusterKind::Rabbitmq),
         cluster,
         form: f,
         routed,
@@ -242,7 +246,8 @@ async fn peek_page(
     form.push("count", "5");
     render(&PeekPage {
         t: lang.messages(),
-        chrome: Chrome::new(lang, here(&uri), Some(&cluster), &caller.who).rabbit(),
+        chrome: Chrome::new(lang, here(&uri), Some(&cluster), &caller.who)
+            .kind(ClusterKind::Rabbitmq),
         cluster,
         form,
         messages: None,
@@ -269,7 +274,8 @@ async fn peek_form(
     };
     let page = PeekPage {
         t: lang.messages(),
-        chrome: Chrome::new(lang, here(&uri), Some(&cluster), &caller.who).rabbit(),
+        chrome: Chrome::new(lang, here(&uri), Some(&cluster), &caller.who)
+            .kind(ClusterKind::Rabbitmq),
         cluster,
         form: f,
         messages,

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::assets;
 use super::i18n::{Lang, Messages};
 use crate::auth::{Principal, Role};
-use crate::domain::Millis;
+use crate::domain::{Capabilities, ClusterKind, Millis};
 use crate::poller::ClusterStatus;
 use crate::query::{Direction, Range};
 
@@ -37,8 +37,9 @@ pub struct Chrome {
     pub here: String,
     /// The cluster the page belongs to, for the header navigation.
     pub cluster: Option<String>,
-    /// Whether that cluster is a RabbitMQ one (queues and exchanges instead of topics and groups).
-    pub rabbit: bool,
+    /// What that cluster's kind has: its navigation lists queues and exchanges (RabbitMQ) or
+    /// topics and groups.
+    pub capabilities: Option<Capabilities>,
     pub assets: &'static str,
 }
 
@@ -51,15 +52,20 @@ impl Chrome {
             csrf: who.csrf().to_owned(),
             here,
             cluster: cluster.map(str::to_owned),
-            rabbit: false,
+            capabilities: None,
             assets: assets::VERSION,
         }
     }
 
-    /// The navigation of a RabbitMQ cluster's pages.
-    pub fn rabbit(mut self) -> Self {
-        self.rabbit = true;
+    /// The navigation of a cluster of `kind`.
+    pub fn kind(mut self, kind: ClusterKind) -> Self {
+        self.capabilities = Some(kind.capabilities());
         self
+    }
+
+    /// Whether the cluster's pages are queues and exchanges rather than topics and groups.
+    pub fn lists_queues(&self) -> bool {
+        self.capabilities.is_some_and(|c| !c.topics)
     }
 
     pub fn role_name(&self) -> &'static str {
