@@ -22,7 +22,7 @@ build_install
 peers_install_brokers
 require_free_port "$KAFKA_PORT" "demo Kafka broker" DEMO_KAFKA_PORT
 require_free_port "$SMTP_PORT" "demo SMTP server" DEMO_SMTP_PORT
-log "building Osprey (release; the first build takes a few minutes)"
+log "building Osprey (release; the first build takes about 12 minutes on 2 cores)"
 cargo build --release --locked --bin osprey --example demo_traffic --example demo_rocketmq
 rocketmq=false
 if [ -x "$(rocketmq_bin rocketmq-namesrv-rust)" ] && [ -x "$(rocketmq_bin rocketmq-broker-rust)" ]; then
