@@ -1,10 +1,12 @@
 //! Builds the running program from a configuration: store, one poller per cluster, background
-//! jobs and the web server; runs until a shutdown signal and then drains every task.
+//! jobs and the web server; runs until a shutdown signal and then drains every task. [`build`]
+//! gives the same application without a listener or background tasks, for in-process tests.
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -101,9 +103,44 @@ impl Running {
     }
 }
 
-/// Starts Osprey on `listener` and returns once it serves.
-pub async fn start(config: Config, listener: TcpListener) -> Result<Running, AppError> {
-    check_clusters(&config)?;
+/// Osprey without a listener and without background tasks: the store (migrated, with the
+/// config file's alert rules and channels applied), access control, alerting, the web
+/// application, and one state channel per configured cluster, still in its "not polled yet"
+/// state. [`start`] adds the pollers, background jobs and the server; tests drive `router`
+/// in-process (`tower::ServiceExt::oneshot`) and publish fixture states with
+/// [`Parts::publish`]. Nothing here contacts a broker (cluster clients are created, not used).
+pub struct Parts {
+    /// Every page and API route with its middleware, as [`start`] serves it. Requests without
+    /// `ConnectInfo` are fine: the audit log then records the client as `unknown`.
+    pub router: Router,
+    pub store: Store,
+    /// No first admin and no setup link yet: [`start`] runs `Auth::bootstrap`.
+    pub auth: Auth,
+    pub alerting: Alerting,
+    /// What the web layer reads: the receiving ends of `publishers`.
+    pub clusters: Clusters,
+    /// Per configured cluster, in configuration order: its name and the sender its poller
+    /// publishes the latest state on.
+    pub publishers: Vec<(String, watch::Sender<Arc<ClusterState>>)>,
+}
+
+impl Parts {
+    /// Makes `state` the latest state of the configured cluster named `state.name`, as a poll
+    /// would; false (and nothing published) when no configured cluster has that name.
+    pub fn publish(&self, state: ClusterState) -> bool {
+        match self.publishers.iter().find(|(name, _)| *name == state.name) {
+            Some((_, sender)) => {
+                sender.send_replace(Arc::new(state));
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// Builds everything [`start`] serves except the listener and the background tasks.
+pub async fn build(config: &Config) -> Result<Parts, AppError> {
+    check_clusters(config)?;
     let store =
         Store::connect(config.database.url.expose(), config.database.max_connections).await?;
     tracing::info!(database = %config.database.url.redacted(), dialect = store.dialect().name(), "history store ready");
@@ -122,11 +159,38 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, App
         );
     }
 
-    let tasks = Tasks::new();
     let mut clusters = Clusters::default();
+    let mut publishers = Vec::with_capacity(config.clusters.len());
     for cluster in &config.clusters {
         let (tx, rx) = watch::channel(Arc::new(ClusterState::new(cluster)));
         clusters.push(cluster.name.clone(), rx);
+        publishers.push((cluster.name.clone(), tx));
+    }
+    let alerting = Alerting::new(store.clone(), config.alerts.clone());
+    let auth = Auth::new(store.clone(), config.auth.clone());
+    let operators = web::Operators::new(&config.clusters).map_err(|source| AppError::Cluster {
+        index: 0,
+        cluster: "operator client".into(),
+        source,
+    })?;
+    let state = web::AppState::new(
+        clusters.clone(),
+        store.clone(),
+        alerting.clone(),
+        auth.clone(),
+        operators,
+    );
+    let router = web::app(state, &config.server);
+    Ok(Parts { router, store, auth, alerting, clusters, publishers })
+}
+
+/// Starts Osprey on `listener` and returns once it serves.
+pub async fn start(config: Config, listener: TcpListener) -> Result<Running, AppError> {
+    let Parts { router, store, auth, alerting, clusters, publishers } = build(&config).await?;
+
+    let tasks = Tasks::new();
+    // `publishers` follows the configuration's order.
+    for (cluster, (_, tx)) in config.clusters.iter().zip(publishers) {
         let (cluster, history, lag, store) =
             (cluster.clone(), config.history.clone(), config.lag.clone(), store.clone());
         tasks.spawn_supervised(format!("poller:{}", cluster.name), move |cancel| {
@@ -140,7 +204,6 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, App
         poller::run_history(history_store.clone(), history.clone(), cancel)
     });
 
-    let alerting = Alerting::new(store.clone(), config.alerts.clone());
     let (evaluator, evaluated) = (alerting.clone(), clusters.clone());
     tasks.spawn_supervised("alerts:evaluate".into(), move |cancel| {
         alerting::service::run_evaluation(evaluator.clone(), evaluated.clone(), cancel)
@@ -153,7 +216,6 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, App
     let addr = listener
         .local_addr()
         .map_err(|source| AppError::Listen { addr: "listener".into(), source })?;
-    let auth = Auth::new(store.clone(), config.auth.clone());
     match auth.bootstrap(crate::clock::now_millis()).await {
         Ok(Some(token)) => {
             let base = config.alerts.public_url.clone().unwrap_or_else(|| format!("http://{addr}"));
@@ -165,14 +227,6 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, App
         Ok(None) => {}
         Err(e) => return Err(AppError::Auth(e)),
     }
-    let operators = web::Operators::new(&config.clusters).map_err(|source| AppError::Cluster {
-        index: 0,
-        cluster: "operator client".into(),
-        source,
-    })?;
-    let state =
-        web::AppState::new(clusters.clone(), store.clone(), alerting, auth.clone(), operators);
-    let router = web::app(state, &config.server);
     let stop = CancellationToken::new();
     let server_stop = stop.clone();
     let server_store = store.clone();

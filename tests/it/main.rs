@@ -19,3 +19,4 @@ mod metrics;
 mod rabbitmq;
 mod rocketmq;
 mod store;
+mod web;
