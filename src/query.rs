@@ -1040,7 +1040,8 @@ mod tests {
         assert_eq!(of("dead_letter"), ["%DLQ%billing"]);
         assert_eq!(of("normal"), ["orders"]);
         assert_eq!(of("system"), ["TBW102"]);
-        assert_eq!(of("").len(), 4);
+        assert_eq!(of(""), ["%DLQ%billing", "%RETRY%billing", "orders"], "system topics left out");
+        assert_eq!(of("&system=true").len(), 4);
         let bad: axum::http::Uri = "/topics?class=nope".parse().unwrap();
         assert!(axum::extract::Query::<TopicQuery>::try_from_uri(&bad).is_err());
     }
