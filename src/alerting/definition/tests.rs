@@ -1,0 +1,116 @@
+use super::*;
+
+fn rule(toml_text: &str) -> RuleDef {
+    toml::from_str(toml_text).unwrap()
+}
+
+#[test]
+fn patterns_match_names_stars_and_alternatives() {
+    assert!(matches_pattern("billing", "billing"));
+    assert!(!matches_pattern("billing", "billing-2"));
+    assert!(matches_pattern("billing*", "billing-2"));
+    assert!(matches_pattern("*", ""));
+    assert!(matches_pattern("a*b*c", "axxbyyc"));
+    assert!(!matches_pattern("a*b*c", "axxbyy"));
+    assert!(matches_pattern("pay?", "pays"));
+    assert!(matches_pattern("audit, billing-*", "billing-eu"));
+    assert!(!matches_pattern("", "x"));
+}
+
+#[test]
+fn a_rule_reads_as_in_the_readme() {
+    let r = rule(
+        r#"
+        name = "billing-lag"
+        kind = "consumer_lag"
+        cluster = "prod"
+        group = "billing"
+        threshold = 10000
+        for = "2m"
+        repeat_interval = "1h"
+        severity = "critical"
+        channels = ["oncall"]
+        "#,
+    );
+    assert_eq!(r.hold, Duration::from_secs(120));
+    assert_eq!(r.repeat_interval, Some(Duration::from_secs(3600)));
+    assert_eq!((r.severity, r.enabled), (Severity::Critical, true));
+    assert_eq!(r.validate(|c| c == "oncall"), Ok(()));
+    let back: RuleDef = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+    assert_eq!(back, r, "the JSON kept in the database reads back the same");
+}
+
+#[test]
+fn rule_mistakes_name_the_field() {
+    let base = r#"name = "r"
+        channels = ["oncall"]
+        "#;
+    let field = |extra: &str| {
+        rule(&format!("{base}{extra}")).validate(|c| c == "oncall").unwrap_err().field
+    };
+    assert_eq!(field("kind = \"consumer_lag\""), "threshold");
+    assert_eq!(field("kind = \"consumer_status\""), "status");
+    assert_eq!(field("kind = \"consumer_status\"\nstatus = \"OK\""), "status");
+    assert_eq!(field("kind = \"cluster_down\"\nthreshold = 3"), "threshold");
+    assert_eq!(field("kind = \"cluster_down\"\ngroup = \"g\""), "group");
+    assert_eq!(field("kind = \"consumer_lag\"\nthreshold = -1"), "threshold");
+    assert_eq!(
+        field("kind = \"consumer_lag\"\nthreshold = 1\nrepeat_interval = \"10s\""),
+        "repeat_interval"
+    );
+    let unknown_channel = rule(&format!("{base}kind = \"cluster_down\"")).validate(|_| false);
+    assert_eq!(unknown_channel.unwrap_err().message, "there is no channel \"oncall\"");
+    assert!(rule(&format!("{base}kind = \"under_replicated\"")).validate(|_| true).is_ok());
+}
+
+fn channel(toml_text: &str) -> ChannelDef {
+    toml::from_str(toml_text).unwrap()
+}
+
+#[test]
+fn channels_validate_per_kind() {
+    let email = channel(
+        r#"name = "oncall"
+        kind = "email"
+        smtp_host = "smtp.example.com"
+        password = "${SMTP_PASSWORD}"
+        username = "osprey"
+        from = "osprey@example.com"
+        to = ["a@example.com", "b@example.com"]"#,
+    );
+    assert_eq!(email.validate(), Ok(()));
+    assert_eq!((email.tls(), email.smtp_port()), (SmtpTls::Starttls, 587));
+    assert_eq!(email.env_references(), [("password".into(), "SMTP_PASSWORD".into())]);
+    let no_to = ChannelDef { to: vec![], ..email.clone() };
+    assert_eq!(no_to.validate().unwrap_err().field, "to");
+
+    let hook = channel(
+        r#"name = "hook"
+        kind = "webhook"
+        url = "ftp://x"
+        "#,
+    );
+    assert_eq!(hook.validate().unwrap_err().field, "url");
+    let hook = ChannelDef { url: Some("https://hooks.slack.com/x".into()), ..hook };
+    assert_eq!(hook.validate(), Ok(()));
+    let bad_header = ChannelDef {
+        headers: [("bad header".to_string(), "v".to_string())].into(),
+        ..hook.clone()
+    };
+    assert_eq!(bad_header.validate().unwrap_err().field, "headers");
+}
+
+#[test]
+fn redaction_hides_literals_but_shows_references_and_edits_keep_secrets() {
+    let stored = ChannelDef {
+        password: Some("hunter2".into()),
+        secret: Some("${HOOK_SECRET}".into()),
+        ..channel("name = \"c\"\nkind = \"webhook\"\nurl = \"http://x\"")
+    };
+    let shown = stored.redacted();
+    assert_eq!(shown.password.as_deref(), Some(REDACTED));
+    assert_eq!(shown.secret.as_deref(), Some("${HOOK_SECRET}"));
+    let mut edited = shown.clone();
+    edited.keep_secrets_from(&stored);
+    assert_eq!(edited.password.as_deref(), Some("hunter2"));
+}

@@ -1,0 +1,356 @@
+use super::*;
+
+pub fn lag_message(kind: MessageKind) -> AlertMessage {
+    AlertMessage {
+        kind,
+        incident: "0123456789abcdef".into(),
+        rule: "billing-lag".into(),
+        rule_kind: RuleKind::ConsumerLag,
+        severity: Severity::Critical,
+        subject: Subject {
+            cluster: "prod-kafka".into(),
+            group: Some("billing".into()),
+            ..Subject::default()
+        },
+        value: Some(12_345.0),
+        threshold: 10_000.0,
+        since: 1_795_000_000_000,
+        at: 1_795_000_300_000,
+        metric: None,
+        below: false,
+        link: Some("https://osprey.example.com/clusters/prod-kafka/groups/billing".into()),
+        group_facts: None,
+    }
+}
+
+fn stopped_group() -> GroupFacts {
+    GroupFacts {
+        topics: vec![
+            TopicFacts {
+                topic: "orders".into(),
+                status: PartitionStatus::Stop,
+                lag: 1_234,
+                lag_seconds: Some(312.0),
+            },
+            TopicFacts {
+                topic: "audit".into(),
+                status: PartitionStatus::Stall,
+                lag: 12,
+                lag_seconds: None,
+            },
+        ],
+        more_topics: 0,
+        lag: 1_246,
+        lag_seconds: Some(312.0),
+        members: 0,
+        state: "Empty".into(),
+    }
+}
+
+fn status_message(kind: MessageKind) -> AlertMessage {
+    AlertMessage {
+        kind,
+        rule_kind: RuleKind::ConsumerStatus,
+        value: Some(5.0),
+        threshold: 3.5,
+        group_facts: Some(stopped_group()),
+        ..lag_message(kind)
+    }
+}
+
+#[test]
+fn the_title_says_what_and_where() {
+    assert_eq!(
+        lag_message(MessageKind::Firing).title(),
+        "[FIRING · CRITICAL] lag 12,345 > 10,000 — group billing on prod-kafka"
+    );
+    let resolved = AlertMessage { value: Some(12.0), ..lag_message(MessageKind::Resolved) };
+    assert_eq!(resolved.title(), "[RESOLVED] lag 12 ≤ 10,000 — group billing on prod-kafka");
+    let gone = AlertMessage { value: None, ..lag_message(MessageKind::Resolved) };
+    assert_eq!(gone.title(), "[RESOLVED] group billing on prod-kafka is gone");
+}
+
+#[test]
+fn each_rule_kind_reads_in_its_own_unit() {
+    let with = |rule_kind, value: f64, threshold: f64, subject: Subject| AlertMessage {
+        rule_kind,
+        value: Some(value),
+        threshold,
+        subject,
+        ..lag_message(MessageKind::Firing)
+    };
+    let group = lag_message(MessageKind::Firing).subject;
+    let topic =
+        Subject { cluster: "prod".into(), topic: Some("orders".into()), ..Subject::default() };
+    let cluster = Subject { cluster: "prod".into(), ..Subject::default() };
+    let broker = Subject { broker: Some(3), ..cluster.clone() };
+    let cases = [
+        (
+            with(RuleKind::ConsumerLagSeconds, 312.0, 300.0, group.clone()),
+            "lag 5m 12s > 5m — group billing on prod-kafka",
+        ),
+        (
+            with(RuleKind::ConsumerStatus, 4.0, 3.5, group),
+            "status STALL (≥ STALL) — group billing on prod-kafka",
+        ),
+        (
+            with(RuleKind::ClusterDown, 3.0, 0.0, cluster),
+            "cluster prod unreachable (3 failed polls)",
+        ),
+        (
+            with(RuleKind::BrokerDown, 1.0, 0.0, broker),
+            "broker 3 on prod is gone from the cluster",
+        ),
+        (
+            with(RuleKind::UnderReplicated, 2.0, 0.0, topic.clone()),
+            "under-replicated partitions 2 > 0 — topic orders on prod",
+        ),
+        (
+            with(RuleKind::OfflinePartitions, 1.0, 0.0, topic),
+            "offline partitions 1 > 0 — topic orders on prod",
+        ),
+    ];
+    for (message, summary) in cases {
+        assert_eq!(message.summary(), summary);
+    }
+}
+
+#[test]
+fn queue_and_node_notices_read_naturally() {
+    let queue = Subject {
+        cluster: "rabbit".into(),
+        queue: Some("/ /orders".into()),
+        ..Subject::default()
+    };
+    let base = lag_message(MessageKind::Firing);
+    let backlog = AlertMessage {
+        rule_kind: RuleKind::QueueBacklog,
+        subject: queue.clone(),
+        value: Some(1_500.0),
+        threshold: 1_000.0,
+        ..base.clone()
+    };
+    assert_eq!(backlog.summary(), "backlog 1,500 > 1,000 — queue / /orders on rabbit");
+    assert!(queue.page_path().starts_with("/clusters/rabbit/queues?vhost="));
+    let broker = Subject { cluster: "prod".into(), broker: Some(2), ..Subject::default() };
+    let handler_idle = AlertMessage {
+        rule_kind: RuleKind::BrokerMetric,
+        subject: broker,
+        value: Some(12.5),
+        threshold: 20.0,
+        metric: Some("request_handler_idle_percent".into()),
+        below: true,
+        ..base.clone()
+    };
+    assert_eq!(
+        handler_idle.summary(),
+        "request_handler_idle_percent 12.5 < 20 — broker 2 on prod"
+    );
+    let recovered =
+        AlertMessage { kind: MessageKind::Resolved, value: Some(60.0), ..handler_idle };
+    assert_eq!(recovered.summary(), "request_handler_idle_percent 60 ≥ 20 — broker 2 on prod");
+    let idle =
+        AlertMessage { rule_kind: RuleKind::QueueNoConsumers, value: Some(3.0), ..backlog };
+    assert_eq!(idle.summary(), "queue / /orders on rabbit: 3 messages and no consumer");
+    let node = AlertMessage {
+        rule_kind: RuleKind::NodeAlarm,
+        subject: Subject {
+            cluster: "rabbit".into(),
+            node: Some("rabbit@b".into()),
+            ..Subject::default()
+        },
+        value: Some(2.0),
+        ..base
+    };
+    assert_eq!(node.summary(), "node rabbit@b on rabbit: in a disk alarm");
+}
+
+#[test]
+fn subject_keys_start_with_the_cluster_and_pages_are_linked() {
+    let s = Subject {
+        cluster: "prod".into(),
+        group: Some("a b".into()),
+        topic: Some("t".into()),
+        broker: None,
+        queue: None,
+        node: None,
+    };
+    assert_eq!(s.key(), "prod/group/a b/topic/t");
+    assert_eq!(Subject::cluster_of_key(&s.key()), "prod");
+    assert_eq!(s.page_path(), "/clusters/prod/groups/a+b");
+    assert_eq!(s.describe(), "group a b (topic t) on prod");
+}
+
+#[test]
+fn the_email_bodies_carry_every_fact_and_escape_html() {
+    let message = AlertMessage {
+        subject: Subject {
+            group: Some("<b>".into()),
+            ..lag_message(MessageKind::Firing).subject
+        },
+        ..lag_message(MessageKind::Firing)
+    };
+    let text = message.email_text();
+    for needle in [
+        "Cluster:   prod-kafka",
+        "Group:     <b>",
+        "Value:     12,345",
+        "Threshold: 10,000",
+        "Since:     2026-11-18 11:06:40 UTC",
+        "https://osprey.example.com/",
+    ] {
+        assert!(text.contains(needle), "{needle:?} in\n{text}");
+    }
+    let html = message.email_html();
+    assert!(html.contains("&lt;b&gt;") && !html.contains("<b>"));
+    assert!(html.contains(
+        "<a href=\"https://osprey.example.com/clusters/prod-kafka/groups/billing\">"
+    ));
+}
+
+#[test]
+fn webhook_formats_have_their_expected_shape() {
+    let m = lag_message(MessageKind::Firing);
+    let generic = m.webhook_body(WebhookFormat::Generic);
+    assert_eq!(generic["status"], "firing");
+    assert_eq!(generic["group"], "billing");
+    assert_eq!(generic["value"], 12_345.0);
+    assert_eq!(generic["threshold"], 10_000.0);
+    assert_eq!(generic["topic"], serde_json::Value::Null);
+    assert!(
+        m.webhook_body(WebhookFormat::Slack)["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("*[FIRING · ")
+    );
+    assert_eq!(m.webhook_body(WebhookFormat::Dingtalk)["msgtype"], "markdown");
+    assert!(
+        m.webhook_body(WebhookFormat::Wecom)["markdown"]["content"]
+            .as_str()
+            .unwrap()
+            .contains("Group: billing")
+    );
+    assert_eq!(m.webhook_body(WebhookFormat::Feishu)["msg_type"], "text");
+}
+
+#[test]
+fn the_stored_message_reads_back() {
+    let m = lag_message(MessageKind::Reminder);
+    let back: AlertMessage = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();
+    assert_eq!(back, m);
+    let with_facts = status_message(MessageKind::Firing);
+    let text = serde_json::to_string(&with_facts).unwrap();
+    assert!(text.contains("\"group\":\"billing\""), "the subject keeps its key: {text}");
+    assert_eq!(serde_json::from_str::<AlertMessage>(&text).unwrap(), with_facts);
+}
+
+#[test]
+fn a_message_stored_before_group_facts_existed_still_reads() {
+    let stored = r#"{"kind":"firing","incident":"0123456789abcdef","rule":"r",
+        "rule_kind":"consumer_status","severity":"warning","cluster":"prod","group":"billing",
+        "value":5.0,"threshold":3.5,"since":1,"at":2}"#;
+    let message: AlertMessage = serde_json::from_str(stored).unwrap();
+    assert_eq!(message.group_facts, None);
+    assert_eq!(message.subject.group.as_deref(), Some("billing"));
+    assert!(!message.email_text().contains("Members:"));
+}
+
+#[test]
+fn durations_drop_zero_parts_and_count_days() {
+    let cases = [
+        (0.0, "0s"),
+        (42.0, "42s"),
+        (300.0, "5m"),
+        (312.0, "5m 12s"),
+        (3_600.0, "1h"),
+        (7_500.0, "2h 5m"),
+        (180_000.0, "2d 2h"),
+        (273_600.0, "3d 4h"),
+        (86_430.0, "1d"),
+        (-5.0, "0s"),
+        (f64::NAN, "0s"),
+    ];
+    for (secs, text) in cases {
+        assert_eq!(seconds_text(secs), text, "{secs} s");
+    }
+}
+
+#[test]
+fn firing_titles_carry_the_severity_and_recoveries_do_not() {
+    let warning =
+        AlertMessage { severity: Severity::Warning, ..status_message(MessageKind::Reminder) };
+    assert_eq!(
+        warning.title(),
+        "[FIRING · WARNING] status STOP (≥ STALL) — group billing on prod-kafka"
+    );
+    let resolved = AlertMessage { value: Some(1.0), ..status_message(MessageKind::Resolved) };
+    assert_eq!(
+        resolved.title(),
+        "[RESOLVED] status OK (< STALL) — group billing on prod-kafka"
+    );
+}
+
+#[test]
+fn a_status_notice_names_its_topics_lag_and_members() {
+    let message = status_message(MessageKind::Firing);
+    let text = message.email_text();
+    for needle in [
+        "Value:     STOP",
+        "Threshold: STALL",
+        "Lag:       1,246 messages, 5m 12s behind",
+        "Topics:    orders (STOP, lag 1,234, 5m 12s behind), audit (STALL, lag 12)",
+        "Members:   none (no consumer connected)",
+        "Duration:  5m\n",
+    ] {
+        assert!(text.contains(needle), "{needle:?} in\n{text}");
+    }
+    let html = message.email_html();
+    assert!(html.contains("orders (STOP, lag 1,234, 5m 12s behind)"), "{html}");
+    assert!(html.contains("none (no consumer connected)"));
+    for format in [WebhookFormat::Slack, WebhookFormat::Dingtalk, WebhookFormat::Wecom] {
+        let body = message.webhook_body(format).to_string();
+        assert!(body.contains("Topics: orders (STOP, lag 1,234, 5m 12s behind)"), "{body}");
+        assert!(body.contains("Members: none (no consumer connected)"), "{body}");
+    }
+    let feishu = message.webhook_body(WebhookFormat::Feishu);
+    assert!(feishu["content"]["text"].as_str().unwrap().contains("\nLag: 1,246 messages"));
+}
+
+#[test]
+fn group_facts_read_naturally_with_members_and_left_out_topics() {
+    let facts = GroupFacts {
+        topics: vec![TopicFacts {
+            topic: "orders".into(),
+            status: PartitionStatus::Ok,
+            lag: 1,
+            lag_seconds: Some(0.0),
+        }],
+        more_topics: 3,
+        lag: 1,
+        lag_seconds: None,
+        members: 2,
+        state: "Stable".into(),
+    };
+    assert_eq!(facts.topics_text().unwrap(), "orders (OK, lag 1, 0s behind), and 3 more");
+    assert_eq!(facts.lag_text(), "1 message");
+    assert_eq!(facts.members_text(), "2 (Stable)");
+    assert_eq!(GroupFacts::default().topics_text(), None);
+}
+
+#[test]
+fn the_generic_webhook_carries_the_group_facts() {
+    let generic = status_message(MessageKind::Firing).webhook_body(WebhookFormat::Generic);
+    assert_eq!(
+        generic["title"],
+        "[FIRING · CRITICAL] status STOP (≥ STALL) — group billing on prod-kafka"
+    );
+    assert_eq!(generic["group"], "billing");
+    let facts = &generic["group_facts"];
+    assert_eq!((facts["members"].clone(), facts["lag"].clone()), (json!(0), json!(1_246)));
+    assert_eq!(facts["lag_seconds"], 312.0);
+    assert_eq!(facts["topics"][0]["topic"], "orders");
+    assert_eq!(facts["topics"][0]["status"], "STOP");
+    assert_eq!(facts["topics"][1]["lag_seconds"], serde_json::Value::Null);
+    let without = lag_message(MessageKind::Firing).webhook_body(WebhookFormat::Generic);
+    assert_eq!(without["group_facts"], serde_json::Value::Null);
+}

@@ -1,0 +1,194 @@
+//! Checking a configuration as a whole, every error naming its key.
+
+use super::*;
+
+impl Config {
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        let url = self.database.url.expose();
+        let scheme = url.split("://").next().unwrap_or_default();
+        if !url.contains("://")
+            || !matches!(scheme, "sqlite" | "postgres" | "postgresql" | "mysql" | "mariadb")
+        {
+            return Err(key_error(
+                "database.url",
+                "must start with sqlite://, postgres:// or mysql://",
+            ));
+        }
+        if self.database.max_connections == 0 {
+            return Err(key_error("database.max_connections", "must be at least 1"));
+        }
+        if self.history.retention < Duration::from_secs(3600) {
+            return Err(key_error("history.retention", "must be at least 1h"));
+        }
+        if self.history.minute_retention < Duration::from_secs(24 * 3600) {
+            return Err(key_error("history.minute_retention", "must be at least 1d"));
+        }
+        if self.history.hour_retention < Duration::from_secs(7 * 24 * 3600) {
+            return Err(key_error("history.hour_retention", "must be at least 7d"));
+        }
+        if self.lag.window < Duration::from_secs(1) {
+            return Err(key_error("lag.window", "must be at least 1s"));
+        }
+        if let Some(name) = &self.auth.initial_admin {
+            if !crate::domain::is_valid_name(name) {
+                return Err(key_error(
+                    "auth.initial_admin",
+                    "use 1-64 letters, digits, '.', '_' or '-'",
+                ));
+            }
+            if self.auth.initial_admin_password.is_none() {
+                return Err(key_error(
+                    "auth.initial_admin_password",
+                    "is needed with initial_admin",
+                ));
+            }
+        }
+        if self.auth.session_ttl < Duration::from_secs(60) {
+            return Err(key_error("auth.session_ttl", "must be at least 1m"));
+        }
+        if self.auth.max_login_failures == 0 {
+            return Err(key_error("auth.max_login_failures", "must be at least 1"));
+        }
+        if self.lag.min_samples < 2 {
+            return Err(key_error("lag.min_samples", "must be at least 2"));
+        }
+        self.validate_alerts()?;
+        let mut seen = std::collections::BTreeSet::new();
+        for (i, cluster) in self.clusters.iter().enumerate() {
+            let key = |field: &str| format!("clusters[{i}].{field}");
+            if !crate::domain::is_valid_name(&cluster.name) {
+                return Err(key_error(
+                    key("name"),
+                    format!(
+                        "{:?} is not a valid name: use 1-64 letters, digits, '.', '_' or '-'",
+                        cluster.name
+                    ),
+                ));
+            }
+            if !seen.insert(cluster.name.as_str()) {
+                return Err(key_error(key("name"), format!("{:?} is used twice", cluster.name)));
+            }
+            let servers: Vec<&str> = cluster.bootstrap_servers.split(',').map(str::trim).collect();
+            if cluster.kind == ClusterKind::Rabbitmq {
+                let url = cluster.management_url.as_deref().unwrap_or_default();
+                if !url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
+                    return Err(key_error(
+                        key("management_url"),
+                        format!("{url:?} is not the http(s) URL of the management API"),
+                    ));
+                }
+                if cluster.username.is_none() || cluster.password.is_none() {
+                    return Err(key_error(
+                        key("username"),
+                        "RabbitMQ clusters need username and password",
+                    ));
+                }
+            } else if cluster.kind == ClusterKind::Rocketmq {
+                let addrs = cluster.namesrv_addrs.as_deref().unwrap_or_default();
+                let addrs: Vec<&str> =
+                    addrs.split(';').map(str::trim).filter(|a| !a.is_empty()).collect();
+                if addrs.is_empty() || addrs.iter().any(|a| !is_host_port(a)) {
+                    return Err(key_error(
+                        key("namesrv_addrs"),
+                        "RocketMQ clusters need namesrv_addrs (host:9876;host2:9876)",
+                    ));
+                }
+                if cluster.access_key.is_some() != cluster.secret_key.is_some() {
+                    return Err(key_error(
+                        key("access_key"),
+                        "access_key and secret_key go together",
+                    ));
+                }
+            } else if cluster.bootstrap_servers.trim().is_empty() {
+                return Err(key_error(
+                    key("bootstrap_servers"),
+                    "Kafka clusters need bootstrap_servers (host:port, …)",
+                ));
+            } else if servers.iter().any(|s| !is_host_port(s)) {
+                return Err(key_error(
+                    key("bootstrap_servers"),
+                    format!("{:?} is not a list of host:port", cluster.bootstrap_servers),
+                ));
+            }
+            for (field, urls) in
+                [("metrics_urls", &cluster.metrics_urls), ("jolokia_urls", &cluster.jolokia_urls)]
+            {
+                for (broker, url) in urls {
+                    if cluster.kind.broker_key(broker).is_none() {
+                        return Err(key_error(
+                            key(field),
+                            format!(
+                                "{broker:?} is not a broker id (the keys are broker ids; on RabbitMQ also node names)"
+                            ),
+                        ));
+                    }
+                    if !url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
+                        return Err(key_error(
+                            key(&format!("{field}.{broker}")),
+                            format!("{url:?} is not an http(s) URL"),
+                        ));
+                    }
+                }
+            }
+            if cluster.poll_interval < Duration::from_secs(1) {
+                return Err(key_error(key("poll_interval"), "must be at least 1s"));
+            }
+            if cluster.poll_timeout.is_zero() || cluster.poll_timeout > cluster.poll_interval {
+                return Err(key_error(
+                    key("poll_timeout"),
+                    "must be more than 0s and at most poll_interval",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn validate_alerts(&self) -> Result<(), ConfigError> {
+        let alerts = &self.alerts;
+        if let Some(url) = &alerts.public_url
+            && !url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+        {
+            return Err(key_error("alerts.public_url", format!("{url:?} is not an http(s) URL")));
+        }
+        if alerts.retry_initial < Duration::from_millis(100) {
+            return Err(key_error("alerts.retry_initial", "must be at least 100ms"));
+        }
+        if alerts.retry_max < alerts.retry_initial {
+            return Err(key_error("alerts.retry_max", "must be at least retry_initial"));
+        }
+        if alerts.give_up_after < Duration::from_secs(60) {
+            return Err(key_error("alerts.give_up_after", "must be at least 1m"));
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for (i, channel) in alerts.channels.iter().enumerate() {
+            channel
+                .validate()
+                .map_err(|e| key_error(format!("alerts.channels[{i}].{}", e.field), e.message))?;
+            if !names.insert(channel.name.as_str()) {
+                return Err(key_error(
+                    format!("alerts.channels[{i}].name"),
+                    format!("{:?} is used twice", channel.name),
+                ));
+            }
+        }
+        let mut rules = std::collections::BTreeSet::new();
+        for (i, rule) in alerts.rules.iter().enumerate() {
+            rule.validate(|c| names.contains(c))
+                .map_err(|e| key_error(format!("alerts.rules[{i}].{}", e.field), e.message))?;
+            if !rules.insert(rule.name.as_str()) {
+                return Err(key_error(
+                    format!("alerts.rules[{i}].name"),
+                    format!("{:?} is used twice", rule.name),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+pub(super) fn is_host_port(s: &str) -> bool {
+    match s.rsplit_once(':') {
+        Some((host, port)) => !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0),
+        None => false,
+    }
+}

@@ -1,0 +1,223 @@
+//! Consumer-group lists (search, status and topic filters, sort by lag, seconds or status) and one group.
+
+use super::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupSort {
+    #[default]
+    Name,
+    Lag,
+    LagSeconds,
+    Status,
+    Members,
+}
+
+impl GroupSort {
+    pub const ALL: [GroupSort; 5] = [
+        GroupSort::Name,
+        GroupSort::Lag,
+        GroupSort::LagSeconds,
+        GroupSort::Status,
+        GroupSort::Members,
+    ];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            GroupSort::Name => "name",
+            GroupSort::Lag => "lag",
+            GroupSort::LagSeconds => "lag_seconds",
+            GroupSort::Status => "status",
+            GroupSort::Members => "members",
+        }
+    }
+}
+
+/// Paging, filtering and sorting of the consumer group list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GroupQuery {
+    /// Case-insensitive substring of the group name.
+    pub q: String,
+    /// Only groups consuming this topic.
+    pub topic: String,
+    /// Only groups with this status.
+    pub status: Option<PartitionStatus>,
+    pub sort: GroupSort,
+    pub dir: Direction,
+    pub page: usize,
+    pub per_page: usize,
+}
+
+impl Default for GroupQuery {
+    fn default() -> Self {
+        GroupQuery {
+            q: String::new(),
+            topic: String::new(),
+            status: None,
+            sort: GroupSort::Name,
+            dir: Direction::Asc,
+            page: 1,
+            per_page: DEFAULT_PER_PAGE,
+        }
+    }
+}
+
+/// A consumer group as the group list shows it: its figures and the topics it consumes.
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupRow {
+    #[serde(flatten)]
+    pub summary: GroupSummary,
+    pub topics: Vec<String>,
+}
+
+pub(super) fn group_row(g: &GroupLag) -> GroupRow {
+    GroupRow { summary: g.summary.clone(), topics: g.topic_names().map(str::to_owned).collect() }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupList {
+    pub cluster: ClusterSummary,
+    pub total: usize,
+    pub matched: usize,
+    pub page: usize,
+    pub pages: usize,
+    pub query: GroupQuery,
+    /// Why groups could not be read at the last good poll.
+    pub groups_error: Option<String>,
+    pub rows: Vec<GroupRow>,
+}
+
+/// One page of the consumer group list, from the last good poll.
+pub fn group_list(
+    clusters: &Clusters,
+    name: &str,
+    query: &GroupQuery,
+) -> Result<GroupList, QueryError> {
+    let state = cluster_state(clusters, name)?;
+    let mut query = query.clone();
+    query.q = query.q.trim().to_owned();
+    let needle = query.q.to_lowercase();
+    let mut matched: Vec<&GroupLag> = state
+        .groups
+        .iter()
+        .filter(|g| needle.is_empty() || g.summary.name.to_lowercase().contains(&needle))
+        .filter(|g| query.topic.is_empty() || g.topic_names().any(|t| t == query.topic))
+        .filter(|g| query.status.is_none_or(|s| g.summary.status == s))
+        .collect();
+    match query.sort {
+        GroupSort::Name => {}
+        GroupSort::Lag => matched.sort_by_key(|g| g.summary.lag),
+        GroupSort::Status => matched.sort_by_key(|g| g.summary.status),
+        GroupSort::Members => matched.sort_by_key(|g| g.summary.members),
+        GroupSort::LagSeconds => matched.sort_by(|a, b| {
+            a.summary.lag_seconds.unwrap_or(-1.0).total_cmp(&b.summary.lag_seconds.unwrap_or(-1.0))
+        }),
+    }
+    if query.dir == Direction::Desc {
+        matched.reverse();
+    }
+    let (page, pages, shown) = paginate(&matched, query.page, query.per_page);
+    query.page = page;
+    Ok(GroupList {
+        cluster: summarize(&state),
+        total: state.groups.len(),
+        matched: matched.len(),
+        page,
+        pages,
+        groups_error: state.snapshot.as_ref().and_then(|s| s.groups_error.clone()),
+        query,
+        rows: shown.iter().map(|g| group_row(g)).collect(),
+    })
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupDetail {
+    pub cluster: ClusterSummary,
+    pub group: GroupLag,
+    pub members: Vec<GroupMember>,
+    /// RocketMQ: online clients with language and version, subscriptions, and per queue the
+    /// broker, queue id and the store time of the last consumed message.
+    pub rocket: Option<RocketGroupView>,
+    pub range: Range,
+    pub history: Vec<GroupPoint>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RocketGroupView {
+    #[serde(flatten)]
+    pub group: RocketGroup,
+    /// Per topic, the broker and queue id of each partition index.
+    pub topic_queues: BTreeMap<String, Vec<MessageQueue>>,
+}
+
+impl RocketGroupView {
+    /// `broker:queue` of a topic's partition index, as RocketMQ users name queues.
+    pub fn queue_label(&self, topic: &str, partition: &i32) -> String {
+        usize::try_from(*partition)
+            .ok()
+            .and_then(|i| self.topic_queues.get(topic)?.get(i))
+            .map_or_else(|| partition.to_string(), |q| format!("{}:{}", q.broker, q.queue_id))
+    }
+
+    /// Store time of the last message `group` consumed from a topic's partition.
+    pub fn last_consumed_at(&self, topic: &str, partition: &i32) -> Option<Millis> {
+        let queue = self.topic_queues.get(topic)?.get(usize::try_from(*partition).ok()?)?;
+        self.group
+            .queues
+            .iter()
+            .find(|q| q.topic == topic && q.broker == queue.broker && q.queue_id == queue.queue_id)?
+            .last_consumed_at
+    }
+}
+
+pub async fn group_detail(
+    clusters: &Clusters,
+    store: &Store,
+    cluster: &str,
+    group: &str,
+    range: Range,
+    now: Millis,
+) -> Result<GroupDetail, QueryError> {
+    let state = cluster_state(clusters, cluster)?;
+    let snapshot =
+        state.snapshot.as_deref().ok_or_else(|| QueryError::NotPolledYet(cluster.to_owned()))?;
+    let unknown =
+        || QueryError::UnknownGroup { cluster: cluster.to_owned(), group: group.to_owned() };
+    let lag = state.groups.iter().find(|g| g.summary.name == group).ok_or_else(unknown)?;
+    let members = snapshot
+        .groups
+        .binary_search_by(|g| g.name.as_str().cmp(group))
+        .map(|i| snapshot.groups[i].members.clone())
+        .unwrap_or_default();
+    let history = store
+        .group_series(
+            cluster,
+            group,
+            range.level(),
+            now - range.millis(),
+            now,
+            range.bucket_millis(state.poll_interval_secs),
+        )
+        .await?;
+    let rocket = rocket_of(&state).and_then(|r| {
+        let group = r.groups.iter().find(|g| g.name == group)?.clone();
+        let queues = lag
+            .topics
+            .iter()
+            .filter_map(|t| {
+                let topic = r.topics.iter().find(|rt| rt.name == t.topic)?;
+                Some((t.topic.clone(), topic.queues.clone()))
+            })
+            .collect();
+        Some(RocketGroupView { group, topic_queues: queues })
+    });
+    Ok(GroupDetail {
+        cluster: summarize(&state),
+        group: lag.clone(),
+        members,
+        rocket,
+        range,
+        history,
+    })
+}

@@ -1,0 +1,94 @@
+//! The Alerts page (firing now and history) and one incident with its deliveries; retrying a delivery.
+
+use super::*;
+
+// Alerts and incidents
+
+#[derive(Template)]
+#[template(path = "alerts.html")]
+pub struct AlertsPage {
+    t: &'static Messages,
+    f: Fmt,
+    chrome: Chrome,
+    o: AlertsOverview,
+    flash: Option<String>,
+}
+
+impl AlertsPage {
+    pub fn delivery_summary(&self, v: &IncidentView) -> String {
+        delivery_summary(self.t, v)
+    }
+}
+
+pub(super) fn delivery_summary(t: &Messages, v: &IncidentView) -> String {
+    use crate::store::DeliveryStatus::*;
+    let count = |s| v.deliveries.iter().filter(|d| d.delivery.status == s).count().to_string();
+    Messages::fill(
+        t.alert_delivery_summary,
+        &[("sent", &count(Sent)), ("pending", &count(Pending)), ("failed", &count(Failed))],
+    )
+}
+
+pub(super) async fn alerts_page(
+    State(state): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    caller: Caller,
+    PageQuery(d): PageQuery<Done>,
+) -> Result<Response, PageError> {
+    let o = admin::overview(&state.store, &state.clusters.all(), HISTORY).await?;
+    Ok(render(&AlertsPage {
+        t: lang.messages(),
+        f: Fmt::new(lang, now_millis()),
+        chrome: Chrome::new(lang, here(&uri), None, &caller.who),
+        flash: d.text(lang.messages()),
+        o,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "alert_incident.html")]
+pub struct IncidentPage {
+    t: &'static Messages,
+    f: Fmt,
+    chrome: Chrome,
+    v: IncidentView,
+    facts: Vec<(&'static str, String)>,
+    flash: Option<String>,
+}
+
+pub(super) async fn incident_page(
+    State(state): State<AppState>,
+    lang: Lang,
+    uri: OriginalUri,
+    caller: Caller,
+    Path(id): Path<String>,
+    PageQuery(d): PageQuery<Done>,
+) -> Result<Response, PageError> {
+    let v = admin::incident(&state.store, &id).await?;
+    Ok(render(&IncidentPage {
+        t: lang.messages(),
+        f: Fmt::new(lang, now_millis()),
+        chrome: Chrome::new(lang, here(&uri), None, &caller.who),
+        facts: v.incident.message.facts(),
+        flash: d.text(lang.messages()),
+        v,
+    }))
+}
+
+pub(super) async fn retry_form(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    PageForm(f): PageForm<Fields>,
+) -> Result<Response, PageError> {
+    let what = Action { action: "alert_delivery.retry", cluster: None, object: Some(&id) };
+    let retried = caller
+        .act(&state, Role::Operator, what, async {
+            admin::retry_delivery(&state.alerting, &id, now_millis()).await
+        })
+        .await?;
+    retried?;
+    let incident = f.value("incident");
+    Ok(done(&format!("/alerts/incidents/{}", segment(incident)), "retried", &id))
+}

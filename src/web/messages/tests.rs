@@ -1,0 +1,63 @@
+use super::*;
+
+#[test]
+fn copies_number_themselves_and_sizes_are_checked() {
+    let request = SendRequest {
+        key: Some("k{{i}}".into()),
+        value: Some("{\"n\": {{i}}}".into()),
+        value_format: Some("json".into()),
+        headers: vec![("trace".into(), "t{{i}}".into())],
+        count: Some(3),
+        ..SendRequest::default()
+    };
+    let messages = expand(&request, 1_000_000).unwrap();
+    assert_eq!(messages.len(), 3);
+    assert_eq!(messages[2].key.as_deref(), Some(&b"k3"[..]));
+    assert_eq!(messages[2].value.as_deref(), Some(&b"{\"n\": 3}"[..]));
+    assert_eq!(messages[1].headers[0].1, b"t2");
+    let big = SendRequest { value: Some("x".repeat(2_000)), ..SendRequest::default() };
+    let error = expand(&big, 1_000).unwrap_err().to_string();
+    assert!(error.contains("at most 1000 (max.message.bytes)"), "{error}");
+    let not_json = SendRequest {
+        value: Some("{".into()),
+        value_format: Some("json".into()),
+        ..SendRequest::default()
+    };
+    assert!(expand(&not_json, 1_000).unwrap_err().to_string().contains("not JSON"));
+    let too_many = SendRequest { count: Some(MAX_COPIES + 1), ..SendRequest::default() };
+    assert!(expand(&too_many, 1_000).is_err());
+}
+
+#[test]
+fn times_parse_as_epoch_or_utc_dates() {
+    assert_eq!(parse_time("1795000000000").unwrap(), 1_795_000_000_000);
+    assert_eq!(parse_time("2026-11-18 11:06:40").unwrap(), 1_795_000_000_000);
+    assert_eq!(parse_time("2000-02-29T00:00:00Z").unwrap(), 951_782_400_000);
+    assert_eq!(parse_time("1970-01-01").unwrap(), 0);
+    assert!(parse_time("yesterday").is_err());
+    assert!(parse_time("2026-13-01").is_err());
+}
+
+#[test]
+fn values_show_as_text_json_or_hex() {
+    assert_eq!(show(b"{\"a\":1}", "json"), "{\n  \"a\": 1\n}");
+    assert_eq!(show(b"not json", "json"), "not json");
+    assert_eq!(show(&[0, 255, 16], "hex"), "00 ff 10");
+    assert_eq!(show("héllo".as_bytes(), "text"), "héllo");
+}
+
+#[test]
+fn browse_queries_read_every_start() {
+    let q = |from: &str, at: &str| BrowseQuery {
+        from: Some(from.into()),
+        at: Some(at.into()),
+        partition: Some("0, 2".into()),
+        ..BrowseQuery::default()
+    };
+    assert_eq!(q("latest", "").request().unwrap().start, Start::Latest(20));
+    assert_eq!(q("latest", "5").request().unwrap().start, Start::Latest(5));
+    assert_eq!(q("offset", "42").request().unwrap().start, Start::Offset(42));
+    assert_eq!(q("earliest", "").request().unwrap().partitions, Some(vec![0, 2]));
+    assert!(q("offset", "").request().is_err());
+    assert!(q("sideways", "").request().is_err());
+}
