@@ -28,7 +28,11 @@ pub(super) fn apply_env_overrides(
     Ok(())
 }
 
-pub(super) fn set_path(table: &mut toml::Table, path: &[String], value: toml::Value) -> Result<(), String> {
+pub(super) fn set_path(
+    table: &mut toml::Table,
+    path: &[String],
+    value: toml::Value,
+) -> Result<(), String> {
     let (first, rest) = path.split_first().ok_or("empty path")?;
     if rest.is_empty() {
         table.insert(first.clone(), value);
@@ -46,7 +50,11 @@ pub(super) fn new_container(next_segment: &str) -> toml::Value {
     }
 }
 
-pub(super) fn set_in_value(slot: &mut toml::Value, path: &[String], value: toml::Value) -> Result<(), String> {
+pub(super) fn set_in_value(
+    slot: &mut toml::Value,
+    path: &[String],
+    value: toml::Value,
+) -> Result<(), String> {
     match slot {
         toml::Value::Table(t) => set_path(t, path, value),
         toml::Value::Array(items) => {

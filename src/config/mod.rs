@@ -19,8 +19,6 @@ mod render;
 mod validate;
 
 use env::*;
-use render::*;
-use validate::*;
 
 /// Prefix of environment variables that override configuration keys, e.g.
 /// `OSPREY__SERVER__LISTEN=0.0.0.0:8048` or `OSPREY__CLUSTERS__0__POLL_INTERVAL=5s`.
@@ -455,7 +453,6 @@ impl Config {
         config.validate()?;
         Ok(config)
     }
-
 }
 
 fn parse_toml(text: &str) -> Result<toml::Table, String> {

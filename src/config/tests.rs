@@ -253,8 +253,7 @@ fn refused_key(result: Result<Config, ConfigError>) -> String {
 fn a_short_poll_interval_alone_brings_the_poll_timeout_down_with_it() {
     let config = Config::from_toml_str(&kafka_cluster("poll_interval = '2s'")).unwrap();
     assert_eq!(config.clusters[0].poll_timeout, Duration::from_millis(1600));
-    let from_env =
-        load_text(ONE_CLUSTER, &[("OSPREY__CLUSTERS__0__POLL_INTERVAL", "2s")]).unwrap();
+    let from_env = load_text(ONE_CLUSTER, &[("OSPREY__CLUSTERS__0__POLL_INTERVAL", "2s")]).unwrap();
     assert_eq!(from_env.clusters[0].poll_timeout, Duration::from_millis(1600));
 }
 
@@ -325,7 +324,7 @@ fn derived_values_print_commented_out_and_set_ones_print_as_set() {
 
 #[test]
 fn the_shipped_example_is_the_rendering_of_the_example() {
-    let shipped = include_str!("../osprey.example.toml");
+    let shipped = include_str!("../../osprey.example.toml");
     assert_eq!(shipped, Config::example().render_commented());
     assert_eq!(Config::from_toml_str(shipped).unwrap(), Config::example());
 }

@@ -61,8 +61,8 @@ fn backoff_doubles_and_is_capped() {
 fn rates_and_cluster_sample_come_from_consecutive_polls() {
     let mut book = book();
     book.succeeded(snapshot(0, vec![topic("a", vec![partition(0, Some(1), (0, 100))])]));
-    let record = book
-        .succeeded(snapshot(10_000, vec![topic("a", vec![partition(0, Some(1), (0, 150))])]));
+    let record =
+        book.succeeded(snapshot(10_000, vec![topic("a", vec![partition(0, Some(1), (0, 150))])]));
     assert_eq!(record.cluster.messages_in_per_sec, Some(5.0));
     assert_eq!(record.cluster.partitions, 1);
     assert_eq!(record.cluster.end_offset_sum, 150);
@@ -178,17 +178,13 @@ fn a_topic_sampler_polled_every_ten_seconds_with_jitter_writes_one_row_per_minut
     let mut rows_at = Vec::new();
     for &ts in &polls {
         // 3 messages per millisecond: the true rate is 3,000 msg/s.
-        let snap =
-            snapshot(ts, vec![topic("moving", vec![partition(0, Some(1), (0, ts * 3))])]);
+        let snap = snapshot(ts, vec![topic("moving", vec![partition(0, Some(1), (0, ts * 3))])]);
         let rows = sampler.sample(&snap);
         assert!(rows.len() <= 1);
         if let Some(row) = rows.first() {
             if !rows_at.is_empty() {
                 let rate = row.messages_in_per_sec.expect("a rate after the first row");
-                assert!(
-                    (rate - 3_000.0).abs() < 1e-6,
-                    "rate over the real elapsed time: {rate}"
-                );
+                assert!((rate - 3_000.0).abs() < 1e-6, "rate over the real elapsed time: {rate}");
             }
             rows_at.push(ts);
         }
@@ -225,8 +221,7 @@ fn the_published_state_carries_the_topic_sample_interval() {
         topic_sample_interval: Duration::from_secs(300),
         ..HistoryConfig::default()
     };
-    let book =
-        PollBook::new(ClusterState::new(&cluster_config()), &history, &LagConfig::default());
+    let book = PollBook::new(ClusterState::new(&cluster_config()), &history, &LagConfig::default());
     assert_eq!(book.state().topic_sample_millis, 300_000);
 }
 

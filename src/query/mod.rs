@@ -18,17 +18,17 @@ use crate::store::{
     ClusterPoint, GroupPoint, Level, MetricPoint, PartitionPoint, SeriesPoint, Store, StoreError,
 };
 
-mod topics;
 mod groups;
-mod metrics;
 mod history;
+mod metrics;
 mod queues;
+mod topics;
 
-pub use topics::*;
 pub use groups::*;
-pub use metrics::*;
 pub use history::*;
+pub use metrics::*;
 pub use queues::*;
+pub use topics::*;
 
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {

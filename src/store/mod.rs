@@ -492,7 +492,6 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
-
 }
 
 fn redact(url: &str) -> String {

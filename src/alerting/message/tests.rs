@@ -97,10 +97,7 @@ fn each_rule_kind_reads_in_its_own_unit() {
             with(RuleKind::ClusterDown, 3.0, 0.0, cluster),
             "cluster prod unreachable (3 failed polls)",
         ),
-        (
-            with(RuleKind::BrokerDown, 1.0, 0.0, broker),
-            "broker 3 on prod is gone from the cluster",
-        ),
+        (with(RuleKind::BrokerDown, 1.0, 0.0, broker), "broker 3 on prod is gone from the cluster"),
         (
             with(RuleKind::UnderReplicated, 2.0, 0.0, topic.clone()),
             "under-replicated partitions 2 > 0 — topic orders on prod",
@@ -117,11 +114,8 @@ fn each_rule_kind_reads_in_its_own_unit() {
 
 #[test]
 fn queue_and_node_notices_read_naturally() {
-    let queue = Subject {
-        cluster: "rabbit".into(),
-        queue: Some("/ /orders".into()),
-        ..Subject::default()
-    };
+    let queue =
+        Subject { cluster: "rabbit".into(), queue: Some("/ /orders".into()), ..Subject::default() };
     let base = lag_message(MessageKind::Firing);
     let backlog = AlertMessage {
         rule_kind: RuleKind::QueueBacklog,
@@ -142,15 +136,10 @@ fn queue_and_node_notices_read_naturally() {
         below: true,
         ..base.clone()
     };
-    assert_eq!(
-        handler_idle.summary(),
-        "request_handler_idle_percent 12.5 < 20 — broker 2 on prod"
-    );
-    let recovered =
-        AlertMessage { kind: MessageKind::Resolved, value: Some(60.0), ..handler_idle };
+    assert_eq!(handler_idle.summary(), "request_handler_idle_percent 12.5 < 20 — broker 2 on prod");
+    let recovered = AlertMessage { kind: MessageKind::Resolved, value: Some(60.0), ..handler_idle };
     assert_eq!(recovered.summary(), "request_handler_idle_percent 60 ≥ 20 — broker 2 on prod");
-    let idle =
-        AlertMessage { rule_kind: RuleKind::QueueNoConsumers, value: Some(3.0), ..backlog };
+    let idle = AlertMessage { rule_kind: RuleKind::QueueNoConsumers, value: Some(3.0), ..backlog };
     assert_eq!(idle.summary(), "queue / /orders on rabbit: 3 messages and no consumer");
     let node = AlertMessage {
         rule_kind: RuleKind::NodeAlarm,
@@ -184,10 +173,7 @@ fn subject_keys_start_with_the_cluster_and_pages_are_linked() {
 #[test]
 fn the_email_bodies_carry_every_fact_and_escape_html() {
     let message = AlertMessage {
-        subject: Subject {
-            group: Some("<b>".into()),
-            ..lag_message(MessageKind::Firing).subject
-        },
+        subject: Subject { group: Some("<b>".into()), ..lag_message(MessageKind::Firing).subject },
         ..lag_message(MessageKind::Firing)
     };
     let text = message.email_text();
@@ -203,9 +189,9 @@ fn the_email_bodies_carry_every_fact_and_escape_html() {
     }
     let html = message.email_html();
     assert!(html.contains("&lt;b&gt;") && !html.contains("<b>"));
-    assert!(html.contains(
-        "<a href=\"https://osprey.example.com/clusters/prod-kafka/groups/billing\">"
-    ));
+    assert!(
+        html.contains("<a href=\"https://osprey.example.com/clusters/prod-kafka/groups/billing\">")
+    );
 }
 
 #[test]
@@ -218,10 +204,7 @@ fn webhook_formats_have_their_expected_shape() {
     assert_eq!(generic["threshold"], 10_000.0);
     assert_eq!(generic["topic"], serde_json::Value::Null);
     assert!(
-        m.webhook_body(WebhookFormat::Slack)["text"]
-            .as_str()
-            .unwrap()
-            .starts_with("*[FIRING · ")
+        m.webhook_body(WebhookFormat::Slack)["text"].as_str().unwrap().starts_with("*[FIRING · ")
     );
     assert_eq!(m.webhook_body(WebhookFormat::Dingtalk)["msgtype"], "markdown");
     assert!(
@@ -284,10 +267,7 @@ fn firing_titles_carry_the_severity_and_recoveries_do_not() {
         "[FIRING · WARNING] status STOP (≥ STALL) — group billing on prod-kafka"
     );
     let resolved = AlertMessage { value: Some(1.0), ..status_message(MessageKind::Resolved) };
-    assert_eq!(
-        resolved.title(),
-        "[RESOLVED] status OK (< STALL) — group billing on prod-kafka"
-    );
+    assert_eq!(resolved.title(), "[RESOLVED] status OK (< STALL) — group billing on prod-kafka");
 }
 
 #[test]

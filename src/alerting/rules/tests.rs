@@ -107,9 +107,7 @@ fn lag_rules_select_groups_by_pattern_and_cluster() {
         cluster("test", vec![group("billing", 900, PartitionStatus::Ok)]),
     ];
     let round = evaluate(
-        &rule(
-            "kind = \"consumer_lag\"\ncluster = \"prod\"\ngroup = \"bill*\"\nthreshold = 100",
-        ),
+        &rule("kind = \"consumer_lag\"\ncluster = \"prod\"\ngroup = \"bill*\"\nthreshold = 100"),
         &clusters,
         |_| true,
     );
@@ -260,8 +258,7 @@ fn replication_rules_count_partitions_per_topic() {
 
 #[test]
 fn a_cluster_that_cannot_be_read_is_down_and_unknown_to_other_rules() {
-    let mut state =
-        (*cluster("prod", vec![group("billing", 500, PartitionStatus::Ok)])).clone();
+    let mut state = (*cluster("prod", vec![group("billing", 500, PartitionStatus::Ok)])).clone();
     state.consecutive_failures = 3;
     let clusters = [Arc::new(state)];
     let down = evaluate(&rule("kind = \"cluster_down\""), &clusters, |_| true);
@@ -333,8 +330,7 @@ fn rabbit_cluster() -> Arc<ClusterState> {
 #[test]
 fn queue_rules_read_backlog_consumers_and_node_alarms() {
     let clusters = [rabbit_cluster()];
-    let backlog =
-        evaluate(&rule("kind = \"queue_backlog\"\nthreshold = 100"), &clusters, |_| true);
+    let backlog = evaluate(&rule("kind = \"queue_backlog\"\nthreshold = 100"), &clusters, |_| true);
     assert_eq!(breaching(&backlog), [("rabbit/queue///orders".to_string(), 500.0)]);
     let scoped = evaluate(
         &rule("kind = \"queue_backlog\"\nvhost = \"eu\"\nthreshold = 0"),
@@ -343,11 +339,7 @@ fn queue_rules_read_backlog_consumers_and_node_alarms() {
     );
     assert!(breaching(&scoped).is_empty() && scoped.observations.len() == 1);
     let idle = evaluate(&rule("kind = \"queue_no_consumers\""), &clusters, |_| true);
-    assert_eq!(
-        breaching(&idle),
-        [("rabbit/queue///audit".to_string(), 3.0)],
-        "eu/orders is empty"
-    );
+    assert_eq!(breaching(&idle), [("rabbit/queue///audit".to_string(), 3.0)], "eu/orders is empty");
     let growing = evaluate(&rule("kind = \"queue_backlog_growing\""), &clusters, |_| true);
     assert_eq!(breaching(&growing), [("rabbit/queue///orders".to_string(), 5.0)]);
     let nodes = evaluate(&rule("kind = \"node_alarm\""), &clusters, |_| true);
@@ -365,11 +357,8 @@ fn broker_metric_rules_compare_each_brokers_value_above_or_below() {
         let mut b = BrokerMetrics::new(id);
         b.merge(
             Source::Jolokia,
-            &[
-                (Metric::RequestHandlerIdlePercent, idle),
-                (Metric::UnderReplicatedPartitions, urp),
-            ]
-            .into(),
+            &[(Metric::RequestHandlerIdlePercent, idle), (Metric::UnderReplicatedPartitions, urp)]
+                .into(),
         );
         b
     };
@@ -387,9 +376,8 @@ fn broker_metric_rules_compare_each_brokers_value_above_or_below() {
         breaching(&evaluate(&idle, &clusters, |_| true)),
         [("prod/broker/2".to_string(), 12.5)]
     );
-    let urp = rule(
-        "kind = \"broker_metric\"\nmetric = \"under_replicated_partitions\"\nthreshold = 0",
-    );
+    let urp =
+        rule("kind = \"broker_metric\"\nmetric = \"under_replicated_partitions\"\nthreshold = 0");
     assert_eq!(
         breaching(&evaluate(&urp, &clusters, |_| true)),
         [("prod/broker/2".to_string(), 3.0)]

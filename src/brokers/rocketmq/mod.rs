@@ -5,8 +5,8 @@
 pub mod client;
 pub mod lenient;
 pub mod message;
-pub mod remoting;
 mod poll;
+pub mod remoting;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -25,8 +25,6 @@ use crate::domain::rocket::{
 use crate::domain::{
     Broker, ClusterSnapshot, CommittedOffset, ConsumerGroup, GroupMember, Millis, Partition, Topic,
 };
-
-use poll::*;
 
 /// Requests in flight at once per poll.
 const CONCURRENCY: usize = 16;
@@ -603,7 +601,6 @@ impl RocketAdapter {
             message_id: reply.ext_fields.get("msgId").cloned(),
         })
     }
-
 }
 
 #[cfg(test)]

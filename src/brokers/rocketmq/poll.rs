@@ -404,7 +404,7 @@ pub(super) fn members(
     members
 }
 
-impl super::ClusterAdapter for RocketAdapter {
+impl crate::brokers::ClusterAdapter for RocketAdapter {
     async fn snapshot(&self, now: Millis) -> Result<ClusterSnapshot, AdapterError> {
         self.read(now).await
     }

@@ -434,7 +434,6 @@ impl Store {
         let sql = self.dialect.sql("DELETE FROM alert_silences WHERE id = ?");
         Ok(sqlx::query(&sql).bind(id).execute(&self.pool).await?.rows_affected() > 0)
     }
-
 }
 
 #[cfg(test)]

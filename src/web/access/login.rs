@@ -128,7 +128,7 @@ pub(super) async fn logout_form(State(state): State<AppState>, parts: RequestCoo
 }
 
 /// The session cookie's value, if the request has one.
-pub struct RequestCookies(Option<String>);
+pub struct RequestCookies(pub(super) Option<String>);
 
 impl<S: Send + Sync> FromRequestParts<S> for RequestCookies {
     type Rejection = std::convert::Infallible;

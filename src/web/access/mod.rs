@@ -24,13 +24,13 @@ use crate::auth::{Action, AuthError, Principal, Role, SESSION_COOKIE, Via};
 use crate::clock::now_millis;
 use crate::store::{AuditEntry, StoredToken, StoredUser};
 
-mod login;
 mod admin;
 mod api;
+mod login;
 
-use login::*;
 use admin::*;
 use api::*;
+use login::*;
 
 /// The client's address, for the audit log and the login throttle.
 #[derive(Debug, Clone)]

@@ -4,7 +4,9 @@ use super::*;
 
 // JSON API
 
-pub(super) async fn alerts_api(State(state): State<AppState>) -> Result<Json<AlertsOverview>, ApiError> {
+pub(super) async fn alerts_api(
+    State(state): State<AppState>,
+) -> Result<Json<AlertsOverview>, ApiError> {
     Ok(Json(
         admin::overview(&state.store, &state.clusters.all(), HISTORY)
             .await
@@ -34,7 +36,9 @@ pub(super) async fn retry_api(
     Ok(StatusCode::ACCEPTED)
 }
 
-pub(super) async fn rules_api(State(state): State<AppState>) -> Result<Json<Vec<Stored<RuleDef>>>, ApiError> {
+pub(super) async fn rules_api(
+    State(state): State<AppState>,
+) -> Result<Json<Vec<Stored<RuleDef>>>, ApiError> {
     Ok(Json(state.store.alert_rules().await.map_err(WebError::from)?))
 }
 
@@ -175,7 +179,9 @@ pub(super) async fn test_channel_api(
     Ok(Json(TestResult { ok: outcome.is_ok(), error: outcome.err() }))
 }
 
-pub(super) async fn silences_api(State(state): State<AppState>) -> Result<Json<Vec<StoredSilence>>, ApiError> {
+pub(super) async fn silences_api(
+    State(state): State<AppState>,
+) -> Result<Json<Vec<StoredSilence>>, ApiError> {
     Ok(Json(state.store.active_silences(now_millis()).await.map_err(WebError::from)?))
 }
 

@@ -31,17 +31,17 @@ use crate::duration_text;
 use crate::evaluator::PartitionStatus;
 use crate::store::{Stored, StoredSilence};
 
+mod api;
+mod channels;
 mod incidents;
 mod rules;
-mod channels;
 mod silences;
-mod api;
 
+use api::*;
+use channels::*;
 use incidents::*;
 use rules::*;
-use channels::*;
 use silences::*;
-use api::*;
 
 /// Incidents shown in the history.
 const HISTORY: i64 = 50;

@@ -22,15 +22,15 @@ use crate::brokers::kafka::actions::{KafkaActions, TopicSpec};
 use crate::evaluator::GroupLag;
 use crate::query::QueryError;
 
-mod topics;
+mod api;
 mod groups;
 mod pages;
-mod api;
+mod topics;
 
-use topics::*;
+use api::*;
 use groups::*;
 use pages::*;
-use api::*;
+use topics::*;
 
 pub fn pages() -> Router<AppState> {
     Router::new()

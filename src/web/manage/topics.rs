@@ -138,7 +138,8 @@ pub(super) async fn add_partitions(
     total: usize,
 ) -> Result<(), WebError> {
     let what = Action { action: "topic.partitions", cluster: Some(cluster), object: Some(topic) };
-    let current = Some(super::messages::partitions_of(state, cluster, topic)).filter(|n| *n > 0);
+    let current =
+        Some(crate::web::messages::partitions_of(state, cluster, topic)).filter(|n| *n > 0);
     change(state, caller, Role::Admin, what, async |actions: &KafkaActions| {
         if let Some(current) = current.filter(|c| total <= *c) {
             return Err(invalid(format!(
