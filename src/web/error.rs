@@ -72,6 +72,12 @@ impl From<AdminError> for WebError {
     }
 }
 
+impl From<crate::operate::Refused> for WebError {
+    fn from(refused: crate::operate::Refused) -> Self {
+        WebError::invalid(refused.field, refused.message)
+    }
+}
+
 impl From<StoreError> for WebError {
     fn from(error: StoreError) -> Self {
         WebError::Admin(AdminError::Store(error))

@@ -21,18 +21,16 @@ use super::i18n::{Lang, Messages};
 use super::view::{Chrome, here, render};
 use crate::auth::{Action, Role};
 use crate::brokers::kafka::actions::{
-    BrowseRequest, BrowseResult, BrowsedMessage, KafkaActions, MAX_LIMIT, OutgoingMessage,
-    SendOutcome, Start,
+    BrowseRequest, BrowseResult, BrowsedMessage, KafkaActions, MAX_LIMIT, SendOutcome, Start,
 };
 use crate::brokers::rabbitmq::RabbitAdapter;
 use crate::brokers::rocketmq::RocketAdapter;
 use crate::clock::now_millis;
 use crate::config::ClusterConfig;
 use crate::domain::Millis;
+use crate::operate::{SendRequest, expand};
 use crate::query::QueryError;
 
-/// Most copies one send may make.
-pub const MAX_COPIES: usize = 1_000;
 /// Kafka's default `max.message.bytes`, when the topic's configuration is not known.
 const DEFAULT_MAX_MESSAGE_BYTES: usize = 1_048_588;
 
@@ -132,82 +130,8 @@ pub fn api() -> Router<AppState> {
         .route("/clusters/{cluster}/topics/{topic}/messages", get(browse_api).post(send_api))
 }
 
-/// What a person asks to send.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SendRequest {
-    #[serde(default)]
-    pub key: Option<String>,
-    #[serde(default)]
-    pub value: Option<String>,
-    /// `text` (default) or `json` (checked to be JSON).
-    #[serde(default)]
-    pub value_format: Option<String>,
-    #[serde(default)]
-    pub headers: Vec<(String, String)>,
-    #[serde(default)]
-    pub partition: Option<i32>,
-    /// Copies to send; `{{i}}` in key, value and headers becomes 1, 2, …
-    #[serde(default)]
-    pub count: Option<usize>,
-    /// RocketMQ: the message tag. (There `key` holds space-separated keys, `headers` the user
-    /// properties and `partition` the queue's index in the topic's queue list.)
-    #[serde(default)]
-    pub tag: Option<String>,
-}
-
 fn invalid(message: impl Into<String>) -> WebError {
     WebError::refused(message)
-}
-
-/// The messages a request stands for, checked against the topic's size limit.
-pub fn expand(request: &SendRequest, max_bytes: usize) -> Result<Vec<OutgoingMessage>, WebError> {
-    let count = request.count.unwrap_or(1);
-    if count == 0 || count > MAX_COPIES {
-        return Err(WebError::invalid(
-            "count",
-            format!("copies must be between 1 and {MAX_COPIES}"),
-        ));
-    }
-    if request.value_format.as_deref() == Some("json")
-        && let Some(value) = &request.value
-        && let Err(e) = serde_json::from_str::<serde_json::Value>(&value.replace("{{i}}", "1"))
-    {
-        return Err(WebError::invalid("value", format!("the value is not JSON: {e}")));
-    }
-    // Sizes first, before any copy is built: `{{i}}` grows by at most the digits of `count`.
-    let template = request.key.as_deref().map_or(0, str::len)
-        + request.value.as_deref().map_or(0, str::len)
-        + request.headers.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
-    if template > max_bytes {
-        return Err(too_big(template, max_bytes));
-    }
-    let fill = |text: &str, i: usize| text.replace("{{i}}", &i.to_string()).into_bytes();
-    let messages: Vec<OutgoingMessage> = (1..=count)
-        .map(|i| OutgoingMessage {
-            key: request.key.as_deref().filter(|k| !k.is_empty()).map(|k| fill(k, i)),
-            value: request.value.as_deref().map(|v| fill(v, i)),
-            headers: request
-                .headers
-                .iter()
-                .map(|(k, v)| (k.replace("{{i}}", &i.to_string()), fill(v, i)))
-                .collect(),
-            partition: request.partition,
-        })
-        .collect();
-    if let Some(big) = messages.iter().map(OutgoingMessage::size).max().filter(|s| *s > max_bytes) {
-        return Err(too_big(big, max_bytes));
-    }
-    Ok(messages)
-}
-
-fn too_big(size: usize, max_bytes: usize) -> WebError {
-    WebError::invalid(
-        "value",
-        format!(
-            "the message takes {size} bytes; the topic accepts at most {max_bytes} (max.message.bytes)"
-        ),
-    )
 }
 
 /// The topic's `max.message.bytes`, from the last poll's configuration.

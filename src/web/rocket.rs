@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 
 use super::AppState;
 use super::error::WebError;
-use super::messages::{SendRequest, expand};
 use crate::brokers::SendOutcome;
 use crate::brokers::rocketmq::message::Outgoing;
 use crate::brokers::rocketmq::{MAX_MESSAGE_BYTES, RocketAdapter};
 use crate::clock::now_millis;
 use crate::domain::rocket::MessageQueue;
+use crate::operate::{SendRequest, expand};
 use crate::query::QueryError;
 
 /// The topic's queues as the last poll listed them; partition `i` of the generic topic is

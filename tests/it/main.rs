@@ -13,6 +13,7 @@ mod browser;
 mod cli;
 mod groups;
 mod kafka;
+mod layers;
 mod manage;
 mod messages;
 mod metrics;

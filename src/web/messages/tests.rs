@@ -1,34 +1,6 @@
 use super::*;
 
 #[test]
-fn copies_number_themselves_and_sizes_are_checked() {
-    let request = SendRequest {
-        key: Some("k{{i}}".into()),
-        value: Some("{\"n\": {{i}}}".into()),
-        value_format: Some("json".into()),
-        headers: vec![("trace".into(), "t{{i}}".into())],
-        count: Some(3),
-        ..SendRequest::default()
-    };
-    let messages = expand(&request, 1_000_000).unwrap();
-    assert_eq!(messages.len(), 3);
-    assert_eq!(messages[2].key.as_deref(), Some(&b"k3"[..]));
-    assert_eq!(messages[2].value.as_deref(), Some(&b"{\"n\": 3}"[..]));
-    assert_eq!(messages[1].headers[0].1, b"t2");
-    let big = SendRequest { value: Some("x".repeat(2_000)), ..SendRequest::default() };
-    let error = expand(&big, 1_000).unwrap_err().to_string();
-    assert!(error.contains("at most 1000 (max.message.bytes)"), "{error}");
-    let not_json = SendRequest {
-        value: Some("{".into()),
-        value_format: Some("json".into()),
-        ..SendRequest::default()
-    };
-    assert!(expand(&not_json, 1_000).unwrap_err().to_string().contains("not JSON"));
-    let too_many = SendRequest { count: Some(MAX_COPIES + 1), ..SendRequest::default() };
-    assert!(expand(&too_many, 1_000).is_err());
-}
-
-#[test]
 fn times_parse_as_epoch_or_utc_dates() {
     assert_eq!(parse_time("1795000000000").unwrap(), 1_795_000_000_000);
     assert_eq!(parse_time("2026-11-18 11:06:40").unwrap(), 1_795_000_000_000);
