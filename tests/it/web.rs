@@ -464,3 +464,46 @@ async fn rocketmq_system_topics_are_left_out_of_the_topic_list_and_the_partition
         assert!(!page.contains(&format!(r#"data-topic="{name}""#)), "{name} listed: {page}");
     }
 }
+
+#[tokio::test]
+async fn a_rocketmq_cluster_page_shows_rocketmq_facts_and_no_kafka_ones() {
+    let web = Web::new().await;
+    let reply = web.get("/clusters/rq").await;
+    let page = reply.page(StatusCode::OK);
+    assert!(page.contains("Name servers"), "{page}");
+    assert!(!page.contains("Bootstrap servers"), "{page}");
+    assert!(!page.contains(r#"id="controller""#), "no controller on RocketMQ: {page}");
+    assert!(!page.contains("Under-replicated"), "no replication on RocketMQ: {page}");
+    let summary = web.get("/api/v1/clusters/rq").await.ok_json()["summary"].clone();
+    assert_eq!(summary["capabilities"]["replication"], false, "{summary}");
+    assert_eq!(summary["capabilities"]["queues_as_partitions"], true, "{summary}");
+    assert!(summary["under_replicated"].is_null() && summary["controller_id"].is_null());
+    // The Kafka cluster keeps its own facts.
+    let kafka = web.get("/clusters/fx").await;
+    let kafka = kafka.page(StatusCode::OK);
+    assert!(kafka.contains("Bootstrap servers") && kafka.contains(r#"id="controller""#));
+}
+
+#[tokio::test]
+async fn rocketmq_topics_link_to_no_page_the_kind_does_not_have() {
+    let web = Web::new().await;
+    let reply = web.get("/clusters/rq/topics/trades").await;
+    let topic = reply.page(StatusCode::OK);
+    assert!(!topic.contains("/topics/trades/messages"), "no browse on RocketMQ: {topic}");
+    assert!(!topic.contains(r#"id="topic-manage""#), "no Kafka topic admin on RocketMQ");
+    let reply = web.get("/clusters/fx/topics/orders").await;
+    let kafka = reply.page(StatusCode::OK);
+    assert!(kafka.contains(r#"id="configs""#) || kafka.contains("orders"), "{kafka}");
+    let reply = web.get("/clusters/rq/metrics").await;
+    let metrics = reply.page(StatusCode::OK);
+    assert!(metrics.contains("GET_BROKER_RUNTIME_INFO") && !metrics.contains("JMX exporter"));
+}
+
+#[tokio::test]
+async fn charts_speak_the_readers_language() {
+    let web = Web::new().await;
+    let reply = web.get_in_chinese("/clusters/fx").await;
+    let page = reply.page(StatusCode::OK);
+    assert!(page.contains(r#"data-time-label="时间""#), "the chart legend's time in Chinese");
+    assert!(page.contains(r#"data-lang="zh""#), "{page}");
+}
