@@ -13,12 +13,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::alerting::{self, Alerting};
 use crate::auth::Auth;
-use crate::brokers::AdapterError;
-use crate::brokers::kafka::KafkaAdapter;
-use crate::brokers::rabbitmq::RabbitAdapter;
-use crate::brokers::rocketmq::RocketAdapter;
+use crate::brokers::{AdapterError, ClusterClient};
 use crate::config::{ClusterConfig, Config, HistoryConfig, LagConfig};
-use crate::domain::ClusterKind;
 use crate::poller::{self, ClusterState, Clusters};
 use crate::store::{Store, StoreError};
 use crate::tasks::Tasks;
@@ -38,26 +34,26 @@ pub enum AppError {
     Auth(#[source] crate::auth::AuthError),
 }
 
-/// Creates every cluster's client without connecting, so configuration mistakes in client
-/// properties surface before anything starts.
-pub fn check_clusters(config: &Config) -> Result<(), AppError> {
-    for (index, cluster) in config.clusters.iter().enumerate() {
-        match cluster.kind {
-            ClusterKind::Kafka => KafkaAdapter::new(cluster).map(drop),
-            ClusterKind::Rabbitmq => RabbitAdapter::from_cluster(cluster).map(drop),
-            ClusterKind::Rocketmq => RocketAdapter::from_cluster(cluster).map(drop),
-        }
-        .map_err(|source| AppError::Cluster {
-            index,
-            cluster: cluster.name.clone(),
-            source,
-        })?;
-    }
-    Ok(())
+/// Creates every cluster's clients without connecting, so configuration mistakes in client
+/// properties surface before anything starts; in configuration order.
+pub fn connect_clusters(config: &Config) -> Result<Vec<ClusterClient>, AppError> {
+    config
+        .clusters
+        .iter()
+        .enumerate()
+        .map(|(index, cluster)| {
+            ClusterClient::connect(cluster).map_err(|source| AppError::Cluster {
+                index,
+                cluster: cluster.name.clone(),
+                source,
+            })
+        })
+        .collect()
 }
 
-/// Polls one cluster with the adapter of its kind, or logs why it cannot.
+/// Polls one cluster with the client built for it.
 async fn poll_cluster(
+    client: ClusterClient,
     cluster: ClusterConfig,
     history: HistoryConfig,
     lag: LagConfig,
@@ -67,21 +63,14 @@ async fn poll_cluster(
 ) {
     // Each kind has its own adapter type, so each arm runs its own (monomorphic) poller.
     macro_rules! run {
-        ($made:expr) => {
-            match $made {
-                Ok(adapter) => {
-                    poller::run_cluster(adapter, cluster, history, lag, store, state, cancel).await
-                }
-                Err(e) => {
-                    tracing::error!(cluster = %cluster.name, error = %e, "cannot create the cluster client")
-                }
-            }
+        ($adapter:expr) => {
+            poller::run_cluster($adapter, cluster, history, lag, store, state, cancel).await
         };
     }
-    match cluster.kind {
-        ClusterKind::Kafka => run!(KafkaAdapter::new(&cluster)),
-        ClusterKind::Rabbitmq => run!(RabbitAdapter::from_cluster(&cluster)),
-        ClusterKind::Rocketmq => run!(RocketAdapter::from_cluster(&cluster)),
+    match client {
+        ClusterClient::Kafka { poll, .. } => run!(poll),
+        ClusterClient::Rabbitmq(adapter) => run!(adapter),
+        ClusterClient::Rocketmq(adapter) => run!(adapter),
     }
 }
 
@@ -122,6 +111,9 @@ pub struct Parts {
     /// Per configured cluster, in configuration order: its name and the sender its poller
     /// publishes the latest state on.
     pub publishers: Vec<(String, watch::Sender<Arc<ClusterState>>)>,
+    /// Per configured cluster, in configuration order: its clients, shared by its poller and
+    /// the operator actions.
+    pub clients: Vec<ClusterClient>,
 }
 
 impl Parts {
@@ -140,7 +132,7 @@ impl Parts {
 
 /// Builds everything [`start`] serves except the listener and the background tasks.
 pub async fn build(config: &Config) -> Result<Parts, AppError> {
-    check_clusters(config)?;
+    let clients = connect_clusters(config)?;
     let store =
         Store::connect(config.database.url.expose(), config.database.max_connections).await?;
     tracing::info!(database = %config.database.url.redacted(), dialect = store.dialect().name(), "history store ready");
@@ -168,11 +160,7 @@ pub async fn build(config: &Config) -> Result<Parts, AppError> {
     }
     let alerting = Alerting::new(store.clone(), config.alerts.clone());
     let auth = Auth::new(store.clone(), config.auth.clone());
-    let operators = web::Operators::new(&config.clusters).map_err(|source| AppError::Cluster {
-        index: 0,
-        cluster: "operator client".into(),
-        source,
-    })?;
+    let operators = web::Operators::new(config.clusters.iter().zip(&clients));
     let state = web::AppState::new(
         clusters.clone(),
         store.clone(),
@@ -181,22 +169,29 @@ pub async fn build(config: &Config) -> Result<Parts, AppError> {
         operators,
     );
     let router = web::app(state, &config.server);
-    Ok(Parts { router, store, auth, alerting, clusters, publishers })
+    Ok(Parts { router, store, auth, alerting, clusters, publishers, clients })
 }
 
 /// Starts Osprey on `listener` and returns once it serves.
 pub async fn start(config: Config, listener: TcpListener) -> Result<Running, AppError> {
-    let Parts { router, store, auth, alerting, clusters, publishers } = build(&config).await?;
+    let Parts { router, store, auth, alerting, clusters, publishers, clients } =
+        build(&config).await?;
 
     let tasks = Tasks::new();
     // `publishers` follows the configuration's order.
-    for (cluster, (_, tx)) in config.clusters.iter().zip(publishers) {
+    for ((cluster, (_, tx)), client) in config.clusters.iter().zip(publishers).zip(clients) {
         let (cluster, history, lag, store) =
             (cluster.clone(), config.history.clone(), config.lag.clone(), store.clone());
         tasks.spawn_supervised(format!("poller:{}", cluster.name), move |cancel| {
-            let (cluster, history, lag, store, tx) =
-                (cluster.clone(), history.clone(), lag.clone(), store.clone(), tx.clone());
-            poll_cluster(cluster, history, lag, store, tx, cancel)
+            let (client, cluster, history, lag, store, tx) = (
+                client.clone(),
+                cluster.clone(),
+                history.clone(),
+                lag.clone(),
+                store.clone(),
+                tx.clone(),
+            );
+            poll_cluster(client, cluster, history, lag, store, tx, cancel)
         });
     }
     let (history, history_store) = (config.history.clone(), store.clone());

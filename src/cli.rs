@@ -49,7 +49,7 @@ pub fn main() -> ExitCode {
             print!("{}", config.render_commented());
             ExitCode::SUCCESS
         }
-        Command::CheckConfig => match crate::app::check_clusters(&config) {
+        Command::CheckConfig => match crate::app::connect_clusters(&config).map(drop) {
             Ok(()) => {
                 println!("configuration is valid: {} cluster(s)", config.clusters.len());
                 ExitCode::SUCCESS

@@ -1,6 +1,7 @@
 //! Broker adapters: one per cluster kind, each turning a cluster into a [`ClusterSnapshot`].
 //! Adapters only talk to brokers; they keep no history and know nothing of the store or the web.
 
+mod clients;
 pub mod kafka;
 pub mod rabbitmq;
 pub mod rocketmq;
@@ -10,6 +11,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use crate::domain::{ClusterSnapshot, Millis};
+
+pub use clients::ClusterClient;
 
 /// Why a poll of a cluster failed. The message is shown to operators as it is.
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
@@ -44,4 +47,15 @@ pub trait ClusterAdapter: Send + Sync + 'static {
         &self,
         now: Millis,
     ) -> impl Future<Output = Result<ClusterSnapshot, AdapterError>> + Send;
+}
+
+/// A shared adapter polls like the adapter itself (the poller and the operator actions hold the
+/// same client).
+impl<A: ClusterAdapter> ClusterAdapter for std::sync::Arc<A> {
+    fn snapshot(
+        &self,
+        now: Millis,
+    ) -> impl Future<Output = Result<ClusterSnapshot, AdapterError>> + Send {
+        A::snapshot(self, now)
+    }
 }

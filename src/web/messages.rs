@@ -20,6 +20,7 @@ use super::format::Fmt;
 use super::i18n::{Lang, Messages};
 use super::view::{Chrome, here, render};
 use crate::auth::{Action, Role};
+use crate::brokers::ClusterClient;
 use crate::brokers::kafka::actions::{
     BrowseRequest, BrowseResult, BrowsedMessage, KafkaActions, MAX_LIMIT, SendOutcome, Start,
 };
@@ -27,6 +28,7 @@ use crate::brokers::rabbitmq::RabbitAdapter;
 use crate::brokers::rocketmq::RocketAdapter;
 use crate::clock::now_millis;
 use crate::config::ClusterConfig;
+use crate::domain::ClusterKind;
 use crate::domain::Millis;
 use crate::operate::{SendRequest, expand};
 use crate::query::QueryError;
@@ -35,67 +37,71 @@ use crate::query::QueryError;
 const DEFAULT_MAX_MESSAGE_BYTES: usize = 1_048_588;
 
 /// The operator clients of every cluster, and whether each may be changed.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Operators {
-    clusters: HashMap<String, (Arc<KafkaActions>, bool)>,
-    rabbit: HashMap<String, (Arc<RabbitAdapter>, bool)>,
-    rocket: HashMap<String, (Arc<RocketAdapter>, bool)>,
-    /// Clusters of kinds without these actions (RabbitMQ), to say so rather than "unknown".
-    other_kinds: HashMap<String, &'static str>,
+    clusters: HashMap<String, Operator>,
+}
+
+#[derive(Clone)]
+struct Operator {
+    client: ClusterClient,
+    kind: ClusterKind,
+    read_only: bool,
 }
 
 impl Operators {
-    /// One producer per cluster; browsing consumers are made per request.
-    pub fn new(clusters: &[ClusterConfig]) -> Result<Self, crate::brokers::AdapterError> {
-        let mut operators = Operators::default();
-        for cluster in clusters.iter().filter(|c| c.kind != crate::domain::ClusterKind::Kafka) {
-            operators.other_kinds.insert(cluster.name.clone(), cluster.kind.as_str());
-            if cluster.kind == crate::domain::ClusterKind::Rabbitmq {
-                let adapter = Arc::new(RabbitAdapter::from_cluster(cluster)?);
-                operators.rabbit.insert(cluster.name.clone(), (adapter, cluster.read_only));
-            }
-            if cluster.kind == crate::domain::ClusterKind::Rocketmq {
-                let adapter = Arc::new(RocketAdapter::from_cluster(cluster)?);
-                operators.rocket.insert(cluster.name.clone(), (adapter, cluster.read_only));
-            }
-        }
-        for cluster in clusters.iter().filter(|c| c.kind == crate::domain::ClusterKind::Kafka) {
-            let actions = Arc::new(KafkaActions::new(cluster)?);
-            operators.clusters.insert(cluster.name.clone(), (actions, cluster.read_only));
-        }
-        Ok(operators)
+    /// The operator clients of every cluster: the same clients its poller uses (Kafka's
+    /// producer is the operator's own; browsing consumers are made per request).
+    pub fn new<'a>(clusters: impl Iterator<Item = (&'a ClusterConfig, &'a ClusterClient)>) -> Self {
+        let clusters = clusters
+            .map(|(cluster, client)| {
+                let operator = Operator {
+                    client: client.clone(),
+                    kind: cluster.kind,
+                    read_only: cluster.read_only,
+                };
+                (cluster.name.clone(), operator)
+            })
+            .collect();
+        Operators { clusters }
+    }
+
+    fn operator(&self, cluster: &str) -> Result<&Operator, WebError> {
+        self.clusters
+            .get(cluster)
+            .ok_or_else(|| WebError::Query(QueryError::UnknownCluster(cluster.to_owned())))
+    }
+
+    /// `cluster`'s kind cannot do `what`: said as a refusal naming the kind.
+    fn not_for(cluster: &str, kind: ClusterKind, what: &str) -> WebError {
+        WebError::invalid(
+            "cluster",
+            format!("{} is a {kind} cluster: {what}", crate::domain::clipped(cluster)),
+        )
     }
 
     /// The RabbitMQ client of a cluster, and whether it is read-only.
     pub fn rabbit(&self, cluster: &str) -> Result<(&Arc<RabbitAdapter>, bool), WebError> {
-        self.rabbit.get(cluster).map(|(a, read_only)| (a, *read_only)).ok_or_else(|| {
-            if self.clusters.contains_key(cluster) {
-                WebError::invalid(
-                    "cluster",
-                    format!("{cluster} is a Kafka cluster: publish and peek are for RabbitMQ"),
-                )
-            } else {
-                WebError::Query(QueryError::UnknownCluster(cluster.to_owned()))
-            }
-        })
+        let operator = self.operator(cluster)?;
+        match &operator.client {
+            ClusterClient::Rabbitmq(adapter) => Ok((adapter, operator.read_only)),
+            _ => Err(Self::not_for(cluster, operator.kind, "publish and peek are for RabbitMQ")),
+        }
     }
 
     /// The RocketMQ client of a cluster, and whether it is read-only; `None` for other kinds.
     pub fn rocket(&self, cluster: &str) -> Option<(&Arc<RocketAdapter>, bool)> {
-        self.rocket.get(cluster).map(|(a, read_only)| (a, *read_only))
+        let operator = self.clusters.get(cluster)?;
+        match &operator.client {
+            ClusterClient::Rocketmq(adapter) => Some((adapter, operator.read_only)),
+            _ => None,
+        }
     }
 
     /// Whether operators may change `cluster`: refused when the configuration makes it
     /// read-only, whatever its kind.
     pub fn writable(&self, cluster: &str) -> Result<(), WebError> {
-        let read_only = self
-            .clusters
-            .get(cluster)
-            .map(|c| c.1)
-            .or_else(|| self.rabbit.get(cluster).map(|c| c.1))
-            .or_else(|| self.rocket.get(cluster).map(|c| c.1))
-            .ok_or_else(|| WebError::Query(QueryError::UnknownCluster(cluster.to_owned())))?;
-        if read_only {
+        if self.operator(cluster)?.read_only {
             Err(WebError::Forbidden(format!(
                 "cluster {} is read-only in Osprey's configuration",
                 crate::domain::clipped(cluster)
@@ -105,17 +111,17 @@ impl Operators {
         }
     }
 
+    /// The Kafka action client of a cluster, and whether it is read-only.
     pub fn get(&self, cluster: &str) -> Result<(&Arc<KafkaActions>, bool), WebError> {
-        self.clusters
-            .get(cluster)
-            .map(|(a, read_only)| (a, *read_only))
-            .ok_or_else(|| match self.other_kinds.get(cluster) {
-                Some(kind) => WebError::invalid(
-                    "cluster",
-                    format!("{cluster} is a {kind} cluster: topic and consumer-group actions are for Kafka clusters"),
-                ),
-                None => WebError::Query(QueryError::UnknownCluster(cluster.to_owned())),
-            })
+        let operator = self.operator(cluster)?;
+        match &operator.client {
+            ClusterClient::Kafka { actions, .. } => Ok((actions, operator.read_only)),
+            _ => Err(Self::not_for(
+                cluster,
+                operator.kind,
+                "topic and consumer-group actions are for Kafka clusters",
+            )),
+        }
     }
 }
 

@@ -1,0 +1,41 @@
+//! Every cluster's clients, built once from its configuration and shared by the poller and the
+//! operator actions: the one place that turns a cluster's kind into code.
+
+use std::sync::Arc;
+
+use super::AdapterError;
+use super::kafka::KafkaAdapter;
+use super::kafka::actions::KafkaActions;
+use super::rabbitmq::RabbitAdapter;
+use super::rocketmq::RocketAdapter;
+use crate::config::ClusterConfig;
+use crate::domain::ClusterKind;
+
+/// The clients of one cluster. Kafka has two (the admin/consumer client that polls and a
+/// producer for test messages); RabbitMQ and RocketMQ one, whose connections the poller and the
+/// operator actions share.
+#[derive(Clone)]
+pub enum ClusterClient {
+    Kafka { poll: Arc<KafkaAdapter>, actions: Arc<KafkaActions> },
+    Rabbitmq(Arc<RabbitAdapter>),
+    Rocketmq(Arc<RocketAdapter>),
+}
+
+impl ClusterClient {
+    /// Creates the cluster's clients without contacting it, so mistakes in client settings
+    /// surface before anything starts.
+    pub fn connect(cluster: &ClusterConfig) -> Result<ClusterClient, AdapterError> {
+        Ok(match cluster.kind {
+            ClusterKind::Kafka => ClusterClient::Kafka {
+                poll: Arc::new(KafkaAdapter::new(cluster)?),
+                actions: Arc::new(KafkaActions::new(cluster)?),
+            },
+            ClusterKind::Rabbitmq => {
+                ClusterClient::Rabbitmq(Arc::new(RabbitAdapter::from_cluster(cluster)?))
+            }
+            ClusterKind::Rocketmq => {
+                ClusterClient::Rocketmq(Arc::new(RocketAdapter::from_cluster(cluster)?))
+            }
+        })
+    }
+}
