@@ -140,6 +140,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn each_kind_says_what_it_has_and_allows() {
+        let kafka = ClusterKind::Kafka.capabilities();
+        assert!(kafka.replication && kafka.browse && kafka.topic_admin && kafka.group_admin);
+        let rocket = ClusterKind::Rocketmq.capabilities();
+        assert!(rocket.queues_as_partitions && rocket.system_topics && rocket.send);
+        assert!(!rocket.replication && !rocket.browse && !rocket.topic_admin);
+        assert_eq!(rocket.addresses, Addresses::NameServers);
+        let rabbit = ClusterKind::Rabbitmq.capabilities();
+        assert!(!rabbit.topics && rabbit.peek && rabbit.send && !rabbit.browse);
+    }
+
+    #[test]
     fn long_names_are_clipped_in_messages_and_short_ones_kept_whole() {
         assert_eq!(clipped("orders"), "\"orders\"");
         let long = "é".repeat(300);

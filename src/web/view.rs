@@ -204,3 +204,23 @@ impl ErrorPage {
         ErrorPage { t: lang.messages(), chrome: Chrome::new(lang, here, None, who), title, message }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn severities_read_in_the_readers_language() {
+        let chrome = |lang| Chrome::new(lang, "/".into(), None, &Principal::anonymous());
+        assert_eq!(chrome(Lang::Zh).severity_label("critical"), "严重");
+        assert_eq!(chrome(Lang::En).severity_label("warning"), "warning");
+        assert_eq!(chrome(Lang::Zh).severity_label("info"), "提示");
+    }
+
+    #[test]
+    fn the_navigation_follows_the_clusters_capabilities() {
+        let chrome = Chrome::new(Lang::En, "/".into(), Some("r"), &Principal::anonymous());
+        assert!(!chrome.lists_queues(), "no kind known: topics");
+        assert!(chrome.kind(ClusterKind::Rabbitmq).lists_queues());
+    }
+}
