@@ -1,4 +1,4 @@
-//! The wall clock, read in one place, and UTC text of a timestamp. Pure logic (evaluators, alert
+//! The wall clock, read in one place, and UTC text of a timestamp both ways. Pure logic (evaluators, alert
 //! decisions, formatting) takes `now` as a parameter instead; clippy's `disallowed-methods` keeps
 //! `SystemTime::now` here.
 
@@ -36,4 +36,37 @@ pub fn utc_text(at: Millis) -> String {
         rem % 3600 / 60,
         rem % 60
     )
+}
+
+/// Epoch milliseconds, or a UTC date and time `YYYY-MM-DD[ HH:MM[:SS]]`.
+pub fn parse_utc(text: &str) -> Result<Millis, String> {
+    let text = text.trim();
+    if let Ok(ms) = text.parse::<i64>() {
+        return Ok(ms);
+    }
+    let bad = || format!("{text:?} is not epoch milliseconds or YYYY-MM-DD HH:MM:SS (UTC)");
+    let (date, time) = text.split_once([' ', 'T']).unwrap_or((text, "00:00:00"));
+    let d: Vec<i64> =
+        date.split('-').map(|p| p.parse().map_err(|_| bad())).collect::<Result<_, _>>()?;
+    let t: Vec<i64> = time
+        .trim_end_matches('Z')
+        .split(':')
+        .map(|p| p.parse().map_err(|_| bad()))
+        .collect::<Result<_, _>>()?;
+    let (&[y, m, day], [h, min, rest @ ..]) = (d.as_slice(), t.as_slice()) else {
+        return Err(bad());
+    };
+    if !(1..=12).contains(&m) || !(1..=31).contains(&day) {
+        return Err(bad());
+    }
+    // Days from the civil date (Howard Hinnant's algorithm, the inverse of `civil_from_days`).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = rest.first().copied().unwrap_or(0);
+    Ok(((days * 86_400) + h * 3600 + min * 60 + secs) * 1000)
 }

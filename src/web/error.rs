@@ -74,7 +74,16 @@ impl From<AdminError> for WebError {
 
 impl From<crate::operate::Refused> for WebError {
     fn from(refused: crate::operate::Refused) -> Self {
-        WebError::invalid(refused.field, refused.message)
+        WebError::Invalid { field: refused.field.map(str::to_owned), message: refused.message }
+    }
+}
+
+impl From<crate::operate::OperateError> for WebError {
+    fn from(error: crate::operate::OperateError) -> Self {
+        match error {
+            crate::operate::OperateError::Refused(refused) => refused.into(),
+            crate::operate::OperateError::Broker(e) => WebError::Broker(e),
+        }
     }
 }
 

@@ -8,7 +8,7 @@ pub(super) async fn create_topic_api(
     State(state): State<AppState>,
     caller: Caller,
     Path(cluster): Path<String>,
-    ApiJson(body): ApiJson<NewTopicBody>,
+    ApiJson(body): ApiJson<TopicRequest>,
 ) -> Result<StatusCode, ApiError> {
     create_topic(&state, &caller, &cluster, body).await?;
     Ok(StatusCode::CREATED)
@@ -70,7 +70,7 @@ pub(super) async fn reset_api(
     State(state): State<AppState>,
     caller: Caller,
     Path((cluster, group)): Path<(String, String)>,
-    ApiJson(body): ApiJson<ResetBody>,
+    ApiJson(body): ApiJson<ResetRequest>,
 ) -> Result<Json<ResetOutcome>, ApiError> {
     Ok(Json(reset(&state, &caller, &cluster, &group, body).await?))
 }

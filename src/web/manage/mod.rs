@@ -19,7 +19,9 @@ use super::i18n::{Lang, Messages};
 use super::view::{Chrome, here, render, segment};
 use crate::auth::{Action, Role};
 use crate::brokers::kafka::actions::{KafkaActions, TopicSpec};
+use crate::domain::Millis;
 use crate::evaluator::GroupLag;
+use crate::operate::{self, OffsetChange, ResetOutcome, ResetRequest, TopicRequest};
 use crate::query::QueryError;
 
 mod api;
@@ -79,34 +81,6 @@ async fn change<T>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn topic_names_follow_kafka() {
-        assert!(check_topic_name("orders.v1_eu-2").is_ok());
-        for bad in ["", ".", "..", "with space", "ü", &"x".repeat(250)] {
-            assert!(check_topic_name(bad).is_err(), "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn config_edits_merge_into_what_is_set() {
-        let current = vec![
-            ("cleanup.policy".to_string(), "compact".to_string()),
-            ("retention.ms".into(), "1000".into()),
-        ];
-        let merged = merge_configs(
-            current,
-            &[("retention.ms".into(), "5000".into()), ("segment.ms".into(), "60000".into())],
-            &["cleanup.policy".into()],
-        );
-        assert_eq!(
-            merged,
-            [
-                ("retention.ms".to_string(), "5000".to_string()),
-                ("segment.ms".into(), "60000".into())
-            ]
-        );
-    }
 
     #[test]
     fn reset_forms_read_explicit_offsets() {

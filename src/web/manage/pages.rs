@@ -70,7 +70,7 @@ pub(super) async fn create_topic_form(
                 v.parse().map_err(|_| invalid(format!("{field}: {v:?} is not a number")))
             }
         };
-        let body = NewTopicBody {
+        let body = TopicRequest {
             name: name.clone(),
             partitions: number("partitions")?,
             replication_factor: number("replication_factor")?,
@@ -148,7 +148,7 @@ pub(super) async fn delete_topic_form(
     result_page(lang, &uri, &caller, &cluster, lang.messages().delete_topic.into(), back, outcome)
 }
 
-pub(super) fn reset_body(f: &Fields) -> Result<ResetBody, WebError> {
+pub(super) fn reset_body(f: &Fields) -> Result<ResetRequest, WebError> {
     let mut offsets = Vec::new();
     for line in f.value("offsets").lines().map(str::trim).filter(|l| !l.is_empty()) {
         let parts: Vec<&str> = line.rsplitn(3, [',', ' ']).collect();
@@ -162,7 +162,7 @@ pub(super) fn reset_body(f: &Fields) -> Result<ResetBody, WebError> {
         };
         offsets.push((topic.trim().to_owned(), parse(partition)? as i32, parse(offset)?));
     }
-    Ok(ResetBody {
+    Ok(ResetRequest {
         topic: Some(f.value("topic").to_owned()).filter(|t| !t.is_empty()),
         to: f.value("to").to_owned(),
         at: Some(f.value("at").to_owned()).filter(|a| !a.is_empty()),
