@@ -11,6 +11,11 @@ use crate::clock::utc_text;
 use crate::domain::Millis;
 use crate::evaluator::PartitionStatus;
 
+mod words;
+
+use words::fill;
+pub use words::{EN, Words, ZH};
+
 /// Why a message is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -93,28 +98,36 @@ impl Subject {
 
     /// `group billing (topic orders) on prod`, `topic orders on prod`, `cluster prod`.
     pub fn describe(&self) -> String {
+        self.describe_in(&EN)
+    }
+
+    /// [`Subject::describe`] in `words`: `消费组 billing（主题 orders） @ prod`, `集群 prod`.
+    pub fn describe_in(&self, words: &Words) -> String {
         let mut parts = Vec::new();
-        if let Some(group) = &self.group {
-            parts.push(format!("group {group}"));
-        }
-        match (&self.topic, self.group.is_some()) {
-            (Some(topic), true) => parts.push(format!("(topic {topic})")),
-            (Some(topic), false) => parts.push(format!("topic {topic}")),
-            (None, _) => {}
+        match (self.group.as_deref(), self.topic.as_deref()) {
+            (Some(group), Some(topic)) => {
+                parts.push(fill(words.group_topic, &[("group", group), ("topic", topic)]));
+            }
+            (Some(group), None) => parts.push(fill(words.group, &[("group", group)])),
+            (None, Some(topic)) => parts.push(fill(words.topic, &[("topic", topic)])),
+            (None, None) => {}
         }
         if let Some(broker) = self.broker {
-            parts.push(format!("broker {broker}"));
+            let broker = broker.to_string();
+            parts.push(fill(words.broker, &[("broker", broker.as_str())]));
         }
-        if let Some(queue) = &self.queue {
-            parts.push(format!("queue {queue}"));
+        if let Some(queue) = self.queue.as_deref() {
+            parts.push(fill(words.queue, &[("queue", queue)]));
         }
-        if let Some(node) = &self.node {
-            parts.push(format!("node {node}"));
+        if let Some(node) = self.node.as_deref() {
+            parts.push(fill(words.node, &[("node", node)]));
         }
+        let cluster = self.cluster.as_str();
         if parts.is_empty() {
-            format!("cluster {}", self.cluster)
+            fill(words.cluster, &[("cluster", cluster)])
         } else {
-            format!("{} on {}", parts.join(" "), self.cluster)
+            let what = parts.join(words.separator);
+            fill(words.on, &[("what", what.as_str()), ("cluster", cluster)])
         }
     }
 
@@ -290,15 +303,10 @@ pub fn seconds_text(secs: f64) -> String {
     out
 }
 
-/// Node conditions as `rules` measures them.
-fn node_condition(code: f64) -> &'static str {
-    match code as u8 {
-        0 => "running",
-        1 => "in a memory alarm",
-        2 => "in a disk alarm",
-        3 => "in memory and disk alarms",
-        _ => "down",
-    }
+/// Node conditions as `rules` measures them (0 running, 1 memory alarm, 2 disk alarm, 3 both,
+/// 4 and above down), in `words`.
+fn node_condition(code: f64, words: &Words) -> &'static str {
+    words.node_conditions[usize::from((code as u8).min(4))]
 }
 
 /// Status codes as [`crate::evaluator::PartitionStatus::code`] gives them.
@@ -324,63 +332,80 @@ impl AlertMessage {
     /// `v` in the unit of the rule this message is about, as [`AlertMessage::value_text`] shows
     /// the notice's value.
     pub fn measure(&self, v: f64) -> String {
+        self.measure_in(v, &EN)
+    }
+
+    /// [`AlertMessage::measure`] in `words`: numbers, durations and status codes read the same
+    /// in every language; failed polls and node conditions are words.
+    pub fn measure_in(&self, v: f64, words: &Words) -> String {
         match self.rule_kind {
             RuleKind::ConsumerLagSeconds => seconds_text(v),
             RuleKind::ConsumerStatus => status_text(v).into(),
-            RuleKind::ClusterDown => format!("{} failed polls", group_digits(v)),
-            RuleKind::NodeAlarm => node_condition(v).into(),
+            RuleKind::ClusterDown => {
+                let count = group_digits(v);
+                fill(words.failed_polls, &[("count", count.as_str())])
+            }
+            RuleKind::NodeAlarm => node_condition(v, words).into(),
             RuleKind::QueueBacklogGrowing => format!("{v:.1}"),
             _ => group_digits(v),
         }
     }
 
     /// One line saying what and where, without the `[FIRING]` tag:
-    /// `lag 12,345 > 10,000 — group billing on prod-kafka`.
+    /// `lag 12,345 > 10,000 — group billing on prod-kafka`. What notices say and
+    /// `alert_incidents.summary` stores; pages in another language use
+    /// [`AlertMessage::summary_in`].
     pub fn summary(&self) -> String {
+        self.summary_in(&EN)
+    }
+
+    /// [`AlertMessage::summary`] in `words`: `积压 12,345 > 10,000 — 消费组 billing @ prod-kafka`.
+    pub fn summary_in(&self, words: &Words) -> String {
         let firing = self.kind != MessageKind::Resolved;
         let (above, at_least) = if firing { (">", "≥") } else { ("≤", "<") };
-        let what = self.subject.describe();
-        let value = self.value_text();
-        let threshold = self.threshold_text();
+        let what = self.subject.describe_in(words);
+        // Without a value the subject is gone, which the first arm tells.
+        let value = self.value.map(|v| self.measure_in(v, words)).unwrap_or_default();
+        let threshold = self.measure_in(self.threshold, words);
+        let slots = [
+            ("what", what.as_str()),
+            ("value", value.as_str()),
+            ("threshold", threshold.as_str()),
+            ("above", above),
+            ("at_least", at_least),
+            ("cluster", self.subject.cluster.as_str()),
+        ];
+        let say = |template: &str| fill(template, &slots);
         match (self.rule_kind, self.value) {
-            (_, None) => format!("{what} is gone"),
-            (RuleKind::ConsumerLag, _) => format!("lag {value} {above} {threshold} — {what}"),
-            (RuleKind::ConsumerLagSeconds, _) => {
-                format!("lag {value} {above} {threshold} — {what}")
-            }
-            (RuleKind::ConsumerStatus, _) => {
-                format!("status {value} ({at_least} {threshold}) — {what}")
-            }
-            (RuleKind::ClusterDown, _) if firing => {
-                format!("cluster {} unreachable ({value})", self.subject.cluster)
-            }
-            (RuleKind::ClusterDown, _) => {
-                format!("cluster {} reachable again", self.subject.cluster)
-            }
-            (RuleKind::BrokerDown, _) if firing => format!("{what} is gone from the cluster"),
-            (RuleKind::BrokerDown, _) => format!("{what} is back"),
-            (RuleKind::UnderReplicated, _) => {
-                format!("under-replicated partitions {value} {above} {threshold} — {what}")
-            }
-            (RuleKind::QueueBacklog, _) => format!("backlog {value} {above} {threshold} — {what}"),
-            (RuleKind::QueueBacklogGrowing, _) if firing => {
-                format!("{what}: backlog growing by {value} messages/s")
-            }
-            (RuleKind::QueueBacklogGrowing, _) => format!("{what}: backlog no longer growing"),
-            (RuleKind::QueueNoConsumers, _) if firing => {
-                format!("{what}: {value} messages and no consumer")
-            }
-            (RuleKind::QueueNoConsumers, _) => format!("{what} is consumed again"),
-            (RuleKind::NodeAlarm, _) if firing => format!("{what}: {value}"),
-            (RuleKind::NodeAlarm, _) => format!("{what} is running without alarms"),
-            (RuleKind::OfflinePartitions, _) => {
-                format!("offline partitions {value} {above} {threshold} — {what}")
-            }
+            (_, None) => say(words.gone),
+            (RuleKind::ConsumerLag, _) => say(words.lag),
+            (RuleKind::ConsumerLagSeconds, _) => say(words.lag_seconds),
+            (RuleKind::ConsumerStatus, _) => say(words.status),
+            (RuleKind::ClusterDown, _) if firing => say(words.cluster_unreachable),
+            (RuleKind::ClusterDown, _) => say(words.cluster_reachable),
+            (RuleKind::BrokerDown, _) if firing => say(words.broker_gone),
+            (RuleKind::BrokerDown, _) => say(words.broker_back),
+            (RuleKind::UnderReplicated, _) => say(words.under_replicated),
+            (RuleKind::QueueBacklog, _) => say(words.backlog),
+            (RuleKind::QueueBacklogGrowing, _) if firing => say(words.backlog_growing),
+            (RuleKind::QueueBacklogGrowing, _) => say(words.backlog_steady),
+            (RuleKind::QueueNoConsumers, _) if firing => say(words.no_consumer),
+            (RuleKind::QueueNoConsumers, _) => say(words.consumed_again),
+            (RuleKind::NodeAlarm, _) if firing => say(words.node_alarm),
+            (RuleKind::NodeAlarm, _) => say(words.node_ok),
+            (RuleKind::OfflinePartitions, _) => say(words.offline_partitions),
             (RuleKind::BrokerMetric, _) => {
-                let metric = self.metric.as_deref().unwrap_or("metric");
+                let metric = self.metric.as_deref().unwrap_or(words.metric);
                 let (over, under) = if firing { (">", "<") } else { ("≤", "≥") };
                 let relation = if self.below { under } else { over };
-                format!("{metric} {value} {relation} {threshold} — {what}")
+                let slots = [
+                    ("metric", metric),
+                    ("value", value.as_str()),
+                    ("relation", relation),
+                    ("threshold", threshold.as_str()),
+                    ("what", what.as_str()),
+                ];
+                fill(words.broker_metric, &slots)
             }
         }
     }

@@ -334,3 +334,97 @@ fn the_generic_webhook_carries_the_group_facts() {
     let without = lag_message(MessageKind::Firing).webhook_body(WebhookFormat::Generic);
     assert_eq!(without["group_facts"], serde_json::Value::Null);
 }
+
+/// The lowercase ASCII words of `text`: names and codes, and any English left in a translation.
+fn latin_words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|word| !word.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+const ENGLISH: [&str; 12] = [
+    "lag",
+    "group",
+    "topic",
+    "on",
+    "cluster",
+    "unreachable",
+    "reachable",
+    "again",
+    "failed",
+    "polls",
+    "is",
+    "gone",
+];
+
+#[test]
+fn a_consumer_lag_summary_reads_in_chinese_without_english_words() {
+    let firing = lag_message(MessageKind::Firing);
+    let zh = firing.summary_in(&ZH);
+    assert_eq!(zh, "积压 12,345 > 10,000 — 消费组 billing @ prod-kafka");
+    let gone = AlertMessage { value: None, ..lag_message(MessageKind::Resolved) };
+    let with_topic = AlertMessage {
+        subject: Subject { topic: Some("orders".into()), ..firing.subject.clone() },
+        ..firing.clone()
+    };
+    assert_eq!(
+        with_topic.summary_in(&ZH),
+        "积压 12,345 > 10,000 — 消费组 billing（主题 orders） @ prod-kafka"
+    );
+    for text in [zh, gone.summary_in(&ZH), with_topic.summary_in(&ZH)] {
+        let words = latin_words(&text);
+        for english in ENGLISH {
+            assert!(!words.iter().any(|w| w == english), "{english:?} in {text:?}");
+        }
+    }
+}
+
+#[test]
+fn a_cluster_down_summary_reads_in_chinese_without_english_words() {
+    let down = AlertMessage {
+        rule_kind: RuleKind::ClusterDown,
+        subject: Subject { cluster: "prod".into(), ..Subject::default() },
+        value: Some(3.0),
+        threshold: 0.0,
+        ..lag_message(MessageKind::Firing)
+    };
+    assert_eq!(down.summary_in(&ZH), "集群 prod 无法连接（连续 3 次轮询失败）");
+    let up = AlertMessage { kind: MessageKind::Resolved, value: Some(0.0), ..down.clone() };
+    assert_eq!(up.summary_in(&ZH), "集群 prod 已恢复连接");
+    for text in [down.summary_in(&ZH), up.summary_in(&ZH)] {
+        assert_eq!(latin_words(&text), ["prod"], "{text:?}");
+    }
+}
+
+#[test]
+fn the_english_summary_is_the_english_instance_of_the_words() {
+    let down = AlertMessage {
+        rule_kind: RuleKind::ClusterDown,
+        subject: Subject { cluster: "prod".into(), ..Subject::default() },
+        value: Some(3.0),
+        threshold: 0.0,
+        ..lag_message(MessageKind::Firing)
+    };
+    assert_eq!(down.summary(), "cluster prod unreachable (3 failed polls)");
+    let lag = lag_message(MessageKind::Firing);
+    assert_eq!(lag.summary(), "lag 12,345 > 10,000 — group billing on prod-kafka");
+    for message in [down, lag.clone(), status_message(MessageKind::Resolved)] {
+        assert_eq!(message.summary_in(&EN), message.summary());
+        assert_eq!(message.subject.describe_in(&EN), message.subject.describe());
+    }
+    assert_ne!(lag.summary_in(&ZH), lag.summary());
+}
+
+#[test]
+fn names_holding_braces_are_not_read_as_slots() {
+    let odd = AlertMessage {
+        subject: Subject {
+            group: Some("{value}".into()),
+            ..lag_message(MessageKind::Firing).subject
+        },
+        ..lag_message(MessageKind::Firing)
+    };
+    assert_eq!(odd.summary(), "lag 12,345 > 10,000 — group {value} on prod-kafka");
+    assert_eq!(odd.summary_in(&ZH), "积压 12,345 > 10,000 — 消费组 {value} @ prod-kafka");
+}

@@ -1,6 +1,7 @@
 //! The Alerts page (firing now and history) and one incident with its deliveries; retrying a delivery.
 
 use super::*;
+use crate::alerting::message;
 
 // Alerts and incidents
 
@@ -18,6 +19,18 @@ impl AlertsPage {
     pub fn delivery_summary(&self, v: &IncidentView) -> String {
         delivery_summary(self.t, v)
     }
+
+    /// The incident's one line in the reader's language.
+    pub fn title(&self, incident: &crate::store::Incident) -> String {
+        incident_title(self.chrome.lang, incident)
+    }
+}
+
+/// An incident's one line in `lang`, told again from its message: the stored `summary` is what
+/// the notices said, in English.
+fn incident_title(lang: Lang, incident: &crate::store::Incident) -> String {
+    let words = if lang == Lang::Zh { &message::ZH } else { &message::EN };
+    incident.message.summary_in(words)
 }
 
 pub(super) fn delivery_summary(t: &Messages, v: &IncidentView) -> String {
@@ -55,6 +68,13 @@ pub struct IncidentPage {
     v: IncidentView,
     facts: Vec<(&'static str, String)>,
     flash: Option<String>,
+}
+
+impl IncidentPage {
+    /// The incident's one line in the reader's language.
+    pub fn title(&self, incident: &crate::store::Incident) -> String {
+        incident_title(self.chrome.lang, incident)
+    }
 }
 
 pub(super) async fn incident_page(

@@ -1,0 +1,159 @@
+//! The words of an alert's one-line summary, per language: [`EN`] is what notices say (and what
+//! `alert_incidents.summary` stores), [`ZH`] what the Chinese pages show. Phrases are templates
+//! whose `{name}` slots [`fill`] replaces once, so a name holding `{…}` is never read as a slot.
+//! Numbers, durations, status codes and names stay as they are in every language.
+
+/// Every word and phrase of [`super::AlertMessage::summary_in`] and
+/// [`super::Subject::describe_in`].
+#[derive(Debug)]
+pub struct Words {
+    // What: `{group}`, `{topic}`, `{broker}`, `{queue}`, `{node}`, `{cluster}`, `{what}`.
+    /// A consumer group alone.
+    pub group: &'static str,
+    /// A consumer group and the one topic the rule watches.
+    pub group_topic: &'static str,
+    pub topic: &'static str,
+    pub broker: &'static str,
+    pub queue: &'static str,
+    pub node: &'static str,
+    /// Put between two parts of a subject.
+    pub separator: &'static str,
+    /// A subject that is the cluster itself.
+    pub cluster: &'static str,
+    /// A subject within its cluster.
+    pub on: &'static str,
+
+    // Summaries: `{what}`, `{value}`, `{threshold}`, `{above}`, `{at_least}`, `{cluster}`.
+    pub lag: &'static str,
+    pub lag_seconds: &'static str,
+    pub status: &'static str,
+    pub gone: &'static str,
+    pub cluster_unreachable: &'static str,
+    pub cluster_reachable: &'static str,
+    pub broker_gone: &'static str,
+    pub broker_back: &'static str,
+    pub under_replicated: &'static str,
+    pub backlog: &'static str,
+    pub backlog_growing: &'static str,
+    pub backlog_steady: &'static str,
+    pub no_consumer: &'static str,
+    pub consumed_again: &'static str,
+    pub node_alarm: &'static str,
+    pub node_ok: &'static str,
+    pub offline_partitions: &'static str,
+    /// `{metric}`, `{value}`, `{relation}`, `{threshold}`, `{what}`.
+    pub broker_metric: &'static str,
+    /// The metric's name when a `broker_metric` message lacks it.
+    pub metric: &'static str,
+
+    // Values: `{count}`.
+    /// A cluster-down value: consecutive failed polls.
+    pub failed_polls: &'static str,
+    /// Node conditions by code: running, memory alarm, disk alarm, both, down.
+    pub node_conditions: [&'static str; 5],
+}
+
+pub static EN: Words = Words {
+    group: "group {group}",
+    group_topic: "group {group} (topic {topic})",
+    topic: "topic {topic}",
+    broker: "broker {broker}",
+    queue: "queue {queue}",
+    node: "node {node}",
+    separator: " ",
+    cluster: "cluster {cluster}",
+    on: "{what} on {cluster}",
+
+    lag: "lag {value} {above} {threshold} — {what}",
+    lag_seconds: "lag {value} {above} {threshold} — {what}",
+    status: "status {value} ({at_least} {threshold}) — {what}",
+    gone: "{what} is gone",
+    cluster_unreachable: "cluster {cluster} unreachable ({value})",
+    cluster_reachable: "cluster {cluster} reachable again",
+    broker_gone: "{what} is gone from the cluster",
+    broker_back: "{what} is back",
+    under_replicated: "under-replicated partitions {value} {above} {threshold} — {what}",
+    backlog: "backlog {value} {above} {threshold} — {what}",
+    backlog_growing: "{what}: backlog growing by {value} messages/s",
+    backlog_steady: "{what}: backlog no longer growing",
+    no_consumer: "{what}: {value} messages and no consumer",
+    consumed_again: "{what} is consumed again",
+    node_alarm: "{what}: {value}",
+    node_ok: "{what} is running without alarms",
+    offline_partitions: "offline partitions {value} {above} {threshold} — {what}",
+    broker_metric: "{metric} {value} {relation} {threshold} — {what}",
+    metric: "metric",
+
+    failed_polls: "{count} failed polls",
+    node_conditions: [
+        "running",
+        "in a memory alarm",
+        "in a disk alarm",
+        "in memory and disk alarms",
+        "down",
+    ],
+};
+
+/// The Chinese pages' words, in the terms of their other pages (`积压` for a group's lag and a
+/// queue's backlog, `Broker` kept as the Kafka term).
+pub static ZH: Words = Words {
+    group: "消费组 {group}",
+    group_topic: "消费组 {group}（主题 {topic}）",
+    topic: "主题 {topic}",
+    broker: "Broker {broker}",
+    queue: "队列 {queue}",
+    node: "节点 {node}",
+    separator: " ",
+    cluster: "集群 {cluster}",
+    on: "{what} @ {cluster}",
+
+    lag: "积压 {value} {above} {threshold} — {what}",
+    lag_seconds: "积压时长 {value} {above} {threshold} — {what}",
+    status: "状态 {value}（{at_least} {threshold}）— {what}",
+    gone: "{what} 已不存在",
+    cluster_unreachable: "集群 {cluster} 无法连接（{value}）",
+    cluster_reachable: "集群 {cluster} 已恢复连接",
+    broker_gone: "{what} 已离开集群",
+    broker_back: "{what} 已恢复",
+    under_replicated: "副本不足的分区 {value} {above} {threshold} — {what}",
+    backlog: "积压 {value} {above} {threshold} — {what}",
+    backlog_growing: "{what}：积压每秒增长 {value} 条消息",
+    backlog_steady: "{what}：积压已停止增长",
+    no_consumer: "{what}：{value} 条消息，没有消费者",
+    consumed_again: "{what} 已恢复消费",
+    node_alarm: "{what}：{value}",
+    node_ok: "{what} 运行正常，无告警",
+    offline_partitions: "离线分区 {value} {above} {threshold} — {what}",
+    broker_metric: "{metric} {value} {relation} {threshold} — {what}",
+    metric: "指标",
+
+    failed_polls: "连续 {count} 次轮询失败",
+    node_conditions: ["运行中", "内存告警", "磁盘告警", "内存和磁盘告警", "已宕机"],
+};
+
+/// `template` with each `{name}` of `slots` replaced by its text, in one pass; a `{` that starts
+/// no known slot is kept as it is.
+pub fn fill(template: &str, slots: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len() + 32);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let slot = after.find('}').and_then(|close| {
+            let name = &after[..close];
+            slots.iter().find(|(key, _)| *key == name).map(|(_, text)| (close, *text))
+        });
+        match slot {
+            Some((close, text)) => {
+                out.push_str(text);
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
