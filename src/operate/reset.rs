@@ -3,8 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{OperateError, Refused};
-use crate::brokers::AdapterError;
+use std::collections::HashMap;
+
+use super::Refused;
 use crate::domain::{ClusterSnapshot, Millis};
 use crate::evaluator::GroupLag;
 
@@ -41,24 +42,44 @@ pub struct ResetOutcome {
     pub applied: bool,
 }
 
+/// The time a `timestamp` reset goes back to; `None` for the other kinds of reset.
+pub fn reset_time(request: &ResetRequest) -> Result<Option<Millis>, Refused> {
+    if request.to != "timestamp" {
+        return Ok(None);
+    }
+    crate::clock::parse_utc(request.at.as_deref().unwrap_or_default())
+        .map(Some)
+        .map_err(|message| Refused::field("at", message))
+}
+
+/// The topics a reset covers, each with the group's partitions on it.
+pub fn reset_scope<'a>(group: &'a GroupLag, request: &ResetRequest) -> Vec<(&'a str, Vec<i32>)> {
+    group
+        .topics
+        .iter()
+        .filter(|t| request.topic.as_deref().is_none_or(|only| only == t.topic))
+        .map(|t| (t.topic.as_str(), t.partitions.iter().map(|p| p.partition).collect()))
+        .collect()
+}
+
 /// The target offset of every partition of `group` in the request's scope, from `snapshot`'s
-/// offsets; `offsets_at` asks the brokers for a topic's offsets at a time.
-pub async fn plan_reset(
+/// offsets, or for a `timestamp` reset from `at_time` (per topic, the offsets the brokers gave
+/// for [`reset_time`] over [`reset_scope`]).
+pub fn plan_reset(
     group: &GroupLag,
     snapshot: &ClusterSnapshot,
     request: &ResetRequest,
-    offsets_at: impl AsyncFn(&str, &[i32], Millis) -> Result<Vec<(i32, i64)>, AdapterError>,
-) -> Result<Vec<OffsetChange>, OperateError> {
+    at_time: &HashMap<String, Vec<(i32, i64)>>,
+) -> Result<Vec<OffsetChange>, Refused> {
     if group.summary.members > 0 {
         return Err(Refused::whole(format!(
             "group {} has {} active members; stop its consumers first",
             crate::domain::clipped(&group.summary.name),
             group.summary.members
-        ))
-        .into());
+        )));
     }
     if request.to == "offsets" {
-        return explicit(group, &request.offsets).map_err(OperateError::from);
+        return explicit(group, &request.offsets);
     }
     let mut changes = Vec::new();
     for topic in
@@ -66,13 +87,8 @@ pub async fn plan_reset(
     {
         let partitions =
             snapshot.topics.iter().find(|t2| t2.name == topic.topic).map(|t2| &t2.partitions);
-        let ids: Vec<i32> = topic.partitions.iter().map(|p| p.partition).collect();
         let at_time = match request.to.as_str() {
-            "timestamp" => {
-                let at = crate::clock::parse_utc(request.at.as_deref().unwrap_or_default())
-                    .map_err(|message| Refused::field("at", message))?;
-                Some(offsets_at(&topic.topic, &ids, at).await?)
-            }
+            "timestamp" => at_time.get(&topic.topic),
             "earliest" | "latest" => None,
             other => {
                 return Err(Refused::field(
@@ -81,8 +97,7 @@ pub async fn plan_reset(
                         "to={}: use earliest, latest, timestamp or offsets",
                         crate::domain::clipped(other)
                     ),
-                )
-                .into());
+                ));
             }
         };
         for p in &topic.partitions {
@@ -107,13 +122,16 @@ pub async fn plan_reset(
         }
     }
     if changes.is_empty() {
-        return Err(Refused::whole("the group has no committed offsets in that scope").into());
+        return Err(Refused::whole("the group has no committed offsets in that scope"));
     }
     Ok(changes)
 }
 
 /// Explicit (topic, partition, offset) targets, each beside the group's committed offset.
-fn explicit(group: &GroupLag, offsets: &[(String, i32, i64)]) -> Result<Vec<OffsetChange>, Refused> {
+fn explicit(
+    group: &GroupLag,
+    offsets: &[(String, i32, i64)],
+) -> Result<Vec<OffsetChange>, Refused> {
     if offsets.is_empty() {
         return Err(Refused::field("offsets", "name the offsets: topic, partition, offset"));
     }
@@ -131,9 +149,94 @@ fn explicit(group: &GroupLag, offsets: &[(String, i32, i64)]) -> Result<Vec<Offs
         .iter()
         .map(|(t, p, o)| {
             if *o < 0 {
-                return Err(Refused::field("offsets", format!("offset {o} for {t}/{p} is negative")));
+                return Err(Refused::field(
+                    "offsets",
+                    format!("offset {o} for {t}/{p} is negative"),
+                ));
             }
             Ok(OffsetChange { topic: t.clone(), partition: *p, current: current(t, *p), new: *o })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::fixtures::{partition, snapshot, topic};
+    use crate::evaluator::{Drain, GroupSummary, PartitionLag, PartitionStatus, TopicLag};
+
+    fn group(members: usize) -> GroupLag {
+        let partition = PartitionLag {
+            partition: 0,
+            committed: 5,
+            end: Some(40),
+            lag: 35,
+            lag_seconds: None,
+            status: PartitionStatus::Ok,
+            owner: None,
+        };
+        GroupLag {
+            summary: GroupSummary {
+                name: "billing".into(),
+                state: "Empty".into(),
+                protocol_type: "consumer".into(),
+                protocol: String::new(),
+                coordinator: None,
+                members,
+                status: PartitionStatus::Ok,
+                lag: 35,
+                max_lag: 35,
+                lag_seconds: None,
+                consume_per_sec: None,
+                produce_per_sec: None,
+                drain_seconds: None,
+                drain: Drain::Unknown,
+                offsets_error: None,
+            },
+            topics: vec![TopicLag {
+                topic: "orders".into(),
+                lag: 35,
+                max_lag: 35,
+                lag_seconds: None,
+                status: PartitionStatus::Ok,
+                partitions: vec![partition],
+            }],
+        }
+    }
+
+    fn request(to: &str) -> ResetRequest {
+        ResetRequest { to: to.into(), ..ResetRequest::default() }
+    }
+
+    #[test]
+    fn resets_are_planned_from_the_last_poll_and_refused_while_members_consume() {
+        let polled = snapshot(1, vec![topic("orders", vec![partition(0, Some(0), (2, 40))])]);
+        let none = HashMap::new();
+        let earliest = plan_reset(&group(0), &polled, &request("earliest"), &none).unwrap();
+        assert_eq!(
+            earliest[0],
+            OffsetChange { topic: "orders".into(), partition: 0, current: Some(5), new: 2 }
+        );
+        let latest = plan_reset(&group(0), &polled, &request("latest"), &none).unwrap();
+        assert_eq!(latest[0].new, 40);
+        let busy = plan_reset(&group(2), &polled, &request("latest"), &none).unwrap_err();
+        assert!(busy.message.contains("2 active members"), "{busy}");
+        assert_eq!(
+            plan_reset(&group(0), &polled, &request("sideways"), &none).unwrap_err().field,
+            Some("to")
+        );
+    }
+
+    #[test]
+    fn a_reset_to_a_time_uses_the_offsets_the_brokers_gave() {
+        let polled = snapshot(1, vec![topic("orders", vec![partition(0, Some(0), (2, 40))])]);
+        let mut at = request("timestamp");
+        at.at = Some("2026-12-01 08:00".into());
+        assert!(reset_time(&at).unwrap().is_some());
+        assert_eq!(reset_scope(&group(0), &at), [("orders", vec![0])]);
+        let found = HashMap::from([("orders".to_string(), vec![(0, 17)])]);
+        assert_eq!(plan_reset(&group(0), &polled, &at, &found).unwrap()[0].new, 17);
+        at.at = Some("yesterday".into());
+        assert_eq!(reset_time(&at).unwrap_err().field, Some("at"));
+    }
 }

@@ -78,15 +78,6 @@ impl From<crate::operate::Refused> for WebError {
     }
 }
 
-impl From<crate::operate::OperateError> for WebError {
-    fn from(error: crate::operate::OperateError) -> Self {
-        match error {
-            crate::operate::OperateError::Refused(refused) => refused.into(),
-            crate::operate::OperateError::Broker(e) => WebError::Broker(e),
-        }
-    }
-}
-
 impl From<StoreError> for WebError {
     fn from(error: StoreError) -> Self {
         WebError::Admin(AdminError::Store(error))

@@ -336,9 +336,10 @@ fn the_generic_webhook_carries_the_group_facts() {
 }
 
 /// The lowercase ASCII words of `text`: names and codes, and any English left in a translation.
+/// The words in Latin letters (numbers left out).
 fn latin_words(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|word| !word.is_empty())
+        .filter(|word| word.chars().any(|c| c.is_ascii_alphabetic()))
         .map(str::to_lowercase)
         .collect()
 }

@@ -32,10 +32,14 @@ pub(super) async fn reset(
             .get(cluster)
             .and_then(|c| c.snapshot.clone())
             .ok_or_else(|| WebError::Query(QueryError::NotPolledYet(cluster.to_owned())))?;
-        let offsets_at = async |topic: &str, partitions: &[i32], at: Millis| {
-            actions.offsets_at(topic, partitions, at).await
-        };
-        let changes = operate::plan_reset(&group, &snapshot, &body, offsets_at).await?;
+        let mut at_time = HashMap::new();
+        if let Some(at) = operate::reset_time(&body)? {
+            for (topic, partitions) in operate::reset_scope(&group, &body) {
+                let found = actions.offsets_at(topic, &partitions, at).await?;
+                at_time.insert(topic.to_owned(), found);
+            }
+        }
+        let changes = operate::plan_reset(&group, &snapshot, &body, &at_time)?;
         if body.apply {
             let offsets: Vec<(String, i32, i64)> =
                 changes.iter().map(|c| (c.topic.clone(), c.partition, c.new)).collect();

@@ -9,19 +9,20 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, patch, post};
 use axum::{Json, Router};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::AppState;
 use super::access::Caller;
 use super::error::{ApiError, PageError, WebError};
-use super::form::{ApiJson, Fields, PageForm, parse_time};
+use super::form::{ApiJson, Fields, PageForm};
 use super::i18n::{Lang, Messages};
 use super::view::{Chrome, here, render, segment};
 use crate::auth::{Action, Role};
 use crate::brokers::kafka::actions::{KafkaActions, TopicSpec};
-use crate::domain::Millis;
+use std::collections::HashMap;
+
 use crate::evaluator::GroupLag;
-use crate::operate::{self, OffsetChange, ResetOutcome, ResetRequest, TopicRequest};
+use crate::operate::{self, ResetOutcome, ResetRequest, TopicRequest};
 use crate::query::QueryError;
 
 mod api;
