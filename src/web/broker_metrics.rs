@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use askama::Template;
-use axum::extract::{OriginalUri, Path, State};
+use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::get;
 use axum::{Json, Router};
@@ -14,13 +14,14 @@ use super::AppState;
 use super::error::{ApiError, PageError};
 use super::form::{ApiQuery, PageQuery};
 use super::format::Fmt;
-use super::i18n::{Lang, Messages};
+use super::i18n::Messages;
 use super::view::{Chrome, Line, RangeParam, chart_json, here, render};
-use crate::auth::Principal;
 use crate::clock::now_millis;
 use crate::domain::metrics::{BrokerMetrics, Metric};
 use crate::poller::ClusterStatus;
 use crate::query::{self, MetricsDetail, Range};
+use crate::web::access::Caller;
+use crate::web::access::Page;
 
 pub fn pages() -> Router<AppState> {
     Router::new()
@@ -238,15 +239,14 @@ fn charts(
         .collect()
 }
 
-async fn page(
+async fn metrics_page(
     state: AppState,
-    lang: Lang,
-    uri: OriginalUri,
-    who: Principal,
+    page: Page,
     cluster: String,
     broker: Option<i32>,
     params: RangeParam,
 ) -> Result<Response, PageError> {
+    let Page { lang, uri, caller: Caller { who, .. } } = page;
     let now = now_millis();
     let d = detail(&state, &cluster, broker, params).await?;
     let t = lang.messages();
@@ -261,22 +261,18 @@ async fn page(
 
 async fn cluster_page(
     State(state): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    who: Principal,
+    page: Page,
     Path(cluster): Path<String>,
     PageQuery(params): PageQuery<RangeParam>,
 ) -> Result<Response, PageError> {
-    page(state, lang, uri, who, cluster, None, params).await
+    metrics_page(state, page, cluster, None, params).await
 }
 
 async fn broker_page(
     State(state): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    who: Principal,
+    page: Page,
     Path((cluster, broker)): Path<(String, i32)>,
     PageQuery(params): PageQuery<RangeParam>,
 ) -> Result<Response, PageError> {
-    page(state, lang, uri, who, cluster, Some(broker), params).await
+    metrics_page(state, page, cluster, Some(broker), params).await
 }

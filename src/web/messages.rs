@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use askama::Template;
-use axum::extract::{OriginalUri, Path, State};
+use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -17,7 +17,7 @@ use super::access::Caller;
 use super::error::{ApiError, PageError, WebError};
 use super::form::{ApiJson, ApiQuery, Fields, PageForm, PageQuery, parse_time};
 use super::format::Fmt;
-use super::i18n::{Lang, Messages};
+use super::i18n::Messages;
 use super::view::{Chrome, here, render};
 use crate::auth::{Action, Role};
 use crate::brokers::ClusterClient;
@@ -32,6 +32,7 @@ use crate::domain::ClusterKind;
 use crate::domain::Millis;
 use crate::operate::{SendRequest, expand};
 use crate::query::QueryError;
+use crate::web::access::Page;
 
 /// Kafka's default `max.message.bytes`, when the topic's configuration is not known.
 const DEFAULT_MAX_MESSAGE_BYTES: usize = 1_048_588;
@@ -277,11 +278,10 @@ pub fn partitions_of(state: &AppState, cluster: &str, topic: &str) -> usize {
 
 async fn send_page(
     State(state): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    caller: Caller,
+    page: Page,
     Path((cluster, topic)): Path<(String, String)>,
 ) -> Result<Response, PageError> {
+    let Page { lang, uri, caller } = page;
     let what = Action { action: "message.send", cluster: Some(&cluster), object: Some(&topic) };
     caller.require(&state, Role::Operator, what).await?;
     crate::query::require_topic(&state.clusters, &cluster, &topic)?;
@@ -304,12 +304,11 @@ async fn send_page(
 
 async fn send_form(
     State(state): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    caller: Caller,
+    page: Page,
     Path((cluster, topic)): Path<(String, String)>,
     PageForm(f): PageForm<Fields>,
 ) -> Result<Response, PageError> {
+    let Page { lang, uri, caller } = page;
     let sent = match send_request_from(&f) {
         Ok(request) => send(&state, &caller, &cluster, &topic, &request).await,
         Err(e) => Err(e),
@@ -579,12 +578,11 @@ pub fn show(bytes: &[u8], how: &str) -> String {
 
 async fn browse_page(
     State(state): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    caller: Caller,
+    page: Page,
     Path((cluster, topic)): Path<(String, String)>,
     PageQuery(q): PageQuery<BrowseQuery>,
 ) -> Result<Response, PageError> {
+    let Page { lang, uri, caller } = page;
     // The first visit shows the form; a submitted form (it always sends `from`) reads.
     let (result, error) = if q.from.is_some() {
         match browse(&state, &caller, &cluster, &topic, &q).await {

@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{OriginalUri, Path, State};
+use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -18,7 +18,6 @@ use super::view::{
     Chrome, Line, RangeParam, chart_json, dir_code, here, next_direction, rate_chart, render,
     segment, sort_mark,
 };
-use crate::auth::Principal;
 use crate::clock::now_millis;
 use crate::domain::ClusterKind;
 use crate::domain::GroupMember;
@@ -29,6 +28,8 @@ use crate::query::{
     PartitionRow, QueueDetail, QueueList, QueueQuery, QueueSort, Range, TopicDetail, TopicList,
     TopicQuery, TopicSort,
 };
+use crate::web::access::Caller;
+use crate::web::access::Page;
 
 pub fn pages() -> Router<AppState> {
     Router::new()
@@ -52,12 +53,8 @@ pub struct OverviewPage {
     clusters: Vec<ClusterSummary>,
 }
 
-async fn overview(
-    State(state): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    who: Principal,
-) -> Response {
+async fn overview(State(state): State<AppState>, page: Page) -> Response {
+    let Page { lang, uri, caller: Caller { who, .. } } = page;
     render(&OverviewPage {
         t: lang.messages(),
         f: Fmt::new(lang, now_millis()),
@@ -78,12 +75,11 @@ pub struct ClusterPage {
 
 async fn cluster(
     State(state): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    who: Principal,
+    page: Page,
     Path(name): Path<String>,
     PageQuery(params): PageQuery<RangeParam>,
 ) -> Result<Response, PageError> {
+    let Page { lang, uri, caller: Caller { who, .. } } = page;
     let now = now_millis();
     let d = query::cluster_detail(&state.clusters, &state.store, &name, params.range, now).await?;
     let points: Vec<_> = d.history.iter().map(|p| (p.ts, p.messages_in_per_sec)).collect();
@@ -205,12 +201,11 @@ impl QueuePage {}
 
 async fn queue(
     State(state): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    who: Principal,
+    page: Page,
     Path((name, vhost, queue)): Path<(String, String, String)>,
     PageQuery(params): PageQuery<RangeParam>,
 ) -> Result<Response, PageError> {
+    let Page { lang, uri, caller: Caller { who, .. } } = page;
     let now = now_millis();
     let d = query::queue_detail(
         &state.clusters,
@@ -262,12 +257,11 @@ async fn queue(
 
 async fn queues(
     State(state): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    who: Principal,
+    page: Page,
     Path(name): Path<String>,
     PageQuery(params): PageQuery<QueueQuery>,
 ) -> Result<Response, PageError> {
+    let Page { lang, uri, caller: Caller { who, .. } } = page;
     let list = query::queue_list(&state.clusters, &name, &params)?;
     Ok(render(&QueuesPage {
         t: lang.messages(),
@@ -369,12 +363,11 @@ impl TopicsPage {
 
 async fn topics(
     State(state): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    who: Principal,
+    page: Page,
     Path(name): Path<String>,
     PageQuery(params): PageQuery<TopicQuery>,
 ) -> Result<Response, PageError> {
+    let Page { lang, uri, caller: Caller { who, .. } } = page;
     let list = query::topic_list(&state.clusters, &name, &params)?;
     Ok(render(&TopicsPage {
         t: lang.messages(),
@@ -441,12 +434,11 @@ impl TopicPage {
 
 async fn topic(
     State(state): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    who: Principal,
+    page: Page,
     Path((name, topic)): Path<(String, String)>,
     PageQuery(params): PageQuery<RangeParam>,
 ) -> Result<Response, PageError> {
+    let Page { lang, uri, caller: Caller { who, .. } } = page;
     let now = now_millis();
     let mut d =
         query::topic_detail(&state.clusters, &state.store, &name, &topic, params.range, now)
@@ -538,12 +530,11 @@ impl GroupsPage {
 
 async fn groups(
     State(state): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    who: Principal,
+    page: Page,
     Path(name): Path<String>,
     PageQuery(params): PageQuery<GroupQuery>,
 ) -> Result<Response, PageError> {
+    let Page { lang, uri, caller: Caller { who, .. } } = page;
     let list = query::group_list(&state.clusters, &name, &params)?;
     Ok(render(&GroupsPage {
         t: lang.messages(),
@@ -603,12 +594,11 @@ impl GroupPage {
 
 async fn group(
     State(state): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    who: Principal,
+    page: Page,
     Path((name, group)): Path<(String, String)>,
     PageQuery(params): PageQuery<RangeParam>,
 ) -> Result<Response, PageError> {
+    let Page { lang, uri, caller: Caller { who, .. } } = page;
     let now = now_millis();
     let d = query::group_detail(&state.clusters, &state.store, &name, &group, params.range, now)
         .await?;

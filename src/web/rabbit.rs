@@ -3,7 +3,7 @@
 //! them back, so they return marked redelivered; the page says so before anything is read.
 
 use askama::Template;
-use axum::extract::{OriginalUri, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -14,11 +14,12 @@ use super::AppState;
 use super::access::Caller;
 use super::error::{ApiError, PageError, WebError};
 use super::form::{ApiJson, Fields, PageForm};
-use super::i18n::{Lang, Messages};
+use super::i18n::Messages;
 use super::view::{Chrome, here, render};
 use crate::auth::{Action, Role};
 use crate::brokers::rabbitmq::{Exchange, Peeked, Publish, QueueLinks, RabbitAdapter};
 use crate::domain::ClusterKind;
+use crate::web::access::Page;
 
 pub fn pages() -> Router<AppState> {
     Router::new()
@@ -66,11 +67,10 @@ pub struct ExchangesPage {
 
 async fn exchanges_page(
     State(state): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    caller: Caller,
+    page: Page,
     Path(cluster): Path<String>,
 ) -> Result<Response, PageError> {
+    let Page { lang, uri, caller } = page;
     let (rabbit, _) = state.operators.rabbit(&cluster)?;
     let exchanges = rabbit.exchanges().await.map_err(|e| e.to_string());
     Ok(render(&ExchangesPage {
@@ -165,12 +165,8 @@ fn publish_from(f: &Fields) -> Result<Publish, WebError> {
     })
 }
 
-async fn publish_page(
-    lang: Lang,
-    uri: OriginalUri,
-    caller: Caller,
-    Path(cluster): Path<String>,
-) -> Response {
+async fn publish_page(page: Page, Path(cluster): Path<String>) -> Response {
+    let Page { lang, uri, caller } = page;
     let mut form = Fields::default();
     form.push("vhost", "/");
     render(&PublishPage {
@@ -186,12 +182,11 @@ async fn publish_page(
 
 async fn publish_form(
     State(state): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    caller: Caller,
+    page: Page,
     Path(cluster): Path<String>,
     PageForm(f): PageForm<Fields>,
 ) -> Result<Response, PageError> {
+    let Page { lang, uri, caller } = page;
     let outcome = match publish_from(&f) {
         Ok(message) => publish(&state, &caller, &cluster, &message).await,
         Err(e) => Err(e),
@@ -234,12 +229,11 @@ impl PeekPage {
 }
 
 async fn peek_page(
-    lang: Lang,
-    uri: OriginalUri,
-    caller: Caller,
+    page: Page,
     Path(cluster): Path<String>,
     axum::extract::Query(prefill): axum::extract::Query<Fields>,
 ) -> Response {
+    let Page { lang, uri, caller } = page;
     let mut form = Fields::default();
     form.push("vhost", Some(prefill.value("vhost")).filter(|v| !v.is_empty()).unwrap_or("/"));
     form.push("queue", prefill.value("queue"));
@@ -257,12 +251,11 @@ async fn peek_page(
 
 async fn peek_form(
     State(state): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    caller: Caller,
+    page: Page,
     Path(cluster): Path<String>,
     PageForm(f): PageForm<Fields>,
 ) -> Result<Response, PageError> {
+    let Page { lang, uri, caller } = page;
     let count = f.value("count").parse().unwrap_or(5);
     let outcome = peek(&state, &caller, &cluster, f.value("vhost"), f.value("queue"), count).await;
     let (messages, error) = match outcome {

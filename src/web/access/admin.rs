@@ -1,6 +1,7 @@
 //! Users, API tokens and the audit log, as admin pages.
 
 use super::*;
+use crate::web::access::Page;
 
 // Users, tokens, audit (admin)
 
@@ -208,11 +209,10 @@ pub(super) const AUDIT_PAGE: i64 = 500;
 
 pub(super) async fn audit_page(
     State(state): State<AppState>,
-    lang: Lang,
-    who: Principal,
+    page: Page,
     remote: Remote,
-    uri: OriginalUri,
 ) -> Result<Response, PageError> {
+    let Page { lang, uri, caller: Caller { who, .. } } = page;
     let what = Action { action: "audit.read", ..Action::default() };
     allow(&state, &who, Role::Operator, what, &remote).await?;
     let entries = state

@@ -285,6 +285,28 @@ impl Caller {
     }
 }
 
+/// What every page handler is given in one extractor: the reader's language, who is asking (and
+/// from where), and the address the page was asked with, for its header and language switch.
+pub struct Page {
+    pub lang: Lang,
+    pub uri: OriginalUri,
+    pub caller: Caller,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Page {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Ok(lang) = Lang::from_request_parts(parts, state).await;
+        let Ok(caller) = Caller::from_request_parts(parts, state).await;
+        let uri = match OriginalUri::from_request_parts(parts, state).await {
+            Ok(uri) => uri,
+            Err(never) => match never {},
+        };
+        Ok(Page { lang, uri, caller })
+    }
+}
+
 pub fn pages() -> Router<AppState> {
     Router::new()
         .route("/login", get(login_page).post(login_form))

@@ -1,6 +1,7 @@
 //! Alert channels: the list, the form, sending a test notice, delete; URLs shown without their secrets.
 
 use super::*;
+use crate::web::access::Page;
 
 // Channels
 
@@ -70,11 +71,10 @@ pub(super) async fn channels_view(
 
 pub(super) async fn channels_page(
     State(state): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    caller: Caller,
+    page: Page,
     PageQuery(d): PageQuery<Done>,
 ) -> Result<Response, PageError> {
+    let Page { lang, uri, caller } = page;
     channels_view(&state, lang, &uri, &caller.who, d.text(lang.messages()), None).await
 }
 
@@ -122,10 +122,9 @@ pub(super) fn channel_form(
 
 pub(super) async fn new_channel_page(
     State(state): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    caller: Caller,
+    page: Page,
 ) -> Result<Response, PageError> {
+    let Page { lang, uri, caller } = page;
     let what = Action { action: "alert_channel.save", cluster: None, object: None };
     caller.require(&state, Role::Admin, what).await?;
     let mut form = Fields::default();
@@ -136,11 +135,10 @@ pub(super) async fn new_channel_page(
 
 pub(super) async fn edit_channel_page(
     State(state): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    caller: Caller,
+    page: Page,
     Path(name): Path<String>,
 ) -> Result<Response, PageError> {
+    let Page { lang, uri, caller } = page;
     let what = Action { action: "alert_channel.save", cluster: None, object: Some(&name) };
     caller.require(&state, Role::Admin, what).await?;
     let channel = admin::channel(&state.store, &name).await?;
@@ -149,12 +147,11 @@ pub(super) async fn edit_channel_page(
 
 pub(super) async fn save_channel_form(
     state: AppState,
-    lang: Lang,
-    uri: OriginalUri,
-    caller: Caller,
+    page: Page,
     editing: Option<String>,
     f: Fields,
 ) -> Result<Response, PageError> {
+    let Page { lang, uri, caller } = page;
     let name = f.value("name").to_owned();
     let what = Action { action: "alert_channel.save", cluster: None, object: Some(&name) };
     let saved = caller
@@ -179,32 +176,27 @@ pub(super) async fn save_channel_form(
 
 pub(super) async fn create_channel_form(
     State(state): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    caller: Caller,
+    page: Page,
     PageForm(f): PageForm<Fields>,
 ) -> Result<Response, PageError> {
-    save_channel_form(state, lang, uri, caller, None, f).await
+    save_channel_form(state, page, None, f).await
 }
 
 pub(super) async fn update_channel_form(
     State(state): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    caller: Caller,
+    page: Page,
     Path(name): Path<String>,
     PageForm(f): PageForm<Fields>,
 ) -> Result<Response, PageError> {
-    save_channel_form(state, lang, uri, caller, Some(name), f).await
+    save_channel_form(state, page, Some(name), f).await
 }
 
 pub(super) async fn test_channel_form(
     State(state): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    caller: Caller,
+    page: Page,
     Path(name): Path<String>,
 ) -> Result<Response, PageError> {
+    let Page { lang, uri, caller } = page;
     let what = Action { action: "alert_channel.test", cluster: None, object: Some(&name) };
     let outcome = caller
         .act(&state, Role::Operator, what, async {
@@ -217,11 +209,10 @@ pub(super) async fn test_channel_form(
 
 pub(super) async fn delete_channel_form(
     State(state): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    caller: Caller,
+    page: Page,
     Path(name): Path<String>,
 ) -> Result<Response, PageError> {
+    let Page { lang, uri, caller } = page;
     let what = Action { action: "alert_channel.delete", cluster: None, object: Some(&name) };
     let deleted = caller
         .act(&state, Role::Admin, what, async { admin::delete_channel(&state.store, &name).await })

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::alerting::message;
+use crate::web::access::Page;
 
 // Alerts and incidents
 
@@ -44,11 +45,10 @@ pub(super) fn delivery_summary(t: &Messages, v: &IncidentView) -> String {
 
 pub(super) async fn alerts_page(
     State(state): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    caller: Caller,
+    page: Page,
     PageQuery(d): PageQuery<Done>,
 ) -> Result<Response, PageError> {
+    let Page { lang, uri, caller } = page;
     let o = admin::overview(&state.store, &state.clusters.all(), HISTORY).await?;
     Ok(render(&AlertsPage {
         t: lang.messages(),
@@ -79,12 +79,11 @@ impl IncidentPage {
 
 pub(super) async fn incident_page(
     State(state): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    caller: Caller,
+    page: Page,
     Path(id): Path<String>,
     PageQuery(d): PageQuery<Done>,
 ) -> Result<Response, PageError> {
+    let Page { lang, uri, caller } = page;
     let v = admin::incident(&state.store, &id).await?;
     Ok(render(&IncidentPage {
         t: lang.messages(),

@@ -1,6 +1,7 @@
 //! Alert rules: the list, the form (new and edit), enable, disable and delete.
 
 use super::*;
+use crate::web::access::Page;
 
 // Rules
 
@@ -75,11 +76,10 @@ pub(super) fn describe_condition(rule: &RuleDef) -> String {
 
 pub(super) async fn rules_page(
     State(state): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    caller: Caller,
+    page: Page,
     PageQuery(d): PageQuery<Done>,
 ) -> Result<Response, PageError> {
+    let Page { lang, uri, caller } = page;
     let rules = state.store.alert_rules().await.map_err(|e| PageError::from(WebError::from(e)))?;
     Ok(render(&RulesPage {
         t: lang.messages(),
@@ -148,10 +148,9 @@ pub(super) async fn rule_form(
 
 pub(super) async fn new_rule_page(
     State(state): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    caller: Caller,
+    page: Page,
 ) -> Result<Response, PageError> {
+    let Page { lang, uri, caller } = page;
     let what = Action { action: "alert_rule.save", cluster: None, object: None };
     caller.require(&state, Role::Admin, what).await?;
     let mut form = Fields::default();
@@ -163,11 +162,10 @@ pub(super) async fn new_rule_page(
 
 pub(super) async fn edit_rule_page(
     State(state): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    caller: Caller,
+    page: Page,
     Path(name): Path<String>,
 ) -> Result<Response, PageError> {
+    let Page { lang, uri, caller } = page;
     let what = Action { action: "alert_rule.save", cluster: None, object: Some(&name) };
     caller.require(&state, Role::Admin, what).await?;
     let rule = admin::rule(&state.store, &name).await?;
@@ -177,12 +175,11 @@ pub(super) async fn edit_rule_page(
 
 pub(super) async fn save_rule_form(
     state: AppState,
-    lang: Lang,
-    uri: OriginalUri,
-    caller: Caller,
+    page: Page,
     editing: Option<String>,
     f: Fields,
 ) -> Result<Response, PageError> {
+    let Page { lang, uri, caller } = page;
     let name = f.value("name").to_owned();
     let what = Action { action: "alert_rule.save", cluster: None, object: Some(&name) };
     let saved = caller
@@ -206,23 +203,19 @@ pub(super) async fn save_rule_form(
 
 pub(super) async fn create_rule_form(
     State(state): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    caller: Caller,
+    page: Page,
     PageForm(f): PageForm<Fields>,
 ) -> Result<Response, PageError> {
-    save_rule_form(state, lang, uri, caller, None, f).await
+    save_rule_form(state, page, None, f).await
 }
 
 pub(super) async fn update_rule_form(
     State(state): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    caller: Caller,
+    page: Page,
     Path(name): Path<String>,
     PageForm(f): PageForm<Fields>,
 ) -> Result<Response, PageError> {
-    save_rule_form(state, lang, uri, caller, Some(name), f).await
+    save_rule_form(state, page, Some(name), f).await
 }
 
 pub(super) async fn switch_rule(

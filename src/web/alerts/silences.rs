@@ -1,6 +1,7 @@
 //! Silences: the list, a new silence, ending one.
 
 use super::*;
+use crate::web::access::Page;
 
 // Silences
 
@@ -47,12 +48,11 @@ pub(super) async fn silences_view(
 /// `?rule=&subject=` prefill the form (the incident page links here).
 pub(super) async fn silences_page(
     State(state): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    caller: Caller,
+    page: Page,
     PageQuery(d): PageQuery<Done>,
     PageQuery(prefill): PageQuery<Fields>,
 ) -> Result<Response, PageError> {
+    let Page { lang, uri, caller } = page;
     let mut form = Fields::default();
     form.push("rule", prefill.value("rule"));
     form.push("subject", prefill.value("subject"));
@@ -71,11 +71,10 @@ pub(super) fn silence_from_fields(f: &Fields) -> Result<SilenceRequest, Definiti
 
 pub(super) async fn create_silence_form(
     State(state): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    caller: Caller,
+    page: Page,
     PageForm(f): PageForm<Fields>,
 ) -> Result<Response, PageError> {
+    let Page { lang, uri, caller } = page;
     let rule = f.value("rule").to_owned();
     let what = Action { action: "silence.add", cluster: None, object: Some(&rule) };
     let added = caller

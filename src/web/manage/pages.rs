@@ -1,6 +1,7 @@
 //! The forms and result pages of topic and group changes.
 
 use super::*;
+use crate::web::access::Page;
 
 // Pages
 
@@ -54,12 +55,11 @@ pub(super) fn result_page(
 
 pub(super) async fn create_topic_form(
     State(state): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    caller: Caller,
+    page: Page,
     Path(cluster): Path<String>,
     PageForm(f): PageForm<Fields>,
 ) -> Result<Response, PageError> {
+    let Page { lang, uri, caller } = page;
     let name = f.value("name").to_owned();
     let outcome = async {
         let number = |field: &str| -> Result<i32, WebError> {
@@ -86,12 +86,11 @@ pub(super) async fn create_topic_form(
 
 pub(super) async fn partitions_form(
     State(state): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    caller: Caller,
+    page: Page,
     Path((cluster, topic)): Path<(String, String)>,
     PageForm(f): PageForm<Fields>,
 ) -> Result<Response, PageError> {
+    let Page { lang, uri, caller } = page;
     let outcome = async {
         let total: usize = f
             .value("total")
@@ -110,12 +109,11 @@ pub(super) async fn partitions_form(
 
 pub(super) async fn configs_form(
     State(state): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    caller: Caller,
+    page: Page,
     Path((cluster, topic)): Path<(String, String)>,
     PageForm(f): PageForm<Fields>,
 ) -> Result<Response, PageError> {
+    let Page { lang, uri, caller } = page;
     let outcome = async {
         let set = key_values(f.value("set"))?;
         let remove: Vec<String> = f
@@ -135,12 +133,11 @@ pub(super) async fn configs_form(
 
 pub(super) async fn delete_topic_form(
     State(state): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    caller: Caller,
+    page: Page,
     Path((cluster, topic)): Path<(String, String)>,
     PageForm(f): PageForm<Fields>,
 ) -> Result<Response, PageError> {
+    let Page { lang, uri, caller } = page;
     let outcome = delete_topic(&state, &caller, &cluster, &topic, f.value("confirm"))
         .await
         .map(|()| Messages::fill(lang.messages().topic_deleted, &[("topic", &topic)]));
@@ -173,12 +170,11 @@ pub(super) fn reset_body(f: &Fields) -> Result<ResetRequest, WebError> {
 
 pub(super) async fn reset_form(
     State(state): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    caller: Caller,
+    page: Page,
     Path((cluster, group)): Path<(String, String)>,
     PageForm(f): PageForm<Fields>,
 ) -> Result<Response, PageError> {
+    let Page { lang, uri, caller } = page;
     let t = lang.messages();
     let back = format!("/clusters/{}/groups/{}", segment(&cluster), segment(&group));
     let outcome = match reset_body(&f) {
@@ -231,12 +227,11 @@ pub(super) async fn reset_form(
 
 pub(super) async fn delete_group_form(
     State(state): State<AppState>,
-    lang: Lang,
-    uri: OriginalUri,
-    caller: Caller,
+    page: Page,
     Path((cluster, group)): Path<(String, String)>,
     PageForm(f): PageForm<Fields>,
 ) -> Result<Response, PageError> {
+    let Page { lang, uri, caller } = page;
     let outcome = if f.value("confirm") == group {
         delete_group(&state, &caller, &cluster, &group)
             .await
