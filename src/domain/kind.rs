@@ -126,13 +126,18 @@ pub fn is_valid_name(name: &str) -> bool {
 /// Longest piece of user or broker input an error message repeats.
 pub const CLIP_CHARS: usize = 80;
 
-/// `text` quoted as an error message repeats it: at most [`CLIP_CHARS`] characters, the rest
-/// replaced by `…`, so a 300-character name neither floods a page nor a log line.
-pub fn clipped(text: &str) -> String {
+/// `text` shortened to at most [`CLIP_CHARS`] characters, the rest replaced by `…`, so a
+/// 300-character name neither floods a page nor a log line.
+pub fn shortened(text: &str) -> std::borrow::Cow<'_, str> {
     match text.char_indices().nth(CLIP_CHARS) {
-        Some((cut, _)) => format!("{:?}", format!("{}…", &text[..cut])),
-        None => format!("{text:?}"),
+        Some((cut, _)) => format!("{}…", &text[..cut]).into(),
+        None => text.into(),
     }
+}
+
+/// `text` quoted as an error message repeats it, [`shortened`].
+pub fn clipped(text: &str) -> String {
+    format!("{:?}", shortened(text))
 }
 
 #[cfg(test)]

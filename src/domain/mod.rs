@@ -9,7 +9,9 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-pub use kind::{Addresses, CLIP_CHARS, Capabilities, ClusterKind, clipped, is_valid_name};
+pub use kind::{
+    Addresses, CLIP_CHARS, Capabilities, ClusterKind, clipped, is_valid_name, shortened,
+};
 
 /// Milliseconds since the Unix epoch; every timestamp in Osprey is one of these.
 pub type Millis = i64;

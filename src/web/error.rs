@@ -286,8 +286,7 @@ fn page_text(error: &WebError, t: &'static Messages) -> (&'static str, String) {
 
 /// A name as an error page repeats it: at most [`crate::domain::CLIP_CHARS`] characters.
 fn clip(text: &str) -> String {
-    let quoted = clipped(text);
-    quoted[1..quoted.len() - 1].replace("\\\"", "\"")
+    crate::domain::shortened(text).into_owned()
 }
 
 #[cfg(test)]
