@@ -440,6 +440,7 @@ impl Config {
     }
 
     fn from_table(table: toml::Table) -> Result<Config, ConfigError> {
+        validate::check_cluster_keys(&table)?;
         let unset = UnsetDerived::of(&table);
         let mut config: Config = serde_path_to_error::deserialize(toml::Value::Table(table))
             .map_err(|e| {

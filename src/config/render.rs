@@ -171,14 +171,16 @@ impl Config {
             } else {
                 line(&format!("jolokia_urls = {}", table(&cluster.jolokia_urls)));
             }
-            line("# Passed to the Kafka client (librdkafka), e.g. for SASL/TLS clusters:");
-            line("#   \"security.protocol\" = \"SASL_SSL\"");
-            line("#   \"sasl.mechanism\" = \"SCRAM-SHA-512\"");
-            line("#   \"sasl.username\" = \"osprey\"");
-            line("#   \"sasl.password\" = \"…\"");
-            line("[clusters.properties]");
-            for (key, value) in &cluster.properties {
-                line(&format!("{} = {}", q(key), q(redact_property(key, value))));
+            if cluster.kind == ClusterKind::Kafka {
+                line("# Passed to the Kafka client (librdkafka), e.g. for SASL/TLS clusters:");
+                line("#   \"security.protocol\" = \"SASL_SSL\"");
+                line("#   \"sasl.mechanism\" = \"SCRAM-SHA-512\"");
+                line("#   \"sasl.username\" = \"osprey\"");
+                line("#   \"sasl.password\" = \"…\"");
+                line("[clusters.properties]");
+                for (key, value) in &cluster.properties {
+                    line(&format!("{} = {}", q(key), q(redact_property(key, value))));
+                }
             }
         }
         out

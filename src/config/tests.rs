@@ -328,3 +328,33 @@ fn the_shipped_example_is_the_rendering_of_the_example() {
     assert_eq!(shipped, Config::example().render_commented());
     assert_eq!(Config::from_toml_str(shipped).unwrap(), Config::example());
 }
+
+#[test]
+fn each_cluster_takes_only_its_kinds_keys() {
+    let error = Config::from_toml_str(
+        "[[clusters]]\nname='a'\nkind='kafka'\nbootstrap_servers='x:1'\nmanagement_url='http://r:15672'",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("clusters[0].management_url"), "{error}");
+    assert!(error.contains("bootstrap_servers, properties"), "{error}");
+    let error = Config::from_toml_str(
+        "[[clusters]]\nname='r'\nkind='rocketmq'\nnamesrv_addrs='n:9876'\n[clusters.properties]\n'a'='b'",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("clusters[0].properties"), "{error}");
+    // What print-config writes for every kind reads back.
+    let mut config = Config::example();
+    let mut rabbit = ClusterConfig::kafka("r", "");
+    rabbit.kind = ClusterKind::Rabbitmq;
+    rabbit.management_url = Some("http://r:15672".into());
+    rabbit.username = Some("u".into());
+    rabbit.password = Some(Secret::new("${RABBIT_PASSWORD}"));
+    let mut rocket = ClusterConfig::kafka("q", "");
+    rocket.kind = ClusterKind::Rocketmq;
+    rocket.namesrv_addrs = Some("n:9876".into());
+    config.clusters.extend([rabbit, rocket]);
+    let read = Config::from_toml_str(&config.render_commented());
+    assert!(read.is_ok(), "{read:?}");
+}

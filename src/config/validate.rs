@@ -2,6 +2,50 @@
 
 use super::*;
 
+/// Keys every cluster may have, whatever its kind.
+const COMMON_CLUSTER_KEYS: [&str; 8] = [
+    "name",
+    "kind",
+    "poll_interval",
+    "poll_timeout",
+    "config_refresh_interval",
+    "read_only",
+    "metrics_urls",
+    "jolokia_urls",
+];
+
+/// The keys only clusters of `kind` have.
+fn kind_keys(kind: ClusterKind) -> &'static [&'static str] {
+    match kind {
+        ClusterKind::Kafka => &["bootstrap_servers", "properties"],
+        ClusterKind::Rabbitmq => &["management_url", "username", "password", "tls_ca_file"],
+        ClusterKind::Rocketmq => &["namesrv_addrs", "access_key", "secret_key"],
+    }
+}
+
+/// Each cluster takes only its kind's keys (a `management_url` on a Kafka cluster was silently
+/// ignored); the error names the key and says which the kind takes. A missing or unknown
+/// `kind` is left to the typed reading, which names it.
+pub(super) fn check_cluster_keys(table: &toml::Table) -> Result<(), ConfigError> {
+    let Some(toml::Value::Array(clusters)) = table.get("clusters") else { return Ok(()) };
+    for (index, cluster) in clusters.iter().enumerate() {
+        let Some(cluster) = cluster.as_table() else { continue };
+        let kind = cluster.get("kind").cloned().and_then(|k| k.try_into::<ClusterKind>().ok());
+        let Some(kind) = kind else { continue };
+        let own = kind_keys(kind);
+        if let Some(key) = cluster
+            .keys()
+            .find(|k| !COMMON_CLUSTER_KEYS.contains(&k.as_str()) && !own.contains(&k.as_str()))
+        {
+            return Err(key_error(
+                format!("clusters[{index}].{key}"),
+                format!("a {kind} cluster has no such key; its own are {}", own.join(", ")),
+            ));
+        }
+    }
+    Ok(())
+}
+
 impl Config {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
         let url = self.database.url.expose();
