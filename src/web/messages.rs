@@ -241,9 +241,21 @@ pub struct SendPage {
     form: Fields,
     outcomes: Vec<SendOutcome>,
     error: Option<String>,
+    /// The form field the error is about; the error then stands beside it, not above the form.
+    error_field: Option<String>,
 }
 
 impl SendPage {
+    /// The error, when it is about `field`.
+    pub fn error_at(&self, field: &str) -> Option<&str> {
+        self.error.as_deref().filter(|_| self.error_field.as_deref() == Some(field))
+    }
+
+    /// The error, when no one field is to blame.
+    pub fn form_error(&self) -> Option<&str> {
+        self.error.as_deref().filter(|_| self.error_field.is_none())
+    }
+
     /// A partition number, or the `broker:queue` a RocketMQ queue index stands for.
     pub fn queue_label(&self, index: &i32) -> String {
         usize::try_from(*index)
@@ -299,6 +311,7 @@ async fn send_page(
         form,
         outcomes: Vec::new(),
         error: None,
+        error_field: None,
     }))
 }
 
@@ -314,12 +327,12 @@ async fn send_form(
         Err(e) => Err(e),
     };
     // The form comes back with what was typed and the error beside it, in the error's status.
-    let (outcomes, error, status) = match sent {
-        Ok(outcomes) => (outcomes, None, axum::http::StatusCode::OK),
+    let (outcomes, error, error_field, status) = match sent {
+        Ok(outcomes) => (outcomes, None, None, axum::http::StatusCode::OK),
         Err(e @ (WebError::Forbidden(_) | WebError::Unauthorized(_) | WebError::Query(_))) => {
             return Err(PageError::from(e));
         }
-        Err(e) => (Vec::new(), Some(e.to_string()), e.status()),
+        Err(e) => (Vec::new(), Some(e.to_string()), e.field().map(str::to_owned), e.status()),
     };
     let (queue_labels, rocket) = queue_labels(&state, &cluster, &topic);
     let page = SendPage {
@@ -332,6 +345,7 @@ async fn send_form(
         form: f,
         outcomes,
         error,
+        error_field,
     };
     Ok((status, render(&page)).into_response())
 }

@@ -156,6 +156,30 @@ async fn sends_are_checked_before_they_reach_the_broker() {
     let message = error["error"]["message"].as_str().unwrap();
     assert!(message.starts_with("the value is not JSON"), "no prefix: {message}");
     assert_eq!(error["error"]["field"], "value");
+    // The form comes back with what was typed and the error beside its field, even for a body
+    // past axum's default 2 MiB limit.
+    let big = "y".repeat(3_000_000);
+    for (value, format, says) in
+        [("{ kept", "json", "not JSON"), (big.as_str(), "text", "max.message.bytes")]
+    {
+        let form = app
+            .http
+            .post(format!("{}/clusters/it/topics/mock/send", app.base))
+            .form(&[("key", "typed-key"), ("value", value), ("value_format", format)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(form.status(), 422);
+        let page = form.text().await.unwrap();
+        let beside = page.split(r#"id="error-value">"#).nth(1).unwrap_or_default();
+        assert!(
+            beside.contains(says),
+            "the error stands beside the value: {}",
+            &page[..page.len().min(3000)]
+        );
+        assert!(!page.contains(r#"id="send-error""#), "not above the form");
+        assert!(page.contains(r#"value="typed-key""#), "what was typed is kept");
+    }
     let (status, _) = send(&app.http, &app, json!({"value": "x", "partition": 7})).await;
     assert_eq!(status, 200, "the broker's own error comes back per message");
     let (_, outcome) = send(&app.http, &app, json!({"value": "x", "partition": 7})).await;
