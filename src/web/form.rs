@@ -17,6 +17,32 @@ use crate::alerting::definition::DefinitionError;
 use crate::domain::Millis;
 use crate::duration_text;
 
+/// A refused form's error and the field it is about; the page puts it beside that field, or
+/// above the form when no one field is to blame.
+#[derive(Debug, Clone, Default)]
+pub struct FormError {
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl FormError {
+    /// The message, when it is about `field`.
+    pub fn at(&self, field: &str) -> Option<&str> {
+        (self.field.as_deref() == Some(field)).then_some(self.message.as_str())
+    }
+}
+
+impl From<&crate::alerting::admin::AdminError> for FormError {
+    fn from(error: &crate::alerting::admin::AdminError) -> Self {
+        match error {
+            crate::alerting::admin::AdminError::Invalid(e) => {
+                FormError { field: Some(e.field.clone()), message: e.message.clone() }
+            }
+            other => FormError { field: None, message: other.to_string() },
+        }
+    }
+}
+
 /// Largest request body Osprey reads: forms, JSON and the CSRF check alike (a mock-sent
 /// message may be large; the topic's own size limit is checked after reading).
 pub const MAX_BODY: usize = 16 * 1024 * 1024;

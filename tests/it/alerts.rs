@@ -556,7 +556,13 @@ async fn rules_channels_and_silences_are_managed_through_the_api_and_the_pages()
     .await;
     assert_eq!(bad.status(), 422);
     let text = bad.text().await.unwrap();
-    assert!(text.contains("is not a number") && text.contains("id=\"form-error\""), "{text}");
+    // The error stands beside the field it is about, and what was typed stays.
+    let beside = text.split(r#"id="error-threshold">"#).nth(1).unwrap_or_default();
+    assert!(
+        beside.split("</small>").next().unwrap_or_default().contains("is not a number"),
+        "{text}"
+    );
+    assert!(!text.contains(r#"id="form-error""#) && text.contains(r#"value="many""#), "{text}");
     let good = form(vec![
         ("name", "r"),
         ("kind", "consumer_lag"),

@@ -99,10 +99,43 @@ pub struct RuleFormPage {
     editing: Option<String>,
     form: Fields,
     channels: Vec<String>,
-    error: Option<String>,
+    error: Option<FormError>,
 }
 
+/// The rule form's fields that show their own error beside them (the others' errors stand above
+/// the form).
+const FIELDS_WITH_ERRORS: [&str; 14] = [
+    "name",
+    "kind",
+    "cluster",
+    "group",
+    "topic",
+    "vhost",
+    "queue",
+    "threshold",
+    "status",
+    "metric",
+    "for",
+    "for_polls",
+    "repeat_interval",
+    "severity",
+];
+
 impl RuleFormPage {
+    /// The error, when it is about `field`.
+    pub fn error_at(&self, field: &str) -> Option<&str> {
+        self.error.as_ref()?.at(field)
+    }
+
+    /// The error, when no field with a place for it is to blame.
+    pub fn form_error(&self) -> Option<&str> {
+        let error = self.error.as_ref()?;
+        match error.field.as_deref() {
+            Some(field) if FIELDS_WITH_ERRORS.contains(&field) => None,
+            _ => Some(error.message.as_str()),
+        }
+    }
+
     pub fn metrics(&self) -> [Metric; 21] {
         Metric::ALL
     }
@@ -130,7 +163,7 @@ pub(super) async fn rule_form(
     who: &Principal,
     editing: Option<String>,
     form: Fields,
-    error: Option<String>,
+    error: Option<FormError>,
 ) -> Result<Response, PageError> {
     let channels =
         state.store.alert_channels().await.map_err(|e| PageError::from(WebError::from(e)))?;
@@ -195,7 +228,7 @@ pub(super) async fn save_rule_form(
     match saved {
         Ok(()) => Ok(done("/alerts/rules", "saved", f.value("name"))),
         Err(e @ (admin::AdminError::Invalid(_) | admin::AdminError::Exists { .. })) => {
-            rule_form(&state, lang, &uri, &caller.who, editing, f, Some(e.to_string())).await
+            rule_form(&state, lang, &uri, &caller.who, editing, f, Some(FormError::from(&e))).await
         }
         Err(e) => Err(PageError::from(e)),
     }
