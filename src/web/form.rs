@@ -30,6 +30,21 @@ impl FormError {
     pub fn at(&self, field: &str) -> Option<&str> {
         (self.field.as_deref() == Some(field)).then_some(self.message.as_str())
     }
+
+    /// The message, when no field with a place for it on the form (`placed`) is to blame: it
+    /// then stands above the form.
+    pub fn above(&self, placed: &[&str]) -> Option<&str> {
+        match self.field.as_deref() {
+            Some(field) if placed.contains(&field) => None,
+            _ => Some(self.message.as_str()),
+        }
+    }
+}
+
+impl From<&WebError> for FormError {
+    fn from(error: &WebError) -> Self {
+        FormError { field: error.field().map(str::to_owned), message: error.to_string() }
+    }
 }
 
 impl From<&crate::alerting::admin::AdminError> for FormError {
@@ -229,6 +244,17 @@ mod tests {
         let big = rejected(StatusCode::PAYLOAD_TOO_LARGE, "length limit exceeded".into(), "x");
         assert_eq!(big.status(), StatusCode::PAYLOAD_TOO_LARGE);
         assert_eq!(big.to_string(), "the request body is larger than the limit of 16 MiB");
+    }
+
+    #[test]
+    fn a_form_error_stands_beside_its_field_or_above_the_form_when_the_field_has_no_place() {
+        let error = FormError::from(&WebError::invalid("value", "the value is not JSON"));
+        assert_eq!(error.at("value"), Some("the value is not JSON"));
+        assert_eq!(error.above(&["key", "value"]), None);
+        // A field the form shows nowhere (the cluster) is never lost: it goes above the form.
+        let elsewhere = FormError::from(&WebError::invalid("cluster", "not a Kafka cluster"));
+        assert_eq!(elsewhere.above(&["key", "value"]), Some("not a Kafka cluster"));
+        assert_eq!(FormError::from(&WebError::refused("no")).above(&["value"]), Some("no"));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::AppState;
 use super::access::Caller;
 use super::error::{ApiError, PageError, WebError};
-use super::form::{ApiJson, ApiQuery, Fields, PageForm, PageQuery, parse_time};
+use super::form::{ApiJson, ApiQuery, Fields, FormError, PageForm, PageQuery, parse_time};
 use super::format::Fmt;
 use super::i18n::Messages;
 use super::view::{Chrome, here, render};
@@ -240,20 +240,21 @@ pub struct SendPage {
     rocket: bool,
     form: Fields,
     outcomes: Vec<SendOutcome>,
-    error: Option<String>,
-    /// The form field the error is about; the error then stands beside it, not above the form.
-    error_field: Option<String>,
+    error: Option<FormError>,
 }
+
+/// The send form's fields that show their own error beside them.
+const SEND_FIELDS: [&str; 6] = ["partition", "tag", "key", "value", "headers", "count"];
 
 impl SendPage {
     /// The error, when it is about `field`.
     pub fn error_at(&self, field: &str) -> Option<&str> {
-        self.error.as_deref().filter(|_| self.error_field.as_deref() == Some(field))
+        self.error.as_ref()?.at(field)
     }
 
-    /// The error, when no one field is to blame.
+    /// The error, when no field with a place for it is to blame.
     pub fn form_error(&self) -> Option<&str> {
-        self.error.as_deref().filter(|_| self.error_field.is_none())
+        self.error.as_ref()?.above(&SEND_FIELDS)
     }
 
     /// A partition number, or the `broker:queue` a RocketMQ queue index stands for.
@@ -311,7 +312,6 @@ async fn send_page(
         form,
         outcomes: Vec::new(),
         error: None,
-        error_field: None,
     }))
 }
 
@@ -327,12 +327,12 @@ async fn send_form(
         Err(e) => Err(e),
     };
     // The form comes back with what was typed and the error beside it, in the error's status.
-    let (outcomes, error, error_field, status) = match sent {
-        Ok(outcomes) => (outcomes, None, None, axum::http::StatusCode::OK),
+    let (outcomes, error, status) = match sent {
+        Ok(outcomes) => (outcomes, None, axum::http::StatusCode::OK),
         Err(e @ (WebError::Forbidden(_) | WebError::Unauthorized(_) | WebError::Query(_))) => {
             return Err(PageError::from(e));
         }
-        Err(e) => (Vec::new(), Some(e.to_string()), e.field().map(str::to_owned), e.status()),
+        Err(e) => (Vec::new(), Some(FormError::from(&e)), e.status()),
     };
     let (queue_labels, rocket) = queue_labels(&state, &cluster, &topic);
     let page = SendPage {
@@ -345,7 +345,6 @@ async fn send_form(
         form: f,
         outcomes,
         error,
-        error_field,
     };
     Ok((status, render(&page)).into_response())
 }

@@ -129,11 +129,7 @@ impl RuleFormPage {
 
     /// The error, when no field with a place for it is to blame.
     pub fn form_error(&self) -> Option<&str> {
-        let error = self.error.as_ref()?;
-        match error.field.as_deref() {
-            Some(field) if FIELDS_WITH_ERRORS.contains(&field) => None,
-            _ => Some(error.message.as_str()),
-        }
+        self.error.as_ref()?.above(&FIELDS_WITH_ERRORS)
     }
 
     pub fn metrics(&self) -> [Metric; 21] {
