@@ -126,10 +126,9 @@ async fn main() {
         osprey::secret::Secret::new(format!("sqlite://{}/o.db", dir.path().display()));
     config.auth.anonymous_read = true;
     let mut cluster = cluster("rabbit", "");
-    cluster.kind = osprey::domain::ClusterKind::Rabbitmq;
-    cluster.management_url = Some(base.clone());
-    cluster.username = Some("guest".into());
-    cluster.password = Some(osprey::secret::Secret::new("guest"));
+    let password = osprey::secret::Secret::new("guest");
+    cluster.connection =
+        osprey::config::ClusterConfig::rabbitmq("rabbit", &base, "guest", password).connection;
     cluster.poll_interval = Duration::from_secs(30);
     cluster.poll_timeout = Duration::from_secs(30);
     config.clusters = vec![cluster];

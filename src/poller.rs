@@ -42,7 +42,8 @@ fn shorten(text: &str, max_chars: usize) -> String {
 pub struct ClusterState {
     pub name: String,
     pub kind: ClusterKind,
-    pub bootstrap_servers: String,
+    /// Where Osprey reaches the cluster: bootstrap servers, management API or name servers.
+    pub addresses: String,
     pub poll_interval_secs: u64,
     /// How far apart per-topic and per-queue history rows are (`history.topic_sample_interval`):
     /// charts of that history use buckets no finer than this.
@@ -108,17 +109,8 @@ impl ClusterState {
     pub fn new(config: &ClusterConfig) -> Self {
         ClusterState {
             name: config.name.clone(),
-            kind: config.kind,
-            // Where Osprey reaches the cluster: bootstrap servers, name servers or management API.
-            bootstrap_servers: match config.kind {
-                crate::domain::ClusterKind::Kafka => config.bootstrap_servers.clone(),
-                crate::domain::ClusterKind::Rabbitmq => {
-                    config.management_url.clone().unwrap_or_default()
-                }
-                crate::domain::ClusterKind::Rocketmq => {
-                    config.namesrv_addrs.clone().unwrap_or_default()
-                }
-            },
+            kind: config.kind(),
+            addresses: config.connection.addresses().to_owned(),
             poll_interval_secs: config.poll_interval.as_secs(),
             // The configured value is filled in by `PollBook::new`.
             topic_sample_millis: millis(HistoryConfig::default().topic_sample_interval),

@@ -25,7 +25,7 @@ impl ClusterClient {
     /// Creates the cluster's clients without contacting it, so mistakes in client settings
     /// surface before anything starts.
     pub fn connect(cluster: &ClusterConfig) -> Result<ClusterClient, AdapterError> {
-        Ok(match cluster.kind {
+        Ok(match cluster.kind() {
             ClusterKind::Kafka => ClusterClient::Kafka {
                 poll: Arc::new(KafkaAdapter::new(cluster)?),
                 actions: Arc::new(KafkaActions::new(cluster)?),

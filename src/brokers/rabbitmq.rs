@@ -187,15 +187,21 @@ impl std::fmt::Debug for RabbitAdapter {
 impl RabbitAdapter {
     /// The adapter of a `kind = "rabbitmq"` cluster; the password may read `${ENV}`.
     pub fn from_cluster(cluster: &crate::config::ClusterConfig) -> Result<Self, AdapterError> {
-        let password = cluster.password.as_ref().map(|p| p.expose()).unwrap_or_default();
-        let password = crate::secret::interpolate(password, |n| std::env::var(n).ok())
-            .map_err(AdapterError::Config)?;
+        let crate::config::Connection::Rabbitmq(rabbit) = &cluster.connection else {
+            return Err(AdapterError::Config(format!(
+                "{} is not a RabbitMQ cluster",
+                cluster.name
+            )));
+        };
+        let password =
+            crate::secret::interpolate(rabbit.password.expose(), |n| std::env::var(n).ok())
+                .map_err(AdapterError::Config)?;
         RabbitAdapter::new(RabbitSettings {
-            management_url: cluster.management_url.clone().unwrap_or_default(),
-            username: cluster.username.clone().unwrap_or_default(),
+            management_url: rabbit.management_url.clone(),
+            username: rabbit.username.clone(),
             password,
             timeout: cluster.poll_timeout,
-            tls_ca_file: cluster.tls_ca_file.clone(),
+            tls_ca_file: rabbit.tls_ca_file.clone(),
         })
         .map(|adapter| RabbitAdapter { cluster: cluster.name.clone(), ..adapter })
     }

@@ -2,7 +2,6 @@
 //! variables; validation with errors that name the key; a commented rendering with secrets redacted.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
@@ -10,13 +9,15 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::alerting::definition::{ChannelDef, RuleDef};
-use crate::domain::ClusterKind;
 use crate::duration_text;
 use crate::secret::{REDACTED, Secret};
 
+mod cluster;
 mod env;
 mod render;
 mod validate;
+
+pub use cluster::{ClusterConfig, Connection, KafkaConnection, RabbitConnection, RocketConnection};
 
 use env::*;
 
@@ -170,111 +171,6 @@ pub struct HistoryConfig {
     pub topic_sample_interval: Duration,
 }
 
-#[derive(Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct ClusterConfig {
-    /// Short name used in URLs and history: letters, digits, `.`, `_` and `-`.
-    pub name: String,
-    pub kind: ClusterKind,
-    /// Kafka: comma-separated `host:port` list.
-    #[serde(default)]
-    pub bootstrap_servers: String,
-    /// RabbitMQ: the management API, e.g. `http://rabbit1:15672`.
-    #[serde(default)]
-    pub management_url: Option<String>,
-    /// RabbitMQ: a management user (the `monitoring` tag is enough to read).
-    #[serde(default)]
-    pub username: Option<String>,
-    #[serde(default)]
-    pub password: Option<Secret>,
-    /// RabbitMQ over HTTPS: a PEM file of certificate authorities to trust besides the public
-    /// roots (a management API behind a private CA).
-    #[serde(default)]
-    pub tls_ca_file: Option<String>,
-    /// RocketMQ: the name servers, `host:9876;host2:9876`.
-    #[serde(default)]
-    pub namesrv_addrs: Option<String>,
-    /// RocketMQ with ACL: the access key and its secret key (`${ENV}` allowed in the secret).
-    #[serde(default)]
-    pub access_key: Option<String>,
-    #[serde(default)]
-    pub secret_key: Option<Secret>,
-    /// Per broker id, a Prometheus endpoint with its JMX metrics (the JMX exporter agent; for
-    /// RabbitMQ, per node name such as `rabbit@host`, the prometheus plugin).
-    #[serde(default)]
-    pub metrics_urls: BTreeMap<String, String>,
-    /// Per broker id, a Jolokia agent's URL (`http://b1:8778/jolokia/`).
-    #[serde(default)]
-    pub jolokia_urls: BTreeMap<String, String>,
-    #[serde(with = "duration_text", default = "defaults::poll_interval")]
-    pub poll_interval: Duration,
-    /// Longest time one poll may take; a slower poll counts as a failure. Unset, it follows
-    /// `poll_interval`: 80 % of it, at most 8 s ([`Config::load`] derives it; serde alone fills
-    /// in the value for the default interval).
-    #[serde(with = "duration_text", default = "defaults::poll_timeout")]
-    pub poll_timeout: Duration,
-    /// How often topic configurations are re-read (they change rarely and are costly to list).
-    #[serde(with = "duration_text", default = "defaults::config_refresh_interval")]
-    pub config_refresh_interval: Duration,
-    /// Passed through to the Kafka client (librdkafka), e.g. `security.protocol`, `sasl.*`.
-    #[serde(default)]
-    pub properties: BTreeMap<String, String>,
-    /// Refuse every change to this cluster from Osprey (sending, resets, topic changes).
-    #[serde(default)]
-    pub read_only: bool,
-}
-
-impl ClusterConfig {
-    /// A Kafka cluster at `bootstrap_servers` with every other key at its default.
-    pub fn kafka(name: &str, bootstrap_servers: &str) -> ClusterConfig {
-        ClusterConfig {
-            name: name.into(),
-            kind: ClusterKind::Kafka,
-            bootstrap_servers: bootstrap_servers.into(),
-            management_url: None,
-            username: None,
-            password: None,
-            tls_ca_file: None,
-            namesrv_addrs: None,
-            access_key: None,
-            secret_key: None,
-            metrics_urls: BTreeMap::new(),
-            jolokia_urls: BTreeMap::new(),
-            poll_interval: defaults::poll_interval(),
-            poll_timeout: defaults::poll_timeout(),
-            config_refresh_interval: defaults::config_refresh_interval(),
-            properties: BTreeMap::new(),
-            read_only: false,
-        }
-    }
-}
-
-impl fmt::Debug for ClusterConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let properties: BTreeMap<&str, &str> =
-            self.properties.iter().map(|(k, v)| (k.as_str(), redact_property(k, v))).collect();
-        f.debug_struct("ClusterConfig")
-            .field("name", &self.name)
-            .field("kind", &self.kind)
-            .field("bootstrap_servers", &self.bootstrap_servers)
-            .field("management_url", &self.management_url)
-            .field("username", &self.username)
-            .field("password", &self.password.as_ref().map(|_| REDACTED))
-            .field("tls_ca_file", &self.tls_ca_file)
-            .field("namesrv_addrs", &self.namesrv_addrs)
-            .field("access_key", &self.access_key)
-            .field("secret_key", &self.secret_key.as_ref().map(|_| REDACTED))
-            .field("metrics_urls", &self.metrics_urls)
-            .field("jolokia_urls", &self.jolokia_urls)
-            .field("poll_interval", &self.poll_interval)
-            .field("poll_timeout", &self.poll_timeout)
-            .field("config_refresh_interval", &self.config_refresh_interval)
-            .field("properties", &properties)
-            .field("read_only", &self.read_only)
-            .finish()
-    }
-}
-
 /// Client properties whose values are credentials.
 fn is_secret_property(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
@@ -352,44 +248,6 @@ fn key_error(key: impl Into<String>, message: impl Into<String>) -> ConfigError 
     ConfigError::Key { key: key.into(), message: message.into() }
 }
 
-/// Keys whose default follows another key, and which of them the file and the environment
-/// left out. Serde can only fill in a fixed default, so these are derived after it has read
-/// the keys they follow; a value that was set is kept as it is and validated.
-struct UnsetDerived {
-    /// `alerts.retry_max`: follows `alerts.retry_initial`.
-    retry_max: bool,
-    /// `clusters[i].poll_timeout`, per cluster: follows the cluster's `poll_interval`.
-    poll_timeout: Vec<bool>,
-}
-
-impl UnsetDerived {
-    fn of(table: &toml::Table) -> UnsetDerived {
-        let unset = |value: &toml::Value, key: &str| {
-            !value.as_table().is_some_and(|table| table.contains_key(key))
-        };
-        UnsetDerived {
-            retry_max: table.get("alerts").is_none_or(|alerts| unset(alerts, "retry_max")),
-            poll_timeout: match table.get("clusters") {
-                Some(toml::Value::Array(clusters)) => {
-                    clusters.iter().map(|cluster| unset(cluster, "poll_timeout")).collect()
-                }
-                _ => Vec::new(),
-            },
-        }
-    }
-
-    fn derive(&self, config: &mut Config) {
-        if self.retry_max {
-            config.alerts.retry_max = defaults::retry_max_for(config.alerts.retry_initial);
-        }
-        for (cluster, &unset) in config.clusters.iter_mut().zip(&self.poll_timeout) {
-            if unset {
-                cluster.poll_timeout = defaults::poll_timeout_for(cluster.poll_interval);
-            }
-        }
-    }
-}
-
 impl Config {
     /// Loads defaults, then `path` (when given), then every `OSPREY__…` variable of `env`.
     pub fn load(
@@ -439,9 +297,15 @@ impl Config {
         Self::from_table(table)
     }
 
-    fn from_table(table: toml::Table) -> Result<Config, ConfigError> {
-        validate::check_cluster_keys(&table)?;
-        let unset = UnsetDerived::of(&table);
+    fn from_table(mut table: toml::Table) -> Result<Config, ConfigError> {
+        let clusters = read_clusters(table.remove("clusters"))?;
+        // Keys whose default follows another key: serde can only fill in a fixed default, so
+        // these are derived after it has read the keys they follow (a value set is kept and
+        // validated). A cluster's `poll_timeout` is derived as its table is read.
+        let retry_max_unset = table
+            .get("alerts")
+            .and_then(toml::Value::as_table)
+            .is_none_or(|alerts| !alerts.contains_key("retry_max"));
         let mut config: Config = serde_path_to_error::deserialize(toml::Value::Table(table))
             .map_err(|e| {
                 let key = e.path().to_string();
@@ -450,10 +314,30 @@ impl Config {
                 let message = message.lines().next().unwrap_or_default().trim().to_owned();
                 key_error(if key == "." { "(top level)".into() } else { key }, message)
             })?;
-        unset.derive(&mut config);
+        config.clusters = clusters;
+        if retry_max_unset {
+            config.alerts.retry_max = defaults::retry_max_for(config.alerts.retry_initial);
+        }
         config.validate()?;
         Ok(config)
     }
+}
+
+/// Each `[[clusters]]` table, read on its own so that an error names its key.
+fn read_clusters(clusters: Option<toml::Value>) -> Result<Vec<ClusterConfig>, ConfigError> {
+    let clusters = match clusters {
+        None => return Ok(Vec::new()),
+        Some(toml::Value::Array(clusters)) => clusters,
+        Some(_) => return Err(key_error("clusters", "must be a list of [[clusters]] tables")),
+    };
+    let read = |(index, cluster)| {
+        let prefix = format!("clusters[{index}]");
+        match cluster {
+            toml::Value::Table(table) => ClusterConfig::from_table(table, &prefix),
+            _ => Err(key_error(prefix, "must be a table")),
+        }
+    };
+    clusters.into_iter().enumerate().map(read).collect()
 }
 
 fn parse_toml(text: &str) -> Result<toml::Table, String> {

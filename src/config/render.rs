@@ -93,51 +93,8 @@ impl Config {
             line("# Short name used in URLs: letters, digits, '.', '_' and '-'.");
             line(&format!("name = {}", q(&cluster.name)));
             line("# kafka, rabbitmq or rocketmq.");
-            line(&format!("kind = {}", q(cluster.kind.as_str())));
-            match cluster.kind {
-                ClusterKind::Kafka => {
-                    line("# Comma-separated host:port list.");
-                    line(&format!("bootstrap_servers = {}", q(&cluster.bootstrap_servers)));
-                    line(
-                        "# (A RabbitMQ cluster has kind = \"rabbitmq\", management_url, username and",
-                    );
-                    line(
-                        "# password instead; a RocketMQ cluster kind = \"rocketmq\" and namesrv_addrs.)",
-                    );
-                }
-                ClusterKind::Rabbitmq => {
-                    line("# The management API and a user that may read it.");
-                    let url = cluster.management_url.as_deref().unwrap_or_default();
-                    line(&format!("management_url = {}", q(url)));
-                    line(&format!(
-                        "username = {}",
-                        q(cluster.username.as_deref().unwrap_or_default())
-                    ));
-                    let password = cluster.password.as_ref().map_or(String::new(), printable);
-                    line(&format!("password = {}", q(&password)));
-                    line("# HTTPS behind a private CA: trust this PEM file too.");
-                    match &cluster.tls_ca_file {
-                        Some(file) => line(&format!("tls_ca_file = {}", q(file))),
-                        None => line("# tls_ca_file = \"/etc/ssl/rabbit-ca.pem\""),
-                    }
-                }
-                ClusterKind::Rocketmq => {
-                    line("# The name servers, separated by ';'.");
-                    let addrs = cluster.namesrv_addrs.as_deref().unwrap_or_default();
-                    line(&format!("namesrv_addrs = {}", q(addrs)));
-                    line("# With ACL enabled: the access key and its secret (${ENV} allowed).");
-                    match (&cluster.access_key, &cluster.secret_key) {
-                        (Some(access), Some(secret)) => {
-                            line(&format!("access_key = {}", q(access)));
-                            line(&format!("secret_key = {}", q(&printable(secret))));
-                        }
-                        _ => {
-                            line("# access_key = \"osprey\"");
-                            line("# secret_key = \"${ROCKETMQ_SECRET_KEY}\"");
-                        }
-                    }
-                }
-            }
+            line(&format!("kind = {}", q(cluster.kind().as_str())));
+            cluster.connection.render_keys(&mut line);
             line("# Time between two polls; missed ticks are skipped, never queued.");
             line(&format!("poll_interval = {}", d(cluster.poll_interval)));
             line("# A poll that takes longer fails; the cluster is then shown as unreachable.");
@@ -171,17 +128,7 @@ impl Config {
             } else {
                 line(&format!("jolokia_urls = {}", table(&cluster.jolokia_urls)));
             }
-            if cluster.kind == ClusterKind::Kafka {
-                line("# Passed to the Kafka client (librdkafka), e.g. for SASL/TLS clusters:");
-                line("#   \"security.protocol\" = \"SASL_SSL\"");
-                line("#   \"sasl.mechanism\" = \"SCRAM-SHA-512\"");
-                line("#   \"sasl.username\" = \"osprey\"");
-                line("#   \"sasl.password\" = \"…\"");
-                line("[clusters.properties]");
-                for (key, value) in &cluster.properties {
-                    line(&format!("{} = {}", q(key), q(redact_property(key, value))));
-                }
-            }
+            cluster.connection.render_tables(&mut line);
         }
         out
     }

@@ -92,7 +92,8 @@ fn a_cluster_reads_with_its_properties() {
     assert_eq!(cluster.name, "prod");
     assert_eq!(cluster.poll_interval, Duration::from_secs(10));
     assert_eq!(cluster.poll_timeout, Duration::from_secs(8));
-    assert_eq!(cluster.properties["security.protocol"], "SASL_SSL");
+    let Connection::Kafka(kafka) = &cluster.connection else { panic!("{cluster:?}") };
+    assert_eq!(kafka.properties["security.protocol"], "SASL_SSL");
 }
 
 #[test]
@@ -146,7 +147,24 @@ fn errors_name_the_key_and_the_problem() {
         (
             "[[clusters]]\nname='a'\nkind='pulsar'\nbootstrap_servers='x:1'",
             "clusters[0].kind",
-            "unknown variant",
+            "is not one of kafka, rabbitmq or rocketmq",
+        ),
+        ("[[clusters]]\nname='a'\nbootstrap_servers='x:1'", "clusters[0].kind", "missing"),
+        ("[[clusters]]\nkind='kafka'\nbootstrap_servers='x:1'", "clusters[0].name", "needs it"),
+        (
+            "[[clusters]]\nname='a'\nkind='kafka'\nbootstrap_servers=9092",
+            "clusters[0].bootstrap_servers",
+            "invalid type",
+        ),
+        (
+            "[[clusters]]\nname='r'\nkind='rabbitmq'\nmanagement_url='http://r:15672'\nusername='u'",
+            "clusters[0].password",
+            "a rabbitmq cluster needs it",
+        ),
+        (
+            "[[clusters]]\nname='r'\nkind='rabbitmq'\nmanagement_url='http://r:15672'\nusername='u'\npassword='p'\nread_only='yes'",
+            "clusters[0].read_only",
+            "invalid type",
         ),
         (
             "[[clusters]]\nname='a'\nkind='kafka'\nbootstrap_servers='x'",
@@ -156,7 +174,7 @@ fn errors_name_the_key_and_the_problem() {
         (
             "[[clusters]]\nname='a'\nkind='kafka'",
             "clusters[0].bootstrap_servers",
-            "Kafka clusters need bootstrap_servers",
+            "a kafka cluster needs it",
         ),
         (
             "[[clusters]]\nname='a'\nkind='kafka'\nbootstrap_servers='x:1'\n[[clusters]]\nname='a'\nkind='kafka'\nbootstrap_servers='x:1'",
@@ -234,7 +252,8 @@ fn secrets_are_redacted_in_debug_and_rendering() {
 fn rendering_reads_back_to_the_same_config() {
     let config = Config::from_toml_str(ONE_CLUSTER).unwrap();
     let mut expected = config.clone();
-    expected.clusters[0].properties.insert("sasl.password".into(), REDACTED.into());
+    let Connection::Kafka(kafka) = &mut expected.clusters[0].connection else { panic!() };
+    kafka.properties.insert("sasl.password".into(), REDACTED.into());
     assert_eq!(Config::from_toml_str(&config.render_commented()).unwrap(), expected);
 }
 
@@ -346,14 +365,9 @@ fn each_cluster_takes_only_its_kinds_keys() {
     assert!(error.contains("clusters[0].properties"), "{error}");
     // What print-config writes for every kind reads back.
     let mut config = Config::example();
-    let mut rabbit = ClusterConfig::kafka("r", "");
-    rabbit.kind = ClusterKind::Rabbitmq;
-    rabbit.management_url = Some("http://r:15672".into());
-    rabbit.username = Some("u".into());
-    rabbit.password = Some(Secret::new("${RABBIT_PASSWORD}"));
-    let mut rocket = ClusterConfig::kafka("q", "");
-    rocket.kind = ClusterKind::Rocketmq;
-    rocket.namesrv_addrs = Some("n:9876".into());
+    let rabbit =
+        ClusterConfig::rabbitmq("r", "http://r:15672", "u", Secret::new("${RABBIT_PASSWORD}"));
+    let rocket = ClusterConfig::rocketmq("q", "n:9876");
     config.clusters.extend([rabbit, rocket]);
     let read = Config::from_toml_str(&config.render_commented());
     assert!(read.is_ok(), "{read:?}");

@@ -2,50 +2,6 @@
 
 use super::*;
 
-/// Keys every cluster may have, whatever its kind.
-const COMMON_CLUSTER_KEYS: [&str; 8] = [
-    "name",
-    "kind",
-    "poll_interval",
-    "poll_timeout",
-    "config_refresh_interval",
-    "read_only",
-    "metrics_urls",
-    "jolokia_urls",
-];
-
-/// The keys only clusters of `kind` have.
-fn kind_keys(kind: ClusterKind) -> &'static [&'static str] {
-    match kind {
-        ClusterKind::Kafka => &["bootstrap_servers", "properties"],
-        ClusterKind::Rabbitmq => &["management_url", "username", "password", "tls_ca_file"],
-        ClusterKind::Rocketmq => &["namesrv_addrs", "access_key", "secret_key"],
-    }
-}
-
-/// Each cluster takes only its kind's keys (a `management_url` on a Kafka cluster was silently
-/// ignored); the error names the key and says which the kind takes. A missing or unknown
-/// `kind` is left to the typed reading, which names it.
-pub(super) fn check_cluster_keys(table: &toml::Table) -> Result<(), ConfigError> {
-    let Some(toml::Value::Array(clusters)) = table.get("clusters") else { return Ok(()) };
-    for (index, cluster) in clusters.iter().enumerate() {
-        let Some(cluster) = cluster.as_table() else { continue };
-        let kind = cluster.get("kind").cloned().and_then(|k| k.try_into::<ClusterKind>().ok());
-        let Some(kind) = kind else { continue };
-        let own = kind_keys(kind);
-        if let Some(key) = cluster
-            .keys()
-            .find(|k| !COMMON_CLUSTER_KEYS.contains(&k.as_str()) && !own.contains(&k.as_str()))
-        {
-            return Err(key_error(
-                format!("clusters[{index}].{key}"),
-                format!("a {kind} cluster has no such key; its own are {}", own.join(", ")),
-            ));
-        }
-    }
-    Ok(())
-}
-
 impl Config {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
         let url = self.database.url.expose();
@@ -112,53 +68,15 @@ impl Config {
             if !seen.insert(cluster.name.as_str()) {
                 return Err(key_error(key("name"), format!("{:?} is used twice", cluster.name)));
             }
-            let servers: Vec<&str> = cluster.bootstrap_servers.split(',').map(str::trim).collect();
-            if cluster.kind == ClusterKind::Rabbitmq {
-                let url = cluster.management_url.as_deref().unwrap_or_default();
-                if !url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https")) {
-                    return Err(key_error(
-                        key("management_url"),
-                        format!("{url:?} is not the http(s) URL of the management API"),
-                    ));
-                }
-                if cluster.username.is_none() || cluster.password.is_none() {
-                    return Err(key_error(
-                        key("username"),
-                        "RabbitMQ clusters need username and password",
-                    ));
-                }
-            } else if cluster.kind == ClusterKind::Rocketmq {
-                let addrs = cluster.namesrv_addrs.as_deref().unwrap_or_default();
-                let addrs: Vec<&str> =
-                    addrs.split(';').map(str::trim).filter(|a| !a.is_empty()).collect();
-                if addrs.is_empty() || addrs.iter().any(|a| !is_host_port(a)) {
-                    return Err(key_error(
-                        key("namesrv_addrs"),
-                        "RocketMQ clusters need namesrv_addrs (host:9876;host2:9876)",
-                    ));
-                }
-                if cluster.access_key.is_some() != cluster.secret_key.is_some() {
-                    return Err(key_error(
-                        key("access_key"),
-                        "access_key and secret_key go together",
-                    ));
-                }
-            } else if cluster.bootstrap_servers.trim().is_empty() {
-                return Err(key_error(
-                    key("bootstrap_servers"),
-                    "Kafka clusters need bootstrap_servers (host:port, …)",
-                ));
-            } else if servers.iter().any(|s| !is_host_port(s)) {
-                return Err(key_error(
-                    key("bootstrap_servers"),
-                    format!("{:?} is not a list of host:port", cluster.bootstrap_servers),
-                ));
-            }
+            cluster
+                .connection
+                .check()
+                .map_err(|(field, message)| key_error(key(field), message))?;
             for (field, urls) in
                 [("metrics_urls", &cluster.metrics_urls), ("jolokia_urls", &cluster.jolokia_urls)]
             {
                 for (broker, url) in urls {
-                    if cluster.kind.broker_key(broker).is_none() {
+                    if cluster.kind().broker_key(broker).is_none() {
                         return Err(key_error(
                             key(field),
                             format!(

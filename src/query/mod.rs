@@ -120,7 +120,8 @@ pub struct ClusterSummary {
     /// What the cluster's kind has and allows (pages ask this, not the kind).
     pub capabilities: Capabilities,
     pub status: ClusterStatus,
-    pub bootstrap_servers: String,
+    /// Where Osprey reaches the cluster ([`Capabilities::addresses`] says what they are).
+    pub addresses: String,
     pub poll_interval_secs: u64,
     pub last_attempt_at: Option<Millis>,
     pub last_good_at: Option<Millis>,
@@ -154,7 +155,7 @@ fn summarize(state: &ClusterState) -> ClusterSummary {
         kind: state.kind,
         capabilities,
         status: state.status(),
-        bootstrap_servers: state.bootstrap_servers.clone(),
+        addresses: state.addresses.clone(),
         poll_interval_secs: state.poll_interval_secs,
         last_attempt_at: state.last_attempt_at,
         last_good_at: state.last_good_at,

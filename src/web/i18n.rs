@@ -556,6 +556,7 @@ catalog! {
     alert_now: "now", "当前";
     show_system_topics: "show system topics", "显示系统主题";
     name_servers: "Name servers", "NameServer 地址";
+    management_api: "Management API", "管理 API";
     metrics_lead_rocketmq: "Put and get rates come from each broker's runtime statistics (GET_BROKER_RUNTIME_INFO), with no set-up; heap and GC need a Prometheus endpoint (metrics_urls) or Jolokia (jolokia_urls) per broker.", "写入与读取速率来自各 Broker 的运行时统计（GET_BROKER_RUNTIME_INFO），无需配置；堆内存和 GC 需为每个 Broker 配置 Prometheus 端点（metrics_urls）或 Jolokia（jolokia_urls）。";
     metrics_lead_rabbitmq: "Memory and message rates come from the management API, with no set-up; the prometheus plugin (metrics_urls, per node name) adds heap and more.", "内存和消息速率来自管理 API，无需配置；prometheus 插件（metrics_urls，按节点名）可补充堆内存等指标。";
     sev_info: "info", "提示";

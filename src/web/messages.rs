@@ -58,7 +58,7 @@ impl Operators {
             .map(|(cluster, client)| {
                 let operator = Operator {
                     client: client.clone(),
-                    kind: cluster.kind,
+                    kind: cluster.kind(),
                     read_only: cluster.read_only,
                 };
                 (cluster.name.clone(), operator)

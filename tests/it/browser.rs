@@ -6,6 +6,8 @@ use std::time::Duration;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::json;
 
+use osprey::config::ClusterConfig;
+
 use crate::helpers::*;
 
 /// Commits offsets for `group`, as a consumer that read that far does.
@@ -352,8 +354,7 @@ async fn a_person_walks_a_rocketmq_cluster_to_a_lagging_group() {
     peers.consume("billing", "orders", 0, 1).await;
     let _consumer = peers.heartbeat("10.0.0.9@billing-1", "billing", "orders").await;
     let mut cluster = kafka_cluster("rocket", "");
-    cluster.kind = osprey::domain::ClusterKind::Rocketmq;
-    cluster.namesrv_addrs = Some(peers.namesrv());
+    cluster.connection = ClusterConfig::rocketmq("rocket", &peers.namesrv()).connection;
     let app = TestApp::with_clusters(vec![cluster]).await;
     eventually(Duration::from_secs(20), "the group's lag", || async {
         let response = app.get("/api/v1/clusters/rocket/groups/billing").await;

@@ -8,6 +8,8 @@ use osprey::brokers::AdapterError;
 use osprey::brokers::rabbitmq::{RabbitAdapter, RabbitSettings};
 use serde_json::json;
 
+use osprey::config::ClusterConfig;
+
 use crate::helpers::*;
 
 struct Vhost {
@@ -150,12 +152,10 @@ async fn the_management_api_over_https_is_trusted_through_tls_ca_file() {
     );
 }
 
-fn rabbit_cluster(name: &str, url: &str, password: &str) -> osprey::config::ClusterConfig {
+fn rabbit_cluster(name: &str, url: &str, password: &str) -> ClusterConfig {
     let mut cluster = kafka_cluster(name, "");
-    cluster.kind = osprey::domain::ClusterKind::Rabbitmq;
-    cluster.management_url = Some(url.into());
-    cluster.username = Some("guest".into());
-    cluster.password = Some(osprey::secret::Secret::new(password));
+    let password = osprey::secret::Secret::new(password);
+    cluster.connection = ClusterConfig::rabbitmq(name, url, "guest", password).connection;
     cluster.poll_timeout = Duration::from_secs(1);
     cluster
 }

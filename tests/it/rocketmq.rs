@@ -11,6 +11,8 @@ use osprey::brokers::rocketmq::message::{Outgoing, decode_all, pull_request};
 use osprey::brokers::rocketmq::{RocketAdapter, RocketSettings};
 use serde_json::json;
 
+use osprey::config::ClusterConfig;
+
 use crate::helpers::*;
 
 /// A name server and one master broker of their own.
@@ -288,10 +290,9 @@ async fn an_unreachable_name_server_and_a_garbage_answer_say_so() {
     assert!(matches!(&error, AdapterError::Protocol(m) if m.contains("garbage")), "{error}");
 }
 
-fn rocket_cluster(name: &str, peers: &RocketPeers) -> osprey::config::ClusterConfig {
+fn rocket_cluster(name: &str, peers: &RocketPeers) -> ClusterConfig {
     let mut cluster = kafka_cluster(name, "");
-    cluster.kind = osprey::domain::ClusterKind::Rocketmq;
-    cluster.namesrv_addrs = Some(peers.namesrv());
+    cluster.connection = ClusterConfig::rocketmq(name, &peers.namesrv()).connection;
     cluster.poll_timeout = Duration::from_secs(1);
     cluster
 }

@@ -90,10 +90,11 @@ impl Web {
     async fn new() -> Web {
         let dir = tempfile::tempdir().unwrap();
         let kafka = ClusterConfig::kafka("fx", NOWHERE);
-        let mut rocket = ClusterConfig::kafka("rq", "");
-        rocket.kind = ClusterKind::Rocketmq;
-        rocket.namesrv_addrs = Some(NOWHERE.into());
-        let config = sqlite_config(&dir, vec![kafka.clone(), rocket.clone()]);
+        let rocket = ClusterConfig::rocketmq("rq", NOWHERE);
+        // Never polled here: it stays pending.
+        let password = osprey::secret::Secret::new("p");
+        let rabbit = ClusterConfig::rabbitmq("rb", &format!("http://{NOWHERE}/"), "u", password);
+        let config = sqlite_config(&dir, vec![kafka.clone(), rocket.clone(), rabbit]);
         let parts = osprey::app::build(&config).await.expect("the app builds");
         let now = osprey::clock::now_millis();
         assert!(parts.publish(polled(&kafka, kafka_snapshot(now))));
@@ -288,7 +289,7 @@ fn percent_encoded(text: &str) -> String {
 }
 
 #[tokio::test]
-async fn the_overview_page_and_the_clusters_api_list_both_clusters() {
+async fn the_overview_page_and_the_clusters_api_list_every_cluster() {
     let web = Web::new().await;
 
     let overview = web.get("/").await;
@@ -309,7 +310,10 @@ async fn the_overview_page_and_the_clusters_api_list_both_clusters() {
             )
         })
         .collect();
-    assert_eq!(listed, [("fx", "kafka", "up"), ("rq", "rocketmq", "up")]);
+    assert_eq!(
+        listed,
+        [("fx", "kafka", "up"), ("rq", "rocketmq", "up"), ("rb", "rabbitmq", "pending")]
+    );
     assert_eq!(clusters[0]["brokers"], 3);
     assert_eq!(clusters[0]["topics"], 3);
     assert_eq!(clusters[0]["partitions"], 5);
@@ -482,6 +486,17 @@ async fn a_rocketmq_cluster_page_shows_rocketmq_facts_and_no_kafka_ones() {
     let kafka = web.get("/clusters/fx").await;
     let kafka = kafka.page(StatusCode::OK);
     assert!(kafka.contains("Bootstrap servers") && kafka.contains(r#"id="controller""#));
+}
+
+#[tokio::test]
+async fn a_rabbitmq_cluster_page_names_its_management_api_not_bootstrap_servers() {
+    let web = Web::new().await;
+    let reply = web.get("/clusters/rb").await;
+    let page = reply.page(StatusCode::OK);
+    assert!(page.contains("Management API"), "{page}");
+    assert!(!page.contains("Bootstrap servers"), "{page}");
+    let summary = web.get("/api/v1/clusters/rb").await.ok_json()["summary"].clone();
+    assert_eq!(summary["addresses"], format!("http://{NOWHERE}/"), "{summary}");
 }
 
 #[tokio::test]

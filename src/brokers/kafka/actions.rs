@@ -206,7 +206,7 @@ fn matches(message: &BrowsedMessage, needle: &str) -> bool {
 
 impl KafkaActions {
     pub fn new(cluster: &ClusterConfig) -> Result<Self, AdapterError> {
-        let config = client_config(cluster);
+        let config = client_config(cluster)?;
         let mut producer_config = config.clone();
         producer_config
             .set("message.timeout.ms", "10000")

@@ -22,7 +22,7 @@ use rdkafka::metadata::Metadata;
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::{AdapterError, ClusterAdapter};
-use crate::config::ClusterConfig;
+use crate::config::{ClusterConfig, Connection, KafkaConnection};
 use crate::domain::ClusterKind;
 use crate::domain::{
     Broker, ClusterSnapshot, CommittedOffset, ConfigEntry, ConsumerGroup, GroupMember, Millis,
@@ -114,24 +114,32 @@ type WirePool = HashMap<(i32, usize), wire::Connection>;
 const WIRE_SLOTS: usize = 4;
 
 /// Whether the cluster's listeners are plain TCP (librdkafka's default `security.protocol`).
-fn is_plaintext(cluster: &ClusterConfig) -> bool {
-    cluster.properties.get("security.protocol").is_none_or(|p| p.eq_ignore_ascii_case("plaintext"))
+fn is_plaintext(kafka: &KafkaConnection) -> bool {
+    kafka.properties.get("security.protocol").is_none_or(|p| p.eq_ignore_ascii_case("plaintext"))
 }
 
 /// The librdkafka configuration for a cluster: Osprey's read-only defaults, then the operator's
 /// `properties` (which win, so SASL/TLS and tuning work as documented by librdkafka).
-pub fn client_config(cluster: &ClusterConfig) -> ClientConfig {
+pub fn client_config(cluster: &ClusterConfig) -> Result<ClientConfig, AdapterError> {
+    let kafka = kafka_connection(cluster)?;
     let mut config = ClientConfig::new();
     config
-        .set("bootstrap.servers", &cluster.bootstrap_servers)
+        .set("bootstrap.servers", &kafka.bootstrap_servers)
         .set("client.id", "osprey")
         .set("enable.auto.commit", "false")
         .set("socket.timeout.ms", cluster.poll_timeout.as_millis().to_string())
         .set("log.connection.close", "false");
-    for (key, value) in &cluster.properties {
+    for (key, value) in &kafka.properties {
         config.set(key, value);
     }
-    config
+    Ok(config)
+}
+
+fn kafka_connection(cluster: &ClusterConfig) -> Result<&KafkaConnection, AdapterError> {
+    match &cluster.connection {
+        Connection::Kafka(kafka) => Ok(kafka),
+        _ => Err(AdapterError::Config(format!("{} is not a Kafka cluster", cluster.name))),
+    }
 }
 
 pub(crate) fn kafka_error(error: KafkaError) -> AdapterError {
@@ -154,8 +162,7 @@ pub(crate) fn kafka_error(error: KafkaError) -> AdapterError {
 
 impl KafkaAdapter {
     pub fn new(cluster: &ClusterConfig) -> Result<Self, AdapterError> {
-        debug_assert_eq!(cluster.kind, ClusterKind::Kafka);
-        let config = client_config(cluster);
+        let config = client_config(cluster)?;
         let consumer: BaseConsumer =
             config.create().map_err(|e| AdapterError::Config(e.to_string()))?;
         let admin: AdminClient<DefaultClientContext> =
@@ -168,7 +175,7 @@ impl KafkaAdapter {
             poll_interval: cluster.poll_interval,
             config_refresh_interval: cluster.config_refresh_interval,
             configs: Mutex::new(ConfigCache::default()),
-            wire: is_plaintext(cluster).then(Default::default),
+            wire: is_plaintext(kafka_connection(cluster)?).then(Default::default),
             committed_topics: Mutex::default(),
         })
     }

@@ -332,19 +332,17 @@ pub(crate) fn allocate_averagely(queues: usize, clients: usize) -> Vec<Vec<usize
 impl RocketAdapter {
     /// The adapter of a `kind = "rocketmq"` cluster; the secret key may read `${ENV}`.
     pub fn from_cluster(cluster: &crate::config::ClusterConfig) -> Result<Self, AdapterError> {
-        let namesrv_addrs: Vec<String> = cluster
-            .namesrv_addrs
-            .as_deref()
-            .unwrap_or_default()
-            .split(';')
-            .map(str::trim)
-            .filter(|a| !a.is_empty())
-            .map(str::to_owned)
-            .collect();
+        let crate::config::Connection::Rocketmq(rocket) = &cluster.connection else {
+            return Err(AdapterError::Config(format!(
+                "{} is not a RocketMQ cluster",
+                cluster.name
+            )));
+        };
+        let namesrv_addrs: Vec<String> = rocket.name_servers().map(str::to_owned).collect();
         if namesrv_addrs.is_empty() {
             return Err(AdapterError::Config("namesrv_addrs is empty".into()));
         }
-        let credentials = match (&cluster.access_key, &cluster.secret_key) {
+        let credentials = match (&rocket.access_key, &rocket.secret_key) {
             (Some(access), Some(secret)) => {
                 let secret = crate::secret::interpolate(secret.expose(), |n| std::env::var(n).ok())
                     .map_err(AdapterError::Config)?;

@@ -42,9 +42,12 @@ impl Scraper {
          -> Result<BTreeMap<i32, String>, AdapterError> {
             let mut ids = BTreeMap::new();
             for (key, url) in urls {
-                let id = cluster.kind.broker_key(key).ok_or_else(|| {
-                    let names =
-                        if cluster.kind == ClusterKind::Rabbitmq { " nor a node name" } else { "" };
+                let id = cluster.kind().broker_key(key).ok_or_else(|| {
+                    let names = if cluster.kind() == ClusterKind::Rabbitmq {
+                        " nor a node name"
+                    } else {
+                        ""
+                    };
                     AdapterError::Config(format!("{field}: {key:?} is not a broker id{names}"))
                 })?;
                 url::Url::parse(url)
@@ -201,8 +204,9 @@ mod tests {
     #[test]
     fn a_rabbitmq_scraper_reads_each_node_under_its_broker_id() {
         let url = |host: &str| format!("http://{host}:15692/metrics");
-        let mut cluster = crate::config::ClusterConfig::kafka("r", "");
-        cluster.kind = ClusterKind::Rabbitmq;
+        let password = crate::secret::Secret::new("p");
+        let mut cluster =
+            crate::config::ClusterConfig::rabbitmq("r", "http://r:15672", "u", password);
         cluster.metrics_urls =
             [("rabbit@b".to_owned(), url("b")), ("7".to_owned(), url("c"))].into();
         let scraper = Scraper::from_cluster(&cluster).unwrap().unwrap();
@@ -215,7 +219,7 @@ mod tests {
         let error = Scraper::from_cluster(&cluster).unwrap_err().to_string();
         assert!(error.contains("named by another key"), "{error}");
 
-        cluster.kind = ClusterKind::Kafka;
+        let mut cluster = crate::config::ClusterConfig::kafka("k", "k:9092");
         cluster.metrics_urls = [("rabbit@b".to_owned(), url("b"))].into();
         let error = Scraper::from_cluster(&cluster).unwrap_err().to_string();
         assert!(error.contains("\"rabbit@b\" is not a broker id"), "{error}");
