@@ -41,6 +41,25 @@ impl FormError {
     }
 }
 
+/// A page whose form shows each error beside the field it is about (`_form.html`'s
+/// `field_error` macro), and above the form when no field with a place for it is to blame.
+pub trait FieldErrors {
+    /// The refused form's error, if any.
+    fn form_refusal(&self) -> Option<&FormError>;
+    /// The fields that have a place for their error on the form.
+    fn placed_fields(&self) -> &'static [&'static str];
+
+    /// The error, when it is about `field`.
+    fn error_at(&self, field: &str) -> Option<&str> {
+        self.form_refusal()?.at(field)
+    }
+
+    /// The error, when no field with a place for it is to blame.
+    fn form_error(&self) -> Option<&str> {
+        self.form_refusal()?.above(self.placed_fields())
+    }
+}
+
 impl From<&WebError> for FormError {
     fn from(error: &WebError) -> Self {
         FormError { field: error.field().map(str::to_owned), message: error.to_string() }

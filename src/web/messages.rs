@@ -15,7 +15,9 @@ use serde::{Deserialize, Serialize};
 use super::AppState;
 use super::access::Caller;
 use super::error::{ApiError, PageError, WebError};
-use super::form::{ApiJson, ApiQuery, Fields, FormError, PageForm, PageQuery, parse_time};
+use super::form::{
+    ApiJson, ApiQuery, FieldErrors, Fields, FormError, PageForm, PageQuery, parse_time,
+};
 use super::format::Fmt;
 use super::i18n::Messages;
 use super::view::{Chrome, here, render};
@@ -246,17 +248,16 @@ pub struct SendPage {
 /// The send form's fields that show their own error beside them.
 const SEND_FIELDS: [&str; 6] = ["partition", "tag", "key", "value", "headers", "count"];
 
+impl FieldErrors for SendPage {
+    fn form_refusal(&self) -> Option<&FormError> {
+        self.error.as_ref()
+    }
+    fn placed_fields(&self) -> &'static [&'static str] {
+        &SEND_FIELDS
+    }
+}
+
 impl SendPage {
-    /// The error, when it is about `field`.
-    pub fn error_at(&self, field: &str) -> Option<&str> {
-        self.error.as_ref()?.at(field)
-    }
-
-    /// The error, when no field with a place for it is to blame.
-    pub fn form_error(&self) -> Option<&str> {
-        self.error.as_ref()?.above(&SEND_FIELDS)
-    }
-
     /// A partition number, or the `broker:queue` a RocketMQ queue index stands for.
     pub fn queue_label(&self, index: &i32) -> String {
         usize::try_from(*index)

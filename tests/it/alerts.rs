@@ -576,6 +576,33 @@ async fn rules_channels_and_silences_are_managed_through_the_api_and_the_pages()
     let rules_page = app.html("/alerts/rules").await;
     assert!(rules_page.contains("lag &#62; 500"), "{rules_page}");
 
+    // The channel and silence forms too put the error beside its field and keep what was typed.
+    let error_beside = |text: &str, field: &str| {
+        let after = text.split(&format!(r#"id="error-{field}">"#)).nth(1).unwrap_or_default();
+        after.split("</small>").next().unwrap_or_default().to_owned()
+    };
+    let post_form = |path: &'static str, pairs: Vec<(&'static str, &'static str)>| {
+        let app = &app;
+        async move {
+            let reply =
+                app.http.post(format!("{}{path}", app.base)).form(&pairs).send().await.unwrap();
+            (reply.status(), reply.text().await.unwrap())
+        }
+    };
+    let (status, text) = post_form(
+        "/alerts/channels/hook",
+        vec![("name", "hook"), ("kind", "webhook"), ("url", "ftp://hooks.example")],
+    )
+    .await;
+    assert_eq!(status, 422, "{text}");
+    assert!(error_beside(&text, "url").contains("http"), "{text}");
+    assert!(!text.contains(r#"id="form-error""#) && text.contains("ftp://hooks.example"));
+    let (status, text) =
+        post_form("/alerts/silences", vec![("rule", "r"), ("duration", "forever")]).await;
+    assert_eq!(status, 422, "{text}");
+    assert!(!error_beside(&text, "duration").is_empty(), "{text}");
+    assert!(!text.contains(r#"id="form-error""#) && text.contains(r#"value="forever""#));
+
     let anonymous =
         app.anonymous().post(format!("{}/alerts/rules/r/delete", app.base)).send().await.unwrap();
     assert_eq!(anonymous.status(), 401, "changes need a login");

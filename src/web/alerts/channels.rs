@@ -85,7 +85,35 @@ pub struct ChannelFormPage {
     chrome: Chrome,
     editing: Option<String>,
     form: Fields,
-    error: Option<String>,
+    error: Option<FormError>,
+}
+
+/// The channel form's fields that show their own error beside them.
+const CHANNEL_FIELDS: [&str; 15] = [
+    "name",
+    "kind",
+    "smtp_host",
+    "smtp_port",
+    "tls",
+    "tls_ca_file",
+    "username",
+    "password",
+    "from",
+    "to",
+    "url",
+    "format",
+    "headers",
+    "secret",
+    "timeout",
+];
+
+impl FieldErrors for ChannelFormPage {
+    fn form_refusal(&self) -> Option<&FormError> {
+        self.error.as_ref()
+    }
+    fn placed_fields(&self) -> &'static [&'static str] {
+        &CHANNEL_FIELDS
+    }
 }
 
 impl ChannelFormPage {
@@ -107,7 +135,7 @@ pub(super) fn channel_form(
     who: &Principal,
     editing: Option<String>,
     form: Fields,
-    error: Option<String>,
+    error: Option<FormError>,
 ) -> Response {
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let page = ChannelFormPage {
@@ -168,7 +196,7 @@ pub(super) async fn save_channel_form(
     match saved {
         Ok(()) => Ok(done("/alerts/channels", "saved", f.value("name"))),
         Err(e @ (admin::AdminError::Invalid(_) | admin::AdminError::Exists { .. })) => {
-            Ok(channel_form(lang, &uri, &caller.who, editing, f, Some(e.to_string())))
+            Ok(channel_form(lang, &uri, &caller.who, editing, f, Some(FormError::from(&e))))
         }
         Err(e) => Err(PageError::from(e)),
     }

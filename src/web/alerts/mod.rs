@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::error::{ApiError, PageError, WebError};
-use super::form::{ApiJson, Fields, FormError, PageForm, PageQuery};
+use super::form::{ApiJson, FieldErrors, Fields, FormError, PageForm, PageQuery};
 use super::format::Fmt;
 use super::view::{Chrome, here, render, segment};
 use crate::domain::metrics::Metric;

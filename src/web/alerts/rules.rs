@@ -121,17 +121,16 @@ const FIELDS_WITH_ERRORS: [&str; 14] = [
     "severity",
 ];
 
+impl FieldErrors for RuleFormPage {
+    fn form_refusal(&self) -> Option<&FormError> {
+        self.error.as_ref()
+    }
+    fn placed_fields(&self) -> &'static [&'static str] {
+        &FIELDS_WITH_ERRORS
+    }
+}
+
 impl RuleFormPage {
-    /// The error, when it is about `field`.
-    pub fn error_at(&self, field: &str) -> Option<&str> {
-        self.error.as_ref()?.at(field)
-    }
-
-    /// The error, when no field with a place for it is to blame.
-    pub fn form_error(&self) -> Option<&str> {
-        self.error.as_ref()?.above(&FIELDS_WITH_ERRORS)
-    }
-
     pub fn metrics(&self) -> [Metric; 21] {
         Metric::ALL
     }

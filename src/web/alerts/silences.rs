@@ -15,7 +15,16 @@ pub struct SilencesPage {
     rules: Vec<String>,
     form: Fields,
     flash: Option<String>,
-    error: Option<String>,
+    error: Option<FormError>,
+}
+
+impl FieldErrors for SilencesPage {
+    fn form_refusal(&self) -> Option<&FormError> {
+        self.error.as_ref()
+    }
+    fn placed_fields(&self) -> &'static [&'static str] {
+        &["rule", "subject", "duration", "note"]
+    }
 }
 
 pub(super) async fn silences_view(
@@ -25,7 +34,7 @@ pub(super) async fn silences_view(
     who: &Principal,
     form: Fields,
     flash: Option<String>,
-    error: Option<String>,
+    error: Option<FormError>,
 ) -> Result<Response, PageError> {
     let now = now_millis();
     let store_error = |e| PageError::from(WebError::from(e));
@@ -88,7 +97,7 @@ pub(super) async fn create_silence_form(
     match added {
         Ok(silence) => Ok(done("/alerts/silences", "silenced", &silence.rule)),
         Err(e @ (admin::AdminError::Invalid(_) | admin::AdminError::NotFound { .. })) => {
-            silences_view(&state, lang, &uri, &caller.who, f, None, Some(e.to_string())).await
+            silences_view(&state, lang, &uri, &caller.who, f, None, Some(FormError::from(&e))).await
         }
         Err(e) => Err(PageError::from(e)),
     }
