@@ -216,21 +216,29 @@ pub struct TopicFacts {
 }
 
 /// `1 message`, `1,234 messages`.
-fn messages_text(count: i64) -> String {
-    let unit = if count == 1 { "message" } else { "messages" };
-    format!("{} {unit}", group_digits(count as f64))
+fn messages_text(count: i64, words: &Words) -> String {
+    let template = if count == 1 { words.one_message } else { words.messages };
+    fill(template, &[("count", &group_digits(count as f64))])
 }
 
 impl TopicFacts {
     /// `orders (STOP, lag 1,234, 5m 12s behind)`.
     pub fn text(&self) -> String {
+        self.text_in(&EN)
+    }
+
+    pub fn text_in(&self, words: &Words) -> String {
         let lag = group_digits(self.lag as f64);
-        let mut out = format!("{} ({}, lag {lag}", self.topic, self.status.as_str());
-        if let Some(secs) = self.lag_seconds {
-            out.push_str(&format!(", {} behind", seconds_text(secs)));
-        }
-        out.push(')');
-        out
+        let seconds = self.lag_seconds.map(seconds_text).unwrap_or_default();
+        let slots = [
+            ("topic", self.topic.as_str()),
+            ("status", self.status.as_str()),
+            ("lag", lag.as_str()),
+            ("seconds", seconds.as_str()),
+        ];
+        let template =
+            if self.lag_seconds.is_some() { words.topic_lag_behind } else { words.topic_lag };
+        fill(template, &slots)
     }
 }
 
@@ -238,25 +246,42 @@ impl GroupFacts {
     /// `orders (STOP, lag 1,234, 5m 12s behind), audit (STALL, lag 12)`, with `and 3 more` when
     /// topics were left out; `None` without topics.
     pub fn topics_text(&self) -> Option<String> {
-        let mut parts: Vec<String> = self.topics.iter().map(TopicFacts::text).collect();
+        self.topics_text_in(&EN)
+    }
+
+    pub fn topics_text_in(&self, words: &Words) -> Option<String> {
+        let mut parts: Vec<String> = self.topics.iter().map(|t| t.text_in(words)).collect();
         if self.more_topics > 0 {
-            parts.push(format!("and {} more", self.more_topics));
+            let count = self.more_topics.to_string();
+            parts.push(fill(words.more_topics, &[("count", &count)]));
         }
         (!parts.is_empty()).then(|| parts.join(", "))
     }
 
     /// `1,234 messages, 5m 12s behind`.
     pub fn lag_text(&self) -> String {
+        self.lag_text_in(&EN)
+    }
+
+    pub fn lag_text_in(&self, words: &Words) -> String {
+        let messages = messages_text(self.lag, words);
         match self.lag_seconds {
-            Some(secs) => format!("{}, {} behind", messages_text(self.lag), seconds_text(secs)),
-            None => messages_text(self.lag),
+            Some(secs) => {
+                let seconds = seconds_text(secs);
+                fill(words.behind, &[("messages", &messages), ("seconds", &seconds)])
+            }
+            None => messages,
         }
     }
 
     /// `none (no consumer connected)`, `3 (Stable)`.
     pub fn members_text(&self) -> String {
+        self.members_text_in(&EN)
+    }
+
+    pub fn members_text_in(&self, words: &Words) -> String {
         match (self.members, self.state.is_empty()) {
-            (0, _) => "none (no consumer connected)".into(),
+            (0, _) => words.no_members.into(),
             (n, true) => n.to_string(),
             (n, false) => format!("{n} ({})", self.state),
         }
@@ -319,9 +344,13 @@ fn status_text(code: f64) -> &'static str {
 impl AlertMessage {
     /// The value as the rule measures it: `12,345`, `5m 12s`, `STALL`.
     pub fn value_text(&self) -> String {
+        self.value_text_in(&EN)
+    }
+
+    pub fn value_text_in(&self, words: &Words) -> String {
         match self.value {
-            None => "gone".into(),
-            Some(v) => self.measure(v),
+            None => words.gone_value.into(),
+            Some(v) => self.measure_in(v, words),
         }
     }
 
@@ -429,45 +458,43 @@ impl AlertMessage {
 
     /// Label/value lines shared by the text e-mail, the HTML e-mail and the chat formats.
     pub fn facts(&self) -> Vec<(&'static str, String)> {
+        self.facts_in(&EN)
+    }
+
+    /// [`AlertMessage::facts`] in `words` (the incident page in the reader's language).
+    pub fn facts_in(&self, words: &Words) -> Vec<(&'static str, String)> {
+        let label = &words.facts;
+        let rule_kind = self.rule_kind.as_str();
         let mut facts = vec![
-            (
-                "Rule",
-                format!("{} ({}, {})", self.rule, self.rule_kind.as_str(), self.severity.as_str()),
-            ),
-            ("Cluster", self.subject.cluster.clone()),
+            (label.rule, format!("{} ({rule_kind}, {})", self.rule, self.severity.as_str())),
+            (label.cluster, self.subject.cluster.clone()),
         ];
-        if let Some(group) = &self.subject.group {
-            facts.push(("Group", group.clone()));
-        }
-        if let Some(topic) = &self.subject.topic {
-            facts.push(("Topic", topic.clone()));
-        }
-        if let Some(broker) = self.subject.broker {
-            facts.push(("Broker", broker.to_string()));
-        }
-        if let Some(queue) = &self.subject.queue {
-            facts.push(("Queue", queue.clone()));
-        }
-        if let Some(node) = &self.subject.node {
-            facts.push(("Node", node.clone()));
-        }
-        facts.push(("Value", self.value_text()));
-        facts.push(("Threshold", self.threshold_text()));
+        let subject = &self.subject;
+        let parts = [
+            (label.group, subject.group.clone()),
+            (label.topic, subject.topic.clone()),
+            (label.broker, subject.broker.map(|b| b.to_string())),
+            (label.queue, subject.queue.clone()),
+            (label.node, subject.node.clone()),
+        ];
+        facts.extend(parts.into_iter().filter_map(|(label, part)| Some((label, part?))));
+        facts.push((label.value, self.value_text_in(words)));
+        facts.push((label.threshold, self.measure_in(self.threshold, words)));
         if let Some(group) = &self.group_facts {
-            facts.push(("Lag", group.lag_text()));
-            if let Some(topics) = group.topics_text() {
-                facts.push(("Topics", topics));
+            facts.push((label.lag, group.lag_text_in(words)));
+            if let Some(topics) = group.topics_text_in(words) {
+                facts.push((label.topics, topics));
             }
-            facts.push(("Members", group.members_text()));
+            facts.push((label.members, group.members_text_in(words)));
         }
-        facts.push(("Since", utc_text(self.since)));
+        facts.push((label.since, utc_text(self.since)));
         if self.kind == MessageKind::Resolved {
-            facts.push(("Resolved", utc_text(self.at)));
+            facts.push((label.resolved, utc_text(self.at)));
         }
-        facts.push(("Duration", seconds_text((self.at - self.since) as f64 / 1000.0)));
-        facts.push(("Incident", self.incident.clone()));
+        facts.push((label.duration, seconds_text((self.at - self.since) as f64 / 1000.0)));
+        facts.push((label.incident, self.incident.clone()));
         if let Some(link) = &self.link {
-            facts.push(("Open", link.clone()));
+            facts.push((label.open, link.clone()));
         }
         facts
     }

@@ -429,3 +429,36 @@ fn names_holding_braces_are_not_read_as_slots() {
     assert_eq!(odd.summary(), "lag 12,345 > 10,000 — group {value} on prod-kafka");
     assert_eq!(odd.summary_in(&ZH), "积压 12,345 > 10,000 — 消费组 {value} @ prod-kafka");
 }
+
+#[test]
+fn an_incidents_facts_read_in_chinese_without_english_words() {
+    let message = status_message(MessageKind::Resolved);
+    let facts = message.facts_in(&ZH);
+    let value = |label: &str| {
+        facts.iter().find(|(l, _)| *l == label).map(|(_, v)| v.clone()).unwrap_or_default()
+    };
+    assert_eq!(value("积压"), "1,246 条消息，落后 5m 12s");
+    assert_eq!(value("主题"), "orders（STOP，积压 1,234，落后 5m 12s）, audit（STALL，积压 12）");
+    assert_eq!(value("成员"), "无（没有连接的消费者）");
+    let gone = AlertMessage { value: None, ..lag_message(MessageKind::Resolved) };
+    let down = AlertMessage { rule_kind: RuleKind::ClusterDown, value: Some(4.0), ..gone.clone() };
+    let nodes = AlertMessage { rule_kind: RuleKind::NodeAlarm, value: Some(2.0), ..gone.clone() };
+    let now = |m: &AlertMessage| m.facts_in(&ZH).into_iter().find(|(l, _)| *l == "当前值");
+    assert_eq!(now(&down), Some(("当前值", "连续 4 次轮询失败".to_owned())));
+    assert_eq!(now(&nodes), Some(("当前值", "磁盘告警".to_owned())));
+    for message in [message, gone, down, nodes] {
+        // The rule's name and kind, names, codes and the link stay as they are.
+        for (label, value) in message.facts_in(&ZH).into_iter().filter(|(l, _)| *l != "规则") {
+            let words = latin_words(&format!("{label} {value}"));
+            let english = ["lag", "messages", "behind", "none", "gone", "failed", "alarm", "value"];
+            let english: Vec<&String> =
+                words.iter().filter(|w| english.contains(&w.as_str())).collect();
+            assert!(english.is_empty(), "{english:?} in {label}: {value}");
+        }
+    }
+    // English stays what the notices say.
+    assert_eq!(
+        status_message(MessageKind::Firing).facts_in(&EN),
+        status_message(MessageKind::Firing).facts()
+    );
+}

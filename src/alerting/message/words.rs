@@ -51,6 +51,44 @@ pub struct Words {
     pub failed_polls: &'static str,
     /// Node conditions by code: running, memory alarm, disk alarm, both, down.
     pub node_conditions: [&'static str; 5],
+    /// The value of a subject that is gone.
+    pub gone_value: &'static str,
+
+    // A group's facts: `{count}`, `{messages}`, `{seconds}`, `{topic}`, `{status}`, `{lag}`.
+    pub one_message: &'static str,
+    pub messages: &'static str,
+    /// Lag in messages and time.
+    pub behind: &'static str,
+    /// One topic of a group, without and with its lag in time.
+    pub topic_lag: &'static str,
+    pub topic_lag_behind: &'static str,
+    pub more_topics: &'static str,
+    pub no_members: &'static str,
+
+    /// The labels of [`super::AlertMessage::facts_in`].
+    pub facts: FactLabels,
+}
+
+/// The label of each line of a notice's facts.
+#[derive(Debug)]
+pub struct FactLabels {
+    pub rule: &'static str,
+    pub cluster: &'static str,
+    pub group: &'static str,
+    pub topic: &'static str,
+    pub broker: &'static str,
+    pub queue: &'static str,
+    pub node: &'static str,
+    pub value: &'static str,
+    pub threshold: &'static str,
+    pub lag: &'static str,
+    pub topics: &'static str,
+    pub members: &'static str,
+    pub since: &'static str,
+    pub resolved: &'static str,
+    pub duration: &'static str,
+    pub incident: &'static str,
+    pub open: &'static str,
 }
 
 pub static EN: Words = Words {
@@ -92,6 +130,35 @@ pub static EN: Words = Words {
         "in memory and disk alarms",
         "down",
     ],
+    gone_value: "gone",
+
+    one_message: "{count} message",
+    messages: "{count} messages",
+    behind: "{messages}, {seconds} behind",
+    topic_lag: "{topic} ({status}, lag {lag})",
+    topic_lag_behind: "{topic} ({status}, lag {lag}, {seconds} behind)",
+    more_topics: "and {count} more",
+    no_members: "none (no consumer connected)",
+
+    facts: FactLabels {
+        rule: "Rule",
+        cluster: "Cluster",
+        group: "Group",
+        topic: "Topic",
+        broker: "Broker",
+        queue: "Queue",
+        node: "Node",
+        value: "Value",
+        threshold: "Threshold",
+        lag: "Lag",
+        topics: "Topics",
+        members: "Members",
+        since: "Since",
+        resolved: "Resolved",
+        duration: "Duration",
+        incident: "Incident",
+        open: "Open",
+    },
 };
 
 /// The Chinese pages' words, in the terms of their other pages (`积压` for a group's lag and a
@@ -129,6 +196,35 @@ pub static ZH: Words = Words {
 
     failed_polls: "连续 {count} 次轮询失败",
     node_conditions: ["运行中", "内存告警", "磁盘告警", "内存和磁盘告警", "已宕机"],
+    gone_value: "已不存在",
+
+    one_message: "{count} 条消息",
+    messages: "{count} 条消息",
+    behind: "{messages}，落后 {seconds}",
+    topic_lag: "{topic}（{status}，积压 {lag}）",
+    topic_lag_behind: "{topic}（{status}，积压 {lag}，落后 {seconds}）",
+    more_topics: "另有 {count} 个",
+    no_members: "无（没有连接的消费者）",
+
+    facts: FactLabels {
+        rule: "规则",
+        cluster: "集群",
+        group: "消费组",
+        topic: "主题",
+        broker: "Broker",
+        queue: "队列",
+        node: "节点",
+        value: "当前值",
+        threshold: "阈值",
+        lag: "积压",
+        topics: "主题",
+        members: "成员",
+        since: "开始于",
+        resolved: "恢复于",
+        duration: "持续",
+        incident: "事件",
+        open: "查看",
+    },
 };
 
 /// `template` with each `{name}` of `slots` replaced by its text, in one pass; a `{` that starts

@@ -25,13 +25,23 @@ impl AlertsPage {
     pub fn title(&self, incident: &crate::store::Incident) -> String {
         incident_title(self.chrome.lang, incident)
     }
+
+    /// What the rule measures now, in the reader's language (`5 次轮询失败`, `12,345`).
+    pub fn current(&self, v: &IncidentView) -> Option<String> {
+        let value = v.current_value?;
+        Some(v.incident.message.measure_in(value, words(self.chrome.lang)))
+    }
+}
+
+/// The words of alert summaries and facts in `lang`.
+fn words(lang: Lang) -> &'static message::Words {
+    if lang == Lang::Zh { &message::ZH } else { &message::EN }
 }
 
 /// An incident's one line in `lang`, told again from its message: the stored `summary` is what
 /// the notices said, in English.
 fn incident_title(lang: Lang, incident: &crate::store::Incident) -> String {
-    let words = if lang == Lang::Zh { &message::ZH } else { &message::EN };
-    incident.message.summary_in(words)
+    incident.message.summary_in(words(lang))
 }
 
 pub(super) fn delivery_summary(t: &Messages, v: &IncidentView) -> String {
@@ -89,7 +99,7 @@ pub(super) async fn incident_page(
         t: lang.messages(),
         f: Fmt::new(lang, now_millis()),
         chrome: Chrome::new(lang, here(&uri), None, &caller.who),
-        facts: v.incident.message.facts(),
+        facts: v.incident.message.facts_in(words(lang)),
         flash: d.text(lang.messages()),
         v,
     }))
