@@ -17,9 +17,12 @@ echo "== cargo fmt --check"
 cargo fmt --check
 echo "== cargo clippy --all-targets -- -D warnings"
 cargo clippy --locked --all-targets -- -D warnings
+# The library, the binary, the integration tests and the demo examples' own tests (benches are
+# measured by scripts/bench.sh, not run here).
+targets=(--lib --bins --tests --examples)
 echo "== building tests"
-cargo nextest run --locked --no-run
+cargo nextest run --locked "${targets[@]}" --no-run
 echo "== starting peers"
 peers_start
 echo "== cargo nextest run"
-cargo nextest run --locked --no-fail-fast "$@"
+cargo nextest run --locked "${targets[@]}" --no-fail-fast "$@"
