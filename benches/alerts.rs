@@ -73,6 +73,7 @@ fn cluster_state(lag: i64, at: i64) -> Arc<ClusterState> {
         rabbit: None,
         rocket: None,
         log_sizes: None,
+        quorum: None,
     }));
     state.groups = Arc::new((0..GROUPS).map(|i| group(i, lag)).collect());
     Arc::new(state)

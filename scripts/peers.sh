@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs (only what is missing) and starts, on 127.0.0.1, every real peer Osprey's tests and demo
-# talk to: Kafka-protocol brokers (noida-db, tansu), RocketMQ name server and broker
+# talk to: Apache Kafka (a KRaft cluster of three nodes from Maven Central, scripts/kafka.sh),
+# Kafka-protocol brokers (noida-db, tansu), RocketMQ name server and broker
 # (rocketmq-namesrv/rocketmq-broker from crates.io), an SMTP server (aiosmtpd, scripts/smtp_sink.py),
 # throwaway PostgreSQL and MariaDB instances, an isolated RabbitMQ node (management + prometheus
 # plugins), ZooKeeper with a Jolokia agent (a real JVM for JMX over HTTP) and chromedriver +
@@ -34,6 +35,8 @@ PG_PASSWORD=osprey-test
 MARIADB_PASSWORD=osprey-test
 
 log() { printf '[peers] %s\n' "$*" >&2; }
+# shellcheck source=scripts/kafka.sh
+source "$OSPREY_ROOT/scripts/kafka.sh"
 die() { printf '[peers] error: %s\n' "$*" >&2; exit 1; }
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -118,6 +121,7 @@ peers_install() {
   [ -f /usr/share/java/zookeeper.jar ] || missing+=(zookeeper)
   [ -f /usr/share/java/jolokia-core.jar ] || missing+=(libjolokia-core-java)
   command -v javac >/dev/null 2>&1 || missing+=(default-jdk-headless)
+  command -v mvn >/dev/null 2>&1 || missing+=(maven)
   # Chinese glyphs for the browser test's screenshots of the zh-CN pages.
   # (fc-list's output is read whole: `fc-list | grep -q` fails under pipefail when grep stops early.)
   local fonts; fonts=$(fc-list 2>/dev/null || true)
@@ -127,6 +131,7 @@ peers_install() {
   peers_install_brokers
   peers_install_rocketmq
   jolokia_agent_build
+  kafka_install
 }
 
 # Debian ships Jolokia's core but no JVM agent: build ours (one class) once per source change.
@@ -320,19 +325,23 @@ export OSPREY_TEST_ROCKETMQ_NAMESRV_BIN=$(rocketmq_bin rocketmq-namesrv-rust)
 export OSPREY_TEST_ROCKETMQ_BROKER_BIN=$(rocketmq_bin rocketmq-broker-rust)
 export OSPREY_TEST_SMTP_SINK=$OSPREY_ROOT/scripts/smtp_sink.py
 export OSPREY_TEST_AMQP_CONSUMER=$OSPREY_ROOT/scripts/amqp_consumer.py
+export OSPREY_TEST_KAFKA_BOOTSTRAP=$(kafka_bootstrap)
+export OSPREY_TEST_KAFKA_LIBS=$(kafka_libs)
 EOF
 }
 
 peers_stop() {
   [ -n "${PEERS_DIR:-}" ] && [ -d "$PEERS_DIR" ] || return 0
   log "stopping peers"
-  stop_chromedriver & stop_postgres & stop_mariadb & stop_rabbitmq & stop_zookeeper & wait
+  stop_chromedriver & stop_postgres & stop_mariadb & stop_rabbitmq & stop_zookeeper &
+  stop_kafka_cluster "$PEERS_DIR/kafka" & wait
   rm -rf "$PEERS_DIR"
 }
 
-# Starts every shared peer in parallel. The Kafka and RocketMQ brokers are started by each test
-# itself (they are up in well under a second), so a test that stops its broker never disturbs
-# another test.
+# Starts every shared peer in parallel, Apache Kafka's three nodes among them (shared by the run;
+# each test has its own topics and groups). The noida-db, tansu and RocketMQ brokers are started by
+# each test itself (they are up in well under a second), so a test that stops its broker never
+# disturbs another test.
 peers_start() {
   require_free_port "$PG_PORT" postgres PG_PORT
   require_free_port "$MARIADB_PORT" mariadb MARIADB_PORT
@@ -352,6 +361,7 @@ peers_start() {
   start_chromedriver & pids+=($!)
   start_rabbitmq & pids+=($!)
   start_zookeeper & pids+=($!)
+  start_kafka_cluster "$PEERS_DIR/kafka" & pids+=($!)
   for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
   [ $failed = 0 ] || die "a peer failed to start"
   peers_env >"$PEERS_DIR/env"

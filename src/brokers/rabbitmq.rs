@@ -435,6 +435,7 @@ impl super::ClusterAdapter for RabbitAdapter {
             rabbit: Some(std::sync::Arc::new(rabbit)),
             rocket: None,
             log_sizes: None,
+            quorum: None,
         })
     }
 }

@@ -1,6 +1,7 @@
 //! Plain domain types shared by adapters, poller, store and web: no I/O and no clock.
 
 mod kind;
+pub mod kraft;
 pub mod metrics;
 pub mod rabbit;
 pub mod rocket;
@@ -41,6 +42,9 @@ pub struct ClusterSnapshot {
     pub rocket: Option<Arc<rocket::RocketSnapshot>>,
     /// Bytes on disk of each replica, where the brokers answer DescribeLogDirs.
     pub log_sizes: Option<Arc<Vec<ReplicaSize>>>,
+    /// KRaft clusters: the metadata quorum (its leader is `controller_id`); `None` on
+    /// ZooKeeper clusters, other kinds, and Kafka-protocol servers without DescribeQuorum.
+    pub quorum: Option<Arc<kraft::Quorum>>,
 }
 
 /// One replica's bytes on disk, as its broker reported them.
@@ -281,6 +285,7 @@ pub(crate) mod fixtures {
             rabbit: None,
             rocket: None,
             log_sizes: None,
+            quorum: None,
         }
     }
 }

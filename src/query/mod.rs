@@ -129,6 +129,9 @@ pub struct ClusterSummary {
     /// When the data below was taken (the last good poll); `None` before the first one.
     pub data_at: Option<Millis>,
     pub cluster_id: Option<String>,
+    /// Kafka clusters whose metadata quorum answered: `kraft` (the active controller is
+    /// `controller_id`); `None` otherwise (ZooKeeper mode is not told apart yet).
+    pub metadata_mode: Option<&'static str>,
     pub controller_id: Option<i32>,
     pub brokers: Option<usize>,
     pub missing_brokers: usize,
@@ -162,6 +165,7 @@ fn summarize(state: &ClusterState) -> ClusterSummary {
         error: state.last_error.clone(),
         data_at: snapshot.map(|s| s.taken_at),
         cluster_id: snapshot.and_then(|s| s.cluster_id.clone()),
+        metadata_mode: snapshot.and_then(|s| s.quorum.as_ref()).map(|_| "kraft"),
         controller_id: snapshot.and_then(|s| s.controller_id).filter(|_| capabilities.replication),
         brokers: from(|s| s.brokers.len()),
         missing_brokers: state.missing_brokers.len(),
@@ -241,6 +245,8 @@ pub struct ClusterDetail {
     pub rabbit: Option<RabbitSummary>,
     /// RocketMQ clusters: every broker (masters and slaves) with its runtime stats.
     pub rocket_brokers: Option<Vec<crate::domain::rocket::RocketBroker>>,
+    /// KRaft clusters: the metadata quorum, voters and observers with their lag.
+    pub quorum: Option<Arc<crate::domain::kraft::Quorum>>,
     pub range: Range,
     pub history: Vec<ClusterPoint>,
 }
@@ -292,11 +298,13 @@ pub async fn cluster_detail(
         without_consumers: r.queues.iter().filter(|q| q.consumers == 0 && q.backlog() > 0).count(),
     });
     let rocket_brokers = rocket_of(&state).map(|r| r.brokers.clone());
+    let quorum = state.snapshot.as_ref().and_then(|s| s.quorum.clone());
     Ok(ClusterDetail {
         summary: summarize(&state),
         brokers,
         rabbit,
         rocket_brokers,
+        quorum,
         range,
         history,
     })

@@ -127,6 +127,15 @@ catalog! {
     summary: "Summary", "摘要";
     cluster_id: "Cluster ID", "集群 ID";
     controller: "Controller", "控制器";
+    metadata_mode: "Metadata", "元数据";
+    mode_kraft: "KRaft (metadata quorum)", "KRaft（元数据仲裁）";
+    quorum_title: "Metadata quorum", "元数据仲裁";
+    role_active_controller: "active controller", "活跃控制器";
+    role_voter: "voter", "投票者";
+    role_observer: "observer", "观察者";
+    col_metadata_end: "Log end", "日志末端";
+    col_last_fetch: "Last fetch", "最近拉取";
+    quorum_high_watermark: "High watermark", "高水位";
     bootstrap_servers: "Bootstrap servers", "引导地址";
     poll_took: "Last poll took", "最近轮询耗时";
     poll_every: "Polled every", "轮询间隔";

@@ -9,6 +9,7 @@ mod helpers;
 
 mod access;
 mod alerts;
+mod apache_kafka;
 mod browser;
 mod cli;
 mod groups;

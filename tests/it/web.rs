@@ -170,6 +170,7 @@ fn snapshot(cluster: &str, kind: ClusterKind, taken_at: Millis) -> ClusterSnapsh
         rabbit: None,
         rocket: None,
         log_sizes: None,
+        quorum: None,
     }
 }
 

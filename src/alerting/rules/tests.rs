@@ -80,6 +80,7 @@ pub(crate) fn cluster(name: &str, groups: Vec<GroupLag>) -> Arc<ClusterState> {
         rabbit: None,
         rocket: None,
         log_sizes: None,
+        quorum: None,
     }));
     state.groups = Arc::new(groups);
     Arc::new(state)

@@ -24,6 +24,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use super::{AdapterError, ClusterAdapter};
 use crate::config::{ClusterConfig, Connection, KafkaConnection};
 use crate::domain::ClusterKind;
+use crate::domain::kraft::Quorum;
 use crate::domain::{
     Broker, ClusterSnapshot, CommittedOffset, ConfigEntry, ConsumerGroup, GroupMember, Millis,
     Partition, ReplicaSize, Topic,
@@ -318,6 +319,28 @@ impl KafkaAdapter {
         (complete || !sizes.is_empty()).then(|| Arc::new(sizes))
     }
 
+    /// The metadata quorum, asked of one broker over the wire path (slot 3). `None` on SASL/TLS
+    /// clusters, on ZooKeeper clusters and when the broker fails to answer: the controller then
+    /// comes from DescribeCluster.
+    async fn quorum(&self, addresses: &HashMap<i32, String>) -> Option<Quorum> {
+        let pool = self.wire.as_ref()?;
+        let mut pool = pool.lock().await;
+        let broker = *addresses.keys().min()?;
+        let key = (broker, 3);
+        let (_, mut connection) =
+            self.connections(&mut pool, [key].into_iter(), addresses).await.ok()?.pop()?;
+        match connection.describe_quorum().await {
+            Ok(quorum) => {
+                pool.insert(key, connection);
+                quorum
+            }
+            Err(e) => {
+                tracing::debug!(cluster = %self.cluster, broker, error = %e, "DescribeQuorum failed");
+                None
+            }
+        }
+    }
+
     /// Opens (or reuses) a wire connection for each (broker id, slot) in `keys`, taking them
     /// out of `pool`; callers put them back when done.
     async fn connections(
@@ -488,12 +511,20 @@ impl ClusterAdapter for KafkaAdapter {
             .map(|t| (t.name.clone(), t.partitions.iter().map(|p| p.id).collect()))
             .collect();
         let metadata_ms = started.elapsed().as_millis();
-        let (description, (offsets, offsets_ms), mut configs, (groups, groups_ms), log_sizes) = tokio::join!(
+        let (
+            description,
+            (offsets, offsets_ms),
+            mut configs,
+            (groups, groups_ms),
+            log_sizes,
+            quorum,
+        ) = tokio::join!(
             self.describe(),
             timed(self.partition_offsets(&leaders, &addresses)),
             self.topic_configs(&names),
             timed(self.groups(&addresses, &partitions_of)),
             self.log_sizes(&addresses),
+            self.quorum(&addresses),
         );
         tracing::debug!(cluster = %self.cluster, metadata_ms, offsets_ms, groups_ms, "poll phases");
         let (earliest, latest) = offsets?;
@@ -542,7 +573,11 @@ impl ClusterAdapter for KafkaAdapter {
             }
         };
 
+        // On KRaft the "controller" of DescribeCluster is any live broker; the quorum's leader
+        // is the active controller.
+        let controller_id = quorum.as_ref().map(|q| q.leader_id).or(controller_id);
         Ok(ClusterSnapshot {
+            quorum: quorum.map(Arc::new),
             cluster: self.cluster.clone(),
             kind: ClusterKind::Kafka,
             taken_at: now,

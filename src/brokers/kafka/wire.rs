@@ -7,14 +7,19 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use bytes::{Buf, BufMut, BytesMut};
+use kafka_protocol::messages::describe_quorum_response::ReplicaState;
 use kafka_protocol::messages::{
-    ApiVersionsRequest, BrokerId, DescribeLogDirsRequest, FindCoordinatorRequest, GroupId,
-    ListOffsetsRequest, OffsetFetchRequest, RequestHeader, ResponseHeader, TopicName,
+    ApiVersionsRequest, BrokerId, DescribeLogDirsRequest, DescribeQuorumRequest,
+    FindCoordinatorRequest, GroupId, ListOffsetsRequest, OffsetFetchRequest, RequestHeader,
+    ResponseHeader, TopicName,
+    describe_quorum_request::{PartitionData, TopicData},
     list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic},
     offset_fetch_request::{OffsetFetchRequestGroup, OffsetFetchRequestTopics},
 };
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Message, Request, StrBytes};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::domain::kraft::{Quorum, QuorumMember};
 use tokio::net::TcpStream;
 
 /// Largest response accepted (a response claiming more is garbage, not data).
@@ -252,6 +257,55 @@ impl Connection {
             }
         }
         Ok(offsets)
+    }
+
+    /// The metadata quorum of a KRaft cluster (DescribeQuorum on `__cluster_metadata`, which a
+    /// broker forwards to the active controller); `None` when the broker does not speak it (a
+    /// ZooKeeper cluster, or a Kafka-protocol server without a quorum).
+    pub async fn describe_quorum(&mut self) -> Result<Option<Quorum>, WireError> {
+        let Some(version) = self.version::<DescribeQuorumRequest>(0) else { return Ok(None) };
+        let partition = PartitionData::default().with_partition_index(0);
+        let topic = TopicData::default()
+            .with_topic_name(TopicName(StrBytes::from_static_str("__cluster_metadata")))
+            .with_partitions(vec![partition]);
+        let answer =
+            self.call(version, &DescribeQuorumRequest::default().with_topics(vec![topic])).await?;
+        if answer.error_code != 0 {
+            return Err(WireError(format!(
+                "DescribeQuorum failed with error code {}",
+                answer.error_code
+            )));
+        }
+        let Some(partition) = answer.topics.first().and_then(|t| t.partitions.first()) else {
+            return Err(WireError("DescribeQuorum answered without the metadata log".into()));
+        };
+        if partition.error_code != 0 {
+            return Err(WireError(format!(
+                "DescribeQuorum failed with error code {}",
+                partition.error_code
+            )));
+        }
+        let known = |value: i64| (value >= 0).then_some(value);
+        let members = |states: &[ReplicaState]| {
+            let mut members: Vec<QuorumMember> = states
+                .iter()
+                .map(|s| QuorumMember {
+                    id: s.replica_id.0,
+                    log_end_offset: known(s.log_end_offset),
+                    last_fetch_at: known(s.last_fetch_timestamp),
+                    last_caught_up_at: known(s.last_caught_up_timestamp),
+                })
+                .collect();
+            members.sort_by_key(|m| m.id);
+            members
+        };
+        Ok(Some(Quorum {
+            leader_id: partition.leader_id.0,
+            leader_epoch: partition.leader_epoch,
+            high_watermark: partition.high_watermark,
+            voters: members(&partition.current_voters),
+            observers: members(&partition.observers),
+        }))
     }
 
     /// Bytes on disk of every replica this broker holds, from one DescribeLogDirs for all

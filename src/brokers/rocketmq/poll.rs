@@ -177,6 +177,7 @@ impl RocketAdapter {
                 groups: rocket_groups,
             })),
             log_sizes: None,
+            quorum: None,
         })
     }
 
