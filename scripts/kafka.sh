@@ -76,15 +76,24 @@ CONF
 
 start_kafka_node() { # start_kafka_node DIR NODE
   local dir=$1 node=$2
-  kafka_java 384m kafka.Kafka "$dir/node-$node/server.properties" \
-    >"$dir/node-$node/kafka.log" 2>&1 &
+  # `exec` in the subshell: the pid recorded is the JVM's own, so stopping it stops the node.
+  (exec java -Xmx384m -Xms64m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+    -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$(kafka_libs)/*" \
+    kafka.Kafka "$dir/node-$node/server.properties") >>"$dir/node-$node/kafka.log" 2>&1 &
   echo $! >"$dir/node-$node/pid"
 }
 
 stop_kafka_node() { # stop_kafka_node DIR NODE
   local pidfile=$1/node-$2/pid
   [ -f "$pidfile" ] || return 0
-  kill "$(cat "$pidfile")" 2>/dev/null || true
+  local pid; pid=$(cat "$pidfile")
+  kill "$pid" 2>/dev/null || true
+  # A controlled shutdown takes a few seconds; its ports are free once it is gone (a zombie
+  # waiting for PID 1 to reap it counts as gone).
+  local deadline=$((SECONDS + 60))
+  while [ $SECONDS -lt $deadline ] && [ -n "$(ps -o stat= -p "$pid" 2>/dev/null | grep -v Z)" ]; do
+    sleep 0.2
+  done
   rm -f "$pidfile"
 }
 
@@ -114,3 +123,15 @@ stop_kafka_cluster() { # stop_kafka_cluster DIR
   local node
   for node in "${KAFKA_NODES[@]}"; do stop_kafka_node "$1" "$node"; done
 }
+
+# Run directly, it stops or starts one node of a running cluster (a test that stops a broker
+# brings it back): scripts/kafka.sh stop-node|start-node DIR NODE
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then
+  set -euo pipefail
+  CACHE_DIR=${OSPREY_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/osprey}
+  case "${1:-}" in
+    stop-node) stop_kafka_node "$2" "$3" ;;
+    start-node) start_kafka_node "$2" "$3" ;;
+    *) echo "usage: $0 stop-node|start-node DIR NODE" >&2; exit 2 ;;
+  esac
+fi

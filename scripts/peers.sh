@@ -327,6 +327,8 @@ export OSPREY_TEST_SMTP_SINK=$OSPREY_ROOT/scripts/smtp_sink.py
 export OSPREY_TEST_AMQP_CONSUMER=$OSPREY_ROOT/scripts/amqp_consumer.py
 export OSPREY_TEST_KAFKA_BOOTSTRAP=$(kafka_bootstrap)
 export OSPREY_TEST_KAFKA_LIBS=$(kafka_libs)
+export OSPREY_TEST_KAFKA_DIR=$PEERS_DIR/kafka
+export OSPREY_TEST_KAFKA_SCRIPT=$OSPREY_ROOT/scripts/kafka.sh
 EOF
 }
 
