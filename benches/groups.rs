@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use futures::StreamExt;
-use osprey::brokers::kafka::KafkaAdapter;
+use osprey::brokers::ClusterClient;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
@@ -111,7 +111,11 @@ async fn main() {
     }
     let poll_only = std::env::args().any(|a| a == "poll");
 
-    let adapter = KafkaAdapter::new(&cluster("bench", &bootstrap)).unwrap();
+    let ClusterClient::Kafka { poll: adapter, .. } =
+        ClusterClient::connect(&cluster("bench", &bootstrap)).unwrap()
+    else {
+        unreachable!("a Kafka cluster has Kafka clients")
+    };
     let (first, first_ms, walls, cpus) = time_polls(&adapter, 5).await;
     let committed: usize = first.groups.iter().map(|g| g.offsets.len()).sum();
     assert_eq!(first.groups.len(), GROUPS, "every group listed");

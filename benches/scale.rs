@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
-use osprey::brokers::kafka::KafkaAdapter;
+use osprey::brokers::ClusterClient;
 use rdkafka::ClientConfig;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
@@ -102,7 +102,11 @@ async fn idle_rss(http: &reqwest::Client) {
 
 /// A full poll, in-process, through the same adapter `serve` uses.
 async fn measure_poll(bootstrap: &str) {
-    let adapter = KafkaAdapter::new(&cluster("bench", bootstrap)).unwrap();
+    let ClusterClient::Kafka { poll: adapter, .. } =
+        ClusterClient::connect(&cluster("bench", bootstrap)).unwrap()
+    else {
+        unreachable!("a Kafka cluster has Kafka clients")
+    };
     let (first, first_ms, polls, cpu) = time_polls(&adapter, 10).await;
     let partitions: usize = first.topics.iter().map(|t| t.partitions.len()).sum();
     let configs = first.topics.iter().filter(|t| t.configs.is_some()).count();

@@ -8,8 +8,7 @@ use super::kafka::KafkaAdapter;
 use super::kafka::actions::KafkaActions;
 use super::rabbitmq::RabbitAdapter;
 use super::rocketmq::RocketAdapter;
-use crate::config::ClusterConfig;
-use crate::domain::ClusterKind;
+use crate::config::{ClusterConfig, Connection};
 
 /// The clients of one cluster. Kafka has two (the admin/consumer client that polls and a
 /// producer for test messages); RabbitMQ and RocketMQ one, whose connections the poller and the
@@ -25,16 +24,16 @@ impl ClusterClient {
     /// Creates the cluster's clients without contacting it, so mistakes in client settings
     /// surface before anything starts.
     pub fn connect(cluster: &ClusterConfig) -> Result<ClusterClient, AdapterError> {
-        Ok(match cluster.kind() {
-            ClusterKind::Kafka => ClusterClient::Kafka {
-                poll: Arc::new(KafkaAdapter::new(cluster)?),
-                actions: Arc::new(KafkaActions::new(cluster)?),
+        Ok(match &cluster.connection {
+            Connection::Kafka(kafka) => ClusterClient::Kafka {
+                poll: Arc::new(KafkaAdapter::new(cluster, kafka)?),
+                actions: Arc::new(KafkaActions::new(cluster, kafka)?),
             },
-            ClusterKind::Rabbitmq => {
-                ClusterClient::Rabbitmq(Arc::new(RabbitAdapter::from_cluster(cluster)?))
+            Connection::Rabbitmq(rabbit) => {
+                ClusterClient::Rabbitmq(Arc::new(RabbitAdapter::from_cluster(cluster, rabbit)?))
             }
-            ClusterKind::Rocketmq => {
-                ClusterClient::Rocketmq(Arc::new(RocketAdapter::from_cluster(cluster)?))
+            Connection::Rocketmq(rocket) => {
+                ClusterClient::Rocketmq(Arc::new(RocketAdapter::from_cluster(cluster, rocket)?))
             }
         })
     }

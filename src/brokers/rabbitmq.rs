@@ -186,13 +186,10 @@ impl std::fmt::Debug for RabbitAdapter {
 
 impl RabbitAdapter {
     /// The adapter of a `kind = "rabbitmq"` cluster; the password may read `${ENV}`.
-    pub fn from_cluster(cluster: &crate::config::ClusterConfig) -> Result<Self, AdapterError> {
-        let crate::config::Connection::Rabbitmq(rabbit) = &cluster.connection else {
-            return Err(AdapterError::Config(format!(
-                "{} is not a RabbitMQ cluster",
-                cluster.name
-            )));
-        };
+    pub fn from_cluster(
+        cluster: &crate::config::ClusterConfig,
+        rabbit: &crate::config::RabbitConnection,
+    ) -> Result<Self, AdapterError> {
         let password =
             crate::secret::interpolate(rabbit.password.expose(), |n| std::env::var(n).ok())
                 .map_err(AdapterError::Config)?;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use osprey::brokers::ClusterAdapter;
-use osprey::brokers::kafka::KafkaAdapter;
+use osprey::brokers::ClusterClient;
 use osprey::brokers::scrape::Scraper;
 use osprey::domain::metrics::{ClusterMetrics, Metric, Source};
 use rdkafka::producer::FutureRecord;
@@ -50,7 +50,11 @@ async fn messages_per_second_from_offsets_match_a_producer_at_a_known_rate() {
     const RATE: f64 = 100.0;
     let broker = Broker::start(BrokerKind::Noida).await;
     create_topics(&broker.bootstrap(), &[("metered", 2)]).await;
-    let adapter = KafkaAdapter::new(&kafka_cluster("metered", &broker.bootstrap())).unwrap();
+    let ClusterClient::Kafka { poll: adapter, .. } =
+        ClusterClient::connect(&kafka_cluster("metered", &broker.bootstrap())).unwrap()
+    else {
+        unreachable!("a Kafka cluster has Kafka clients")
+    };
     let sending = produce_steadily(&broker.bootstrap(), "metered", 2, 900);
     tokio::time::sleep(Duration::from_secs(2)).await;
     let first = adapter.snapshot(osprey::clock::now_millis()).await.unwrap();

@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use super::{client_config, kafka_error};
 use crate::brokers::AdapterError;
-use crate::config::ClusterConfig;
+use crate::config::{ClusterConfig, KafkaConnection};
 use crate::domain::Millis;
 
 /// One message to send.
@@ -205,8 +205,8 @@ fn matches(message: &BrowsedMessage, needle: &str) -> bool {
 }
 
 impl KafkaActions {
-    pub fn new(cluster: &ClusterConfig) -> Result<Self, AdapterError> {
-        let config = client_config(cluster)?;
+    pub fn new(cluster: &ClusterConfig, kafka: &KafkaConnection) -> Result<Self, AdapterError> {
+        let config = client_config(cluster, kafka);
         let mut producer_config = config.clone();
         producer_config
             .set("message.timeout.ms", "10000")

@@ -22,7 +22,7 @@ use rdkafka::metadata::Metadata;
 use rdkafka::{Offset, TopicPartitionList};
 
 use super::{AdapterError, ClusterAdapter};
-use crate::config::{ClusterConfig, Connection, KafkaConnection};
+use crate::config::{ClusterConfig, KafkaConnection};
 use crate::domain::ClusterKind;
 use crate::domain::kraft::Quorum;
 use crate::domain::{
@@ -121,8 +121,7 @@ fn is_plaintext(kafka: &KafkaConnection) -> bool {
 
 /// The librdkafka configuration for a cluster: Osprey's read-only defaults, then the operator's
 /// `properties` (which win, so SASL/TLS and tuning work as documented by librdkafka).
-pub fn client_config(cluster: &ClusterConfig) -> Result<ClientConfig, AdapterError> {
-    let kafka = kafka_connection(cluster)?;
+pub fn client_config(cluster: &ClusterConfig, kafka: &KafkaConnection) -> ClientConfig {
     let mut config = ClientConfig::new();
     config
         .set("bootstrap.servers", &kafka.bootstrap_servers)
@@ -133,14 +132,7 @@ pub fn client_config(cluster: &ClusterConfig) -> Result<ClientConfig, AdapterErr
     for (key, value) in &kafka.properties {
         config.set(key, value);
     }
-    Ok(config)
-}
-
-fn kafka_connection(cluster: &ClusterConfig) -> Result<&KafkaConnection, AdapterError> {
-    match &cluster.connection {
-        Connection::Kafka(kafka) => Ok(kafka),
-        _ => Err(AdapterError::Config(format!("{} is not a Kafka cluster", cluster.name))),
-    }
+    config
 }
 
 pub(crate) fn kafka_error(error: KafkaError) -> AdapterError {
@@ -162,8 +154,8 @@ pub(crate) fn kafka_error(error: KafkaError) -> AdapterError {
 }
 
 impl KafkaAdapter {
-    pub fn new(cluster: &ClusterConfig) -> Result<Self, AdapterError> {
-        let config = client_config(cluster)?;
+    pub fn new(cluster: &ClusterConfig, kafka: &KafkaConnection) -> Result<Self, AdapterError> {
+        let config = client_config(cluster, kafka);
         let consumer: BaseConsumer =
             config.create().map_err(|e| AdapterError::Config(e.to_string()))?;
         let admin: AdminClient<DefaultClientContext> =
@@ -176,7 +168,7 @@ impl KafkaAdapter {
             poll_interval: cluster.poll_interval,
             config_refresh_interval: cluster.config_refresh_interval,
             configs: Mutex::new(ConfigCache::default()),
-            wire: is_plaintext(kafka_connection(cluster)?).then(Default::default),
+            wire: is_plaintext(kafka).then(Default::default),
             committed_topics: Mutex::default(),
         })
     }

@@ -331,13 +331,10 @@ pub(crate) fn allocate_averagely(queues: usize, clients: usize) -> Vec<Vec<usize
 
 impl RocketAdapter {
     /// The adapter of a `kind = "rocketmq"` cluster; the secret key may read `${ENV}`.
-    pub fn from_cluster(cluster: &crate::config::ClusterConfig) -> Result<Self, AdapterError> {
-        let crate::config::Connection::Rocketmq(rocket) = &cluster.connection else {
-            return Err(AdapterError::Config(format!(
-                "{} is not a RocketMQ cluster",
-                cluster.name
-            )));
-        };
+    pub fn from_cluster(
+        cluster: &crate::config::ClusterConfig,
+        rocket: &crate::config::RocketConnection,
+    ) -> Result<Self, AdapterError> {
         let namesrv_addrs: Vec<String> = rocket.name_servers().map(str::to_owned).collect();
         if namesrv_addrs.is_empty() {
             return Err(AdapterError::Config("namesrv_addrs is empty".into()));
