@@ -30,9 +30,10 @@ kafka_install() {
   touch "$libs/.complete"
 }
 
+# Small heaps, a serial collector and a quick JIT fit three nodes and the tools on 2 cores.
 kafka_java() { # kafka_java HEAP CLASS ARGS...
   local heap=$1; shift
-  java "-Xmx$heap" -Xms64m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+  ${KAFKA_EXEC:-} java "-Xmx$heap" -Xms64m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
     -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$(kafka_libs)/*" "$@"
 }
 
@@ -76,10 +77,10 @@ CONF
 
 start_kafka_node() { # start_kafka_node DIR NODE
   local dir=$1 node=$2
-  # `exec` in the subshell: the pid recorded is the JVM's own, so stopping it stops the node.
-  (exec java -Xmx384m -Xms64m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
-    -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$(kafka_libs)/*" \
-    kafka.Kafka "$dir/node-$node/server.properties") >>"$dir/node-$node/kafka.log" 2>&1 &
+  # KAFKA_EXEC=exec makes the subshell become the JVM, so the pid recorded is the JVM's own and
+  # stopping it stops the node.
+  (KAFKA_EXEC=exec kafka_java 384m kafka.Kafka "$dir/node-$node/server.properties") \
+    >>"$dir/node-$node/kafka.log" 2>&1 &
   echo $! >"$dir/node-$node/pid"
 }
 

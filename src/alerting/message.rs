@@ -223,10 +223,6 @@ fn messages_text(count: i64, words: &Words) -> String {
 
 impl TopicFacts {
     /// `orders (STOP, lag 1,234, 5m 12s behind)`.
-    pub fn text(&self) -> String {
-        self.text_in(&EN)
-    }
-
     pub fn text_in(&self, words: &Words) -> String {
         let lag = group_digits(self.lag as f64);
         let seconds = self.lag_seconds.map(seconds_text).unwrap_or_default();
@@ -245,10 +241,6 @@ impl TopicFacts {
 impl GroupFacts {
     /// `orders (STOP, lag 1,234, 5m 12s behind), audit (STALL, lag 12)`, with `and 3 more` when
     /// topics were left out; `None` without topics.
-    pub fn topics_text(&self) -> Option<String> {
-        self.topics_text_in(&EN)
-    }
-
     pub fn topics_text_in(&self, words: &Words) -> Option<String> {
         let mut parts: Vec<String> = self.topics.iter().map(|t| t.text_in(words)).collect();
         if self.more_topics > 0 {
@@ -259,10 +251,6 @@ impl GroupFacts {
     }
 
     /// `1,234 messages, 5m 12s behind`.
-    pub fn lag_text(&self) -> String {
-        self.lag_text_in(&EN)
-    }
-
     pub fn lag_text_in(&self, words: &Words) -> String {
         let messages = messages_text(self.lag, words);
         match self.lag_seconds {
@@ -275,10 +263,6 @@ impl GroupFacts {
     }
 
     /// `none (no consumer connected)`, `3 (Stable)`.
-    pub fn members_text(&self) -> String {
-        self.members_text_in(&EN)
-    }
-
     pub fn members_text_in(&self, words: &Words) -> String {
         match (self.members, self.state.is_empty()) {
             (0, _) => words.no_members.into(),

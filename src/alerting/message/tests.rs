@@ -311,10 +311,10 @@ fn group_facts_read_naturally_with_members_and_left_out_topics() {
         members: 2,
         state: "Stable".into(),
     };
-    assert_eq!(facts.topics_text().unwrap(), "orders (OK, lag 1, 0s behind), and 3 more");
-    assert_eq!(facts.lag_text(), "1 message");
-    assert_eq!(facts.members_text(), "2 (Stable)");
-    assert_eq!(GroupFacts::default().topics_text(), None);
+    assert_eq!(facts.topics_text_in(&EN).unwrap(), "orders (OK, lag 1, 0s behind), and 3 more");
+    assert_eq!(facts.lag_text_in(&EN), "1 message");
+    assert_eq!(facts.members_text_in(&EN), "2 (Stable)");
+    assert_eq!(GroupFacts::default().topics_text_in(&EN), None);
 }
 
 #[test]

@@ -18,9 +18,9 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Message, Request, StrBytes};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 use crate::domain::kraft::{Quorum, QuorumMember};
-use tokio::net::TcpStream;
 
 /// Largest response accepted (a response claiming more is garbage, not data).
 const MAX_RESPONSE_BYTES: usize = 256 * 1024 * 1024;
@@ -270,20 +270,15 @@ impl Connection {
             .with_partitions(vec![partition]);
         let answer =
             self.call(version, &DescribeQuorumRequest::default().with_topics(vec![topic])).await?;
+        let failed = |code: i16| WireError(format!("DescribeQuorum failed with error code {code}"));
         if answer.error_code != 0 {
-            return Err(WireError(format!(
-                "DescribeQuorum failed with error code {}",
-                answer.error_code
-            )));
+            return Err(failed(answer.error_code));
         }
         let Some(partition) = answer.topics.first().and_then(|t| t.partitions.first()) else {
             return Err(WireError("DescribeQuorum answered without the metadata log".into()));
         };
         if partition.error_code != 0 {
-            return Err(WireError(format!(
-                "DescribeQuorum failed with error code {}",
-                partition.error_code
-            )));
+            return Err(failed(partition.error_code));
         }
         let known = |value: i64| (value >= 0).then_some(value);
         let members = |states: &[ReplicaState]| {
