@@ -46,13 +46,12 @@ pub struct DoneParam {
 pub(super) async fn users_page(
     State(state): State<AppState>,
     lang: Lang,
-    who: Principal,
-    remote: Remote,
+    caller: Caller,
     PageQuery(q): PageQuery<DoneParam>,
 ) -> Result<Response, PageError> {
     let what = Action { action: "users.read", ..Action::default() };
-    allow(&state, &who, Role::Admin, what, &remote).await?;
-    users_view(&state, lang, &who, q.done, None).await
+    caller.require(&state, Role::Admin, what).await?;
+    users_view(&state, lang, &caller.who, q.done, None).await
 }
 
 /// Runs an admin change from a form: checks the role, records the outcome, then shows the list
@@ -60,42 +59,37 @@ pub(super) async fn users_page(
 pub(super) async fn user_change(
     state: &AppState,
     lang: Lang,
-    who: &Principal,
-    remote: &Remote,
+    caller: &Caller,
     what: Action<'_>,
     done: String,
     change: impl std::future::Future<Output = Result<(), AuthError>>,
 ) -> Result<Response, PageError> {
-    allow(state, who, Role::Admin, what.clone(), remote).await?;
-    match audited(state, who, what, remote, change.await).await {
+    match caller.act(state, Role::Admin, what, change).await? {
         Ok(()) => {
             Ok(Redirect::to(&format!("/admin/users?done={}", segment(&done))).into_response())
         }
         Err(AuthError::Store(e)) => Err(PageError::from(WebError::from(e))),
-        Err(e) => users_view(state, lang, who, None, Some(e.to_string())).await,
+        Err(e) => users_view(state, lang, &caller.who, None, Some(e.to_string())).await,
     }
 }
 
 pub(super) async fn create_user_form(
     State(state): State<AppState>,
     lang: Lang,
-    who: Principal,
-    remote: Remote,
+    caller: Caller,
     PageForm(f): PageForm<Fields>,
 ) -> Result<Response, PageError> {
     let name = f.value("username").to_owned();
     let role = Role::parse(f.value("role")).unwrap_or(Role::Viewer);
     let what = Action { action: "user.create", cluster: None, object: Some(&name) };
     let change = state.auth.create_user(&name, f.value("password"), role, now_millis());
-    user_change(&state, lang, &who, &remote, what, format!("{name} ({})", role.as_str()), change)
-        .await
+    user_change(&state, lang, &caller, what, format!("{name} ({})", role.as_str()), change).await
 }
 
 pub(super) async fn update_user_form(
     State(state): State<AppState>,
     lang: Lang,
-    who: Principal,
-    remote: Remote,
+    caller: Caller,
     Path(name): Path<String>,
     PageForm(f): PageForm<Fields>,
 ) -> Result<Response, PageError> {
@@ -103,19 +97,18 @@ pub(super) async fn update_user_form(
     let password = Some(f.value("password")).filter(|p| !p.is_empty());
     let what = Action { action: "user.update", cluster: None, object: Some(&name) };
     let change = state.auth.update_user(&name, role, password, now_millis());
-    user_change(&state, lang, &who, &remote, what, name.clone(), change).await
+    user_change(&state, lang, &caller, what, name.clone(), change).await
 }
 
 pub(super) async fn delete_user_form(
     State(state): State<AppState>,
     lang: Lang,
-    who: Principal,
-    remote: Remote,
+    caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Response, PageError> {
     let what = Action { action: "user.delete", cluster: None, object: Some(&name) };
     let change = state.auth.delete_user(&name);
-    user_change(&state, lang, &who, &remote, what, name.clone(), change).await
+    user_change(&state, lang, &caller, what, name.clone(), change).await
 }
 
 #[derive(Template)]
@@ -156,42 +149,38 @@ pub(super) async fn tokens_view(
 pub(super) async fn tokens_page(
     State(state): State<AppState>,
     lang: Lang,
-    who: Principal,
-    remote: Remote,
+    caller: Caller,
 ) -> Result<Response, PageError> {
     let what = Action { action: "tokens.read", ..Action::default() };
-    allow(&state, &who, Role::Admin, what, &remote).await?;
-    tokens_view(&state, lang, &who, None, None).await
+    caller.require(&state, Role::Admin, what).await?;
+    tokens_view(&state, lang, &caller.who, None, None).await
 }
 
 pub(super) async fn create_token_form(
     State(state): State<AppState>,
     lang: Lang,
-    who: Principal,
-    remote: Remote,
+    caller: Caller,
     PageForm(f): PageForm<Fields>,
 ) -> Result<Response, PageError> {
     let owner = f.value("username").to_owned();
     let what = Action { action: "token.create", cluster: None, object: Some(&owner) };
-    allow(&state, &who, Role::Admin, what.clone(), &remote).await?;
-    let created = state.auth.create_token(&owner, f.value("name"), now_millis()).await;
-    match audited(&state, &who, what, &remote, created).await {
-        Ok((_, token)) => tokens_view(&state, lang, &who, Some(token), None).await,
-        Err(e) => tokens_view(&state, lang, &who, None, Some(e.to_string())).await,
+    let create = state.auth.create_token(&owner, f.value("name"), now_millis());
+    let who = &caller.who;
+    match caller.act(&state, Role::Admin, what, create).await? {
+        Ok((_, token)) => tokens_view(&state, lang, who, Some(token), None).await,
+        Err(e) => tokens_view(&state, lang, who, None, Some(e.to_string())).await,
     }
 }
 
 pub(super) async fn delete_token_form(
     State(state): State<AppState>,
-    who: Principal,
-    remote: Remote,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Response, PageError> {
     let what = Action { action: "token.delete", cluster: None, object: Some(&id) };
-    allow(&state, &who, Role::Admin, what.clone(), &remote).await?;
-    let deleted = state.auth.delete_token(&id).await;
-    audited(&state, &who, what, &remote, deleted)
-        .await
+    caller
+        .act(&state, Role::Admin, what, state.auth.delete_token(&id))
+        .await?
         .map_err(|e| PageError::from(WebError::from(e)))?;
     Ok(Redirect::to("/admin/tokens").into_response())
 }
@@ -210,11 +199,11 @@ pub(super) const AUDIT_PAGE: i64 = 500;
 pub(super) async fn audit_page(
     State(state): State<AppState>,
     page: Page,
-    remote: Remote,
 ) -> Result<Response, PageError> {
-    let Page { lang, uri, caller: Caller { who, .. } } = page;
+    let Page { lang, uri, caller } = page;
     let what = Action { action: "audit.read", ..Action::default() };
-    allow(&state, &who, Role::Operator, what, &remote).await?;
+    caller.require(&state, Role::Operator, what).await?;
+    let who = caller.who;
     let entries = state
         .auth
         .audit_entries(AUDIT_PAGE)

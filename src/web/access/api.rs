@@ -72,11 +72,10 @@ pub(super) async fn me_api(State(state): State<AppState>, who: Principal) -> Jso
 
 pub(super) async fn users_api(
     State(state): State<AppState>,
-    who: Principal,
-    remote: Remote,
+    caller: Caller,
 ) -> Result<Json<Vec<StoredUser>>, ApiError> {
     let what = Action { action: "users.read", ..Action::default() };
-    allow(&state, &who, Role::Admin, what, &remote).await?;
+    caller.require(&state, Role::Admin, what).await?;
     Ok(Json(state.auth.users().await?))
 }
 
@@ -93,60 +92,45 @@ pub struct UserBody {
 
 pub(super) async fn create_user_api(
     State(state): State<AppState>,
-    who: Principal,
-    remote: Remote,
+    caller: Caller,
     ApiJson(body): ApiJson<UserBody>,
 ) -> Result<StatusCode, ApiError> {
     let what = Action { action: "user.create", cluster: None, object: Some(&body.username) };
-    allow(&state, &who, Role::Admin, what.clone(), &remote).await?;
-    let created = state
-        .auth
-        .create_user(
-            &body.username,
-            body.password.as_deref().unwrap_or_default(),
-            body.role.unwrap_or(Role::Viewer),
-            now_millis(),
-        )
-        .await;
-    audited(&state, &who, what, &remote, created).await?;
+    let password = body.password.as_deref().unwrap_or_default();
+    let role = body.role.unwrap_or(Role::Viewer);
+    let create = state.auth.create_user(&body.username, password, role, now_millis());
+    caller.act(&state, Role::Admin, what, create).await??;
     Ok(StatusCode::CREATED)
 }
 
 pub(super) async fn update_user_api(
     State(state): State<AppState>,
-    who: Principal,
-    remote: Remote,
+    caller: Caller,
     Path(name): Path<String>,
     ApiJson(body): ApiJson<UserBody>,
 ) -> Result<StatusCode, ApiError> {
     let what = Action { action: "user.update", cluster: None, object: Some(&name) };
-    allow(&state, &who, Role::Admin, what.clone(), &remote).await?;
-    let updated =
-        state.auth.update_user(&name, body.role, body.password.as_deref(), now_millis()).await;
-    audited(&state, &who, what, &remote, updated).await?;
+    let update = state.auth.update_user(&name, body.role, body.password.as_deref(), now_millis());
+    caller.act(&state, Role::Admin, what, update).await??;
     Ok(StatusCode::NO_CONTENT)
 }
 
 pub(super) async fn delete_user_api(
     State(state): State<AppState>,
-    who: Principal,
-    remote: Remote,
+    caller: Caller,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let what = Action { action: "user.delete", cluster: None, object: Some(&name) };
-    allow(&state, &who, Role::Admin, what.clone(), &remote).await?;
-    let deleted = state.auth.delete_user(&name).await;
-    audited(&state, &who, what, &remote, deleted).await?;
+    caller.act(&state, Role::Admin, what, state.auth.delete_user(&name)).await??;
     Ok(StatusCode::NO_CONTENT)
 }
 
 pub(super) async fn tokens_api(
     State(state): State<AppState>,
-    who: Principal,
-    remote: Remote,
+    caller: Caller,
 ) -> Result<Json<Vec<StoredToken>>, ApiError> {
     let what = Action { action: "tokens.read", ..Action::default() };
-    allow(&state, &who, Role::Admin, what, &remote).await?;
+    caller.require(&state, Role::Admin, what).await?;
     Ok(Json(state.auth.tokens().await?))
 }
 
@@ -169,28 +153,23 @@ pub struct NewToken {
 
 pub(super) async fn create_token_api(
     State(state): State<AppState>,
-    who: Principal,
-    remote: Remote,
+    caller: Caller,
     ApiJson(body): ApiJson<TokenBody>,
 ) -> Result<(StatusCode, Json<NewToken>), ApiError> {
-    let owner = body.username.unwrap_or_else(|| who.name.clone());
+    let owner = body.username.unwrap_or_else(|| caller.who.name.clone());
     let what = Action { action: "token.create", cluster: None, object: Some(&owner) };
-    allow(&state, &who, Role::Admin, what.clone(), &remote).await?;
-    let created = state.auth.create_token(&owner, &body.name, now_millis()).await;
-    let (stored, token) = audited(&state, &who, what, &remote, created).await?;
+    let create = state.auth.create_token(&owner, &body.name, now_millis());
+    let (stored, token) = caller.act(&state, Role::Admin, what, create).await??;
     Ok((StatusCode::CREATED, Json(NewToken { stored, token })))
 }
 
 pub(super) async fn delete_token_api(
     State(state): State<AppState>,
-    who: Principal,
-    remote: Remote,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let what = Action { action: "token.delete", cluster: None, object: Some(&id) };
-    allow(&state, &who, Role::Admin, what.clone(), &remote).await?;
-    let deleted = state.auth.delete_token(&id).await;
-    if !audited(&state, &who, what, &remote, deleted).await? {
+    if !caller.act(&state, Role::Admin, what, state.auth.delete_token(&id)).await?? {
         return Err(WebError::NoRoute(format!("token {id}")).into());
     }
     Ok(StatusCode::NO_CONTENT)
@@ -203,12 +182,11 @@ pub struct AuditQuery {
 
 pub(super) async fn audit_api(
     State(state): State<AppState>,
-    who: Principal,
-    remote: Remote,
+    caller: Caller,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> Result<Json<Vec<AuditEntry>>, ApiError> {
     let what = Action { action: "audit.read", ..Action::default() };
-    allow(&state, &who, Role::Operator, what, &remote).await?;
+    caller.require(&state, Role::Operator, what).await?;
     let limit = q.limit.unwrap_or(AUDIT_PAGE).clamp(1, 10_000);
     Ok(Json(state.auth.audit_entries(limit).await?))
 }

@@ -183,7 +183,7 @@ fn unauthorized(api: bool, path: &str, why: &str) -> Response {
 
 /// Lets `who` do `what` when they have `role`; otherwise records the refusal and answers 401
 /// (nobody logged in) or 403.
-pub async fn allow(
+async fn allow(
     state: &AppState,
     who: &Principal,
     role: Role,
@@ -203,7 +203,7 @@ pub async fn allow(
 }
 
 /// Records how an allowed action ended and passes its result on.
-pub async fn audited<T, E: std::fmt::Display>(
+async fn audited<T, E: std::fmt::Display>(
     state: &AppState,
     who: &Principal,
     what: Action<'_>,
