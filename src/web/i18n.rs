@@ -45,6 +45,14 @@ impl Lang {
         }
     }
 
+    /// The words alert summaries and facts are told in on pages in this language.
+    pub fn alert_words(self) -> &'static crate::alerting::message::Words {
+        match self {
+            Lang::En => &crate::alerting::message::EN,
+            Lang::Zh => &crate::alerting::message::ZH,
+        }
+    }
+
     /// The cookie wins; otherwise the first `Accept-Language` entry we speak, by q-value.
     pub fn negotiate(cookie: Option<&str>, accept_language: Option<&str>) -> Lang {
         if let Some(lang) = cookie.and_then(Lang::from_code) {

@@ -1,7 +1,6 @@
 //! The Alerts page (firing now and history) and one incident with its deliveries; retrying a delivery.
 
 use super::*;
-use crate::alerting::message;
 use crate::web::access::Page;
 
 // Alerts and incidents
@@ -29,19 +28,14 @@ impl AlertsPage {
     /// What the rule measures now, in the reader's language (`5 次轮询失败`, `12,345`).
     pub fn current(&self, v: &IncidentView) -> Option<String> {
         let value = v.current_value?;
-        Some(v.incident.message.measure_in(value, words(self.chrome.lang)))
+        Some(v.incident.message.measure_in(value, self.chrome.lang.alert_words()))
     }
-}
-
-/// The words of alert summaries and facts in `lang`.
-fn words(lang: Lang) -> &'static message::Words {
-    if lang == Lang::Zh { &message::ZH } else { &message::EN }
 }
 
 /// An incident's one line in `lang`, told again from its message: the stored `summary` is what
 /// the notices said, in English.
 fn incident_title(lang: Lang, incident: &crate::store::Incident) -> String {
-    incident.message.summary_in(words(lang))
+    incident.message.summary_in(lang.alert_words())
 }
 
 pub(super) fn delivery_summary(t: &Messages, v: &IncidentView) -> String {
@@ -99,7 +93,7 @@ pub(super) async fn incident_page(
         t: lang.messages(),
         f: Fmt::new(lang, now_millis()),
         chrome: Chrome::new(lang, here(&uri), None, &caller.who),
-        facts: v.incident.message.facts_in(words(lang)),
+        facts: v.incident.message.facts_in(lang.alert_words()),
         flash: d.text(lang.messages()),
         v,
     }))
