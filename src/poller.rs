@@ -24,6 +24,9 @@ use crate::store::{
     PollRecord, QueueSample, Store, TopicSample,
 };
 
+mod deadline;
+pub use deadline::{FIRST_POLL_ALLOWANCE, PollDeadline};
+
 /// Longest wait between two attempts at an unreachable cluster.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 
@@ -481,6 +484,7 @@ pub async fn run_cluster(
         tokio::time::interval_at(tokio::time::Instant::now() + jitter, config.poll_interval);
     ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut next_attempt = tokio::time::Instant::now();
+    let mut deadline = PollDeadline::new(config.poll_timeout);
     loop {
         let tick_at = tokio::select! {
             _ = cancel.cancelled() => break,
@@ -490,12 +494,22 @@ pub async fn run_cluster(
             continue;
         }
         let now = now_millis();
-        let started = std::time::Instant::now();
+        let started = tokio::time::Instant::now();
+        let allowed = deadline.current();
         let outcome = tokio::select! {
             _ = cancel.cancelled() => break,
-            outcome = tokio::time::timeout(config.poll_timeout, adapter.snapshot(now)) => outcome,
+            outcome = tokio::time::timeout(allowed, adapter.snapshot(now)) => outcome,
         };
-        let outcome = outcome.unwrap_or(Err(AdapterError::Timeout(config.poll_timeout)));
+        let outcome = match outcome {
+            Ok(outcome) => {
+                deadline.finished(started.elapsed());
+                outcome
+            }
+            Err(_) => {
+                deadline.timed_out();
+                Err(AdapterError::Timeout(allowed))
+            }
+        };
         let was_down = book.state().status() == ClusterStatus::Down;
         let record = match outcome {
             Ok(snapshot) => {

@@ -98,7 +98,9 @@ impl Config {
             line("# Time between two polls; missed ticks are skipped, never queued.");
             line(&format!("poll_interval = {}", d(cluster.poll_interval)));
             line("# A poll that takes longer fails; the cluster is then shown as unreachable.");
-            line("# Unset, it follows poll_interval: 80 % of it, at most 8s.");
+            line("# Unset, it follows poll_interval: 80 % of it, at most 8s. The first poll");
+            line("# may take 8 times as long (a big cluster's first poll is its slowest), and");
+            line("# after a slow poll the next may take twice as long as it did, within that.");
             let derived = cluster.poll_timeout == defaults::poll_timeout_for(cluster.poll_interval);
             line(&unless_derived(derived, format!("poll_timeout = {}", d(cluster.poll_timeout))));
             line("# How often topic configurations are re-read.");

@@ -255,3 +255,65 @@ fn topic_sampler_writes_moving_topics_once_per_interval() {
         "rate over one interval, not since the last row"
     );
 }
+
+/// A cluster whose poll takes `slow` until one has finished (new connections, every topic's
+/// configuration), then `fast`: the shape of a big cluster's first poll.
+struct SlowUntilFirstPoll {
+    slow: Duration,
+    fast: Duration,
+    polled: std::sync::atomic::AtomicBool,
+}
+
+impl ClusterAdapter for SlowUntilFirstPoll {
+    async fn snapshot(&self, now: Millis) -> Result<ClusterSnapshot, AdapterError> {
+        use std::sync::atomic::Ordering;
+        let took = if self.polled.load(Ordering::SeqCst) { self.fast } else { self.slow };
+        tokio::time::sleep(took).await;
+        self.polled.store(true, Ordering::SeqCst);
+        let mut snapshot = snapshot(now, vec![]);
+        snapshot.poll_millis = u64::try_from(took.as_millis()).unwrap_or(u64::MAX);
+        Ok(snapshot)
+    }
+}
+
+#[tokio::test]
+async fn a_first_poll_longer_than_the_timeout_still_brings_the_cluster_up() {
+    let mut config = cluster_config();
+    config.poll_interval = Duration::from_secs(10);
+    config.poll_timeout = Duration::from_secs(8);
+    let adapter = SlowUntilFirstPoll {
+        slow: Duration::from_secs(20),
+        fast: Duration::from_secs(1),
+        polled: Default::default(),
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}", dir.path().join("osprey.db").display());
+    let store = Store::connect(&url, 1).await.expect("store");
+    // Virtual time from here: the store's own timeouts only make history writes fail, which the
+    // poller logs and survives.
+    tokio::time::pause();
+    let (sender, mut state) = watch::channel(Arc::new(ClusterState::new(&config)));
+    let cancel = CancellationToken::new();
+    let poller = tokio::spawn(run_cluster(
+        adapter,
+        config,
+        HistoryConfig::default(),
+        LagConfig::default(),
+        store,
+        sender,
+        cancel.clone(),
+    ));
+    let up = tokio::time::timeout(Duration::from_secs(300), async {
+        loop {
+            if state.borrow_and_update().status() == ClusterStatus::Up {
+                return;
+            }
+            state.changed().await.expect("the poller runs");
+        }
+    })
+    .await;
+    cancel.cancel();
+    poller.await.expect("the poller stops");
+    assert!(up.is_ok(), "the cluster never came up: {:?}", state.borrow().last_error);
+    assert_eq!(state.borrow().consecutive_failures, 0);
+}
