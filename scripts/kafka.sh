@@ -1,33 +1,79 @@
 #!/usr/bin/env bash
 # Apache Kafka from Maven Central for Osprey's tests and demo: a KRaft cluster of three combined
-# nodes (broker + controller each) on 127.0.0.1, started with `java` and generated configs.
+# nodes (broker + controller each) on 127.0.0.1, started with `java` and generated configs. Each
+# node listens on PLAINTEXT, SSL and SASL_SSL (SCRAM-SHA-512, user `osprey`) with a throwaway CA,
+# and carries the Jolokia agent and the Prometheus JMX exporter agent.
 # Sourced by scripts/peers.sh (and scripts/demo.sh); the functions expect log, die, wait_for,
 # CACHE_DIR and PEERS_DIR from there.
 #
-#   kafka_install              fetch the server and tools classpath once (~55 MB, ~20 s)
+#   kafka_install              fetch the server and tools classpath and the two agents once
+#                              (~59 MB, ~25 s)
 #   start_kafka_cluster DIR    format and start the three nodes under DIR; waits until each
 #                              broker listens (tests wait for the cluster to settle)
 #   stop_kafka_cluster DIR     stop them
 #
-# Ports (below 32768): brokers OSPREY_KAFKA_PORT_BASE+1..3 (19291-19293), controllers
-# OSPREY_KAFKA_CONTROLLER_PORT_BASE+1..3 (19391-19393).
+# Ports (below 32768), node N = 1..3: PLAINTEXT OSPREY_KAFKA_PORT_BASE+N (19291-19293),
+# controllers OSPREY_KAFKA_CONTROLLER_PORT_BASE+N (19391-19393), and from the same base plus 200,
+# 300, 400 and 500: SSL (19491-), SASL_SSL (19591-), Jolokia (19691-) and the JMX exporter (19791-).
+# The CA that signed the brokers' certificate is DIR/tls/ca.pem.
 
 KAFKA_VERSION=${OSPREY_KAFKA_VERSION:-4.1.1}
 KAFKA_PORT_BASE=${OSPREY_KAFKA_PORT_BASE:-19290}
 KAFKA_CONTROLLER_PORT_BASE=${OSPREY_KAFKA_CONTROLLER_PORT_BASE:-19390}
+KAFKA_SSL_PORT_BASE=$((KAFKA_PORT_BASE + 200))
+KAFKA_SASL_PORT_BASE=$((KAFKA_PORT_BASE + 300))
+KAFKA_JOLOKIA_PORT_BASE=$((KAFKA_PORT_BASE + 400))
+KAFKA_EXPORTER_PORT_BASE=$((KAFKA_PORT_BASE + 500))
 KAFKA_NODES=(1 2 3)
+# Test credentials only: the cluster lives on loopback for the length of a run.
+KAFKA_SCRAM_USER=osprey
+KAFKA_SCRAM_PASSWORD=osprey-scram-secret
+KAFKA_TLS_PASSWORD=osprey-tls
 
 kafka_libs() { echo "$CACHE_DIR/kafka-$KAFKA_VERSION/libs"; }
+kafka_agents() { echo "$CACHE_DIR/kafka-agents"; }
 
 kafka_install() {
+  kafka_agents_install
   local libs; libs=$(kafka_libs)
   [ -f "$libs/.complete" ] && return 0
   command -v mvn >/dev/null 2>&1 || apt_install maven
   log "fetching Apache Kafka $KAFKA_VERSION from Maven Central (once; ~55 MB)"
   rm -rf "$libs" && mkdir -p "$libs"
-  (cd "$OSPREY_ROOT/scripts/kafka" && mvn -q -B dependency:copy-dependencies \
+  (cd "$OSPREY_ROOT/scripts/kafka" && mvn -q -B -Dstyle.color=never dependency:copy-dependencies \
     -Dkafka.version="$KAFKA_VERSION" -DincludeScope=runtime -DoutputDirectory="$libs") >&2
   touch "$libs/.complete"
+}
+
+kafka_agents_install() {
+  local agents; agents=$(kafka_agents)
+  [ -f "$agents/.complete" ] && return 0
+  log "fetching the Jolokia and JMX exporter agents from Maven Central (once; ~4 MB)"
+  command -v mvn >/dev/null 2>&1 || apt_install maven
+  rm -rf "$agents" && mkdir -p "$agents"
+  (cd "$OSPREY_ROOT/scripts/kafka" && mvn -q -B -Dstyle.color=never -f agents.pom.xml dependency:copy-dependencies \
+    -Dmdep.stripVersion=true -Dmdep.stripClassifier=true -DoutputDirectory="$agents") >&2
+  touch "$agents/.complete"
+}
+
+# A throwaway CA and one broker certificate for 127.0.0.1 and localhost, made with the JDK's
+# keytool: DIR/tls/ca.pem (clients trust it), broker.p12 and truststore.p12 (the brokers').
+kafka_tls() { # kafka_tls DIR
+  local tls=$1/tls pass=$KAFKA_TLS_PASSWORD
+  mkdir -p "$tls"
+  local kt=(keytool -storetype PKCS12 -storepass "$pass" -keypass "$pass")
+  "${kt[@]}" -genkeypair -keystore "$tls/ca.p12" -alias ca -keyalg RSA -keysize 2048 \
+    -validity 30 -dname "CN=Osprey test CA" -ext bc:c
+  "${kt[@]}" -exportcert -rfc -keystore "$tls/ca.p12" -alias ca -file "$tls/ca.pem"
+  "${kt[@]}" -genkeypair -keystore "$tls/broker.p12" -alias broker -keyalg RSA -keysize 2048 \
+    -validity 30 -dname "CN=localhost"
+  "${kt[@]}" -certreq -keystore "$tls/broker.p12" -alias broker -file "$tls/broker.csr"
+  "${kt[@]}" -gencert -keystore "$tls/ca.p12" -alias ca -infile "$tls/broker.csr" -rfc \
+    -outfile "$tls/broker.pem" -validity 30 -ext "SAN=IP:127.0.0.1,DNS:localhost" \
+    -ext "EKU=serverAuth,clientAuth" -ext "KU=digitalSignature,keyEncipherment"
+  "${kt[@]}" -importcert -noprompt -keystore "$tls/broker.p12" -alias ca -file "$tls/ca.pem"
+  "${kt[@]}" -importcert -noprompt -keystore "$tls/broker.p12" -alias broker -file "$tls/broker.pem"
+  "${kt[@]}" -importcert -noprompt -keystore "$tls/truststore.p12" -alias ca -file "$tls/ca.pem"
 }
 
 # Small heaps, a serial collector and a quick JIT fit three nodes and the tools on 2 cores.
@@ -37,10 +83,16 @@ kafka_java() { # kafka_java HEAP CLASS ARGS...
     -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$(kafka_libs)/*" "$@"
 }
 
-kafka_bootstrap() {
-  local servers=() node
-  for node in "${KAFKA_NODES[@]}"; do servers+=("127.0.0.1:$((KAFKA_PORT_BASE + node))"); done
+kafka_bootstrap() { # kafka_bootstrap [PORT_BASE] (default: the PLAINTEXT listeners)
+  local base=${1:-$KAFKA_PORT_BASE} servers=() node
+  for node in "${KAFKA_NODES[@]}"; do servers+=("127.0.0.1:$((base + node))"); done
   (IFS=,; echo "${servers[*]}")
+}
+
+kafka_node_urls() { # kafka_node_urls PORT_BASE PATH: one URL per node, comma-separated
+  local urls=() node
+  for node in "${KAFKA_NODES[@]}"; do urls+=("http://127.0.0.1:$(($1 + node))$2"); done
+  (IFS=,; echo "${urls[*]}")
 }
 
 kafka_node_config() { # kafka_node_config DIR NODE
@@ -50,11 +102,21 @@ kafka_node_config() { # kafka_node_config DIR NODE
 process.roles=broker,controller
 node.id=$node
 controller.quorum.voters=$(IFS=,; echo "${voters[*]}")
-listeners=PLAINTEXT://127.0.0.1:$((KAFKA_PORT_BASE + node)),CONTROLLER://127.0.0.1:$((KAFKA_CONTROLLER_PORT_BASE + node))
-advertised.listeners=PLAINTEXT://127.0.0.1:$((KAFKA_PORT_BASE + node))
+listeners=PLAINTEXT://127.0.0.1:$((KAFKA_PORT_BASE + node)),SSL://127.0.0.1:$((KAFKA_SSL_PORT_BASE + node)),SASL_SSL://127.0.0.1:$((KAFKA_SASL_PORT_BASE + node)),CONTROLLER://127.0.0.1:$((KAFKA_CONTROLLER_PORT_BASE + node))
+advertised.listeners=PLAINTEXT://127.0.0.1:$((KAFKA_PORT_BASE + node)),SSL://127.0.0.1:$((KAFKA_SSL_PORT_BASE + node)),SASL_SSL://127.0.0.1:$((KAFKA_SASL_PORT_BASE + node))
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$dir/tls/broker.p12
+ssl.keystore.password=$KAFKA_TLS_PASSWORD
+ssl.key.password=$KAFKA_TLS_PASSWORD
+ssl.truststore.type=PKCS12
+ssl.truststore.location=$dir/tls/truststore.p12
+ssl.truststore.password=$KAFKA_TLS_PASSWORD
+ssl.client.auth=none
+sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 log.dirs=$dir/node-$node/data
 num.partitions=1
 default.replication.factor=3
@@ -79,9 +141,27 @@ start_kafka_node() { # start_kafka_node DIR NODE
   local dir=$1 node=$2
   # KAFKA_EXEC=exec makes the subshell become the JVM, so the pid recorded is the JVM's own and
   # stopping it stops the node.
-  (KAFKA_EXEC=exec kafka_java 384m kafka.Kafka "$dir/node-$node/server.properties") \
+  local agents; agents=$(kafka_agents)
+  (KAFKA_EXEC=exec kafka_java 384m \
+    "-javaagent:$agents/jolokia-agent-jvm.jar=host=127.0.0.1,port=$((KAFKA_JOLOKIA_PORT_BASE + node))" \
+    "-javaagent:$agents/jmx_prometheus_javaagent.jar=127.0.0.1:$((KAFKA_EXPORTER_PORT_BASE + node)):$OSPREY_ROOT/scripts/kafka/jmx-exporter.yaml" \
+    kafka.Kafka "$dir/node-$node/server.properties") \
     >>"$dir/node-$node/kafka.log" 2>&1 &
   echo $! >"$dir/node-$node/pid"
+}
+
+# Waits until a node's PLAINTEXT listener accepts connections; fails at once, with the end of its
+# log, when the JVM is gone (a bad agent or config stops it in a second, not in two minutes).
+kafka_wait_node() { # kafka_wait_node DIR NODE
+  local dir=$1 node=$2 deadline=$((SECONDS + 120)) pid
+  pid=$(cat "$dir/node-$node/pid")
+  until (exec 3<>"/dev/tcp/127.0.0.1/$((KAFKA_PORT_BASE + node))") 2>/dev/null; do
+    if ! kill -0 "$pid" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
+      tail -n 20 "$dir/node-$node/kafka.log" >&2
+      die "kafka node $node did not start (log: $dir/node-$node/kafka.log)"
+    fi
+    sleep 0.3
+  done
 }
 
 stop_kafka_node() { # stop_kafka_node DIR NODE
@@ -104,20 +184,26 @@ start_kafka_cluster() { # start_kafka_cluster DIR
     require_free_port "$((KAFKA_PORT_BASE + node))" "kafka broker $node" KAFKA_PORT_BASE
     require_free_port "$((KAFKA_CONTROLLER_PORT_BASE + node))" "kafka controller $node" \
       KAFKA_CONTROLLER_PORT_BASE
+    local offset
+    for offset in 200 300 400 500; do
+      require_free_port "$((KAFKA_PORT_BASE + offset + node))" "kafka node $node" KAFKA_PORT_BASE
+    done
   done
+  mkdir -p "$dir"
+  kafka_tls "$dir" >"$dir/tls.log" 2>&1 || { cat "$dir/tls.log" >&2; die "could not make the kafka test CA"; }
   cluster_id=$(kafka_java 64m kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)
   for node in "${KAFKA_NODES[@]}"; do
     mkdir -p "$dir/node-$node"
     kafka_node_config "$dir" "$node" >"$dir/node-$node/server.properties"
     kafka_java 128m kafka.tools.StorageTool format -t "$cluster_id" \
-      -c "$dir/node-$node/server.properties" --ignore-formatted >"$dir/node-$node/format.log" 2>&1 &
+      -c "$dir/node-$node/server.properties" --ignore-formatted \
+      --add-scram "SCRAM-SHA-512=[name=$KAFKA_SCRAM_USER,password=$KAFKA_SCRAM_PASSWORD]" \
+      >"$dir/node-$node/format.log" 2>&1 &
   done
   wait
   for node in "${KAFKA_NODES[@]}"; do start_kafka_node "$dir" "$node"; done
-  for node in "${KAFKA_NODES[@]}"; do
-    wait_for 120 "kafka node $node" bash -c "exec 3<>/dev/tcp/127.0.0.1/$((KAFKA_PORT_BASE + node))"
-  done
-  log "kafka $KAFKA_VERSION (KRaft, 3 nodes) on $(kafka_bootstrap)"
+  for node in "${KAFKA_NODES[@]}"; do kafka_wait_node "$dir" "$node"; done
+  log "kafka $KAFKA_VERSION (KRaft, 3 nodes) on $(kafka_bootstrap); SSL and SASL_SSL too"
 }
 
 stop_kafka_cluster() { # stop_kafka_cluster DIR
@@ -130,9 +216,11 @@ stop_kafka_cluster() { # stop_kafka_cluster DIR
 if [ "${BASH_SOURCE[0]}" = "$0" ]; then
   set -euo pipefail
   CACHE_DIR=${OSPREY_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/osprey}
+  OSPREY_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+  die() { printf '[kafka] error: %s\n' "$*" >&2; exit 1; }
   case "${1:-}" in
     stop-node) stop_kafka_node "$2" "$3" ;;
-    start-node) start_kafka_node "$2" "$3" ;;
+    start-node) start_kafka_node "$2" "$3" && kafka_wait_node "$2" "$3" ;;
     *) echo "usage: $0 stop-node|start-node DIR NODE" >&2; exit 2 ;;
   esac
 fi

@@ -4,6 +4,7 @@
 
 pub mod actions;
 mod assignment;
+mod context;
 mod ffi;
 mod groups;
 mod wire;
@@ -14,7 +15,6 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use rdkafka::admin::{AdminClient, AdminOptions, ResourceSpecifier};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::KafkaError;
@@ -29,6 +29,7 @@ use crate::domain::{
     Broker, ClusterSnapshot, CommittedOffset, ConfigEntry, ConsumerGroup, GroupMember, Millis,
     Partition, ReplicaSize, Topic,
 };
+use context::{ConnectionFailure, Diagnosing};
 
 /// Runs `future` and says how long it took, in milliseconds.
 async fn timed<T>(future: impl std::future::Future<Output = T>) -> (T, u128) {
@@ -81,8 +82,10 @@ struct ConfigCache {
 
 pub struct KafkaAdapter {
     cluster: String,
-    consumer: Arc<BaseConsumer>,
-    admin: AdminClient<DefaultClientContext>,
+    consumer: Arc<BaseConsumer<Diagnosing>>,
+    admin: AdminClient<Diagnosing>,
+    /// Why the brokers last refused a connection (authentication, TLS), for the poll's error.
+    refused: Arc<ConnectionFailure>,
     timeout: Duration,
     poll_interval: Duration,
     config_refresh_interval: Duration,
@@ -156,14 +159,20 @@ pub(crate) fn kafka_error(error: KafkaError) -> AdapterError {
 impl KafkaAdapter {
     pub fn new(cluster: &ClusterConfig, kafka: &KafkaConnection) -> Result<Self, AdapterError> {
         let config = client_config(cluster, kafka);
-        let consumer: BaseConsumer =
-            config.create().map_err(|e| AdapterError::Config(e.to_string()))?;
-        let admin: AdminClient<DefaultClientContext> =
-            config.create().map_err(|e| AdapterError::Config(e.to_string()))?;
+        let refused = Arc::new(ConnectionFailure::default());
+        let context =
+            || Diagnosing { cluster: cluster.name.clone(), failure: Arc::clone(&refused) };
+        let consumer: BaseConsumer<Diagnosing> = config
+            .create_with_context(context())
+            .map_err(|e| AdapterError::Config(e.to_string()))?;
+        let admin: AdminClient<Diagnosing> = config
+            .create_with_context(context())
+            .map_err(|e| AdapterError::Config(e.to_string()))?;
         Ok(KafkaAdapter {
             cluster: cluster.name.clone(),
             consumer: Arc::new(consumer),
             admin,
+            refused,
             timeout: cluster.poll_timeout,
             poll_interval: cluster.poll_interval,
             config_refresh_interval: cluster.config_refresh_interval,
@@ -176,7 +185,7 @@ impl KafkaAdapter {
     /// Runs a blocking librdkafka call on the blocking pool.
     async fn blocking<T: Send + 'static>(
         &self,
-        call: impl FnOnce(&BaseConsumer) -> T + Send + 'static,
+        call: impl FnOnce(&BaseConsumer<Diagnosing>) -> T + Send + 'static,
     ) -> Result<T, AdapterError> {
         let consumer = Arc::clone(&self.consumer);
         tokio::task::spawn_blocking(move || call(&consumer))
@@ -196,9 +205,26 @@ impl KafkaAdapter {
 
     async fn metadata(&self) -> Result<Metadata, AdapterError> {
         let timeout = self.timeout;
-        self.blocking(move |consumer| consumer.fetch_metadata(None, timeout))
-            .await?
-            .map_err(kafka_error)
+        let fetched = self.blocking(move |consumer| {
+            let fetched = consumer.fetch_metadata(None, timeout);
+            if fetched.is_err() {
+                // Connection errors wait in the consumer's queue until it is served; nothing is
+                // subscribed, so serving it only hands them to the context.
+                let _ = consumer.poll(Duration::ZERO);
+            }
+            fetched
+        });
+        match fetched.await? {
+            Ok(metadata) => {
+                self.refused.clear();
+                Ok(metadata)
+            }
+            // "All brokers down" when the brokers are up but refuse us: say why.
+            Err(e) => Err(match (kafka_error(e), self.refused.last()) {
+                (AdapterError::Unreachable(_), Some(reason)) => AdapterError::Unreachable(reason),
+                (error, _) => error,
+            }),
+        }
     }
 
     /// Earliest or latest offsets (`Offset::Beginning` / `Offset::End`) of `partitions`, as

@@ -163,3 +163,5 @@ async fn a_stopped_broker_shows_missing_and_its_partitions_under_replicated_unti
     .await;
     app.stop().await;
 }
+
+mod secure;
