@@ -164,4 +164,5 @@ async fn a_stopped_broker_shows_missing_and_its_partitions_under_replicated_unti
     app.stop().await;
 }
 
+mod jmx;
 mod secure;
