@@ -1,6 +1,7 @@
 //! Against Apache Kafka itself (from Maven Central, started by `scripts/peers.sh`): a KRaft
 //! cluster of three combined nodes. The cluster is shared by the run; each test has its own
-//! topics and groups and leaves every node running.
+//! topics and groups and leaves every node running (the fail-over test brings back the node it
+//! stops). These tests take turns (`.config/nextest.toml`).
 
 use std::process::Command;
 use std::time::Duration;
@@ -94,75 +95,6 @@ async fn a_kraft_cluster_shows_three_brokers_and_the_active_controller_of_its_qu
     app.stop().await;
 }
 
-/// Stops or starts one node of the shared cluster through `scripts/kafka.sh`.
-fn kafka_node(action: &str, node: u8) {
-    let status = Command::new("bash")
-        .arg(peer("OSPREY_TEST_KAFKA_SCRIPT"))
-        .arg(action)
-        .arg(peer("OSPREY_TEST_KAFKA_DIR"))
-        .arg(node.to_string())
-        .status()
-        .expect("bash runs");
-    assert!(status.success(), "{action} {node}");
-}
-
-/// Brings a stopped node back even when the test fails half-way, for the tests after it.
-struct Stopped(u8);
-
-impl Stopped {
-    fn node(node: u8) -> Stopped {
-        kafka_node("stop-node", node);
-        Stopped(node)
-    }
-}
-
-impl Drop for Stopped {
-    fn drop(&mut self) {
-        kafka_node("start-node", self.0);
-    }
-}
-
-#[tokio::test(flavor = "multi_thread")]
-async fn a_stopped_broker_shows_missing_and_its_partitions_under_replicated_until_it_returns() {
-    let topic = unique("survivor");
-    let new = NewTopic::new(&topic, 3, TopicReplication::Fixed(3));
-    let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(20)));
-    for result in admin(&bootstrap()).create_topics([&new], &options).await.expect("created") {
-        result.expect("topic created");
-    }
-    let app = TestApp::with_clusters(vec![kafka_cluster("k4s", &bootstrap())]).await;
-    let summary = || async {
-        let detail = app.get("/api/v1/clusters/k4s").await.json::<Value>().await.ok()?;
-        Some(detail["summary"].clone())
-    };
-    eventually(Duration::from_secs(60), "three brokers, all in sync", || async {
-        let s = summary().await?;
-        (s["brokers"] == 3 && s["under_replicated"] == 0).then_some(())
-    })
-    .await;
-
-    let stopped = Stopped::node(3);
-    let down = eventually(Duration::from_secs(90), "broker 3 missing", || async {
-        let s = summary().await?;
-        (s["missing_brokers"] == 1 && s["under_replicated"].as_u64() >= Some(3)).then_some(s)
-    })
-    .await;
-    assert_eq!(down["brokers"], 2, "{down}");
-    let topic_detail = app.json(&format!("/api/v1/clusters/k4s/topics/{topic}")).await;
-    for partition in topic_detail["partitions"].as_array().unwrap() {
-        assert_eq!(partition["under_replicated"], true, "{partition}");
-        assert!(!partition["isr"].as_array().unwrap().contains(&3.into()), "{partition}");
-        assert_ne!(partition["leader"], 3, "leaders moved off the stopped broker: {partition}");
-    }
-
-    drop(stopped);
-    eventually(Duration::from_secs(120), "broker 3 back and in sync", || async {
-        let s = summary().await?;
-        (s["missing_brokers"] == 0 && s["brokers"] == 3 && s["under_replicated"] == 0).then_some(())
-    })
-    .await;
-    app.stop().await;
-}
-
+mod failover;
 mod jmx;
 mod secure;
