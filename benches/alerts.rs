@@ -30,6 +30,7 @@ fn group(i: usize, lag: i64) -> GroupLag {
             state: "Stable".into(),
             protocol_type: "consumer".into(),
             protocol: "range".into(),
+            group_type: None,
             coordinator: Some(1),
             members: 1,
             status: if lag > 0 { PartitionStatus::Stall } else { PartitionStatus::Ok },

@@ -64,8 +64,12 @@ pub struct ConsumerGroup {
     pub state: String,
     /// `consumer` for Kafka consumers; empty for groups that only commit offsets.
     pub protocol_type: String,
-    /// The assignor: `range`, `roundrobin`, `cooperative-sticky`, …
+    /// The assignor: `range`, `roundrobin`, `cooperative-sticky`, … (`uniform`, `range` on
+    /// KIP-848 groups).
     pub protocol: String,
+    /// Kafka's rebalance protocol: `consumer` for a KIP-848 group (`group.protocol=consumer`),
+    /// `None` for classic groups and other kinds.
+    pub group_type: Option<String>,
     /// Broker id of the group coordinator.
     pub coordinator: Option<i32>,
     pub members: Vec<GroupMember>,

@@ -181,6 +181,7 @@ mod tests {
                 state: "Empty".into(),
                 protocol_type: "consumer".into(),
                 protocol: String::new(),
+                group_type: None,
                 coordinator: None,
                 members,
                 status: PartitionStatus::Ok,

@@ -95,6 +95,7 @@ fn partition_lag_goes_to_history_once_per_interval() {
             state: "Empty".into(),
             protocol_type: "consumer".into(),
             protocol: String::new(),
+            group_type: None,
             coordinator: Some(1),
             members: vec![],
             offsets: vec![CommittedOffset {

@@ -300,6 +300,7 @@ mod tests {
             state: "Stable".into(),
             protocol_type: "consumer".into(),
             protocol: "range".into(),
+            group_type: None,
             coordinator: Some(1),
             members: 1,
             status: crate::evaluator::PartitionStatus::Ok,

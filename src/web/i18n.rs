@@ -237,6 +237,7 @@ catalog! {
     col_drain: "Time to drain", "预计清空";
     col_coordinator: "Coordinator", "协调者";
     col_protocol: "Assignor", "分配策略";
+    kip848_hint: "The group uses Kafka's new consumer rebalance protocol (group.protocol=consumer): the broker assigns the partitions", "该组使用 Kafka 新的消费者再均衡协议（group.protocol=consumer）：由 Broker 分配分区";
     col_committed: "Committed offset", "已提交位移";
     col_end: "Log end", "日志末端";
     col_owner: "Consumer", "消费者";

@@ -275,6 +275,7 @@ mod tests {
                 state: "Stable".into(),
                 protocol_type: "consumer".into(),
                 protocol: "range".into(),
+                group_type: None,
                 coordinator: Some(1),
                 members: 1,
                 status: PartitionStatus::Stop,

@@ -209,6 +209,7 @@ fn kafka_snapshot(now: Millis) -> ClusterSnapshot {
             state: "Stable".into(),
             protocol_type: "consumer".into(),
             protocol: "range".into(),
+            group_type: None,
             coordinator: Some(1),
             members: vec![GroupMember {
                 member_id: "billing-1-abc".into(),

@@ -15,6 +15,7 @@ pub(crate) fn group(name: &str, lag: i64, status: PartitionStatus) -> GroupLag {
             state: "Empty".into(),
             protocol_type: "consumer".into(),
             protocol: String::new(),
+            group_type: None,
             coordinator: Some(1),
             members: 0,
             status,

@@ -61,6 +61,61 @@ impl KafkaAdapter {
         Ok(Some(answers))
     }
 
+    /// Groups on the KIP-848 protocol, which the classic DescribeGroups of the listing reports as
+    /// `Dead` with no protocol and no members, described again through DescribeConsumerGroups
+    /// (ConsumerGroupDescribe): state, assignor, coordinator, members and their assignments.
+    /// Only those groups are asked, in one call; a failure leaves them as listed.
+    async fn describe_kip848_groups(&self, groups: &mut [ConsumerGroup]) {
+        let candidates: Vec<String> = groups
+            .iter()
+            .filter(|g| g.state == "Dead" && g.protocol_type.is_empty() && g.members.is_empty())
+            .map(|g| g.name.clone())
+            .collect();
+        if candidates.is_empty() {
+            return;
+        }
+        let timeout = self.timeout;
+        let described = self
+            .blocking(move |consumer| {
+                // SAFETY: the consumer (and so its handle) is kept alive by the Arc for the call.
+                unsafe {
+                    ffi::describe_consumer_groups(
+                        consumer.client().native_ptr(),
+                        &candidates,
+                        timeout,
+                    )
+                }
+            })
+            .await;
+        let described = match described.and_then(|d| d.map_err(AdapterError::Protocol)) {
+            Ok(described) => described,
+            Err(e) => {
+                tracing::warn!(cluster = %self.cluster, error = %e, "could not describe the KIP-848 groups; showing them as listed");
+                return;
+            }
+        };
+        for found in
+            described.into_iter().filter(|d| d.error.is_none() && d.group_type == "consumer")
+        {
+            let Some(group) = groups.iter_mut().find(|g| g.name == found.name) else { continue };
+            group.state = found.state;
+            group.protocol_type = "consumer".to_owned();
+            group.protocol = found.assignor;
+            group.group_type = Some(found.group_type);
+            group.coordinator = found.coordinator.or(group.coordinator);
+            group.members = found
+                .members
+                .into_iter()
+                .map(|m| GroupMember {
+                    member_id: m.member_id,
+                    client_id: m.client_id,
+                    host: m.host,
+                    assignment: m.assignment,
+                })
+                .collect();
+        }
+    }
+
     /// Every consumer group with members, assignment, coordinator and committed offsets: one
     /// batched ListGroups + DescribeGroups per broker through librdkafka, then the committed
     /// offsets of all groups — batched over the wire path, else one librdkafka call per group,
@@ -160,12 +215,14 @@ impl KafkaAdapter {
                     state: g.state,
                     protocol_type: g.protocol_type,
                     protocol: g.protocol,
+                    group_type: None,
                     coordinator: (g.coordinator >= 0).then_some(g.coordinator),
                     members,
                     offsets: Vec::new(),
                 }
             })
             .collect();
+        self.describe_kip848_groups(&mut groups).await;
         let mut answers = None;
         if let Some(pool) = &self.wire {
             let queries = self.offset_queries(&groups, partitions_of);

@@ -235,6 +235,7 @@ impl RocketAdapter {
                     state: if group.clients.is_empty() { "Offline" } else { "Online" }.into(),
                     protocol_type: group.consume_type.clone().unwrap_or_default(),
                     protocol: group.message_model.clone().unwrap_or_default(),
+                    group_type: None,
                     coordinator: None,
                     members: members(group, topics, rocket_topics, &topic_index),
                     offsets,

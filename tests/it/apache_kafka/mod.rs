@@ -97,4 +97,5 @@ async fn a_kraft_cluster_shows_three_brokers_and_the_active_controller_of_its_qu
 
 mod failover;
 mod jmx;
+mod lag;
 mod secure;

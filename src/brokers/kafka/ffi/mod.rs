@@ -1,5 +1,9 @@
 //! The librdkafka calls the rdkafka crate does not wrap (DescribeCluster, the group listing with
-//! coordinators, ListConsumerGroupOffsets). All unsafe code of the Kafka adapter lives here.
+//! coordinators, ListConsumerGroupOffsets, DescribeConsumerGroups). All unsafe code of the Kafka
+//! adapter lives here.
+
+mod consumer_groups;
+pub use consumer_groups::describe_consumer_groups;
 
 use std::ffi::{CStr, c_char};
 use std::time::Duration;
