@@ -90,9 +90,12 @@ pub struct KafkaAdapter {
     poll_interval: Duration,
     config_refresh_interval: Duration,
     configs: Mutex<ConfigCache>,
-    /// Connections of the batched wire path, by broker id; `None` for SASL/TLS clusters,
-    /// which are read through librdkafka only.
+    /// Connections of the batched wire path, by broker id; `None` for clusters whose security
+    /// it does not reproduce (GSSAPI, OAUTHBEARER, client certificates), read through
+    /// librdkafka only.
     wire: Option<tokio::sync::Mutex<WirePool>>,
+    /// TLS and SASL of the wire path's connections.
+    wire_security: wire::WireSecurity,
     /// Topics each group has committed offsets on, as last seen; see [`KafkaAdapter::offset_queries`].
     committed_topics: Mutex<CommittedTopics>,
 }
@@ -116,11 +119,6 @@ type WirePool = HashMap<(i32, usize), wire::Connection>;
 
 /// Connections used side by side to one broker.
 const WIRE_SLOTS: usize = 4;
-
-/// Whether the cluster's listeners are plain TCP (librdkafka's default `security.protocol`).
-fn is_plaintext(kafka: &KafkaConnection) -> bool {
-    kafka.properties.get("security.protocol").is_none_or(|p| p.eq_ignore_ascii_case("plaintext"))
-}
 
 /// The librdkafka configuration for a cluster: Osprey's read-only defaults, then the operator's
 /// `properties` (which win, so SASL/TLS and tuning work as documented by librdkafka).
@@ -159,6 +157,11 @@ pub(crate) fn kafka_error(error: KafkaError) -> AdapterError {
 impl KafkaAdapter {
     pub fn new(cluster: &ClusterConfig, kafka: &KafkaConnection) -> Result<Self, AdapterError> {
         let config = client_config(cluster, kafka);
+        let wire_security =
+            wire::WireSecurity::from_properties(&kafka.properties).map_err(AdapterError::Config)?;
+        if wire_security.is_none() {
+            tracing::info!(cluster = %cluster.name, "the cluster's security settings are read through librdkafka only (no batched wire path)");
+        }
         let refused = Arc::new(ConnectionFailure::default());
         let context =
             || Diagnosing { cluster: cluster.name.clone(), failure: Arc::clone(&refused) };
@@ -177,7 +180,8 @@ impl KafkaAdapter {
             poll_interval: cluster.poll_interval,
             config_refresh_interval: cluster.config_refresh_interval,
             configs: Mutex::new(ConfigCache::default()),
-            wire: is_plaintext(kafka).then(Default::default),
+            wire: wire_security.is_some().then(Default::default),
+            wire_security: wire_security.unwrap_or_default(),
             committed_topics: Mutex::default(),
         })
     }
@@ -268,7 +272,7 @@ impl KafkaAdapter {
     }
 
     /// Earliest and latest offsets of every led partition: over the wire path one ListOffsets
-    /// per leader and position; through librdkafka (SASL/TLS clusters, or when the wire path
+    /// per leader and position; through librdkafka (clusters without the wire path, or when it
     /// fails) in chunks.
     async fn partition_offsets(
         &self,
@@ -294,7 +298,7 @@ impl KafkaAdapter {
     }
 
     /// Bytes on disk of every replica, one DescribeLogDirs per broker over the wire path (slot
-    /// 2 of each broker's connections). `None` on SASL/TLS clusters, when a broker does not
+    /// 2 of each broker's connections). `None` without the wire path, when a broker does not
     /// speak it, or when one fails: sizes are a bonus, never a reason for a failed poll.
     async fn log_sizes(&self, addresses: &HashMap<i32, String>) -> Option<Arc<Vec<ReplicaSize>>> {
         let pool = self.wire.as_ref()?;
@@ -337,8 +341,8 @@ impl KafkaAdapter {
         (complete || !sizes.is_empty()).then(|| Arc::new(sizes))
     }
 
-    /// The metadata quorum, asked of one broker over the wire path (slot 3). `None` on SASL/TLS
-    /// clusters, on ZooKeeper clusters and when the broker fails to answer: the controller then
+    /// The metadata quorum, asked of one broker over the wire path (slot 3). `None` without the
+    /// wire path, on ZooKeeper clusters and when the broker fails to answer: the controller then
     /// comes from DescribeCluster.
     async fn quorum(&self, addresses: &HashMap<i32, String>) -> Option<Quorum> {
         let pool = self.wire.as_ref()?;
@@ -375,7 +379,7 @@ impl KafkaAdapter {
                     .ok_or_else(|| wire::WireError(format!("broker {id} is not in metadata")))?;
                 Ok::<_, wire::WireError>((
                     (id, slot),
-                    wire::Connection::open(addr, self.timeout).await?,
+                    wire::Connection::open(addr, self.timeout, &self.wire_security).await?,
                 ))
             },
         ))

@@ -1,5 +1,6 @@
 //! The same cluster over its SSL and SASL_SSL (SCRAM-SHA-512) listeners, with the throwaway CA
-//! `scripts/kafka.sh` made: polled, lag, send and browse with headers, and topic changes.
+//! `scripts/kafka.sh` made: polled (the batched wire path over TLS and SCRAM too), lag, send and
+//! browse with headers, and topic changes.
 
 use std::time::Duration;
 
@@ -103,6 +104,10 @@ async fn a_secured_cluster_is_polled_and_operated(listener: Listener, name: &str
     })
     .await;
     assert_eq!(up["summary"]["error"], Value::Null, "{up}");
+    // The batched wire path speaks TLS and SCRAM too: the quorum (read only over it) is there.
+    let leader = super::quorum_leader_by_the_kafka_tool();
+    assert_eq!(up["quorum"]["leader_id"], leader, "{up}");
+    assert_eq!(up["summary"]["controller_id"], leader, "{up}");
 
     // A topic made through Osprey with three replicas, grown to two partitions.
     let topic = unique("secured");

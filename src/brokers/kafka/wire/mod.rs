@@ -1,7 +1,13 @@
-//! A minimal Kafka protocol client — the `kafka-protocol` crate's codecs over plain TCP — for the
-//! two reads librdkafka cannot batch: committed offsets of many groups in one OffsetFetch (v8+)
-//! per coordinator, and earliest/latest offsets of every partition a broker leads in one
-//! ListOffsets. Only for PLAINTEXT listeners; SASL and TLS clusters are read through librdkafka.
+//! A minimal Kafka protocol client — the `kafka-protocol` crate's codecs over TCP, TLS (rustls)
+//! and SASL PLAIN/SCRAM — for the reads librdkafka cannot batch: committed offsets of many groups
+//! in one OffsetFetch (v8+) per coordinator, earliest/latest offsets of every partition a broker
+//! leads in one ListOffsets, log sizes and the KRaft quorum. Clusters whose security the wire path
+//! does not reproduce (GSSAPI, OAUTHBEARER, client certificates) are read through librdkafka.
+
+mod scram;
+mod security;
+
+pub use security::WireSecurity;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -11,13 +17,13 @@ use kafka_protocol::messages::describe_quorum_response::ReplicaState;
 use kafka_protocol::messages::{
     ApiVersionsRequest, BrokerId, DescribeLogDirsRequest, DescribeQuorumRequest,
     FindCoordinatorRequest, GroupId, ListOffsetsRequest, OffsetFetchRequest, RequestHeader,
-    ResponseHeader, TopicName,
+    ResponseHeader, SaslAuthenticateRequest, SaslHandshakeRequest, TopicName,
     describe_quorum_request::{PartitionData, TopicData},
     list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic},
     offset_fetch_request::{OffsetFetchRequestGroup, OffsetFetchRequestTopics},
 };
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Message, Request, StrBytes};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::domain::kraft::{Quorum, QuorumMember};
@@ -39,9 +45,13 @@ fn error(context: &str, e: impl std::fmt::Display) -> WireError {
     WireError(format!("{context}: {e}"))
 }
 
+/// A byte stream to a broker: plain TCP or TLS over it.
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+
 /// One connection to one broker, with the API versions it announced.
 pub struct Connection {
-    stream: TcpStream,
+    stream: Box<dyn Stream>,
     next_correlation: i32,
     timeout: Duration,
     /// api key → highest version the broker supports.
@@ -49,12 +59,28 @@ pub struct Connection {
 }
 
 impl Connection {
-    pub async fn open(addr: &str, timeout: Duration) -> Result<Connection, WireError> {
-        let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
+    /// Connects to `addr` (TLS and SASL as `security` says) and learns its API versions.
+    pub async fn open(
+        addr: &str,
+        timeout: Duration,
+        security: &WireSecurity,
+    ) -> Result<Connection, WireError> {
+        let tcp = tokio::time::timeout(timeout, TcpStream::connect(addr))
             .await
             .map_err(|_| WireError(format!("connect to {addr}: timed out")))?
             .map_err(|e| error(&format!("connect to {addr}"), e))?;
-        stream.set_nodelay(true).map_err(|e| error("set TCP_NODELAY", e))?;
+        tcp.set_nodelay(true).map_err(|e| error("set TCP_NODELAY", e))?;
+        let stream: Box<dyn Stream> = match &security.tls {
+            Some(tls) => {
+                let name = security::server_name(addr).map_err(WireError)?;
+                let handshake = tokio::time::timeout(timeout, tls.connect(name, tcp))
+                    .await
+                    .map_err(|_| WireError(format!("TLS handshake with {addr}: timed out")))?
+                    .map_err(|e| error(&format!("TLS handshake with {addr}"), e))?;
+                Box::new(handshake)
+            }
+            None => Box::new(tcp),
+        };
         let mut connection =
             Connection { stream, next_correlation: 1, timeout, versions: HashMap::new() };
         // Version 0 of ApiVersions is understood by every broker.
@@ -66,7 +92,58 @@ impl Connection {
             )));
         }
         connection.versions = answer.api_keys.iter().map(|k| (k.api_key, k.max_version)).collect();
+        if let Some(login) = &security.sasl {
+            connection.authenticate(login).await?;
+        }
         Ok(connection)
+    }
+
+    /// SaslHandshake (v1) for the login's mechanism, then its SaslAuthenticate exchange.
+    async fn authenticate(&mut self, login: &security::SaslLogin) -> Result<(), WireError> {
+        let mechanism = login.mechanism.name();
+        let handshake =
+            SaslHandshakeRequest::default().with_mechanism(StrBytes::from_static_str(mechanism));
+        let answer = self.call(1, &handshake).await?;
+        if answer.error_code != 0 {
+            let enabled: Vec<String> = answer.mechanisms.iter().map(|m| m.to_string()).collect();
+            return Err(WireError(format!(
+                "the broker does not take SASL {mechanism} (it takes {})",
+                enabled.join(", ")
+            )));
+        }
+        match login.mechanism {
+            security::Mechanism::Plain => {
+                let token = format!("\0{}\0{}", login.username, login.password);
+                self.sasl_step(token.into_bytes()).await?;
+            }
+            security::Mechanism::Scram(hash) => {
+                let mut nonce = [0u8; 24];
+                getrandom::fill(&mut nonce).map_err(|e| error("SCRAM nonce", e))?;
+                let nonce = hex::encode(nonce);
+                let (scram, first) =
+                    scram::Scram::start(hash, &login.username, &login.password, &nonce);
+                let server_first = self.sasl_step(first.into_bytes()).await?;
+                let last = scram
+                    .answer(&String::from_utf8_lossy(&server_first))
+                    .map_err(|e| WireError(format!("SASL {mechanism}: {e}")))?;
+                let server_final = self.sasl_step(last.message.clone().into_bytes()).await?;
+                last.verify(&String::from_utf8_lossy(&server_final))
+                    .map_err(|e| WireError(format!("SASL {mechanism}: {e}")))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// One SaslAuthenticate round: sends `token`, returns the broker's.
+    async fn sasl_step(&mut self, token: Vec<u8>) -> Result<bytes::Bytes, WireError> {
+        let version = self.version::<SaslAuthenticateRequest>(0).unwrap_or(0);
+        let request = SaslAuthenticateRequest::default().with_auth_bytes(token.into());
+        let answer = self.call(version, &request).await?;
+        if answer.error_code != 0 {
+            let message = answer.error_message.map(|m| m.to_string()).unwrap_or_default();
+            return Err(WireError(format!("SASL authentication failed: {message}")));
+        }
+        Ok(answer.auth_bytes)
     }
 
     /// The highest version of `R` both sides speak, if it is at least `at_least`.
