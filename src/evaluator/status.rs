@@ -105,10 +105,30 @@ pub fn partition_status(
         return if owned { PartitionStatus::Stall } else { PartitionStatus::Stop };
     }
     let lag_always_grew = window.windows(2).all(|pair| pair[1].lag() >= pair[0].lag());
-    if lag_always_grew && last.lag() > first.lag() {
+    if (lag_always_grew || climbs_by_thirds(&window)) && last.lag() > first.lag() {
         return PartitionStatus::Warn;
     }
     PartitionStatus::Ok
+}
+
+/// Whether the lag climbs through the window even if not at every poll: a producer that sends
+/// in bursts and a consumer that commits now and then make the lag a saw, which polls catch
+/// up and down. Split in thirds, each third's mean lag is above the one before and the last
+/// third's lowest lag is above the first third's highest, which noise around a level never is.
+fn climbs_by_thirds(window: &[&Sample]) -> bool {
+    let third = window.len() / 3;
+    if third < 2 {
+        return false;
+    }
+    let parts =
+        [&window[..third], &window[third..window.len() - third], &window[window.len() - third..]];
+    let mean =
+        |part: &[&Sample]| part.iter().map(|s| s.lag() as f64).sum::<f64>() / part.len() as f64;
+    let lags = |part: &[&Sample]| part.iter().map(|s| s.lag()).collect::<Vec<_>>();
+    let (first, last) = (lags(parts[0]), lags(parts[2]));
+    mean(parts[0]) < mean(parts[1])
+        && mean(parts[1]) < mean(parts[2])
+        && last.iter().min() > first.iter().max()
 }
 
 /// A group's status: its worst partition; NOTFOUND when it has none.
@@ -183,6 +203,22 @@ mod tests {
             status(&[(10, 20), (15, 30), (20, 40), (25, 50), (30, 60), (35, 70)], true),
             Warn
         );
+    }
+
+    /// A producer that sends in bursts and a consumer that commits every round but falls eight
+    /// messages further behind each time: polled between the two, the lag is a saw that climbs.
+    /// (Burrow, which looks at the lag of each commit, calls this WARN.)
+    #[test]
+    fn a_sawtooth_that_keeps_climbing_is_warn() {
+        let saw =
+            [(2, 10), (2, 20), (4, 20), (4, 30), (6, 30), (6, 40), (8, 40), (8, 50), (10, 60)];
+        assert_eq!(status(&saw, true), Warn);
+    }
+
+    #[test]
+    fn a_saw_that_does_not_climb_is_ok() {
+        let level = [(0, 10), (10, 20), (10, 15), (20, 30), (20, 25), (30, 40), (30, 35), (40, 50)];
+        assert_eq!(status(&level, true), Ok);
     }
 
     #[test]
