@@ -75,6 +75,8 @@ fn cluster_state(lag: i64, at: i64) -> Arc<ClusterState> {
         rocket: None,
         log_sizes: None,
         quorum: None,
+        zookeeper: None,
+        protocol_version: None,
     }));
     state.groups = Arc::new((0..GROUPS).map(|i| group(i, lag)).collect());
     Arc::new(state)

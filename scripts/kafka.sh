@@ -3,6 +3,8 @@
 # nodes (broker + controller each) on 127.0.0.1, started with `java` and generated configs. Each
 # node listens on PLAINTEXT, SSL and SASL_SSL (SCRAM-SHA-512, user `osprey`) with a throwaway CA,
 # and carries the Jolokia agent and the Prometheus JMX exporter agent.
+# Beside it, cluster K3: Kafka 3.9 in ZooKeeper mode (what most EFAK users run), three brokers and
+# their own ZooKeeper, PLAINTEXT only.
 # Sourced by scripts/peers.sh (and scripts/demo.sh); the functions expect log, die, wait_for,
 # CACHE_DIR and PEERS_DIR from there.
 #
@@ -11,11 +13,13 @@
 #   start_kafka_cluster DIR    format and start the three nodes under DIR; waits until each
 #                              broker listens (tests wait for the cluster to settle)
 #   stop_kafka_cluster DIR     stop them
+#   start_kafka_zk_cluster DIR / stop_kafka_zk_cluster DIR    the same for K3
 #
 # Ports (below 32768), node N = 1..3: PLAINTEXT OSPREY_KAFKA_PORT_BASE+N (19291-19293),
 # controllers OSPREY_KAFKA_CONTROLLER_PORT_BASE+N (19391-19393), and from the same base plus 200,
 # 300, 400 and 500: SSL (19491-), SASL_SSL (19591-), Jolokia (19691-) and the JMX exporter (19791-).
-# The CA that signed the brokers' certificate is DIR/tls/ca.pem.
+# The CA that signed the brokers' certificate is DIR/tls/ca.pem. K3: ZooKeeper
+# OSPREY_KAFKA_ZK_PORT_BASE (19890), brokers OSPREY_KAFKA_ZK_PORT_BASE+N (19891-19893).
 
 KAFKA_VERSION=${OSPREY_KAFKA_VERSION:-4.1.1}
 KAFKA_PORT_BASE=${OSPREY_KAFKA_PORT_BASE:-19290}
@@ -25,23 +29,30 @@ KAFKA_SASL_PORT_BASE=$((KAFKA_PORT_BASE + 300))
 KAFKA_JOLOKIA_PORT_BASE=$((KAFKA_PORT_BASE + 400))
 KAFKA_EXPORTER_PORT_BASE=$((KAFKA_PORT_BASE + 500))
 KAFKA_NODES=(1 2 3)
+KAFKA_ZK_VERSION=${OSPREY_KAFKA_ZK_VERSION:-3.9.1}
+KAFKA_ZK_PORT_BASE=${OSPREY_KAFKA_ZK_PORT_BASE:-19890}
 # Test credentials only: the cluster lives on loopback for the length of a run.
 KAFKA_SCRAM_USER=osprey
 KAFKA_SCRAM_PASSWORD=osprey-scram-secret
 KAFKA_TLS_PASSWORD=osprey-tls
 
-kafka_libs() { echo "$CACHE_DIR/kafka-$KAFKA_VERSION/libs"; }
+kafka_libs() { echo "$CACHE_DIR/kafka-${1:-$KAFKA_VERSION}/libs"; }
 kafka_agents() { echo "$CACHE_DIR/kafka-agents"; }
 
 kafka_install() {
   kafka_agents_install
-  local libs; libs=$(kafka_libs)
+  kafka_version_install "$KAFKA_VERSION"
+  kafka_version_install "$KAFKA_ZK_VERSION"
+}
+
+kafka_version_install() { # kafka_version_install VERSION
+  local libs; libs=$(kafka_libs "$1")
   [ -f "$libs/.complete" ] && return 0
   command -v mvn >/dev/null 2>&1 || apt_install maven
-  log "fetching Apache Kafka $KAFKA_VERSION from Maven Central (once; ~55 MB)"
+  log "fetching Apache Kafka $1 from Maven Central (once; ~55 MB)"
   rm -rf "$libs" && mkdir -p "$libs"
   (cd "$OSPREY_ROOT/scripts/kafka" && mvn -q -B -Dstyle.color=never dependency:copy-dependencies \
-    -Dkafka.version="$KAFKA_VERSION" -DincludeScope=runtime -DoutputDirectory="$libs") >&2
+    -Dkafka.version="$1" -DincludeScope=runtime -DoutputDirectory="$libs") >&2
   touch "$libs/.complete"
 }
 
@@ -77,10 +88,10 @@ kafka_tls() { # kafka_tls DIR
 }
 
 # Small heaps, a serial collector and a quick JIT fit three nodes and the tools on 2 cores.
-kafka_java() { # kafka_java HEAP CLASS ARGS...
+kafka_java() { # kafka_java HEAP CLASS ARGS... (KAFKA_LIBS picks another version's classpath)
   local heap=$1; shift
   ${KAFKA_EXEC:-} java "-Xmx$heap" -Xms64m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
-    -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "$(kafka_libs)/*" "$@"
+    -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "${KAFKA_LIBS:-$(kafka_libs)}/*" "$@"
 }
 
 kafka_bootstrap() { # kafka_bootstrap [PORT_BASE] (default: the PLAINTEXT listeners)
@@ -164,18 +175,27 @@ kafka_wait_node() { # kafka_wait_node DIR NODE
   done
 }
 
-stop_kafka_node() { # stop_kafka_node DIR NODE
-  local pidfile=$1/node-$2/pid
-  [ -f "$pidfile" ] || return 0
-  local pid; pid=$(cat "$pidfile")
+# Stops the JVM whose pid PIDFILE holds: SIGTERM (a controlled shutdown moves its leaders away),
+# then SIGKILL after GRACE seconds. Its ports are free once it is gone (a zombie waiting for PID 1
+# to reap it counts as gone).
+kafka_stop_pid() { # kafka_stop_pid PIDFILE GRACE
+  [ -f "$1" ] || return 0
+  local pid; pid=$(cat "$1")
   kill "$pid" 2>/dev/null || true
-  # A controlled shutdown takes a few seconds; its ports are free once it is gone (a zombie
-  # waiting for PID 1 to reap it counts as gone).
-  local deadline=$((SECONDS + 60))
-  while [ $SECONDS -lt $deadline ] && [ -n "$(ps -o stat= -p "$pid" 2>/dev/null | grep -v Z)" ]; do
+  local deadline=$((SECONDS + $2))
+  while [ -n "$(ps -o stat= -p "$pid" 2>/dev/null | grep -v Z)" ]; do
+    if [ $SECONDS -ge $deadline ]; then
+      kill -9 "$pid" 2>/dev/null || true
+      break
+    fi
     sleep 0.2
   done
-  rm -f "$pidfile"
+  rm -f "$1"
+}
+
+# One node of a running cluster: the others stay up, so its controlled shutdown completes.
+stop_kafka_node() { # stop_kafka_node DIR NODE
+  kafka_stop_pid "$1/node-$2/pid" 60
 }
 
 start_kafka_cluster() { # start_kafka_cluster DIR
@@ -206,9 +226,78 @@ start_kafka_cluster() { # start_kafka_cluster DIR
   log "kafka $KAFKA_VERSION (KRaft, 3 nodes) on $(kafka_bootstrap); SSL and SASL_SSL too"
 }
 
+# The whole cluster at once: a controlled shutdown cannot finish once the quorum is gone, and the
+# data is thrown away, so each node gets a short grace.
 stop_kafka_cluster() { # stop_kafka_cluster DIR
   local node
-  for node in "${KAFKA_NODES[@]}"; do stop_kafka_node "$1" "$node"; done
+  for node in "${KAFKA_NODES[@]}"; do kafka_stop_pid "$1/node-$node/pid" 10 & done
+  wait
+}
+
+kafka_zk_node_config() { # kafka_zk_node_config DIR NODE
+  local dir=$1 node=$2
+  cat <<CONF
+broker.id=$node
+zookeeper.connect=127.0.0.1:$KAFKA_ZK_PORT_BASE/osprey-k3
+listeners=PLAINTEXT://127.0.0.1:$((KAFKA_ZK_PORT_BASE + node))
+advertised.listeners=PLAINTEXT://127.0.0.1:$((KAFKA_ZK_PORT_BASE + node))
+log.dirs=$dir/broker-$node/data
+num.partitions=1
+default.replication.factor=3
+min.insync.replicas=1
+offsets.topic.replication.factor=3
+offsets.topic.num.partitions=10
+transaction.state.log.replication.factor=3
+transaction.state.log.min.isr=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=false
+log.segment.bytes=16777216
+num.network.threads=2
+num.io.threads=2
+background.threads=2
+CONF
+}
+
+# K3: ZooKeeper (from the same classpath) and three brokers; waits until each broker listens.
+start_kafka_zk_cluster() { # start_kafka_zk_cluster DIR
+  local dir=$1 node
+  local -x KAFKA_LIBS; KAFKA_LIBS=$(kafka_libs "$KAFKA_ZK_VERSION")
+  for node in 0 "${KAFKA_NODES[@]}"; do
+    require_free_port "$((KAFKA_ZK_PORT_BASE + node))" "kafka (ZooKeeper mode) $node" KAFKA_ZK_PORT_BASE
+  done
+  mkdir -p "$dir/zookeeper/data"
+  printf 'dataDir=%s\nclientPort=%s\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\ntickTime=2000\n' \
+    "$dir/zookeeper/data" "$KAFKA_ZK_PORT_BASE" >"$dir/zookeeper/zoo.cfg"
+  (KAFKA_EXEC=exec kafka_java 96m org.apache.zookeeper.server.quorum.QuorumPeerMain \
+    "$dir/zookeeper/zoo.cfg") >"$dir/zookeeper/zookeeper.log" 2>&1 &
+  echo $! >"$dir/zookeeper/pid"
+  wait_for 60 "zookeeper of the kafka $KAFKA_ZK_VERSION cluster" \
+    bash -c "exec 3<>/dev/tcp/127.0.0.1/$KAFKA_ZK_PORT_BASE"
+  for node in "${KAFKA_NODES[@]}"; do
+    mkdir -p "$dir/broker-$node"
+    kafka_zk_node_config "$dir" "$node" >"$dir/broker-$node/server.properties"
+    (KAFKA_EXEC=exec kafka_java 256m kafka.Kafka "$dir/broker-$node/server.properties") \
+      >>"$dir/broker-$node/kafka.log" 2>&1 &
+    echo $! >"$dir/broker-$node/pid"
+  done
+  for node in "${KAFKA_NODES[@]}"; do
+    local deadline=$((SECONDS + 120)) pid; pid=$(cat "$dir/broker-$node/pid")
+    until (exec 3<>"/dev/tcp/127.0.0.1/$((KAFKA_ZK_PORT_BASE + node))") 2>/dev/null; do
+      if ! kill -0 "$pid" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
+        tail -n 20 "$dir/broker-$node/kafka.log" >&2
+        die "kafka $KAFKA_ZK_VERSION broker $node did not start (log: $dir/broker-$node/kafka.log)"
+      fi
+      sleep 0.3
+    done
+  done
+  log "kafka $KAFKA_ZK_VERSION (ZooKeeper mode, 3 brokers) on $(kafka_bootstrap "$KAFKA_ZK_PORT_BASE")"
+}
+
+stop_kafka_zk_cluster() { # stop_kafka_zk_cluster DIR
+  local node
+  for node in "${KAFKA_NODES[@]}"; do kafka_stop_pid "$1/broker-$node/pid" 10 & done
+  wait
+  kafka_stop_pid "$1/zookeeper/pid" 5
 }
 
 # Run directly, it stops or starts one node of a running cluster (a test that stops a broker

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs (only what is missing) and starts, on 127.0.0.1, every real peer Osprey's tests and demo
-# talk to: Apache Kafka (a KRaft cluster of three nodes from Maven Central, scripts/kafka.sh),
+# talk to: Apache Kafka (a KRaft cluster of three nodes and a ZooKeeper-mode 3.9 cluster of three
+# brokers, from Maven Central, scripts/kafka.sh),
 # Kafka-protocol brokers (noida-db, tansu), RocketMQ name server and broker
 # (rocketmq-namesrv/rocketmq-broker from crates.io), an SMTP server (aiosmtpd, scripts/smtp_sink.py),
 # throwaway PostgreSQL and MariaDB instances, an isolated RabbitMQ node (management + prometheus
@@ -122,6 +123,8 @@ peers_install() {
   [ -f /usr/share/java/jolokia-core.jar ] || missing+=(libjolokia-core-java)
   command -v javac >/dev/null 2>&1 || missing+=(default-jdk-headless)
   command -v mvn >/dev/null 2>&1 || missing+=(maven)
+  # LinkedIn's Burrow, judged beside Osprey on the ZooKeeper-mode Kafka cluster.
+  command -v Burrow >/dev/null 2>&1 || missing+=(burrow)
   # Chinese glyphs for the browser test's screenshots of the zh-CN pages.
   # (fc-list's output is read whole: `fc-list | grep -q` fails under pipefail when grep stops early.)
   local fonts; fonts=$(fc-list 2>/dev/null || true)
@@ -329,6 +332,10 @@ export OSPREY_TEST_KAFKA_BOOTSTRAP=$(kafka_bootstrap)
 export OSPREY_TEST_KAFKA_LIBS=$(kafka_libs)
 export OSPREY_TEST_KAFKA_DIR=$PEERS_DIR/kafka
 export OSPREY_TEST_KAFKA_SCRIPT=$OSPREY_ROOT/scripts/kafka.sh
+export OSPREY_TEST_BURROW=$(command -v Burrow || echo /usr/bin/Burrow)
+export OSPREY_TEST_KAFKA_ZK_BOOTSTRAP=$(kafka_bootstrap "$KAFKA_ZK_PORT_BASE")
+export OSPREY_TEST_KAFKA_ZK_LIBS=$(kafka_libs "$KAFKA_ZK_VERSION")
+export OSPREY_TEST_KAFKA_ZK_CONNECT=127.0.0.1:$KAFKA_ZK_PORT_BASE/osprey-k3
 export OSPREY_TEST_KAFKA_SSL_BOOTSTRAP=$(kafka_bootstrap "$KAFKA_SSL_PORT_BASE")
 export OSPREY_TEST_KAFKA_SASL_BOOTSTRAP=$(kafka_bootstrap "$KAFKA_SASL_PORT_BASE")
 export OSPREY_TEST_KAFKA_CA=$PEERS_DIR/kafka/tls/ca.pem
@@ -343,7 +350,7 @@ peers_stop() {
   [ -n "${PEERS_DIR:-}" ] && [ -d "$PEERS_DIR" ] || return 0
   log "stopping peers"
   stop_chromedriver & stop_postgres & stop_mariadb & stop_rabbitmq & stop_zookeeper &
-  stop_kafka_cluster "$PEERS_DIR/kafka" & wait
+  stop_kafka_cluster "$PEERS_DIR/kafka" & stop_kafka_zk_cluster "$PEERS_DIR/kafka-zk" & wait
   rm -rf "$PEERS_DIR"
 }
 
@@ -371,6 +378,7 @@ peers_start() {
   start_rabbitmq & pids+=($!)
   start_zookeeper & pids+=($!)
   start_kafka_cluster "$PEERS_DIR/kafka" & pids+=($!)
+  start_kafka_zk_cluster "$PEERS_DIR/kafka-zk" & pids+=($!)
   for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
   [ $failed = 0 ] || die "a peer failed to start"
   peers_env >"$PEERS_DIR/env"

@@ -433,6 +433,8 @@ impl super::ClusterAdapter for RabbitAdapter {
             rocket: None,
             log_sizes: None,
             quorum: None,
+            zookeeper: None,
+            protocol_version: None,
         })
     }
 }

@@ -20,6 +20,30 @@ pub struct Quorum {
     pub observers: Vec<QuorumMember>,
 }
 
+/// The `metadata.version` names of Kafka's feature levels 1 to 29 (`MetadataVersion` in Kafka's
+/// `server-common`, as Kafka 4.1.1 lists them; levels past 4.1-IV1 are unreleased there).
+const METADATA_VERSIONS: [&str; 29] = [
+    "3.0-IV1", "3.1-IV0", "3.2-IV0", "3.3-IV0", "3.3-IV1", "3.3-IV2", "3.3-IV3", "3.4-IV0",
+    "3.5-IV0", "3.5-IV1", "3.5-IV2", "3.6-IV0", "3.6-IV1", "3.6-IV2", "3.7-IV0", "3.7-IV1",
+    "3.7-IV2", "3.7-IV3", "3.7-IV4", "3.8-IV0", "3.9-IV0", "4.0-IV0", "4.0-IV1", "4.0-IV2",
+    "4.0-IV3", "4.1-IV0", "4.1-IV1", "4.2-IV0", "4.2-IV1",
+];
+
+/// The name of a finalized `metadata.version` feature level (`27` → `4.1-IV1`); a level newer
+/// than this build knows is shown as the number.
+pub fn metadata_version_name(level: i16) -> String {
+    usize::try_from(level)
+        .ok()
+        .and_then(|l| l.checked_sub(1))
+        .and_then(|i| METADATA_VERSIONS.get(i))
+        .map_or_else(|| format!("level {level}"), |name| (*name).to_owned())
+}
+
+/// The Kafka release of a protocol or metadata version name (`4.1-IV1` → `4.1`).
+pub fn release_of(version: &str) -> &str {
+    version.split_once("-IV").map_or(version, |(release, _)| release)
+}
+
 /// What a member does in the quorum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -77,6 +101,17 @@ impl Quorum {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn metadata_versions_are_named_by_their_feature_level() {
+        assert_eq!(metadata_version_name(1), "3.0-IV1");
+        assert_eq!(metadata_version_name(21), "3.9-IV0");
+        assert_eq!(metadata_version_name(27), "4.1-IV1");
+        assert_eq!(metadata_version_name(99), "level 99");
+        assert_eq!(metadata_version_name(0), "level 0");
+        assert_eq!(release_of("4.1-IV1"), "4.1");
+        assert_eq!(release_of("3.9"), "3.9");
+    }
 
     fn member(id: i32, end: i64) -> QuorumMember {
         QuorumMember { id, log_end_offset: Some(end), last_fetch_at: None, last_caught_up_at: None }

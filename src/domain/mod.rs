@@ -45,6 +45,12 @@ pub struct ClusterSnapshot {
     /// KRaft clusters: the metadata quorum (its leader is `controller_id`); `None` on
     /// ZooKeeper clusters, other kinds, and Kafka-protocol servers without DescribeQuorum.
     pub quorum: Option<Arc<kraft::Quorum>>,
+    /// ZooKeeper-mode Kafka clusters: the brokers' `zookeeper.connect`; `None` on KRaft and
+    /// when no broker tells it.
+    pub zookeeper: Option<String>,
+    /// The version the cluster's metadata says it runs: KRaft's finalized `metadata.version`
+    /// (`4.1-IV1`) or a ZooKeeper-mode broker's `inter.broker.protocol.version` (`3.9-IV0`).
+    pub protocol_version: Option<String>,
 }
 
 /// One replica's bytes on disk, as its broker reported them.
@@ -148,6 +154,36 @@ pub struct ConfigEntry {
     pub value: Option<String>,
     pub is_default: bool,
     pub is_sensitive: bool,
+    /// Where the value comes from; `None` when the broker does not say.
+    pub source: Option<ConfigSource>,
+}
+
+/// Where a topic's effective configuration value is set, as DescribeConfigs reports it.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfigSource {
+    /// Set on the topic itself.
+    Topic,
+    /// Set dynamically on the broker that answered.
+    Broker,
+    /// Set dynamically as the default of every broker.
+    ClusterDefault,
+    /// The broker's `server.properties`.
+    BrokerFile,
+    /// Kafka's built-in default.
+    Default,
+}
+
+impl ConfigSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConfigSource::Topic => "topic",
+            ConfigSource::Broker => "broker",
+            ConfigSource::ClusterDefault => "cluster_default",
+            ConfigSource::BrokerFile => "broker_file",
+            ConfigSource::Default => "default",
+        }
+    }
 }
 
 impl Partition {
@@ -290,6 +326,8 @@ pub(crate) mod fixtures {
             rocket: None,
             log_sizes: None,
             quorum: None,
+            zookeeper: None,
+            protocol_version: None,
         }
     }
 }

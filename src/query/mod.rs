@@ -130,8 +130,12 @@ pub struct ClusterSummary {
     pub data_at: Option<Millis>,
     pub cluster_id: Option<String>,
     /// Kafka clusters whose metadata quorum answered: `kraft` (the active controller is
-    /// `controller_id`); `None` otherwise (ZooKeeper mode is not told apart yet).
+    /// `controller_id`); `zookeeper` when the brokers name their ZooKeeper; `None` otherwise.
     pub metadata_mode: Option<&'static str>,
+    /// ZooKeeper mode: the brokers' `zookeeper.connect`.
+    pub zookeeper: Option<String>,
+    /// KRaft's `metadata.version` or a ZooKeeper-mode broker's `inter.broker.protocol.version`.
+    pub protocol_version: Option<String>,
     pub controller_id: Option<i32>,
     pub brokers: Option<usize>,
     pub missing_brokers: usize,
@@ -165,7 +169,15 @@ fn summarize(state: &ClusterState) -> ClusterSummary {
         error: state.last_error.clone(),
         data_at: snapshot.map(|s| s.taken_at),
         cluster_id: snapshot.and_then(|s| s.cluster_id.clone()),
-        metadata_mode: snapshot.and_then(|s| s.quorum.as_ref()).map(|_| "kraft"),
+        metadata_mode: snapshot.and_then(|s| {
+            if s.quorum.is_some() {
+                Some("kraft")
+            } else {
+                s.zookeeper.as_ref().map(|_| "zookeeper")
+            }
+        }),
+        zookeeper: snapshot.and_then(|s| s.zookeeper.clone()),
+        protocol_version: snapshot.and_then(|s| s.protocol_version.clone()),
         controller_id: snapshot.and_then(|s| s.controller_id).filter(|_| capabilities.replication),
         brokers: from(|s| s.brokers.len()),
         missing_brokers: state.missing_brokers.len(),

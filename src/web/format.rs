@@ -190,6 +190,11 @@ impl Fmt {
         }
     }
 
+    /// The Kafka release of a `metadata.version` or `inter.broker.protocol.version` (`4.1`).
+    pub fn kafka_release<'v>(&self, version: &'v str) -> &'v str {
+        crate::domain::kraft::release_of(version)
+    }
+
     /// What a topic config's raw value means, for people: `9223372036854775807` → unlimited;
     /// `*.ms` → a duration (`-1` forever); `*.bytes` → a size (`-1` unlimited). `None` for any
     /// other config or a value that is not such a number.

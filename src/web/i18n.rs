@@ -137,6 +137,8 @@ catalog! {
     controller: "Controller", "控制器";
     metadata_mode: "Metadata", "元数据";
     mode_kraft: "KRaft (metadata quorum)", "KRaft（元数据仲裁）";
+    mode_zookeeper: "ZooKeeper", "ZooKeeper";
+    kafka_version: "Kafka version", "Kafka 版本";
     quorum_title: "Metadata quorum", "元数据仲裁";
     role_active_controller: "active controller", "活跃控制器";
     role_voter: "voter", "投票者";
@@ -197,6 +199,10 @@ catalog! {
     col_source: "Source", "来源";
     source_default: "default", "默认";
     source_set: "set", "已设置";
+    source_topic: "set on the topic", "主题上设置";
+    source_broker: "broker (dynamic)", "Broker（动态）";
+    source_cluster_default: "cluster default (dynamic)", "集群默认（动态）";
+    source_broker_file: "broker config file", "Broker 配置文件";
     sensitive: "(sensitive)", "（敏感）";
     config_unlimited: "unlimited", "无限制";
     config_forever: "forever", "永久";

@@ -19,8 +19,8 @@ use super::view::{
     segment, sort_mark,
 };
 use crate::clock::now_millis;
-use crate::domain::ClusterKind;
 use crate::domain::GroupMember;
+use crate::domain::{ClusterKind, ConfigSource};
 use crate::evaluator::PartitionStatus;
 use crate::poller::ClusterStatus;
 use crate::query::{

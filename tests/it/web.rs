@@ -171,6 +171,8 @@ fn snapshot(cluster: &str, kind: ClusterKind, taken_at: Millis) -> ClusterSnapsh
         rocket: None,
         log_sizes: None,
         quorum: None,
+        zookeeper: None,
+        protocol_version: None,
     }
 }
 

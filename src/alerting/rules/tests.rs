@@ -82,6 +82,8 @@ pub(crate) fn cluster(name: &str, groups: Vec<GroupLag>) -> Arc<ClusterState> {
         rocket: None,
         log_sizes: None,
         quorum: None,
+        zookeeper: None,
+        protocol_version: None,
     }));
     state.groups = Arc::new(groups);
     Arc::new(state)

@@ -90,6 +90,9 @@ pub struct KafkaAdapter {
     poll_interval: Duration,
     config_refresh_interval: Duration,
     configs: Mutex<ConfigCache>,
+    /// A ZooKeeper-mode cluster's `zookeeper.connect` and `inter.broker.protocol.version`,
+    /// re-read every `config_refresh_interval`.
+    zookeeper: Mutex<Option<(Instant, (Option<String>, Option<String>))>>,
     /// Connections of the batched wire path, by broker id; `None` for clusters whose security
     /// it does not reproduce (GSSAPI, OAUTHBEARER, client certificates), read through
     /// librdkafka only.
@@ -136,6 +139,19 @@ pub fn client_config(cluster: &ClusterConfig, kafka: &KafkaConnection) -> Client
     config
 }
 
+fn config_source(source: rdkafka::admin::ConfigSource) -> Option<crate::domain::ConfigSource> {
+    use crate::domain::ConfigSource as Source;
+    use rdkafka::admin::ConfigSource as Kafka;
+    match source {
+        Kafka::DynamicTopic => Some(Source::Topic),
+        Kafka::DynamicBroker => Some(Source::Broker),
+        Kafka::DynamicDefaultBroker => Some(Source::ClusterDefault),
+        Kafka::StaticBroker => Some(Source::BrokerFile),
+        Kafka::Default => Some(Source::Default),
+        Kafka::Unknown => None,
+    }
+}
+
 pub(crate) fn kafka_error(error: KafkaError) -> AdapterError {
     use rdkafka::types::RDKafkaErrorCode as Code;
     let code = error.rdkafka_error_code();
@@ -180,6 +196,7 @@ impl KafkaAdapter {
             poll_interval: cluster.poll_interval,
             config_refresh_interval: cluster.config_refresh_interval,
             configs: Mutex::new(ConfigCache::default()),
+            zookeeper: Mutex::default(),
             wire: wire_security.is_some().then(Default::default),
             wire_security: wire_security.unwrap_or_default(),
             committed_topics: Mutex::default(),
@@ -344,23 +361,34 @@ impl KafkaAdapter {
     /// The metadata quorum, asked of one broker over the wire path (slot 3). `None` without the
     /// wire path, on ZooKeeper clusters and when the broker fails to answer: the controller then
     /// comes from DescribeCluster.
-    async fn quorum(&self, addresses: &HashMap<i32, String>) -> Option<Quorum> {
-        let pool = self.wire.as_ref()?;
+    async fn quorum(&self, addresses: &HashMap<i32, String>) -> (Option<Quorum>, Option<String>) {
+        let Some(pool) = self.wire.as_ref() else { return (None, None) };
         let mut pool = pool.lock().await;
-        let broker = *addresses.keys().min()?;
+        let Some(&broker) = addresses.keys().min() else { return (None, None) };
         let key = (broker, 3);
-        let (_, mut connection) =
-            self.connections(&mut pool, [key].into_iter(), addresses).await.ok()?.pop()?;
-        match connection.describe_quorum().await {
-            Ok(quorum) => {
-                pool.insert(key, connection);
-                quorum
-            }
+        let taken = self.connections(&mut pool, [key].into_iter(), addresses).await;
+        let Some((_, mut connection)) = taken.ok().and_then(|mut taken| taken.pop()) else {
+            return (None, None);
+        };
+        let quorum = match connection.describe_quorum().await {
+            Ok(quorum) => quorum,
             Err(e) => {
                 tracing::debug!(cluster = %self.cluster, broker, error = %e, "DescribeQuorum failed");
-                None
+                return (None, None);
             }
-        }
+        };
+        let version = match quorum {
+            Some(_) => match connection.metadata_version().await {
+                Ok(level) => level.map(crate::domain::kraft::metadata_version_name),
+                Err(e) => {
+                    tracing::debug!(cluster = %self.cluster, broker, error = %e, "ApiVersions v3 failed");
+                    return (quorum, None);
+                }
+            },
+            None => None,
+        };
+        pool.insert(key, connection);
+        (quorum, version)
     }
 
     /// Opens (or reuses) a wire connection for each (broker id, slot) in `keys`, taking them
@@ -427,6 +455,37 @@ impl KafkaAdapter {
         Ok((earliest, latest))
     }
 
+    /// `zookeeper.connect` and `inter.broker.protocol.version` from `broker`'s configuration
+    /// (DescribeConfigs), cached for one `config_refresh_interval`, failures included: a KRaft
+    /// cluster or a Kafka-protocol server without broker configs is not asked every poll.
+    async fn zookeeper_mode(&self, broker: i32) -> (Option<String>, Option<String>) {
+        if let Some((at, known)) = &*self.zookeeper.lock().unwrap_or_else(|p| p.into_inner()) {
+            if at.elapsed() < self.config_refresh_interval {
+                return known.clone();
+            }
+        }
+        let options = AdminOptions::new().request_timeout(Some(self.timeout));
+        let resource = ResourceSpecifier::Broker(broker);
+        let found = match self.admin.describe_configs([&resource], &options).await {
+            Ok(results) => {
+                let value = |key: &str| {
+                    results.iter().flatten().find_map(|r| r.get(key).and_then(|e| e.value.clone()))
+                };
+                match value("zookeeper.connect").filter(|v| !v.is_empty()) {
+                    Some(connect) => (Some(connect), value("inter.broker.protocol.version")),
+                    None => (None, None),
+                }
+            }
+            Err(e) => {
+                tracing::debug!(cluster = %self.cluster, broker, error = %e, "no broker configuration");
+                (None, None)
+            }
+        };
+        *self.zookeeper.lock().unwrap_or_else(|p| p.into_inner()) =
+            Some((Instant::now(), found.clone()));
+        found
+    }
+
     /// Topic configurations, re-read from the brokers every `config_refresh_interval` and for
     /// topics not seen before. A failure keeps what was read last: configs are not worth
     /// failing a poll for.
@@ -462,6 +521,7 @@ impl KafkaAdapter {
                                     value: if e.is_sensitive { None } else { e.value },
                                     is_default: e.is_default,
                                     is_sensitive: e.is_sensitive,
+                                    source: config_source(e.source),
                                 })
                                 .collect();
                             entries.sort_by(|a, b| a.name.cmp(&b.name));
@@ -539,7 +599,7 @@ impl ClusterAdapter for KafkaAdapter {
             mut configs,
             (groups, groups_ms),
             log_sizes,
-            quorum,
+            (quorum, metadata_version),
         ) = tokio::join!(
             self.describe(),
             timed(self.partition_offsets(&leaders, &addresses)),
@@ -595,11 +655,19 @@ impl ClusterAdapter for KafkaAdapter {
             }
         };
 
+        // Without a quorum the cluster may be in ZooKeeper mode: its brokers say where.
+        let (zookeeper, protocol_version) =
+            match (&quorum, controller_id.or(brokers.first().map(|b| b.id))) {
+                (None, Some(broker)) => self.zookeeper_mode(broker).await,
+                _ => (None, metadata_version),
+            };
         // On KRaft the "controller" of DescribeCluster is any live broker; the quorum's leader
         // is the active controller.
         let controller_id = quorum.as_ref().map(|q| q.leader_id).or(controller_id);
         Ok(ClusterSnapshot {
             quorum: quorum.map(Arc::new),
+            zookeeper,
+            protocol_version,
             cluster: self.cluster.clone(),
             kind: ClusterKind::Kafka,
             taken_at: now,

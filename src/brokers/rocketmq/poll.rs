@@ -178,6 +178,8 @@ impl RocketAdapter {
             })),
             log_sizes: None,
             quorum: None,
+            zookeeper: None,
+            protocol_version: None,
         })
     }
 

@@ -39,6 +39,17 @@ fn quorum_leader_by_the_kafka_tool() -> i64 {
     line.trim_start_matches("LeaderId:").trim().parse().expect("a numeric leader id")
 }
 
+/// The finalized `metadata.version` as `kafka-features describe` tells it (`4.1-IV1`).
+fn metadata_version_by_the_kafka_tool() -> String {
+    let features = kafka_tool(
+        "org.apache.kafka.tools.FeatureCommand",
+        &["--bootstrap-server", &bootstrap(), "describe"],
+    );
+    let line = features.lines().find(|l| l.contains("metadata.version")).expect("metadata.version");
+    let level = line.split("FinalizedVersionLevel:").nth(1).expect("a finalized level");
+    level.split_whitespace().next().expect("a version").to_owned()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_kraft_cluster_shows_three_brokers_and_the_active_controller_of_its_quorum() {
     let topic = unique("replicated");
@@ -58,6 +69,8 @@ async fn a_kraft_cluster_shows_three_brokers_and_the_active_controller_of_its_qu
     .await;
     let s = summary(&detail);
     assert_eq!(s["metadata_mode"], "kraft", "{s}");
+    let metadata_version = metadata_version_by_the_kafka_tool();
+    assert_eq!(s["protocol_version"], metadata_version, "{s}");
     // The controller is the quorum's leader — what Kafka's own tool says — and stays the same
     // from poll to poll (DescribeCluster names any live broker on KRaft).
     let leader = quorum_leader_by_the_kafka_tool();
@@ -91,11 +104,16 @@ async fn a_kraft_cluster_shows_three_brokers_and_the_active_controller_of_its_qu
     // The page says KRaft and lists the quorum with the leader marked.
     let page = app.html("/clusters/k4").await;
     assert!(page.contains(r#"id="metadata-mode" data-mode="kraft""#), "{page}");
+    let version = format!(r#"id="kafka-version" data-version="{metadata_version}""#);
+    assert!(page.contains(&version), "{page}");
     assert!(page.contains(&format!(r#"data-node="{leader}" data-role="leader""#)), "{page}");
     app.stop().await;
 }
 
+mod burrow;
 mod failover;
 mod jmx;
 mod lag;
+mod operations;
 mod secure;
+mod zookeeper;

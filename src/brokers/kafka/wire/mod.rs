@@ -339,6 +339,21 @@ impl Connection {
     /// The metadata quorum of a KRaft cluster (DescribeQuorum on `__cluster_metadata`, which a
     /// broker forwards to the active controller); `None` when the broker does not speak it (a
     /// ZooKeeper cluster, or a Kafka-protocol server without a quorum).
+    /// The cluster's finalized `metadata.version` feature level (ApiVersions v3+, KRaft only);
+    /// `None` when the broker does not tell.
+    pub async fn metadata_version(&mut self) -> Result<Option<i16>, WireError> {
+        let Some(version) = self.version::<ApiVersionsRequest>(3) else { return Ok(None) };
+        let request = ApiVersionsRequest::default()
+            .with_client_software_name(StrBytes::from_static_str("osprey"))
+            .with_client_software_version(StrBytes::from_static_str(env!("CARGO_PKG_VERSION")));
+        let answer = self.call(version, &request).await?;
+        Ok(answer
+            .finalized_features
+            .iter()
+            .find(|f| f.name.as_str() == "metadata.version")
+            .map(|f| f.max_version_level))
+    }
+
     pub async fn describe_quorum(&mut self) -> Result<Option<Quorum>, WireError> {
         let Some(version) = self.version::<DescribeQuorumRequest>(0) else { return Ok(None) };
         let partition = PartitionData::default().with_partition_index(0);
