@@ -71,6 +71,9 @@ fn chunks(leaders: &Leaders) -> Vec<Arc<Vec<(String, i32)>>> {
 type Offsets = HashMap<(String, i32), i64>;
 
 /// Topic configurations as last read, and when.
+/// A ZooKeeper-mode cluster's `zookeeper.connect` and `inter.broker.protocol.version`.
+type ZooKeeperMode = (Option<String>, Option<String>);
+
 #[derive(Default)]
 struct ConfigCache {
     by_topic: HashMap<String, Arc<Vec<ConfigEntry>>>,
@@ -92,7 +95,7 @@ pub struct KafkaAdapter {
     configs: Mutex<ConfigCache>,
     /// A ZooKeeper-mode cluster's `zookeeper.connect` and `inter.broker.protocol.version`,
     /// re-read every `config_refresh_interval`.
-    zookeeper: Mutex<Option<(Instant, (Option<String>, Option<String>))>>,
+    zookeeper: Mutex<Option<(Instant, ZooKeeperMode)>>,
     /// Connections of the batched wire path, by broker id; `None` for clusters whose security
     /// it does not reproduce (GSSAPI, OAUTHBEARER, client certificates), read through
     /// librdkafka only.
@@ -458,11 +461,11 @@ impl KafkaAdapter {
     /// `zookeeper.connect` and `inter.broker.protocol.version` from `broker`'s configuration
     /// (DescribeConfigs), cached for one `config_refresh_interval`, failures included: a KRaft
     /// cluster or a Kafka-protocol server without broker configs is not asked every poll.
-    async fn zookeeper_mode(&self, broker: i32) -> (Option<String>, Option<String>) {
-        if let Some((at, known)) = &*self.zookeeper.lock().unwrap_or_else(|p| p.into_inner()) {
-            if at.elapsed() < self.config_refresh_interval {
-                return known.clone();
-            }
+    async fn zookeeper_mode(&self, broker: i32) -> ZooKeeperMode {
+        if let Some((at, known)) = &*self.zookeeper.lock().unwrap_or_else(|p| p.into_inner())
+            && at.elapsed() < self.config_refresh_interval
+        {
+            return known.clone();
         }
         let options = AdminOptions::new().request_timeout(Some(self.timeout));
         let resource = ResourceSpecifier::Broker(broker);
