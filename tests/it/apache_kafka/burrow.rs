@@ -123,6 +123,8 @@ async fn burrow_and_osprey_judge_the_same_groups() {
             .into_iter()
             .map(|b| (unique(&format!("{b:?}").to_lowercase()), b))
             .collect();
+    // Burrow finds `__consumer_offsets` only if it exists when it starts: a first commit makes it.
+    crate::groups::commit(&bootstrap(), &unique("burrow-warm-up"), &[(&topic, 0, 0)]);
     let burrow = Burrow::start();
     let mut cluster = kafka_cluster("k3", &bootstrap());
     cluster.poll_interval = Duration::from_secs(2);
