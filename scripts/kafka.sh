@@ -71,7 +71,7 @@ kafka_agents_install() {
 # keytool: DIR/tls/ca.pem (clients trust it), broker.p12 and truststore.p12 (the brokers').
 kafka_tls() { # kafka_tls DIR
   local tls=$1/tls pass=$KAFKA_TLS_PASSWORD
-  mkdir -p "$tls"
+  rm -rf "$tls" && mkdir -p "$tls"
   local kt=(keytool -storetype PKCS12 -storepass "$pass" -keypass "$pass")
   "${kt[@]}" -genkeypair -keystore "$tls/ca.p12" -alias ca -keyalg RSA -keysize 2048 \
     -validity 30 -dname "CN=Osprey test CA" -ext bc:c
@@ -129,6 +129,16 @@ ssl.client.auth=none
 sasl.enabled.mechanisms=SCRAM-SHA-512
 listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 log.dirs=$dir/node-$node/data
+share.coordinator.state.topic.replication.factor=3
+share.coordinator.state.topic.min.isr=1
+log.retention.check.interval.ms=60000
+CONF
+  kafka_shared_config
+}
+
+# What both clusters' brokers share: three replicas by default, small segments and few threads.
+kafka_shared_config() {
+  cat <<CONF
 num.partitions=1
 default.replication.factor=3
 min.insync.replicas=1
@@ -136,12 +146,9 @@ offsets.topic.replication.factor=3
 offsets.topic.num.partitions=10
 transaction.state.log.replication.factor=3
 transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=3
-share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 auto.create.topics.enable=false
 log.segment.bytes=16777216
-log.retention.check.interval.ms=60000
 num.network.threads=2
 num.io.threads=2
 background.threads=2
@@ -242,20 +249,8 @@ zookeeper.connect=127.0.0.1:$KAFKA_ZK_PORT_BASE/osprey-k3
 listeners=PLAINTEXT://127.0.0.1:$((KAFKA_ZK_PORT_BASE + node))
 advertised.listeners=PLAINTEXT://127.0.0.1:$((KAFKA_ZK_PORT_BASE + node))
 log.dirs=$dir/broker-$node/data
-num.partitions=1
-default.replication.factor=3
-min.insync.replicas=1
-offsets.topic.replication.factor=3
-offsets.topic.num.partitions=10
-transaction.state.log.replication.factor=3
-transaction.state.log.min.isr=1
-group.initial.rebalance.delay.ms=0
-auto.create.topics.enable=false
-log.segment.bytes=16777216
-num.network.threads=2
-num.io.threads=2
-background.threads=2
 CONF
+  kafka_shared_config
 }
 
 # K3: ZooKeeper (from the same classpath) and three brokers; waits until each broker listens.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use rdkafka::bindings as rd;
 
-use super::{Owned, admin_request, owned_string};
+use super::{admin_answer, admin_request, owned_string};
 
 /// A group as DescribeConsumerGroups reports it.
 #[derive(Debug, Clone, PartialEq)]
@@ -98,18 +98,7 @@ pub unsafe fn describe_consumer_groups(
             options.ptr,
             queue.ptr,
         );
-        let event = Owned {
-            ptr: rd::rd_kafka_queue_poll(queue.ptr, timeout_ms.saturating_add(1000)),
-            free: rd::rd_kafka_event_destroy,
-        };
-        if event.ptr.is_null() {
-            return Err(format!("no DescribeConsumerGroups answer within {timeout_ms} ms"));
-        }
-        let err = rd::rd_kafka_event_error(event.ptr);
-        if err != rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
-            return Err(owned_string(rd::rd_kafka_event_error_string(event.ptr))
-                .unwrap_or_else(|| format!("{err:?}")));
-        }
+        let event = admin_answer(&queue, timeout_ms, "DescribeConsumerGroups")?;
         let result = rd::rd_kafka_event_DescribeConsumerGroups_result(event.ptr);
         if result.is_null() {
             return Err("DescribeConsumerGroups returned an event of another type".into());

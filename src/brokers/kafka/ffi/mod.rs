@@ -79,6 +79,35 @@ unsafe fn admin_request(
     }
 }
 
+/// The answer to the admin request issued on `queue`, once its top-level error is checked.
+///
+/// # Safety
+/// `queue` must belong to a live librdkafka handle.
+unsafe fn admin_answer(
+    queue: &Owned<rd::rd_kafka_queue_t>,
+    timeout_ms: i32,
+    request: &str,
+) -> Result<Owned<rd::rd_kafka_event_t>, String> {
+    // SAFETY: the queue is live (caller's contract); the event is owned by its guard.
+    unsafe {
+        // The request timeout fires inside librdkafka first; the extra second only guards
+        // against an event that never comes.
+        let event = Owned {
+            ptr: rd::rd_kafka_queue_poll(queue.ptr, timeout_ms.saturating_add(1000)),
+            free: rd::rd_kafka_event_destroy,
+        };
+        if event.ptr.is_null() {
+            return Err(format!("no {request} answer within {timeout_ms} ms"));
+        }
+        let err = rd::rd_kafka_event_error(event.ptr);
+        if err != rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
+            return Err(owned_string(rd::rd_kafka_event_error_string(event.ptr))
+                .unwrap_or_else(|| format!("{err:?}")));
+        }
+        Ok(event)
+    }
+}
+
 /// Blocks the calling thread for up to `timeout`: call it from `spawn_blocking`.
 ///
 /// # Safety
@@ -98,21 +127,7 @@ pub unsafe fn describe_cluster(
             timeout_ms,
         )?;
         rd::rd_kafka_DescribeCluster(rk, options.ptr, queue.ptr);
-        // The request timeout fires inside librdkafka first; the extra second only guards
-        // against an event that never comes.
-        let event = Owned {
-            ptr: rd::rd_kafka_queue_poll(queue.ptr, timeout_ms.saturating_add(1000)),
-            free: rd::rd_kafka_event_destroy,
-        };
-        if event.ptr.is_null() {
-            return Err(format!("no DescribeCluster answer within {timeout_ms} ms"));
-        }
-        let err = rd::rd_kafka_event_error(event.ptr);
-        if err != rd::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR {
-            let message = owned_string(rd::rd_kafka_event_error_string(event.ptr))
-                .unwrap_or_else(|| format!("{err:?}"));
-            return Err(message);
-        }
+        let event = admin_answer(&queue, timeout_ms, "DescribeCluster")?;
         let result = rd::rd_kafka_event_DescribeCluster_result(event.ptr);
         if result.is_null() {
             return Err("DescribeCluster returned an event of another type".into());
