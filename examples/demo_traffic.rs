@@ -6,7 +6,10 @@
 //! still holds its start, then WARN for good); and `audit-archiver` reads `audit.log` for 20 s and
 //! leaves (STOP once the lag window has passed).
 //!
-//! `cargo run --release --example demo_traffic -- 127.0.0.1:19092`
+//! Topics get three replicas when the cluster has three brokers or more (the demo's Apache Kafka
+//! cluster), one otherwise.
+//!
+//! `cargo run --release --example demo_traffic -- 127.0.0.1:18091,127.0.0.1:18092,127.0.0.1:18093`
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -28,12 +31,14 @@ const TOPICS: &[(&str, i32, u32)] = &[
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let bootstrap = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:19092".into());
+    let bootstrap = std::env::args().nth(1).unwrap_or_else(|| "127.0.0.1:18091".into());
     let admin: AdminClient<DefaultClientContext> =
         ClientConfig::new().set("bootstrap.servers", &bootstrap).create()?;
+    let brokers = admin.inner().fetch_metadata(None, Duration::from_secs(10))?.brokers().len();
+    let replicas = i32::try_from(brokers.min(3)).unwrap_or(1).max(1);
     let new: Vec<NewTopic<'_>> = TOPICS
         .iter()
-        .map(|(name, parts, _)| NewTopic::new(name, *parts, TopicReplication::Fixed(1)))
+        .map(|(name, parts, _)| NewTopic::new(name, *parts, TopicReplication::Fixed(replicas)))
         .collect();
     for result in admin.create_topics(&new, &AdminOptions::new()).await? {
         if let Err((topic, error)) = result {

@@ -1,26 +1,32 @@
 #!/usr/bin/env bash
-# Osprey on a local demo stack: a Kafka-protocol broker (noida-db, the one the tests use) on
-# 127.0.0.1:19092 with a few topics and steady traffic — and, when the RocketMQ servers are
+# Osprey on a local demo stack: Apache Kafka 4.1 (the KRaft cluster of three nodes the tests use,
+# from Maven Central, scripts/kafka.sh) on 127.0.0.1:18091-18093 with Jolokia on every node, a few
+# topics with three replicas and steady traffic — and, when the RocketMQ servers are
 # installed (scripts/peers.sh install), a RocketMQ name server and broker (19876, 20911) with
 # traffic too — an SMTP server that keeps what it receives
 # (127.0.0.1:12525, messages in .osprey-demo/mail/new) and `osprey serve` on SQLite with two alert
 # rules, at http://127.0.0.1:8048. Ctrl-C stops everything; history stays in .osprey-demo/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The demo's Kafka ports, away from the test run's: brokers 18091-18093, SSL 18291-, SASL_SSL
+# 18391-, Jolokia 18491-, JMX exporter 18591-, controllers 18191-18193.
+export OSPREY_KAFKA_PORT_BASE=${OSPREY_DEMO_KAFKA_PORT_BASE:-18090}
+export OSPREY_KAFKA_CONTROLLER_PORT_BASE=${OSPREY_DEMO_KAFKA_CONTROLLER_PORT_BASE:-18190}
 # shellcheck source=scripts/peers.sh
 source scripts/peers.sh
 
-KAFKA_PORT=${OSPREY_DEMO_KAFKA_PORT:-19092}
 LISTEN=${OSPREY_DEMO_LISTEN:-127.0.0.1:8048}
 SMTP_PORT=${OSPREY_DEMO_SMTP_PORT:-12525}
 NAMESRV_PORT=${OSPREY_DEMO_NAMESRV_PORT:-19876}
 ROCKETMQ_PORT=${OSPREY_DEMO_ROCKETMQ_PORT:-20911}
 DEMO_DIR=$OSPREY_ROOT/.osprey-demo
-mkdir -p "$DEMO_DIR/kafka"
+mkdir -p "$DEMO_DIR"
 
 build_install
 peers_install_brokers
-require_free_port "$KAFKA_PORT" "demo Kafka broker" DEMO_KAFKA_PORT
+command -v java >/dev/null 2>&1 || apt_install default-jre-headless
+# The first run fetches Apache Kafka (~59 MB) from Maven Central; kafka_install says so.
+kafka_install
 require_free_port "$SMTP_PORT" "demo SMTP server" DEMO_SMTP_PORT
 log "building Osprey (release; the first build takes about 12 minutes on 2 cores)"
 cargo build --release --locked --bin osprey --example demo_traffic --example demo_rocketmq
@@ -38,18 +44,17 @@ fi
 pids=()
 cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  stop_kafka_cluster "$DEMO_DIR/kafka"
   wait 2>/dev/null || true
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-"$(noida_bin)" start --only kafka --host 127.0.0.1 --kafka-port "$KAFKA_PORT" \
-  --data-dir "$DEMO_DIR/kafka" >"$DEMO_DIR/kafka.log" 2>&1 &
-pids+=($!)
-PEERS_DIR=$DEMO_DIR wait_for 20 "the demo broker" bash -c "exec 3<>/dev/tcp/127.0.0.1/$KAFKA_PORT"
-log "Kafka-protocol broker on 127.0.0.1:$KAFKA_PORT"
+log "starting Apache Kafka $KAFKA_VERSION: three KRaft nodes (about 15 s)"
+PEERS_DIR=$DEMO_DIR start_kafka_cluster "$DEMO_DIR/kafka"
+KAFKA_BOOTSTRAP=$(kafka_bootstrap)
 
-target/release/examples/demo_traffic "127.0.0.1:$KAFKA_PORT" >"$DEMO_DIR/traffic.log" 2>&1 &
+target/release/examples/demo_traffic "$KAFKA_BOOTSTRAP" >"$DEMO_DIR/traffic.log" 2>&1 &
 pids+=($!)
 
 # A RocketMQ name server and one broker (listening on its port, port − 2 and port + 1), with a
@@ -112,9 +117,11 @@ window = "1m"
 [[clusters]]
 name = "demo"
 kind = "kafka"
-bootstrap_servers = "127.0.0.1:$KAFKA_PORT"
+bootstrap_servers = "$KAFKA_BOOTSTRAP"
 poll_interval = "5s"
 poll_timeout = "4s"
+# Each node's Jolokia agent: the Metrics page's JMX figures.
+jolokia_urls = { $(for n in "${KAFKA_NODES[@]}"; do printf '"%s" = "http://127.0.0.1:%s/jolokia/", ' "$n" $((KAFKA_JOLOKIA_PORT_BASE + n)); done | sed 's/, $//') }
 
 [auth]
 # Pages open without a login; changes need one (the log prints a one-time link for the first admin).
