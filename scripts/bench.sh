@@ -13,9 +13,21 @@ export OSPREY_BENCH_NOIDA_BIN; OSPREY_BENCH_NOIDA_BIN=$(noida_bin)
 export OSPREY_BENCH_PYTHON=$VENV/bin/python
 # `scripts/bench.sh` runs the topic-scale benchmark; `scripts/bench.sh groups` the consumer one;
 # `scripts/bench.sh scale poll` only the poll of the topic-scale one; `scripts/bench.sh alerts`
-# the alert storm; `scripts/bench.sh rabbit` 5,000 RabbitMQ queues.
+# the alert storm; `scripts/bench.sh rabbit` 5,000 RabbitMQ queues; `scripts/bench.sh
+# groups-kafka` the consumer one on Apache Kafka's three KRaft nodes.
 bench=${1:-scale}
 shift || true
+if [ "$bench" = groups-kafka ]; then
+  # The consumer-group benchmark on Apache Kafka's three KRaft nodes (scripts/kafka.sh), started
+  # for the run and stopped on exit; noida-db's figures come from `scripts/bench.sh groups`.
+  PEERS_DIR=$(mktemp -d /tmp/osprey-bench.XXXXXX)
+  trap 'stop_kafka_cluster "$PEERS_DIR/kafka"; rm -rf "$PEERS_DIR"' EXIT
+  kafka_install
+  start_kafka_cluster "$PEERS_DIR/kafka"
+  export OSPREY_BENCH_BOOTSTRAP; OSPREY_BENCH_BOOTSTRAP=$(kafka_bootstrap)
+  export OSPREY_BENCH_POPULATE=1 OSPREY_BENCH_LABEL="Apache Kafka $KAFKA_VERSION, 3 KRaft nodes"
+  bench=groups
+fi
 if [ "$bench" = rabbit ]; then
   # Only the RabbitMQ node: an isolated one, stopped on exit.
   PEERS_DIR=$(mktemp -d /tmp/osprey-bench.XXXXXX)

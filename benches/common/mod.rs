@@ -70,10 +70,11 @@ pub fn stats(mut samples: Vec<f64>) -> String {
     samples.sort_by(f64::total_cmp);
     let pick = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
     format!(
-        "median {:.1} ms, p95 {:.1} ms, min {:.1} ms (n={})",
+        "median {:.1} ms, p95 {:.1} ms, min {:.1} ms, max {:.1} ms (n={})",
         pick(0.5),
         pick(0.95),
         pick(0.0),
+        pick(1.0),
         samples.len()
     )
 }
