@@ -94,6 +94,7 @@ pub fn start_osprey(dir: &std::path::Path, bootstrap: &str) -> (Killed, String) 
         &config,
         format!(
             "[server]\nlisten = \"127.0.0.1:{port}\"\n[database]\nurl = \"sqlite://{}/osprey.db\"\n\
+             [auth]\nanonymous_read = true\n\
              [[clusters]]\nname = \"bench\"\nkind = \"kafka\"\nbootstrap_servers = \"{bootstrap}\"\n\
              poll_interval = \"10s\"\npoll_timeout = \"10s\"\n",
             dir.display()
