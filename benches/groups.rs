@@ -88,8 +88,7 @@ async fn populate(bootstrap: &str) {
                 .unwrap();
             let mut list = TopicPartitionList::new();
             for partition in 0..PARTITIONS {
-                list.add_partition_offset(&topic_name(i), partition, Offset::Offset(1))
-                    .unwrap();
+                list.add_partition_offset(&topic_name(i), partition, Offset::Offset(1)).unwrap();
             }
             consumer.commit(&list, CommitMode::Sync).unwrap();
         })
