@@ -168,18 +168,22 @@ start_kafka_node() { # start_kafka_node DIR NODE
   echo $! >"$dir/node-$node/pid"
 }
 
-# Waits until a node's PLAINTEXT listener accepts connections; fails at once, with the end of its
-# log, when the JVM is gone (a bad agent or config stops it in a second, not in two minutes).
-kafka_wait_node() { # kafka_wait_node DIR NODE
-  local dir=$1 node=$2 deadline=$((SECONDS + 120)) pid
-  pid=$(cat "$dir/node-$node/pid")
-  until (exec 3<>"/dev/tcp/127.0.0.1/$((KAFKA_PORT_BASE + node))") 2>/dev/null; do
+# Waits until a JVM's listener PORT accepts connections; fails at once, with the end of its log,
+# when the JVM is gone (a bad agent or config stops it in a second, not in two minutes).
+kafka_wait_listening() { # kafka_wait_listening NODE_DIR PORT WHAT
+  local dir=$1 port=$2 what=$3 deadline=$((SECONDS + 120)) pid
+  pid=$(cat "$dir/pid")
+  until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
     if ! kill -0 "$pid" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
-      tail -n 20 "$dir/node-$node/kafka.log" >&2
-      die "kafka node $node did not start (log: $dir/node-$node/kafka.log)"
+      tail -n 20 "$dir/kafka.log" >&2
+      die "$what did not start (log: $dir/kafka.log)"
     fi
     sleep 0.3
   done
+}
+
+kafka_wait_node() { # kafka_wait_node DIR NODE
+  kafka_wait_listening "$1/node-$2" "$((KAFKA_PORT_BASE + $2))" "kafka node $2"
 }
 
 # Stops the JVM whose pid PIDFILE holds: SIGTERM (a controlled shutdown moves its leaders away),
@@ -276,14 +280,8 @@ start_kafka_zk_cluster() { # start_kafka_zk_cluster DIR
     echo $! >"$dir/broker-$node/pid"
   done
   for node in "${KAFKA_NODES[@]}"; do
-    local deadline=$((SECONDS + 120)) pid; pid=$(cat "$dir/broker-$node/pid")
-    until (exec 3<>"/dev/tcp/127.0.0.1/$((KAFKA_ZK_PORT_BASE + node))") 2>/dev/null; do
-      if ! kill -0 "$pid" 2>/dev/null || [ $SECONDS -ge $deadline ]; then
-        tail -n 20 "$dir/broker-$node/kafka.log" >&2
-        die "kafka $KAFKA_ZK_VERSION broker $node did not start (log: $dir/broker-$node/kafka.log)"
-      fi
-      sleep 0.3
-    done
+    kafka_wait_listening "$dir/broker-$node" "$((KAFKA_ZK_PORT_BASE + node))" \
+      "kafka $KAFKA_ZK_VERSION broker $node"
   done
   log "kafka $KAFKA_ZK_VERSION (ZooKeeper mode, 3 brokers) on $(kafka_bootstrap "$KAFKA_ZK_PORT_BASE")"
 }
