@@ -296,6 +296,14 @@ impl TestApp {
         response.json().await.unwrap()
     }
 
+    /// `method` on `path` as the admin with a JSON `body`: the status and the JSON answer
+    /// (`null` when there is none).
+    pub async fn call(&self, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
+        let url = format!("{}{path}", self.base);
+        let response = self.http.request(method, url).json(&body).send().await.unwrap();
+        (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
+    }
+
     pub async fn html(&self, path: &str) -> String {
         let response = self.get(path).await;
         assert!(response.status().is_success(), "GET {path}: {}", response.status());
@@ -357,4 +365,15 @@ pub fn artefacts_dir() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-artefacts");
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// The `(topic, partition, offset)` targets of a reset preview, as the reset API takes them to
+/// apply exactly what was shown.
+pub fn previewed_offsets(preview: &Value) -> Vec<Value> {
+    preview["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| serde_json::json!([c["topic"], c["partition"], c["new"]]))
+        .collect()
 }

@@ -198,12 +198,7 @@ async fn a_reset_moves_offsets_exactly_as_previewed() {
 
     // More messages arrive; applying the preview commits what was shown, not the new end.
     produce_one_by_one(&bootstrap, "work", 0, 5).await;
-    let offsets: Vec<Value> = preview["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| json!([c["topic"], c["partition"], c["new"]]))
-        .collect();
+    let offsets = previewed_offsets(&preview);
     let viewer = app.client_as("vera", Role::Viewer).await;
     let body = json!({"to": "offsets", "offsets": offsets, "apply": true});
     let (status, _) = call(&viewer, reqwest::Method::POST, reset.clone(), Some(body.clone())).await;

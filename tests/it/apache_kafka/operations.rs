@@ -14,12 +14,6 @@ use serde_json::{Value, json};
 use super::bootstrap;
 use crate::helpers::*;
 
-async fn call(app: &TestApp, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
-    let response =
-        app.http.request(method, format!("{}{path}", app.base)).json(&body).send().await.unwrap();
-    (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
-}
-
 /// What the brokers themselves say the topic's value of `key` is.
 async fn described(topic: &str, key: &str) -> Option<String> {
     let resources = admin(&bootstrap())
@@ -35,14 +29,14 @@ async fn topics_configs_codecs_resets_and_deletions_work_on_real_kafka() {
     let app = TestApp::with_clusters(vec![kafka_cluster("k4ops", &bootstrap())]).await;
     let api = "/api/v1/clusters/k4ops";
     let topic = unique("operated");
-    let (status, body) = call(
-        &app,
-        reqwest::Method::POST,
-        &format!("{api}/topics"),
-        json!({"name": topic, "partitions": 2, "replication_factor": 3,
+    let (status, body) = app
+        .call(
+            reqwest::Method::POST,
+            &format!("{api}/topics"),
+            json!({"name": topic, "partitions": 2, "replication_factor": 3,
                "configs": {"retention.ms": "3600000"}}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(status, 201, "{body}");
 
     // Where each value comes from, as the brokers say.
@@ -62,24 +56,24 @@ async fn topics_configs_codecs_resets_and_deletions_work_on_real_kafka() {
     assert!(page.contains(r#"data-source="broker_file""#), "{page}");
 
     // Incremental changes touch only what they name.
-    let (status, body) = call(
-        &app,
-        reqwest::Method::PATCH,
-        &format!("{api}/topics/{topic}/configs"),
-        json!({"set": {"segment.bytes": "8388608"}, "remove": ["retention.ms"]}),
-    )
-    .await;
+    let (status, body) = app
+        .call(
+            reqwest::Method::PATCH,
+            &format!("{api}/topics/{topic}/configs"),
+            json!({"set": {"segment.bytes": "8388608"}, "remove": ["retention.ms"]}),
+        )
+        .await;
     assert_eq!(status, 204, "{body}");
     assert_eq!(described(&topic, "segment.bytes").await.as_deref(), Some("8388608"));
     assert_eq!(described(&topic, "retention.ms").await.as_deref(), Some("604800000"));
 
-    let (status, body) = call(
-        &app,
-        reqwest::Method::POST,
-        &format!("{api}/topics/{topic}/partitions"),
-        json!({"total": 4}),
-    )
-    .await;
+    let (status, body) = app
+        .call(
+            reqwest::Method::POST,
+            &format!("{api}/topics/{topic}/partitions"),
+            json!({"total": 4}),
+        )
+        .await;
     assert_eq!(status, 204, "{body}");
 
     // One message per codec, each with a header, all on partition 0; browsed back as sent.
@@ -119,23 +113,18 @@ async fn topics_configs_codecs_resets_and_deletions_work_on_real_kafka() {
     .await;
     let reset = format!("{api}/groups/{group}/reset");
     let (status, preview) =
-        call(&app, reqwest::Method::POST, &reset, json!({"to": "latest", "topic": topic})).await;
+        app.call(reqwest::Method::POST, &reset, json!({"to": "latest", "topic": topic})).await;
     assert_eq!(status, 200, "{preview}");
     let change = preview["changes"].as_array().unwrap().iter().find(|c| c["partition"] == 0);
     assert_eq!(change.unwrap()["new"], 4, "{preview}");
-    let offsets: Vec<Value> = preview["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| json!([c["topic"], c["partition"], c["new"]]))
-        .collect();
-    let (status, applied) = call(
-        &app,
-        reqwest::Method::POST,
-        &reset,
-        json!({"to": "offsets", "offsets": offsets, "apply": true}),
-    )
-    .await;
+    let offsets = previewed_offsets(&preview);
+    let (status, applied) = app
+        .call(
+            reqwest::Method::POST,
+            &reset,
+            json!({"to": "offsets", "offsets": offsets, "apply": true}),
+        )
+        .await;
     assert_eq!((status, applied["applied"].clone()), (200, json!(true)), "{applied}");
     eventually(Duration::from_secs(30), "no lag after the reset", || async {
         let shown = app.get(&format!("{api}/groups/{group}")).await.json::<Value>().await.ok()?;
@@ -143,15 +132,15 @@ async fn topics_configs_codecs_resets_and_deletions_work_on_real_kafka() {
     })
     .await;
     let (status, _) =
-        call(&app, reqwest::Method::DELETE, &format!("{api}/groups/{group}"), Value::Null).await;
+        app.call(reqwest::Method::DELETE, &format!("{api}/groups/{group}"), Value::Null).await;
     assert_eq!(status, 204);
-    let (status, _) = call(
-        &app,
-        reqwest::Method::DELETE,
-        &format!("{api}/topics/{topic}?confirm={topic}"),
-        Value::Null,
-    )
-    .await;
+    let (status, _) = app
+        .call(
+            reqwest::Method::DELETE,
+            &format!("{api}/topics/{topic}?confirm={topic}"),
+            Value::Null,
+        )
+        .await;
     assert_eq!(status, 204);
     eventually(Duration::from_secs(30), "group and topic gone", || async {
         let group = app.get(&format!("{api}/groups/{group}")).await.status();

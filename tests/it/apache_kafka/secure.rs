@@ -63,12 +63,6 @@ impl Listener {
     }
 }
 
-async fn call(app: &TestApp, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
-    let response =
-        app.http.request(method, format!("{}{path}", app.base)).json(&body).send().await.unwrap();
-    (response.status().as_u16(), response.json().await.unwrap_or(Value::Null))
-}
-
 /// Consumes `count` messages of partition 0 of `topic` as `group` and commits where it got.
 fn consume_and_commit(listener: Listener, group: &str, topic: &str, count: usize) {
     let consumer: BaseConsumer = listener
@@ -111,13 +105,13 @@ async fn a_secured_cluster_is_polled_and_operated(listener: Listener, name: &str
 
     // A topic made through Osprey with three replicas, grown to two partitions.
     let topic = unique("secured");
-    let (status, body) = call(
-        &app,
-        reqwest::Method::POST,
-        &format!("{api}/topics"),
-        json!({"name": topic, "partitions": 1, "replication_factor": 3}),
-    )
-    .await;
+    let (status, body) = app
+        .call(
+            reqwest::Method::POST,
+            &format!("{api}/topics"),
+            json!({"name": topic, "partitions": 1, "replication_factor": 3}),
+        )
+        .await;
     assert_eq!(status, 201, "{body}");
     let replicas = eventually(Duration::from_secs(30), "the topic in metadata", || async {
         let topic = app.get(&format!("{api}/topics/{topic}")).await.json::<Value>().await.ok()?;
@@ -127,14 +121,14 @@ async fn a_secured_cluster_is_polled_and_operated(listener: Listener, name: &str
     assert_eq!(replicas, 3);
 
     // Sent through Osprey with a header, read back by Osprey's browse and by a real consumer.
-    let (status, sent) = call(
-        &app,
-        reqwest::Method::POST,
-        &format!("{api}/topics/{topic}/messages"),
-        json!({"key": "k{{i}}", "value": "v{{i}}", "headers": [["trace", "t{{i}}"]],
+    let (status, sent) = app
+        .call(
+            reqwest::Method::POST,
+            &format!("{api}/topics/{topic}/messages"),
+            json!({"key": "k{{i}}", "value": "v{{i}}", "headers": [["trace", "t{{i}}"]],
                "partition": 0, "count": 5}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(status, 200, "{sent}");
     let browsed = app.json(&format!("{api}/topics/{topic}/messages?from=earliest")).await;
     let messages = browsed["messages"].as_array().unwrap();
@@ -151,13 +145,13 @@ async fn a_secured_cluster_is_polled_and_operated(listener: Listener, name: &str
     .await;
     assert_eq!(lag, 2, "5 sent, 3 consumed");
 
-    let (status, body) = call(
-        &app,
-        reqwest::Method::POST,
-        &format!("{api}/topics/{topic}/partitions"),
-        json!({"total": 2}),
-    )
-    .await;
+    let (status, body) = app
+        .call(
+            reqwest::Method::POST,
+            &format!("{api}/topics/{topic}/partitions"),
+            json!({"total": 2}),
+        )
+        .await;
     assert_eq!(status, 204, "{body}");
     eventually(Duration::from_secs(30), "the second partition", || async {
         let topic = app.get(&format!("{api}/topics/{topic}")).await.json::<Value>().await.ok()?;
