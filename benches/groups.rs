@@ -38,6 +38,30 @@ fn replication() -> i32 {
     std::env::var("OSPREY_BENCH_REPLICATION").ok().and_then(|r| r.parse().ok()).unwrap_or(1)
 }
 
+/// A real cluster accepts CreateTopics long before its brokers have made every partition (tens
+/// of thousands take minutes); producing before that times out, so wait until each has a leader.
+fn wait_for_leaders(bootstrap: &str, names: &[String]) {
+    let started = Instant::now();
+    let consumer: BaseConsumer =
+        ClientConfig::new().set("bootstrap.servers", bootstrap).create().unwrap();
+    let wanted = names.len() * PARTITIONS as usize;
+    loop {
+        let metadata = consumer.fetch_metadata(None, Duration::from_secs(60)).unwrap();
+        let led: usize = metadata
+            .topics()
+            .iter()
+            .filter(|t| t.name().starts_with("events-"))
+            .flat_map(|t| t.partitions())
+            .filter(|p| p.leader() >= 0 && p.error().is_none())
+            .count();
+        eprintln!("{led} of {wanted} partitions have a leader after {:?}", started.elapsed());
+        if led >= wanted {
+            return;
+        }
+        std::thread::sleep(Duration::from_secs(10));
+    }
+}
+
 async fn populate(bootstrap: &str) {
     let admin: AdminClient<DefaultClientContext> =
         ClientConfig::new().set("bootstrap.servers", bootstrap).create().unwrap();
@@ -51,24 +75,43 @@ async fn populate(bootstrap: &str) {
             result.unwrap();
         }
     }
+    wait_for_leaders(bootstrap, &names);
     let started = Instant::now();
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("linger.ms", "50")
+        .set("message.timeout.ms", "900000")
         .set("queue.buffering.max.messages", "1000000")
         .create()
         .unwrap();
-    let mut pending = Vec::new();
-    for name in &names {
-        for partition in 0..PARTITIONS {
-            for _ in 0..3 {
-                let record = FutureRecord::<str, str>::to(name).partition(partition).payload("x");
-                pending.push(producer.send_result(record).map_err(|(e, _)| e).unwrap());
+    // Brokers apply new metadata at their own pace, so a send can still meet "unknown
+    // partition" after every leader is known: send again what failed, until nothing does.
+    let mut todo: Vec<(&str, i32)> = names
+        .iter()
+        .flat_map(|name| (0..PARTITIONS).flat_map(move |p| [(name.as_str(), p); 3]))
+        .collect();
+    while !todo.is_empty() {
+        let sends = todo.iter().map(|&(name, partition)| {
+            let record = FutureRecord::<str, str>::to(name).partition(partition).payload("x");
+            let producer = &producer;
+            async move {
+                producer
+                    .send(record, Duration::from_secs(900))
+                    .await
+                    .err()
+                    .map(|_| (name, partition))
             }
+        });
+        let failed: Vec<(&str, i32)> = futures::stream::iter(sends)
+            .buffer_unordered(10_000)
+            .filter_map(|f| async move { f })
+            .collect()
+            .await;
+        if !failed.is_empty() {
+            eprintln!("{} sends failed; again in 5 s", failed.len());
+            tokio::time::sleep(Duration::from_secs(5)).await;
         }
-    }
-    for delivery in pending {
-        delivery.await.unwrap().unwrap();
+        todo = failed;
     }
     eprintln!(
         "created {} topics × {PARTITIONS} partitions, 3 messages each, in {:?}",

@@ -22,6 +22,9 @@ if [ "$bench" = groups-kafka ]; then
   # for the run and stopped on exit; noida-db's figures come from `scripts/bench.sh groups`.
   PEERS_DIR=$(mktemp -d /tmp/osprey-bench.XXXXXX)
   trap 'stop_kafka_cluster "$PEERS_DIR/kafka"; rm -rf "$PEERS_DIR"' EXIT
+  # 40,000 partitions need more than the test nodes' heaps and the full JIT.
+  KAFKA_NODE_HEAP=${OSPREY_KAFKA_NODE_HEAP:-2g}
+  KAFKA_JVM_OPTS=${OSPREY_KAFKA_JVM_OPTS:--XX:+UseG1GC}
   kafka_install
   start_kafka_cluster "$PEERS_DIR/kafka"
   export OSPREY_BENCH_BOOTSTRAP; OSPREY_BENCH_BOOTSTRAP=$(kafka_bootstrap)

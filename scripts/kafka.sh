@@ -87,10 +87,14 @@ kafka_tls() { # kafka_tls DIR
   "${kt[@]}" -importcert -noprompt -keystore "$tls/truststore.p12" -alias ca -file "$tls/ca.pem"
 }
 
-# Small heaps, a serial collector and a quick JIT fit three nodes and the tools on 2 cores.
+# Small heaps, a serial collector and a quick JIT fit three nodes and the tools on 2 cores. The
+# benchmarks give the nodes more (OSPREY_KAFKA_NODE_HEAP, OSPREY_KAFKA_JVM_OPTS).
+KAFKA_NODE_HEAP=${OSPREY_KAFKA_NODE_HEAP:-384m}
+KAFKA_JVM_OPTS=${OSPREY_KAFKA_JVM_OPTS:--XX:+UseSerialGC -XX:TieredStopAtLevel=1}
 kafka_java() { # kafka_java HEAP CLASS ARGS... (KAFKA_LIBS picks another version's classpath)
   local heap=$1; shift
-  ${KAFKA_EXEC:-} java "-Xmx$heap" -Xms64m -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+  # shellcheck disable=SC2086 # KAFKA_JVM_OPTS is a list of flags
+  ${KAFKA_EXEC:-} java "-Xmx$heap" -Xms64m $KAFKA_JVM_OPTS \
     -Dorg.slf4j.simpleLogger.defaultLogLevel=warn -cp "${KAFKA_LIBS:-$(kafka_libs)}/*" "$@"
 }
 
@@ -160,7 +164,7 @@ start_kafka_node() { # start_kafka_node DIR NODE
   # KAFKA_EXEC=exec makes the subshell become the JVM, so the pid recorded is the JVM's own and
   # stopping it stops the node.
   local agents; agents=$(kafka_agents)
-  (KAFKA_EXEC=exec kafka_java 384m \
+  (KAFKA_EXEC=exec kafka_java "$KAFKA_NODE_HEAP" \
     "-javaagent:$agents/jolokia-agent-jvm.jar=host=127.0.0.1,port=$((KAFKA_JOLOKIA_PORT_BASE + node))" \
     "-javaagent:$agents/jmx_prometheus_javaagent.jar=127.0.0.1:$((KAFKA_EXPORTER_PORT_BASE + node)):$OSPREY_ROOT/scripts/kafka/jmx-exporter.yaml" \
     kafka.Kafka "$dir/node-$node/server.properties") \
