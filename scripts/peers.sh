@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs (only what is missing) and starts, on 127.0.0.1, every real peer Osprey's tests and demo
 # talk to: Apache Kafka (a KRaft cluster of three nodes and a ZooKeeper-mode 3.9 cluster of three
-# brokers, from Maven Central, scripts/kafka.sh),
+# brokers, from Maven Central, scripts/kafka.sh), Apache RocketMQ 5 (two masters, a slave, a proxy
+# and an ACL broker, from Maven Central, scripts/rocketmq.sh),
 # Kafka-protocol brokers (noida-db, tansu), RocketMQ name server and broker
 # (rocketmq-namesrv/rocketmq-broker from crates.io), an SMTP server (aiosmtpd, scripts/smtp_sink.py),
 # throwaway PostgreSQL and MariaDB instances, an isolated RabbitMQ node (management + prometheus
@@ -38,6 +39,8 @@ MARIADB_PASSWORD=osprey-test
 log() { printf '[peers] %s\n' "$*" >&2; }
 # shellcheck source=scripts/kafka.sh
 source "$OSPREY_ROOT/scripts/kafka.sh"
+# shellcheck source=scripts/rocketmq.sh
+source "$OSPREY_ROOT/scripts/rocketmq.sh"
 die() { printf '[peers] error: %s\n' "$*" >&2; exit 1; }
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -135,6 +138,7 @@ peers_install() {
   peers_install_rocketmq
   jolokia_agent_build
   kafka_install
+  rocketmq_apache_install
 }
 
 # Debian ships Jolokia's core but no JVM agent: build ours (one class) once per source change.
@@ -343,6 +347,16 @@ export OSPREY_TEST_KAFKA_SCRAM_USER=$KAFKA_SCRAM_USER
 export OSPREY_TEST_KAFKA_SCRAM_PASSWORD=$KAFKA_SCRAM_PASSWORD
 export OSPREY_TEST_KAFKA_JOLOKIA_URLS=$(kafka_node_urls "$KAFKA_JOLOKIA_PORT_BASE" /jolokia/)
 export OSPREY_TEST_KAFKA_EXPORTER_URLS=$(kafka_node_urls "$KAFKA_EXPORTER_PORT_BASE" /metrics)
+export OSPREY_TEST_APACHE_ROCKETMQ_NAMESRV=127.0.0.1:$ROCKETMQ_NAMESRV_PORT
+export OSPREY_TEST_APACHE_ROCKETMQ_PROXY=127.0.0.1:$ROCKETMQ_PROXY_GRPC_PORT
+export OSPREY_TEST_APACHE_ROCKETMQ_PROXY_REMOTING=127.0.0.1:$ROCKETMQ_PROXY_REMOTING_PORT
+export OSPREY_TEST_APACHE_ROCKETMQ_ACL_NAMESRV=127.0.0.1:$ROCKETMQ_ACL_NAMESRV_PORT
+export OSPREY_TEST_APACHE_ROCKETMQ_ACL_USER=$ROCKETMQ_ACL_USER
+export OSPREY_TEST_APACHE_ROCKETMQ_ACL_PASSWORD=$ROCKETMQ_ACL_PASSWORD
+export OSPREY_TEST_APACHE_ROCKETMQ_DIR=$PEERS_DIR/rocketmq
+export OSPREY_TEST_APACHE_ROCKETMQ_SCRIPT=$OSPREY_ROOT/scripts/rocketmq.sh
+export OSPREY_TEST_APACHE_ROCKETMQ_JAVA_CP=$(rocketmq_driver_dir):$(rocketmq_client_libs)/*
+export OSPREY_TEST_APACHE_ROCKETMQ_TOOLS_CP=$(rocketmq_libs)/*
 EOF
 }
 
@@ -350,7 +364,8 @@ peers_stop() {
   [ -n "${PEERS_DIR:-}" ] && [ -d "$PEERS_DIR" ] || return 0
   log "stopping peers"
   stop_chromedriver & stop_postgres & stop_mariadb & stop_rabbitmq & stop_zookeeper &
-  stop_kafka_cluster "$PEERS_DIR/kafka" & stop_kafka_zk_cluster "$PEERS_DIR/kafka-zk" & wait
+  stop_kafka_cluster "$PEERS_DIR/kafka" & stop_kafka_zk_cluster "$PEERS_DIR/kafka-zk" &
+  stop_rocketmq_cluster "$PEERS_DIR/rocketmq" & wait
   rm -rf "$PEERS_DIR"
 }
 
@@ -379,6 +394,7 @@ peers_start() {
   start_zookeeper & pids+=($!)
   start_kafka_cluster "$PEERS_DIR/kafka" & pids+=($!)
   start_kafka_zk_cluster "$PEERS_DIR/kafka-zk" & pids+=($!)
+  start_rocketmq_cluster "$PEERS_DIR/rocketmq" & pids+=($!)
   for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
   [ $failed = 0 ] || die "a peer failed to start"
   peers_env >"$PEERS_DIR/env"
