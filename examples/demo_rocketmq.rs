@@ -17,6 +17,7 @@ const QUEUES: i32 = 4;
 fn adapter(namesrv: &str) -> RocketAdapter {
     RocketAdapter::new(RocketSettings {
         namesrv_addrs: vec![namesrv.to_owned()],
+        proxy_addrs: Vec::new(),
         timeout: Duration::from_secs(5),
         credentials: None,
     })

@@ -112,7 +112,8 @@ impl Subject {
             (None, Some(topic)) => parts.push(fill(words.topic, &[("topic", topic)])),
             (None, None) => {}
         }
-        if let Some(broker) = self.broker {
+        // A broker with a name (`node`) goes by it: its id is then only a hash of that name.
+        if let (Some(broker), None) = (self.broker, &self.node) {
             let broker = broker.to_string();
             parts.push(fill(words.broker, &[("broker", broker.as_str())]));
         }

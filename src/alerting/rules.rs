@@ -69,14 +69,19 @@ pub fn evaluate(
         match rule.kind {
             RuleKind::ClusterDown => {}
             RuleKind::BrokerDown => {
+                let subject_of = |broker: &crate::domain::Broker| Subject {
+                    broker: Some(broker.id),
+                    node: broker_name(snapshot.kind, broker),
+                    ..cluster.clone()
+                };
                 for broker in &state.missing_brokers {
-                    let subject = Subject { broker: Some(broker.id), ..cluster.clone() };
+                    let subject = subject_of(broker);
                     round
                         .observations
                         .push((subject.clone(), observation(&subject, 1.0, 0.0, true)));
                 }
                 for broker in &snapshot.brokers {
-                    let subject = Subject { broker: Some(broker.id), ..cluster.clone() };
+                    let subject = subject_of(broker);
                     round
                         .observations
                         .push((subject.clone(), observation(&subject, 0.0, 0.0, false)));
@@ -278,6 +283,23 @@ fn measure(
             (f64::from(value), f64::from(floor.code()) - 0.5)
         }
         _ => (lag as f64, rule.threshold_or_default()),
+    }
+}
+
+/// What a broker is called where its id is only a hash of its name (RabbitMQ nodes, RocketMQ
+/// brokers, [`crate::domain::name_id`]): notices name it by that, not by the number. Kafka's
+/// broker ids are the operators' own.
+fn broker_name(kind: crate::domain::ClusterKind, broker: &crate::domain::Broker) -> Option<String> {
+    use crate::domain::ClusterKind;
+    match kind {
+        ClusterKind::Kafka => None,
+        ClusterKind::Rabbitmq => Some(broker.host.clone()),
+        ClusterKind::Rocketmq => Some(format!(
+            "{} {}:{}",
+            broker.rack.as_deref().unwrap_or_default(),
+            broker.host,
+            broker.port
+        )),
     }
 }
 

@@ -74,6 +74,10 @@ pub struct RabbitConnection {
 pub struct RocketConnection {
     /// The name servers, `host:9876;host2:9876`.
     pub namesrv_addrs: String,
+    /// RocketMQ 5 proxies' remoting addresses (`host:8080;…`): gRPC clients are known to their
+    /// proxy only, never to the brokers.
+    #[serde(default)]
+    pub proxy_addrs: Option<String>,
     /// With ACL: the access key and its secret key (`${ENV}` allowed in the secret).
     #[serde(default)]
     pub access_key: Option<String>,
@@ -124,7 +128,7 @@ impl Connection {
         match kind {
             ClusterKind::Kafka => &["bootstrap_servers", "properties"],
             ClusterKind::Rabbitmq => &["management_url", "username", "password", "tls_ca_file"],
-            ClusterKind::Rocketmq => &["namesrv_addrs", "access_key", "secret_key"],
+            ClusterKind::Rocketmq => &["namesrv_addrs", "proxy_addrs", "access_key", "secret_key"],
         }
     }
 
@@ -186,6 +190,13 @@ impl Connection {
                         "RocketMQ clusters need namesrv_addrs (host:9876;host2:9876)".into(),
                     ));
                 }
+                if rocket.proxies().any(|a| !is_host_port(a)) {
+                    return Err((
+                        "proxy_addrs",
+                        "proxy_addrs are the proxies' remoting addresses (host:8080;host2:8080)"
+                            .into(),
+                    ));
+                }
                 if rocket.access_key.is_some() != rocket.secret_key.is_some() {
                     return Err(("access_key", "access_key and secret_key go together".into()));
                 }
@@ -206,7 +217,10 @@ impl Connection {
                 line(&format!("bootstrap_servers = {}", q(&kafka.bootstrap_servers)));
                 line("# (A RabbitMQ cluster has kind = \"rabbitmq\", management_url, username and");
                 line(
-                    "# password instead; a RocketMQ cluster kind = \"rocketmq\" and namesrv_addrs.)",
+                    "# password instead; a RocketMQ cluster kind = \"rocketmq\" and namesrv_addrs, and",
+                );
+                line(
+                    "# for RocketMQ 5 gRPC clients proxy_addrs, the proxies' remoting addresses.)",
                 );
             }
             Connection::Rabbitmq(rabbit) => {
@@ -223,6 +237,12 @@ impl Connection {
             Connection::Rocketmq(rocket) => {
                 line("# The name servers, separated by ';'.");
                 line(&format!("namesrv_addrs = {}", q(&rocket.namesrv_addrs)));
+                line("# RocketMQ 5 proxies' remoting addresses, separated by ';': gRPC clients");
+                line("# are known to their proxy only.");
+                match &rocket.proxy_addrs {
+                    Some(proxies) => line(&format!("proxy_addrs = {}", q(proxies))),
+                    None => line("# proxy_addrs = \"127.0.0.1:8080\""),
+                }
                 line("# With ACL enabled: the access key and its secret (${ENV} allowed).");
                 match (&rocket.access_key, &rocket.secret_key) {
                     (Some(access), Some(secret)) => {
@@ -259,6 +279,11 @@ impl RocketConnection {
     /// Each name server's `host:port`.
     pub fn name_servers(&self) -> impl Iterator<Item = &str> {
         self.namesrv_addrs.split(';').map(str::trim).filter(|a| !a.is_empty())
+    }
+
+    /// Each proxy's remoting `host:port`.
+    pub fn proxies(&self) -> impl Iterator<Item = &str> {
+        self.proxy_addrs.iter().flat_map(|p| p.split(';')).map(str::trim).filter(|a| !a.is_empty())
     }
 }
 
@@ -306,6 +331,7 @@ impl ClusterConfig {
     pub fn rocketmq(name: &str, namesrv_addrs: &str) -> ClusterConfig {
         let connection = RocketConnection {
             namesrv_addrs: namesrv_addrs.into(),
+            proxy_addrs: None,
             access_key: None,
             secret_key: None,
         };
@@ -412,6 +438,7 @@ impl fmt::Debug for RocketConnection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RocketConnection")
             .field("namesrv_addrs", &self.namesrv_addrs)
+            .field("proxy_addrs", &self.proxy_addrs)
             .field("access_key", &self.access_key)
             .field("secret_key", &self.secret_key.as_ref().map(|_| REDACTED))
             .finish()

@@ -201,6 +201,11 @@ fn errors_name_the_key_and_the_problem() {
             "clusters[0].namesrv_addrs",
             "namesrv_addrs",
         ),
+        (
+            "[[clusters]]\nname='r'\nkind='rocketmq'\nnamesrv_addrs='n:9876'\nproxy_addrs='p:8080;grpc'",
+            "clusters[0].proxy_addrs",
+            "remoting addresses",
+        ),
     ];
     for (text, key, needle) in cases {
         match Config::from_toml_str(text) {

@@ -17,6 +17,38 @@ pub use kind::{
 /// Milliseconds since the Unix epoch; every timestamp in Osprey is one of these.
 pub type Millis = i64;
 
+/// The broker id standing for a broker its cluster names but does not number (a RabbitMQ node,
+/// a RocketMQ broker): the low 31 bits of the 32-bit FNV-1a hash of the name, so never negative,
+/// and the same whichever other brokers run. Broker history, availability, broker metrics and
+/// `broker_down` alerts are keyed by it: changing the hash re-keys every such broker.
+pub fn name_id(name: &str) -> i32 {
+    let hash = name
+        .bytes()
+        .fold(0x811c_9dc5_u32, |hash, byte| (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193));
+    i32::try_from(hash & 0x7fff_ffff).unwrap_or_default()
+}
+
+/// Each item with its broker id ([`name_id`] of its name), sorted by id. Two names hashing alike
+/// (about one chance in 2^31 per pair) are settled in name order, the later one taking the next
+/// free id, so ids are unique.
+pub fn name_ids<T>(items: &[T], name: impl Fn(&T) -> String) -> Vec<(i32, &T)> {
+    let mut by_name: Vec<(String, &T)> = items.iter().map(|item| (name(item), item)).collect();
+    by_name.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut taken = std::collections::BTreeSet::new();
+    let mut ids: Vec<(i32, &T)> = by_name
+        .into_iter()
+        .map(|(name, item)| {
+            let mut id = name_id(&name);
+            while !taken.insert(id) {
+                id = id.checked_add(1).unwrap_or(0);
+            }
+            (id, item)
+        })
+        .collect();
+    ids.sort_by_key(|&(id, _)| id);
+    ids
+}
+
 /// What one successful poll saw of a cluster.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ClusterSnapshot {

@@ -107,37 +107,16 @@ impl Node {
     }
 }
 
-/// The broker id standing for the RabbitMQ node `name`: the low 31 bits of the 32-bit FNV-1a
-/// hash of the name, so never negative, and the same whichever other nodes run. Broker history,
-/// availability, broker metrics and `broker_down` alerts are keyed by it: changing the hash
-/// re-keys every RabbitMQ node.
+/// The broker id standing for the RabbitMQ node `name` ([`super::name_id`]). Broker history,
+/// availability, broker metrics and `broker_down` alerts are keyed by it.
 pub fn node_id(name: &str) -> i32 {
-    let hash = name
-        .bytes()
-        .fold(0x811c_9dc5_u32, |hash, byte| (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193));
-    i32::try_from(hash & 0x7fff_ffff).unwrap_or_default()
+    super::name_id(name)
 }
 
-/// Every node listed, running or not, with its broker id, sorted by id. The id is [`node_id`];
-/// two names hashing alike (about one chance in 2^31 per pair) are settled in name order, the
-/// later one taking the next free id, so ids are unique and, because stopped nodes are listed
-/// too, a node stopping moves no other node's id.
+/// Every node listed, running or not, with its broker id, sorted by id ([`super::name_ids`]):
+/// because stopped nodes are listed too, a node stopping moves no other node's id.
 pub fn node_ids(nodes: &[Node]) -> Vec<(i32, &Node)> {
-    let mut by_name: Vec<&Node> = nodes.iter().collect();
-    by_name.sort_by(|a, b| a.name.cmp(&b.name));
-    let mut taken = std::collections::BTreeSet::new();
-    let mut ids: Vec<(i32, &Node)> = by_name
-        .into_iter()
-        .map(|node| {
-            let mut id = node_id(&node.name);
-            while !taken.insert(id) {
-                id = id.checked_add(1).unwrap_or(0);
-            }
-            (id, node)
-        })
-        .collect();
-    ids.sort_by_key(|&(id, _)| id);
-    ids
+    super::name_ids(nodes, |node| node.name.clone())
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

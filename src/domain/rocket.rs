@@ -17,7 +17,7 @@ pub struct RocketSnapshot {
     pub groups: Vec<RocketGroup>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct RocketBroker {
     pub cluster: String,
     pub name: String,
@@ -33,6 +33,22 @@ impl RocketBroker {
     pub fn is_master(&self) -> bool {
         self.broker_id == 0
     }
+
+    /// `cluster/name/id`: what names this broker for good, whichever others run.
+    pub fn key(&self) -> String {
+        format!("{}/{}/{}", self.cluster, self.name, self.broker_id)
+    }
+}
+
+/// Each broker's generic id, in the order of `brokers`: [`super::name_id`] of its key, not its
+/// place in the name server's table, so a broker dropping out of the table (as a stopped one
+/// does at once) moves no other broker's id, history or `broker_down` alert.
+pub fn broker_ids(brokers: &[RocketBroker]) -> Vec<i32> {
+    let ids = super::name_ids(brokers, RocketBroker::key);
+    brokers
+        .iter()
+        .map(|broker| ids.iter().find(|(_, b)| std::ptr::eq(*b, broker)).map_or(0, |(id, _)| *id))
+        .collect()
 }
 
 /// GET_BROKER_RUNTIME_INFO, the values a dashboard shows.
@@ -164,6 +180,8 @@ pub struct ConsumerClient {
     pub address: String,
     pub language: String,
     pub version: String,
+    /// The RocketMQ 5 proxy a gRPC client is connected through (brokers never see it).
+    pub proxy: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -188,6 +206,30 @@ impl QueueProgress {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn broker_ids_follow_the_broker_not_its_place_in_the_table() {
+        let broker = |name: &str, id: i64| RocketBroker {
+            cluster: "c".into(),
+            name: name.into(),
+            broker_id: id,
+            address: format!("{name}:{id}"),
+            ..RocketBroker::default()
+        };
+        let all = [broker("a", 0), broker("a", 1), broker("b", 0)];
+        let ids = broker_ids(&all);
+        assert_eq!(
+            ids,
+            [
+                super::super::name_id("c/a/0"),
+                super::super::name_id("c/a/1"),
+                super::super::name_id("c/b/0")
+            ]
+        );
+        // The slave leaves the table: broker-b keeps its id.
+        let without_slave = broker_ids(&[broker("a", 0), broker("b", 0)]);
+        assert_eq!(without_slave, [ids[0], ids[2]]);
+    }
+
     use super::*;
 
     #[test]

@@ -415,7 +415,9 @@ catalog! {
     consume_tps: "Consume TPS", "消费 TPS";
     subscriptions: "Subscriptions", "订阅";
     col_client_version: "Language / version", "语言 / 版本";
+    client_through_proxy: "gRPC, through proxy", "gRPC，经由代理";
     col_last_consumed: "Last consumed (stored at)", "最后消费消息的存储时间";
+    broadcast_note: "A broadcasting group: each client reads every queue and keeps its own offsets, so the brokers know no lag for it.", "广播消费组：每个客户端读取全部队列并自行保存位点，Broker 不掌握其堆积。";
     rocket_assignment_note: "Queues are shown as the clients' default allocation (AllocateMessageQueueAveragely) assigns them.", "队列归属按客户端默认分配策略（AllocateMessageQueueAveragely）推算。";
     field_key: "Key", "Key";
     field_value: "Value", "内容";

@@ -572,14 +572,22 @@ impl GroupPage {
             .join(", ")
     }
 
-    /// A RocketMQ client's language and version, as its heartbeat gave them.
+    /// A RocketMQ client's language and version, as its heartbeat gave them, and the proxy a
+    /// gRPC client connects through.
     pub fn client_version(&self, member: &GroupMember) -> String {
-        self.d
+        let Some(client) = self
+            .d
             .rocket
             .as_ref()
             .and_then(|r| r.group.clients.iter().find(|c| c.client_id == member.client_id))
-            .map(|c| format!("{} {}", c.language, c.version).trim().to_owned())
-            .unwrap_or_default()
+        else {
+            return String::new();
+        };
+        let version = format!("{} {}", client.language, client.version).trim().to_owned();
+        match &client.proxy {
+            Some(proxy) => format!("{version} · {} {proxy}", self.t.client_through_proxy),
+            None => version,
+        }
     }
 
     pub fn live_href(&self) -> String {

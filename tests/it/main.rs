@@ -10,6 +10,7 @@ mod helpers;
 mod access;
 mod alerts;
 mod apache_kafka;
+mod apache_rocketmq;
 mod browser;
 mod cli;
 mod groups;

@@ -120,6 +120,7 @@ maxIndexNum = 200000
     pub fn adapter(&self) -> RocketAdapter {
         RocketAdapter::new(RocketSettings {
             namesrv_addrs: vec![self.namesrv()],
+            proxy_addrs: Vec::new(),
             timeout: Duration::from_secs(5),
             credentials: None,
         })
@@ -263,6 +264,7 @@ async fn an_unreachable_name_server_and_a_garbage_answer_say_so() {
     let port = free_port();
     let adapter = RocketAdapter::new(RocketSettings {
         namesrv_addrs: vec![format!("127.0.0.1:{port}")],
+        proxy_addrs: Vec::new(),
         timeout: Duration::from_secs(2),
         credentials: None,
     });
@@ -283,6 +285,7 @@ async fn an_unreachable_name_server_and_a_garbage_answer_say_so() {
     });
     let adapter = RocketAdapter::new(RocketSettings {
         namesrv_addrs: vec![address.to_string()],
+        proxy_addrs: Vec::new(),
         timeout: Duration::from_secs(2),
         credentials: None,
     });

@@ -84,6 +84,11 @@ fn each_rule_kind_reads_in_its_own_unit() {
         Subject { cluster: "prod".into(), topic: Some("orders".into()), ..Subject::default() };
     let cluster = Subject { cluster: "prod".into(), ..Subject::default() };
     let broker = Subject { broker: Some(3), ..cluster.clone() };
+    let named_broker = Subject {
+        broker: Some(1_770_904_039),
+        node: Some("c/broker-a 10.0.0.2:10911".into()),
+        ..cluster.clone()
+    };
     let cases = [
         (
             with(RuleKind::ConsumerLagSeconds, 312.0, 300.0, group.clone()),
@@ -98,6 +103,11 @@ fn each_rule_kind_reads_in_its_own_unit() {
             "cluster prod unreachable (3 failed polls)",
         ),
         (with(RuleKind::BrokerDown, 1.0, 0.0, broker), "broker 3 on prod is gone from the cluster"),
+        (
+            // A RocketMQ broker: its id is a hash of its name, so the name stands for it.
+            with(RuleKind::BrokerDown, 1.0, 0.0, named_broker),
+            "node c/broker-a 10.0.0.2:10911 on prod is gone from the cluster",
+        ),
         (
             with(RuleKind::UnderReplicated, 2.0, 0.0, topic.clone()),
             "under-replicated partitions 2 > 0 — topic orders on prod",

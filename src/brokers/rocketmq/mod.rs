@@ -7,6 +7,7 @@ pub mod lenient;
 pub mod message;
 mod poll;
 pub mod remoting;
+pub mod version;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -20,7 +21,7 @@ use self::remoting::{Command, Remoting, code, response};
 use super::AdapterError;
 use crate::domain::rocket::{
     BrokerRuntime, ConsumerClient, MessageQueue, QueueProgress, QueueRoute, RocketBroker,
-    RocketGroup, RocketSnapshot, RocketTopic, TopicClass,
+    RocketGroup, RocketSnapshot, RocketTopic, TopicClass, broker_ids,
 };
 use crate::domain::{
     Broker, ClusterSnapshot, CommittedOffset, ConsumerGroup, GroupMember, Millis, Partition, Topic,
@@ -58,6 +59,8 @@ pub const MAX_MESSAGE_BYTES: usize = 4 * 1024 * 1024;
 pub struct RocketSettings {
     /// `host:port` of each name server.
     pub namesrv_addrs: Vec<String>,
+    /// Remoting `host:port` of each RocketMQ 5 proxy, asked for the gRPC clients it serves.
+    pub proxy_addrs: Vec<String>,
     pub timeout: Duration,
     /// ACL access and secret key.
     pub credentials: Option<(String, String)>,
@@ -74,6 +77,33 @@ pub struct RocketAdapter {
 }
 
 type ProbeKey = (String, String, String, i32, i64);
+
+impl RocketGroup {
+    /// Adds the clients of one connection list (a broker's, or `proxy`'s for its gRPC clients),
+    /// once each, and the subscriptions and consume mode if not known yet.
+    fn absorb(&mut self, connection: ConsumerConnection, proxy: Option<&str>) {
+        for c in connection.connection_set {
+            if self.clients.iter().any(|known| known.client_id == c.client_id) {
+                continue;
+            }
+            self.clients.push(ConsumerClient {
+                client_id: c.client_id,
+                address: c.client_addr,
+                language: poll::text_of(&c.language),
+                version: version::version_text(&c.version),
+                proxy: proxy.map(str::to_owned),
+            });
+        }
+        self.clients.sort_by(|a, b| a.client_id.cmp(&b.client_id));
+        for (topic, s) in connection.subscription_table {
+            if !self.subscriptions.iter().any(|(known, _)| *known == topic) {
+                self.subscriptions.push((topic, s.sub_string));
+            }
+        }
+        self.consume_type = self.consume_type.take().or(connection.consume_type);
+        self.message_model = self.message_model.take().or(connection.message_model);
+    }
+}
 
 impl std::fmt::Debug for RocketAdapter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -348,7 +378,12 @@ impl RocketAdapter {
             (None, None) => None,
             _ => return Err(AdapterError::Config("access_key and secret_key go together".into())),
         };
-        let settings = RocketSettings { namesrv_addrs, timeout: cluster.poll_timeout, credentials };
+        let settings = RocketSettings {
+            namesrv_addrs,
+            proxy_addrs: rocket.proxies().map(str::to_owned).collect(),
+            timeout: cluster.poll_timeout,
+            credentials,
+        };
         Ok(RocketAdapter { cluster: cluster.name.clone(), ..RocketAdapter::new(settings) })
     }
 
@@ -447,12 +482,18 @@ impl RocketAdapter {
             .collect())
     }
 
+    /// The group's consume stats on one broker: for every topic it has offsets of there, or for
+    /// `topic` alone (then for every queue of it, offsets or not).
     async fn consume_stats(
         &self,
         address: &str,
         group: &str,
+        topic: Option<&str>,
     ) -> Result<(f64, Vec<(MessageQueueKey, OffsetWrapper)>), AdapterError> {
-        let request = Command::request(code::GET_CONSUME_STATS).field("consumerGroup", group);
+        let mut request = Command::request(code::GET_CONSUME_STATS).field("consumerGroup", group);
+        if let Some(topic) = topic {
+            request = request.field("topic", topic);
+        }
         let reply = self.remoting.call_ok(address, request).await?;
         let value = lenient::parse(&reply.body)
             .map_err(|e| AdapterError::Protocol(format!("consume stats of {group}: {e}")))?;

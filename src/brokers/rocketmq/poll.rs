@@ -35,7 +35,7 @@ impl RocketAdapter {
             .collect();
         if masters.is_empty() {
             return Err(AdapterError::Unreachable(format!(
-                "no master broker answered: {}",
+                "no master broker could be read: {}",
                 brokers.iter().filter_map(|b| b.error.as_deref()).collect::<Vec<_>>().join("; ")
             )));
         }
@@ -84,11 +84,12 @@ impl RocketAdapter {
 
         let infrastructure: Vec<&str> =
             brokers.iter().flat_map(|b| [b.cluster.as_str(), b.name.as_str()]).collect();
+        let broker_ids = broker_ids(&brokers);
         let master_ids: HashMap<&str, i32> = brokers
             .iter()
-            .enumerate()
-            .filter(|(_, b)| b.is_master())
-            .map(|(i, b)| (b.name.as_str(), i32::try_from(i).unwrap_or(i32::MAX)))
+            .zip(&broker_ids)
+            .filter(|(b, _)| b.is_master())
+            .map(|(b, id)| (b.name.as_str(), *id))
             .collect();
         let mut topics = Vec::with_capacity(names.len());
         let mut rocket_topics = Vec::with_capacity(names.len());
@@ -139,20 +140,16 @@ impl RocketAdapter {
 
         let (groups, rocket_groups, groups_error) =
             self.groups(&masters, &topics, &rocket_topics).await;
-        let generic_brokers = brokers
+        let mut generic_brokers: Vec<Broker> = brokers
             .iter()
-            .enumerate()
-            .filter(|(_, b)| b.error.is_none())
-            .map(|(i, b)| {
+            .zip(&broker_ids)
+            .filter(|(b, _)| b.error.is_none())
+            .map(|(b, id)| {
                 let (host, port) = split_host_port(&b.address);
-                Broker {
-                    id: i32::try_from(i).unwrap_or(i32::MAX),
-                    host,
-                    port,
-                    rack: Some(format!("{}/{}", b.cluster, b.name)),
-                }
+                Broker { id: *id, host, port, rack: Some(format!("{}/{}", b.cluster, b.name)) }
             })
             .collect();
+        generic_brokers.sort_by_key(|b| b.id);
         let cluster_id = {
             let mut clusters: Vec<&str> = brokers.iter().map(|b| b.cluster.as_str()).collect();
             clusters.dedup();
@@ -205,8 +202,15 @@ impl RocketAdapter {
             }
             Err(e) => return (Vec::new(), Vec::new(), Some(e.to_string())),
         };
+        // Which topics each master hosts (its queues), by broker name.
+        let mut hosted: HashMap<&str, HashSet<&str>> = HashMap::new();
+        for topic in rocket_topics {
+            for queue in &topic.queues {
+                hosted.entry(queue.broker.as_str()).or_default().insert(topic.name.as_str());
+            }
+        }
         let mut rocket_groups: Vec<RocketGroup> =
-            in_order(names.iter().map(|name| self.group(masters, name)).collect()).await;
+            in_order(names.iter().map(|name| self.group(masters, &hosted, name)).collect()).await;
         self.probe_oldest_unconsumed(masters, &mut rocket_groups).await;
 
         // Generic mapping: partition index of (topic, broker, queue) as in the topic list.
@@ -248,60 +252,73 @@ impl RocketAdapter {
         (groups, rocket_groups, None)
     }
 
-    pub(super) async fn group(&self, masters: &[(String, String)], name: &str) -> RocketGroup {
+    /// One group: its online clients (from the brokers, and from the proxies for gRPC clients),
+    /// then its consume stats from every master. A master that has no offsets of the group for a
+    /// topic it hosts leaves that topic out of its answer, so such topics (subscribed, or
+    /// consumed on another master) are asked for by name: their queues are behind too.
+    pub(super) async fn group(
+        &self,
+        masters: &[(String, String)],
+        hosted: &HashMap<&str, HashSet<&str>>,
+        name: &str,
+    ) -> RocketGroup {
         let mut group = RocketGroup { name: name.to_owned(), ..RocketGroup::default() };
         let mut errors = Vec::new();
-        let mut tps = 0.0;
-        for (_, address) in masters {
-            match self.consume_stats(address, name).await {
-                Ok((broker_tps, table)) => {
-                    tps += broker_tps;
-                    group.queues.extend(table.into_iter().map(|(key, offset)| QueueProgress {
-                        topic: key.topic,
-                        broker: key.broker_name,
-                        queue_id: key.queue_id,
-                        broker_offset: offset.broker_offset,
-                        consumer_offset: offset.consumer_offset,
-                        last_consumed_at: timestamp(offset.last_timestamp),
-                        oldest_unconsumed_at: None,
-                    }));
-                }
-                Err(e) => errors.push(e.to_string()),
-            }
-        }
-        group.queues.sort_by(|a, b| {
-            (&a.topic, &a.broker, a.queue_id).cmp(&(&b.topic, &b.broker, b.queue_id))
-        });
-        group.consume_tps = Some(tps);
-        // Clients send heartbeats to every broker; any master knows them.
+        // Remoting clients send heartbeats to every broker, so any master knows them; gRPC
+        // clients are known to the proxy they connect through, and to no broker.
         for (_, address) in masters {
             match self.connections(address, name).await {
                 Ok(Some(connection)) => {
-                    let mut clients: Vec<ConsumerClient> = connection
-                        .connection_set
-                        .into_iter()
-                        .map(|c| ConsumerClient {
-                            client_id: c.client_id,
-                            address: c.client_addr,
-                            language: text_of(&c.language),
-                            version: text_of(&c.version),
-                        })
-                        .collect();
-                    clients.sort_by(|a, b| a.client_id.cmp(&b.client_id));
-                    group.clients = clients;
-                    group.subscriptions = connection
-                        .subscription_table
-                        .into_iter()
-                        .map(|(topic, s)| (topic, s.sub_string))
-                        .collect();
-                    group.consume_type = connection.consume_type;
-                    group.message_model = connection.message_model;
+                    group.absorb(connection, None);
                     break;
                 }
                 Ok(None) => break,
                 Err(e) => errors.push(e.to_string()),
             }
         }
+        for proxy in &self.settings.proxy_addrs {
+            match self.connections(proxy, name).await {
+                Ok(Some(connection)) => group.absorb(connection, Some(proxy)),
+                Ok(None) => {}
+                Err(e) => errors.push(format!("proxy {e}")),
+            }
+        }
+        let mut tps = 0.0;
+        let mut answered: Vec<(&str, &str, HashSet<String>)> = Vec::new();
+        for (broker, address) in masters {
+            match self.consume_stats(address, name, None).await {
+                Ok((broker_tps, table)) => {
+                    tps += broker_tps;
+                    let topics = table.iter().map(|(key, _)| key.topic.clone()).collect();
+                    group.queues.extend(table.into_iter().map(progress));
+                    answered.push((broker, address, topics));
+                }
+                Err(e) => errors.push(e.to_string()),
+            }
+        }
+        let mut wanted: HashSet<String> =
+            group.subscriptions.iter().map(|(topic, _)| topic.clone()).collect();
+        wanted.extend(answered.iter().flat_map(|(_, _, topics)| topics.iter().cloned()));
+        wanted.retain(|topic| !topic.starts_with('%'));
+        if group.message_model.as_deref() == Some("BROADCASTING") {
+            // Its clients keep the offsets: the brokers' zeros would be invented lag.
+            wanted.clear();
+        }
+        for (broker, address, topics) in &answered {
+            let missing = wanted.iter().filter(|t| {
+                !topics.contains(*t) && hosted.get(broker).is_some_and(|h| h.contains(t.as_str()))
+            });
+            for topic in missing {
+                match self.consume_stats(address, name, Some(topic)).await {
+                    Ok((_, table)) => group.queues.extend(table.into_iter().map(progress)),
+                    Err(e) => errors.push(e.to_string()),
+                }
+            }
+        }
+        group.queues.sort_by(|a, b| {
+            (&a.topic, &a.broker, a.queue_id).cmp(&(&b.topic, &b.broker, b.queue_id))
+        });
+        group.consume_tps = Some(tps);
         group.error = (!errors.is_empty()).then(|| errors.join("; "));
         group
     }
@@ -354,6 +371,19 @@ impl RocketAdapter {
                 }
             }
         }
+    }
+}
+
+/// A queue's consume progress as a consume-stats entry gives it.
+fn progress((key, offset): (MessageQueueKey, OffsetWrapper)) -> QueueProgress {
+    QueueProgress {
+        topic: key.topic,
+        broker: key.broker_name,
+        queue_id: key.queue_id,
+        broker_offset: offset.broker_offset,
+        consumer_offset: offset.consumer_offset,
+        last_consumed_at: timestamp(offset.last_timestamp),
+        oldest_unconsumed_at: None,
     }
 }
 

@@ -50,6 +50,8 @@ pub mod code {
 /// Response codes that callers tell apart.
 pub mod response {
     pub const SUCCESS: i32 = 0;
+    /// ACL: not authenticated or not authorised.
+    pub const NO_PERMISSION: i32 = 16;
     pub const TOPIC_NOT_EXIST: i32 = 17;
     pub const PULL_NOT_FOUND: i32 = 19;
     pub const PULL_RETRY_IMMEDIATELY: i32 = 20;
@@ -348,10 +350,17 @@ async fn exchange(
 
 /// The error of a request the server answered with a failure code.
 pub fn refused(address: &str, request_code: i32, response: &Command) -> AdapterError {
+    let remark = response.remark.as_deref().unwrap_or("(no remark)");
+    if response.code == response::NO_PERMISSION {
+        // An ACL broker: the keys are missing, wrong, or lack the right.
+        return AdapterError::Protocol(format!(
+            "{address} denied request {request_code} (ACL, code 16): {remark}; check the \
+             cluster's access_key and secret_key"
+        ));
+    }
     AdapterError::Protocol(format!(
-        "{address} refused request {request_code}: code {} {}",
-        response.code,
-        response.remark.as_deref().unwrap_or("(no remark)")
+        "{address} refused request {request_code}: code {} {remark}",
+        response.code
     ))
 }
 
@@ -408,6 +417,22 @@ mod tests {
 
     fn frame_content(command: &Command) -> Vec<u8> {
         command.encode().unwrap()[4..].to_vec()
+    }
+
+    #[test]
+    fn an_acl_refusal_says_so_and_names_the_keys_to_check() {
+        let mut answer = Command::request(0);
+        answer.code = response::NO_PERMISSION;
+        answer.remark = Some("check signature failed.".into());
+        let error = refused("10.0.0.1:10911", code::GET_BROKER_RUNTIME_INFO, &answer).to_string();
+        assert!(
+            error.contains("denied request 28 (ACL, code 16): check signature failed."),
+            "{error}"
+        );
+        assert!(error.contains("access_key and secret_key"), "{error}");
+        answer.code = 1;
+        let other = refused("10.0.0.1:10911", 28, &answer).to_string();
+        assert!(other.contains("refused request 28: code 1 check signature failed."), "{other}");
     }
 
     async fn local_server() -> (TcpListener, String) {
