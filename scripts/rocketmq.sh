@@ -119,23 +119,28 @@ rocketmq_wait_booted() { # rocketmq_wait_booted DIR WHAT: until its start-up lin
   done
 }
 
-start_rocketmq_cluster() { # start_rocketmq_cluster DIR
-  local dir=$1 entry name broker id port
+start_rocketmq_cluster() { # start_rocketmq_cluster DIR (OSPREY_ROCKETMQ_ACL=0: no ACL cluster)
+  local dir=$1 acl=${OSPREY_ROCKETMQ_ACL:-1} entry name broker id port p
+  local brokers=("${ROCKETMQ_BROKERS[@]}") started=(a0 b0 a1)
+  if [ "$acl" = 1 ]; then
+    brokers+=("acl:broker-acl:0:$ROCKETMQ_ACL_BROKER_PORT")
+    started+=(acl)
+    require_free_port "$ROCKETMQ_ACL_NAMESRV_PORT" "rocketmq name server (ACL)" ROCKETMQ_PORT_BASE
+  fi
   require_free_port "$ROCKETMQ_NAMESRV_PORT" "rocketmq name server" ROCKETMQ_PORT_BASE
-  require_free_port "$ROCKETMQ_ACL_NAMESRV_PORT" "rocketmq name server (ACL)" ROCKETMQ_PORT_BASE
   for port in "$ROCKETMQ_PROXY_REMOTING_PORT" "$ROCKETMQ_PROXY_GRPC_PORT"; do
     require_free_port "$port" "rocketmq proxy" ROCKETMQ_PORT_BASE
   done
-  for entry in "${ROCKETMQ_BROKERS[@]}" "acl:broker-acl:0:$ROCKETMQ_ACL_BROKER_PORT"; do
+  for entry in "${brokers[@]}"; do
     port=${entry##*:}
     for p in $((port - 2)) "$port" $((port + 1)); do
       require_free_port "$p" "rocketmq broker ${entry%%:*}" ROCKETMQ_PORT_BASE
     done
   done
   start_rocketmq_namesrv "$dir/namesrv" "$ROCKETMQ_NAMESRV_PORT"
-  start_rocketmq_namesrv "$dir/acl-namesrv" "$ROCKETMQ_ACL_NAMESRV_PORT"
+  [ "$acl" = 1 ] && start_rocketmq_namesrv "$dir/acl-namesrv" "$ROCKETMQ_ACL_NAMESRV_PORT"
   rocketmq_wait_booted "$dir/namesrv" "the rocketmq name server"
-  rocketmq_wait_booted "$dir/acl-namesrv" "the rocketmq name server (ACL)"
+  [ "$acl" = 1 ] && rocketmq_wait_booted "$dir/acl-namesrv" "the rocketmq name server (ACL)"
   for entry in "${ROCKETMQ_BROKERS[@]}"; do
     IFS=: read -r name broker id port <<<"$entry"
     mkdir -p "$dir/$name"
@@ -143,21 +148,36 @@ start_rocketmq_cluster() { # start_rocketmq_cluster DIR
       "$ROCKETMQ_NAMESRV_PORT" >"$dir/$name/broker.conf"
     start_rocketmq_broker "$dir/$name"
   done
-  mkdir -p "$dir/acl"
-  { rocketmq_broker_config "$dir/acl" OspreyAclCluster broker-acl 0 "$ROCKETMQ_ACL_BROKER_PORT" \
-      "$ROCKETMQ_ACL_NAMESRV_PORT"
-    rocketmq_acl_config
-  } >"$dir/acl/broker.conf"
-  start_rocketmq_broker "$dir/acl"
-  mkdir -p "$dir/proxy"
+  if [ "$acl" = 1 ]; then
+    mkdir -p "$dir/acl"
+    { rocketmq_broker_config "$dir/acl" OspreyAclCluster broker-acl 0 "$ROCKETMQ_ACL_BROKER_PORT" \
+        "$ROCKETMQ_ACL_NAMESRV_PORT"
+      rocketmq_acl_config
+    } >"$dir/acl/broker.conf"
+    start_rocketmq_broker "$dir/acl"
+  fi
+  for name in "${started[@]}"; do rocketmq_wait_booted "$dir/$name" "rocketmq $name"; done
+  start_rocketmq_proxy "$dir/proxy"
+  log "rocketmq $ROCKETMQ_APACHE_VERSION (2 masters, 1 slave, proxy) on name server 127.0.0.1:$ROCKETMQ_NAMESRV_PORT, proxy gRPC :$ROCKETMQ_PROXY_GRPC_PORT$([ "$acl" = 1 ] && echo "; ACL cluster on :$ROCKETMQ_ACL_NAMESRV_PORT")"
+}
+
+# The proxy creates its system topics on the cluster at start-up and exits if no broker has
+# registered yet: it starts after the brokers, and once more if a broker's registration was late.
+start_rocketmq_proxy() { # start_rocketmq_proxy DIR
+  local dir=$1 attempt
+  mkdir -p "$dir"
   printf '{"rocketMQClusterName":"OspreyCluster","namesrvAddr":"127.0.0.1:%s","grpcServerPort":%s,"remotingListenPort":%s}\n' \
     "$ROCKETMQ_NAMESRV_PORT" "$ROCKETMQ_PROXY_GRPC_PORT" "$ROCKETMQ_PROXY_REMOTING_PORT" \
-    >"$dir/proxy/rmq-proxy.json"
-  (rocketmq_java "$dir/proxy" 256m org.apache.rocketmq.proxy.ProxyStartup -pm cluster \
-    -pc "$dir/proxy/rmq-proxy.json") >"$dir/proxy/out.log" 2>&1 &
-  echo $! >"$dir/proxy/pid"
-  for name in a0 b0 a1 acl proxy; do rocketmq_wait_booted "$dir/$name" "rocketmq $name"; done
-  log "rocketmq $ROCKETMQ_APACHE_VERSION (2 masters, 1 slave, proxy) on name server 127.0.0.1:$ROCKETMQ_NAMESRV_PORT, proxy gRPC :$ROCKETMQ_PROXY_GRPC_PORT; ACL cluster on :$ROCKETMQ_ACL_NAMESRV_PORT"
+    >"$dir/rmq-proxy.json"
+  for attempt in 1 2 3; do
+    (rocketmq_java "$dir" 256m org.apache.rocketmq.proxy.ProxyStartup -pm cluster \
+      -pc "$dir/rmq-proxy.json") >"$dir/out.log" 2>&1 &
+    echo $! >"$dir/pid"
+    (rocketmq_wait_booted "$dir" "rocketmq proxy") 2>/dev/null && return 0
+    log "rocketmq proxy exited at start (attempt $attempt): starting it again in 3 s"
+    sleep 3
+  done
+  rocketmq_wait_booted "$dir" "rocketmq proxy"
 }
 
 # ACL 2.0: every request authenticated (AccessKey and an HMAC signature), a super user made at

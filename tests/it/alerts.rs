@@ -218,7 +218,7 @@ fn lag_rule(channels: &str) -> String {
     )
 }
 
-fn mail_channel(name: &str, port: u16, auth: Option<(&str, &str)>) -> String {
+pub fn mail_channel(name: &str, port: u16, auth: Option<(&str, &str)>) -> String {
     let credentials =
         auth.map(|(u, p)| format!("username = \"{u}\"\npassword = \"{p}\"\n")).unwrap_or_default();
     format!(

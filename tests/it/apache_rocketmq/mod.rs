@@ -7,6 +7,7 @@
 mod acl;
 mod clients;
 mod failover;
+mod mail;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, ChildStdin, Command, Stdio};
