@@ -126,13 +126,16 @@ public final class Driver {
         producer.start();
         String topic = option("topic");
         int count = Integer.parseInt(option("count"));
-        List<MessageQueue> queues;
-        try {
-            queues = producer.fetchPublishMessageQueues(topic);
-            Collections.sort(queues);
-        } catch (Exception noRouteYet) {
-            // A topic the broker creates on first send (autoCreateTopicEnable).
-            queues = List.of();
+        // A name server on a loaded machine can fail a request now and then: ask again. A topic
+        // with no route at all is one the broker creates on first send (autoCreateTopicEnable).
+        List<MessageQueue> queues = List.of();
+        for (int attempt = 1; attempt <= 3 && queues.isEmpty(); attempt++) {
+            try {
+                queues = new java.util.ArrayList<>(producer.fetchPublishMessageQueues(topic));
+                Collections.sort(queues);
+            } catch (Exception noRouteYet) {
+                Thread.sleep(1000);
+            }
         }
         for (int i = 0; i < count; i++) {
             Message message = new Message(topic, option("tag", ""), body(i));
@@ -159,8 +162,9 @@ public final class Driver {
         producer.shutdown();
     }
 
-    private void push() throws Exception {
-        DefaultMQPushConsumer consumer = new DefaultMQPushConsumer(option("group"), aclHook(), new AllocateMessageQueueAveragely());
+    private DefaultMQPushConsumer newPushConsumer() throws Exception {
+        DefaultMQPushConsumer consumer =
+            new DefaultMQPushConsumer(option("group"), aclHook(), new AllocateMessageQueueAveragely());
         consumer.setNamesrvAddr(option("namesrv"));
         consumer.setInstanceName("driver-" + ProcessHandle.current().pid());
         consumer.subscribe(option("topic"), option("tag", "*"));
@@ -169,13 +173,17 @@ public final class Driver {
         if (options.containsKey("broadcast")) {
             consumer.setMessageModel(MessageModel.BROADCASTING);
         }
-        boolean fail = options.containsKey("fail");
-        if (fail) {
+        if (options.containsKey("fail")) {
             // Straight to the dead-letter queue: no retries.
             consumer.setMaxReconsumeTimes(0);
         }
+        return consumer;
+    }
+
+    private void push() throws Exception {
+        boolean fail = options.containsKey("fail");
         int limit = Integer.parseInt(option("count", "-1"));
-        consumer.registerMessageListener((MessageListenerConcurrently) (messages, context) -> {
+        MessageListenerConcurrently listener = (messages, context) -> {
             if (fail) {
                 return ConsumeConcurrentlyStatus.RECONSUME_LATER;
             }
@@ -184,8 +192,24 @@ public final class Driver {
                 emit("{\"consumed\":" + total + ",\"id\":" + quote(message.getMsgId()) + "}");
             }
             return ConsumeConcurrentlyStatus.CONSUME_SUCCESS;
-        });
-        consumer.start();
+        };
+        // Starting asks the name server for the topic's route, which a loaded machine can fail
+        // now and then; a consumer that failed to start cannot start again, so make a new one.
+        DefaultMQPushConsumer consumer = null;
+        for (int attempt = 1; consumer == null; attempt++) {
+            DefaultMQPushConsumer candidate = newPushConsumer();
+            candidate.registerMessageListener(listener);
+            try {
+                candidate.start();
+                consumer = candidate;
+            } catch (Exception e) {
+                candidate.shutdown();
+                if (attempt == 3) {
+                    throw e;
+                }
+                Thread.sleep(2000);
+            }
+        }
         if (limit >= 0) {
             while (consumed.get() < limit) {
                 Thread.sleep(50);
