@@ -121,7 +121,8 @@ maxIndexNum = 200000
         RocketAdapter::new(RocketSettings {
             namesrv_addrs: vec![self.namesrv()],
             proxy_addrs: Vec::new(),
-            timeout: Duration::from_secs(5),
+            // Generous: the suite loads the machine, and this is a helper, not a measurement.
+            timeout: Duration::from_secs(20),
             credentials: None,
         })
     }
