@@ -235,6 +235,12 @@ public final class Driver {
         return builder.build();
     }
 
+    /** The gRPC consumers' one subscription: `--topic`, filtered by `--tag` (all by default). */
+    private Map<String, FilterExpression> subscription() {
+        FilterExpression filter = new FilterExpression(option("tag", "*"), FilterExpressionType.TAG);
+        return Collections.singletonMap(option("topic"), filter);
+    }
+
     private void grpcProduce() throws Exception {
         ClientServiceProvider provider = ClientServiceProvider.loadService();
         String topic = option("topic");
@@ -259,11 +265,10 @@ public final class Driver {
     private void grpcSimple() throws Exception {
         ClientServiceProvider provider = ClientServiceProvider.loadService();
         int limit = Integer.parseInt(option("count", "-1"));
-        FilterExpression filter = new FilterExpression(option("tag", "*"), FilterExpressionType.TAG);
         try (SimpleConsumer consumer = provider.newSimpleConsumerBuilder()
                 .setClientConfiguration(grpcConfiguration()).setConsumerGroup(option("group"))
                 .setAwaitDuration(Duration.ofSeconds(2))
-                .setSubscriptionExpressions(Collections.singletonMap(option("topic"), filter)).build()) {
+                .setSubscriptionExpressions(subscription()).build()) {
             while (limit < 0 || consumed.get() < limit) {
                 int want = limit < 0 ? 16 : Math.min(16, limit - consumed.get());
                 for (MessageView message : consumer.receive(want, Duration.ofSeconds(30))) {
@@ -280,10 +285,9 @@ public final class Driver {
     private void grpcPush() throws Exception {
         ClientServiceProvider provider = ClientServiceProvider.loadService();
         int limit = Integer.parseInt(option("count", "-1"));
-        FilterExpression filter = new FilterExpression(option("tag", "*"), FilterExpressionType.TAG);
         try (PushConsumer consumer = provider.newPushConsumerBuilder()
                 .setClientConfiguration(grpcConfiguration()).setConsumerGroup(option("group"))
-                .setSubscriptionExpressions(Collections.singletonMap(option("topic"), filter))
+                .setSubscriptionExpressions(subscription())
                 .setMessageListener(message -> {
                     int total = consumed.incrementAndGet();
                     emit("{\"consumed\":" + total + ",\"id\":" + quote(message.getMessageId().toString()) + "}");

@@ -50,9 +50,7 @@ pub fn version_text(reported: &serde_json::Value) -> String {
         serde_json::Value::Number(n) => {
             n.as_i64().and_then(version_name).unwrap_or_else(|| n.to_string())
         }
-        serde_json::Value::String(s) => s.clone(),
-        serde_json::Value::Null => String::new(),
-        other => other.to_string(),
+        other => super::poll::text_of(other),
     }
 }
 
