@@ -3,7 +3,8 @@
 // (producer, simple consumer, push consumer). Compiled once by scripts/rocketmq.sh.
 //
 //   Driver produce      --namesrv A --topic T --count N [--key K] [--tag T] [--queue Q] [--body B]
-//   Driver push         --namesrv A --topic T --group G [--count N] [--broadcast] [--fail]
+//                       [--group PG] [--hold] [--trace]
+//   Driver push         --namesrv A --topic T --group G [--count N] [--broadcast] [--fail] [--trace]
 //   Driver grpc-produce --proxy A --topic T --count N [--key K] [--tag T]
 //   Driver grpc-simple  --proxy A --topic T --group G [--count N]
 //   Driver grpc-push    --proxy A --topic T --group G [--count N]   (consumes everything; says
@@ -120,7 +121,9 @@ public final class Driver {
     }
 
     private void produce() throws Exception {
-        DefaultMQProducer producer = new DefaultMQProducer(option("group", "osprey-test-producer"), aclHook());
+        // --trace: the client records a trace of each message in the brokers' trace topic.
+        DefaultMQProducer producer = new DefaultMQProducer(
+            option("group", "osprey-test-producer"), aclHook(), options.containsKey("trace"), null);
         producer.setNamesrvAddr(option("namesrv"));
         producer.setInstanceName("driver-" + ProcessHandle.current().pid());
         producer.start();
@@ -163,8 +166,8 @@ public final class Driver {
     }
 
     private DefaultMQPushConsumer newPushConsumer() throws Exception {
-        DefaultMQPushConsumer consumer =
-            new DefaultMQPushConsumer(option("group"), aclHook(), new AllocateMessageQueueAveragely());
+        DefaultMQPushConsumer consumer = new DefaultMQPushConsumer(option("group"), aclHook(),
+            new AllocateMessageQueueAveragely(), options.containsKey("trace"), null);
         consumer.setNamesrvAddr(option("namesrv"));
         consumer.setInstanceName("driver-" + ProcessHandle.current().pid());
         consumer.subscribe(option("topic"), option("tag", "*"));

@@ -41,6 +41,12 @@ pub struct Capabilities {
     pub topic_admin: bool,
     /// Resetting and deleting consumer groups (Kafka).
     pub group_admin: bool,
+    /// Finding messages by store time, key and id, with each group's consumption, the trace,
+    /// dead letters and producer connections (RocketMQ).
+    pub message_query: bool,
+    /// Topics as queues per broker with a permission, subscription groups with settings,
+    /// offsets reset to a time (RocketMQ).
+    pub queue_admin: bool,
     /// Topics the servers make for themselves, hidden from lists and counts by default.
     pub system_topics: bool,
 }
@@ -67,6 +73,8 @@ impl ClusterKind {
             peek: false,
             topic_admin: false,
             group_admin: false,
+            message_query: false,
+            queue_admin: false,
             system_topics: false,
         };
         match self {
@@ -81,6 +89,8 @@ impl ClusterKind {
                 queues_as_partitions: true,
                 addresses: Addresses::NameServers,
                 system_topics: true,
+                message_query: true,
+                queue_admin: true,
                 ..none
             },
             ClusterKind::Rabbitmq => Capabilities {
@@ -151,6 +161,7 @@ mod tests {
         let rocket = ClusterKind::Rocketmq.capabilities();
         assert!(rocket.queues_as_partitions && rocket.system_topics && rocket.send);
         assert!(!rocket.replication && !rocket.browse && !rocket.topic_admin);
+        assert!(rocket.message_query && rocket.queue_admin && !kafka.message_query);
         assert_eq!(rocket.addresses, Addresses::NameServers);
         let rabbit = ClusterKind::Rabbitmq.capabilities();
         assert!(!rabbit.topics && rabbit.peek && rabbit.send && !rabbit.browse);

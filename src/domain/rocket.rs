@@ -172,6 +172,43 @@ pub struct RocketGroup {
     pub queues: Vec<QueueProgress>,
     /// Why the consume stats could not be read this poll.
     pub error: Option<String>,
+    /// The subscription group's settings as the first master that lists it has them.
+    pub settings: Option<GroupSettings>,
+}
+
+/// What a subscription group allows (`SubscriptionGroupConfig`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all(deserialize = "camelCase", serialize = "snake_case"))]
+pub struct GroupSettings {
+    #[serde(default = "yes")]
+    pub consume_enable: bool,
+    #[serde(default = "yes")]
+    pub consume_broadcast_enable: bool,
+    #[serde(default = "sixteen")]
+    pub retry_max_times: i32,
+    #[serde(default = "one")]
+    pub retry_queue_nums: i32,
+}
+
+impl Default for GroupSettings {
+    fn default() -> Self {
+        GroupSettings {
+            consume_enable: true,
+            consume_broadcast_enable: true,
+            retry_max_times: 16,
+            retry_queue_nums: 1,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+fn sixteen() -> i32 {
+    16
+}
+fn one() -> i32 {
+    1
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -152,6 +152,11 @@ pub struct RocketGroupView {
 }
 
 impl RocketGroupView {
+    /// The subscription group's settings, RocketMQ's defaults when the brokers did not say.
+    pub fn settings(&self) -> crate::domain::rocket::GroupSettings {
+        self.group.settings.clone().unwrap_or_default()
+    }
+
     /// `broker:queue` of a topic's partition index, as RocketMQ users name queues.
     pub fn queue_label(&self, topic: &str, partition: &i32) -> String {
         usize::try_from(*partition)

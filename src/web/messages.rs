@@ -101,6 +101,16 @@ impl Operators {
         }
     }
 
+    /// The RocketMQ client of a cluster for `what` (message query, dead letters, topic and
+    /// group changes); a clear refusal for other kinds.
+    pub fn rocket_for(&self, cluster: &str, what: &str) -> Result<&Arc<RocketAdapter>, WebError> {
+        let operator = self.operator(cluster)?;
+        match &operator.client {
+            ClusterClient::Rocketmq(adapter) => Ok(adapter),
+            _ => Err(Self::not_for(cluster, operator.kind, what)),
+        }
+    }
+
     /// Whether operators may change `cluster`: refused when the configuration makes it
     /// read-only, whatever its kind.
     pub fn writable(&self, cluster: &str) -> Result<(), WebError> {

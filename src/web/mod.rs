@@ -91,6 +91,7 @@ fn pages() -> Router<AppState> {
         .merge(messages::pages())
         .merge(manage::pages())
         .merge(rabbit::pages())
+        .merge(rocket::pages())
         .merge(broker_metrics::pages())
 }
 
@@ -104,6 +105,7 @@ fn api() -> Router<AppState> {
         .merge(broker_metrics::api())
         .merge(manage::api())
         .merge(rabbit::api())
+        .merge(rocket::api())
         .fallback(|uri: axum::http::Uri| async move {
             error::ApiError(error::WebError::NoRoute(format!("/api/v1{}", uri.path())))
         })

@@ -417,6 +417,17 @@ impl TopicPage {
         self.f.bytes(self.d.log_bytes.get(partition).map(|b| *b as f64))
     }
 
+    /// RocketMQ: the most queues the topic has on one broker (what the queue form starts at).
+    pub fn queues_per_broker(&self) -> usize {
+        let queues = self.d.rocket.as_ref().map(|r| r.queues.as_slice()).unwrap_or_default();
+        let mut per_broker: std::collections::HashMap<&str, usize> =
+            std::collections::HashMap::new();
+        for q in queues {
+            *per_broker.entry(q.broker.as_str()).or_default() += 1;
+        }
+        per_broker.into_values().max().unwrap_or(8)
+    }
+
     /// RocketMQ: each queue beside its offsets (partition `i` is queue `i`).
     pub fn rocket_queues(&self) -> Vec<(&crate::domain::rocket::MessageQueue, &PartitionRow)> {
         let queues = self.d.rocket.as_ref().map(|r| r.queues.as_slice()).unwrap_or_default();

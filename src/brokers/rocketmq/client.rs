@@ -1,14 +1,16 @@
 //! What a RocketMQ client does besides reading: create a topic or a subscription group on a
 //! broker, pull messages, commit a consumer offset, announce a consumer with a heartbeat. Used
-//! by the demo's traffic and the tests' consumers; the dashboard itself only reads and sends.
+//! by the demo's traffic, the tests' consumers, message queries (pull) and resets (commit).
 
 use serde_json::json;
 
 use super::RocketAdapter;
+use super::admin::{PERM_READ_WRITE, TopicChange};
 use super::message::{StoredMessage, decode_all, pull_request};
 use super::remoting::{Command, code, response};
 use crate::brokers::AdapterError;
 use crate::domain::Millis;
+use crate::domain::rocket::GroupSettings;
 
 impl RocketAdapter {
     /// Creates (or updates) `topic` on the broker at `broker` with `queues` read and write queues.
@@ -18,28 +20,18 @@ impl RocketAdapter {
         topic: &str,
         queues: i32,
     ) -> Result<(), AdapterError> {
-        let request = Command::request(code::UPDATE_AND_CREATE_TOPIC)
-            .field("topic", topic)
-            .field("defaultTopic", "TBW102")
-            .field("readQueueNums", queues)
-            .field("writeQueueNums", queues)
-            .field("perm", 6)
-            .field("topicFilterType", "SINGLE_TAG")
-            .field("topicSysFlag", 0)
-            .field("order", false);
-        self.remoting().call_ok(broker, request).await.map(drop)
+        let change = TopicChange {
+            name: topic.to_owned(),
+            read_queues: queues,
+            write_queues: queues,
+            perm: PERM_READ_WRITE,
+        };
+        self.upsert_topic_on(broker, &change).await
     }
 
     /// Creates (or updates) a subscription group on the broker at `broker`.
     pub async fn create_group(&self, broker: &str, group: &str) -> Result<(), AdapterError> {
-        let body = json!({
-            "groupName": group, "consumeEnable": true, "consumeFromMinEnable": true,
-            "consumeBroadcastEnable": true, "retryQueueNums": 1, "retryMaxTimes": 16,
-            "brokerId": 0, "whichBrokerWhenConsumeSlowly": 1, "notifyConsumerIdsChangedEnable": true
-        });
-        let body = serde_json::to_vec(&body).map_err(|e| AdapterError::Config(e.to_string()))?;
-        let request = Command::request(code::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP).with_body(body);
-        self.remoting().call_ok(broker, request).await.map(drop)
+        self.upsert_group_on(broker, group, &GroupSettings::default()).await
     }
 
     /// Up to `max` messages of a queue from `offset`, committing nothing; none when the queue

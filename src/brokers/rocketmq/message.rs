@@ -12,6 +12,11 @@ const MAGIC_V2: u32 = 0xDAA3_20AB;
 const BORNHOST_V6: i32 = 1 << 4;
 const STOREHOST_V6: i32 = 1 << 5;
 const COMPRESSED: i32 = 1;
+/// sysFlag bits 8–10: the compression of a compressed body (none set: zlib, as before 5.0).
+const COMPRESSION_TYPE: i32 = 0b111 << 8;
+const COMPRESSION_ZLIB: i32 = 3 << 8;
+/// Largest body a compressed message is inflated to for display.
+const MAX_INFLATED: u64 = 16 * 1024 * 1024;
 /// Pull sysFlag: take the subscription from the request rather than the broker's registry.
 const PULL_FLAG_SUBSCRIPTION: i32 = 1 << 2;
 /// Separators of the properties string.
@@ -26,10 +31,98 @@ pub struct StoredMessage {
     pub born_timestamp: Millis,
     pub store_timestamp: Millis,
     pub reconsume_times: i32,
+    /// The body as stored was compressed; `body` is inflated when the compression is zlib.
     pub compressed: bool,
     pub body: Vec<u8>,
     pub topic: String,
     pub properties: BTreeMap<String, String>,
+    /// `host:port` of the producer and of the broker that stored it.
+    pub born_host: String,
+    pub store_host: String,
+    /// Byte position in the broker's commit log.
+    pub commit_log_offset: i64,
+}
+
+impl StoredMessage {
+    /// The id the broker gave it (`msgId` in a send result, "offset message id"): the store
+    /// host's IPv4 address and port and the commit-log offset, 32 hex digits. IPv6 store hosts
+    /// make 56 digits.
+    pub fn offset_id(&self) -> String {
+        let (host, port) = self.store_host.rsplit_once(':').unwrap_or((&self.store_host, "0"));
+        let mut bytes = match host.trim_matches(['[', ']']).parse::<std::net::IpAddr>() {
+            Ok(std::net::IpAddr::V4(v4)) => v4.octets().to_vec(),
+            Ok(std::net::IpAddr::V6(v6)) => v6.octets().to_vec(),
+            Err(_) => vec![0; 4],
+        };
+        bytes.extend_from_slice(&port.parse::<u32>().unwrap_or(0).to_be_bytes());
+        bytes.extend_from_slice(&self.commit_log_offset.to_be_bytes());
+        hex::encode_upper(bytes)
+    }
+
+    /// The id the producer gave it (UNIQ_KEY), which clients show as "message id"; the offset
+    /// id when there is none.
+    pub fn client_id(&self) -> String {
+        self.properties.get("UNIQ_KEY").cloned().unwrap_or_else(|| self.offset_id())
+    }
+
+    pub fn tag(&self) -> Option<&str> {
+        self.properties.get("TAGS").map(String::as_str)
+    }
+
+    pub fn keys(&self) -> Vec<&str> {
+        self.properties.get("KEYS").map(|k| k.split_whitespace().collect()).unwrap_or_default()
+    }
+}
+
+/// Where an offset message id points: the broker `host:port` and the commit-log offset.
+pub fn parse_offset_id(id: &str) -> Option<(String, i64)> {
+    let bytes = hex::decode(id.trim()).ok()?;
+    let (ip, rest) = match bytes.len() {
+        16 => {
+            let octets: [u8; 4] = bytes[..4].try_into().ok()?;
+            (std::net::IpAddr::from(octets).to_string(), &bytes[4..])
+        }
+        28 => {
+            let octets: [u8; 16] = bytes[..16].try_into().ok()?;
+            (format!("[{}]", std::net::IpAddr::from(octets)), &bytes[16..])
+        }
+        _ => return None,
+    };
+    let port = u32::from_be_bytes(rest[..4].try_into().ok()?);
+    let offset = i64::from_be_bytes(rest[4..12].try_into().ok()?);
+    (port > 0 && port <= 65535 && offset >= 0).then(|| (format!("{ip}:{port}"), offset))
+}
+
+/// A host field: 4 address bytes and a 4-byte port, or 16 and 4 for IPv6.
+fn host(bytes: &[u8]) -> String {
+    let port = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    match bytes.len() {
+        8 => {
+            let ip = std::net::Ipv4Addr::new(bytes[0], bytes[1], bytes[2], bytes[3]);
+            format!("{ip}:{}", port(&bytes[4..]))
+        }
+        20 => {
+            let octets: [u8; 16] = bytes[..16].try_into().unwrap_or([0; 16]);
+            format!("[{}]:{}", std::net::Ipv6Addr::from(octets), port(&bytes[16..]))
+        }
+        _ => String::new(),
+    }
+}
+
+/// A zlib-compressed body inflated (up to [`MAX_INFLATED`]); other compressions (LZ4, Zstd)
+/// and corrupt data are kept as stored.
+fn inflate(sys_flag: i32, body: Vec<u8>) -> Vec<u8> {
+    use std::io::Read;
+    let kind = sys_flag & COMPRESSION_TYPE;
+    if kind != 0 && kind != COMPRESSION_ZLIB {
+        return body;
+    }
+    let mut inflated = Vec::new();
+    let reader = flate2::read::ZlibDecoder::new(body.as_slice()).take(MAX_INFLATED);
+    match { reader }.read_to_end(&mut inflated) {
+        Ok(_) => inflated,
+        Err(_) => body,
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -96,16 +189,20 @@ fn decode_one(bytes: &[u8]) -> Result<StoredMessage, DecodeError> {
     let queue_id = c.i32("queue id")?;
     let _flag = c.i32("flag")?;
     let queue_offset = c.i64("queue offset")?;
-    let _physical_offset = c.i64("physical offset")?;
+    let commit_log_offset = c.i64("physical offset")?;
     let sys_flag = c.i32("sys flag")?;
     let born_timestamp = c.i64("born timestamp")?;
-    c.take(if sys_flag & BORNHOST_V6 != 0 { 20 } else { 8 }, "born host")?;
+    let born_host = host(c.take(if sys_flag & BORNHOST_V6 != 0 { 20 } else { 8 }, "born host")?);
     let store_timestamp = c.i64("store timestamp")?;
-    c.take(if sys_flag & STOREHOST_V6 != 0 { 20 } else { 8 }, "store host")?;
+    let store_host = host(c.take(if sys_flag & STOREHOST_V6 != 0 { 20 } else { 8 }, "store host")?);
     let reconsume_times = c.i32("reconsume times")?;
     let _prepared_offset = c.i64("prepared transaction offset")?;
     let body_len = c.u32("body length")? as usize;
-    let body = c.take(body_len, "body")?.to_vec();
+    let mut body = c.take(body_len, "body")?.to_vec();
+    let compressed = sys_flag & COMPRESSED != 0;
+    if compressed {
+        body = inflate(sys_flag, body);
+    }
     let topic_len = if magic == MAGIC_V2 {
         usize::from(c.u16("topic length")?)
     } else {
@@ -121,10 +218,13 @@ fn decode_one(bytes: &[u8]) -> Result<StoredMessage, DecodeError> {
         born_timestamp,
         store_timestamp,
         reconsume_times,
-        compressed: sys_flag & COMPRESSED != 0,
+        compressed,
         body,
         topic,
         properties,
+        born_host,
+        store_host,
+        commit_log_offset,
     })
 }
 
@@ -244,6 +344,34 @@ pub(crate) mod tests {
         assert_eq!(messages[0].body, b"hello");
         assert_eq!(messages[0].properties["KEYS"], "k1 k2");
         assert_eq!(messages[1].store_timestamp, 1_700_000_000_500);
+        assert_eq!(
+            (messages[0].born_host.as_str(), messages[0].store_host.as_str()),
+            ("127.0.0.1:10000", "127.0.0.1:10915")
+        );
+    }
+
+    #[test]
+    fn offset_ids_name_the_store_host_and_commit_log_offset_both_ways() {
+        let message = &decode_all(&encoded(7, 1_700_000_000_000, b"x", "")).unwrap()[0];
+        // 127.0.0.1, port 10915, commit-log offset 1234, as the Java MessageDecoder writes it.
+        assert_eq!(message.offset_id(), "7F00000100002AA300000000000004D2");
+        assert_eq!(parse_offset_id(&message.offset_id()), Some(("127.0.0.1:10915".into(), 1234)));
+        assert_eq!(message.client_id(), message.offset_id(), "no UNIQ_KEY");
+        for not_an_id in ["", "zz", "7F000001", "7F00000100000000000000000000000"] {
+            assert_eq!(parse_offset_id(not_an_id), None, "{not_an_id}");
+        }
+    }
+
+    #[test]
+    fn zlib_bodies_are_inflated_and_other_compressions_kept() {
+        use std::io::Write;
+        let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+        zlib.write_all(&b"x".repeat(5000)).unwrap();
+        let deflated = zlib.finish().unwrap();
+        assert_eq!(inflate(COMPRESSED, deflated.clone()), b"x".repeat(5000));
+        assert_eq!(inflate(COMPRESSED | COMPRESSION_ZLIB, deflated.clone()).len(), 5000);
+        assert_eq!(inflate(COMPRESSED | (1 << 8), deflated.clone()), deflated, "LZ4 kept");
+        assert_eq!(inflate(COMPRESSED, b"not zlib".to_vec()), b"not zlib");
     }
 
     #[test]

@@ -2,11 +2,14 @@
 //! each master broker for topic configs, queue offsets, subscription groups and consume stats, and
 //! every broker for its runtime stats. Queues map onto the generic snapshot's partitions.
 
+pub mod admin;
 pub mod client;
 pub mod lenient;
+pub mod lookup;
 pub mod message;
 mod poll;
 pub mod remoting;
+pub mod trace;
 pub mod version;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -20,8 +23,8 @@ use serde::de::DeserializeOwned;
 use self::remoting::{Command, Remoting, code, response};
 use super::AdapterError;
 use crate::domain::rocket::{
-    BrokerRuntime, ConsumerClient, MessageQueue, QueueProgress, QueueRoute, RocketBroker,
-    RocketGroup, RocketSnapshot, RocketTopic, TopicClass, broker_ids,
+    BrokerRuntime, ConsumerClient, GroupSettings, MessageQueue, QueueProgress, QueueRoute,
+    RocketBroker, RocketGroup, RocketSnapshot, RocketTopic, TopicClass, broker_ids,
 };
 use crate::domain::{
     Broker, ClusterSnapshot, CommittedOffset, ConsumerGroup, GroupMember, Millis, Partition, Topic,
@@ -471,14 +474,19 @@ impl RocketAdapter {
         queue_table("topic stats", &value["offsetTable"])
     }
 
-    async fn group_names(&self, address: &str) -> Result<Vec<String>, AdapterError> {
+    /// The broker's subscription groups with their settings (defaults where unreadable).
+    async fn group_settings(
+        &self,
+        address: &str,
+    ) -> Result<Vec<(String, GroupSettings)>, AdapterError> {
         let reply = self
             .remoting
             .call_ok(address, Command::request(code::GET_ALL_SUBSCRIPTIONGROUP_CONFIG))
             .await?;
         Ok(body::<GroupWrapper>("subscription groups", &reply.body)?
             .subscription_group_table
-            .into_keys()
+            .into_iter()
+            .map(|(name, config)| (name, GroupSettings::deserialize(config).unwrap_or_default()))
             .collect())
     }
 

@@ -187,21 +187,24 @@ impl RocketAdapter {
         topics: &[Topic],
         rocket_topics: &[RocketTopic],
     ) -> (Vec<ConsumerGroup>, Vec<RocketGroup>, Option<String>) {
-        let listed: Result<Vec<Vec<String>>, AdapterError> =
-            in_order(masters.iter().map(|(_, address)| self.group_names(address)).collect())
+        let listed: Result<Vec<_>, AdapterError> =
+            in_order(masters.iter().map(|(_, address)| self.group_settings(address)).collect())
                 .await
                 .into_iter()
                 .collect();
-        let names: Vec<String> = match listed {
+        let mut settings: HashMap<String, GroupSettings> = HashMap::new();
+        match listed {
             Ok(lists) => {
-                let mut names: Vec<String> =
-                    lists.into_iter().flatten().filter(|g| !is_system_group(g)).collect();
-                names.sort();
-                names.dedup();
-                names
+                for (name, found) in lists.into_iter().flatten() {
+                    if !is_system_group(&name) {
+                        settings.entry(name).or_insert(found);
+                    }
+                }
             }
             Err(e) => return (Vec::new(), Vec::new(), Some(e.to_string())),
-        };
+        }
+        let mut names: Vec<String> = settings.keys().cloned().collect();
+        names.sort();
         // Which topics each master hosts (its queues), by broker name.
         let mut hosted: HashMap<&str, HashSet<&str>> = HashMap::new();
         for topic in rocket_topics {
@@ -211,6 +214,9 @@ impl RocketAdapter {
         }
         let mut rocket_groups: Vec<RocketGroup> =
             in_order(names.iter().map(|name| self.group(masters, &hosted, name)).collect()).await;
+        for group in &mut rocket_groups {
+            group.settings = settings.remove(&group.name);
+        }
         self.probe_oldest_unconsumed(masters, &mut rocket_groups).await;
 
         // Generic mapping: partition index of (topic, broker, queue) as in the topic list.

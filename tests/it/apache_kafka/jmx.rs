@@ -109,6 +109,9 @@ async fn messages_in_match_a_producer_and_the_controller_is_the_quorum_leader(ag
         rdkafka::ClientConfig::new().set("bootstrap.servers", bootstrap()).create().unwrap(),
     );
     let sending = produce_steadily(topic.clone(), RATE as u64, 1_100);
+    // A first scrape walks every MBean cold and can take a second on a loaded machine, reading
+    // its counters well after the instant it is stamped with: warm the agents up first.
+    scraper.scrape(osprey::clock::now_millis()).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     // The end offsets and the agents are read together, stamped with the same instants.
     let t0 = osprey::clock::now_millis();

@@ -8,6 +8,7 @@ mod acl;
 mod clients;
 mod failover;
 mod mail;
+mod messages;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, ChildStdin, Command, Stdio};

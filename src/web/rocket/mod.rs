@@ -1,17 +1,75 @@
-//! RocketMQ test messages: the Send page and API of a topic speak RocketMQ for RocketMQ clusters
-//! (tag, keys, body, properties; a queue or round-robin), with the same checks and audit as Kafka.
+//! RocketMQ's own pages and API: test messages behind the topic's Send page (tag, keys, body,
+//! properties; a queue or round-robin) with the Kafka path's checks, and what rocketmq-dashboard
+//! users do every day — message query and detail with trace (`query`), dead letters (`dlq`),
+//! topic and group changes, offset resets and producer connections (`admin`).
 
 use std::collections::BTreeMap;
 
+use askama::Template;
+use axum::extract::{OriginalUri, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use base64::Engine as _;
+use serde::{Deserialize, Serialize};
+
 use super::AppState;
-use super::error::WebError;
+use super::access::{Caller, Page};
+use super::error::{ApiError, PageError, WebError};
+use super::form::{ApiJson, ApiQuery, Fields, PageForm, PageQuery, parse_time};
+use super::format::Fmt;
+use super::i18n::{Lang, Messages};
+use super::view::{Chrome, here, render, segment};
+use crate::auth::{Action, Role};
 use crate::brokers::SendOutcome;
 use crate::brokers::rocketmq::message::Outgoing;
 use crate::brokers::rocketmq::{MAX_MESSAGE_BYTES, RocketAdapter};
 use crate::clock::now_millis;
-use crate::domain::rocket::MessageQueue;
+use crate::domain::Millis;
+use crate::domain::rocket::{ConsumerClient, MessageQueue};
 use crate::operate::{SendRequest, expand};
 use crate::query::QueryError;
+
+mod admin;
+mod dlq;
+mod query;
+
+pub fn pages() -> Router<AppState> {
+    Router::new()
+        .route("/clusters/{cluster}/topics/{topic}/query", get(query::query_page))
+        .route("/clusters/{cluster}/topics/{topic}/messages/{id}", get(query::detail_page))
+        .route("/clusters/{cluster}/topics/{topic}/messages/{id}/resend", post(query::resend_form))
+        .route("/clusters/{cluster}/topics/{topic}/producers", get(admin::producers_page))
+        .route("/clusters/{cluster}/groups/{group}/dlq", get(dlq::dlq_page))
+        .route("/clusters/{cluster}/groups/{group}/dlq/export", get(dlq::export))
+        .route("/clusters/{cluster}/groups/{group}/dlq/resend", post(dlq::resend_form))
+        .route("/clusters/{cluster}/groups/{group}/rocketmq-reset", post(admin::reset_form))
+        .route("/clusters/{cluster}/groups/{group}/rocketmq-delete", post(admin::delete_group_form))
+        .route("/clusters/{cluster}/rocketmq-groups", post(admin::upsert_group_form))
+        .route("/clusters/{cluster}/rocketmq-topics", post(admin::upsert_topic_form))
+        .route("/clusters/{cluster}/topics/{topic}/rocketmq-delete", post(admin::delete_topic_form))
+}
+
+pub fn api() -> Router<AppState> {
+    Router::new()
+        .route("/clusters/{cluster}/topics/{topic}/query", get(query::query_api))
+        .route("/clusters/{cluster}/topics/{topic}/messages/{id}", get(query::detail_api))
+        .route("/clusters/{cluster}/topics/{topic}/messages/{id}/resend", post(query::resend_api))
+        .route("/clusters/{cluster}/topics/{topic}/producers", get(admin::producers_api))
+        .route("/clusters/{cluster}/groups/{group}/dlq", get(dlq::dlq_api))
+        .route("/clusters/{cluster}/groups/{group}/dlq/export", get(dlq::export))
+        .route("/clusters/{cluster}/groups/{group}/dlq/resend", post(dlq::resend_api))
+        .route("/clusters/{cluster}/rocketmq/groups/{group}/reset", post(admin::reset_api))
+        .route(
+            "/clusters/{cluster}/rocketmq/groups/{group}",
+            put(admin::upsert_group_api).delete(admin::delete_group_api),
+        )
+        .route(
+            "/clusters/{cluster}/rocketmq/topics/{topic}",
+            put(admin::upsert_topic_api).delete(admin::delete_topic_api),
+        )
+}
 
 /// The topic's queues as the last poll listed them; partition `i` of the generic topic is
 /// `queues[i]`.

@@ -1,0 +1,232 @@
+//! Changing a RocketMQ cluster as `mqadmin` does: topics (create or update queues and
+//! permission on chosen masters, delete from every master and name server), subscription groups
+//! (create or update their settings on every master, delete with their offsets), and a group's
+//! offsets on a topic reset to a time.
+
+use serde::Serialize;
+
+use super::remoting::{Command, code, response};
+use super::{AdapterError, RocketAdapter, queue_table, remoting};
+use crate::domain::Millis;
+use crate::domain::rocket::GroupSettings;
+
+/// Permission bits of a topic: 2 write, 4 read (6 both).
+pub const PERM_READ_WRITE: i32 = 6;
+
+/// A topic's queues and permission, as created or updated on a broker.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicChange {
+    pub name: String,
+    pub read_queues: i32,
+    pub write_queues: i32,
+    pub perm: i32,
+}
+
+/// One queue of a reset: where the group stood and where it stands after.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct QueueReset {
+    pub broker: String,
+    pub queue_id: i32,
+    /// `None` when the group had no offset there.
+    pub current: Option<i64>,
+    pub new: i64,
+}
+
+impl RocketAdapter {
+    /// `(name, address)` of every master broker.
+    pub async fn masters(&self) -> Result<Vec<(String, String)>, AdapterError> {
+        let (_, brokers) = self.brokers().await?;
+        Ok(brokers.into_iter().filter(|b| b.broker_id == 0).map(|b| (b.name, b.address)).collect())
+    }
+
+    /// Creates or updates `change` on the master at `address`.
+    pub async fn upsert_topic_on(
+        &self,
+        address: &str,
+        change: &TopicChange,
+    ) -> Result<(), AdapterError> {
+        let request = Command::request(code::UPDATE_AND_CREATE_TOPIC)
+            .field("topic", &change.name)
+            .field("defaultTopic", "TBW102")
+            .field("readQueueNums", change.read_queues)
+            .field("writeQueueNums", change.write_queues)
+            .field("perm", change.perm)
+            .field("topicFilterType", "SINGLE_TAG")
+            .field("topicSysFlag", 0)
+            .field("order", false);
+        self.remoting().call_ok(address, request).await.map(drop)
+    }
+
+    /// Creates or updates `change` on the masters named in `brokers` (every master when empty);
+    /// returns the names of the masters changed.
+    pub async fn upsert_topic(
+        &self,
+        change: &TopicChange,
+        brokers: &[String],
+    ) -> Result<Vec<String>, AdapterError> {
+        let chosen = self.chosen_masters(brokers).await?;
+        for (_, address) in &chosen {
+            self.upsert_topic_on(address, change).await?;
+        }
+        Ok(chosen.into_iter().map(|(name, _)| name).collect())
+    }
+
+    /// Deletes `topic` from every master, then from every name server.
+    pub async fn delete_topic(&self, topic: &str) -> Result<(), AdapterError> {
+        for (_, address) in self.masters().await? {
+            let request = Command::request(code::DELETE_TOPIC_IN_BROKER).field("topic", topic);
+            self.remoting().call_ok(&address, request).await?;
+        }
+        for namesrv in &self.settings.namesrv_addrs {
+            let request = Command::request(code::DELETE_TOPIC_IN_NAMESRV).field("topic", topic);
+            self.remoting().call_ok(namesrv, request).await?;
+        }
+        Ok(())
+    }
+
+    /// Creates or updates subscription group `name` with `settings` on the master at `address`.
+    pub async fn upsert_group_on(
+        &self,
+        address: &str,
+        name: &str,
+        settings: &GroupSettings,
+    ) -> Result<(), AdapterError> {
+        let config = serde_json::json!({
+            "groupName": name,
+            "consumeEnable": settings.consume_enable,
+            "consumeBroadcastEnable": settings.consume_broadcast_enable,
+            "retryMaxTimes": settings.retry_max_times,
+            "retryQueueNums": settings.retry_queue_nums,
+            "consumeFromMinEnable": true,
+            "brokerId": 0,
+            "whichBrokerWhenConsumeSlowly": 1,
+            "notifyConsumerIdsChangedEnable": true,
+        });
+        let body = serde_json::to_vec(&config)
+            .map_err(|e| AdapterError::Config(format!("group settings: {e}")))?;
+        let request = Command::request(code::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP).with_body(body);
+        self.remoting().call_ok(address, request).await.map(drop)
+    }
+
+    /// Creates or updates subscription group `name` on every master.
+    pub async fn upsert_group(
+        &self,
+        name: &str,
+        settings: &GroupSettings,
+    ) -> Result<(), AdapterError> {
+        for (_, address) in self.masters().await? {
+            self.upsert_group_on(&address, name, settings).await?;
+        }
+        Ok(())
+    }
+
+    /// Deletes subscription group `name` and its offsets from every master.
+    pub async fn delete_group(&self, name: &str) -> Result<(), AdapterError> {
+        for (_, address) in self.masters().await? {
+            let request = Command::request(code::DELETE_SUBSCRIPTIONGROUP)
+                .field("groupName", name)
+                .field("cleanOffset", true);
+            self.remoting().call_ok(&address, request).await?;
+        }
+        Ok(())
+    }
+
+    /// Where `group` would stand on every queue of `topic` if reset to the first message stored
+    /// at or after `at` (the queue's end when there is none).
+    pub async fn reset_plan(
+        &self,
+        group: &str,
+        topic: &str,
+        at: Millis,
+    ) -> Result<Vec<QueueReset>, AdapterError> {
+        let mut plan = Vec::new();
+        for (broker, address, read_queues) in self.readable_masters(topic).await? {
+            for queue_id in 0..read_queues {
+                plan.push(QueueReset {
+                    current: self.consumer_offset(&address, group, topic, queue_id).await?,
+                    new: self.offset_at(&address, topic, queue_id, at).await?,
+                    broker: broker.clone(),
+                    queue_id,
+                });
+            }
+        }
+        Ok(plan)
+    }
+
+    /// Resets `group` on every queue of `topic` to the first message stored at or after `at`.
+    /// Brokers reset their stored offsets and tell the group's online clients; a broker too old
+    /// to reset offsets of a group with no client online gets them committed queue by queue.
+    pub async fn reset_to_time(
+        &self,
+        group: &str,
+        topic: &str,
+        at: Millis,
+    ) -> Result<Vec<QueueReset>, AdapterError> {
+        let plan = self.reset_plan(group, topic, at).await?;
+        let mut done = Vec::new();
+        for (broker, address, _) in self.readable_masters(topic).await? {
+            let request = Command::request(code::INVOKE_BROKER_TO_RESET_OFFSET)
+                .field("topic", topic)
+                .field("group", group)
+                .field("timestamp", at)
+                .field("isForce", true)
+                .field("queueId", -1);
+            let reply = self.remoting().call(&address, request).await?;
+            let planned = plan.iter().filter(|q| q.broker == broker);
+            match reply.code {
+                response::SUCCESS => {
+                    let value = super::lenient::parse(&reply.body).map_err(|e| {
+                        AdapterError::Protocol(format!("reset offsets of {group}: {e}"))
+                    })?;
+                    let table: Vec<(super::MessageQueueKey, i64)> =
+                        queue_table("reset offsets", &value["offsetTable"])?;
+                    for queue in planned {
+                        let new = table
+                            .iter()
+                            .find(|(key, _)| key.queue_id == queue.queue_id)
+                            .map_or(queue.new, |(_, offset)| *offset);
+                        done.push(QueueReset { new, ..queue.clone() });
+                    }
+                }
+                response::CONSUMER_NOT_ONLINE => {
+                    for queue in planned {
+                        self.commit_offset(&address, group, topic, queue.queue_id, queue.new)
+                            .await?;
+                        done.push(queue.clone());
+                    }
+                }
+                _ => {
+                    return Err(remoting::refused(
+                        &address,
+                        code::INVOKE_BROKER_TO_RESET_OFFSET,
+                        &reply,
+                    ));
+                }
+            }
+        }
+        Ok(done)
+    }
+
+    /// The masters named in `brokers`, or every master when it is empty; an unknown name is an
+    /// error naming it.
+    async fn chosen_masters(
+        &self,
+        brokers: &[String],
+    ) -> Result<Vec<(String, String)>, AdapterError> {
+        let masters = self.masters().await?;
+        if brokers.is_empty() {
+            return Ok(masters);
+        }
+        brokers
+            .iter()
+            .map(|wanted| {
+                masters.iter().find(|(name, _)| name == wanted).cloned().ok_or_else(|| {
+                    AdapterError::Config(format!(
+                        "no master broker is named {}",
+                        crate::domain::clipped(wanted)
+                    ))
+                })
+            })
+            .collect()
+    }
+}
