@@ -118,6 +118,13 @@ async fn messages_are_found_by_time_key_and_id_with_each_groups_consumption_and_
     );
     let html = app.html(&detail_path.replace("/api/v1", "")).await;
     assert!(html.contains("id=\"trace\"") && html.contains(&reader), "the page shows the trace");
+    let page = app.html(&format!("/clusters/rmqq/topics/{topic}/query?key=order-3")).await;
+    assert!(page.contains(text(third, "sent")) && page.contains("data-found=\"1\""), "{page}");
+    let topic_page = app.html(&format!("/clusters/rmqq/topics/{topic}")).await;
+    assert!(
+        topic_page.contains("id=\"query-link\"") && topic_page.contains("id=\"producers-form\"")
+    );
+    assert!(topic_page.contains("id=\"rocket-topic-form\""), "admins see the queue form");
 
     // Consumed again by the online client of `reader`, which answers.
     let (status_code, resent) =
@@ -177,6 +184,16 @@ async fn producers_dead_letters_and_a_resend_to_the_group() {
     })
     .await;
     failer.stop();
+    let page = app.html(&format!("/clusters/rmqd/groups/{group}/dlq?begin={begin}")).await;
+    assert!(page.contains("id=\"dlq-resend-form\"") && page.contains("data-found=\"3\""), "{page}");
+    let group_page = eventually(Duration::from_secs(60), "the group polled", || async {
+        let page = app.get(&format!("/clusters/rmqd/groups/{group}")).await;
+        page.status().is_success().then_some(page)?.text().await.ok()
+    })
+    .await;
+    for form in ["dlq-link", "reset-form", "group-settings-form", "delete-group-form"] {
+        assert!(group_page.contains(&format!("id=\"{form}\"")), "{form} on the Group page");
+    }
     let export = app.get(&format!("{dlq}/export?begin={begin}")).await;
     assert_eq!(export.headers()["content-type"], "application/x-ndjson");
     let lines: Vec<Value> =
