@@ -14,7 +14,8 @@ export OSPREY_BENCH_PYTHON=$VENV/bin/python
 # `scripts/bench.sh` runs the topic-scale benchmark; `scripts/bench.sh groups` the consumer one;
 # `scripts/bench.sh scale poll` only the poll of the topic-scale one; `scripts/bench.sh alerts`
 # the alert storm; `scripts/bench.sh rabbit` 5,000 RabbitMQ queues; `scripts/bench.sh
-# groups-kafka` the consumer one on Apache Kafka's three KRaft nodes.
+# groups-kafka` the consumer one on Apache Kafka's three KRaft nodes; `scripts/bench.sh rocketmq`
+# 1,000 topics and 500 groups on Apache RocketMQ (two masters, a slave, the proxy).
 bench=${1:-scale}
 shift || true
 if [ "$bench" = groups-kafka ]; then
@@ -30,6 +31,17 @@ if [ "$bench" = groups-kafka ]; then
   export OSPREY_BENCH_BOOTSTRAP; OSPREY_BENCH_BOOTSTRAP=$(kafka_bootstrap)
   export OSPREY_BENCH_POPULATE=1 OSPREY_BENCH_LABEL="Apache Kafka $KAFKA_VERSION, 3 KRaft nodes"
   bench=groups
+fi
+if [ "$bench" = rocketmq ]; then
+  # The tests' RocketMQ cluster without its ACL twin, started for the run and stopped on exit.
+  PEERS_DIR=$(mktemp -d /tmp/osprey-bench.XXXXXX)
+  trap 'stop_rocketmq_cluster "$PEERS_DIR/rocketmq"; rm -rf "$PEERS_DIR"' EXIT
+  export OSPREY_ROCKETMQ_ACL=0
+  rocketmq_apache_install
+  start_rocketmq_cluster "$PEERS_DIR/rocketmq"
+  export OSPREY_BENCH_ROCKETMQ_NAMESRV=127.0.0.1:$ROCKETMQ_NAMESRV_PORT
+  export OSPREY_BENCH_ROCKETMQ_TOOLS_CP; OSPREY_BENCH_ROCKETMQ_TOOLS_CP="$(rocketmq_libs)/*"
+  export OSPREY_BENCH_POPULATE=1
 fi
 if [ "$bench" = rabbit ]; then
   # Only the RabbitMQ node: an isolated one, stopped on exit.

@@ -351,6 +351,15 @@ fn number(f: &Fields, field: &str, default: i32) -> Result<i32, WebError> {
     }
 }
 
+/// A deletion goes ahead only when the form's `confirm` field repeats the name.
+fn confirmed(f: &Fields, name: &str, what: &str) -> Result<(), WebError> {
+    if f.value("confirm") == name {
+        Ok(())
+    } else {
+        Err(WebError::invalid("confirm", format!("type the {what}'s name to confirm its deletion")))
+    }
+}
+
 fn topic_href(cluster: &str, topic: &str) -> String {
     format!("/clusters/{}/topics/{}", segment(cluster), segment(topic))
 }
@@ -393,12 +402,7 @@ pub(super) async fn delete_topic_form(
 ) -> Result<Response, PageError> {
     let Page { lang, uri, caller } = page;
     let outcome = async {
-        if f.value("confirm") != topic {
-            return Err(WebError::invalid(
-                "confirm",
-                "type the topic's name to confirm its deletion",
-            ));
-        }
+        confirmed(&f, &topic, "topic")?;
         delete_topic(&state, &caller, &cluster, &topic).await?;
         Ok(Messages::fill(lang.messages().topic_deleted, &[("topic", &topic)]))
     };
@@ -438,12 +442,7 @@ pub(super) async fn delete_group_form(
 ) -> Result<Response, PageError> {
     let Page { lang, uri, caller } = page;
     let outcome = async {
-        if f.value("confirm") != group {
-            return Err(WebError::invalid(
-                "confirm",
-                "type the group's name to confirm its deletion",
-            ));
-        }
+        confirmed(&f, &group, "group")?;
         delete_group(&state, &caller, &cluster, &group).await?;
         Ok(Messages::fill(lang.messages().group_deleted, &[("group", &group)]))
     };
