@@ -237,6 +237,28 @@ fn one_decimal(value: f64) -> String {
 
 pub use crate::clock::utc_text;
 
+/// Bytes as text, pretty JSON (when they are JSON) or hex; long values are cut for the page.
+pub fn show_bytes(bytes: &[u8], how: &str) -> String {
+    const SHOWN: usize = 16 * 1024;
+    let cut = &bytes[..bytes.len().min(SHOWN)];
+    let mut out = match how {
+        "hex" => cut
+            .chunks(16)
+            .map(|row| row.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" "))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        "json" => serde_json::from_slice::<serde_json::Value>(bytes)
+            .ok()
+            .and_then(|v| serde_json::to_string_pretty(&v).ok())
+            .unwrap_or_else(|| String::from_utf8_lossy(cut).into_owned()),
+        _ => String::from_utf8_lossy(cut).into_owned(),
+    };
+    if bytes.len() > SHOWN && how != "json" {
+        out.push_str(&format!("\n… ({} bytes in all)", bytes.len()));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

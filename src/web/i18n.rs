@@ -375,6 +375,8 @@ catalog! {
     trace_step: "Step", "环节";
     trace_cost: "Took", "耗时";
     trace_success: "Succeeded", "成功";
+    no_trace_topic: "The brokers keep no traces: start them with traceTopicEnable=true and enable tracing in the clients.", "Broker 未保存消息轨迹：请以 traceTopicEnable=true 启动 Broker，并在客户端开启轨迹。";
+    no_trace: "No trace was recorded for this message (its producer and consumers did not enable tracing, or the trace is still on its way).", "该消息没有轨迹（生产者和消费者未开启轨迹，或轨迹尚未写入）。";
     dlq_title: "Dead letters", "死信消息";
     dlq_lead: "Messages the group gave up on after its retries. Sending them back puts them in the group's retry topic, where its consumers take them up again.", "消费组重试耗尽后放弃的消息。重新投递会把消息放入该组的重试主题，由其消费者重新消费。";
     dlq_export: "Export (JSON lines)", "导出（JSON Lines）";

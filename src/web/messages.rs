@@ -525,7 +525,7 @@ pub struct BrowsePage {
 impl BrowsePage {
     pub fn value(&self, m: &BrowsedMessage) -> String {
         let Some(bytes) = &m.value else { return "(null)".into() };
-        show(bytes, self.q.show.as_deref().unwrap_or("text"))
+        super::format::show_bytes(bytes, self.q.show.as_deref().unwrap_or("text"))
     }
 
     pub fn key(&self, m: &BrowsedMessage) -> String {
@@ -576,28 +576,6 @@ impl BrowsePage {
             _ => String::new(),
         }
     }
-}
-
-/// Bytes as text, pretty JSON (when they are JSON) or hex; long values are cut for the page.
-pub fn show(bytes: &[u8], how: &str) -> String {
-    const SHOWN: usize = 16 * 1024;
-    let cut = &bytes[..bytes.len().min(SHOWN)];
-    let mut out = match how {
-        "hex" => cut
-            .chunks(16)
-            .map(|row| row.iter().map(|b| format!("{b:02x}")).collect::<Vec<_>>().join(" "))
-            .collect::<Vec<_>>()
-            .join("\n"),
-        "json" => serde_json::from_slice::<serde_json::Value>(bytes)
-            .ok()
-            .and_then(|v| serde_json::to_string_pretty(&v).ok())
-            .unwrap_or_else(|| String::from_utf8_lossy(cut).into_owned()),
-        _ => String::from_utf8_lossy(cut).into_owned(),
-    };
-    if bytes.len() > SHOWN && how != "json" {
-        out.push_str(&format!("\n… ({} bytes in all)", bytes.len()));
-    }
-    out
 }
 
 async fn browse_page(

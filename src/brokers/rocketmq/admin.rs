@@ -141,9 +141,15 @@ impl RocketAdapter {
     ) -> Result<Vec<QueueReset>, AdapterError> {
         let mut plan = Vec::new();
         for (broker, address, read_queues) in self.readable_masters(topic).await? {
+            let (_, offsets) = self.consume_stats(&address, group, Some(topic)).await?;
             for queue_id in 0..read_queues {
+                let current = offsets
+                    .iter()
+                    .find(|(key, _)| key.topic == topic && key.queue_id == queue_id)
+                    .map(|(_, o)| o.consumer_offset)
+                    .filter(|offset| *offset >= 0);
                 plan.push(QueueReset {
-                    current: self.consumer_offset(&address, group, topic, queue_id).await?,
+                    current,
                     new: self.offset_at(&address, topic, queue_id, at).await?,
                     broker: broker.clone(),
                     queue_id,

@@ -1,4 +1,5 @@
 use super::*;
+use crate::web::format::show_bytes;
 
 #[test]
 fn times_parse_as_epoch_or_utc_dates() {
@@ -12,10 +13,10 @@ fn times_parse_as_epoch_or_utc_dates() {
 
 #[test]
 fn values_show_as_text_json_or_hex() {
-    assert_eq!(show(b"{\"a\":1}", "json"), "{\n  \"a\": 1\n}");
-    assert_eq!(show(b"not json", "json"), "not json");
-    assert_eq!(show(&[0, 255, 16], "hex"), "00 ff 10");
-    assert_eq!(show("héllo".as_bytes(), "text"), "héllo");
+    assert_eq!(show_bytes(b"{\"a\":1}", "json"), "{\n  \"a\": 1\n}");
+    assert_eq!(show_bytes(b"not json", "json"), "not json");
+    assert_eq!(show_bytes(&[0, 255, 16], "hex"), "00 ff 10");
+    assert_eq!(show_bytes("héllo".as_bytes(), "text"), "héllo");
 }
 
 #[test]

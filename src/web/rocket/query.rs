@@ -206,8 +206,11 @@ pub struct MessageDetail {
     pub groups_error: Option<String>,
     pub trace: Vec<TraceEvent>,
     pub consumptions: Vec<TracedConsumption>,
-    /// Why there is no trace (no trace topic, or it failed).
-    pub trace_note: Option<String>,
+    /// Whether the cluster has a trace topic (brokers with `traceTopicEnable`) as of the last
+    /// poll; without one no trace is asked for.
+    pub trace_topic: bool,
+    /// Why the trace could not be read.
+    pub trace_error: Option<String>,
     #[serde(skip)]
     pub raw_body: Vec<u8>,
 }
@@ -235,6 +238,13 @@ fn polled_groups(
             })
         })
         .collect()
+}
+
+/// Whether the last poll saw the trace topic (hidden among the system topics).
+fn has_trace_topic(state: &AppState, cluster: &str) -> bool {
+    let snapshot = state.clusters.get(cluster).and_then(|c| c.snapshot.clone());
+    // Before the first poll, ask: the brokers will say.
+    snapshot.is_none_or(|s| s.topic(lookup::TRACE_TOPIC).is_some())
 }
 
 pub async fn detail(
@@ -278,10 +288,14 @@ pub async fn detail(
             GroupRow { group, status, consumer_offset, expression, clients, error }
         })
         .collect();
-    let (trace, trace_note) = match rocket.trace(&m.client_id()).await {
-        Ok(events) if events.is_empty() => (events, Some("no trace recorded".to_owned())),
-        Ok(events) => (events, None),
-        Err(e) => (Vec::new(), Some(e.to_string())),
+    let trace_topic = has_trace_topic(state, cluster);
+    let (trace, trace_error) = if trace_topic {
+        match rocket.trace(&m.client_id()).await {
+            Ok(events) => (events, None),
+            Err(e) => (Vec::new(), Some(e.to_string())),
+        }
+    } else {
+        (Vec::new(), None)
     };
     Ok(MessageDetail {
         message: MessageRow::from(&found),
@@ -293,7 +307,8 @@ pub async fn detail(
         groups_error,
         consumptions: consumptions(&trace),
         trace,
-        trace_note,
+        trace_topic,
+        trace_error,
         raw_body: m.body.clone(),
     })
 }
@@ -506,7 +521,7 @@ pub struct DetailPage {
 
 impl DetailPage {
     pub fn body(&self) -> String {
-        crate::web::messages::show(&self.d.raw_body, &self.show)
+        crate::web::format::show_bytes(&self.d.raw_body, &self.show)
     }
 
     pub fn status(&self, row: &GroupRow) -> &'static str {
