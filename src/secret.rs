@@ -74,14 +74,41 @@ impl Secret {
 }
 
 impl fmt::Debug for Secret {
+    /// A URL with a password shows with the password hidden; another URL shows only its scheme
+    /// and host (a webhook's path or query may be its token); anything else may be a key or a
+    /// password and shows as `<redacted>`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}", self.redacted())
+        let shown = match url::Url::parse(&self.0) {
+            Ok(parsed) if parsed.password().is_some() => self.redacted(),
+            Ok(parsed) if parsed.host_str().is_some_and(|h| !h.is_empty()) => {
+                format!("{}://{}/…", parsed.scheme(), parsed.host_str().unwrap_or_default())
+            }
+            _ => REDACTED.to_owned(),
+        };
+        write!(f, "{shown:?}")
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_never_prints_a_secret() {
+        let cases = [
+            ("hunter2", "hunter2"),
+            ("postgres://osprey:pg-pass@db:5432/osprey", "pg-pass"),
+            ("https://hooks.slack.com/services/T000/B000/XXXXSECRET", "XXXXSECRET"),
+            ("https://example.com/hook?token=tok-123", "tok-123"),
+        ];
+        for (value, secret) in cases {
+            let shown = format!("{:?}", Secret::new(value));
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert_eq!(format!("{:?}", Secret::new("hunter2")), "\"<redacted>\"");
+        let db = format!("{:?}", Secret::new("postgres://osprey:pg-pass@db:5432/osprey"));
+        assert!(db.contains("db:5432"), "where it points stays readable: {db}");
+    }
 
     #[test]
     fn interpolation_reads_variables_and_names_the_missing_one() {

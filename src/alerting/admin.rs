@@ -204,21 +204,41 @@ pub async fn channel(store: &Store, name: &str) -> Result<Stored<ChannelDef>, Ad
 
 /// Creates or replaces a channel. A password or secret left empty (or as shown, redacted)
 /// keeps the stored one.
+/// Saves a channel made or edited in the UI or the API. It may read as `${NAME}` only the
+/// variables in `env_allowlist`, and those the stored channel already read (a channel from the
+/// config file keeps its own): otherwise an admin could mail themselves any of the process's.
 pub async fn save_channel(
     store: &Store,
     mut channel: ChannelDef,
     replacing: Option<&str>,
+    env_allowlist: &[String],
     now: Millis,
 ) -> Result<(), AdminError> {
+    let mut allowed: Vec<String> = env_allowlist.to_vec();
     match replacing {
         Some(name) if name != channel.name => {
             return Err(invalid("name", "a channel cannot be renamed"));
         }
-        Some(name) => channel.keep_secrets_from(&self::channel(store, name).await?.definition),
+        Some(name) => {
+            let stored = self::channel(store, name).await?.definition;
+            allowed.extend(stored.env_references().into_iter().map(|(_, name)| name));
+            channel.keep_secrets_from(&stored);
+        }
         None if store.alert_channel(&channel.name).await?.is_some() => {
             return Err(AdminError::Exists { what: "channel", name: channel.name });
         }
         None => {}
+    }
+    if let Some((key, name)) =
+        channel.env_references().into_iter().find(|(_, name)| !allowed.contains(name))
+    {
+        return Err(invalid(
+            &key,
+            format!(
+                "${{{name}}} is not in alerts.env_allowlist: channels made here may read only the \
+                 environment variables the config file allows"
+            ),
+        ));
     }
     channel.validate()?;
     store.put_alert_channel(&channel, now).await?;

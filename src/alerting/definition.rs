@@ -332,6 +332,18 @@ impl ChannelDef {
         ChannelDef { password: hide(&self.password), secret: hide(&self.secret), ..self.clone() }
     }
 
+    /// The definition as a reader who is not an admin sees it: [`ChannelDef::redacted`], the
+    /// webhook URL cut to its scheme and host (chat platforms put their tokens in the path or
+    /// the query) and header values hidden (`Authorization: Bearer …`).
+    pub fn for_viewers(&self) -> ChannelDef {
+        let shown = self.redacted();
+        ChannelDef {
+            url: shown.url.as_deref().map(url_origin),
+            headers: shown.headers.keys().map(|k| (k.clone(), REDACTED.to_owned())).collect(),
+            ..shown
+        }
+    }
+
     /// Keeps the stored password and secret where an edit left them `REDACTED` or empty.
     pub fn keep_secrets_from(&mut self, stored: &ChannelDef) {
         let keep = |new: &mut Option<String>, old: &Option<String>| {
@@ -608,6 +620,29 @@ fn glob(pattern: &[u8], text: &[u8]) -> bool {
         }
     }
     pattern[p..].iter().all(|&c| c == b'*')
+}
+
+/// Where a URL points, without what may be a token: `scheme://host[:port]`, then `/…` when it
+/// has a path or a query. `${NAME}` references are shown as written; anything that is not a URL
+/// as `<redacted>`.
+pub fn url_origin(url: &str) -> String {
+    if is_env_reference(url) {
+        return url.to_owned();
+    }
+    match url::Url::parse(url.trim()) {
+        Ok(parsed) if parsed.host_str().is_some() => {
+            let mut shown =
+                format!("{}://{}", parsed.scheme(), parsed.host_str().unwrap_or_default());
+            if let Some(port) = parsed.port() {
+                shown.push_str(&format!(":{port}"));
+            }
+            if parsed.path() != "/" || parsed.query().is_some() {
+                shown.push_str("/…");
+            }
+            shown
+        }
+        _ => REDACTED.to_owned(),
+    }
 }
 
 #[cfg(test)]

@@ -528,11 +528,18 @@ impl AlertMessage {
         )
     }
 
-    /// Markdown for the chat formats.
+    /// Markdown for the chat formats; names from brokers and rules are escaped, so a group
+    /// called `[x](https://evil.example)` stays text.
     fn markdown(&self) -> String {
-        let mut out = format!("**{}**\n\n", self.title());
+        let mut out = format!("**{}**\n\n", escape_markdown(&self.title()));
         for (label, value) in self.facts() {
-            out.push_str(&format!("- {label}: {value}\n"));
+            if self.link.as_ref() == Some(&value) {
+                // Osprey's own link: a Markdown link whose target keeps its underscores.
+                let target = value.replace('(', "%28").replace(')', "%29").replace(' ', "%20");
+                out.push_str(&format!("- {label}: [{}]({target})\n", escape_markdown(&value)));
+            } else {
+                out.push_str(&format!("- {label}: {}\n", escape_markdown(&value)));
+            }
         }
         out
     }
@@ -567,9 +574,9 @@ impl AlertMessage {
                 "group_facts": self.group_facts,
             }),
             WebhookFormat::Slack => {
-                let mut text = format!("*{}*", self.title());
+                let mut text = format!("*{}*", escape_slack(&self.title()));
                 for (label, value) in self.facts() {
-                    text.push_str(&format!("\n• {label}: {value}"));
+                    text.push_str(&format!("\n• {label}: {}", escape_slack(&value)));
                 }
                 json!({ "text": text })
             }
@@ -590,6 +597,32 @@ impl AlertMessage {
             }
         }
     }
+}
+
+/// Text for Slack's `mrkdwn`: `&`, `<` and `>` escaped as Slack asks, so no name can become a
+/// mention (`<!channel>`) or a link (`<https://…|text>`).
+pub fn escape_slack(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+/// Text for chat Markdown (DingTalk, WeCom): emphasis, code and link brackets escaped with a
+/// backslash (without `[`…`]` no `(…)` makes a link), `<` `>` as entities (no HTML, no autolinks), line breaks as spaces (so a name
+/// never starts a line, where `#`, `-` or `>` would mean something).
+pub fn escape_markdown(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        match ch {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '~' => {
+                out.push('\\');
+                out.push(ch);
+            }
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\n' | '\r' => out.push(' '),
+            _ => out.push(ch),
+        }
+    }
+    out
 }
 
 pub fn escape_html(text: &str) -> String {

@@ -47,24 +47,30 @@ impl Notifier {
     pub fn new() -> Self {
         let http = reqwest::Client::builder()
             .user_agent(concat!("osprey/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::limited(3))
+            // A redirect would carry the channel's headers somewhere else: answer it as a
+            // failure instead.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap_or_default();
         Notifier { http }
     }
 
     /// Sends `message` through `channel`; `now` signs webhooks that want a timestamp.
+    /// `delivery` names this delivery to the receiver (the `X-Osprey-Delivery` header, the
+    /// e-mail's `Message-ID`), the same on every attempt: delivery is at least once, and a
+    /// receiver that saw the id already can drop the repeat.
     pub async fn send(
         &self,
         channel: &ChannelDef,
         message: &AlertMessage,
+        delivery: &str,
         now: Millis,
     ) -> Result<(), NotifyError> {
         let timeout = channel.timeout();
         let sending = async {
             match channel.kind {
-                ChannelKind::Email => send_email(channel, message).await,
-                ChannelKind::Webhook => self.send_webhook(channel, message, now).await,
+                ChannelKind::Email => send_email(channel, message, delivery).await,
+                ChannelKind::Webhook => self.send_webhook(channel, message, delivery, now).await,
             }
         };
         tokio::time::timeout(timeout, sending).await.map_err(|_| NotifyError::Timeout(timeout))?
@@ -74,13 +80,14 @@ impl Notifier {
         &self,
         channel: &ChannelDef,
         message: &AlertMessage,
+        delivery: &str,
         now: Millis,
     ) -> Result<(), NotifyError> {
         let setup = |message: String| NotifyError::Setup { channel: channel.name.clone(), message };
         let env = |text: &str| interpolate(text, |n| std::env::var(n).ok()).map_err(setup);
         let raw_url = env(channel.url.as_deref().unwrap_or_default())?;
         let mut url = url::Url::parse(raw_url.trim())
-            .map_err(|e| setup(format!("url {raw_url:?} is not valid: {e}")))?;
+            .map_err(|e| setup(format!("url is not a valid URL: {e}")))?;
         let format = channel.format.unwrap_or_default();
         let secret = channel.secret.as_deref().map(env).transpose()?;
         let mut body = message.webhook_body(format);
@@ -116,6 +123,9 @@ impl Notifier {
                 }
             }
         }
+        if let Ok(id) = reqwest::header::HeaderValue::from_str(delivery) {
+            request_headers.insert("x-osprey-delivery", id);
+        }
         for (name, value) in &channel.headers {
             let value = env(value)?;
             let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
@@ -138,11 +148,14 @@ impl Notifier {
                 if e.is_timeout() {
                     NotifyError::Timeout(channel.timeout())
                 } else {
+                    let e = e.without_url();
                     NotifyError::Webhook(format!("POST {shown_url} failed: {}", error_chain(&e)))
                 }
             })?;
         let status = response.status();
-        let text = response.text().await.unwrap_or_default();
+        // Only a short excerpt is ever shown: read no more than that (a hostile receiver could
+        // answer gigabytes).
+        let text = excerpt_of(response).await;
         let excerpt: String = text.chars().take(300).collect();
         if !status.is_success() {
             return Err(NotifyError::Webhook(format!(
@@ -172,11 +185,23 @@ fn base64_hmac(key: &[u8], data: &[u8]) -> String {
 }
 
 /// The URL without its query (chat webhooks carry their token there).
+/// The first few KiB of an answer's body, as text.
+async fn excerpt_of(mut response: reqwest::Response) -> String {
+    const EXCERPT_BYTES: usize = 4 * 1024;
+    let mut body = Vec::new();
+    while body.len() < EXCERPT_BYTES {
+        match response.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    body.truncate(EXCERPT_BYTES);
+    String::from_utf8_lossy(&body).into_owned()
+}
+
+/// The URL as delivery errors name it: scheme and host only (readers see delivery errors).
 fn redact_url(url: &url::Url) -> String {
-    let mut shown = url.clone();
-    shown.set_query(None);
-    let _ = shown.set_password(None);
-    shown.to_string()
+    crate::alerting::definition::url_origin(url.as_str())
 }
 
 /// `errcode`/`code` other than 0 in a chat platform's answer.
@@ -195,7 +220,11 @@ fn chat_refusal(format: WebhookFormat, body: &str) -> Option<String> {
     Some(format!("code {code}: {}", reason.and_then(|r| r.as_str()).unwrap_or("no message")))
 }
 
-async fn send_email(channel: &ChannelDef, message: &AlertMessage) -> Result<(), NotifyError> {
+async fn send_email(
+    channel: &ChannelDef,
+    message: &AlertMessage,
+    delivery: &str,
+) -> Result<(), NotifyError> {
     let setup = |text: String| NotifyError::Setup { channel: channel.name.clone(), message: text };
     let env = |text: &str| interpolate(text, |n| std::env::var(n).ok()).map_err(setup);
     let host = env(channel.smtp_host.as_deref().unwrap_or_default())?;
@@ -203,7 +232,10 @@ async fn send_email(channel: &ChannelDef, message: &AlertMessage) -> Result<(), 
     let from: Mailbox = env(channel.from.as_deref().unwrap_or_default())?
         .parse()
         .map_err(|e| setup(format!("from: {e}")))?;
-    let mut email = lettre::Message::builder().from(from).subject(message.title());
+    let mut email = lettre::Message::builder()
+        .from(from)
+        .subject(message.title())
+        .message_id(Some(format!("<{delivery}@osprey>")));
     for to in &channel.to {
         let to: Mailbox = env(to)?.parse().map_err(|e| setup(format!("to {to:?}: {e}")))?;
         email = email.to(to);
@@ -279,7 +311,11 @@ mod tests {
     fn urls_are_shown_without_their_tokens() {
         let url =
             url::Url::parse("https://oapi.dingtalk.com/robot/send?access_token=SECRET").unwrap();
-        assert_eq!(redact_url(&url), "https://oapi.dingtalk.com/robot/send");
+        assert_eq!(redact_url(&url), "https://oapi.dingtalk.com/…");
+        let slack = url::Url::parse("https://hooks.slack.com/services/T0/B0/PATHTOKEN").unwrap();
+        assert_eq!(redact_url(&slack), "https://hooks.slack.com/…");
+        let bare = url::Url::parse("http://127.0.0.1:9000/").unwrap();
+        assert_eq!(redact_url(&bare), "http://127.0.0.1:9000");
     }
 
     #[test]

@@ -85,7 +85,7 @@ impl Alerting {
                 state: "Stable".into(),
             }),
         };
-        self.notifier.send(channel, &message, now).await
+        self.notifier.send(channel, &message, &format!("test-{now}"), now).await
     }
 }
 
@@ -337,7 +337,7 @@ async fn deliver_one(alerting: &Alerting, delivery: &Delivery) -> Result<bool, S
         None => Err(format!("there is no channel {:?} (deleted?)", delivery.channel)),
         Some(channel) => alerting
             .notifier
-            .send(&channel.definition, &delivery.message, now)
+            .send(&channel.definition, &delivery.message, &delivery.id, now)
             .await
             .map_err(|e| e.to_string()),
     };

@@ -56,6 +56,16 @@ impl LoginLimiter {
         }
     }
 
+    /// Counts an attempt as failed before it is checked, unless `key` must wait (then how long):
+    /// parallel guesses each take a place, so no more than `max` are ever checked at once.
+    pub fn reserve(&mut self, key: Key, now: Millis) -> Result<(), Millis> {
+        if let Some(wait) = self.blocked(&key, now) {
+            return Err(wait);
+        }
+        self.failed(key, now);
+        Ok(())
+    }
+
     pub fn succeeded(&mut self, key: &Key) {
         self.failures.remove(key);
     }
@@ -79,6 +89,15 @@ mod tests {
         assert_eq!(limiter.blocked(&key("a"), 3_000), Some(57_000));
         assert_eq!(limiter.blocked(&key("b"), 3_000), None, "per user");
         assert_eq!(limiter.blocked(&key("a"), 60_000), None, "the oldest failure left the window");
+    }
+
+    #[test]
+    fn reserved_attempts_count_before_they_are_checked() {
+        let mut limiter = LoginLimiter::new(3, 60_000);
+        let outcomes: Vec<bool> = (0..10).map(|_| limiter.reserve(key("a"), 5).is_ok()).collect();
+        assert_eq!(outcomes.iter().filter(|ok| **ok).count(), 3, "{outcomes:?}");
+        limiter.succeeded(&key("a"));
+        assert!(limiter.reserve(key("a"), 6).is_ok(), "a success gives the places back");
     }
 
     #[test]

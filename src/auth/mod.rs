@@ -175,13 +175,41 @@ pub struct Action<'a> {
     pub object: Option<&'a str>,
 }
 
+/// How long the one-time setup link stays usable after start-up (a restart logs a new one).
+pub const SETUP_LINK_TTL: Millis = 24 * 3600 * 1000;
+
+/// The one-time link that creates the first admin.
+#[derive(Clone)]
+struct SetupLink {
+    token: String,
+    expires_at: Millis,
+}
+
+impl std::fmt::Debug for SetupLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SetupLink").field("expires_at", &self.expires_at).finish_non_exhaustive()
+    }
+}
+
+impl SetupLink {
+    fn opens(&self, token: &str, now: Millis) -> bool {
+        now < self.expires_at && same_secret(&self.token, token)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Auth {
     store: Store,
     config: AuthConfig,
     limiter: Arc<Mutex<LoginLimiter>>,
-    setup_token: Arc<Mutex<Option<String>>>,
+    setup_token: Arc<Mutex<Option<SetupLink>>>,
+    /// Password checks in flight at once (argon2 takes 19 MiB each).
+    hashing: Arc<tokio::sync::Semaphore>,
 }
+
+/// Password checks that may run at once, and how long a login waits for its turn.
+const HASHING_AT_ONCE: usize = 2;
+const HASHING_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl Auth {
     pub fn new(store: Store, config: AuthConfig) -> Self {
@@ -189,7 +217,13 @@ impl Auth {
             config.max_login_failures,
             i64::try_from(config.login_lockout.as_millis()).unwrap_or(i64::MAX),
         );
-        Auth { store, config, limiter: Arc::new(Mutex::new(limiter)), setup_token: Arc::default() }
+        Auth {
+            store,
+            config,
+            limiter: Arc::new(Mutex::new(limiter)),
+            setup_token: Arc::default(),
+            hashing: Arc::new(tokio::sync::Semaphore::new(HASHING_AT_ONCE)),
+        }
     }
 
     pub fn config(&self) -> &AuthConfig {
@@ -217,14 +251,14 @@ impl Auth {
         }
         let token = random_token();
         if let Ok(mut slot) = self.setup_token.lock() {
-            *slot = Some(token.clone());
+            *slot = Some(SetupLink { token: token.clone(), expires_at: now + SETUP_LINK_TTL });
         }
         Ok(Some(token))
     }
 
     /// The token of the pending setup link (the log shows the link; tests read it here).
     pub fn pending_setup_token(&self) -> Option<String> {
-        self.setup_token.lock().ok().and_then(|slot| slot.clone())
+        self.setup_token.lock().ok().and_then(|slot| slot.as_ref().map(|l| l.token.clone()))
     }
 
     /// Whether the first admin still has to be created through the setup link.
@@ -232,11 +266,18 @@ impl Auth {
         self.setup_token.lock().is_ok_and(|slot| slot.is_some())
     }
 
-    /// Whether `token` is the pending setup link's (compared in constant time); a used link
-    /// is no longer valid.
-    pub fn setup_link_valid(&self, token: &str) -> bool {
-        let expected = self.setup_token.lock().ok().and_then(|slot| slot.clone());
-        expected.is_some_and(|e| same_secret(&e, token))
+    /// Whether `token` is the pending setup link's (compared in constant time) and the link has
+    /// not expired; a used link is no longer valid.
+    pub fn setup_link_valid(&self, token: &str, now: Millis) -> bool {
+        self.setup_token
+            .lock()
+            .is_ok_and(|slot| slot.as_ref().is_some_and(|link| link.opens(token, now)))
+    }
+
+    /// Takes the pending link if `token` opens it: only one caller ever gets it.
+    fn take_setup_link(&self, token: &str, now: Millis) -> Option<SetupLink> {
+        let mut slot = self.setup_token.lock().ok()?;
+        slot.take_if(|link| link.opens(token, now))
     }
 
     /// Creates the first admin through the one-time setup link and logs them in.
@@ -247,12 +288,17 @@ impl Auth {
         password: &str,
         now: Millis,
     ) -> Result<NewSession, AuthError> {
-        if !self.setup_link_valid(token) || self.store.user_count().await? > 0 {
+        // Taken before anything else, so two requests racing with the link make one admin.
+        let link = self.take_setup_link(token, now).ok_or(AuthError::BadSetupToken)?;
+        if self.store.user_count().await? > 0 {
             return Err(AuthError::BadSetupToken);
         }
-        self.create_user(username, password, Role::Admin, now).await?;
-        if let Ok(mut slot) = self.setup_token.lock() {
-            *slot = None;
+        if let Err(e) = self.create_user(username, password, Role::Admin, now).await {
+            // A refused name or password: the link stays usable.
+            if let Ok(mut slot) = self.setup_token.lock() {
+                *slot = Some(link);
+            }
+            return Err(e);
         }
         self.start_session(username, now).await
     }
@@ -265,21 +311,33 @@ impl Auth {
         remote: &str,
         now: Millis,
     ) -> Result<NewSession, AuthError> {
-        let key = (username.to_owned(), remote.to_owned());
-        if let Some(wait) = self.limiter.lock().ok().and_then(|l| l.blocked(&key, now)) {
+        // Names have no spaces: " root" and "ROOT" are the same account to the throttle, and
+        // each attempt is counted before its password is checked (parallel guesses included).
+        let username = username.trim();
+        let key = (username.to_lowercase(), remote.to_owned());
+        let reserved = match self.limiter.lock() {
+            Ok(mut limiter) => limiter.reserve(key.clone(), now),
+            Err(_) => Ok(()),
+        };
+        if let Err(wait) = reserved {
             return Err(AuthError::Throttled((wait + 999) / 1000));
         }
         let user = self.store.user(username).await?;
         let hash =
             user.as_ref().map_or_else(|| decoy_hash().to_owned(), |u| u.password_hash.clone());
         let password = password.to_owned();
-        let matches = tokio::task::spawn_blocking(move || verify_password(&hash, &password))
+        // Each check takes 19 MiB and a core for a while: a few at a time, whatever arrives.
+        let permit = tokio::time::timeout(HASHING_WAIT, self.hashing.clone().acquire_owned())
             .await
-            .unwrap_or(false);
+            .map_err(|_| AuthError::Throttled(1))?
+            .map_err(|_| AuthError::Throttled(1))?;
+        let matches = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            verify_password(&hash, &password)
+        })
+        .await
+        .unwrap_or(false);
         if !matches || user.is_none() {
-            if let Ok(mut limiter) = self.limiter.lock() {
-                limiter.failed(key, now);
-            }
             return Err(AuthError::BadCredentials);
         }
         if let Ok(mut limiter) = self.limiter.lock() {

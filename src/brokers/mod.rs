@@ -12,6 +12,46 @@ use std::time::Duration;
 
 use crate::domain::{ClusterSnapshot, Millis};
 
+/// The body of an HTTP answer, refused once it passes `max` bytes (no more is read).
+pub(crate) async fn read_body_capped(
+    response: reqwest::Response,
+    max: usize,
+) -> Result<Vec<u8>, String> {
+    if response.content_length().is_some_and(|n| n > max as u64) {
+        return Err(format!("the answer is larger than {max} bytes"));
+    }
+    let mut body = Vec::new();
+    let mut response = response;
+    while let Some(chunk) =
+        response.chunk().await.map_err(|e| crate::telemetry::error_chain(&e.without_url()))?
+    {
+        if body.len() + chunk.len() > max {
+            return Err(format!("the answer is larger than {max} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Reads a frame body of the `length` a peer announced (already checked against a cap), growing
+/// the buffer as bytes arrive: a peer that announces 64 MiB and sends ten bytes costs ten bytes,
+/// not 64 MiB.
+pub(crate) async fn read_announced<R>(reader: &mut R, length: usize) -> std::io::Result<Vec<u8>>
+where
+    R: tokio::io::AsyncRead + Unpin,
+{
+    use tokio::io::AsyncReadExt;
+    let mut frame = Vec::with_capacity(length.min(64 * 1024));
+    let read = reader.take(length as u64).read_to_end(&mut frame).await?;
+    if read < length {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            format!("the peer closed the connection after {read} of {length} announced bytes"),
+        ));
+    }
+    Ok(frame)
+}
+
 pub use clients::ClusterClient;
 
 /// Why a poll of a cluster failed. The message is shown to operators as it is.
@@ -57,5 +97,19 @@ impl<A: ClusterAdapter> ClusterAdapter for std::sync::Arc<A> {
         now: Millis,
     ) -> impl Future<Output = Result<ClusterSnapshot, AdapterError>> + Send {
         A::snapshot(self, now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn an_announced_frame_is_read_as_it_arrives_and_a_short_one_is_an_error() {
+        let mut whole: &[u8] = b"0123456789";
+        assert_eq!(super::read_announced(&mut whole, 4).await.unwrap(), b"0123");
+        // A peer that announces 64 MiB and sends ten bytes: an error, and no 64 MiB buffer.
+        let mut short: &[u8] = b"0123456789";
+        let error = super::read_announced(&mut short, 64 * 1024 * 1024).await.unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::UnexpectedEof);
+        assert!(error.to_string().contains("after 10 of 67108864"), "{error}");
     }
 }

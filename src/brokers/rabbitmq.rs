@@ -36,9 +36,21 @@ struct QueuePage {
     page_count: usize,
 }
 
+/// Largest management-API answer read (5,000 queues with Osprey's columns take about 2 MB).
+const MAX_ANSWER_BYTES: usize = 256 * 1024 * 1024;
+
 /// A path segment with `/` and every other reserved character escaped (the default vhost is `/`).
-fn encode(segment: &str) -> String {
-    url::form_urlencoded::byte_serialize(segment.as_bytes()).collect::<String>().replace('+', "%20")
+/// `.` and `..` are refused: URL normalisation would drop them (escaped or not) and the request
+/// would reach another management path.
+fn encode(segment: &str) -> Result<String, AdapterError> {
+    if segment == "." || segment == ".." {
+        return Err(AdapterError::Config(format!(
+            "{segment:?} cannot be named in a management API path"
+        )));
+    }
+    Ok(url::form_urlencoded::byte_serialize(segment.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20"))
 }
 
 /// A message to publish through the management API.
@@ -224,6 +236,14 @@ impl RabbitAdapter {
         Ok(RabbitAdapter { cluster: String::new(), http, base, settings })
     }
 
+    /// An answer's body as text, at most [`MAX_ANSWER_BYTES`].
+    async fn body_of(&self, response: reqwest::Response) -> Result<String, AdapterError> {
+        let bytes = crate::brokers::read_body_capped(response, MAX_ANSWER_BYTES)
+            .await
+            .map_err(|e| AdapterError::Protocol(format!("{}: {e}", self.base)))?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
     async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, AdapterError> {
         let url = format!("{}{path}", self.base);
         let response = self
@@ -240,7 +260,7 @@ impl RabbitAdapter {
                 self.settings.username
             )));
         }
-        let body = response.text().await.map_err(|e| AdapterError::Unreachable(e.to_string()))?;
+        let body = self.body_of(response).await?;
         if !status.is_success() {
             let excerpt: String = body.chars().take(200).collect();
             return Err(AdapterError::Protocol(format!("GET {path} answered {status}: {excerpt}")));
@@ -278,7 +298,7 @@ impl RabbitAdapter {
             .await
             .map_err(|e| self.transport_error(&e))?;
         let status = response.status();
-        let text = response.text().await.map_err(|e| AdapterError::Unreachable(e.to_string()))?;
+        let text = self.body_of(response).await?;
         if !status.is_success() {
             let reason = serde_json::from_str::<serde_json::Value>(&text)
                 .ok()
@@ -294,7 +314,7 @@ impl RabbitAdapter {
     pub async fn publish(&self, message: &Publish) -> Result<bool, AdapterError> {
         let exchange = if message.exchange.is_empty() { "amq.default" } else { &message.exchange };
         let path =
-            format!("/api/exchanges/{}/{}/publish", encode(&message.vhost), encode(exchange));
+            format!("/api/exchanges/{}/{}/publish", encode(&message.vhost)?, encode(exchange)?);
         let mut properties = message.properties.clone();
         if !message.headers.is_empty() {
             properties.insert("headers".into(), serde_json::json!(message.headers));
@@ -317,7 +337,7 @@ impl RabbitAdapter {
         queue: &str,
         count: usize,
     ) -> Result<Vec<Peeked>, AdapterError> {
-        let path = format!("/api/queues/{}/{}/get", encode(vhost), encode(queue));
+        let path = format!("/api/queues/{}/{}/get", encode(vhost)?, encode(queue)?);
         let body = serde_json::json!({
             "count": count.clamp(1, 100),
             "ackmode": "ack_requeue_true",
@@ -346,7 +366,7 @@ impl RabbitAdapter {
             #[serde(default)]
             consumer_details: Vec<ConsumerDetail>,
         }
-        let path = format!("/api/queues/{}/{}", encode(vhost), encode(queue));
+        let path = format!("/api/queues/{}/{}", encode(vhost)?, encode(queue)?);
         let details: Details = self.get(&format!("{path}?columns=consumer_details")).await?;
         let bindings: Vec<Binding> = self.get(&format!("{path}/bindings")).await?;
         Ok(QueueLinks { consumers: details.consumer_details, bindings })
@@ -442,6 +462,18 @@ impl super::ClusterAdapter for RabbitAdapter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn dot_segments_are_refused_and_the_default_vhost_is_escaped() {
+        // `/api/queues/../x` reaches `/api/x` once normalised, escaped or not.
+        for name in [".", ".."] {
+            let refused = encode(name).unwrap_err().to_string();
+            assert!(refused.contains("cannot be named"), "{refused}");
+        }
+        assert_eq!(encode("/").unwrap(), "%2F");
+        assert_eq!(encode("a b.c").unwrap(), "a%20b.c");
+        assert_eq!(encode("...").unwrap(), "...", "only the dot segments are special");
+    }
 
     #[test]
     fn queues_read_backlog_and_rates_from_the_management_json() {

@@ -91,6 +91,9 @@ pub struct AlertsConfig {
     /// A delivery still failing this long after its notice is given up and shown as failed.
     #[serde(with = "duration_text")]
     pub give_up_after: Duration,
+    /// Environment variables a channel made in the UI or API may read as `${NAME}`; channels
+    /// from this file may read any.
+    pub env_allowlist: Vec<String>,
     pub channels: Vec<ChannelDef>,
     pub rules: Vec<RuleDef>,
 }
@@ -103,6 +106,7 @@ impl Default for AlertsConfig {
             retry_initial,
             retry_max: defaults::retry_max_for(retry_initial),
             give_up_after: Duration::from_secs(3 * 24 * 3600),
+            env_allowlist: Vec::new(),
             channels: Vec::new(),
             rules: Vec::new(),
         }

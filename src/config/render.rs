@@ -208,6 +208,9 @@ impl Config {
         line(
             "# an environment variable as ${NAME} (at each delivery; never stored in the database).",
         );
+        line("# Channels made in the UI or the API may read only the variables listed here.");
+        let names: Vec<String> = alerts.env_allowlist.iter().map(|n| q(n)).collect();
+        line(&format!("env_allowlist = [{}]", names.join(", ")));
         line("#");
         if alerts.channels.is_empty() {
             for example in EXAMPLE_CHANNELS.lines() {

@@ -8,6 +8,8 @@ use crate::brokers::kafka::actions::OutgoingMessage;
 
 /// Most copies one send may make.
 pub const MAX_COPIES: usize = 1_000;
+/// Most bytes the copies of one send may take together (a thousand 2 MB copies would be 2 GB).
+pub const MAX_SEND_BYTES: usize = 32 * 1024 * 1024;
 
 /// What a person asks to send.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -51,6 +53,23 @@ pub fn expand(request: &SendRequest, max_bytes: usize) -> Result<Vec<OutgoingMes
         + request.headers.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
     if template > max_bytes {
         return Err(too_big(template, max_bytes));
+    }
+    let digits = count.to_string().len();
+    let placeholders = [request.key.as_deref(), request.value.as_deref()]
+        .into_iter()
+        .flatten()
+        .chain(request.headers.iter().flat_map(|(k, v)| [k.as_str(), v.as_str()]))
+        .map(|text| text.matches("{{i}}").count())
+        .sum::<usize>();
+    let largest = template + placeholders * digits.saturating_sub(5);
+    if largest.saturating_mul(count) > MAX_SEND_BYTES {
+        return Err(Refused::field(
+            "count",
+            format!(
+                "{count} copies of {largest} bytes take more than {} MiB: send fewer or smaller",
+                MAX_SEND_BYTES / (1024 * 1024)
+            ),
+        ));
     }
     let fill = |text: &str, i: usize| text.replace("{{i}}", &i.to_string()).into_bytes();
     let messages: Vec<OutgoingMessage> = (1..=count)
@@ -117,5 +136,15 @@ mod tests {
             ..SendRequest::default()
         };
         assert_eq!(expand(&huge, 1_000).unwrap_err().field, Some("value"));
+        // Each copy fits, all of them together do not: refused before any is built.
+        let many = SendRequest {
+            value: Some("x".repeat(1024 * 1024)),
+            count: Some(MAX_COPIES),
+            ..SendRequest::default()
+        };
+        let refused = expand(&many, 2 * 1024 * 1024).unwrap_err();
+        assert_eq!(refused.field, Some("count"), "{refused}");
+        let fine = SendRequest { count: Some(30), ..many };
+        assert_eq!(expand(&fine, 2 * 1024 * 1024).unwrap().len(), 30);
     }
 }

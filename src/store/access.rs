@@ -290,13 +290,15 @@ impl Store {
         sqlx::query(&sql)
             .bind(&entry.id)
             .bind(entry.at)
-            .bind(&entry.actor)
-            .bind(&entry.action)
-            .bind(entry.cluster.as_deref())
+            // Each text is bounded to its column: a refused login's actor is whatever name was typed (2 MB of
+            // it would fill SQLite, and PostgreSQL and MySQL would refuse the row).
+            .bind(super::alerts::bounded(&entry.actor, 64))
+            .bind(super::alerts::bounded(&entry.action, 64))
+            .bind(entry.cluster.as_deref().map(|c| super::alerts::bounded(c, 64)))
             .bind(entry.object.as_deref().map(|o| super::alerts::bounded(o, 512)))
             .bind(&entry.result)
             .bind(entry.detail.as_deref().map(|d| super::alerts::bounded(d, 2000)))
-            .bind(entry.remote.as_deref())
+            .bind(entry.remote.as_deref().map(|r| super::alerts::bounded(r, 64)))
             .execute(&self.pool)
             .await?;
         Ok(())

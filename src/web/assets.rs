@@ -7,6 +7,8 @@ use axum::response::{IntoResponse, Response};
 
 /// Part of every asset URL, so a new release never meets a stale cached file.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// The cache life of a versioned asset.
+pub const CACHE_FOREVER: &str = "public, max-age=31536000, immutable";
 
 const FILES: &[(&str, &str, &[u8])] = &[
     ("app.css", "text/css; charset=utf-8", include_bytes!("../../static/app.css")),
@@ -25,14 +27,10 @@ const FILES: &[(&str, &str, &[u8])] = &[
 
 pub async fn serve(Path((_version, file)): Path<(String, String)>) -> Response {
     match FILES.iter().find(|(name, _, _)| *name == file) {
-        Some((_, content_type, body)) => (
-            [
-                (header::CONTENT_TYPE, *content_type),
-                (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
-            ],
-            *body,
-        )
-            .into_response(),
+        Some((_, content_type, body)) => {
+            ([(header::CONTENT_TYPE, *content_type), (header::CACHE_CONTROL, CACHE_FOREVER)], *body)
+                .into_response()
+        }
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }

@@ -113,9 +113,12 @@ fn api() -> Router<AppState> {
 
 pub fn app(state: AppState, server: &ServerConfig) -> Router {
     let static_files = match &server.static_dir {
-        Some(dir) => {
-            Router::new().nest_service(&format!("/static/{}", assets::VERSION), ServeDir::new(dir))
-        }
+        Some(dir) => Router::new()
+            .nest_service(&format!("/static/{}", assets::VERSION), ServeDir::new(dir))
+            .layer(SetResponseHeaderLayer::if_not_present(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static(assets::CACHE_FOREVER),
+            )),
         None => Router::new().route("/static/{version}/{*file}", get(assets::serve)),
     };
     Router::new()
@@ -143,6 +146,16 @@ pub fn app(state: AppState, server: &ServerConfig) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
+        ))
+        // Pages and API answers hold what a login let through: no cache keeps them (the
+        // versioned static files say otherwise for themselves).
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
         ))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

@@ -671,7 +671,7 @@ async fn switch_language(
     let lang = Lang::from_code(&code).unwrap_or(Lang::En);
     let back = params
         .back
-        .filter(|b| b.starts_with('/') && !b.starts_with("//") && !b.contains('\\'))
+        .filter(|b| crate::web::view::is_local_path(b))
         .unwrap_or_else(|| "/".to_owned());
     let cookie =
         format!("{LANG_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax; HttpOnly", lang.code());

@@ -205,6 +205,19 @@ impl ErrorPage {
     }
 }
 
+/// Whether `back` (a redirect target from a query string) is a path on this site: one leading
+/// `/`, no whitespace, control character or backslash anywhere (browsers drop tabs and newlines,
+/// so `/<tab>/evil.example` would become `//evil.example`), and it resolves against this site to
+/// this site.
+pub fn is_local_path(back: &str) -> bool {
+    let plain = back.starts_with('/')
+        && !back.starts_with("//")
+        && !back.chars().any(|c| c.is_whitespace() || c.is_control() || c == '\\');
+    let site = url::Url::parse("http://osprey.invalid/").ok();
+    let resolved = site.and_then(|site| site.join(back).ok());
+    plain && resolved.is_some_and(|r| r.host_str() == Some("osprey.invalid"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,5 +235,24 @@ mod tests {
         let chrome = Chrome::new(Lang::En, "/".into(), Some("r"), &Principal::anonymous());
         assert!(!chrome.lists_queues(), "no kind known: topics");
         assert!(chrome.kind(ClusterKind::Rabbitmq).lists_queues());
+    }
+
+    #[test]
+    fn redirects_go_only_to_paths_on_this_site() {
+        for local in ["/", "/clusters/a?tab=1", "/clusters/%2Fodd"] {
+            assert!(is_local_path(local), "{local}");
+        }
+        for away in [
+            "//evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/ /evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "evil.example",
+            "",
+        ] {
+            assert!(!is_local_path(away), "{away:?}");
+        }
     }
 }

@@ -119,6 +119,16 @@ async fn wrong_passwords_are_refused_then_throttled_and_audited() {
         5,
         "every refused login is in the audit log"
     );
+    // A name of any length is refused and audited, cut to the column's size.
+    let long = "x".repeat(100_000);
+    assert_eq!(login(&app, &long, "whatever").await.unwrap_err(), StatusCode::UNAUTHORIZED);
+    let entries = audit(&app).await;
+    let newest = &entries[0];
+    assert_eq!(
+        (newest["action"].as_str(), newest["result"].as_str()),
+        (Some("login"), Some("denied"))
+    );
+    assert!(newest["actor"].as_str().unwrap().chars().count() <= 64, "{}", newest["actor"]);
     app.stop().await;
 }
 
@@ -405,5 +415,133 @@ async fn admin_buttons_show_only_to_roles_that_may_use_them() {
     assert!(form.contains("Log in first") && !form.contains("Something went wrong"), "{form}");
     let (status, _) = page(viewer, "/alerts/channels/new").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pages_are_never_cached_and_redirects_stay_on_this_site() {
+    let (app, _dir) = locked_app().await;
+    let (cookie, _) = login(&app, "root", "root-password-1").await.unwrap();
+    let page = app
+        .anonymous()
+        .get(format!("{}/", app.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(page.headers()["cache-control"], "no-store");
+    assert_eq!(page.headers()["referrer-policy"], "same-origin");
+    assert_eq!(page.headers()["x-content-type-options"], "nosniff");
+    let asset = app
+        .anonymous()
+        .get(format!("{}/static/{}/app.css", app.base, env!("CARGO_PKG_VERSION")))
+        .send()
+        .await
+        .unwrap();
+    assert!(asset.headers()["cache-control"].to_str().unwrap().contains("immutable"));
+
+    // A tab in the path is dropped by browsers: `/\t/evil.example` would leave the site.
+    let no_redirects =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    for back in ["/%09/evil.example", "//evil.example", "/%0a/evil.example"] {
+        let switched =
+            no_redirects.get(format!("{}/lang/zh?back={back}", app.base)).send().await.unwrap();
+        assert_eq!(switched.headers()["location"], "/", "back={back}");
+    }
+    let login_next = no_redirects
+        .post(format!("{}/login", app.base))
+        .form(&[
+            ("username", "root"),
+            ("password", "root-password-1"),
+            ("next", "/\t/evil.example"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login_next.headers()["location"], "/", "login's next");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_setup_link_makes_one_admin_however_many_race_for_it_and_expires() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = sqlite_config(&dir, vec![]);
+    config.auth.anonymous_read = false;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let running = osprey::app::start(config, listener).await.unwrap();
+    let base = format!("http://{}", running.addr);
+    let token = running.auth.pending_setup_token().expect("a setup link");
+    let now = osprey::clock::now_millis();
+    assert!(running.auth.setup_link_valid(&token, now));
+    assert!(
+        !running.auth.setup_link_valid(&token, now + osprey::auth::SETUP_LINK_TTL + 1),
+        "the link expires"
+    );
+    assert!(!format!("{:?}", running.auth).contains(&token), "Debug never shows the token");
+
+    let client =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let attempts = (0..8).map(|i| {
+        let (client, base, token) = (client.clone(), base.clone(), token.clone());
+        async move {
+            let form = [
+                ("token", token),
+                ("username", format!("racer{i}")),
+                ("password", "racer-admin-pw".to_string()),
+                ("password2", "racer-admin-pw".to_string()),
+            ];
+            client.post(format!("{base}/setup")).form(&form).send().await.unwrap().status()
+        }
+    });
+    let statuses = futures::future::join_all(attempts).await;
+    assert_eq!(
+        statuses.iter().filter(|s| **s == StatusCode::SEE_OTHER).count(),
+        1,
+        "one admin: {statuses:?}"
+    );
+    running.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn parallel_guesses_are_counted_before_they_are_checked_and_names_are_trimmed() {
+    let (app, _dir) = locked_app().await;
+    let guesses = (0..10).map(|i| {
+        let app = &app;
+        async move { login(app, "root", &format!("guess-{i}")).await.unwrap_err() }
+    });
+    let statuses = futures::future::join_all(guesses).await;
+    let checked = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+    assert!(checked <= 3, "at most max_login_failures guesses are checked: {statuses:?}");
+    assert!(
+        statuses
+            .iter()
+            .all(|s| [StatusCode::UNAUTHORIZED, StatusCode::TOO_MANY_REQUESTS].contains(s))
+    );
+    // The same account with spaces or capitals is the same account to the throttle.
+    for name in [" root", "ROOT", "root  "] {
+        assert_eq!(
+            login(&app, name, "root-password-1").await.unwrap_err(),
+            StatusCode::TOO_MANY_REQUESTS,
+            "{name:?}"
+        );
+    }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_login_posted_from_another_site_is_refused() {
+    let (app, _dir) = locked_app().await;
+    let form = [("username", "root"), ("password", "root-password-1")];
+    let url = format!("{}/login", app.base);
+    let client = app.anonymous();
+    let forged = client.post(&url).header("origin", "https://evil.example").form(&form);
+    assert_eq!(forged.send().await.unwrap().status(), StatusCode::FORBIDDEN);
+    let fetched = client.post(&url).header("sec-fetch-site", "cross-site").form(&form);
+    assert_eq!(fetched.send().await.unwrap().status(), StatusCode::FORBIDDEN);
+    let own = client.post(&url).header("origin", app.base.as_str()).form(&form);
+    let own = own.send().await.unwrap();
+    assert!(own.status().is_redirection(), "{}", own.status());
+    assert!(audit(&app).await.iter().any(|e| e["action"] == "origin.check"));
     app.stop().await;
 }

@@ -318,6 +318,10 @@ async fn a_lagging_group_gets_one_firing_and_one_resolved_notice_per_channel() {
     assert_eq!(json["threshold"], json!(10.0));
     assert_eq!(headers["x-team"], "data");
     assert!(headers["x-osprey-signature"].to_str().unwrap().starts_with("sha256="));
+    // The delivery's id, for a receiver to drop a repeat (delivery is at least once).
+    let delivery = headers["x-osprey-delivery"].to_str().unwrap().to_owned();
+    let incidents = app.json("/api/v1/alerts").await.to_string();
+    assert!(!delivery.is_empty() && incidents.contains(&delivery), "{delivery} in {incidents}");
 
     // Messages keep arriving, the group stays behind: no second notice before the repeat
     // interval.
@@ -699,5 +703,109 @@ async fn e_mail_goes_out_over_starttls_and_implicit_tls() {
     );
     let plain = test("plain-to-tls").await;
     assert_eq!(plain["ok"], false, "a server that requires STARTTLS refuses plain text: {plain}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn channel_tokens_and_header_values_are_shown_only_to_admins() {
+    let toml = r#"
+        [[alerts.channels]]
+        name = "hook"
+        kind = "webhook"
+        url = "https://hooks.slack.com/services/T0/B0/PATHTOKEN?key=QUERYTOKEN"
+        format = "slack"
+        headers = { "Authorization" = "Bearer HEADERTOKEN" }
+        "#;
+    let app = TestApp::from_toml(toml, vec![]).await;
+    let anonymous = reqwest::Client::new();
+    for path in ["/api/v1/alert-channels", "/api/v1/alert-channels/hook", "/alerts/channels"] {
+        let response = anonymous.get(format!("{}{path}", app.base)).send().await.unwrap();
+        assert!(response.status().is_success(), "{path}: {}", response.status());
+        let text = response.text().await.unwrap();
+        for token in ["PATHTOKEN", "QUERYTOKEN", "HEADERTOKEN"] {
+            assert!(!text.contains(token), "{path} shows {token} to a reader: {text}");
+        }
+        assert!(text.contains("hooks.slack.com"), "{path} still says where it points");
+    }
+    let definition = app.json("/api/v1/alert-channels/hook").await;
+    assert!(definition["url"].as_str().unwrap().contains("PATHTOKEN"), "{definition}");
+    assert_eq!(definition["headers"]["Authorization"], "Bearer HEADERTOKEN", "{definition}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn channels_made_in_the_api_read_only_allowed_variables_and_errors_never_echo_them() {
+    // SAFETY: the variables are this test's own; nothing else reads or writes them.
+    unsafe {
+        std::env::set_var("OSPREY_TEST_ALLOWED_HOOK", "http://127.0.0.1:9/hook");
+        std::env::set_var("OSPREY_TEST_FORBIDDEN", "postgres://u:SECRETVALUE@db/x");
+        std::env::set_var("OSPREY_TEST_BAD_HOOK", "not a url SECRETVALUE");
+    }
+    let toml = r#"
+        [alerts]
+        env_allowlist = ["OSPREY_TEST_ALLOWED_HOOK"]
+        [[alerts.channels]]
+        name = "from-config"
+        kind = "webhook"
+        url = "${OSPREY_TEST_BAD_HOOK}"
+        "#;
+    let app = TestApp::from_toml(toml, vec![]).await;
+    let hook = |name: &str, url: &str| json!({ "name": name, "kind": "webhook", "url": url });
+    let (code, refused) = app
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/alert-channels",
+            hook("leaky", "${OSPREY_TEST_FORBIDDEN}"),
+        )
+        .await;
+    assert_eq!(code, 422, "{refused}");
+    let text = refused.to_string();
+    assert!(text.contains("env_allowlist") && !text.contains("SECRETVALUE"), "{text}");
+    let (code, made) = app
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/alert-channels",
+            hook("allowed", "${OSPREY_TEST_ALLOWED_HOOK}"),
+        )
+        .await;
+    assert_eq!(code, 201, "{made}");
+
+    // A config channel may read any variable, and its errors never repeat the value.
+    let (_, tested) = app
+        .call(reqwest::Method::POST, "/api/v1/alert-channels/from-config/test", Value::Null)
+        .await;
+    let error = tested["error"].as_str().unwrap_or_default();
+    assert!(error.contains("not a valid URL") && !error.contains("SECRETVALUE"), "{tested}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_webhook_that_redirects_fails_and_its_target_hears_nothing() {
+    let landed = Arc::new(AtomicU16::new(0));
+    let counter = landed.clone();
+    let receiver = axum::Router::new()
+        .route(
+            "/hop",
+            axum::routing::post(|| async { axum::response::Redirect::temporary("/landing") }),
+        )
+        .route(
+            "/landing",
+            axum::routing::post(move || {
+                let counter = counter.clone();
+                async move {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    "landed"
+                }
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hop", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, receiver).await });
+    let app = TestApp::from_toml(&hook_channel("hop", &url), vec![]).await;
+    let (_, tested) =
+        app.call(reqwest::Method::POST, "/api/v1/alert-channels/hop/test", Value::Null).await;
+    assert_eq!(tested["ok"], false, "{tested}");
+    assert!(tested["error"].as_str().unwrap().contains("307"), "{tested}");
+    assert_eq!(landed.load(Ordering::SeqCst), 0, "the headers went nowhere else");
     app.stop().await;
 }

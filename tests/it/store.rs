@@ -504,6 +504,11 @@ async fn alert_story(url: &str) {
     assert!(store.delete_silence("s1").await.unwrap());
     assert!(store.delete_alert_rule("lag").await.unwrap());
     assert!(store.alert_rules().await.unwrap().is_empty());
+    // A storm's Alerts page names more deliveries than one statement may bind (SQLite 32,766,
+    // PostgreSQL 65,535 parameters).
+    let many: Vec<String> = (0..70_000).map(|i| format!("missing-{i}")).collect();
+    assert!(store.attempts_of(&many).await.unwrap().is_empty());
+    assert!(store.deliveries_of(&many).await.unwrap().is_empty());
     store.close().await;
 }
 

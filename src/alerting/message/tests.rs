@@ -227,6 +227,28 @@ fn webhook_formats_have_their_expected_shape() {
 }
 
 #[test]
+fn broker_names_cannot_ping_or_link_in_chat_formats() {
+    let mut m = lag_message(MessageKind::Firing);
+    m.subject.group =
+        Some("<!channel> [pay](https://evil.example) <https://evil.example|x>".into());
+    let slack = m.webhook_body(WebhookFormat::Slack)["text"].as_str().unwrap().to_owned();
+    assert!(!slack.contains("<!channel>") && !slack.contains("<https://evil"), "{slack}");
+    assert!(slack.contains("&lt;!channel&gt;"), "{slack}");
+    for format in [WebhookFormat::Dingtalk, WebhookFormat::Wecom] {
+        let body = m.webhook_body(format);
+        let text =
+            body["markdown"]["text"].as_str().or(body["markdown"]["content"].as_str()).unwrap();
+        assert!(!text.contains("[pay](https://evil.example)"), "{text}");
+        assert!(text.contains("\\[pay\\](https://evil.example)"), "{text}");
+        assert!(!text.contains("<!channel>"), "{text}");
+    }
+    let mut newline = lag_message(MessageKind::Firing);
+    newline.subject.group = Some("a\n# fake heading".into());
+    let wecom = newline.webhook_body(WebhookFormat::Wecom)["markdown"]["content"].to_string();
+    assert!(!wecom.contains("\\n# fake"), "a name cannot start a line: {wecom}");
+}
+
+#[test]
 fn the_stored_message_reads_back() {
     let m = lag_message(MessageKind::Reminder);
     let back: AlertMessage = serde_json::from_str(&serde_json::to_string(&m).unwrap()).unwrap();

@@ -411,8 +411,8 @@ async fn read_frame(stream: &mut TcpStream, address: &str) -> Result<Command, Fa
     if length < 4 {
         return Err(garbage(FrameError::Short).into());
     }
-    let mut frame = vec![0u8; length];
-    stream.read_exact(&mut frame).await.map_err(|e| io_error(address, &e))?;
+    let frame =
+        crate::brokers::read_announced(stream, length).await.map_err(|e| io_error(address, &e))?;
     Command::decode(&frame).map_err(|e| Failure::from(garbage(e)))
 }
 

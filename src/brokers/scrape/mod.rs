@@ -149,19 +149,7 @@ async fn capped_body(
     if !status.is_success() {
         return Err(format!("{url} answered {status}"));
     }
-    if response.content_length().is_some_and(|n| n > max as u64) {
-        return Err(format!("{url}: the answer is larger than {max} bytes"));
-    }
-    let mut body = Vec::new();
-    let mut stream = response.bytes_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|e| format!("{url}: {}", crate::telemetry::error_chain(&e)))?;
-        if body.len() + chunk.len() > max {
-            return Err(format!("{url}: the answer is larger than {max} bytes"));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
+    crate::brokers::read_body_capped(response, max).await.map_err(|e| format!("{url}: {e}"))
 }
 
 async fn read_prometheus(http: &reqwest::Client, url: &str, max: usize) -> Result<Read, String> {

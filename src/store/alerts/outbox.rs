@@ -3,6 +3,9 @@
 
 use super::*;
 
+/// Most ids bound in one `IN (…)` list.
+const IDS_PER_QUERY: usize = 500;
+
 impl Store {
     /// Every saved (rule, subject) state, for the engine to continue from.
     pub async fn alert_states(
@@ -237,54 +240,57 @@ impl Store {
             .transpose()
     }
 
-    /// Deliveries of some incidents, in the order their notices were given.
+    /// Deliveries of some incidents, in the order their notices were given. Asked in chunks:
+    /// databases cap the parameters of one statement (SQLite 32,766, PostgreSQL 65,535) and a
+    /// storm's page can name more.
     pub async fn deliveries_of(&self, incidents: &[String]) -> Result<Vec<Delivery>, StoreError> {
-        if incidents.is_empty() {
-            return Ok(Vec::new());
+        let mut found = Vec::new();
+        for chunk in incidents.chunks(IDS_PER_QUERY) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let text = format!(
+                "{DELIVERY_COLUMNS} FROM alert_deliveries d WHERE d.incident IN ({marks}) \
+                 ORDER BY d.notice_at, d.channel"
+            );
+            let sql = self.dialect.sql(&text);
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                found.push(delivery(&row)?);
+            }
         }
-        let marks = vec!["?"; incidents.len()].join(", ");
-        let text = format!(
-            "{DELIVERY_COLUMNS} FROM alert_deliveries d WHERE d.incident IN ({marks}) \
-             ORDER BY d.notice_at, d.channel"
-        );
-        let sql = self.dialect.sql(&text);
-        let mut query = sqlx::query(&sql);
-        for id in incidents {
-            query = query.bind(id);
-        }
-        query.fetch_all(&self.pool).await?.iter().map(delivery).collect()
+        found.sort_by(|a, b| (a.notice_at, &a.channel).cmp(&(b.notice_at, &b.channel)));
+        Ok(found)
     }
 
-    /// Every attempt of some deliveries, oldest first.
+    /// Every attempt of some deliveries, oldest first (asked in chunks, as above).
     pub async fn attempts_of(&self, deliveries: &[String]) -> Result<Vec<Attempt>, StoreError> {
-        if deliveries.is_empty() {
-            return Ok(Vec::new());
-        }
-        let marks = vec!["?"; deliveries.len()].join(", ");
-        let text = format!(
-            "SELECT delivery, attempt, attempted_at, ok, error, millis FROM alert_attempts \
-             WHERE delivery IN ({marks}) ORDER BY delivery, attempt"
-        );
-        let sql = self.dialect.sql(&text);
-        let mut query = sqlx::query(&sql);
-        for id in deliveries {
-            query = query.bind(id);
-        }
-        query
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|row| {
-                Ok(Attempt {
+        let mut found = Vec::new();
+        for chunk in deliveries.chunks(IDS_PER_QUERY) {
+            let marks = vec!["?"; chunk.len()].join(", ");
+            let text = format!(
+                "SELECT delivery, attempt, attempted_at, ok, error, millis FROM alert_attempts \
+                 WHERE delivery IN ({marks}) ORDER BY delivery, attempt"
+            );
+            let sql = self.dialect.sql(&text);
+            let mut query = sqlx::query(&sql);
+            for id in chunk {
+                query = query.bind(id);
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                found.push(Attempt {
                     delivery: row.try_get(0)?,
                     attempt: row.try_get(1)?,
                     at: row.try_get(2)?,
                     ok: row.try_get::<i64, _>(3)? == 1,
                     error: row.try_get(4)?,
                     millis: row.try_get(5)?,
-                })
-            })
-            .collect()
+                });
+            }
+        }
+        found.sort_by(|a, b| (&a.delivery, a.attempt).cmp(&(&b.delivery, b.attempt)));
+        Ok(found)
     }
 
     /// Deletes incidents resolved before `before`, with their deliveries and attempts (they

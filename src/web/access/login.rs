@@ -19,9 +19,7 @@ pub(super) fn over_https(state: &AppState, parts_headers: &axum::http::HeaderMap
 
 /// Only paths on this site: `next` must not become an open redirect.
 pub(super) fn safe_next(next: Option<&str>) -> String {
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\'))
-        .unwrap_or("/")
-        .to_owned()
+    next.filter(|n| crate::web::view::is_local_path(n)).unwrap_or("/").to_owned()
 }
 
 #[derive(Template)]
@@ -160,7 +158,7 @@ pub(super) async fn setup_page(
     who: Principal,
     PageQuery(q): PageQuery<TokenParam>,
 ) -> Result<Response, PageError> {
-    if !state.auth.setup_link_valid(&q.token) {
+    if !state.auth.setup_link_valid(&q.token, now_millis()) {
         return Err(PageError(WebError::Auth(AuthError::BadSetupToken)));
     }
     Ok(render(&SetupPage {

@@ -120,6 +120,17 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
 
     let mut body = body;
     let changes = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+    // A browser sends cookies with a cross-site form too: no change (a login included) may come
+    // from another site. API tokens are never sent unasked, so they are not checked.
+    let public = state.alerting.settings.public_url.as_deref();
+    if changes && !matches!(principal.via, Via::Token) && is_cross_site(&parts.headers, public) {
+        let remote = remote_of(&parts);
+        let what = Action { action: "origin.check", cluster: None, object: Some(&path) };
+        auth.record(&principal, what, "denied", Some("cross-site request"), Some(&remote), now)
+            .await;
+        let error = WebError::Forbidden("changes are only accepted from Osprey's own pages".into());
+        return refuse(api, &mut parts, &principal, error).await;
+    }
     if let (true, Via::Session { csrf, .. }) = (changes, &principal.via) {
         let from_header =
             parts.headers.get("x-csrf-token").and_then(|v| v.to_str().ok()).map(str::to_owned);
@@ -160,6 +171,27 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
     }
     parts.extensions.insert(principal);
     next.run(Request::from_parts(parts, body)).await
+}
+
+/// Whether a request comes from another site: the browser says so (`Sec-Fetch-Site:
+/// cross-site`), or its `Origin` names another host than the one it was sent to (`Host`, a
+/// proxy's `X-Forwarded-Host`, or `alerts.public_url`'s).
+fn is_cross_site(headers: &axum::http::HeaderMap, public_url: Option<&str>) -> bool {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if text("sec-fetch-site") == Some("cross-site") {
+        return true;
+    }
+    let authority = |url: &url::Url| match (url.host_str(), url.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_owned(),
+        _ => String::new(),
+    };
+    let Some(origin) = text("origin") else { return false };
+    let Some(origin) = url::Url::parse(origin).ok().map(|o| authority(&o)) else { return true };
+    let public = public_url.and_then(|u| url::Url::parse(u).ok()).map(|u| authority(&u));
+    let ours =
+        [text("host").map(str::to_owned), text("x-forwarded-host").map(str::to_owned), public];
+    !ours.into_iter().flatten().any(|host| !host.is_empty() && host.eq_ignore_ascii_case(&origin))
 }
 
 /// Answers a request the middleware refuses: JSON for the API, the error page otherwise.
@@ -341,6 +373,44 @@ mod tests {
         assert_eq!(safe_next(Some("//evil.example")), "/");
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn requests_from_other_sites_are_told_apart() {
+        let headers = |pairs: &[(&'static str, &'static str)]| {
+            let mut map = axum::http::HeaderMap::new();
+            for (k, v) in pairs {
+                map.insert(*k, axum::http::HeaderValue::from_static(v));
+            }
+            map
+        };
+        assert!(
+            !is_cross_site(&headers(&[("host", "osprey:8080")]), None),
+            "no Origin: a script or curl"
+        );
+        assert!(!is_cross_site(
+            &headers(&[("host", "osprey:8080"), ("origin", "http://osprey:8080")]),
+            None
+        ));
+        assert!(!is_cross_site(&headers(&[("sec-fetch-site", "same-origin")]), None));
+        let proxied = [("host", "127.0.0.1:8080"), ("origin", "https://osprey.example.com")];
+        assert!(!is_cross_site(&headers(&proxied), Some("https://osprey.example.com/")));
+        let forwarded = [
+            ("host", "127.0.0.1:8080"),
+            ("x-forwarded-host", "osprey.example.com"),
+            ("origin", "https://osprey.example.com"),
+        ];
+        assert!(!is_cross_site(&headers(&forwarded), None));
+        assert!(is_cross_site(
+            &headers(&[("host", "osprey:8080"), ("origin", "https://evil.example")]),
+            None
+        ));
+        assert!(is_cross_site(
+            &headers(&[("host", "osprey:8080"), ("origin", "http://osprey:9090")]),
+            None
+        ));
+        assert!(is_cross_site(&headers(&[("host", "osprey:8080"), ("origin", "null")]), None));
+        assert!(is_cross_site(&headers(&[("sec-fetch-site", "cross-site")]), None));
     }
 
     #[test]

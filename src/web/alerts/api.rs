@@ -95,22 +95,28 @@ pub(super) async fn delete_rule_api(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub(super) fn redacted(c: Stored<ChannelDef>) -> Stored<ChannelDef> {
-    Stored { definition: c.definition.redacted(), ..c }
+/// A channel as `who` may see it: admins its definition with secrets hidden, everyone else
+/// also without the URL's path and query or header values (tokens live there).
+pub(super) fn shown_to(who: &Principal, c: Stored<ChannelDef>) -> Stored<ChannelDef> {
+    let definition =
+        if who.has(Role::Admin) { c.definition.redacted() } else { c.definition.for_viewers() };
+    Stored { definition, ..c }
 }
 
 pub(super) async fn channels_api(
     State(state): State<AppState>,
+    caller: Caller,
 ) -> Result<Json<Vec<Stored<ChannelDef>>>, ApiError> {
     let channels = state.store.alert_channels().await.map_err(WebError::from)?;
-    Ok(Json(channels.into_iter().map(redacted).collect()))
+    Ok(Json(channels.into_iter().map(|c| shown_to(&caller.who, c)).collect()))
 }
 
 pub(super) async fn channel_api(
     State(state): State<AppState>,
+    caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Json<Stored<ChannelDef>>, ApiError> {
-    Ok(Json(redacted(admin::channel(&state.store, &name).await?)))
+    Ok(Json(shown_to(&caller.who, admin::channel(&state.store, &name).await?)))
 }
 
 pub(super) async fn create_channel_api(
@@ -120,14 +126,16 @@ pub(super) async fn create_channel_api(
 ) -> Result<(StatusCode, Json<Stored<ChannelDef>>), ApiError> {
     let channel = body;
     let name = channel.name.clone();
+    let allowlist = &state.alerting.settings.env_allowlist;
     let what = Action { action: "alert_channel.save", cluster: None, object: Some(&name) };
     let saved = caller
         .act(&state, Role::Admin, what, async {
-            admin::save_channel(&state.store, channel, None, now_millis()).await
+            admin::save_channel(&state.store, channel, None, allowlist, now_millis()).await
         })
         .await?;
     saved?;
-    Ok((StatusCode::CREATED, Json(redacted(admin::channel(&state.store, &name).await?))))
+    let saved = admin::channel(&state.store, &name).await?;
+    Ok((StatusCode::CREATED, Json(shown_to(&caller.who, saved))))
 }
 
 pub(super) async fn update_channel_api(
@@ -136,14 +144,15 @@ pub(super) async fn update_channel_api(
     Path(name): Path<String>,
     ApiJson(body): ApiJson<ChannelDef>,
 ) -> Result<Json<Stored<ChannelDef>>, ApiError> {
+    let allowlist = &state.alerting.settings.env_allowlist;
     let what = Action { action: "alert_channel.save", cluster: None, object: Some(&name) };
     let saved = caller
         .act(&state, Role::Admin, what, async {
-            admin::save_channel(&state.store, body, Some(&name), now_millis()).await
+            admin::save_channel(&state.store, body, Some(&name), allowlist, now_millis()).await
         })
         .await?;
     saved?;
-    Ok(Json(redacted(admin::channel(&state.store, &name).await?)))
+    Ok(Json(shown_to(&caller.who, admin::channel(&state.store, &name).await?)))
 }
 
 pub(super) async fn delete_channel_api(

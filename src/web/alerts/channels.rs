@@ -35,16 +35,11 @@ impl ChannelsPage {
             ),
             ChannelKind::Webhook => format!(
                 "{} ({})",
-                c.url.as_deref().map(shown_url).unwrap_or_default(),
+                c.url.as_deref().map(url_origin).unwrap_or_default(),
                 c.format.unwrap_or_default().as_str()
             ),
         }
     }
-}
-
-/// A webhook URL without its query, where chat platforms put their tokens.
-pub(super) fn shown_url(url: &str) -> String {
-    url.split('?').next().unwrap_or(url).to_owned()
 }
 
 pub(super) async fn channels_view(
@@ -57,8 +52,7 @@ pub(super) async fn channels_view(
 ) -> Result<Response, PageError> {
     let channels =
         state.store.alert_channels().await.map_err(|e| PageError::from(WebError::from(e)))?;
-    let channels =
-        channels.into_iter().map(|c| Stored { definition: c.definition.redacted(), ..c }).collect();
+    let channels = channels.into_iter().map(|c| shown_to(who, c)).collect();
     Ok(render(&ChannelsPage {
         t: lang.messages(),
         f: Fmt::new(lang, now_millis()),
@@ -186,8 +180,14 @@ pub(super) async fn save_channel_form(
         .act(&state, Role::Admin, what, async {
             match channel_from_fields(&f) {
                 Ok(channel) => {
-                    admin::save_channel(&state.store, channel, editing.as_deref(), now_millis())
-                        .await
+                    admin::save_channel(
+                        &state.store,
+                        channel,
+                        editing.as_deref(),
+                        &state.alerting.settings.env_allowlist,
+                        now_millis(),
+                    )
+                    .await
                 }
                 Err(e) => Err(e.into()),
             }

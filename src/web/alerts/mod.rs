@@ -24,6 +24,7 @@ use super::i18n::{Lang, Messages};
 use crate::alerting::admin::{self, AlertsOverview, IncidentView, SilenceRequest};
 use crate::alerting::definition::{
     ChannelDef, ChannelKind, DefinitionError, RuleDef, RuleKind, Severity, SmtpTls, WebhookFormat,
+    url_origin,
 };
 use crate::auth::{Action, Principal, Role};
 use crate::clock::now_millis;

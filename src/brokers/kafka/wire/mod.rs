@@ -190,9 +190,10 @@ impl Connection {
             .ok()
             .filter(|s| *s <= MAX_RESPONSE_BYTES)
             .ok_or_else(|| WireError(format!("the broker announced a response of {size} bytes")))?;
-        let mut body = BytesMut::zeroed(size);
-        self.stream.read_exact(&mut body).await.map_err(|e| error("read", e))?;
-        let mut body = body.freeze();
+        let body = crate::brokers::read_announced(&mut self.stream, size)
+            .await
+            .map_err(|e| error("read", e))?;
+        let mut body = bytes::Bytes::from(body);
         let header = ResponseHeader::decode(&mut body, R::Response::header_version(version))
             .map_err(|e| error("decode response header", e))?;
         if header.correlation_id != correlation {
