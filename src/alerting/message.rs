@@ -529,7 +529,8 @@ impl AlertMessage {
     }
 
     /// Markdown for the chat formats; names from brokers and rules are escaped, so a group
-    /// called `[x](https://evil.example)` stays text.
+    /// called `[x](https://evil.example)` makes no link with hidden text (a bare address may
+    /// still be shown as a link by the chat, as it would be in any text).
     fn markdown(&self) -> String {
         let mut out = format!("**{}**\n\n", escape_markdown(&self.title()));
         for (label, value) in self.facts() {

@@ -66,6 +66,14 @@ impl LoginLimiter {
         Ok(())
     }
 
+    /// Gives back the place [`LoginLimiter::reserve`] took for an attempt that was never
+    /// checked (Osprey was too busy): it was no guess.
+    pub fn release(&mut self, key: &Key) {
+        if let Some(times) = self.failures.get_mut(key) {
+            times.pop_back();
+        }
+    }
+
     pub fn succeeded(&mut self, key: &Key) {
         self.failures.remove(key);
     }

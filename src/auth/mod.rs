@@ -290,12 +290,18 @@ impl Auth {
     ) -> Result<NewSession, AuthError> {
         // Taken before anything else, so two requests racing with the link make one admin.
         let link = self.take_setup_link(token, now).ok_or(AuthError::BadSetupToken)?;
-        if self.store.user_count().await? > 0 {
-            return Err(AuthError::BadSetupToken);
-        }
-        if let Err(e) = self.create_user(username, password, Role::Admin, now).await {
-            // A refused name or password: the link stays usable.
-            if let Ok(mut slot) = self.setup_token.lock() {
+        let created = async {
+            if self.store.user_count().await? > 0 {
+                return Err(AuthError::BadSetupToken);
+            }
+            self.create_user(username, password, Role::Admin, now).await
+        };
+        if let Err(e) = created.await {
+            // A refused name or password, or the database failing: the link stays usable
+            // (unless an admin exists by now).
+            if !matches!(e, AuthError::BadSetupToken)
+                && let Ok(mut slot) = self.setup_token.lock()
+            {
                 *slot = Some(link);
             }
             return Err(e);
@@ -327,10 +333,13 @@ impl Auth {
             user.as_ref().map_or_else(|| decoy_hash().to_owned(), |u| u.password_hash.clone());
         let password = password.to_owned();
         // Each check takes 19 MiB and a core for a while: a few at a time, whatever arrives.
-        let permit = tokio::time::timeout(HASHING_WAIT, self.hashing.clone().acquire_owned())
-            .await
-            .map_err(|_| AuthError::Throttled(1))?
-            .map_err(|_| AuthError::Throttled(1))?;
+        let waited = tokio::time::timeout(HASHING_WAIT, self.hashing.clone().acquire_owned()).await;
+        let Ok(Ok(permit)) = waited else {
+            if let Ok(mut limiter) = self.limiter.lock() {
+                limiter.release(&key);
+            }
+            return Err(AuthError::Throttled(1));
+        };
         let matches = tokio::task::spawn_blocking(move || {
             let _permit = permit;
             verify_password(&hash, &password)

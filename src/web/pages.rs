@@ -428,6 +428,19 @@ impl TopicPage {
         per_broker.into_values().max().unwrap_or(8)
     }
 
+    /// RocketMQ: the topic's permission as routed (what the queue form starts at, so saving the
+    /// queues does not change it).
+    pub fn current_perm(&self) -> i32 {
+        let route = self.d.rocket.as_ref().map(|r| r.route.as_slice()).unwrap_or_default();
+        route.first().map_or(6, |r| r.perm)
+    }
+
+    /// RocketMQ: the brokers the topic is on (the queue form changes those, not every master).
+    pub fn current_brokers(&self) -> String {
+        let route = self.d.rocket.as_ref().map(|r| r.route.as_slice()).unwrap_or_default();
+        route.iter().map(|r| r.broker.as_str()).collect::<Vec<_>>().join(", ")
+    }
+
     /// RocketMQ: each queue beside its offsets (partition `i` is queue `i`).
     pub fn rocket_queues(&self) -> Vec<(&crate::domain::rocket::MessageQueue, &PartitionRow)> {
         let queues = self.d.rocket.as_ref().map(|r| r.queues.as_slice()).unwrap_or_default();

@@ -22,6 +22,20 @@ async fn locked_app() -> (TestApp, tempfile::TempDir) {
     (TestApp::spawn(config).await, dir)
 }
 
+/// An app with no user and no initial admin in the config: it waits for the one-time setup
+/// link (returned as its token, with the app's address).
+async fn app_awaiting_its_first_admin() -> (osprey::app::Running, String, String, tempfile::TempDir)
+{
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = sqlite_config(&dir, vec![]);
+    config.auth.anonymous_read = false;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let running = osprey::app::start(config, listener).await.unwrap();
+    let base = format!("http://{}", running.addr);
+    let token = running.auth.pending_setup_token().expect("a setup link");
+    (running, base, token, dir)
+}
+
 /// Logs in through the form; returns the session cookie ("name=value") and the CSRF token.
 async fn login(app: &TestApp, user: &str, password: &str) -> Result<(String, String), StatusCode> {
     let response = app
@@ -270,13 +284,7 @@ async fn session_forms_need_their_csrf_token() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_first_admin_comes_from_a_one_time_setup_link() {
     // No user and no initial admin in the config: the log shows a one-time setup link.
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = sqlite_config(&dir, vec![]);
-    config.auth.anonymous_read = false;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let running = osprey::app::start(config, listener).await.unwrap();
-    let base = format!("http://{}", running.addr);
-    let token = running.auth.pending_setup_token().expect("a setup link");
+    let (running, base, token, _dir) = app_awaiting_its_first_admin().await;
     let client =
         reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let login_page =
@@ -465,13 +473,7 @@ async fn pages_are_never_cached_and_redirects_stay_on_this_site() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_setup_link_makes_one_admin_however_many_race_for_it_and_expires() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = sqlite_config(&dir, vec![]);
-    config.auth.anonymous_read = false;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let running = osprey::app::start(config, listener).await.unwrap();
-    let base = format!("http://{}", running.addr);
-    let token = running.auth.pending_setup_token().expect("a setup link");
+    let (running, base, token, _dir) = app_awaiting_its_first_admin().await;
     let now = osprey::clock::now_millis();
     assert!(running.auth.setup_link_valid(&token, now));
     assert!(

@@ -45,6 +45,9 @@ impl RocketAdapter {
         address: &str,
         change: &TopicChange,
     ) -> Result<(), AdapterError> {
+        // An update replaces the whole config: keep what this form does not change.
+        let current = self.topic_configs(address).await?.remove(&change.name);
+        let (order, sys_flag) = current.map_or((false, 0), |c| (c.order, c.topic_sys_flag));
         let request = Command::request(code::UPDATE_AND_CREATE_TOPIC)
             .field("topic", &change.name)
             .field("defaultTopic", "TBW102")
@@ -52,8 +55,8 @@ impl RocketAdapter {
             .field("writeQueueNums", change.write_queues)
             .field("perm", change.perm)
             .field("topicFilterType", "SINGLE_TAG")
-            .field("topicSysFlag", 0)
-            .field("order", false);
+            .field("topicSysFlag", sys_flag)
+            .field("order", order);
         self.remoting().call_ok(address, request).await.map(drop)
     }
 
@@ -91,21 +94,44 @@ impl RocketAdapter {
         name: &str,
         settings: &GroupSettings,
     ) -> Result<(), AdapterError> {
-        let config = serde_json::json!({
-            "groupName": name,
-            "consumeEnable": settings.consume_enable,
-            "consumeBroadcastEnable": settings.consume_broadcast_enable,
-            "retryMaxTimes": settings.retry_max_times,
-            "retryQueueNums": settings.retry_queue_nums,
-            "consumeFromMinEnable": true,
-            "brokerId": 0,
-            "whichBrokerWhenConsumeSlowly": 1,
-            "notifyConsumerIdsChangedEnable": true,
+        // An update replaces the whole config: start from the group's own (orderly consumption,
+        // retry policy, timeouts stay as they are) and change only what this form sets.
+        let mut config = self.group_config(address, name).await?.unwrap_or_else(|| {
+            serde_json::json!({
+                "consumeFromMinEnable": true,
+                "brokerId": 0,
+                "whichBrokerWhenConsumeSlowly": 1,
+                "notifyConsumerIdsChangedEnable": true,
+            })
         });
+        if let Some(fields) = config.as_object_mut() {
+            for (key, value) in [
+                ("groupName", serde_json::json!(name)),
+                ("consumeEnable", serde_json::json!(settings.consume_enable)),
+                ("consumeBroadcastEnable", serde_json::json!(settings.consume_broadcast_enable)),
+                ("retryMaxTimes", serde_json::json!(settings.retry_max_times)),
+                ("retryQueueNums", serde_json::json!(settings.retry_queue_nums)),
+            ] {
+                fields.insert(key.to_owned(), value);
+            }
+        }
         let body = serde_json::to_vec(&config)
             .map_err(|e| AdapterError::Config(format!("group settings: {e}")))?;
         let request = Command::request(code::UPDATE_AND_CREATE_SUBSCRIPTIONGROUP).with_body(body);
         self.remoting().call_ok(address, request).await.map(drop)
+    }
+
+    /// The subscription group's config as the master at `address` has it, if it has it.
+    async fn group_config(
+        &self,
+        address: &str,
+        name: &str,
+    ) -> Result<Option<serde_json::Value>, AdapterError> {
+        let request = Command::request(code::GET_ALL_SUBSCRIPTIONGROUP_CONFIG);
+        let reply = self.remoting().call_ok(address, request).await?;
+        let all = super::lenient::parse(&reply.body)
+            .map_err(|e| AdapterError::Protocol(format!("subscription groups: {e}")))?;
+        Ok(all["subscriptionGroupTable"].get(name).filter(|c| c.is_object()).cloned())
     }
 
     /// Creates or updates subscription group `name` on every master.

@@ -14,8 +14,12 @@ use super::{AdapterError, CONCURRENCY, Connection, RocketAdapter, body, remoting
 use crate::domain::Millis;
 use crate::domain::rocket::ConsumerClient;
 
-/// Most messages a time-window query reads, newest first.
+/// Most messages a time-window query reads per queue and keeps in all, newest first.
 pub const MAX_WINDOW_MESSAGES: usize = 2_000;
+/// Most bytes of message bodies a time-window query reads.
+pub const MAX_WINDOW_BYTES: usize = 64 * 1024 * 1024;
+/// Most trace events kept for one message.
+const MAX_TRACE_EVENTS: usize = 1_000;
 /// Most messages a key query asks each broker for.
 pub const MAX_KEY_MESSAGES: i32 = 64;
 /// Messages per pull (the brokers' `maxTransferCountOnMessageInMemory` default).
@@ -128,14 +132,16 @@ impl RocketAdapter {
         offset_field(address, self.remoting().call_ok(address, request).await?)
     }
 
-    /// The newest messages (at most [`MAX_WINDOW_MESSAGES`]) stored in `[begin, end]` on every
-    /// queue of `topic`, newest first. A queue that fails is named in `errors`; the others
-    /// still count.
+    /// The newest messages (at most [`MAX_WINDOW_MESSAGES`], and bodies of at most
+    /// [`MAX_WINDOW_BYTES`] in all) stored in `[begin, end]` on every queue of `topic`, newest
+    /// first. Without `bodies` each message keeps only its size. A queue that fails is named in
+    /// `errors`; the others still count.
     pub async fn messages_in_window(
         &self,
         topic: &str,
         begin: Millis,
         end: Millis,
+        bodies: bool,
     ) -> Result<Window, AdapterError> {
         let mut queues = Vec::new();
         for (broker, address, read_queues) in self.readable_masters(topic).await? {
@@ -146,7 +152,10 @@ impl RocketAdapter {
                 let bounds = async {
                     let from = self.offset_at(&address, topic, queue_id, begin).await?;
                     let last = self.max_offset(&address, topic, queue_id).await?;
-                    let to = (self.offset_at(&address, topic, queue_id, end).await? + 1).min(last);
+                    // The first message stored after `end`, and one more: the store times
+                    // decide below, so reading one too many costs nothing.
+                    let after = self.offset_at(&address, topic, queue_id, end.saturating_add(1));
+                    let to = after.await?.saturating_add(1).min(last);
                     Ok::<_, AdapterError>((from, to.max(from)))
                 };
                 match bounds.await {
@@ -159,56 +168,30 @@ impl RocketAdapter {
         .collect()
         .await;
         let mut window = Window::default();
-        let mut reads = Vec::new();
+        let mut readable = Vec::new();
         for span in spans {
             match span {
                 Ok(span) => {
-                    window.spanned += u64::try_from(span.to - span.from).unwrap_or(0);
-                    let from = span.from.max(span.to - MAX_WINDOW_MESSAGES as i64);
-                    let mut at = from;
-                    while at < span.to {
-                        let count = PULL_BATCH.min(span.to - at);
-                        reads.push((
-                            span.broker.clone(),
-                            span.address.clone(),
-                            span.queue_id,
-                            at,
-                            count,
-                        ));
-                        at += count;
-                    }
+                    window.spanned = window
+                        .spanned
+                        .saturating_add(u64::try_from(span.to - span.from).unwrap_or(0));
+                    readable.push(span);
                 }
                 Err(e) => window.errors.push(e),
             }
         }
-        let pulled: Vec<Result<Vec<Found>, String>> = futures::stream::iter(reads.into_iter().map(
-            |(broker, address, queue_id, at, count)| async move {
-                let count = i32::try_from(count).unwrap_or(32);
-                match self.pull(&address, TOOLS_GROUP, topic, queue_id, at, count).await {
-                    Ok(messages) => Ok(messages
-                        .into_iter()
-                        .map(|message| Found {
-                            broker: broker.clone(),
-                            address: address.clone(),
-                            message,
-                        })
-                        .collect()),
-                    Err(e) => Err(format!("{broker} queue {queue_id} at {at}: {e}")),
-                }
-            },
-        ))
+        let budget = std::sync::atomic::AtomicUsize::new(MAX_WINDOW_BYTES);
+        let read: Vec<(Vec<Found>, Option<String>)> = futures::stream::iter(
+            readable
+                .into_iter()
+                .map(|span| self.read_span(topic, span, (begin, end), bodies, &budget)),
+        )
         .buffered(CONCURRENCY)
         .collect()
         .await;
-        for batch in pulled {
-            match batch {
-                Ok(found) => window.messages.extend(
-                    found
-                        .into_iter()
-                        .filter(|f| (begin..=end).contains(&f.message.store_timestamp)),
-                ),
-                Err(e) => window.errors.push(e),
-            }
+        for (found, error) in read {
+            window.messages.extend(found);
+            window.errors.extend(error);
         }
         newest_first(&mut window.messages);
         window.messages.dedup_by(|a, b| {
@@ -219,6 +202,61 @@ impl RocketAdapter {
         window.messages.truncate(MAX_WINDOW_MESSAGES);
         window.errors.sort();
         Ok(window)
+    }
+
+    /// The messages of one queue's span stored in `window`, read from its newest end back at
+    /// most [`MAX_WINDOW_MESSAGES`], batch after batch from where the last one ended (brokers
+    /// return fewer than asked when reading from disk). Stops early, saying why, when the
+    /// queue answers nothing more or the byte budget is spent.
+    async fn read_span(
+        &self,
+        topic: &str,
+        span: Span,
+        (begin, end): (Millis, Millis),
+        bodies: bool,
+        budget: &std::sync::atomic::AtomicUsize,
+    ) -> (Vec<Found>, Option<String>) {
+        use std::sync::atomic::Ordering;
+        let Span { broker, address, queue_id, from, to } = span;
+        let mut found = Vec::new();
+        let mut at = from.max(to.saturating_sub(MAX_WINDOW_MESSAGES as i64));
+        while at < to {
+            let count = i32::try_from(PULL_BATCH.min(to - at)).unwrap_or(32);
+            let messages = match self.pull(&address, TOOLS_GROUP, topic, queue_id, at, count).await
+            {
+                Ok(messages) => messages,
+                Err(e) => return (found, Some(format!("{broker} queue {queue_id} at {at}: {e}"))),
+            };
+            let Some(next) = messages.iter().map(|m| m.queue_offset + 1).max().filter(|n| *n > at)
+            else {
+                let why = format!("{broker} queue {queue_id}: nothing readable at offset {at}");
+                return (found, Some(why));
+            };
+            for mut message in messages {
+                if !(begin..=end).contains(&message.store_timestamp) {
+                    continue;
+                }
+                let size = message.body.len();
+                if budget
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
+                        left.checked_sub(size)
+                    })
+                    .is_err()
+                {
+                    let why = format!(
+                        "stopped at {} MiB of message bodies: narrow the window",
+                        MAX_WINDOW_BYTES / (1024 * 1024)
+                    );
+                    return (found, Some(why));
+                }
+                if !bodies {
+                    message.body = Vec::new();
+                }
+                found.push(Found { broker: broker.clone(), address: address.clone(), message });
+            }
+            at = next;
+        }
+        (found, None)
     }
 
     /// Messages of `topic` whose keys include `key` (or, with `unique`, whose client id is
@@ -356,11 +394,14 @@ impl RocketAdapter {
                     for message in decode_all(&reply.body)
                         .map_err(|e| AdapterError::Protocol(format!("{address}: {e}")))?
                     {
+                        // Trace batches over 4 KiB are stored compressed.
+                        let Ok(data) = message.content() else { continue };
                         events.extend(
-                            decode_trace(&String::from_utf8_lossy(&message.body))
+                            decode_trace(&String::from_utf8_lossy(&data))
                                 .into_iter()
                                 .filter(|e| e.msg_id == id),
                         );
+                        events.truncate(MAX_TRACE_EVENTS);
                     }
                 }
                 response::QUERY_NOT_FOUND => {}

@@ -31,9 +31,13 @@ pub struct StoredMessage {
     pub born_timestamp: Millis,
     pub store_timestamp: Millis,
     pub reconsume_times: i32,
-    /// The body as stored was compressed; `body` is inflated when the compression is zlib.
+    /// The body as stored was compressed (`sys_flag` says how); [`StoredMessage::content`]
+    /// inflates it.
     pub compressed: bool,
+    pub sys_flag: i32,
+    /// The body as stored (compressed or not); lists may drop it and keep `stored_size`.
     pub body: Vec<u8>,
+    pub stored_size: usize,
     pub topic: String,
     pub properties: BTreeMap<String, String>,
     /// `host:port` of the producer and of the broker that stored it.
@@ -109,19 +113,42 @@ fn host(bytes: &[u8]) -> String {
     }
 }
 
-/// A zlib-compressed body inflated (up to [`MAX_INFLATED`]); other compressions (LZ4, Zstd)
-/// and corrupt data are kept as stored.
-fn inflate(sys_flag: i32, body: Vec<u8>) -> Vec<u8> {
+/// Why a compressed body cannot be shown as what the producer sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Unreadable {
+    #[error("the body is compressed with LZ4 or Zstd, which Osprey does not inflate")]
+    OtherCompression,
+    #[error("the compressed body is corrupt")]
+    Corrupt,
+    #[error("the body inflates to more than {} MiB", MAX_INFLATED / (1024 * 1024))]
+    TooLarge,
+}
+
+/// A compressed body inflated: zlib only (what the Java client uses unless told otherwise), up
+/// to [`MAX_INFLATED`] bytes, so a small hostile body cannot take gigabytes.
+fn inflate(sys_flag: i32, body: &[u8]) -> Result<Vec<u8>, Unreadable> {
     use std::io::Read;
     let kind = sys_flag & COMPRESSION_TYPE;
     if kind != 0 && kind != COMPRESSION_ZLIB {
-        return body;
+        return Err(Unreadable::OtherCompression);
     }
     let mut inflated = Vec::new();
-    let reader = flate2::read::ZlibDecoder::new(body.as_slice()).take(MAX_INFLATED);
-    match { reader }.read_to_end(&mut inflated) {
-        Ok(_) => inflated,
-        Err(_) => body,
+    let mut reader = flate2::read::ZlibDecoder::new(body).take(MAX_INFLATED + 1);
+    reader.read_to_end(&mut inflated).map_err(|_| Unreadable::Corrupt)?;
+    if inflated.len() as u64 > MAX_INFLATED {
+        return Err(Unreadable::TooLarge);
+    }
+    Ok(inflated)
+}
+
+impl StoredMessage {
+    /// The body as the producer sent it: as stored, or inflated.
+    pub fn content(&self) -> Result<std::borrow::Cow<'_, [u8]>, Unreadable> {
+        if self.compressed {
+            inflate(self.sys_flag, &self.body).map(std::borrow::Cow::Owned)
+        } else {
+            Ok(std::borrow::Cow::Borrowed(&self.body))
+        }
     }
 }
 
@@ -198,11 +225,7 @@ fn decode_one(bytes: &[u8]) -> Result<StoredMessage, DecodeError> {
     let reconsume_times = c.i32("reconsume times")?;
     let _prepared_offset = c.i64("prepared transaction offset")?;
     let body_len = c.u32("body length")? as usize;
-    let mut body = c.take(body_len, "body")?.to_vec();
-    let compressed = sys_flag & COMPRESSED != 0;
-    if compressed {
-        body = inflate(sys_flag, body);
-    }
+    let body = c.take(body_len, "body")?.to_vec();
     let topic_len = if magic == MAGIC_V2 {
         usize::from(c.u16("topic length")?)
     } else {
@@ -218,7 +241,9 @@ fn decode_one(bytes: &[u8]) -> Result<StoredMessage, DecodeError> {
         born_timestamp,
         store_timestamp,
         reconsume_times,
-        compressed,
+        compressed: sys_flag & COMPRESSED != 0,
+        sys_flag,
+        stored_size: body.len(),
         body,
         topic,
         properties,
@@ -363,15 +388,22 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn zlib_bodies_are_inflated_and_other_compressions_kept() {
+    fn zlib_bodies_are_inflated_within_a_cap_and_other_compressions_said_so() {
         use std::io::Write;
-        let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
-        zlib.write_all(&b"x".repeat(5000)).unwrap();
-        let deflated = zlib.finish().unwrap();
-        assert_eq!(inflate(COMPRESSED, deflated.clone()), b"x".repeat(5000));
-        assert_eq!(inflate(COMPRESSED | COMPRESSION_ZLIB, deflated.clone()).len(), 5000);
-        assert_eq!(inflate(COMPRESSED | (1 << 8), deflated.clone()), deflated, "LZ4 kept");
-        assert_eq!(inflate(COMPRESSED, b"not zlib".to_vec()), b"not zlib");
+        let deflate = |bytes: &[u8]| {
+            let mut zlib = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+            zlib.write_all(bytes).unwrap();
+            zlib.finish().unwrap()
+        };
+        let deflated = deflate(&b"x".repeat(5000));
+        assert_eq!(inflate(COMPRESSED, &deflated).unwrap(), b"x".repeat(5000));
+        assert_eq!(inflate(COMPRESSED | COMPRESSION_ZLIB, &deflated).unwrap().len(), 5000);
+        assert_eq!(inflate(COMPRESSED | (1 << 8), &deflated), Err(Unreadable::OtherCompression));
+        assert_eq!(inflate(COMPRESSED, b"not zlib"), Err(Unreadable::Corrupt));
+        // A bomb: 17 MiB of zeros deflate to a small body.
+        let bomb = deflate(&vec![0; 17 * 1024 * 1024]);
+        assert!(bomb.len() < 1024 * 1024);
+        assert_eq!(inflate(COMPRESSED, &bomb), Err(Unreadable::TooLarge));
     }
 
     #[test]

@@ -159,6 +159,10 @@ struct TopicConfig {
     write_queue_nums: i32,
     #[serde(default)]
     perm: i32,
+    #[serde(default)]
+    order: bool,
+    #[serde(default)]
+    topic_sys_flag: i32,
 }
 
 #[derive(Debug, Deserialize)]

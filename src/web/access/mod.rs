@@ -189,9 +189,17 @@ fn is_cross_site(headers: &axum::http::HeaderMap, public_url: Option<&str>) -> b
     let Some(origin) = text("origin") else { return false };
     let Some(origin) = url::Url::parse(origin).ok().map(|o| authority(&o)) else { return true };
     let public = public_url.and_then(|u| url::Url::parse(u).ok()).map(|u| authority(&u));
-    let ours =
-        [text("host").map(str::to_owned), text("x-forwarded-host").map(str::to_owned), public];
-    !ours.into_iter().flatten().any(|host| !host.is_empty() && host.eq_ignore_ascii_case(&origin))
+    // A proxy may list several forwarded hosts (the first is the client's), and a Host header
+    // may spell out the default port the Origin leaves out.
+    let forwarded = text("x-forwarded-host").and_then(|h| h.split(',').next()).map(str::trim);
+    let ours = [text("host").map(str::to_owned), forwarded.map(str::to_owned), public];
+    let bare = |host: &str| {
+        host.strip_suffix(":443").or_else(|| host.strip_suffix(":80")).unwrap_or(host).to_owned()
+    };
+    !ours
+        .into_iter()
+        .flatten()
+        .any(|host| !host.is_empty() && bare(&host).eq_ignore_ascii_case(&bare(&origin)))
 }
 
 /// Answers a request the middleware refuses: JSON for the API, the error page otherwise.
@@ -397,10 +405,13 @@ mod tests {
         assert!(!is_cross_site(&headers(&proxied), Some("https://osprey.example.com/")));
         let forwarded = [
             ("host", "127.0.0.1:8080"),
-            ("x-forwarded-host", "osprey.example.com"),
+            ("x-forwarded-host", "osprey.example.com, 10.0.0.1"),
             ("origin", "https://osprey.example.com"),
         ];
         assert!(!is_cross_site(&headers(&forwarded), None));
+        let default_port =
+            [("host", "osprey.example.com:443"), ("origin", "https://osprey.example.com")];
+        assert!(!is_cross_site(&headers(&default_port), None));
         assert!(is_cross_site(
             &headers(&[("host", "osprey:8080"), ("origin", "https://evil.example")]),
             None

@@ -42,21 +42,30 @@ pub struct ExportedMessage<'a> {
     pub row: MessageRow,
     pub original_topic: Option<&'a str>,
     pub properties: &'a std::collections::BTreeMap<String, String>,
-    /// The body as text when it is UTF-8; `body_base64` always has the exact bytes.
-    pub body: Option<&'a str>,
+    /// The body as text when it is UTF-8; `body_base64` always has the exact bytes (as sent,
+    /// or as stored when `body_note` says why it could not be inflated).
+    pub body: Option<String>,
     pub body_base64: String,
+    pub body_note: Option<String>,
 }
 
-/// Every dead letter of the window (up to the window limit) as JSON lines, newest first.
+/// Every dead letter of the window (up to the window limits) as JSON lines, newest first.
 pub fn export_lines(found: &[Found]) -> String {
     let mut out = String::new();
     for f in found {
+        let (content, body_note) = match f.message.content() {
+            Ok(content) => (content, None),
+            Err(why) => {
+                (std::borrow::Cow::Borrowed(f.message.body.as_slice()), Some(why.to_string()))
+            }
+        };
         let line = ExportedMessage {
             row: MessageRow::from(f),
             original_topic: original_topic(f),
             properties: &f.message.properties,
-            body: std::str::from_utf8(&f.message.body).ok(),
-            body_base64: base64::engine::general_purpose::STANDARD.encode(&f.message.body),
+            body: std::str::from_utf8(&content).ok().map(str::to_owned),
+            body_base64: base64::engine::general_purpose::STANDARD.encode(&content),
+            body_note,
         };
         if let Ok(json) = serde_json::to_string(&line) {
             out.push_str(&json);
@@ -66,10 +75,13 @@ pub fn export_lines(found: &[Found]) -> String {
     out
 }
 
-/// The message that puts a dead letter back before `group`: the same body, tag, keys and
-/// properties, to the group's retry topic, naming its original topic.
-pub fn retry_message(group: &str, found: &Found) -> Outgoing {
+/// The message that puts a dead letter back before `group`: the same body (as the producer
+/// sent it), tag, keys and properties, to the group's retry topic, naming its original topic.
+/// A body Osprey cannot inflate is refused: resent as stored, it would reach consumers as
+/// compressed bytes.
+pub fn retry_message(group: &str, found: &Found) -> Result<Outgoing, String> {
     let m = &found.message;
+    let body = m.content().map_err(|why| why.to_string())?.into_owned();
     let mut properties: BTreeMap<String, String> = m
         .properties
         .iter()
@@ -80,13 +92,13 @@ pub fn retry_message(group: &str, found: &Found) -> Outgoing {
         properties.insert("RETRY_TOPIC".into(), topic.to_owned());
     }
     properties.insert("ORIGIN_MESSAGE_ID".into(), m.client_id());
-    Outgoing {
+    Ok(Outgoing {
         topic: format!("%RETRY%{group}"),
         tag: m.tag().map(str::to_owned),
         keys: m.keys().into_iter().map(str::to_owned).collect(),
-        body: m.body.clone(),
+        body,
         properties,
-    }
+    })
 }
 
 /// `{"ids": […]}`: dead letters to send back, by id.
@@ -136,7 +148,10 @@ pub async fn resend(
                         crate::domain::clipped(id)
                     ))
                 })?;
-                rocket.send(&retry_message(group, &found), None, now_millis()).await
+                let message = retry_message(group, &found).map_err(|why| {
+                    crate::brokers::AdapterError::Config(format!("cannot send it back: {why}"))
+                })?;
+                rocket.send(&message, None, now_millis()).await
             };
             results.push(match sent.await {
                 Ok(stored) => {
@@ -192,7 +207,7 @@ pub(super) async fn export(
     let rocket = state.operators.rocket_for(&cluster, "dead-letter queues are RocketMQ's")?;
     let (begin, end) = params.window(now_millis())?;
     let window = rocket
-        .messages_in_window(&dlq_topic(&group), begin, end)
+        .messages_in_window(&dlq_topic(&group), begin, end, true)
         .await
         .map_err(WebError::Broker)?;
     let name = format!("attachment; filename=\"dlq-{}.jsonl\"", group.replace(['"', '\\'], "_"));
@@ -364,6 +379,8 @@ mod tests {
                 store_timestamp: 2,
                 reconsume_times: 16,
                 compressed: false,
+                sys_flag: 0,
+                stored_size: 11,
                 body: b"{\"order\":1}".to_vec(),
                 topic: "%DLQ%billing".into(),
                 properties,
@@ -376,7 +393,7 @@ mod tests {
 
     #[test]
     fn a_dead_letter_goes_back_through_the_retry_topic_naming_its_original_topic() {
-        let out = retry_message("billing", &dead_letter());
+        let out = retry_message("billing", &dead_letter()).unwrap();
         assert_eq!(out.topic, "%RETRY%billing");
         assert_eq!(
             (out.tag.as_deref(), out.keys.clone()),
@@ -389,6 +406,9 @@ mod tests {
             assert!(!out.properties.contains_key(dropped), "{dropped}");
         }
         assert_eq!(out.body, b"{\"order\":1}");
+        let mut lz4 = dead_letter();
+        (lz4.message.compressed, lz4.message.sys_flag) = (true, 1 | (1 << 8));
+        assert!(retry_message("billing", &lz4).unwrap_err().contains("LZ4"));
     }
 
     #[test]

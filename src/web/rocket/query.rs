@@ -41,7 +41,10 @@ impl QueryParams {
     /// The window asked for: `[begin, end]`, by default the last hour up to `now`.
     pub fn window(&self, now: Millis) -> Result<(Millis, Millis), WebError> {
         let end = given(&self.end).map(parse_time).transpose()?.unwrap_or(now);
-        let begin = given(&self.begin).map(parse_time).transpose()?.unwrap_or(end - DEFAULT_WINDOW);
+        let begin = given(&self.begin)
+            .map(parse_time)
+            .transpose()?
+            .unwrap_or(end.saturating_sub(DEFAULT_WINDOW));
         if begin > end {
             return Err(WebError::invalid("begin", "the window begins after it ends"));
         }
@@ -100,7 +103,7 @@ impl From<&Found> for MessageRow {
             born_at: m.born_timestamp,
             store_host: m.store_host.clone(),
             born_host: m.born_host.clone(),
-            size: m.body.len(),
+            size: m.stored_size,
             reconsume_times: m.reconsume_times,
         }
     }
@@ -142,7 +145,7 @@ pub async fn find(
         let (from, to) = if window_given { (begin, end) } else { (0, i64::MAX) };
         ("key", rocket.messages_by_key(topic, key, false, from, to).await?, None, Vec::new())
     } else {
-        let window = rocket.messages_in_window(topic, begin, end).await?;
+        let window = rocket.messages_in_window(topic, begin, end, false).await?;
         ("time", window.messages, Some(window.spanned), window.errors)
     };
     Ok(paged(by, &found, spanned, errors, params))
@@ -201,6 +204,9 @@ pub struct MessageDetail {
     pub body_base64: String,
     /// Stored compressed (shown inflated).
     pub compressed: bool,
+    /// Why the body is shown as stored rather than as sent (a compression Osprey does not
+    /// inflate, or a corrupt one).
+    pub body_note: Option<String>,
     pub groups: Vec<GroupRow>,
     /// Why the groups could not all be listed.
     pub groups_error: Option<String>,
@@ -297,19 +303,24 @@ pub async fn detail(
     } else {
         (Vec::new(), None)
     };
+    let (content, body_note) = match m.content() {
+        Ok(content) => (content.into_owned(), None),
+        Err(why) => (m.body.clone(), Some(why.to_string())),
+    };
     Ok(MessageDetail {
         message: MessageRow::from(&found),
         properties: m.properties.clone(),
-        body: String::from_utf8_lossy(&m.body).into_owned(),
-        body_base64: base64::engine::general_purpose::STANDARD.encode(&m.body),
+        body: String::from_utf8_lossy(&content).into_owned(),
+        body_base64: base64::engine::general_purpose::STANDARD.encode(&content),
         compressed: m.compressed,
+        body_note,
         groups,
         groups_error,
         consumptions: consumptions(&trace),
         trace,
         trace_topic,
         trace_error,
-        raw_body: m.body.clone(),
+        raw_body: content,
     })
 }
 
