@@ -158,6 +158,18 @@ async fn burrow_and_osprey_judge_the_same_groups() {
         tokio::time::sleep(Duration::from_secs(2)).await;
     }
 
+    // Osprey judges a group once a poll after its last commit has seen it; on a loaded machine
+    // that poll may still be running here (the group then reads NOTFOUND for a moment).
+    eventually(Duration::from_secs(30), "Osprey's verdict on every group", || async {
+        for (group, _) in &groups {
+            let shown = app.json(&format!("/api/v1/clusters/k3/groups/{group}")).await;
+            if shown["group"]["status"].as_str().is_none_or(|s| s == "NOTFOUND") {
+                return None;
+            }
+        }
+        Some(())
+    })
+    .await;
     let mut table = String::from("| group | behaviour | Burrow | Osprey |\n|---|---|---|---|\n");
     let mut verdicts = Vec::new();
     for (group, behaviour) in &groups {
