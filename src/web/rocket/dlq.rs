@@ -277,6 +277,10 @@ impl DlqPage {
         format!("?{}", pairs.finish())
     }
 
+    pub fn page_of(&self) -> String {
+        super::query::page_of(self.t, &self.result)
+    }
+
     pub fn resent_count(&self) -> (usize, usize) {
         match &self.resent {
             Some(Ok(results)) => {

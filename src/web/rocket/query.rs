@@ -448,6 +448,16 @@ impl QueryPage {
     pub fn message_href(&self, m: &MessageRow) -> String {
         message_href(&self.cluster, &self.topic, &m.offset_id)
     }
+
+    pub fn page_of(&self) -> String {
+        page_of(self.t, &self.result)
+    }
+}
+
+/// "Page n of m" of a query's result, for the shared pager.
+pub fn page_of(t: &Messages, result: &Option<QueryResult>) -> String {
+    let (page, pages) = result.as_ref().map_or((1, 1), |r| (r.page, r.pages));
+    Messages::fill(t.page_of, &[("page", &page.to_string()), ("pages", &pages.to_string())])
 }
 
 pub fn message_href(cluster: &str, topic: &str, id: &str) -> String {
