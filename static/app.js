@@ -52,6 +52,11 @@
     if (typeof uPlot === "undefined") return;
     (root || document).querySelectorAll(".chart[data-series]:not([data-drawn])").forEach(draw);
   }
+  // Forms that delete ask first (the page's Content-Security-Policy allows no inline handlers).
+  document.addEventListener("submit", function (e) {
+    var question = e.target.getAttribute && e.target.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) e.preventDefault();
+  });
   // Live-refreshed parts of a page (htmx) may bring new charts.
   document.addEventListener("htmx:afterSwap", function (e) { init(e.target); });
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", function () { init(); }); else init();

@@ -2,6 +2,7 @@
 //! throttle, the first admin (from config or a one-time setup link), user management and the
 //! audit log writer. The web layer asks it who a request is and records what they did.
 
+mod client;
 mod limiter;
 
 use std::sync::{Arc, Mutex};
@@ -11,6 +12,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
+pub use client::{AddressRange, client_address};
 pub use limiter::LoginLimiter;
 
 use crate::config::AuthConfig;
@@ -201,7 +203,10 @@ impl SetupLink {
 pub struct Auth {
     store: Store,
     config: AuthConfig,
+    /// Failures per (user, address), and per user from every address together.
     limiter: Arc<Mutex<LoginLimiter>>,
+    account_limiter: Arc<Mutex<LoginLimiter>>,
+    trusted_proxies: Arc<Vec<AddressRange>>,
     setup_token: Arc<Mutex<Option<SetupLink>>>,
     /// Password checks in flight at once (argon2 takes 19 MiB each).
     hashing: Arc<tokio::sync::Semaphore>,
@@ -213,14 +218,17 @@ const HASHING_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl Auth {
     pub fn new(store: Store, config: AuthConfig) -> Self {
-        let limiter = LoginLimiter::new(
-            config.max_login_failures,
-            i64::try_from(config.login_lockout.as_millis()).unwrap_or(i64::MAX),
-        );
+        let lockout = i64::try_from(config.login_lockout.as_millis()).unwrap_or(i64::MAX);
+        let limiter = LoginLimiter::new(config.max_login_failures, lockout);
+        let account_limiter = LoginLimiter::new(config.max_account_failures, lockout);
+        let trusted_proxies =
+            config.trusted_proxies.iter().filter_map(|p| AddressRange::parse(p)).collect();
         Auth {
             store,
             config,
             limiter: Arc::new(Mutex::new(limiter)),
+            account_limiter: Arc::new(Mutex::new(account_limiter)),
+            trusted_proxies: Arc::new(trusted_proxies),
             setup_token: Arc::default(),
             hashing: Arc::new(tokio::sync::Semaphore::new(HASHING_AT_ONCE)),
         }
@@ -232,6 +240,16 @@ impl Auth {
 
     fn ttl(&self) -> Millis {
         i64::try_from(self.config.session_ttl.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    fn max_age(&self) -> Millis {
+        i64::try_from(self.config.session_max_age.as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// The client's address as the audit log and the throttle know it (see [`client_address`]).
+    pub fn client_of(&self, peer: Option<std::net::IpAddr>, forwarded_for: &[&str]) -> String {
+        client_address(peer, forwarded_for, &self.trusted_proxies)
+            .map_or_else(|| "unknown".to_owned(), |a| a.to_string())
     }
 
     /// With no user yet: creates `initial_admin` from the config, or returns the token of a
@@ -321,13 +339,8 @@ impl Auth {
         // each attempt is counted before its password is checked (parallel guesses included).
         let username = username.trim();
         let key = (username.to_lowercase(), remote.to_owned());
-        let reserved = match self.limiter.lock() {
-            Ok(mut limiter) => limiter.reserve(key.clone(), now),
-            Err(_) => Ok(()),
-        };
-        if let Err(wait) = reserved {
-            return Err(AuthError::Throttled((wait + 999) / 1000));
-        }
+        let account = (username.to_lowercase(), String::new());
+        self.reserve_attempt(&key, &account, now)?;
         let user = self.store.user(username).await?;
         let hash =
             user.as_ref().map_or_else(|| decoy_hash().to_owned(), |u| u.password_hash.clone());
@@ -335,9 +348,7 @@ impl Auth {
         // Each check takes 19 MiB and a core for a while: a few at a time, whatever arrives.
         let waited = tokio::time::timeout(HASHING_WAIT, self.hashing.clone().acquire_owned()).await;
         let Ok(Ok(permit)) = waited else {
-            if let Ok(mut limiter) = self.limiter.lock() {
-                limiter.release(&key);
-            }
+            self.release_attempt(&key, &account);
             return Err(AuthError::Throttled(1));
         };
         let matches = tokio::task::spawn_blocking(move || {
@@ -349,16 +360,48 @@ impl Auth {
         if !matches || user.is_none() {
             return Err(AuthError::BadCredentials);
         }
-        if let Ok(mut limiter) = self.limiter.lock() {
-            limiter.succeeded(&key);
+        for (limiter, key) in [(&self.limiter, &key), (&self.account_limiter, &account)] {
+            if let Ok(mut limiter) = limiter.lock() {
+                limiter.succeeded(key);
+            }
         }
         self.start_session(username, now).await
+    }
+
+    /// Takes a place for one attempt in both throttles, or says how long to wait.
+    fn reserve_attempt(
+        &self,
+        key: &(String, String),
+        account: &(String, String),
+        now: Millis,
+    ) -> Result<(), AuthError> {
+        let take = |limiter: &Mutex<LoginLimiter>, key: &(String, String)| match limiter.lock() {
+            Ok(mut limiter) => limiter.reserve(key.clone(), now),
+            Err(_) => Ok(()),
+        };
+        take(&self.limiter, key).map_err(|wait| AuthError::Throttled((wait + 999) / 1000))?;
+        if let Err(wait) = take(&self.account_limiter, account) {
+            if let Ok(mut limiter) = self.limiter.lock() {
+                limiter.release(key);
+            }
+            return Err(AuthError::Throttled((wait + 999) / 1000));
+        }
+        Ok(())
+    }
+
+    /// Gives back both places of an attempt that was never checked.
+    fn release_attempt(&self, key: &(String, String), account: &(String, String)) {
+        for (limiter, key) in [(&self.limiter, key), (&self.account_limiter, account)] {
+            if let Ok(mut limiter) = limiter.lock() {
+                limiter.release(key);
+            }
+        }
     }
 
     /// A new session for `username`, who has just proven who they are.
     async fn start_session(&self, username: &str, now: Millis) -> Result<NewSession, AuthError> {
         let (cookie, csrf) = (random_token(), random_token());
-        let expires_at = now.saturating_add(self.ttl());
+        let expires_at = now.saturating_add(self.ttl().min(self.max_age()));
         self.store.create_session(&sha256_hex(&cookie), username, &csrf, now, expires_at).await?;
         let _ = self.store.prune_sessions(now).await;
         Ok(NewSession { cookie, csrf, expires_at })
@@ -377,8 +420,14 @@ impl Auth {
         let id_hash = sha256_hex(cookie);
         let Some(session) = self.store.session(&id_hash, now).await? else { return Ok(None) };
         let Some(user) = self.store.user(&session.username).await? else { return Ok(None) };
-        // Extend at most once a minute: a page with live refresh would otherwise write often.
-        let renewed = now.saturating_add(self.ttl());
+        // Extend at most once a minute (a page with live refresh would otherwise write often),
+        // and never past the session's absolute lifetime.
+        let last = session.created_at.saturating_add(self.max_age());
+        if now >= last {
+            self.store.delete_session(&id_hash).await?;
+            return Ok(None);
+        }
+        let renewed = now.saturating_add(self.ttl()).min(last);
         if renewed - session.expires_at > 60_000 {
             self.store.extend_session(&id_hash, renewed).await?;
         }

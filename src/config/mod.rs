@@ -47,6 +47,10 @@ pub struct AuthConfig {
     /// How long a login lasts without being used.
     #[serde(with = "duration_text")]
     pub session_ttl: Duration,
+    /// How long a login lasts at most, however often it is used (a page left open refreshes
+    /// itself and would otherwise keep its session forever).
+    #[serde(with = "duration_text")]
+    pub session_max_age: Duration,
     /// An admin to create at start-up when no user exists yet (otherwise the log prints a
     /// one-time setup link). Its password should come from the environment: `${NAME}`.
     pub initial_admin: Option<String>,
@@ -57,6 +61,12 @@ pub struct AuthConfig {
     pub max_login_failures: u32,
     #[serde(with = "duration_text")]
     pub login_lockout: Duration,
+    /// Failed logins for one user from all addresses together before its logins are refused
+    /// for a while (guesses spread over many addresses).
+    pub max_account_failures: u32,
+    /// Reverse proxies in front of Osprey (addresses or CIDR ranges): only a request from one
+    /// of them has its client address read from `X-Forwarded-For`.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for AuthConfig {
@@ -64,11 +74,14 @@ impl Default for AuthConfig {
         AuthConfig {
             anonymous_read: false,
             session_ttl: Duration::from_secs(12 * 3600),
+            session_max_age: Duration::from_secs(7 * 24 * 3600),
             initial_admin: None,
             initial_admin_password: None,
             metrics_token: None,
             max_login_failures: 5,
             login_lockout: Duration::from_secs(15 * 60),
+            max_account_failures: 20,
+            trusted_proxies: Vec::new(),
         }
     }
 }

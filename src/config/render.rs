@@ -154,6 +154,8 @@ impl Config {
         line(&format!("anonymous_read = {}", auth.anonymous_read));
         line("# A login lasts this long without being used.");
         line(&format!("session_ttl = {}", d(auth.session_ttl)));
+        line("# ... and this long at most, however often it is used.");
+        line(&format!("session_max_age = {}", d(auth.session_max_age)));
         line(
             "# With no user yet, Osprey creates this admin at start-up; without it, the log prints a",
         );
@@ -175,6 +177,17 @@ impl Config {
         line("# refused for login_lockout.");
         line(&format!("max_login_failures = {}", auth.max_login_failures));
         line(&format!("login_lockout = {}", d(auth.login_lockout)));
+        line(
+            "# Failed logins for one user from all addresses together before it is locked the same way.",
+        );
+        line(&format!("max_account_failures = {}", auth.max_account_failures));
+        line("# Reverse proxies in front of Osprey (addresses or CIDR ranges). Only requests from");
+        line(
+            "# them have the client's address read from X-Forwarded-For (for the login throttle and",
+        );
+        line("# the audit log); otherwise a forwarded address is ignored.");
+        let proxies: Vec<String> = auth.trusted_proxies.iter().map(|p| q(p)).collect();
+        line(&format!("trusted_proxies = [{}]", proxies.join(", ")));
     }
 
     pub(super) fn render_alerts(&self, line: &mut impl FnMut(&str)) {

@@ -46,8 +46,25 @@ impl Config {
         if self.auth.session_ttl < Duration::from_secs(60) {
             return Err(key_error("auth.session_ttl", "must be at least 1m"));
         }
+        if self.auth.session_max_age < self.auth.session_ttl {
+            return Err(key_error("auth.session_max_age", "must be at least session_ttl"));
+        }
         if self.auth.max_login_failures == 0 {
             return Err(key_error("auth.max_login_failures", "must be at least 1"));
+        }
+        if self.auth.max_account_failures < self.auth.max_login_failures {
+            return Err(key_error(
+                "auth.max_account_failures",
+                "must be at least max_login_failures",
+            ));
+        }
+        for proxy in &self.auth.trusted_proxies {
+            if crate::auth::AddressRange::parse(proxy).is_none() {
+                return Err(key_error(
+                    "auth.trusted_proxies",
+                    format!("{proxy:?} is not an address or a CIDR range like 10.0.0.0/8"),
+                ));
+            }
         }
         if self.lag.min_samples < 2 {
             return Err(key_error("lag.min_samples", "must be at least 2"));

@@ -22,6 +22,7 @@ pub struct StoredUser {
 pub struct StoredSession {
     pub username: String,
     pub csrf: String,
+    pub created_at: Millis,
     pub expires_at: Millis,
 }
 
@@ -184,14 +185,16 @@ impl Store {
         now: Millis,
     ) -> Result<Option<StoredSession>, StoreError> {
         let sql = self.dialect.sql(
-            "SELECT username, csrf, expires_at FROM sessions WHERE id_hash = ? AND expires_at > ?",
+            "SELECT username, csrf, created_at, expires_at FROM sessions \
+             WHERE id_hash = ? AND expires_at > ?",
         );
         let row = sqlx::query(&sql).bind(id_hash).bind(now).fetch_optional(&self.pool).await?;
         row.map(|row| {
             Ok(StoredSession {
                 username: row.try_get(0)?,
                 csrf: row.try_get(1)?,
-                expires_at: row.try_get(2)?,
+                created_at: row.try_get(2)?,
+                expires_at: row.try_get(3)?,
             })
         })
         .transpose()

@@ -547,3 +547,115 @@ async fn a_login_posted_from_another_site_is_refused() {
     assert!(audit(&app).await.iter().any(|e| e["action"] == "origin.check"));
     app.stop().await;
 }
+
+/// Posts a login form as if it came through a proxy that forwarded `client`.
+async fn login_via(app: &TestApp, client: &str, password: &str) -> StatusCode {
+    let response = app
+        .anonymous()
+        .post(format!("{}/login", app.base))
+        .header("x-forwarded-for", client)
+        .form(&[("username", "root"), ("password", password)])
+        .send()
+        .await
+        .unwrap();
+    response.status()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_forwarded_address_counts_only_behind_a_trusted_proxy() {
+    // No trusted proxy: whatever X-Forwarded-For says, the socket's address is throttled.
+    let (app, _dir) = locked_app().await;
+    for i in 0..3 {
+        assert_eq!(
+            login_via(&app, &format!("203.0.113.{i}"), "wrong").await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    let claimed = login_via(&app, "203.0.113.99", "root-password-1").await;
+    assert_eq!(claimed, StatusCode::TOO_MANY_REQUESTS, "a made-up address escapes nothing");
+    app.stop().await;
+
+    // Behind a trusted proxy (the test client's loopback), each forwarded client is its own,
+    // so one client's guesses do not lock the admin out for everyone.
+    let dir = tempfile::tempdir().unwrap();
+    let mut config: Config = sqlite_config(&dir, vec![]);
+    config.auth.initial_admin = Some("root".into());
+    config.auth.initial_admin_password = Some(osprey::secret::Secret::new("root-password-1"));
+    config.auth.max_login_failures = 3;
+    config.auth.max_account_failures = 5;
+    config.auth.trusted_proxies = vec!["127.0.0.0/8".into()];
+    let app = TestApp::spawn(config).await;
+    for _ in 0..3 {
+        assert_eq!(login_via(&app, "203.0.113.1", "wrong").await, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        login_via(&app, "203.0.113.1", "root-password-1").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(login_via(&app, "203.0.113.2", "root-password-1").await, StatusCode::SEE_OTHER);
+    let entries = audit(&app).await;
+    assert!(
+        entries.iter().any(|e| e["action"] == "login" && e["remote"] == "203.0.113.1"),
+        "the audit log names the forwarded client: {entries:?}"
+    );
+    // Guesses spread over many addresses meet the per-account limit.
+    let statuses: Vec<StatusCode> = {
+        let mut statuses = Vec::new();
+        for i in 10..20 {
+            statuses.push(login_via(&app, &format!("198.51.100.{i}"), "wrong").await);
+        }
+        statuses
+    };
+    let checked = statuses.iter().filter(|s| **s == StatusCode::UNAUTHORIZED).count();
+    assert_eq!(checked, 5, "max_account_failures across addresses: {statuses:?}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_session_ends_at_its_absolute_lifetime_however_often_it_is_used() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config: Config = sqlite_config(&dir, vec![]);
+    config.auth.initial_admin = Some("root".into());
+    config.auth.initial_admin_password = Some(osprey::secret::Secret::new("root-password-1"));
+    config.auth.session_ttl = Duration::from_secs(3600);
+    config.auth.session_max_age = Duration::from_secs(4 * 3600);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let running = osprey::app::start(config, listener).await.unwrap();
+    let auth = &running.auth;
+    let start = 1_800_000_000_000_i64;
+    let session = auth.login("root", "root-password-1", "127.0.0.1", start).await.unwrap();
+    let minute = 60_000;
+    // A page refreshing itself every few minutes keeps the session past its idle time...
+    let mut now = start;
+    while now < start + 4 * 3600 * 1000 - 5 * minute {
+        now += 5 * minute;
+        assert!(auth.from_session(&session.cookie, now).await.unwrap().is_some(), "at {now}");
+    }
+    // ... but not past its absolute lifetime.
+    now = start + 4 * 3600 * 1000;
+    assert!(auth.from_session(&session.cookie, now).await.unwrap().is_none());
+    running.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_answer_carries_a_content_security_policy_and_https_sites_hsts() {
+    let (app, _dir) = locked_app().await;
+    for path in ["/login", "/healthz", "/api/v1/clusters"] {
+        let answer = app.anonymous().get(format!("{}{path}", app.base)).send().await.unwrap();
+        let policy = answer.headers()["content-security-policy"].to_str().unwrap().to_owned();
+        for directive in ["default-src 'self'", "script-src 'self'", "frame-ancestors 'none'"] {
+            assert!(policy.contains(directive), "{path}: {policy}");
+        }
+        assert!(!policy.contains("unsafe-inline"), "{policy}");
+        assert!(answer.headers().get("strict-transport-security").is_none(), "plain HTTP");
+    }
+    app.stop().await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut config: Config = sqlite_config(&dir, vec![]);
+    config.alerts.public_url = Some("https://osprey.example.com".into());
+    let app = TestApp::spawn(config).await;
+    let answer = app.anonymous().get(format!("{}/login", app.base)).send().await.unwrap();
+    assert_eq!(answer.headers()["strict-transport-security"], "max-age=31536000");
+    app.stop().await;
+}

@@ -44,11 +44,23 @@ impl<S: Send + Sync> FromRequestParts<S> for Remote {
     }
 }
 
+/// The address [`authenticate`] found for the client (a trusted proxy's forwarded one, or the
+/// socket's peer).
 fn remote_of(parts: &Parts) -> String {
+    if let Some(remote) = parts.extensions.get::<Remote>() {
+        return remote.0.clone();
+    }
     parts
         .extensions
         .get::<ConnectInfo<std::net::SocketAddr>>()
         .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string())
+}
+
+fn client_of(auth: &crate::auth::Auth, parts: &Parts) -> Remote {
+    let peer = parts.extensions.get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+    let forwarded: Vec<&str> =
+        parts.headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
+    Remote(auth.client_of(peer, &forwarded))
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for Principal {
@@ -93,6 +105,8 @@ pub async fn authenticate(State(state): State<AppState>, request: Request, next:
     let (mut parts, body) = request.into_parts();
     let now = now_millis();
     let auth = &state.auth;
+    let client = client_of(auth, &parts);
+    parts.extensions.insert(client);
     let path = parts.uri.path().to_owned();
     let api = path.starts_with("/api/");
     let resolved = match (cookie(&parts, SESSION_COOKIE), bearer(&parts)) {
