@@ -11,6 +11,7 @@ pub mod config;
 pub mod domain;
 pub mod duration_text;
 pub mod evaluator;
+pub mod local_file;
 pub mod operate;
 pub mod poller;
 pub mod query;

@@ -215,6 +215,7 @@ pub async fn save_channel(
     now: Millis,
 ) -> Result<(), AdminError> {
     let mut allowed: Vec<String> = env_allowlist.to_vec();
+    let mut stored_ca_file = None;
     match replacing {
         Some(name) if name != channel.name => {
             return Err(invalid("name", "a channel cannot be renamed"));
@@ -223,6 +224,7 @@ pub async fn save_channel(
             let stored = self::channel(store, name).await?.definition;
             allowed.extend(stored.env_references().into_iter().map(|(_, name)| name));
             channel.keep_secrets_from(&stored);
+            stored_ca_file = stored.tls_ca_file;
         }
         None if store.alert_channel(&channel.name).await?.is_some() => {
             return Err(AdminError::Exists { what: "channel", name: channel.name });
@@ -238,6 +240,13 @@ pub async fn save_channel(
                 "${{{name}}} is not in alerts.env_allowlist: channels made here may read only the \
                  environment variables the config file allows"
             ),
+        ));
+    }
+    // A file path read at each delivery is the config file's to name, not a web form's.
+    if channel.tls_ca_file.is_some() && channel.tls_ca_file != stored_ca_file {
+        return Err(invalid(
+            "tls_ca_file",
+            "a trusted CA file can be named only in the config file's [[alerts.channels]]",
         ));
     }
     channel.validate()?;

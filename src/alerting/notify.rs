@@ -265,7 +265,10 @@ async fn send_email(
     .port(port)
     .timeout(Some(channel.timeout()));
     if let Some(ca_file) = &channel.tls_ca_file {
-        let pem = std::fs::read(env(ca_file)?)
+        let path = env(ca_file)?;
+        let pem = tokio::task::spawn_blocking(move || crate::local_file::read_ca_file(&path))
+            .await
+            .unwrap_or_else(|e| Err(e.to_string()))
             .map_err(|e| setup(format!("tls_ca_file {ca_file:?}: {e}")))?;
         let ca = Certificate::from_pem(&pem)
             .map_err(|e| setup(format!("tls_ca_file {ca_file:?}: {}", error_chain(&e))))?;

@@ -223,7 +223,7 @@ impl RabbitAdapter {
         }
         let mut builder = reqwest::Client::builder().timeout(settings.timeout);
         if let Some(file) = &settings.tls_ca_file {
-            let pem = std::fs::read(file)
+            let pem = crate::local_file::read_ca_file(file)
                 .map_err(|e| AdapterError::Config(format!("tls_ca_file {file:?}: {e}")))?;
             let certificates = reqwest::Certificate::from_pem_bundle(&pem)
                 .map_err(|e| AdapterError::Config(format!("tls_ca_file {file:?}: {e}")))?;

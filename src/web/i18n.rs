@@ -610,7 +610,7 @@ catalog! {
     field_smtp_port: "SMTP port", "SMTP 端口";
     field_username: "Username", "用户名";
     field_tls_ca_file: "Trusted CA file", "受信任的 CA 文件";
-    hint_tls_ca_file: "Optional PEM file, for a relay whose certificate a private CA signed.", "可选的 PEM 文件，用于由私有 CA 签发证书的邮件中继。";
+    hint_tls_ca_file: "A PEM file for a relay whose certificate a private CA signed; named only in the config file.", "由私有 CA 签发证书的邮件中继所用的 PEM 文件；只能在配置文件中指定。";
     field_password: "Password", "密码";
     field_from: "From", "发件人";
     field_to: "To (comma-separated)", "收件人（逗号分隔）";

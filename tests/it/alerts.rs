@@ -809,3 +809,43 @@ async fn a_webhook_that_redirects_fails_and_its_target_hears_nothing() {
     assert_eq!(landed.load(Ordering::SeqCst), 0, "the headers went nowhere else");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_ca_file_is_named_in_the_config_only_and_read_bounded() {
+    let toml = r#"
+        [[alerts.channels]]
+        name = "relay"
+        kind = "email"
+        smtp_host = "127.0.0.1"
+        smtp_port = 9
+        tls = "starttls"
+        tls_ca_file = "/dev/zero"
+        from = "osprey@example.com"
+        to = ["oncall@example.com"]
+        timeout = "2s"
+        "#;
+    let app = TestApp::from_toml(toml, vec![]).await;
+    let mail = |name: &str, ca: &str| {
+        json!({
+            "name": name, "kind": "email", "smtp_host": "127.0.0.1", "tls": "starttls",
+            "tls_ca_file": ca, "from": "osprey@example.com", "to": ["a@example.com"],
+        })
+    };
+    let (code, refused) =
+        app.call(reqwest::Method::POST, "/api/v1/alert-channels", mail("ui", "/etc/shadow")).await;
+    assert_eq!(code, 422, "{refused}");
+    assert!(refused.to_string().contains("config file"), "{refused}");
+    // Editing the config's channel keeps its file, and cannot point it elsewhere.
+    let url = "/api/v1/alert-channels/relay";
+    let (code, moved) = app.call(reqwest::Method::PUT, url, mail("relay", "/etc/shadow")).await;
+    assert_eq!(code, 422, "{moved}");
+    let (code, kept) = app.call(reqwest::Method::PUT, url, mail("relay", "/dev/zero")).await;
+    assert_eq!(code, 200, "{kept}");
+
+    // /dev/zero would be read forever: the delivery says what is wrong and returns.
+    let (_, tested) =
+        app.call(reqwest::Method::POST, "/api/v1/alert-channels/relay/test", Value::Null).await;
+    let error = tested["error"].as_str().unwrap_or_default();
+    assert!(error.contains("not a regular file"), "{tested}");
+    app.stop().await;
+}
