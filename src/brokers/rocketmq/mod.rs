@@ -576,6 +576,31 @@ impl RocketAdapter {
     pub async fn route(&self, topic: &str) -> Result<Vec<QueueRoute>, AdapterError> {
         let request = Command::request(code::GET_ROUTEINFO_BY_TOPIC).field("topic", topic);
         let (_, reply) = self.namesrv_call(request).await?;
+        Self::routes_of(&reply)
+    }
+
+    /// The topic's route, or `None` when the name servers know no such topic (a group's
+    /// dead-letter topic exists only once a first message died).
+    pub async fn route_if_exists(
+        &self,
+        topic: &str,
+    ) -> Result<Option<Vec<QueueRoute>>, AdapterError> {
+        let request = Command::request(code::GET_ROUTEINFO_BY_TOPIC).field("topic", topic);
+        let mut last_error = AdapterError::Config("no name server".into());
+        for address in &self.settings.namesrv_addrs {
+            match self.remoting.call(address, request.clone()).await {
+                Ok(reply) if reply.code == response::TOPIC_NOT_EXIST => return Ok(None),
+                Ok(reply) if reply.code == response::SUCCESS => {
+                    return Self::routes_of(&reply).map(Some);
+                }
+                Ok(reply) => last_error = remoting::refused(address, request.code, &reply),
+                Err(e) => last_error = e,
+            }
+        }
+        Err(last_error)
+    }
+
+    fn routes_of(reply: &Command) -> Result<Vec<QueueRoute>, AdapterError> {
         let route: TopicRoute = body("topic route", &reply.body)?;
         let mut routes: Vec<QueueRoute> = route
             .queue_datas

@@ -2,7 +2,7 @@
 //! and chosen ones sent back to the group through its retry topic, where its consumers take
 //! them up again as messages of their original topic.
 
-use super::query::{MessageRow, QueryParams, QueryResult, find};
+use super::query::{MessageRow, QueryParams, QueryResult, find, paged};
 use super::*;
 use crate::brokers::rocketmq::lookup::Found;
 
@@ -183,7 +183,12 @@ async fn read_dlq(
     let what = Action { action: "dlq.browse", cluster: Some(cluster), object: Some(group) };
     caller.require(state, Role::Operator, what).await?;
     let rocket = state.operators.rocket_for(cluster, "dead-letter queues are RocketMQ's")?;
-    find(rocket, &dlq_topic(group), params, now_millis()).await
+    let topic = dlq_topic(group);
+    // The broker makes the topic when the group's first message dies: none yet, none found.
+    if rocket.route_if_exists(&topic).await?.is_none() {
+        return Ok(paged("time", &[], Some(0), Vec::new(), params));
+    }
+    find(rocket, &topic, params, now_millis()).await
 }
 
 pub(super) async fn dlq_api(

@@ -151,7 +151,7 @@ pub async fn find(
     Ok(paged(by, &found, spanned, errors, params))
 }
 
-fn paged(
+pub(super) fn paged(
     by: &'static str,
     found: &[Found],
     spanned: Option<u64>,

@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use reqwest::Method;
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::*;
 
@@ -176,8 +176,17 @@ async fn producers_dead_letters_and_a_resend_to_the_group() {
     assert_eq!(online[0]["language"], "JAVA", "{online}");
     producer.stop();
 
-    let dlq = format!("/api/v1/clusters/rmqd/groups/{group}/dlq");
     let begin = osprey::clock::now_millis() - 600_000;
+    // A group none of whose messages died has no dead-letter topic yet: nothing found, no error.
+    let (code, none) = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/clusters/rmqd/groups/{}/dlq?begin={begin}", rocket_name("healthy")),
+            Value::Null,
+        )
+        .await;
+    assert_eq!((code, &none["found"]), (200, &json!(0)), "{none}");
+    let dlq = format!("/api/v1/clusters/rmqd/groups/{group}/dlq");
     let found = eventually(Duration::from_secs(90), "three dead letters", || async {
         let found = app.json(&format!("{dlq}?begin={begin}")).await;
         (found["found"] == 3).then_some(found)
