@@ -7,6 +7,7 @@ pub mod definition;
 pub mod engine;
 pub mod message;
 pub mod notify;
+pub mod outbound;
 pub mod rules;
 pub mod service;
 

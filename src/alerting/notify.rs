@@ -14,6 +14,7 @@ use sha2::Sha256;
 
 use super::definition::{ChannelDef, ChannelKind, SmtpTls, WebhookFormat};
 use super::message::AlertMessage;
+use super::outbound::{self, TargetPolicy};
 use crate::domain::Millis;
 use crate::secret::interpolate;
 use crate::telemetry::error_chain;
@@ -35,24 +36,21 @@ pub enum NotifyError {
 #[derive(Debug, Clone)]
 pub struct Notifier {
     http: reqwest::Client,
-}
-
-impl Default for Notifier {
-    fn default() -> Self {
-        Notifier::new()
-    }
+    targets: TargetPolicy,
 }
 
 impl Notifier {
-    pub fn new() -> Self {
+    pub fn new(targets: TargetPolicy) -> Self {
         let http = reqwest::Client::builder()
             .user_agent(concat!("osprey/", env!("CARGO_PKG_VERSION")))
             // A redirect would carry the channel's headers somewhere else: answer it as a
             // failure instead.
             .redirect(reqwest::redirect::Policy::none())
+            // Every name is checked where it resolves, so the address checked is the one used.
+            .dns_resolver(outbound::resolver(targets))
             .build()
             .unwrap_or_default();
-        Notifier { http }
+        Notifier { http, targets }
     }
 
     /// Sends `message` through `channel`; `now` signs webhooks that want a timestamp.
@@ -69,7 +67,7 @@ impl Notifier {
         let timeout = channel.timeout();
         let sending = async {
             match channel.kind {
-                ChannelKind::Email => send_email(channel, message, delivery).await,
+                ChannelKind::Email => send_email(channel, message, delivery, self.targets).await,
                 ChannelKind::Webhook => self.send_webhook(channel, message, delivery, now).await,
             }
         };
@@ -135,6 +133,15 @@ impl Notifier {
             request_headers.insert(name, value);
         }
         let shown_url = redact_url(&url);
+        // A literal address never reaches the resolver: check it here.
+        let literal = match url.host() {
+            Some(url::Host::Ipv4(v4)) => Some(std::net::IpAddr::V4(v4)),
+            Some(url::Host::Ipv6(v6)) => Some(std::net::IpAddr::V6(v6)),
+            _ => None,
+        };
+        if let Some(address) = literal {
+            self.targets.check(&shown_url, address).map_err(NotifyError::Webhook)?;
+        }
         let response = self
             .http
             .post(url)
@@ -153,15 +160,17 @@ impl Notifier {
                 }
             })?;
         let status = response.status();
-        // Only a short excerpt is ever shown: read no more than that (a hostile receiver could
-        // answer gigabytes).
+        let content_type = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        // Only the start of an answer is read (a hostile receiver could answer gigabytes).
         let text = excerpt_of(response).await;
-        let excerpt: String = text.chars().take(300).collect();
         if !status.is_success() {
             return Err(NotifyError::Webhook(format!(
-                "POST {shown_url} answered {status}{}{}",
-                if excerpt.is_empty() { "" } else { ": " },
-                excerpt.trim()
+                "POST {shown_url} answered {status}{}",
+                answer_summary(content_type.as_deref(), &text)
             )));
         }
         // DingTalk, WeCom and Feishu answer 200 and put a refusal in the body.
@@ -199,6 +208,39 @@ async fn excerpt_of(mut response: reqwest::Response) -> String {
     String::from_utf8_lossy(&body).into_owned()
 }
 
+/// What a refusal says, without echoing the answer: its error field when it is JSON, a short
+/// plain-text reason (Slack's `invalid_payload`), else its type and size — the receiver's page
+/// or a probed internal service's banner never reaches the readers of delivery errors.
+fn answer_summary(content_type: Option<&str>, body: &str) -> String {
+    const REASON_CHARS: usize = 120;
+    let clean = |text: &str| -> String {
+        let text: String = text.chars().filter(|c| !c.is_control()).take(REASON_CHARS).collect();
+        text.trim().to_owned()
+    };
+    if body.trim().is_empty() {
+        return String::new();
+    }
+    if let Ok(json) = serde_json::from_str::<serde_json::Value>(body) {
+        let reason = ["error", "message", "errmsg", "msg", "detail", "error_description"]
+            .iter()
+            .find_map(|key| json.get(key))
+            .map(|value| match value {
+                serde_json::Value::String(text) => clean(text),
+                other => clean(&other.to_string()),
+            });
+        if let Some(reason) = reason.filter(|r| !r.is_empty()) {
+            return format!(": {reason}");
+        }
+    }
+    let plain = content_type.is_none_or(|t| t.starts_with("text/plain"));
+    let line = body.trim();
+    if plain && line.len() <= REASON_CHARS && !line.contains(['\n', '<']) {
+        return format!(": {}", clean(line));
+    }
+    let kind = content_type.and_then(|t| t.split(';').next()).unwrap_or("unknown type");
+    format!(" ({}, {} bytes not shown)", clean(kind), body.len())
+}
+
 /// The URL as delivery errors name it: scheme and host only (readers see delivery errors).
 fn redact_url(url: &url::Url) -> String {
     crate::alerting::definition::url_origin(url.as_str())
@@ -224,6 +266,7 @@ async fn send_email(
     channel: &ChannelDef,
     message: &AlertMessage,
     delivery: &str,
+    targets: TargetPolicy,
 ) -> Result<(), NotifyError> {
     let setup = |text: String| NotifyError::Setup { channel: channel.name.clone(), message: text };
     let env = |text: &str| interpolate(text, |n| std::env::var(n).ok()).map_err(setup);
@@ -255,15 +298,13 @@ async fn send_email(
             };
         NotifyError::Smtp(format!("{where_to}: {detail}{hint}"))
     };
-    let mut builder = match channel.tls() {
-        SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::relay(&host).map_err(smtp_error)?,
-        SmtpTls::Starttls => {
-            AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&host).map_err(smtp_error)?
-        }
-        SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&host),
-    }
-    .port(port)
-    .timeout(Some(channel.timeout()));
+    // Connect to the address that was checked; TLS still verifies the certificate for `host`.
+    let address = targets
+        .resolve(&host, port)
+        .await
+        .map_err(|e| NotifyError::Smtp(format!("{where_to}: {e}")))?[0]
+        .ip();
+    let mut parameters = TlsParameters::builder(host.clone());
     if let Some(ca_file) = &channel.tls_ca_file {
         let path = env(ca_file)?;
         let pem = tokio::task::spawn_blocking(move || crate::local_file::read_ca_file(&path))
@@ -272,15 +313,17 @@ async fn send_email(
             .map_err(|e| setup(format!("tls_ca_file {ca_file:?}: {e}")))?;
         let ca = Certificate::from_pem(&pem)
             .map_err(|e| setup(format!("tls_ca_file {ca_file:?}: {}", error_chain(&e))))?;
-        let parameters = TlsParameters::builder(host.clone())
-            .add_root_certificate(ca)
-            .build_rustls()
-            .map_err(smtp_error)?;
-        builder = builder.tls(match channel.tls() {
-            SmtpTls::Tls => Tls::Wrapper(parameters),
-            _ => Tls::Required(parameters),
-        });
+        parameters = parameters.add_root_certificate(ca);
     }
+    let tls = match channel.tls() {
+        SmtpTls::Tls => Tls::Wrapper(parameters.build_rustls().map_err(smtp_error)?),
+        SmtpTls::Starttls => Tls::Required(parameters.build_rustls().map_err(smtp_error)?),
+        SmtpTls::None => Tls::None,
+    };
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(address.to_string())
+        .port(port)
+        .tls(tls)
+        .timeout(Some(channel.timeout()));
     if let Some(username) = &channel.username {
         let password = env(channel.password.as_deref().unwrap_or_default())?;
         builder = builder.credentials(Credentials::new(env(username)?, password));

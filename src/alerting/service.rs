@@ -15,6 +15,7 @@ use super::definition::{ChannelDef, RuleDef};
 use super::engine::{AlertState, Engine, Notice, NoticeKind, RuleTiming};
 use super::message::{AlertMessage, GroupFacts, MessageKind, Subject, TopicFacts};
 use super::notify::Notifier;
+use super::outbound::TargetPolicy;
 use super::rules;
 use crate::clock::now_millis;
 use crate::config::AlertsConfig;
@@ -40,7 +41,9 @@ pub struct Alerting {
 
 impl Alerting {
     pub fn new(store: Store, settings: AlertsConfig) -> Self {
-        Alerting { store, notifier: Notifier::new(), settings, outbox: Arc::new(Notify::new()) }
+        let targets = TargetPolicy { allow_private: settings.allow_private_targets };
+        let notifier = Notifier::new(targets);
+        Alerting { store, notifier, settings, outbox: Arc::new(Notify::new()) }
     }
 
     /// The link to a subject's page, when `alerts.public_url` is set.

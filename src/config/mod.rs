@@ -107,6 +107,9 @@ pub struct AlertsConfig {
     /// Environment variables a channel made in the UI or API may read as `${NAME}`; channels
     /// from this file may read any.
     pub env_allowlist: Vec<String>,
+    /// Let notices go to loopback, private and link-local addresses (a relay or receiver inside
+    /// the network); off, webhook and SMTP targets must resolve to public addresses only.
+    pub allow_private_targets: bool,
     pub channels: Vec<ChannelDef>,
     pub rules: Vec<RuleDef>,
 }
@@ -120,6 +123,7 @@ impl Default for AlertsConfig {
             retry_max: defaults::retry_max_for(retry_initial),
             give_up_after: Duration::from_secs(3 * 24 * 3600),
             env_allowlist: Vec::new(),
+            allow_private_targets: false,
             channels: Vec::new(),
             rules: Vec::new(),
         }

@@ -211,6 +211,11 @@ impl Config {
         let derived = alerts.retry_max == defaults::retry_max_for(alerts.retry_initial);
         line(&unless_derived(derived, format!("retry_max = {}", d(alerts.retry_max))));
         line(&format!("give_up_after = {}", d(alerts.give_up_after)));
+        line(
+            "# Webhooks and SMTP relays must resolve to public addresses; set this to let notices",
+        );
+        line("# reach loopback, private and link-local ones (a relay inside the network).");
+        line(&format!("allow_private_targets = {}", alerts.allow_private_targets));
         line("#");
         line(
             "# Channels and rules below are written to the database at start-up and can be edited",

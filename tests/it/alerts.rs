@@ -197,6 +197,7 @@ fn config(broker: &Broker, dir: &tempfile::TempDir, alerts_toml: &str) -> Config
         Secret::new(format!("sqlite://{}", dir.path().join("osprey.db").display()));
     config.clusters = vec![kafka_cluster("prod", &broker.bootstrap())];
     config.auth.anonymous_read = true;
+    config.alerts.allow_private_targets = true;
     config
 }
 
@@ -684,6 +685,7 @@ async fn e_mail_goes_out_over_starttls_and_implicit_tls() {
     let mut config = Config::from_toml_str(&toml).unwrap();
     config.database.url = Secret::new(format!("sqlite://{}", dir.path().join("o.db").display()));
     config.auth.anonymous_read = true;
+    config.alerts.allow_private_targets = true;
     let app = TestApp::spawn(config).await;
     let test = |name: &'static str| {
         let app = &app;
@@ -847,5 +849,57 @@ async fn a_ca_file_is_named_in_the_config_only_and_read_bounded() {
         app.call(reqwest::Method::POST, "/api/v1/alert-channels/relay/test", Value::Null).await;
     let error = tested["error"].as_str().unwrap_or_default();
     assert!(error.contains("not a regular file"), "{tested}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn notices_reach_internal_addresses_only_when_the_config_allows_it() {
+    let hook = Receiver::start().await;
+    let smtp = SmtpSink::start(None).await;
+    let local_name = hook.url.replace("127.0.0.1", "localhost");
+    let toml = format!(
+        "{}{}{}{}",
+        hook_channel("loopback-hook", &hook.url),
+        hook_channel("named-loopback", &local_name),
+        hook_channel("metadata", "http://169.254.169.254/latest/meta-data/"),
+        mail_channel("loopback-mail", smtp.port, None),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::from_toml_str(&toml).unwrap();
+    config.database.url =
+        Secret::new(format!("sqlite://{}", dir.path().join("osprey.db").display()));
+    config.auth.anonymous_read = true;
+    assert!(!config.alerts.allow_private_targets, "refused by default");
+    let app = TestApp::spawn(config).await;
+    for name in ["loopback-hook", "named-loopback", "metadata", "loopback-mail"] {
+        let url = format!("/api/v1/alert-channels/{name}/test");
+        let (_, tested) = app.call(reqwest::Method::POST, &url, Value::Null).await;
+        assert_eq!(tested["ok"], false, "{name}: {tested}");
+        let error = tested["error"].as_str().unwrap();
+        assert!(error.contains("allow_private_targets"), "{name}: {error}");
+    }
+    assert!(hook.bodies().is_empty(), "the receiver heard nothing");
+    assert!(smtp.messages().is_empty(), "the relay heard nothing");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refusing_webhook_is_summarised_not_echoed() {
+    let receiver = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(|| async {
+            let page = "<html><body>internal admin panel, build SECRET-BANNER</body></html>";
+            (StatusCode::FORBIDDEN, [("content-type", "text/html")], page)
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, receiver).await });
+    let app = TestApp::from_toml(&hook_channel("html", &url), vec![]).await;
+    let (_, tested) =
+        app.call(reqwest::Method::POST, "/api/v1/alert-channels/html/test", Value::Null).await;
+    let error = tested["error"].as_str().unwrap();
+    assert!(error.contains("403") && error.contains("text/html"), "{error}");
+    assert!(!error.contains("SECRET-BANNER"), "{error}");
     app.stop().await;
 }

@@ -213,6 +213,8 @@ pub fn sqlite_config(dir: &tempfile::TempDir, clusters: Vec<ClusterConfig>) -> C
     config.clusters = clusters;
     // Most tests look at pages as a reader would; access control has its own tests.
     config.auth.anonymous_read = true;
+    // The tests' SMTP sinks and webhook receivers listen on loopback.
+    config.alerts.allow_private_targets = true;
     config
 }
 
@@ -273,6 +275,7 @@ impl TestApp {
             Secret::new(format!("sqlite://{}", dir.path().join("osprey.db").display()));
         config.clusters = clusters;
         config.auth.anonymous_read = true;
+        config.alerts.allow_private_targets = true;
         let mut app = TestApp::spawn(config).await;
         app._dir = Some(dir);
         app

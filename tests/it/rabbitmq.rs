@@ -376,6 +376,8 @@ async fn a_stopped_consumer_brings_a_backlog_e_mail_and_its_return_the_recovery(
         r#"
         [auth]
         anonymous_read = true
+        [alerts]
+        allow_private_targets = true
         [[alerts.channels]]
         name = "mail"
         kind = "email"
