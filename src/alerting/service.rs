@@ -332,7 +332,8 @@ pub async fn deliver_due(alerting: &Alerting) -> Result<usize, StoreError> {
 async fn deliver_one(alerting: &Alerting, delivery: &Delivery) -> Result<bool, StoreError> {
     let store = &alerting.store;
     let now = now_millis();
-    if !store.claim_delivery(&delivery.id, now, now + millis(CLAIM)).await? {
+    let claimed_until = now + millis(CLAIM);
+    if !store.claim_delivery(&delivery.id, now, claimed_until).await? {
         return Ok(false);
     }
     let started = std::time::Instant::now();
@@ -363,9 +364,32 @@ async fn deliver_one(alerting: &Alerting, delivery: &Delivery) -> Result<bool, S
             tracing::warn!(delivery = %delivery.id, channel = %delivery.channel, attempt = delivery.attempts + 1, status = status.as_str(), error = %e, "alert delivery failed")
         }
     }
-    store.record_attempt(delivery, at, took, outcome.err().as_deref(), status, next).await?;
+    // Sent but not recorded means sent again once the claim expires: keep trying to record
+    // while the claim holds (a database that is down for a minute loses nothing).
+    let error = outcome.err();
+    let mut wait = Duration::from_millis(250);
+    let recorded = loop {
+        let attempt =
+            store.record_attempt(delivery, claimed_until, at, took, error.as_deref(), status, next);
+        match attempt.await {
+            Ok(recorded) => break recorded,
+            Err(e) if now_millis() + millis(wait) < claimed_until - millis(RECORD_MARGIN) => {
+                tracing::warn!(delivery = %delivery.id, error = %e, "cannot record the delivery yet; retrying");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(10));
+            }
+            Err(e) => return Err(e),
+        }
+    };
+    if !recorded {
+        tracing::warn!(delivery = %delivery.id, "the delivery's claim expired and another sender took it over; this attempt is not recorded");
+    }
     Ok(true)
 }
+
+/// Recording stops retrying this long before the claim expires, so it never races the next
+/// sender.
+const RECORD_MARGIN: Duration = Duration::from_secs(10);
 
 #[cfg(test)]
 mod tests {

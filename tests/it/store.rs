@@ -453,24 +453,45 @@ async fn alert_story(url: &str) {
     assert!(store.claim_delivery(&due[0].id, BASE + 30, BASE + 90).await.unwrap());
     assert!(!store.claim_delivery(&due[0].id, BASE + 31, BASE + 91).await.unwrap(), "claimed once");
     assert!(store.due_deliveries(BASE + 31, 10).await.unwrap().is_empty());
-    store
+    let failed = Some("POST answered 500");
+    let recorded = store
         .record_attempt(
             &due[0],
+            BASE + 90,
             BASE + 32,
             7,
-            Some("POST answered 500"),
+            failed,
             DeliveryStatus::Pending,
             BASE + 40,
         )
         .await
         .unwrap();
+    assert!(recorded);
     assert!(store.due_deliveries(BASE + 39, 10).await.unwrap().is_empty(), "backing off");
     let retry = store.due_deliveries(BASE + 40, 10).await.unwrap();
     assert_eq!((retry[0].attempts, retry[0].last_error.as_deref()), (1, Some("POST answered 500")));
-    store
-        .record_attempt(&retry[0], BASE + 41, 5, None, DeliveryStatus::Sent, BASE + 41)
+    // A sender whose claim expired (it hung past it) while another claimed the delivery:
+    // its late record is fenced off, and the current claim's record counts.
+    assert!(store.claim_delivery(&retry[0].id, BASE + 40, BASE + 50).await.unwrap());
+    assert!(store.claim_delivery(&retry[0].id, BASE + 50, BASE + 60).await.unwrap(), "expired");
+    let stale = store
+        .record_attempt(
+            &retry[0],
+            BASE + 50,
+            BASE + 55,
+            5,
+            failed,
+            DeliveryStatus::Pending,
+            BASE + 70,
+        )
         .await
         .unwrap();
+    assert!(!stale, "the first claim no longer holds");
+    let current = store
+        .record_attempt(&retry[0], BASE + 60, BASE + 41, 5, None, DeliveryStatus::Sent, BASE + 41)
+        .await
+        .unwrap();
+    assert!(current);
     let next = store.due_deliveries(BASE + 42, 10).await.unwrap();
     assert_eq!(next[0].message.kind, MessageKind::Resolved, "then the recovery notice");
 
@@ -482,8 +503,9 @@ async fn alert_story(url: &str) {
     let attempts = store.attempts_of(&[deliveries[0].id.clone()]).await.unwrap();
     assert_eq!(attempts.iter().map(|a| a.ok).collect::<Vec<_>>(), [false, true]);
     assert_eq!(store.pending_delivery_count().await.unwrap(), 1);
+    assert!(store.claim_delivery(&next[0].id, BASE + 43, BASE + 100).await.unwrap());
     store
-        .record_attempt(&next[0], BASE + 43, 5, None, DeliveryStatus::Sent, BASE + 43)
+        .record_attempt(&next[0], BASE + 100, BASE + 43, 5, None, DeliveryStatus::Sent, BASE + 43)
         .await
         .unwrap();
     assert!(store.prune_alert_history(BASE + 20).await.unwrap() == 0, "resolved at, not before");

@@ -141,6 +141,7 @@ impl Store {
     }
 
     /// Claims a delivery for one sender until `until`; false when another sender was first.
+    /// `until` is also the claim's fence: [`Store::record_attempt`] records only under it.
     pub async fn claim_delivery(
         &self,
         id: &str,
@@ -155,17 +156,20 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Records one attempt and where the delivery stands after it.
+    /// Records one attempt and where the delivery stands after it — only while the claim made
+    /// with `claimed_until` still holds. False (nothing written) when it expired and another
+    /// sender claimed the delivery since: that sender's record is the one that counts.
     #[allow(clippy::too_many_arguments)]
     pub async fn record_attempt(
         &self,
         delivery: &Delivery,
+        claimed_until: Millis,
         at: Millis,
         millis: i64,
         error: Option<&str>,
         status: DeliveryStatus,
         next_attempt_at: Millis,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let d = self.dialect;
         let attempt = delivery.attempts + 1;
         let error = error.map(|e| bounded(e, 2000));
@@ -183,9 +187,9 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let done_at = (status != DeliveryStatus::Pending).then_some(at);
-        sqlx::query(&d.sql(
+        let updated = sqlx::query(&d.sql(
             "UPDATE alert_deliveries SET status = ?, attempts = ?, next_attempt_at = ?, \
-             claimed_until = 0, last_error = ?, done_at = ? WHERE id = ?",
+             claimed_until = 0, last_error = ?, done_at = ? WHERE id = ? AND claimed_until = ?",
         ))
         .bind(status.as_str())
         .bind(attempt)
@@ -193,10 +197,15 @@ impl Store {
         .bind(error.as_deref())
         .bind(done_at)
         .bind(&delivery.id)
+        .bind(claimed_until)
         .execute(&mut *tx)
         .await?;
+        if updated.rows_affected() != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     /// Makes a failed or waiting delivery due now (the "retry now" button).
