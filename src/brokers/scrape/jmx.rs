@@ -338,6 +338,9 @@ pub fn from_jolokia(
     Ok((observations, first_error))
 }
 
+/// A counter not seen in a broker's scrapes this long is forgotten.
+const FORGET_AFTER: Millis = 10 * 60 * 1000;
+
 /// Turns observations into values: counters into rates against the previous reading of the
 /// same counter, sums over label sets (e.g. every garbage collector), scales applied. A broker
 /// total that the source only gives per topic is the sum of its topics.
@@ -381,6 +384,9 @@ impl CounterBook {
                 resolved.insert((metric, topic), rate);
             }
         }
+        // Counters of this broker not read for a while belong to deleted topics: forget them,
+        // so a cluster whose topics come and go keeps a bounded book.
+        self.last.retain(|(b, _, _), (then, _)| *b != broker || at - *then <= FORGET_AFTER);
         // A meter's one-minute rate stands in until a counter has two readings.
         for (key, rate) in rates {
             resolved.entry(key).or_insert(rate);
@@ -417,6 +423,26 @@ impl CounterBook {
 mod tests {
     use super::*;
     use crate::brokers::scrape::prometheus::{Limits, parse};
+
+    #[test]
+    fn counters_of_topics_gone_for_a_while_are_forgotten() {
+        let counter = |topic: &str, value: f64| Observation {
+            metric: Metric::BytesInPerSec,
+            topic: Some(topic.into()),
+            reading: Reading::Counter(value),
+            scale: 1.0,
+        };
+        let mut book = CounterBook::default();
+        let topics: Vec<String> = (0..1_000).map(|i| format!("short-lived-{i}")).collect();
+        let first: Vec<Observation> = topics.iter().map(|t| counter(t, 1.0)).collect();
+        book.apply(1, 0, &first);
+        book.apply(2, 0, &[counter("other-broker", 1.0)]);
+        assert_eq!(book.last.len(), 1_001);
+        for minute in 1..=11 {
+            book.apply(1, minute * 60_000, &[counter("kept", minute as f64)]);
+        }
+        assert_eq!(book.last.len(), 2, "broker 1's gone topics forgotten, broker 2 untouched");
+    }
 
     fn close(a: f64, b: f64) -> bool {
         (a - b).abs() < 1e-6 * b.abs().max(1.0)
