@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::alerting::{self, Alerting};
 use crate::auth::Auth;
 use crate::brokers::{AdapterError, ClusterClient};
-use crate::config::{ClusterConfig, Config, HistoryConfig, LagConfig};
+use crate::config::{ClusterConfig, Config};
 use crate::poller::{self, ClusterState, Clusters};
 use crate::store::{Store, StoreError};
 use crate::tasks::Tasks;
@@ -55,16 +55,14 @@ pub fn connect_clusters(config: &Config) -> Result<Vec<ClusterClient>, AppError>
 async fn poll_cluster(
     client: ClusterClient,
     cluster: ClusterConfig,
-    history: HistoryConfig,
-    lag: LagConfig,
-    store: Store,
+    shared: poller::PollerShared,
     state: watch::Sender<Arc<ClusterState>>,
     cancel: CancellationToken,
 ) {
     // Each kind has its own adapter type, so each arm runs its own (monomorphic) poller.
     macro_rules! run {
         ($adapter:expr) => {
-            poller::run_cluster($adapter, cluster, history, lag, store, state, cancel).await
+            poller::run_cluster($adapter, cluster, shared, state, cancel).await
         };
     }
     match client {
@@ -178,22 +176,24 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, App
         build(&config).await?;
 
     let tasks = Tasks::new();
+    let held = Arc::new(poller::writer::HistoryQueue::default());
+    let shared = poller::PollerShared {
+        history: config.history.clone(),
+        lag: config.lag.clone(),
+        store: store.clone(),
+        held: held.clone(),
+    };
     // `publishers` follows the configuration's order.
     for ((cluster, (_, tx)), client) in config.clusters.iter().zip(publishers).zip(clients) {
-        let (cluster, history, lag, store) =
-            (cluster.clone(), config.history.clone(), config.lag.clone(), store.clone());
+        let (cluster, shared) = (cluster.clone(), shared.clone());
         tasks.spawn_supervised(format!("poller:{}", cluster.name), move |cancel| {
-            let (client, cluster, history, lag, store, tx) = (
-                client.clone(),
-                cluster.clone(),
-                history.clone(),
-                lag.clone(),
-                store.clone(),
-                tx.clone(),
-            );
-            poll_cluster(client, cluster, history, lag, store, tx, cancel)
+            poll_cluster(client.clone(), cluster.clone(), shared.clone(), tx.clone(), cancel)
         });
     }
+    let writer_store = store.clone();
+    tasks.spawn_supervised("history:writer".into(), move |cancel| {
+        poller::run_history_writer(writer_store.clone(), held.clone(), cancel)
+    });
     let (history, history_store) = (config.history.clone(), store.clone());
     tasks.spawn_supervised("history".into(), move |cancel| {
         poller::run_history(history_store.clone(), history.clone(), cancel)
@@ -232,7 +232,11 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, App
                 .await
                 .map_err(AppError::Serve);
         tasks.shutdown().await;
-        server_store.close().await;
+        // A connection stuck in a hung database is not waited for.
+        let closing = server_store.close();
+        if tokio::time::timeout(std::time::Duration::from_secs(5), closing).await.is_err() {
+            tracing::warn!("the database did not close its connections in time");
+        }
         tracing::info!("stopped");
         served
     });

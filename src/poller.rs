@@ -25,6 +25,7 @@ use crate::store::{
 };
 
 mod deadline;
+pub mod writer;
 pub use deadline::{FIRST_POLL_ALLOWANCE, PollDeadline};
 
 /// Longest wait between two attempts at an unreachable cluster.
@@ -452,15 +453,24 @@ impl PollBook {
 }
 
 /// Polls one cluster until `cancel` fires.
+/// What every cluster's poller shares.
+#[derive(Debug, Clone)]
+pub struct PollerShared {
+    pub history: HistoryConfig,
+    pub lag: LagConfig,
+    /// Read at start-up (the last good poll); written through `held`.
+    pub store: Store,
+    pub held: Arc<writer::HistoryQueue>,
+}
+
 pub async fn run_cluster(
     adapter: impl ClusterAdapter,
     config: ClusterConfig,
-    history: HistoryConfig,
-    lag: LagConfig,
-    store: Store,
+    shared: PollerShared,
     state: watch::Sender<Arc<ClusterState>>,
     cancel: CancellationToken,
 ) {
+    let PollerShared { history, lag, store, held } = shared;
     let mut initial = ClusterState::new(&config);
     match store.last_good_poll(&config.name).await {
         Ok(at) => initial.last_good_at = at,
@@ -538,11 +548,19 @@ pub async fn run_cluster(
         };
         next_attempt = tick_at + book.next_delay(config.poll_interval);
         state.send_replace(Arc::new(book.state().clone()));
-        if let Err(e) = store.record_poll(&record).await {
-            tracing::error!(cluster = %config.name, error = %e, "could not write poll history; the live view is unaffected");
-        }
+        // The writer stores it; a slow or absent database never holds up the next poll.
+        held.push(record);
     }
     tracing::debug!(cluster = %config.name, "poller stopped");
+}
+
+/// Writes the pollers' history records (see [`writer`]) until cancelled.
+pub async fn run_history_writer(
+    store: Store,
+    held: Arc<writer::HistoryQueue>,
+    cancel: CancellationToken,
+) {
+    writer::run(&held, &store, cancel).await;
 }
 
 /// Keeps history in shape: rolls complete buckets up every minute, applies each level's

@@ -54,13 +54,28 @@ impl Tasks {
         });
     }
 
-    /// Cancels every task and waits until all of them have returned.
+    /// Cancels every task and waits until all of them have returned, or [`SHUTDOWN_DEADLINE`]
+    /// has passed (a task stuck in a call that ignores cancellation does not hold the process;
+    /// the runtime drops it on exit).
     pub async fn shutdown(&self) {
+        self.shutdown_within(SHUTDOWN_DEADLINE).await;
+    }
+
+    pub async fn shutdown_within(&self, deadline: Duration) {
         self.cancel.cancel();
         self.tracker.close();
-        self.tracker.wait().await;
+        if tokio::time::timeout(deadline, self.tracker.wait()).await.is_err() {
+            tracing::warn!(
+                still_running = self.tracker.len(),
+                ?deadline,
+                "background tasks did not stop in time; leaving without them"
+            );
+        }
     }
 }
+
+/// How long shutdown waits for background tasks (history's last writes take up to 5 s).
+pub const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(10);
 
 #[cfg(test)]
 mod tests {
@@ -85,5 +100,14 @@ mod tests {
         tokio::time::sleep(Duration::from_secs(5)).await;
         assert_eq!(runs.load(Ordering::SeqCst), 2);
         tasks.shutdown().await;
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shutdown_leaves_a_task_that_ignores_cancellation_behind_its_deadline() {
+        let tasks = Tasks::new();
+        tasks.spawn_supervised("stuck".into(), |_| std::future::pending());
+        let started = tokio::time::Instant::now();
+        tasks.shutdown().await;
+        assert_eq!(started.elapsed(), SHUTDOWN_DEADLINE);
     }
 }

@@ -4,6 +4,7 @@
 
 mod client;
 mod limiter;
+mod recent;
 
 use std::sync::{Arc, Mutex};
 
@@ -12,10 +13,11 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
-pub use client::{AddressRange, client_address};
+pub use client::client_address;
 pub use limiter::LoginLimiter;
+pub use recent::{RECENT_LOGINS_KEPT, RecentLogins};
 
-use crate::config::AuthConfig;
+use crate::config::{AddressRange, AuthConfig};
 use crate::domain::Millis;
 use crate::domain::is_valid_name;
 use crate::secret::interpolate;
@@ -208,6 +210,8 @@ pub struct Auth {
     account_limiter: Arc<Mutex<LoginLimiter>>,
     trusted_proxies: Arc<Vec<AddressRange>>,
     setup_token: Arc<Mutex<Option<SetupLink>>>,
+    /// Sessions and tokens checked lately, for while the database is down.
+    recent: Arc<RecentLogins>,
     /// Password checks in flight at once (argon2 takes 19 MiB each).
     hashing: Arc<tokio::sync::Semaphore>,
 }
@@ -231,6 +235,7 @@ impl Auth {
             trusted_proxies: Arc::new(trusted_proxies),
             setup_token: Arc::default(),
             hashing: Arc::new(tokio::sync::Semaphore::new(HASHING_AT_ONCE)),
+            recent: Arc::default(),
         }
     }
 
@@ -411,13 +416,24 @@ impl Auth {
         Ok(self.store.delete_session(&sha256_hex(cookie)).await?)
     }
 
-    /// The user behind a session cookie; using a session extends it.
+    /// The user behind a session cookie; using a session extends it. While the database is
+    /// unavailable, a session checked in the last [`RECENT_LOGINS_KEPT`] still counts.
     pub async fn from_session(
         &self,
         cookie: &str,
         now: Millis,
     ) -> Result<Option<Principal>, AuthError> {
         let id_hash = sha256_hex(cookie);
+        let checked = self.check_session(&id_hash, now).await;
+        self.recent.remember_or_recall(&id_hash, checked, now)
+    }
+
+    async fn check_session(
+        &self,
+        id_hash: &str,
+        now: Millis,
+    ) -> Result<Option<Principal>, AuthError> {
+        let id_hash = id_hash.to_owned();
         let Some(session) = self.store.session(&id_hash, now).await? else { return Ok(None) };
         let Some(user) = self.store.user(&session.username).await? else { return Ok(None) };
         // Extend at most once a minute (a page with live refresh would otherwise write often),
@@ -444,12 +460,18 @@ impl Auth {
         token: &str,
         now: Millis,
     ) -> Result<Option<Principal>, AuthError> {
-        let Some((id, username)) = self.store.token_owner(&sha256_hex(token)).await? else {
-            return Ok(None);
+        let token_hash = sha256_hex(token);
+        let checked = async {
+            let Some((id, username)) = self.store.token_owner(&token_hash).await? else {
+                return Ok(None);
+            };
+            let Some(user) = self.store.user(&username).await? else { return Ok(None) };
+            self.store.touch_token(&id, now).await?;
+            let role = Role::parse(&user.role);
+            Ok(Some(Principal { name: user.username, role, via: Via::Token }))
         };
-        let Some(user) = self.store.user(&username).await? else { return Ok(None) };
-        self.store.touch_token(&id, now).await?;
-        Ok(Some(Principal { name: user.username, role: Role::parse(&user.role), via: Via::Token }))
+        let checked = checked.await;
+        self.recent.remember_or_recall(&token_hash, checked, now)
     }
 
     /// Whether `token` is the configured metrics token.

@@ -12,11 +12,13 @@ use crate::alerting::definition::{ChannelDef, RuleDef};
 use crate::duration_text;
 use crate::secret::{REDACTED, Secret};
 
+mod address;
 mod cluster;
 mod env;
 mod render;
 mod validate;
 
+pub use address::AddressRange;
 pub use cluster::{ClusterConfig, Connection, KafkaConnection, RabbitConnection, RocketConnection};
 
 use env::*;

@@ -59,7 +59,7 @@ impl Config {
             ));
         }
         for proxy in &self.auth.trusted_proxies {
-            if crate::auth::AddressRange::parse(proxy).is_none() {
+            if AddressRange::parse(proxy).is_none() {
                 return Err(key_error(
                     "auth.trusted_proxies",
                     format!("{proxy:?} is not an address or a CIDR range like 10.0.0.0/8"),

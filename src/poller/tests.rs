@@ -290,17 +290,19 @@ async fn a_first_poll_longer_than_the_timeout_still_brings_the_cluster_up() {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}", dir.path().join("osprey.db").display());
     let store = Store::connect(&url, 1).await.expect("store");
-    // Virtual time from here: the store's own timeouts only make history writes fail, which the
-    // poller logs and survives.
+    // Virtual time from here (history goes to a queue no writer empties).
     tokio::time::pause();
     let (sender, mut state) = watch::channel(Arc::new(ClusterState::new(&config)));
     let cancel = CancellationToken::new();
     let poller = tokio::spawn(run_cluster(
         adapter,
         config,
-        HistoryConfig::default(),
-        LagConfig::default(),
-        store,
+        super::PollerShared {
+            history: HistoryConfig::default(),
+            lag: LagConfig::default(),
+            store,
+            held: Arc::new(super::writer::HistoryQueue::default()),
+        },
         sender,
         cancel.clone(),
     ));

@@ -218,6 +218,27 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+impl StoreError {
+    /// The database is unreachable or not answering in time, as opposed to refusing a query:
+    /// worth waiting for, not worth reporting as a bug.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Connect(_) => true,
+            // A connection the server closes while it shuts down reads as a protocol error.
+            StoreError::Query(e) => matches!(
+                e,
+                sqlx::Error::PoolTimedOut
+                    | sqlx::Error::PoolClosed
+                    | sqlx::Error::Io(_)
+                    | sqlx::Error::Protocol(_)
+                    | sqlx::Error::Tls(_)
+                    | sqlx::Error::WorkerCrashed
+            ),
+            _ => false,
+        }
+    }
+}
+
 /// One cluster poll, as written to `cluster_samples`.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ClusterSample {
@@ -448,7 +469,9 @@ impl Store {
             } else {
                 max_connections
             })
-            .acquire_timeout(Duration::from_secs(10));
+            // A page waits this long at most for a connection while the database is down,
+            // then says so (503) instead of hanging.
+            .acquire_timeout(Duration::from_secs(3));
         let options = if dialect == Dialect::Sqlite {
             options.after_connect(|conn, _| {
                 Box::pin(async move {

@@ -85,7 +85,25 @@ impl From<StoreError> for WebError {
 }
 
 impl WebError {
+    /// The database failure behind this error, if it is one.
+    fn store_error(&self) -> Option<&StoreError> {
+        match self {
+            WebError::Query(QueryError::Store(e))
+            | WebError::Auth(AuthError::Store(e))
+            | WebError::Admin(AdminError::Store(e)) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The database is down or not answering (rather than refusing one query).
+    pub fn store_unavailable(&self) -> bool {
+        self.store_error().is_some_and(StoreError::is_unavailable)
+    }
+
     pub fn status(&self) -> StatusCode {
+        if self.store_unavailable() {
+            return StatusCode::SERVICE_UNAVAILABLE;
+        }
         match self {
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
             WebError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -120,6 +138,9 @@ impl WebError {
     }
 
     fn code(&self) -> &'static str {
+        if self.store_unavailable() {
+            return "store_unavailable";
+        }
         match self {
             WebError::BadRequest(_) => "bad_request",
             WebError::TooLarge { .. } => "too_large",
@@ -159,6 +180,10 @@ impl WebError {
     /// The message a client may see; `None` for an internal failure, whose details are logged
     /// instead. Broker failures (502, 504) and "not reached yet" (503) are the client's business.
     pub fn public_message(&self) -> Option<String> {
+        if self.store_unavailable() {
+            tracing::warn!(error = %self, "request failed: the database is unavailable");
+            return Some(STORE_UNAVAILABLE.to_owned());
+        }
         let status = self.status();
         if status == StatusCode::INTERNAL_SERVER_ERROR {
             tracing::error!(error = %self, "request failed");
@@ -171,6 +196,10 @@ impl WebError {
         }
     }
 }
+
+/// What readers are told while the database is down (the details go to the log).
+pub const STORE_UNAVAILABLE: &str = "the database is not answering: live cluster state still \
+    shows, history and settings are back when it is";
 
 /// A JSON API failure: `{"error": {"code": "...", "message": "...", "field": "..."}}`.
 #[derive(Debug)]

@@ -13,6 +13,7 @@ mod apache_kafka;
 mod apache_rocketmq;
 mod browser;
 mod cli;
+mod faults;
 mod groups;
 mod kafka;
 mod layers;

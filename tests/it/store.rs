@@ -13,14 +13,15 @@ use sqlx::Connection;
 use crate::helpers::*;
 
 /// A database of this test's own on a shared server, dropped at the end.
-struct TempDatabase {
+/// A database of its own on the shared PostgreSQL or MariaDB server.
+pub struct TempDatabase {
     admin_url: String,
     name: String,
-    url: String,
+    pub url: String,
 }
 
 impl TempDatabase {
-    async fn create(admin_var: &str) -> TempDatabase {
+    pub async fn create(admin_var: &str) -> TempDatabase {
         sqlx::any::install_default_drivers();
         let admin_url = peer(admin_var);
         let name = unique("osprey_it");
@@ -32,7 +33,7 @@ impl TempDatabase {
         TempDatabase { admin_url, name, url }
     }
 
-    async fn drop_it(self) {
+    pub async fn drop_it(self) {
         let mut conn = sqlx::AnyConnection::connect(&self.admin_url).await.unwrap();
         sqlx::query(&format!("DROP DATABASE {}", self.name)).execute(&mut conn).await.unwrap();
     }
