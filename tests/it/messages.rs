@@ -282,3 +282,26 @@ async fn the_latest_messages_of_every_partition_share_the_limit() {
     assert!(read["stopped"].as_str().unwrap().contains("70 older"), "{read}");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_browse_holds_a_bounded_number_of_bytes() {
+    let broker = Broker::start(BrokerKind::Noida).await;
+    let app = app_with_topic(&broker, false).await;
+    // 24 messages of 900 KB: 21.6 MB, more than a browse may hold (16 MiB).
+    let producer = producer(&broker.bootstrap());
+    let value = "x".repeat(900_000);
+    let sends = (0..24).map(|_| {
+        let record =
+            rdkafka::producer::FutureRecord::<(), str>::to("mock").partition(0).payload(&value);
+        producer.send(record, Duration::from_secs(30))
+    });
+    for sent in futures::future::join_all(sends).await {
+        sent.unwrap();
+    }
+    let read = browse(&app, "from=earliest&limit=500&partition=0").await;
+    let held = read["messages"].as_array().unwrap().len();
+    assert!((18..24).contains(&held), "{held} messages held");
+    let stopped = read["stopped"].as_str().unwrap_or_default();
+    assert!(stopped.contains("16 MiB"), "{stopped}");
+    app.stop().await;
+}

@@ -3,6 +3,7 @@
 //! stops at its limit, its scan budget or its deadline, so a huge topic cannot hold the server.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use rdkafka::admin::{
@@ -396,20 +397,68 @@ impl KafkaActions {
             config.create().map_err(|e| AdapterError::Config(e.to_string()))?;
         let (topic, timeout) = (topic.to_owned(), self.timeout);
         let consumer = Arc::new(consumer);
-        tokio::task::spawn_blocking(move || browse_blocking(&consumer, &topic, &request, timeout))
+        // The reader stops as soon as the request is gone (a closed tab, the request timeout).
+        let abandoned = Arc::new(AtomicBool::new(false));
+        let _stop_when_dropped = StopOnDrop(abandoned.clone());
+        let reading = move || {
+            let budget = Budget { deadline: Instant::now() + BROWSE_DEADLINE, timeout, abandoned };
+            browse_blocking(&consumer, &topic, &request, &budget)
+        };
+        tokio::task::spawn_blocking(reading)
             .await
             .map_err(|e| AdapterError::Protocol(format!("browsing failed: {e}")))?
     }
+}
+
+/// Sets its flag when dropped: the browse's async side tells the blocking side to stop.
+struct StopOnDrop(Arc<AtomicBool>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
+}
+
+/// What one browse may spend: [`BROWSE_DEADLINE`] over everything (metadata and watermarks
+/// included), each broker call within the client's timeout and what is left.
+struct Budget {
+    deadline: Instant,
+    timeout: Duration,
+    abandoned: Arc<AtomicBool>,
+}
+
+impl Budget {
+    /// The time the next broker call may take, or the error that ends the browse.
+    fn call(&self) -> Result<Duration, AdapterError> {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || self.abandoned.load(Ordering::Relaxed) {
+            return Err(AdapterError::Timeout(BROWSE_DEADLINE));
+        }
+        Ok(left.min(self.timeout))
+    }
+
+    fn over(&self) -> bool {
+        Instant::now() >= self.deadline || self.abandoned.load(Ordering::Relaxed)
+    }
+}
+
+/// Bytes of keys, values and headers a browse holds at most (500 messages of 1 MB would be
+/// 500 MB): past it, the browse stops and says so.
+pub const MAX_BROWSE_BYTES: usize = 16 * 1024 * 1024;
+
+fn held_bytes(message: &BrowsedMessage) -> usize {
+    let headers: usize =
+        message.headers.iter().map(|(k, v)| k.len() + v.as_ref().map_or(0, Vec::len)).sum();
+    message.key.as_ref().map_or(0, Vec::len) + message.value.as_ref().map_or(0, Vec::len) + headers
 }
 
 fn browse_blocking(
     consumer: &BaseConsumer,
     topic: &str,
     request: &BrowseRequest,
-    timeout: Duration,
+    budget: &Budget,
 ) -> Result<BrowseResult, AdapterError> {
-    let started = Instant::now();
-    let metadata = consumer.fetch_metadata(Some(topic), timeout).map_err(kafka_error)?;
+    let metadata = consumer.fetch_metadata(Some(topic), budget.call()?).map_err(kafka_error)?;
     let described = metadata
         .topics()
         .first()
@@ -435,7 +484,7 @@ fn browse_blocking(
     let mut marks = Vec::with_capacity(partitions.len());
     for &partition in &partitions {
         let (low, high) =
-            consumer.fetch_watermarks(topic, partition, timeout).map_err(kafka_error)?;
+            consumer.fetch_watermarks(topic, partition, budget.call()?).map_err(kafka_error)?;
         marks.push((partition, low, high));
     }
     let mut result = BrowseResult { messages: Vec::new(), scanned: 0, stopped: None, left_out: 0 };
@@ -487,7 +536,7 @@ fn browse_blocking(
                 .add_partition_offset(topic, *partition, Offset::Offset(ts))
                 .map_err(kafka_error)?;
         }
-        let found = consumer.offsets_for_times(query, timeout).map_err(kafka_error)?;
+        let found = consumer.offsets_for_times(query, budget.call()?).map_err(kafka_error)?;
         for entry in &mut plan {
             let at = found.find_partition(topic, entry.0).map(|e| e.offset());
             entry.1 = match at {
@@ -513,9 +562,15 @@ fn browse_blocking(
     let ends: std::collections::HashMap<i32, i64> = plan.iter().map(|(p, _, e)| (*p, *e)).collect();
     // Matching messages dropped for newer ones (only when reading the latest with a filter).
     let mut dropped: u64 = 0;
+    let mut held: usize = 0;
     while !open.is_empty() {
-        if started.elapsed() > BROWSE_DEADLINE {
+        if budget.over() {
             add_note(&mut result.stopped, format!("stopped after {} s", BROWSE_DEADLINE.as_secs()));
+            break;
+        }
+        if held > MAX_BROWSE_BYTES {
+            let mib = MAX_BROWSE_BYTES >> 20;
+            add_note(&mut result.stopped, format!("stopped after holding {mib} MiB of messages"));
             break;
         }
         if result.scanned >= MAX_SCANNED {
@@ -554,6 +609,7 @@ fn browse_blocking(
             open.retain(|p| *p != partition);
         }
         if needle.is_none_or(|n| matches(&browsed, n)) {
+            held += held_bytes(&browsed);
             result.messages.push(browsed);
             if latest.is_some() {
                 // The plan bounds the reads; only the newest matches are worth keeping, and
@@ -561,6 +617,7 @@ fn browse_blocking(
                 if result.messages.len() >= 2 * limit {
                     let (kept, older) = newest(std::mem::take(&mut result.messages), limit);
                     result.messages = kept;
+                    held = result.messages.iter().map(held_bytes).sum();
                     dropped += older;
                 }
             } else if result.messages.len() >= limit {
