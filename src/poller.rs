@@ -601,6 +601,7 @@ fn retention(history: &HistoryConfig) -> crate::store::Retention {
         raw: millis(history.retention),
         minute: millis(history.minute_retention),
         hour: millis(history.hour_retention),
+        audit: millis(history.audit_retention),
     }
 }
 

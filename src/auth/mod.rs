@@ -5,6 +5,7 @@
 mod client;
 mod limiter;
 mod recent;
+mod repeats;
 
 use std::sync::{Arc, Mutex};
 
@@ -16,6 +17,7 @@ use serde::{Deserialize, Serialize};
 pub use client::client_address;
 pub use limiter::LoginLimiter;
 pub use recent::{RECENT_LOGINS_KEPT, RecentLogins};
+pub use repeats::{FOLD_WINDOW, RepeatBook, Seen};
 
 use crate::config::{AddressRange, AuthConfig};
 use crate::domain::Millis;
@@ -212,6 +214,8 @@ pub struct Auth {
     setup_token: Arc<Mutex<Option<SetupLink>>>,
     /// Sessions and tokens checked lately, for while the database is down.
     recent: Arc<RecentLogins>,
+    /// Refusals written lately, so repeats fold into them.
+    repeats: Arc<Mutex<RepeatBook>>,
     /// Password checks in flight at once (argon2 takes 19 MiB each).
     hashing: Arc<tokio::sync::Semaphore>,
 }
@@ -236,6 +240,7 @@ impl Auth {
             setup_token: Arc::default(),
             hashing: Arc::new(tokio::sync::Semaphore::new(HASHING_AT_ONCE)),
             recent: Arc::default(),
+            repeats: Arc::default(),
         }
     }
 
@@ -616,6 +621,37 @@ impl Auth {
             detail: detail.map(str::to_owned),
             remote: remote.map(str::to_owned),
         };
+        if result != "ok" {
+            let text =
+                |s: Option<&str>| s.unwrap_or_default().chars().take(512).collect::<String>();
+            let key = [
+                text(Some(&entry.actor)).to_lowercase(),
+                entry.action.clone(),
+                entry.result.clone(),
+                text(entry.detail.as_deref()),
+                text(entry.remote.as_deref()),
+                text(entry.cluster.as_deref()),
+                text(entry.object.as_deref()),
+            ];
+            let seen = match self.repeats.lock() {
+                Ok(mut book) => book.note(key, &entry.id, now),
+                Err(_) => Seen::First,
+            };
+            if let Seen::Again { id, count } = seen {
+                if count.is_power_of_two() {
+                    tracing::info!(actor = %entry.actor, action = %entry.action, result = %entry.result, count, "audit: the same refusal again");
+                }
+                let detail = format!(
+                    "{} ({count} times, the last at {})",
+                    entry.detail.as_deref().unwrap_or(&entry.result),
+                    crate::clock::utc_text(now)
+                );
+                if let Err(e) = self.store.audit_repeated(&id, &detail).await {
+                    tracing::error!(error = %e, action = %entry.action, "the audit entry could not be updated");
+                }
+                return;
+            }
+        }
         tracing::info!(actor = %entry.actor, action = %entry.action, cluster = ?entry.cluster, object = ?entry.object, result = %entry.result, detail = ?entry.detail, "audit");
         if let Err(e) = self.store.audit(&entry).await {
             tracing::error!(error = %e, action = %entry.action, "the audit entry could not be written");

@@ -192,6 +192,9 @@ pub struct HistoryConfig {
     /// How often per-topic samples are written (cluster-wide samples are written every poll).
     #[serde(with = "duration_text")]
     pub topic_sample_interval: Duration,
+    /// How long audit-log entries are kept.
+    #[serde(with = "duration_text")]
+    pub audit_retention: Duration,
 }
 
 /// Client properties whose values are credentials.
@@ -252,6 +255,7 @@ impl Default for HistoryConfig {
             minute_retention: Duration::from_secs(14 * 24 * 3600),
             hour_retention: Duration::from_secs(365 * 24 * 3600),
             topic_sample_interval: Duration::from_secs(60),
+            audit_retention: Duration::from_secs(400 * 24 * 3600),
         }
     }
 }

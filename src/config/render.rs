@@ -65,6 +65,8 @@ impl Config {
         line(&format!("hour_retention = {}", d(self.history.hour_retention)));
         line("# How often per-topic samples (end offsets, messages/s) are written.");
         line(&format!("topic_sample_interval = {}", d(self.history.topic_sample_interval)));
+        line("# How long audit-log entries are kept.");
+        line(&format!("audit_retention = {}", d(self.history.audit_retention)));
         line("");
         line("[lag]");
         line(

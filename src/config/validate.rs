@@ -23,6 +23,9 @@ impl Config {
         if self.history.minute_retention < Duration::from_secs(24 * 3600) {
             return Err(key_error("history.minute_retention", "must be at least 1d"));
         }
+        if self.history.audit_retention < Duration::from_secs(24 * 3600) {
+            return Err(key_error("history.audit_retention", "must be at least 1d"));
+        }
         if self.history.hour_retention < Duration::from_secs(7 * 24 * 3600) {
             return Err(key_error("history.hour_retention", "must be at least 7d"));
         }

@@ -307,6 +307,14 @@ impl Store {
         Ok(())
     }
 
+    /// Rewrites the detail of entry `id` (a refusal that happened again).
+    pub async fn audit_repeated(&self, id: &str, detail: &str) -> Result<(), StoreError> {
+        let sql = self.dialect.sql("UPDATE audit_log SET detail = ? WHERE id = ?");
+        let detail = super::alerts::bounded(detail, 2000);
+        sqlx::query(&sql).bind(detail).bind(id).execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// The newest `limit` audit entries, newest first.
     pub async fn audit_entries(&self, limit: i64) -> Result<Vec<AuditEntry>, StoreError> {
         let sql = self.dialect.sql(

@@ -80,6 +80,7 @@ pub struct Retention {
     pub raw: Millis,
     pub minute: Millis,
     pub hour: Millis,
+    pub audit: Millis,
 }
 
 /// One rollup: what it reads, what it writes, and how it aggregates.

@@ -28,6 +28,9 @@ impl Store {
             }
         }
         deleted += self.prune_alert_history(now.saturating_sub(retention.hour)).await?;
+        let sql = self.dialect.sql("DELETE FROM audit_log WHERE ts < ?");
+        let audit_before = now.saturating_sub(retention.audit);
+        deleted += sqlx::query(&sql).bind(audit_before).execute(&self.pool).await?.rows_affected();
         Ok(deleted)
     }
 

@@ -280,7 +280,8 @@ async fn store_story(url: &str) {
         .unwrap();
     assert_eq!((lag_by_hour[0].lag, lag_by_hour[0].max_lag), (Some(25.0), Some(50.0)));
 
-    let keep_rollups = Retention { raw: 1_000, minute: i64::MAX / 2, hour: i64::MAX / 2 };
+    let keep_rollups =
+        Retention { raw: 1_000, minute: i64::MAX / 2, hour: i64::MAX / 2, audit: i64::MAX / 2 };
     let deleted = store.apply_retention(keep_rollups, BASE + 31_000).await.unwrap();
     assert_eq!(
         deleted,
@@ -291,6 +292,27 @@ async fn store_story(url: &str) {
     let series =
         store.cluster_series("prod", Level::Raw, BASE, BASE + 70_000, 10_000).await.unwrap();
     assert_eq!(series.first().map(|p| p.ts), Some(BASE + 30_000));
+
+    // The audit log has a retention of its own.
+    for (id, at) in [("old", BASE), ("new", BASE + 30_000)] {
+        let entry = osprey::store::AuditEntry {
+            id: id.into(),
+            at,
+            actor: "root".into(),
+            action: "login".into(),
+            cluster: None,
+            object: None,
+            result: "ok".into(),
+            detail: None,
+            remote: None,
+        };
+        store.audit(&entry).await.unwrap();
+    }
+    let audit_kept = Retention { audit: 10_000, ..keep_rollups };
+    store.apply_retention(audit_kept, BASE + 31_000).await.unwrap();
+    let left: Vec<String> =
+        store.audit_entries(10).await.unwrap().into_iter().map(|e| e.id).collect();
+    assert_eq!(left, ["new"]);
     store.ping().await.unwrap();
     store.close().await;
 }
