@@ -183,7 +183,10 @@ pub fn app(state: AppState, server: &ServerConfig) -> Router {
             StatusCode::REQUEST_TIMEOUT,
             server.request_timeout.max(Duration::from_secs(1)),
         ))
-        .layer(TraceLayer::new_for_http())
+        // Paths only: a query can carry a token (the setup link, a webhook-style URL).
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::extract::Request| {
+            tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
+        }))
         .with_state(state)
 }
 
