@@ -143,3 +143,116 @@ async fn a_postgres_outage_loses_no_poll() {
 async fn a_mariadb_outage_loses_no_poll() {
     a_database_outage_loses_no_poll("OSPREY_TEST_MYSQL_URL").await;
 }
+
+/// The live summary of `cluster` from the cluster list.
+async fn summary(app: &TestApp, cluster: &str) -> serde_json::Value {
+    let list = app.json("/api/v1/clusters").await;
+    let rows = list.as_array().cloned().unwrap_or_default();
+    rows.into_iter().find(|c| c["name"] == cluster).unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_frozen_broker_shows_down_and_holds_up_nothing() {
+    let broker = Broker::start(BrokerKind::Noida).await;
+    create_topics(&broker.bootstrap(), &[("frozen", 1)]).await;
+    let mut cluster = kafka_cluster("frozen", &broker.bootstrap());
+    cluster.poll_interval = Duration::from_secs(1);
+    let app = TestApp::with_clusters(vec![cluster]).await;
+    eventually(Duration::from_secs(30), "the cluster up", || async {
+        (summary(&app, "frozen").await["status"] == "up").then_some(())
+    })
+    .await;
+
+    // SIGSTOP: the kernel still accepts connections; nothing ever answers.
+    broker.signal("STOP");
+    let down = eventually(Duration::from_secs(60), "the cluster down", || async {
+        let summary = summary(&app, "frozen").await;
+        (summary["status"] == "down").then_some(summary)
+    })
+    .await;
+    assert!(down["error"].as_str().is_some_and(|e| !e.is_empty()), "{down}");
+    // Pages and a browse answer meanwhile: a browse gives up within its deadline.
+    assert_eq!(app.get("/").await.status(), reqwest::StatusCode::OK);
+    let started = std::time::Instant::now();
+    let browse = app.get("/api/v1/clusters/frozen/topics/frozen/messages?from=earliest").await;
+    assert!(browse.status().is_server_error(), "{}", browse.status());
+    assert!(started.elapsed() < Duration::from_secs(25), "browse took {:?}", started.elapsed());
+
+    broker.signal("CONT");
+    eventually(Duration::from_secs(60), "the cluster up again", || async {
+        (summary(&app, "frozen").await["status"] == "up").then_some(())
+    })
+    .await;
+    app.stop().await;
+}
+
+/// A server on a free port that answers every connection with `answer` and then holds it.
+async fn answering(answer: &'static [u8]) -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let mut buffer = [0_u8; 4096];
+                let _ = socket.read(&mut buffer).await;
+                let _ = socket.write_all(answer).await;
+                tokio::time::sleep(Duration::from_secs(60)).await;
+            });
+        }
+    });
+    port
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn peers_answering_garbage_show_down_with_an_error_and_the_process_stays_up() {
+    // A frame that declares 2 GiB, an HTTP answer to a Kafka request, JSON where none fits.
+    let huge_frame = answering(b"\x7f\xff\xff\xff\x00\x00\x00\x01garbage").await;
+    let http_page = answering(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello").await;
+    let not_json = answering(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 9\r\n\r\n{\"a\":[1,2",
+    )
+    .await;
+    let rabbit = |name: &str, port: u16| {
+        let toml = format!(
+            "[[clusters]]\nname = \"{name}\"\nkind = \"rabbitmq\"\nmanagement_url = \
+             \"http://127.0.0.1:{port}\"\nusername = \"guest\"\npassword = \"guest\"\n\
+             poll_interval = \"1s\"\n"
+        );
+        osprey::config::Config::from_toml_str(&toml).unwrap().clusters.remove(0)
+    };
+    let rocket = |name: &str, port: u16| {
+        let toml = format!(
+            "[[clusters]]\nname = \"{name}\"\nkind = \"rocketmq\"\nnamesrv_addrs = \
+             \"127.0.0.1:{port}\"\npoll_interval = \"1s\"\n"
+        );
+        osprey::config::Config::from_toml_str(&toml).unwrap().clusters.remove(0)
+    };
+    let mut kafka_huge = kafka_cluster("kafka-huge", &format!("127.0.0.1:{huge_frame}"));
+    kafka_huge.poll_interval = Duration::from_secs(1);
+    let mut kafka_http = kafka_cluster("kafka-http", &format!("127.0.0.1:{http_page}"));
+    kafka_http.poll_interval = Duration::from_secs(1);
+    let clusters = vec![
+        kafka_huge,
+        kafka_http,
+        rocket("rocket-huge", huge_frame),
+        rocket("rocket-http", http_page),
+        rabbit("rabbit-html", http_page),
+        rabbit("rabbit-json", not_json),
+        rabbit("rabbit-frame", huge_frame),
+    ];
+    let names: Vec<String> = clusters.iter().map(|c| c.name.clone()).collect();
+    let app = TestApp::with_clusters(clusters).await;
+    for name in &names {
+        let down = eventually(Duration::from_secs(60), "the cluster down", || async {
+            let summary = summary(&app, name).await;
+            (summary["status"] == "down").then_some(summary)
+        })
+        .await;
+        let error = down["error"].as_str().unwrap_or_default();
+        assert!(!error.is_empty() && error.len() < 2_000, "{name}: {down}");
+    }
+    assert_eq!(app.get("/healthz").await.status(), reqwest::StatusCode::OK);
+    assert_eq!(app.get("/").await.status(), reqwest::StatusCode::OK);
+    app.stop().await;
+}

@@ -139,6 +139,14 @@ impl Broker {
         format!("127.0.0.1:{}", self.port)
     }
 
+    /// Freezes (`STOP`) or thaws (`CONT`) the broker process: it keeps its sockets, so
+    /// connections are accepted by the kernel and never answered.
+    pub fn signal(&self, signal: &str) {
+        let pid = self.child.as_ref().expect("a running broker").id().to_string();
+        let sent = Command::new("kill").args([&format!("-{signal}"), &pid]).status().unwrap();
+        assert!(sent.success(), "kill -{signal} {pid}");
+    }
+
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
