@@ -131,6 +131,8 @@ pub fn is_valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 64
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        // `.` and `..` in a URL path are resolved away by clients and proxies.
+        && name.bytes().any(|b| b != b'.')
 }
 
 /// Longest piece of user or broker input an error message repeats.

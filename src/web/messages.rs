@@ -418,9 +418,9 @@ impl BrowseQuery {
             Some(list) => Some(
                 list.split(',')
                     .map(|p| {
-                        p.trim()
-                            .parse::<i32>()
-                            .map_err(|_| invalid(format!("partition {p:?} is not a number")))
+                        p.trim().parse::<i32>().ok().filter(|p| *p >= 0).ok_or_else(|| {
+                            invalid(format!("partition {p:?} is not a partition number"))
+                        })
                     })
                     .collect::<Result<Vec<_>, _>>()?,
             ),
@@ -491,6 +491,15 @@ async fn browse(
     crate::query::require_topic(&state.clusters, cluster, topic)?;
     let (actions, _) = state.operators.get(cluster)?;
     let request = query.request()?;
+    // A partition the last poll did not see is the caller's mistake, not the broker's.
+    let known = partitions_of(state, cluster, topic);
+    let mut chosen = request.partitions.iter().flatten();
+    if let Some(missing) = chosen.find(|p| known > 0 && **p as usize >= known) {
+        return Err(WebError::Invalid {
+            field: Some("partition".into()),
+            message: format!("topic {topic:?} has no partition {missing} (it has 0-{})", known - 1),
+        });
+    }
     actions.browse(topic, request).await.map_err(WebError::Broker)
 }
 

@@ -78,8 +78,13 @@ async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> 
 }
 
 /// Every path no route matches.
-async fn not_found(uri: axum::extract::OriginalUri) -> error::PageError {
-    error::PageError(error::WebError::NoRoute(uri.path().to_owned()))
+async fn not_found(uri: axum::extract::OriginalUri) -> axum::response::Response {
+    let error = error::WebError::NoRoute(uri.path().to_owned());
+    // `/api/v1/` and the like miss the nested API router: they still get JSON.
+    if uri.path().starts_with("/api/") {
+        return error::ApiError(error).into_response();
+    }
+    error::PageError(error).into_response()
 }
 
 /// Every page, feature by feature.

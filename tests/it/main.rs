@@ -15,6 +15,7 @@ mod browser;
 mod cli;
 mod faults;
 mod groups;
+mod hostile;
 mod kafka;
 mod layers;
 mod manage;
