@@ -194,9 +194,10 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, App
     tasks.spawn_supervised("history:writer".into(), move |cancel| {
         poller::run_history_writer(writer_store.clone(), held.clone(), cancel)
     });
-    let (history, history_store) = (config.history.clone(), store.clone());
+    let (history, history_store, history_held) =
+        (config.history.clone(), store.clone(), shared.held.clone());
     tasks.spawn_supervised("history".into(), move |cancel| {
-        poller::run_history(history_store.clone(), history.clone(), cancel)
+        poller::run_history(history_store.clone(), history.clone(), history_held.clone(), cancel)
     });
 
     let (evaluator, evaluated) = (alerting.clone(), clusters.clone());

@@ -565,7 +565,12 @@ pub async fn run_history_writer(
 
 /// Keeps history in shape: rolls complete buckets up every minute, applies each level's
 /// retention every hour (both right after start-up too).
-pub async fn run_history(store: Store, history: HistoryConfig, cancel: CancellationToken) {
+pub async fn run_history(
+    store: Store,
+    history: HistoryConfig,
+    held: Arc<writer::HistoryQueue>,
+    cancel: CancellationToken,
+) {
     let mut ticker = tokio::time::interval(Duration::from_secs(60));
     ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut ticks: u64 = 0;
@@ -573,6 +578,12 @@ pub async fn run_history(store: Store, history: HistoryConfig, cancel: Cancellat
         tokio::select! {
             _ = cancel.cancelled() => break,
             _ = ticker.tick() => {}
+        }
+        // Polls held through an outage are older than the rollups' next bucket: roll up only
+        // once they are written, or they would never reach the 1-minute and 1-hour charts.
+        if !held.is_empty() {
+            tracing::debug!("rollups wait for the held polls");
+            continue;
         }
         match store.roll_up(now_millis()).await {
             Ok(0) => {}

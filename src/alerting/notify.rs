@@ -46,7 +46,9 @@ impl Notifier {
             // A redirect would carry the channel's headers somewhere else: answer it as a
             // failure instead.
             .redirect(reqwest::redirect::Policy::none())
-            // Every name is checked where it resolves, so the address checked is the one used.
+            // Every name is checked where it resolves, so the address checked is the one used
+            // (a proxy from the environment would resolve it instead: none is used).
+            .no_proxy()
             .dns_resolver(outbound::resolver(targets))
             .build()
             .unwrap_or_default();

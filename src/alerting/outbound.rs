@@ -33,13 +33,29 @@ fn is_public_v4(a: Ipv4Addr) -> bool {
 }
 
 fn is_public_v6(a: Ipv6Addr) -> bool {
-    let first = a.segments()[0];
+    let segments = a.segments();
+    let first = segments[0];
+    let embedded = |high: u16, low: u16| Ipv4Addr::from((u32::from(high) << 16) | u32::from(low));
+    // Addresses that carry an IPv4 one reach it: NAT64 (64:ff9b::/96), 6to4 (2002::/16) and the
+    // old IPv4-compatible ::/96. Local-use NAT64 (64:ff9b:1::/48) is internal by definition.
+    let carried = match segments {
+        [0x64, 0xff9b, 1, ..] => return false,
+        [0x64, 0xff9b, 0, 0, 0, 0, high, low] => Some(embedded(high, low)),
+        [0x2002, high, low, ..] => Some(embedded(high, low)),
+        [0, 0, 0, 0, 0, 0, high, low] if high != 0 => Some(embedded(high, low)),
+        _ => None,
+    };
+    if let Some(v4) = carried {
+        return is_public_v4(v4);
+    }
     !(a.is_unspecified()
         || a.is_loopback()
         || a.is_multicast()
         // Unique local (fc00::/7), link-local (fe80::/10), documentation (2001:db8::/32).
         || (first & 0xfe00) == 0xfc00
         || (first & 0xffc0) == 0xfe80
+        // Site-local (fec0::/10), deprecated but still routed inside some networks.
+        || (first & 0xffc0) == 0xfec0
         || (first == 0x2001 && a.segments()[1] == 0x0db8))
 }
 
@@ -132,10 +148,21 @@ mod tests {
             "::ffff:169.254.169.254",
             "224.0.0.1",
             "255.255.255.255",
+            "64:ff9b::a9fe:a9fe",
+            "2002:a00:1::",
+            "::10.0.0.1",
+            "fec0::1",
         ] {
             assert!(!is_public(ip(internal)), "{internal}");
         }
-        for public in ["8.8.8.8", "1.1.1.1", "2606:4700::1111", "100.128.0.1", "172.32.0.1"] {
+        for public in [
+            "8.8.8.8",
+            "1.1.1.1",
+            "2606:4700::1111",
+            "100.128.0.1",
+            "172.32.0.1",
+            "64:ff9b::808:808",
+        ] {
             assert!(is_public(ip(public)), "{public}");
         }
     }

@@ -371,9 +371,19 @@ async fn deliver_one(alerting: &Alerting, delivery: &Delivery) -> Result<bool, S
     let recorded = loop {
         let attempt =
             store.record_attempt(delivery, claimed_until, at, took, error.as_deref(), status, next);
-        match attempt.await {
+        // A hung database must not hold the whole pass: each try ends before the claim does.
+        let left = claimed_until - millis(RECORD_MARGIN) - now_millis();
+        let allowed = Duration::from_millis(u64::try_from(left).unwrap_or(0));
+        let outcome = match tokio::time::timeout(allowed, attempt).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(StoreError::Query(sqlx::Error::PoolTimedOut)),
+        };
+        match outcome {
             Ok(recorded) => break recorded,
-            Err(e) if now_millis() + millis(wait) < claimed_until - millis(RECORD_MARGIN) => {
+            Err(e)
+                if e.is_unavailable()
+                    && now_millis() + millis(wait) < claimed_until - millis(RECORD_MARGIN) =>
+            {
                 tracing::warn!(delivery = %delivery.id, error = %e, "cannot record the delivery yet; retrying");
                 tokio::time::sleep(wait).await;
                 wait = (wait * 2).min(Duration::from_secs(10));

@@ -351,7 +351,14 @@ impl Auth {
         let key = (username.to_lowercase(), remote.to_owned());
         let account = (username.to_lowercase(), String::new());
         self.reserve_attempt(&key, &account, now)?;
-        let user = self.store.user(username).await?;
+        let user = match self.store.user(username).await {
+            Ok(user) => user,
+            Err(e) => {
+                // Not a guess: the database did not answer.
+                self.release_attempt(&key, &account);
+                return Err(e.into());
+            }
+        };
         let hash =
             user.as_ref().map_or_else(|| decoy_hash().to_owned(), |u| u.password_hash.clone());
         let password = password.to_owned();
@@ -418,7 +425,9 @@ impl Auth {
     }
 
     pub async fn logout(&self, cookie: &str) -> Result<(), AuthError> {
-        Ok(self.store.delete_session(&sha256_hex(cookie)).await?)
+        let id_hash = sha256_hex(cookie);
+        self.recent.forget(&id_hash);
+        Ok(self.store.delete_session(&id_hash).await?)
     }
 
     /// The user behind a session cookie; using a session extends it. While the database is
@@ -540,6 +549,7 @@ impl Auth {
             }
             None => None,
         };
+        self.recent.clear();
         self.store.update_user(username, role.map(Role::as_str), hash.as_deref(), now).await?;
         Ok(())
     }
@@ -553,6 +563,7 @@ impl Auth {
     }
 
     pub async fn delete_user(&self, username: &str) -> Result<(), AuthError> {
+        self.recent.clear();
         let user = self
             .store
             .user(username)
@@ -597,6 +608,8 @@ impl Auth {
     }
 
     pub async fn delete_token(&self, id: &str) -> Result<bool, AuthError> {
+        // Tokens are remembered by hash, not id: forget every remembered login.
+        self.recent.clear();
         Ok(self.store.delete_token(id).await?)
     }
 

@@ -58,6 +58,22 @@ impl RecentLogins {
     }
 }
 
+impl RecentLogins {
+    /// Forgets one session or token (logged out, revoked).
+    pub fn forget(&self, key: &str) {
+        if let Ok(mut entries) = self.checked.lock() {
+            entries.remove(key);
+        }
+    }
+
+    /// Forgets everything (a user deleted, demoted or given a new password).
+    pub fn clear(&self) {
+        if let Ok(mut entries) = self.checked.lock() {
+            entries.clear();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

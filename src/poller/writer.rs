@@ -73,7 +73,7 @@ impl HistoryQueue {
     /// Hands a record to the writer; never waits. Past the limit the oldest records go first
     /// (the newest one always stays).
     pub fn push(&self, record: PollRecord) {
-        let Ok(mut held) = self.held.lock() else { return };
+        let mut held = self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         held.rows += rows(&record);
         held.records.push_back(record);
         while held.rows > self.max_rows && held.records.len() > 1 {
@@ -95,7 +95,8 @@ impl HistoryQueue {
 
     /// Records waiting, and rows in them.
     pub fn len(&self) -> (usize, usize) {
-        self.held.lock().map_or((0, 0), |h| (h.records.len(), h.rows))
+        let held = self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        (held.records.len(), held.rows)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -103,7 +104,7 @@ impl HistoryQueue {
     }
 
     fn take(&self) -> Option<PollRecord> {
-        let mut held = self.held.lock().ok()?;
+        let mut held = self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let record = held.records.pop_front()?;
         held.rows -= rows(&record);
         Some(record)
@@ -111,10 +112,9 @@ impl HistoryQueue {
 
     /// Puts back a record that could not be written, ahead of the others.
     fn put_back(&self, record: PollRecord) {
-        if let Ok(mut held) = self.held.lock() {
-            held.rows += rows(&record);
-            held.records.push_front(record);
-        }
+        let mut held = self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        held.rows += rows(&record);
+        held.records.push_front(record);
     }
 }
 

@@ -226,15 +226,21 @@ impl StoreError {
         match self {
             StoreError::Connect(_) => true,
             // A connection the server closes while it shuts down reads as a protocol error.
-            StoreError::Query(e) => matches!(
-                e,
-                sqlx::Error::PoolTimedOut
-                    | sqlx::Error::PoolClosed
-                    | sqlx::Error::Io(_)
-                    | sqlx::Error::Protocol(_)
-                    | sqlx::Error::Tls(_)
-                    | sqlx::Error::WorkerCrashed
-            ),
+            StoreError::Query(e) => {
+                matches!(
+                    e,
+                    sqlx::Error::PoolTimedOut
+                        | sqlx::Error::PoolClosed
+                        | sqlx::Error::Io(_)
+                        | sqlx::Error::Protocol(_)
+                        | sqlx::Error::Tls(_)
+                        | sqlx::Error::WorkerCrashed
+                ) || e.as_database_error().and_then(|d| d.code()).is_some_and(|code| {
+                    // Connection exceptions (class 08: MySQL's 1053 "server shutdown" too) and
+                    // PostgreSQL's admin, crash and cannot-connect-now shutdowns.
+                    code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03")
+                })
+            }
             _ => false,
         }
     }

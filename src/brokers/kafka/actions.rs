@@ -392,7 +392,9 @@ impl KafkaActions {
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .set("enable.partition.eof", "true")
-            .set("fetch.max.bytes", "8388608");
+            .set("fetch.max.bytes", "8388608")
+            // librdkafka's own prefetch buffer counts toward what a browse holds.
+            .set("queued.max.messages.kbytes", "16384");
         let consumer: BaseConsumer =
             config.create().map_err(|e| AdapterError::Config(e.to_string()))?;
         let (topic, timeout) = (topic.to_owned(), self.timeout);
