@@ -35,20 +35,8 @@ impl LoginLimiter {
     }
 
     pub fn failed(&mut self, key: Key, now: Millis) {
-        if self.failures.len() >= MAX_KEYS && !self.failures.contains_key(&key) {
-            let window = self.window;
-            self.failures.retain(|_, times| times.back().is_some_and(|t| now - t < window));
-            if self.failures.len() >= MAX_KEYS {
-                let oldest = self
-                    .failures
-                    .iter()
-                    .min_by_key(|(_, times)| times.back().copied())
-                    .map(|(k, _)| k.clone());
-                if let Some(oldest) = oldest {
-                    self.failures.remove(&oldest);
-                }
-            }
-        }
+        let last = |times: &VecDeque<Millis>| times.back().copied();
+        super::bounded::make_room(&mut self.failures, &key, MAX_KEYS, now, self.window, last);
         let times = self.failures.entry(key).or_default();
         times.push_back(now);
         while times.len() > self.max as usize {

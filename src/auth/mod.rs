@@ -2,6 +2,7 @@
 //! throttle, the first admin (from config or a one-time setup link), user management and the
 //! audit log writer. The web layer asks it who a request is and records what they did.
 
+mod bounded;
 mod client;
 mod limiter;
 mod recent;

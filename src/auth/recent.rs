@@ -31,15 +31,17 @@ impl RecentLogins {
         let Ok(mut entries) = self.checked.lock() else { return checked };
         match checked {
             Ok(Some(principal)) => {
-                if entries.len() >= MAX_ENTRIES && !entries.contains_key(key) {
-                    entries.retain(|_, (_, at)| now - *at < RECENT_LOGINS_KEPT);
-                    if entries.len() >= MAX_ENTRIES {
-                        let oldest = entries.iter().min_by_key(|(_, (_, at))| *at);
-                        if let Some(oldest) = oldest.map(|(k, _)| k.clone()) {
-                            entries.remove(&oldest);
-                        }
-                    }
-                }
+                let key_owned = key.to_owned();
+                let checked_at = |(_, at): &(Principal, Millis)| Some(*at);
+                let keep = RECENT_LOGINS_KEPT;
+                super::bounded::make_room(
+                    &mut entries,
+                    &key_owned,
+                    MAX_ENTRIES,
+                    now,
+                    keep,
+                    checked_at,
+                );
                 entries.insert(key.to_owned(), (principal.clone(), now));
                 Ok(Some(principal))
             }

@@ -40,15 +40,8 @@ impl RepeatBook {
             *count += 1;
             return Seen::Again { id: first_id.clone(), count: *count };
         }
-        if self.kinds.len() >= MAX_KINDS {
-            self.kinds.retain(|_, (_, at, _)| now - *at < FOLD_WINDOW);
-            if self.kinds.len() >= MAX_KINDS {
-                let oldest = self.kinds.iter().min_by_key(|(_, (_, at, _))| *at);
-                if let Some(oldest) = oldest.map(|(k, _)| k.clone()) {
-                    self.kinds.remove(&oldest);
-                }
-            }
-        }
+        let first_at = |(_, at, _): &(String, Millis, u64)| Some(*at);
+        super::bounded::make_room(&mut self.kinds, &key, MAX_KINDS, now, FOLD_WINDOW, first_at);
         self.kinds.insert(key, (id.to_owned(), now, 1));
         Seen::First
     }
