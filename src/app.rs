@@ -112,6 +112,8 @@ pub struct Parts {
     /// Per configured cluster, in configuration order: its clients, shared by its poller and
     /// the operator actions.
     pub clients: Vec<ClusterClient>,
+    /// Poll history on its way to the database (the pages say when it cannot get there).
+    pub held: Arc<poller::writer::HistoryQueue>,
 }
 
 impl Parts {
@@ -159,24 +161,25 @@ pub async fn build(config: &Config) -> Result<Parts, AppError> {
     let alerting = Alerting::new(store.clone(), config.alerts.clone());
     let auth = Auth::new(store.clone(), config.auth.clone());
     let operators = web::Operators::new(config.clusters.iter().zip(&clients));
+    let held = Arc::new(poller::writer::HistoryQueue::default());
     let state = web::AppState::new(
         clusters.clone(),
         store.clone(),
         alerting.clone(),
         auth.clone(),
         operators,
+        held.clone(),
     );
     let router = web::app(state, &config.server);
-    Ok(Parts { router, store, auth, alerting, clusters, publishers, clients })
+    Ok(Parts { router, store, auth, alerting, clusters, publishers, clients, held })
 }
 
 /// Starts Osprey on `listener` and returns once it serves.
 pub async fn start(config: Config, listener: TcpListener) -> Result<Running, AppError> {
-    let Parts { router, store, auth, alerting, clusters, publishers, clients } =
+    let Parts { router, store, auth, alerting, clusters, publishers, clients, held } =
         build(&config).await?;
 
     let tasks = Tasks::new();
-    let held = Arc::new(poller::writer::HistoryQueue::default());
     let shared = poller::PollerShared {
         history: config.history.clone(),
         lag: config.lag.clone(),

@@ -49,6 +49,17 @@ struct Held {
     records: VecDeque<PollRecord>,
     rows: usize,
     dropped: u64,
+    failing: Option<WriteFailure>,
+}
+
+/// Why poll history is not reaching the database, since when: what pages and `/readyz` say.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriteFailure {
+    pub since: crate::domain::Millis,
+    /// The database is out of space (rather than down or hung).
+    pub out_of_space: bool,
+    /// Polls held meanwhile (written once the database takes them).
+    pub held: usize,
 }
 
 /// Records waiting for the writer.
@@ -103,6 +114,16 @@ impl HistoryQueue {
         self.len().0 == 0
     }
 
+    /// Why history is not being written, while the writer cannot write it.
+    pub fn failing(&self) -> Option<WriteFailure> {
+        let held = self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        held.failing.clone().map(|failure| WriteFailure { held: held.records.len(), ..failure })
+    }
+
+    fn set_failing(&self, failure: Option<WriteFailure>) {
+        self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner).failing = failure;
+    }
+
     fn take(&self) -> Option<PollRecord> {
         let mut held = self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let record = held.records.pop_front()?;
@@ -135,6 +156,7 @@ pub async fn run(queue: &HistoryQueue, sink: &impl Sink, cancel: CancellationTok
         match tokio::time::timeout(WRITE_TIMEOUT, sink.write(&record)).await {
             Ok(Ok(())) => {
                 if let Some(since) = failing_since.take() {
+                    queue.set_failing(None);
                     let (waiting, _) = queue.len();
                     tracing::info!(down_for = ?since.elapsed(), waiting, "the database is back; writing the held polls");
                 }
@@ -144,15 +166,17 @@ pub async fn run(queue: &HistoryQueue, sink: &impl Sink, cancel: CancellationTok
                 tracing::error!(cluster = %record.cluster.cluster, at = record.cluster.ts, error = %e, "a poll's history was refused by the database and is dropped");
             }
             failed => {
-                let error = match failed {
-                    Ok(Err(e)) => e.to_string(),
-                    _ => format!("no answer within {WRITE_TIMEOUT:?}"),
+                let (error, out_of_space) = match failed {
+                    Ok(Err(e)) => (e.to_string(), e.is_out_of_space()),
+                    _ => (format!("no answer within {WRITE_TIMEOUT:?}"), false),
                 };
                 queue.put_back(record);
                 if failing_since.is_none() {
                     failing_since = Some(tokio::time::Instant::now());
                     tracing::warn!(%error, "cannot write poll history; holding polls until the database is back");
                 }
+                let since = queue.failing().map_or_else(crate::clock::now_millis, |f| f.since);
+                queue.set_failing(Some(WriteFailure { since, out_of_space, held: 0 }));
                 tokio::select! {
                     () = cancel.cancelled() => break,
                     () = tokio::time::sleep(backoff) => {}

@@ -220,8 +220,8 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// The database is unreachable or not answering in time, as opposed to refusing a query:
-    /// worth waiting for, not worth reporting as a bug.
+    /// The database is unreachable, not answering in time or out of space, as opposed to
+    /// refusing a query: worth waiting for, not worth reporting as a bug.
     pub fn is_unavailable(&self) -> bool {
         match self {
             StoreError::Connect(_) => true,
@@ -235,15 +235,46 @@ impl StoreError {
                         | sqlx::Error::Protocol(_)
                         | sqlx::Error::Tls(_)
                         | sqlx::Error::WorkerCrashed
-                ) || e.as_database_error().and_then(|d| d.code()).is_some_and(|code| {
-                    // Connection exceptions (class 08: MySQL's 1053 "server shutdown" too) and
-                    // PostgreSQL's admin, crash and cannot-connect-now shutdowns.
-                    code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03")
-                })
+                ) || e.as_database_error().is_some_and(is_transient)
             }
             _ => false,
         }
     }
+
+    /// The database (or its disk) is out of space: writes wait until there is room.
+    pub fn is_out_of_space(&self) -> bool {
+        match self {
+            StoreError::Query(e) => e.as_database_error().is_some_and(is_out_of_space),
+            _ => false,
+        }
+    }
+}
+
+/// A database error that passes once the server is back or has room again.
+fn is_transient(error: &dyn sqlx::error::DatabaseError) -> bool {
+    if is_out_of_space(error) {
+        return true;
+    }
+    let Some(code) = error.code() else { return false };
+    if error.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        // The I/O errors (10 and its extended codes), which a full disk also gives.
+        return code.parse::<i32>().is_ok_and(|code| code & 0xff == 10);
+    }
+    // Connection exceptions (class 08: MySQL's 1053 "server shutdown" too) and PostgreSQL's
+    // admin, crash and cannot-connect-now shutdowns.
+    code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03")
+}
+
+/// The database (or the disk under it) is full.
+fn is_out_of_space(error: &dyn sqlx::error::DatabaseError) -> bool {
+    if let Some(mysql) = error.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+        return matches!(mysql.number(), 1021 | 1114); // ER_DISK_FULL, ER_RECORD_FILE_FULL
+    }
+    let code = error.code().unwrap_or_default();
+    if error.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+        return code == "13"; // SQLITE_FULL
+    }
+    code == "53100" // PostgreSQL's disk_full
 }
 
 /// One cluster poll, as written to `cluster_samples`.
@@ -478,7 +509,14 @@ impl Store {
             })
             // A page waits this long at most for a connection while the database is down,
             // then says so (503) instead of hanging.
-            .acquire_timeout(Duration::from_secs(3));
+            .acquire_timeout(Duration::from_secs(3))
+            // A connection still inside a transaction after its rollback went back to the pool
+            // is closed, not reused: when SQLite has already rolled back by itself (a full
+            // disk) the driver's ROLLBACK fails and leaves it "in" a transaction for good, and
+            // every later write on it fails.
+            .after_release(|conn, _| {
+                Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(conn)) })
+            });
         let options = if dialect == Dialect::Sqlite {
             options.after_connect(|conn, _| {
                 Box::pin(async move {

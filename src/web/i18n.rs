@@ -127,6 +127,9 @@ catalog! {
     status_up: "Up", "正常";
     status_down: "Unreachable", "不可达";
     status_pending: "Waiting for the first poll", "等待首次轮询";
+    history_not_written: "Poll history has not reached the database since {since}: {held} polls are held in memory and are written once it takes them again.", "自 {since} 起轮询历史无法写入数据库：{held} 次轮询暂存在内存中，数据库恢复后补写。";
+    history_out_of_space: "The database is out of space.", "数据库空间已满。";
+    history_no_answer: "The database does not answer.", "数据库无响应。";
     unreachable_title: "Osprey cannot reach this cluster", "Osprey 无法连接该集群";
     last_reached: "Last reached", "最近一次成功连接";
     never: "never", "从未";

@@ -18,6 +18,7 @@ mod rabbit;
 mod rocket;
 mod view;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -35,6 +36,7 @@ use crate::alerting::Alerting;
 use crate::auth::Auth;
 use crate::config::ServerConfig;
 use crate::poller::Clusters;
+use crate::poller::writer::HistoryQueue;
 use crate::store::Store;
 
 pub use format::Fmt;
@@ -47,6 +49,8 @@ pub struct AppState {
     pub alerting: Alerting,
     pub auth: Auth,
     pub operators: Operators,
+    /// Poll history on its way to the database: whether it gets there.
+    pub history: Arc<HistoryQueue>,
 }
 
 impl AppState {
@@ -56,8 +60,9 @@ impl AppState {
         alerting: Alerting,
         auth: Auth,
         operators: Operators,
+        history: Arc<HistoryQueue>,
     ) -> Self {
-        AppState { clusters, store, alerting, auth, operators }
+        AppState { clusters, store, alerting, auth, operators, history }
     }
 }
 
@@ -66,15 +71,38 @@ async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Readiness: the history store answers.
+/// Readiness: the history store answers and takes the polls' history.
 async fn readyz(axum::extract::State(state): axum::extract::State<AppState>) -> impl IntoResponse {
-    match state.store.ping().await {
-        Ok(()) => (StatusCode::OK, "ready").into_response(),
-        Err(e) => {
-            tracing::warn!(error = %e, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
-        }
+    if let Err(e) = state.store.ping().await {
+        tracing::warn!(error = %e, "readiness check failed");
+        return (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response();
     }
+    match state.history.failing() {
+        None => (StatusCode::OK, "ready").into_response(),
+        Some(failure) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("poll history cannot be written ({} polls held)", failure.held),
+        )
+            .into_response(),
+    }
+}
+
+/// The line every page shows (it asks every 10 s) while poll history is not reaching the
+/// database; empty otherwise.
+async fn history_status(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    lang: i18n::Lang,
+) -> axum::response::Response {
+    let Some(failure) = state.history.failing() else { return "".into_response() };
+    let t = lang.messages();
+    let fmt = format::Fmt::new(lang, crate::clock::now_millis());
+    let held = u64::try_from(failure.held).unwrap_or(u64::MAX);
+    let text = i18n::Messages::fill(
+        t.history_not_written,
+        &[("since", &fmt.at(failure.since)), ("held", &fmt.count_u64(held))],
+    );
+    let cause = if failure.out_of_space { t.history_out_of_space } else { t.history_no_answer };
+    view::render(&view::HistoryBanner { text, cause })
 }
 
 /// Every path no route matches.
@@ -143,6 +171,7 @@ pub fn app(state: AppState, server: &ServerConfig) -> Router {
         .nest("/api/v1", api())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/status/history", get(history_status))
         .route("/metrics", get(metrics::handler))
         .merge(static_files)
         .fallback(not_found)

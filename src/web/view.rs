@@ -25,6 +25,14 @@ pub fn render(page: &impl Template) -> Response {
     }
 }
 
+/// The line every page shows while poll history is not reaching the database.
+#[derive(Template)]
+#[template(path = "_history_banner.html")]
+pub struct HistoryBanner {
+    pub text: String,
+    pub cause: &'static str,
+}
+
 /// What every page needs besides its own data: language, formatting, the header's links.
 pub struct Chrome {
     pub lang: Lang,

@@ -28,7 +28,7 @@ pub struct SmtpSink {
 }
 
 impl SmtpSink {
-    fn on_port(port: u16, auth: Option<(&str, &str)>) -> SmtpSink {
+    pub fn on_port(port: u16, auth: Option<(&str, &str)>) -> SmtpSink {
         SmtpSink {
             port,
             dir: tempfile::tempdir().unwrap(),
@@ -44,7 +44,7 @@ impl SmtpSink {
         sink
     }
 
-    async fn run(&mut self) {
+    pub async fn run(&mut self) {
         let mut command = Command::new(peer("OSPREY_TEST_PYTHON"));
         command
             .arg(peer("OSPREY_TEST_SMTP_SINK"))
@@ -191,7 +191,7 @@ impl Receiver {
 }
 
 /// Osprey watching `broker` as cluster `prod`, with the alerting part of `alerts_toml`.
-fn config(broker: &Broker, dir: &tempfile::TempDir, alerts_toml: &str) -> Config {
+pub fn config(broker: &Broker, dir: &tempfile::TempDir, alerts_toml: &str) -> Config {
     let mut config = Config::from_toml_str(alerts_toml).expect("the test's config is valid");
     config.database.url =
         Secret::new(format!("sqlite://{}", dir.path().join("osprey.db").display()));
@@ -201,7 +201,7 @@ fn config(broker: &Broker, dir: &tempfile::TempDir, alerts_toml: &str) -> Config
     config
 }
 
-fn lag_rule(channels: &str) -> String {
+pub fn lag_rule(channels: &str) -> String {
     format!(
         r#"
         [[alerts.rules]]
@@ -256,7 +256,7 @@ pub fn hook_channel(name: &str, url: &str) -> String {
 const FAST_RETRIES: &str = "[alerts]\nretry_initial = \"300ms\"\nretry_max = \"1s\"\npublic_url = \"https://osprey.example.com\"\n";
 
 /// A broker with `orders` holding 30 messages and group `billing` committed at 0: lag 30.
-async fn lagging_group() -> Broker {
+pub async fn lagging_group() -> Broker {
     let broker = Broker::start(BrokerKind::Noida).await;
     let bootstrap = broker.bootstrap();
     create_topics(&bootstrap, &[("orders", 1)]).await;

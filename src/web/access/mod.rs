@@ -96,8 +96,16 @@ pub fn bearer_of(headers: &axum::http::HeaderMap) -> Option<&str> {
 /// Paths anyone may open: logging in, first-admin setup, health checks, assets, the language
 /// switch. `/metrics` checks its own token.
 fn is_open(path: &str) -> bool {
-    matches!(path, "/login" | "/setup" | "/healthz" | "/readyz" | "/metrics" | "/api/v1/session")
-        || path.starts_with("/static/")
+    matches!(
+        path,
+        "/login"
+            | "/setup"
+            | "/healthz"
+            | "/readyz"
+            | "/status/history"
+            | "/metrics"
+            | "/api/v1/session"
+    ) || path.starts_with("/static/")
         || path.starts_with("/lang/")
 }
 
