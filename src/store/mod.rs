@@ -199,7 +199,11 @@ async fn insert_rows<T>(
             columns,
             chunk.len(),
         );
-        let query = chunk.iter().fold(sqlx::query(&sql), &bind);
+        // Not cached: sqlx 0.8.6's Any driver sends a NULL `f64` as a `float4` parameter, so
+        // a PostgreSQL statement first prepared with a missing rate keeps that type and
+        // refuses every later 8-byte number ("incorrect binary data format"): the history of
+        // every later poll was lost. Each execution types its own parameters instead.
+        let query = chunk.iter().fold(sqlx::query(&sql), &bind).persistent(false);
         query.execute(&mut *conn).await?;
     }
     Ok(())

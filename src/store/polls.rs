@@ -25,9 +25,7 @@ impl Store {
         .bind(c.messages_in_per_sec)
         .bind(c.poll_millis)
         .bind(c.error.as_deref())
-        // Not cached: through the Any driver, a statement prepared while
-        // `messages_in_per_sec` was NULL keeps a parameter type that PostgreSQL then refuses
-        // for a number ("incorrect binary data format in bind parameter 10").
+        // Not cached: see `insert_rows`.
         .persistent(false)
         .execute(&mut *tx)
         .await?;

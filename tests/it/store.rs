@@ -576,3 +576,88 @@ async fn alert_story_on_mariadb() {
     alert_story(&db.url).await;
     db.drop_it().await;
 }
+
+/// A poll where every optional figure is missing, then one where each is known, on one
+/// connection: both are stored. (Through the Any driver, a cached statement first prepared with
+/// NULLs kept a parameter type PostgreSQL then refused for numbers, and every later poll's
+/// history was lost.)
+async fn missing_then_known_figures_are_both_stored(url: &str) {
+    sqlx::any::install_default_drivers();
+    let store = Store::connect(url, 1).await.expect("connect and migrate");
+    let record = |ts: i64, known: bool| {
+        let rate = known.then_some(2.5);
+        let mut record = poll(ts, vec![topic("orders", 0.0)], brokers(true));
+        record.cluster.messages_in_per_sec = rate;
+        record.topics[0].messages_in_per_sec = rate;
+        for g in &mut record.groups {
+            (g.lag_seconds, g.consume_per_sec, g.produce_per_sec) = (rate, rate, rate);
+        }
+        for g in &mut record.group_topics {
+            g.lag_seconds = rate;
+        }
+        record.group_partitions = vec![GroupPartitionSample {
+            group: "billing".into(),
+            topic: "orders".into(),
+            partition: 0,
+            committed: 5,
+            end: known.then_some(9),
+            lag: 4,
+            lag_seconds: rate,
+        }];
+        record.queues = vec![QueueSample {
+            vhost: "/".into(),
+            queue: "jobs".into(),
+            backlog: 1,
+            ready: 1,
+            unacked: 0,
+            consumers: 0,
+            publish_rate: rate,
+            deliver_rate: rate,
+        }];
+        record
+    };
+    for (i, known) in [false, true, false, true].into_iter().enumerate() {
+        let ts = BASE + i64::try_from(i).unwrap() * 10_000;
+        store.record_poll(&record(ts, known)).await.unwrap_or_else(|e| panic!("poll {i}: {e}"));
+    }
+    let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
+    for table in [
+        "cluster_samples",
+        "topic_samples",
+        "group_samples",
+        "group_topic_samples",
+        "group_partition_samples",
+        "queue_samples",
+    ] {
+        let (rows,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert!(rows >= 4, "{table}: {rows} rows");
+    }
+    store.close().await;
+}
+
+#[tokio::test]
+async fn missing_then_known_figures_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    missing_then_known_figures_are_both_stored(&format!(
+        "sqlite://{}",
+        dir.path().join("osprey.db").display()
+    ))
+    .await;
+}
+
+#[tokio::test]
+async fn missing_then_known_figures_on_postgres() {
+    let db = TempDatabase::create("OSPREY_TEST_POSTGRES_URL").await;
+    missing_then_known_figures_are_both_stored(&db.url).await;
+    db.drop_it().await;
+}
+
+#[tokio::test]
+async fn missing_then_known_figures_on_mariadb() {
+    let db = TempDatabase::create("OSPREY_TEST_MYSQL_URL").await;
+    missing_then_known_figures_are_both_stored(&db.url).await;
+    db.drop_it().await;
+}
