@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine or this one: installs what is missing, starts every real
 # peer (scripts/peers.sh) and stops it on exit, then runs the format check, clippy with warnings
-# as errors, and every test with cargo nextest. Extra arguments go to `cargo nextest run`.
+# as errors, and every test with cargo nextest, then fuzzes every decoder of peer bytes for a
+# short while (scripts/fuzz.sh; OSPREY_FUZZ_SECONDS per target, default 20, 0 skips it). Extra
+# arguments go to `cargo nextest run`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/peers.sh
@@ -22,7 +24,20 @@ cargo clippy --locked --all-targets -- -D warnings
 targets=(--lib --bins --tests --examples)
 echo "== building tests"
 cargo nextest run --locked "${targets[@]}" --no-run
+fuzz_seconds=${OSPREY_FUZZ_SECONDS:-20}
+if [ "$fuzz_seconds" != 0 ]; then
+  echo "== building fuzz targets"
+  bash scripts/fuzz.sh build
+fi
 echo "== starting peers"
 peers_start
 echo "== cargo nextest run"
-cargo nextest run --locked "${targets[@]}" --no-fail-fast "$@"
+status=0
+cargo nextest run --locked "${targets[@]}" --no-fail-fast "$@" || status=$?
+# The peers' JVMs would take the fuzzers' CPU.
+peers_stop
+if [ "$fuzz_seconds" != 0 ]; then
+  echo "== fuzzing (${fuzz_seconds}s per target)"
+  bash scripts/fuzz.sh run "$fuzz_seconds" || status=1
+fi
+exit "$status"

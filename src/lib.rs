@@ -11,6 +11,8 @@ pub mod config;
 pub mod domain;
 pub mod duration_text;
 pub mod evaluator;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod local_file;
 pub mod operate;
 pub mod poller;

@@ -3,11 +3,11 @@
 //! every `config_refresh_interval` — one batched DescribeConfigs.
 
 pub mod actions;
-mod assignment;
+pub(crate) mod assignment;
 mod context;
 mod ffi;
 mod groups;
-mod wire;
+pub(crate) mod wire;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

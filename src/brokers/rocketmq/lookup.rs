@@ -69,14 +69,14 @@ pub struct DirectResult {
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct ProducerConnection {
+pub(super) struct ProducerConnection {
     #[serde(default)]
     connection_set: Vec<Connection>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct GroupList {
+pub(super) struct GroupList {
     #[serde(default)]
     group_list: Vec<String>,
 }

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use bytes::{Buf, BufMut, BytesMut};
+use kafka_protocol::messages::DescribeQuorumResponse;
 use kafka_protocol::messages::describe_quorum_response::ReplicaState;
 use kafka_protocol::messages::{
     ApiVersionsRequest, BrokerId, DescribeLogDirsRequest, DescribeQuorumRequest,
@@ -193,21 +194,7 @@ impl Connection {
         let body = crate::brokers::read_announced(&mut self.stream, size)
             .await
             .map_err(|e| error("read", e))?;
-        let mut body = bytes::Bytes::from(body);
-        let header = ResponseHeader::decode(&mut body, R::Response::header_version(version))
-            .map_err(|e| error("decode response header", e))?;
-        if header.correlation_id != correlation {
-            return Err(WireError(format!(
-                "answer {} to request {correlation}: the connection is out of step",
-                header.correlation_id
-            )));
-        }
-        let response =
-            R::Response::decode(&mut body, version).map_err(|e| error("decode response", e))?;
-        if body.has_remaining() {
-            tracing::trace!(left = body.remaining(), "response had trailing bytes");
-        }
-        Ok(response)
+        decode_response::<R>(body, version, correlation)
     }
 
     /// The coordinator broker of each group (FindCoordinator v4+, all groups in one request).
@@ -363,37 +350,7 @@ impl Connection {
             .with_partitions(vec![partition]);
         let answer =
             self.call(version, &DescribeQuorumRequest::default().with_topics(vec![topic])).await?;
-        let failed = |code: i16| WireError(format!("DescribeQuorum failed with error code {code}"));
-        if answer.error_code != 0 {
-            return Err(failed(answer.error_code));
-        }
-        let Some(partition) = answer.topics.first().and_then(|t| t.partitions.first()) else {
-            return Err(WireError("DescribeQuorum answered without the metadata log".into()));
-        };
-        if partition.error_code != 0 {
-            return Err(failed(partition.error_code));
-        }
-        let known = |value: i64| (value >= 0).then_some(value);
-        let members = |states: &[ReplicaState]| {
-            let mut members: Vec<QuorumMember> = states
-                .iter()
-                .map(|s| QuorumMember {
-                    id: s.replica_id.0,
-                    log_end_offset: known(s.log_end_offset),
-                    last_fetch_at: known(s.last_fetch_timestamp),
-                    last_caught_up_at: known(s.last_caught_up_timestamp),
-                })
-                .collect();
-            members.sort_by_key(|m| m.id);
-            members
-        };
-        Ok(Some(Quorum {
-            leader_id: partition.leader_id.0,
-            leader_epoch: partition.leader_epoch,
-            high_watermark: partition.high_watermark,
-            voters: members(&partition.current_voters),
-            observers: members(&partition.observers),
-        }))
+        quorum_of(&answer).map(Some)
     }
 
     /// Bytes on disk of every replica this broker holds, from one DescribeLogDirs for all
@@ -421,4 +378,63 @@ impl Connection {
         }
         Ok(Some(sizes))
     }
+}
+
+/// A response frame (after its length prefix) as `R`'s response, checked against the request's
+/// correlation id.
+pub(crate) fn decode_response<R: Request>(
+    body: Vec<u8>,
+    version: i16,
+    correlation: i32,
+) -> Result<R::Response, WireError> {
+    let mut body = bytes::Bytes::from(body);
+    let header = ResponseHeader::decode(&mut body, R::Response::header_version(version))
+        .map_err(|e| error("decode response header", e))?;
+    if header.correlation_id != correlation {
+        return Err(WireError(format!(
+            "answer {} to request {correlation}: the connection is out of step",
+            header.correlation_id
+        )));
+    }
+    let response =
+        R::Response::decode(&mut body, version).map_err(|e| error("decode response", e))?;
+    if body.has_remaining() {
+        tracing::trace!(left = body.remaining(), "response had trailing bytes");
+    }
+    Ok(response)
+}
+
+/// The KRaft quorum a DescribeQuorum answer describes.
+pub(crate) fn quorum_of(answer: &DescribeQuorumResponse) -> Result<Quorum, WireError> {
+    let failed = |code: i16| WireError(format!("DescribeQuorum failed with error code {code}"));
+    if answer.error_code != 0 {
+        return Err(failed(answer.error_code));
+    }
+    let Some(partition) = answer.topics.first().and_then(|t| t.partitions.first()) else {
+        return Err(WireError("DescribeQuorum answered without the metadata log".into()));
+    };
+    if partition.error_code != 0 {
+        return Err(failed(partition.error_code));
+    }
+    let known = |value: i64| (value >= 0).then_some(value);
+    let members = |states: &[ReplicaState]| {
+        let mut members: Vec<QuorumMember> = states
+            .iter()
+            .map(|s| QuorumMember {
+                id: s.replica_id.0,
+                log_end_offset: known(s.log_end_offset),
+                last_fetch_at: known(s.last_fetch_timestamp),
+                last_caught_up_at: known(s.last_caught_up_timestamp),
+            })
+            .collect();
+        members.sort_by_key(|m| m.id);
+        members
+    };
+    Ok(Quorum {
+        leader_id: partition.leader_id.0,
+        leader_epoch: partition.leader_epoch,
+        high_watermark: partition.high_watermark,
+        voters: members(&partition.current_voters),
+        observers: members(&partition.observers),
+    })
 }
