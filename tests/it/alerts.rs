@@ -366,44 +366,6 @@ async fn a_lagging_group_gets_one_firing_and_one_resolved_notice_per_channel() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn an_alert_fired_while_smtp_is_down_is_retried_and_arrives_once() {
-    let broker = lagging_group().await;
-    let port = free_port();
-    let mut smtp = SmtpSink::on_port(port, None);
-    let dir = tempfile::tempdir().unwrap();
-    let toml =
-        format!("{FAST_RETRIES}{}{}", mail_channel("mail", port, None), lag_rule("\"mail\""));
-    let app = TestApp::spawn(config(&broker, &dir, &toml)).await;
-
-    let failed = eventually(Duration::from_secs(30), "failed delivery attempts", || async {
-        let alerts = app.json("/api/v1/alerts").await;
-        let delivery = alerts["firing"][0]["deliveries"][0].clone();
-        (delivery["attempts"].as_i64().unwrap_or(0) >= 2).then_some(delivery)
-    })
-    .await;
-    assert_eq!(failed["status"], "pending", "still being retried");
-    let error = failed["attempt_log"][0]["error"].as_str().unwrap();
-    assert!(
-        error.contains(&format!("SMTP 127.0.0.1:{port}")) && error.contains("refused"),
-        "a clear error: {error}"
-    );
-
-    smtp.run().await;
-    eventually(Duration::from_secs(20), "the e-mail once the server is back", || async {
-        (!smtp.messages().is_empty()).then_some(())
-    })
-    .await;
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    assert_eq!(smtp.messages().len(), 1, "delivered exactly once");
-    let alerts = app.json("/api/v1/alerts").await;
-    let delivery = &alerts["firing"][0]["deliveries"][0];
-    assert_eq!(delivery["status"], "sent");
-    let log = delivery["attempt_log"].as_array().unwrap();
-    assert!(log.len() >= 3 && log.last().unwrap()["ok"] == true, "{log:?}");
-    app.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread")]
 async fn a_restart_while_firing_sends_no_second_firing_notice() {
     let broker = lagging_group().await;
     let hook = Receiver::start().await;

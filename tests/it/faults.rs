@@ -406,12 +406,17 @@ async fn an_smtp_server_away_for_a_minute_delays_the_notice_and_it_arrives_once(
         lag_rule("\"mail\"")
     );
     let app = TestApp::spawn(crate::alerts::config(&broker, &dir, &toml)).await;
-    eventually(Duration::from_secs(30), "a failed delivery", || async {
+    let failed = eventually(Duration::from_secs(30), "a failed delivery", || async {
         let alerts = app.json("/api/v1/alerts").await;
-        let attempts = alerts["firing"][0]["deliveries"][0]["attempts"].as_i64().unwrap_or(0);
-        (attempts >= 1).then_some(())
+        let delivery = alerts["firing"][0]["deliveries"][0].clone();
+        (delivery["attempts"].as_i64().unwrap_or(0) >= 1).then_some(delivery)
     })
     .await;
+    let error = failed["attempt_log"][0]["error"].as_str().unwrap();
+    assert!(
+        error.contains(&format!("SMTP 127.0.0.1:{port}")) && error.contains("refused"),
+        "a clear error: {error}"
+    );
     tokio::time::sleep(Duration::from_secs(60)).await;
     let alerts = app.json("/api/v1/alerts").await;
     let delivery = &alerts["firing"][0]["deliveries"][0];
@@ -428,6 +433,9 @@ async fn an_smtp_server_away_for_a_minute_delays_the_notice_and_it_arrives_once(
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(smtp.messages().len(), 1, "delivered exactly once");
     let alerts = app.json("/api/v1/alerts").await;
-    assert_eq!(alerts["firing"][0]["deliveries"][0]["status"], "sent");
+    let delivery = &alerts["firing"][0]["deliveries"][0];
+    assert_eq!(delivery["status"], "sent");
+    let log = delivery["attempt_log"].as_array().unwrap();
+    assert!(log.last().unwrap()["ok"] == true, "{log:?}");
     app.stop().await;
 }
