@@ -32,6 +32,7 @@ RABBIT_DIST_PORT=${OSPREY_RABBIT_DIST_PORT:-25682}
 RABBIT_EPMD_PORT=${OSPREY_RABBIT_EPMD_PORT:-4379}
 ZK_PORT=${OSPREY_ZK_PORT:-12181}
 JOLOKIA_PORT=${OSPREY_JOLOKIA_PORT:-18778}
+BEANSTALKD_PORT=${OSPREY_BEANSTALKD_PORT:-11310}
 RABBIT_BIN=/usr/lib/rabbitmq/bin
 PG_PASSWORD=osprey-test
 MARIADB_PASSWORD=osprey-test
@@ -126,6 +127,7 @@ peers_install() {
   [ -f /usr/share/java/jolokia-core.jar ] || missing+=(libjolokia-core-java)
   command -v javac >/dev/null 2>&1 || missing+=(default-jdk-headless)
   command -v mvn >/dev/null 2>&1 || missing+=(maven)
+  command -v beanstalkd >/dev/null 2>&1 || missing+=(beanstalkd)
   # LinkedIn's Burrow, judged beside Osprey on the ZooKeeper-mode Kafka cluster.
   command -v Burrow >/dev/null 2>&1 || missing+=(burrow)
   # Chinese glyphs for the browser test's screenshots of the zh-CN pages.
@@ -307,6 +309,21 @@ stop_zookeeper() {
   [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
 }
 
+# In memory (no binlog): up in milliseconds, its tubes gone with it.
+start_beanstalkd() {
+  local dir=$PEERS_DIR/beanstalkd
+  mkdir -p "$dir"
+  beanstalkd -l 127.0.0.1 -p "$BEANSTALKD_PORT" >"$dir/beanstalkd.log" 2>&1 &
+  echo $! >"$dir/pid"
+  wait_for 10 beanstalkd bash -c "exec 3<>/dev/tcp/127.0.0.1/$BEANSTALKD_PORT"
+  log "beanstalkd on 127.0.0.1:$BEANSTALKD_PORT"
+}
+
+stop_beanstalkd() {
+  local pidfile=$PEERS_DIR/beanstalkd/pid
+  [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
+}
+
 stop_chromedriver() {
   local pidfile=$PEERS_DIR/chromedriver/pid
   [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
@@ -326,6 +343,7 @@ export OSPREY_TEST_RABBITMQ_HTTPS=https://localhost:$RABBIT_HTTPS_PORT
 export OSPREY_TEST_RABBITMQ_CA=$PEERS_DIR/rabbitmq/tls/ca.pem
 export OSPREY_TEST_RABBITMQ_PROMETHEUS=http://127.0.0.1:$RABBIT_PROMETHEUS_PORT/metrics
 export OSPREY_TEST_JOLOKIA_URL=http://127.0.0.1:$JOLOKIA_PORT/jolokia/
+export OSPREY_TEST_BEANSTALKD=127.0.0.1:$BEANSTALKD_PORT
 export OSPREY_TEST_RABBITMQ_AMQP=amqp://guest:guest@127.0.0.1:$RABBIT_AMQP_PORT
 export OSPREY_TEST_PYTHON=$VENV/bin/python
 export OSPREY_TEST_ROCKETMQ_NAMESRV_BIN=$(rocketmq_bin rocketmq-namesrv-rust)
@@ -364,6 +382,7 @@ peers_stop() {
   [ -n "${PEERS_DIR:-}" ] && [ -d "$PEERS_DIR" ] || return 0
   log "stopping peers"
   stop_chromedriver & stop_postgres & stop_mariadb & stop_rabbitmq & stop_zookeeper &
+  stop_beanstalkd &
   stop_kafka_cluster "$PEERS_DIR/kafka" & stop_kafka_zk_cluster "$PEERS_DIR/kafka-zk" &
   stop_rocketmq_cluster "$PEERS_DIR/rocketmq" & wait
   rm -rf "$PEERS_DIR"
@@ -382,6 +401,7 @@ peers_start() {
   require_free_port "$RABBIT_HTTPS_PORT" "rabbitmq (management HTTPS)" RABBIT_HTTPS_PORT
   require_free_port "$ZK_PORT" zookeeper ZK_PORT
   require_free_port "$JOLOKIA_PORT" "jolokia (zookeeper)" JOLOKIA_PORT
+  require_free_port "$BEANSTALKD_PORT" beanstalkd BEANSTALKD_PORT
   PEERS_DIR=$(mktemp -d /tmp/osprey-peers.XXXXXX)
   chmod 755 "$PEERS_DIR"
   trap peers_stop EXIT
@@ -392,6 +412,7 @@ peers_start() {
   start_chromedriver & pids+=($!)
   start_rabbitmq & pids+=($!)
   start_zookeeper & pids+=($!)
+  start_beanstalkd & pids+=($!)
   start_kafka_cluster "$PEERS_DIR/kafka" & pids+=($!)
   start_kafka_zk_cluster "$PEERS_DIR/kafka-zk" & pids+=($!)
   start_rocketmq_cluster "$PEERS_DIR/rocketmq" & pids+=($!)

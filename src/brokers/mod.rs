@@ -1,6 +1,7 @@
 //! Broker adapters: one per cluster kind, each turning a cluster into a [`ClusterSnapshot`].
 //! Adapters only talk to brokers; they keep no history and know nothing of the store or the web.
 
+pub mod beanstalkd;
 mod clients;
 pub mod kafka;
 pub mod rabbitmq;

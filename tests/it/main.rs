@@ -11,6 +11,7 @@ mod access;
 mod alerts;
 mod apache_kafka;
 mod apache_rocketmq;
+mod beanstalkd;
 mod browser;
 mod cli;
 mod faults;
