@@ -7,8 +7,8 @@
 #   scripts/fuzz.sh build           builds the targets
 #   scripts/fuzz.sh run [SECONDS]   runs each target SECONDS (default 20) after building
 #
-# Stable Rust, no sanitizer (the code is safe Rust): libFuzzer still catches panics, aborts,
-# allocations past 2 GB and inputs that take over 10 s. A finding leaves its input in
+# Stable Rust, no sanitizer (the code is safe Rust): libFuzzer still catches panics, aborts (a
+# failed allocation among them), a resident size past 2 GB and inputs that take over 10 s. A finding leaves its input in
 # fuzz/artifacts/<target>/ and fails the script; replay it with
 # `cargo fuzz run --dev --sanitizer none <target> <file>` from fuzz/.
 set -euo pipefail
@@ -26,8 +26,10 @@ cargo fuzz build "${flags[@]}"
 [ "${1:-build}" = run ] || exit 0
 
 seconds=${2:-20}
+targets=$(cargo fuzz list)
+[ -n "$targets" ] || { log "cargo fuzz list named no target"; exit 1; }
 failed=()
-for target in $(cargo fuzz list); do
+for target in $targets; do
   mkdir -p "corpus/$target"
   log "$target: ${seconds}s from $(find "seeds/$target" -type f | wc -l) seeds"
   if ! cargo fuzz run "${flags[@]}" "$target" "corpus/$target" "seeds/$target" -- \

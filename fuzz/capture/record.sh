@@ -13,7 +13,8 @@ apt_install tshark
 peers_install
 PEERS_DIR=$(mktemp -d /tmp/osprey-capture.XXXXXX)
 chmod 755 "$PEERS_DIR"
-trap 'stop_kafka_cluster "$PEERS_DIR/kafka"; stop_rocketmq_cluster "$PEERS_DIR/rocketmq"; kill "${tshark_pid:-0}" 2>/dev/null || true' EXIT
+tshark_pid=
+trap 'stop_kafka_cluster "$PEERS_DIR/kafka"; stop_rocketmq_cluster "$PEERS_DIR/rocketmq"; [ -z "$tshark_pid" ] || kill "$tshark_pid" 2>/dev/null || true' EXIT
 start_kafka_cluster "$PEERS_DIR/kafka" & start_rocketmq_cluster "$PEERS_DIR/rocketmq" & wait
 peers_env >"$PEERS_DIR/env"
 # shellcheck disable=SC1091
@@ -31,7 +32,10 @@ cargo nextest run --test it apache_kafka::lag apache_kafka::operations \
 kill "$tshark_pid"; wait "$tshark_pid" 2>/dev/null || true
 
 seeds=fuzz/seeds
-rm -rf "$seeds/kafka_response" "$seeds/member_assignment" "$seeds/rocketmq_frame" "$seeds/rocketmq_body"
+# Recorded seeds are replaced; inputs that once crashed a target (regression-*) stay.
+for target in kafka_response member_assignment rocketmq_frame rocketmq_body; do
+  find "$seeds/$target" -type f ! -name 'regression-*' -delete 2>/dev/null || true
+done
 python3 fuzz/capture/split.py "$PEERS_DIR/capture.pcapng" "$seeds" "$kafka_ports" "$rocketmq_ports"
 mkdir -p "$seeds/prometheus_text" "$seeds/jolokia_json"
 IFS=, read -ra urls <<<"$OSPREY_TEST_KAFKA_EXPORTER_URLS"

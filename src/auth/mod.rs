@@ -459,8 +459,11 @@ impl Auth {
             return Ok(None);
         }
         let renewed = now.saturating_add(self.ttl()).min(last);
-        if renewed - session.expires_at > 60_000 {
-            self.store.extend_session(&id_hash, renewed).await?;
+        // Best effort: a database that cannot write (a full disk) must not log everyone out.
+        if renewed - session.expires_at > 60_000
+            && let Err(e) = self.store.extend_session(&id_hash, renewed).await
+        {
+            tracing::warn!(error = %e, "could not extend a session");
         }
         Ok(Some(Principal {
             name: user.username,
@@ -481,7 +484,9 @@ impl Auth {
                 return Ok(None);
             };
             let Some(user) = self.store.user(&username).await? else { return Ok(None) };
-            self.store.touch_token(&id, now).await?;
+            if let Err(e) = self.store.touch_token(&id, now).await {
+                tracing::warn!(error = %e, "could not record an API token's use");
+            }
             let role = Role::parse(&user.role);
             Ok(Some(Principal { name: user.username, role, via: Via::Token }))
         };

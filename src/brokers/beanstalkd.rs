@@ -85,11 +85,13 @@ pub fn parse_list(body: &[u8]) -> Result<Vec<String>, String> {
         .collect()
 }
 
-/// One connection to one beanstalkd server.
+/// One connection to one beanstalkd server. After a timeout or an answer cut short it refuses
+/// every further command: unread bytes would make the next answer the previous one's.
 pub struct Connection {
     stream: BufReader<TcpStream>,
     address: String,
     timeout: Duration,
+    out_of_step: bool,
 }
 
 impl Connection {
@@ -98,7 +100,8 @@ impl Connection {
             .await
             .map_err(|_| AdapterError::Timeout(timeout))?
             .map_err(|e| AdapterError::Unreachable(format!("{address}: {e}")))?;
-        Ok(Connection { stream: BufReader::new(stream), address: address.to_owned(), timeout })
+        let address = address.to_owned();
+        Ok(Connection { stream: BufReader::new(stream), address, timeout, out_of_step: false })
     }
 
     /// Server statistics (`stats`).
@@ -179,7 +182,10 @@ impl Connection {
     async fn use_tube(&mut self, tube: &str) -> Result<(), AdapterError> {
         let line = format!("use {}", check_tube_name(tube)?);
         let (status, _) = self.call(&line, None).await?;
-        if status.starts_with("USING ") { Ok(()) } else { Err(self.refused(&line, &status)) }
+        match status.strip_prefix("USING ") {
+            Some(using) if using == tube => Ok(()),
+            _ => Err(self.refused(&line, &status)),
+        }
     }
 
     async fn ok_body(&mut self, line: &str) -> Result<Vec<u8>, AdapterError> {
@@ -201,10 +207,19 @@ impl Connection {
         line: &str,
         data: Option<&[u8]>,
     ) -> Result<(String, Option<Vec<u8>>), AdapterError> {
+        if self.out_of_step {
+            return Err(AdapterError::Unreachable(format!(
+                "{}: the connection lost step with the server; open a new one",
+                self.address
+            )));
+        }
         let timeout = self.timeout;
-        tokio::time::timeout(timeout, self.exchange(line, data))
+        let answer = tokio::time::timeout(timeout, self.exchange(line, data))
             .await
-            .map_err(|_| AdapterError::Timeout(timeout))?
+            .map_err(|_| AdapterError::Timeout(timeout))
+            .and_then(|answer| answer);
+        self.out_of_step = answer.is_err();
+        answer
     }
 
     async fn exchange(

@@ -117,6 +117,7 @@ impl HistoryQueue {
     /// Why history is not being written, while the writer cannot write it.
     pub fn failing(&self) -> Option<WriteFailure> {
         let held = self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        // The record being retried is back in the queue between tries, so it is counted.
         held.failing.clone().map(|failure| WriteFailure { held: held.records.len(), ..failure })
     }
 
@@ -155,14 +156,15 @@ pub async fn run(queue: &HistoryQueue, sink: &impl Sink, cancel: CancellationTok
         };
         match tokio::time::timeout(WRITE_TIMEOUT, sink.write(&record)).await {
             Ok(Ok(())) => {
+                queue.set_failing(None);
                 if let Some(since) = failing_since.take() {
-                    queue.set_failing(None);
                     let (waiting, _) = queue.len();
                     tracing::info!(down_for = ?since.elapsed(), waiting, "the database is back; writing the held polls");
                 }
                 backoff = Duration::from_secs(1);
             }
             Ok(Err(e)) if !e.is_unavailable() => {
+                queue.set_failing(None);
                 tracing::error!(cluster = %record.cluster.cluster, at = record.cluster.ts, error = %e, "a poll's history was refused by the database and is dropped");
             }
             failed => {

@@ -519,7 +519,12 @@ impl Store {
             // disk) the driver's ROLLBACK fails and leaves it "in" a transaction for good, and
             // every later write on it fails.
             .after_release(|conn, _| {
-                Box::pin(async move { Ok(!sqlx::Connection::is_in_transaction(conn)) })
+                Box::pin(async move {
+                    // SQLite only queues the rollback of a dropped transaction: the ping runs
+                    // after it, so the depth read next is the one after the rollback.
+                    sqlx::Connection::ping(conn).await?;
+                    Ok(!sqlx::Connection::is_in_transaction(conn))
+                })
             });
         let options = if dialect == Dialect::Sqlite {
             options.after_connect(|conn, _| {

@@ -70,6 +70,8 @@ impl Store {
                     .bind(message.at)
                     .bind(message.value)
                     .bind(message.threshold)
+                    // Not cached: a missing value is a NULL f64 (see `insert_rows`).
+                    .persistent(false)
                     .execute(&mut *tx)
                     .await?;
                 }
@@ -86,6 +88,7 @@ impl Store {
                     .bind(message.value)
                     .bind(resolved)
                     .bind(&message.incident)
+                    .persistent(false)
                     .execute(&mut *tx)
                     .await?;
                 }
