@@ -21,7 +21,7 @@ pub fn rocketmq_frame(frame: &[u8]) {
 
 /// A RocketMQ answer body, read every way the adapter reads one.
 pub fn rocketmq_body(body: &[u8]) {
-    crate::brokers::rocketmq::read_as_every_body(body);
+    crate::brokers::rocketmq::bodies::read_as_every_body(body);
     let _ = lenient::parse(body);
     if let Ok(messages) = message::decode_all(body) {
         for stored in &messages {
