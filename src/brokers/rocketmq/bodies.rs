@@ -1,5 +1,5 @@
 //! Every answer body the adapter reads, read at once from the same bytes: the fuzz targets'
-//! way in (`crate::fuzzing`).
+//! way in (the fuzzing module).
 
 use serde::Deserialize;
 
