@@ -354,16 +354,7 @@ async fn a_full_disk_under_sqlite_holds_the_polls_says_so_and_writes_them_after(
     })
     .await;
     assert!(banner.contains("polls are held"), "{banner}");
-    let chinese = app
-        .http
-        .get(format!("{}/status/history", app.base))
-        .header("Accept-Language", "zh-CN")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let chinese = app.text_in_chinese("/status/history").await;
     assert!(chinese.contains("数据库空间已满"), "{chinese}");
     let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);

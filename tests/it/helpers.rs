@@ -321,6 +321,13 @@ impl TestApp {
         response.text().await.unwrap()
     }
 
+    /// The body of `path` as a reader who asks for Chinese gets it, whatever its status.
+    pub async fn text_in_chinese(&self, path: &str) -> String {
+        let request = self.http.get(format!("{}{path}", self.base));
+        let response = request.header("Accept-Language", "zh-CN,zh;q=0.9").send().await.unwrap();
+        response.text().await.unwrap()
+    }
+
     pub async fn stop(mut self) {
         if let Some(running) = self.running.take() {
             running.stop().await.unwrap();

@@ -241,14 +241,7 @@ async fn bad_requests_get_clear_errors_in_api_and_pages() {
     let page = app.get("/definitely/not/here").await;
     assert_eq!(page.status(), 404);
     // Chinese readers get the page in Chinese.
-    let zh = app
-        .http
-        .get(format!("{}/clusters/it/topics/no.such.topic", app.base))
-        .header("accept-language", "zh-CN,zh;q=0.9")
-        .send()
-        .await
-        .unwrap();
-    let zh = zh.text().await.unwrap();
+    let zh = app.text_in_chinese("/clusters/it/topics/no.such.topic").await;
     assert!(zh.contains("未找到") && zh.contains("中没有名为“no.such.topic”的主题"), "{zh}");
     app.stop().await;
 }
