@@ -41,6 +41,7 @@ import org.apache.rocketmq.client.apis.producer.Producer;
 import org.apache.rocketmq.client.apis.producer.SendReceipt;
 import org.apache.rocketmq.client.consumer.DefaultMQPushConsumer;
 import org.apache.rocketmq.client.consumer.rebalance.AllocateMessageQueueAveragely;
+import org.apache.rocketmq.client.consumer.store.ReadOffsetType;
 import org.apache.rocketmq.client.consumer.listener.ConsumeConcurrentlyStatus;
 import org.apache.rocketmq.client.consumer.listener.MessageListenerConcurrently;
 import org.apache.rocketmq.client.producer.DefaultMQProducer;
@@ -217,14 +218,36 @@ public final class Driver {
             while (consumed.get() < limit) {
                 Thread.sleep(50);
             }
-            // Stop fetching but keep the client registered: suspend, then persist offsets.
+            // Stop fetching but keep the client registered: suspend, let the messages in hand
+            // finish, then persist offsets, so "done" means the broker holds the committed offset.
             consumer.suspend();
+            awaitOffsetsInMemory(consumer, option("topic"));
+            consumer.getDefaultMQPushConsumerImpl().persistConsumerOffset();
             emit("{\"done\":" + consumed.get() + "}");
         } else {
             emit("{\"started\":true}");
         }
         holdUntilStdinCloses();
         consumer.shutdown();
+    }
+
+    /** Waits (up to 20 s) until the offsets held in memory cover every message consumed. */
+    private void awaitOffsetsInMemory(DefaultMQPushConsumer consumer, String topic)
+            throws InterruptedException {
+        var impl = consumer.getDefaultMQPushConsumerImpl();
+        for (int i = 0; i < 400; i++) {
+            long committed = 0;
+            for (MessageQueue queue : impl.getRebalanceImpl().getProcessQueueTable().keySet()) {
+                if (queue.getTopic().equals(topic)) {
+                    committed += Math.max(0, impl.getOffsetStore().readOffset(queue,
+                        ReadOffsetType.READ_FROM_MEMORY));
+                }
+            }
+            if (committed >= consumed.get()) {
+                return;
+            }
+            Thread.sleep(50);
+        }
     }
 
     private ClientConfiguration grpcConfiguration() {
