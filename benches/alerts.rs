@@ -71,7 +71,7 @@ fn cluster_state(lag: i64, at: i64) -> Arc<ClusterState> {
         topics: vec![],
         groups: vec![],
         groups_error: None,
-        rabbit: None,
+        queues: None,
         rocket: None,
         log_sizes: None,
         quorum: None,

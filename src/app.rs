@@ -69,6 +69,7 @@ async fn poll_cluster(
         ClusterClient::Kafka { poll, .. } => run!(poll),
         ClusterClient::Rabbitmq(adapter) => run!(adapter),
         ClusterClient::Rocketmq(adapter) => run!(adapter),
+        ClusterClient::Beanstalkd(adapter) => run!(adapter),
     }
 }
 

@@ -216,7 +216,7 @@ impl TopicSampler {
     }
 }
 
-/// Decides which RabbitMQ queues get a history row: one per `interval` slot of the time grid
+/// Decides which queues (tubes) get a history row: one per `interval` slot of the time grid
 /// (as [`TopicSampler`]), for queues that hold messages, have traffic or changed since their
 /// last row (idle empty queues cost nothing, as idle topics do).
 #[derive(Debug)]
@@ -232,15 +232,15 @@ impl QueueSampler {
     }
 
     pub fn sample(&mut self, snapshot: &ClusterSnapshot) -> Vec<QueueSample> {
-        let Some(rabbit) = &snapshot.rabbit else { return Vec::new() };
+        let Some(view) = &snapshot.queues else { return Vec::new() };
         let now = snapshot.taken_at;
         if !due(self.last_tick, now, self.interval) {
             return Vec::new();
         }
         self.last_tick = Some(now);
         let mut rows = Vec::new();
-        let mut seen = HashMap::with_capacity(rabbit.queues.len());
-        for queue in &rabbit.queues {
+        let mut seen = HashMap::with_capacity(view.queues.len());
+        for queue in &view.queues {
             let key = (queue.vhost.clone(), queue.name.clone());
             let now_figures = (queue.backlog(), queue.consumers);
             let rates = &queue.message_stats;

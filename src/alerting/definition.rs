@@ -30,13 +30,15 @@ pub enum RuleKind {
     UnderReplicated,
     /// Partitions of a topic without a leader.
     OfflinePartitions,
-    /// RabbitMQ: a queue's backlog (ready + unacknowledged) above `threshold`.
+    /// A queue's (tube's) backlog — ready + unacknowledged (reserved) — above `threshold`.
     QueueBacklog,
-    /// RabbitMQ: a queue holds messages and receives them faster than they are delivered (with
-    /// `for`: the backlog has been growing that long).
+    /// A queue holds messages and receives them faster than they are delivered (with `for`:
+    /// the backlog has been growing that long).
     QueueBacklogGrowing,
-    /// RabbitMQ: a queue holds messages and has no consumer.
+    /// A queue holds messages and has no consumer (a tube: no worker watches it).
     QueueNoConsumers,
+    /// beanstalkd: a tube's buried jobs above `threshold`.
+    QueueBuried,
     /// RabbitMQ: a node is down or in a memory or disk alarm.
     NodeAlarm,
     /// A broker metric (`metric`) above `threshold`, or below it with `below = true` — e.g.
@@ -45,7 +47,7 @@ pub enum RuleKind {
 }
 
 impl RuleKind {
-    pub const ALL: [RuleKind; 12] = [
+    pub const ALL: [RuleKind; 13] = [
         RuleKind::ConsumerLag,
         RuleKind::ConsumerLagSeconds,
         RuleKind::ConsumerStatus,
@@ -56,6 +58,7 @@ impl RuleKind {
         RuleKind::QueueBacklog,
         RuleKind::QueueBacklogGrowing,
         RuleKind::QueueNoConsumers,
+        RuleKind::QueueBuried,
         RuleKind::NodeAlarm,
         RuleKind::BrokerMetric,
     ];
@@ -72,6 +75,7 @@ impl RuleKind {
             RuleKind::QueueBacklog => "queue_backlog",
             RuleKind::QueueBacklogGrowing => "queue_backlog_growing",
             RuleKind::QueueNoConsumers => "queue_no_consumers",
+            RuleKind::QueueBuried => "queue_buried",
             RuleKind::NodeAlarm => "node_alarm",
             RuleKind::BrokerMetric => "broker_metric",
         }
@@ -98,15 +102,19 @@ impl RuleKind {
                 | RuleKind::UnderReplicated
                 | RuleKind::OfflinePartitions
                 | RuleKind::QueueBacklog
+                | RuleKind::QueueBuried
                 | RuleKind::BrokerMetric
         )
     }
 
-    /// Whether the rule selects RabbitMQ queues (and so reads `vhost` and `queue`).
+    /// Whether the rule selects queues or tubes (and so reads `vhost` and `queue`).
     pub fn is_about_queues(self) -> bool {
         matches!(
             self,
-            RuleKind::QueueBacklog | RuleKind::QueueBacklogGrowing | RuleKind::QueueNoConsumers
+            RuleKind::QueueBacklog
+                | RuleKind::QueueBacklogGrowing
+                | RuleKind::QueueNoConsumers
+                | RuleKind::QueueBuried
         )
     }
 }

@@ -405,6 +405,7 @@ impl AlertMessage {
             (RuleKind::QueueBacklogGrowing, _) => say(words.backlog_steady),
             (RuleKind::QueueNoConsumers, _) if firing => say(words.no_consumer),
             (RuleKind::QueueNoConsumers, _) => say(words.consumed_again),
+            (RuleKind::QueueBuried, _) => say(words.buried),
             (RuleKind::NodeAlarm, _) if firing => say(words.node_alarm),
             (RuleKind::NodeAlarm, _) => say(words.node_ok),
             (RuleKind::OfflinePartitions, _) => say(words.offline_partitions),

@@ -106,10 +106,13 @@ pub fn evaluate(
                     ));
                 }
             }
-            RuleKind::QueueBacklog | RuleKind::QueueBacklogGrowing | RuleKind::QueueNoConsumers => {
-                let Some(rabbit) = &snapshot.rabbit else { continue };
+            RuleKind::QueueBacklog
+            | RuleKind::QueueBacklogGrowing
+            | RuleKind::QueueNoConsumers
+            | RuleKind::QueueBuried => {
+                let Some(view) = &snapshot.queues else { continue };
                 let threshold = rule.threshold_or_default();
-                let queues = rabbit.queues.iter().filter(|q| {
+                let queues = view.queues.iter().filter(|q| {
                     rule.vhost.as_deref().is_none_or(|p| matches_pattern(p, &q.vhost))
                         && rule.queue.as_deref().is_none_or(|p| matches_pattern(p, &q.name))
                 });
@@ -124,6 +127,10 @@ pub fn evaluate(
                     let inflow = rates.publish.unwrap_or(0.0) - rates.deliver_get.unwrap_or(0.0);
                     let (value, limit, breaching) = match rule.kind {
                         RuleKind::QueueBacklog => (backlog, threshold, backlog > threshold),
+                        RuleKind::QueueBuried => {
+                            let held = queue.held as f64;
+                            (held, threshold, held > threshold)
+                        }
                         RuleKind::QueueBacklogGrowing => {
                             (inflow, 0.0, backlog > 0.0 && inflow > 0.0)
                         }
@@ -135,8 +142,8 @@ pub fn evaluate(
                 }
             }
             RuleKind::NodeAlarm => {
-                let Some(rabbit) = &snapshot.rabbit else { continue };
-                for node in &rabbit.nodes {
+                let Some(view) = &snapshot.queues else { continue };
+                for node in &view.nodes {
                     // 0 running, 1 memory alarm, 2 disk alarm, 3 both, 4 down.
                     let code = if !node.running {
                         4
@@ -294,6 +301,7 @@ fn broker_name(kind: crate::domain::ClusterKind, broker: &crate::domain::Broker)
     match kind {
         ClusterKind::Kafka => None,
         ClusterKind::Rabbitmq => Some(broker.host.clone()),
+        ClusterKind::Beanstalkd => Some(format!("{}:{}", broker.host, broker.port)),
         ClusterKind::Rocketmq => Some(format!(
             "{} {}:{}",
             broker.rack.as_deref().unwrap_or_default(),

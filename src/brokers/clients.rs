@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::AdapterError;
+use super::beanstalkd::BeanstalkAdapter;
 use super::kafka::KafkaAdapter;
 use super::kafka::actions::KafkaActions;
 use super::rabbitmq::RabbitAdapter;
@@ -11,13 +12,14 @@ use super::rocketmq::RocketAdapter;
 use crate::config::{ClusterConfig, Connection};
 
 /// The clients of one cluster. Kafka has two (the admin/consumer client that polls and a
-/// producer for test messages); RabbitMQ and RocketMQ one, whose connections the poller and the
-/// operator actions share.
+/// producer for test messages); the other kinds one, shared by the poller and the operator
+/// actions.
 #[derive(Clone)]
 pub enum ClusterClient {
     Kafka { poll: Arc<KafkaAdapter>, actions: Arc<KafkaActions> },
     Rabbitmq(Arc<RabbitAdapter>),
     Rocketmq(Arc<RocketAdapter>),
+    Beanstalkd(Arc<BeanstalkAdapter>),
 }
 
 impl ClusterClient {
@@ -35,6 +37,9 @@ impl ClusterClient {
             Connection::Rocketmq(rocket) => {
                 ClusterClient::Rocketmq(Arc::new(RocketAdapter::from_cluster(cluster, rocket)?))
             }
+            Connection::Beanstalkd(beanstalk) => ClusterClient::Beanstalkd(Arc::new(
+                BeanstalkAdapter::from_cluster(cluster, beanstalk)?,
+            )),
         })
     }
 }

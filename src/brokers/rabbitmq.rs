@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use super::AdapterError;
 use crate::domain::Millis;
-pub use crate::domain::rabbit::{
-    Node, ObjectTotals, Overview, Queue, QueueTotals, RabbitSnapshot, Rates, node_id, node_ids,
+pub use crate::domain::queue::{
+    Node, ObjectTotals, Overview, Queue, QueueSnapshot, QueueTotals, Rates, node_id, node_ids,
 };
 
 /// Queues asked per page of `/api/queues` (RabbitMQ accepts at most 500).
@@ -98,13 +98,13 @@ pub struct ExchangeRates {
     #[serde(
         default,
         rename = "publish_in_details",
-        deserialize_with = "crate::domain::rabbit::rate"
+        deserialize_with = "crate::domain::queue::rate"
     )]
     pub publish_in: Option<f64>,
     #[serde(
         default,
         rename = "publish_out_details",
-        deserialize_with = "crate::domain::rabbit::rate"
+        deserialize_with = "crate::domain::queue::rate"
     )]
     pub publish_out: Option<f64>,
 }
@@ -404,13 +404,17 @@ impl RabbitAdapter {
         Ok(queues)
     }
 
-    pub async fn snapshot(&self, now: Millis) -> Result<RabbitSnapshot, AdapterError> {
-        let overview: Overview =
+    pub async fn snapshot(&self, now: Millis) -> Result<QueueSnapshot, AdapterError> {
+        let mut overview: Overview =
             self.get(&format!("/api/overview?columns={OVERVIEW_COLUMNS}")).await?;
+        overview.product = "RabbitMQ".into();
+        if !overview.runtime_version.is_empty() {
+            overview.runtime_version = format!("Erlang {}", overview.runtime_version);
+        }
         let mut nodes: Vec<Node> = self.get(&format!("/api/nodes?columns={NODE_COLUMNS}")).await?;
         nodes.sort_by(|a, b| a.name.cmp(&b.name));
         let queues = self.queues().await?;
-        Ok(RabbitSnapshot { taken_at: now, overview, nodes, queues })
+        Ok(QueueSnapshot { taken_at: now, overview, nodes, queues })
     }
 }
 
@@ -449,7 +453,7 @@ impl super::ClusterAdapter for RabbitAdapter {
             topics: Vec::new(),
             groups: Vec::new(),
             groups_error: None,
-            rabbit: Some(std::sync::Arc::new(rabbit)),
+            queues: Some(std::sync::Arc::new(rabbit)),
             rocket: None,
             log_sizes: None,
             quorum: None,

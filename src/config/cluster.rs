@@ -43,6 +43,7 @@ pub enum Connection {
     Kafka(KafkaConnection),
     Rabbitmq(RabbitConnection),
     Rocketmq(RocketConnection),
+    Beanstalkd(BeanstalkConnection),
 }
 
 #[derive(Clone, PartialEq, Deserialize)]
@@ -85,6 +86,13 @@ pub struct RocketConnection {
     pub secret_key: Option<Secret>,
 }
 
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BeanstalkConnection {
+    /// Comma-separated `host:port` list of beanstalkd servers; each keeps its own tubes.
+    pub servers: String,
+}
+
 /// The keys every cluster has, whatever its kind.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -120,6 +128,7 @@ impl Connection {
             Connection::Kafka(_) => ClusterKind::Kafka,
             Connection::Rabbitmq(_) => ClusterKind::Rabbitmq,
             Connection::Rocketmq(_) => ClusterKind::Rocketmq,
+            Connection::Beanstalkd(_) => ClusterKind::Beanstalkd,
         }
     }
 
@@ -129,6 +138,7 @@ impl Connection {
             ClusterKind::Kafka => &["bootstrap_servers", "properties"],
             ClusterKind::Rabbitmq => &["management_url", "username", "password", "tls_ca_file"],
             ClusterKind::Rocketmq => &["namesrv_addrs", "proxy_addrs", "access_key", "secret_key"],
+            ClusterKind::Beanstalkd => &["servers"],
         }
     }
 
@@ -139,6 +149,7 @@ impl Connection {
             Connection::Kafka(kafka) => &kafka.bootstrap_servers,
             Connection::Rabbitmq(rabbit) => &rabbit.management_url,
             Connection::Rocketmq(rocket) => &rocket.namesrv_addrs,
+            Connection::Beanstalkd(beanstalk) => &beanstalk.servers,
         }
     }
 
@@ -149,6 +160,7 @@ impl Connection {
             ClusterKind::Kafka => Connection::Kafka(read_keys(table, prefix, &what)?),
             ClusterKind::Rabbitmq => Connection::Rabbitmq(read_keys(table, prefix, &what)?),
             ClusterKind::Rocketmq => Connection::Rocketmq(read_keys(table, prefix, &what)?),
+            ClusterKind::Beanstalkd => Connection::Beanstalkd(read_keys(table, prefix, &what)?),
         })
     }
 
@@ -201,6 +213,18 @@ impl Connection {
                     return Err(("access_key", "access_key and secret_key go together".into()));
                 }
             }
+            Connection::Beanstalkd(beanstalk) => {
+                let servers: Vec<&str> = beanstalk.servers().collect();
+                if servers.is_empty() || servers.iter().any(|s| !is_host_port(s)) {
+                    return Err((
+                        "servers",
+                        format!(
+                            "{:?} is not a list of beanstalkd servers (host:11300, …)",
+                            beanstalk.servers
+                        ),
+                    ));
+                }
+            }
         }
         Ok(())
     }
@@ -220,7 +244,10 @@ impl Connection {
                     "# password instead; a RocketMQ cluster kind = \"rocketmq\" and namesrv_addrs, and",
                 );
                 line(
-                    "# for RocketMQ 5 gRPC clients proxy_addrs, the proxies' remoting addresses.)",
+                    "# for RocketMQ 5 gRPC clients proxy_addrs, the proxies' remoting addresses; a",
+                );
+                line(
+                    "# beanstalkd cluster kind = \"beanstalkd\" and servers = \"host:11300, …\".)",
                 );
             }
             Connection::Rabbitmq(rabbit) => {
@@ -255,6 +282,10 @@ impl Connection {
                     }
                 }
             }
+            Connection::Beanstalkd(beanstalk) => {
+                line("# Comma-separated host:port list; each server keeps its own tubes.");
+                line(&format!("servers = {}", q(&beanstalk.servers)));
+            }
         }
     }
 
@@ -284,6 +315,13 @@ impl RocketConnection {
     /// Each proxy's remoting `host:port`.
     pub fn proxies(&self) -> impl Iterator<Item = &str> {
         self.proxy_addrs.iter().flat_map(|p| p.split(';')).map(str::trim).filter(|a| !a.is_empty())
+    }
+}
+
+impl BeanstalkConnection {
+    /// Each server's `host:port`.
+    pub fn servers(&self) -> impl Iterator<Item = &str> {
+        self.servers.split(',').map(str::trim).filter(|a| !a.is_empty())
     }
 }
 
@@ -338,6 +376,12 @@ impl ClusterConfig {
         ClusterConfig::new(name, Connection::Rocketmq(connection))
     }
 
+    /// A beanstalkd cluster of `servers` (`host:11300,host2:11300`).
+    pub fn beanstalkd(name: &str, servers: &str) -> ClusterConfig {
+        let connection = BeanstalkConnection { servers: servers.into() };
+        ClusterConfig::new(name, Connection::Beanstalkd(connection))
+    }
+
     pub fn kind(&self) -> ClusterKind {
         self.connection.kind()
     }
@@ -349,7 +393,7 @@ impl ClusterConfig {
         mut table: toml::Table,
         prefix: &str,
     ) -> Result<ClusterConfig, ConfigError> {
-        let kinds = "kafka, rabbitmq or rocketmq";
+        let kinds = "kafka, rabbitmq, rocketmq or beanstalkd";
         let kind = match table.remove("kind") {
             None => return Err(key_error(format!("{prefix}.kind"), format!("missing: {kinds}"))),
             Some(value) => value.clone().try_into::<ClusterKind>().map_err(|_| {

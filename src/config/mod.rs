@@ -19,7 +19,10 @@ mod render;
 mod validate;
 
 pub use address::AddressRange;
-pub use cluster::{ClusterConfig, Connection, KafkaConnection, RabbitConnection, RocketConnection};
+pub use cluster::{
+    BeanstalkConnection, ClusterConfig, Connection, KafkaConnection, RabbitConnection,
+    RocketConnection,
+};
 
 use env::*;
 

@@ -94,7 +94,7 @@ impl Config {
             line("[[clusters]]");
             line("# Short name used in URLs: letters, digits, '.', '_' and '-'.");
             line(&format!("name = {}", q(&cluster.name)));
-            line("# kafka, rabbitmq or rocketmq.");
+            line("# kafka, rabbitmq, rocketmq or beanstalkd.");
             line(&format!("kind = {}", q(cluster.kind().as_str())));
             cluster.connection.render_keys(&mut line);
             line("# Time between two polls; missed ticks are skipped, never queued.");
@@ -300,7 +300,7 @@ pub(super) const EXAMPLE_RULES: &str = r#"[[alerts.rules]]
 name = "billing-lag"
 # consumer_lag | consumer_lag_seconds | consumer_status | cluster_down | broker_down |
 # under_replicated | offline_partitions | queue_backlog | queue_backlog_growing |
-# queue_no_consumers | node_alarm
+# queue_no_consumers | queue_buried | node_alarm
 kind = "consumer_lag"
 cluster = "prod"                  # names or patterns: "*", "prod-*", "a,b"
 group = "billing"

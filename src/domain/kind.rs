@@ -12,6 +12,8 @@ pub enum ClusterKind {
     Rabbitmq,
     /// RocketMQ through its name servers and brokers (`namesrv_addrs`, optional ACL keys).
     Rocketmq,
+    /// beanstalkd work queues through their text protocol (`servers`).
+    Beanstalkd,
 }
 
 impl std::fmt::Display for ClusterKind {
@@ -23,8 +25,15 @@ impl std::fmt::Display for ClusterKind {
 /// What a kind of cluster has and what operators can do on it, and the words its pages use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct Capabilities {
-    /// Topics and consumer groups (Kafka, RocketMQ); otherwise queues and exchanges (RabbitMQ).
+    /// Topics and consumer groups (Kafka, RocketMQ); otherwise queues (RabbitMQ, beanstalkd).
     pub topics: bool,
+    /// What a queue's name is unique within: a virtual host or a server.
+    pub scope: Scope,
+    /// Exchanges and bindings, publishing through an exchange (RabbitMQ).
+    pub exchanges: bool,
+    /// Jobs delayed and buried beside ready and reserved ones, kicked back by operators
+    /// (beanstalkd).
+    pub jobs: bool,
     /// A topic's parts are queues spread over brokers (RocketMQ), not partitions.
     pub queues_as_partitions: bool,
     /// Replicas, in-sync replicas and a controller (Kafka).
@@ -35,7 +44,7 @@ pub struct Capabilities {
     pub send: bool,
     /// Reading a topic's messages from a chosen position (Kafka).
     pub browse: bool,
-    /// Peeking at a queue's messages, requeued (RabbitMQ).
+    /// Peeking at a queue's messages without taking them (RabbitMQ, beanstalkd).
     pub peek: bool,
     /// Creating and deleting topics, adding partitions, editing configs (Kafka).
     pub topic_admin: bool,
@@ -58,6 +67,15 @@ pub enum Addresses {
     BootstrapServers,
     NameServers,
     ManagementApi,
+    Servers,
+}
+
+/// What a queue's name is unique within, as the queue pages call it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    VirtualHost,
+    Server,
 }
 
 impl ClusterKind {
@@ -65,6 +83,9 @@ impl ClusterKind {
     pub fn capabilities(self) -> Capabilities {
         let none = Capabilities {
             topics: true,
+            scope: Scope::VirtualHost,
+            exchanges: false,
+            jobs: false,
             queues_as_partitions: false,
             replication: false,
             addresses: Addresses::BootstrapServers,
@@ -95,7 +116,16 @@ impl ClusterKind {
             },
             ClusterKind::Rabbitmq => Capabilities {
                 topics: false,
+                exchanges: true,
                 addresses: Addresses::ManagementApi,
+                peek: true,
+                ..none
+            },
+            ClusterKind::Beanstalkd => Capabilities {
+                topics: false,
+                scope: Scope::Server,
+                jobs: true,
+                addresses: Addresses::Servers,
                 peek: true,
                 ..none
             },
@@ -107,22 +137,24 @@ impl ClusterKind {
             ClusterKind::Kafka => "kafka",
             ClusterKind::Rabbitmq => "rabbitmq",
             ClusterKind::Rocketmq => "rocketmq",
+            ClusterKind::Beanstalkd => "beanstalkd",
         }
     }
 
     /// The broker id a `metrics_urls` / `jolokia_urls` key stands for, `None` when it stands for
     /// none. An integer is the broker id itself, whatever the kind. On a RabbitMQ cluster any other
     /// key is a node name (`rabbit@host`) and stands for
-    /// [`node_id`](crate::domain::rabbit::node_id) of it, the id the node has as a broker: node
+    /// [`node_id`](crate::domain::queue::node_id) of it, the id the node has as a broker: node
     /// positions are no ids. (Should two listed nodes' names hash alike, about one chance in 2^31,
-    /// [`node_ids`](crate::domain::rabbit::node_ids) moves the later one to the next id; its key
+    /// [`node_ids`](crate::domain::queue::node_ids) moves the later one to the next id; its key
     /// must then be that id.)
     pub fn broker_key(self, key: &str) -> Option<i32> {
         let key = key.trim();
         if let Ok(id) = key.parse::<i32>() {
             return Some(id);
         }
-        (self == ClusterKind::Rabbitmq && !key.is_empty()).then(|| super::rabbit::node_id(key))
+        let named = matches!(self, ClusterKind::Rabbitmq | ClusterKind::Beanstalkd);
+        (named && !key.is_empty()).then(|| super::queue::node_id(key))
     }
 }
 
@@ -167,6 +199,10 @@ mod tests {
         assert_eq!(rocket.addresses, Addresses::NameServers);
         let rabbit = ClusterKind::Rabbitmq.capabilities();
         assert!(!rabbit.topics && rabbit.peek && rabbit.send && !rabbit.browse);
+        assert!(rabbit.exchanges && !rabbit.jobs && rabbit.scope == Scope::VirtualHost);
+        let beanstalk = ClusterKind::Beanstalkd.capabilities();
+        assert!(!beanstalk.topics && beanstalk.jobs && beanstalk.peek && !beanstalk.exchanges);
+        assert_eq!(beanstalk.scope, Scope::Server);
     }
 
     #[test]

@@ -257,10 +257,10 @@ impl ClusterMetrics {
                     .merge(Source::Runtime, &values);
             }
         }
-        if let Some(rabbit) = &snapshot.rabbit {
+        if let Some(view) = &snapshot.queues {
             // The ids the snapshot's brokers have (from node names), not listing positions.
             let running =
-                super::rabbit::node_ids(&rabbit.nodes).into_iter().filter(|(_, n)| n.running);
+                super::queue::node_ids(&view.nodes).into_iter().filter(|(_, n)| n.running);
             for (id, node) in running {
                 let values = known([
                     (Metric::HeapUsedBytes, node.mem_used.map(|v| v as f64)),
@@ -271,7 +271,7 @@ impl ClusterMetrics {
                     .or_insert_with(|| BrokerMetrics::new(id))
                     .merge(Source::Management, &values);
             }
-            let rates = &rabbit.overview.message_stats;
+            let rates = &view.overview.message_stats;
             totals.extend(rates.publish.map(|v| (Metric::MessagesInPerSec, v)));
             totals.extend(rates.deliver_get.map(|v| (Metric::MessagesOutPerSec, v)));
         }
@@ -402,7 +402,7 @@ mod tests {
     #[test]
     fn rabbit_node_memory_lands_on_the_ids_of_the_node_brokers() {
         use crate::domain::fixtures::snapshot;
-        use crate::domain::rabbit::{Node, Overview, RabbitSnapshot, node_id};
+        use crate::domain::queue::{Node, Overview, QueueSnapshot, node_id};
         let node = |name: &str, running: bool, mem_used: u64| Node {
             name: name.into(),
             running,
@@ -434,7 +434,7 @@ mod tests {
             })
             .collect();
         now.brokers.sort_by_key(|b| b.id);
-        now.rabbit = Some(std::sync::Arc::new(RabbitSnapshot {
+        now.queues = Some(std::sync::Arc::new(QueueSnapshot {
             taken_at: 10_000,
             overview: Overview::default(),
             nodes,

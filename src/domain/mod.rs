@@ -3,7 +3,7 @@
 mod kind;
 pub mod kraft;
 pub mod metrics;
-pub mod rabbit;
+pub mod queue;
 pub mod rocket;
 
 use std::sync::Arc;
@@ -11,7 +11,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 pub use kind::{
-    Addresses, CLIP_CHARS, Capabilities, ClusterKind, clipped, is_valid_name, shortened,
+    Addresses, CLIP_CHARS, Capabilities, ClusterKind, Scope, clipped, is_valid_name, shortened,
 };
 
 /// Milliseconds since the Unix epoch; every timestamp in Osprey is one of these.
@@ -67,8 +67,9 @@ pub struct ClusterSnapshot {
     pub groups: Vec<ConsumerGroup>,
     /// Why consumer groups could not be read this poll (the rest of the snapshot is good).
     pub groups_error: Option<String>,
-    /// RabbitMQ clusters: overview, nodes and queues; `None` for other kinds.
-    pub rabbit: Option<Arc<rabbit::RabbitSnapshot>>,
+    /// Clusters of queues (RabbitMQ, beanstalkd): the servers' overview, nodes and queues;
+    /// `None` for kinds with topics.
+    pub queues: Option<Arc<queue::QueueSnapshot>>,
     /// RocketMQ clusters: broker roles and runtime stats, topic classes, per-queue progress of
     /// each group; `None` for other kinds.
     pub rocket: Option<Arc<rocket::RocketSnapshot>>,
@@ -354,7 +355,7 @@ pub(crate) mod fixtures {
             topics,
             groups: vec![],
             groups_error: None,
-            rabbit: None,
+            queues: None,
             rocket: None,
             log_sizes: None,
             quorum: None,

@@ -120,9 +120,9 @@ fn partition_lag_goes_to_history_once_per_interval() {
 }
 
 fn with_queues(taken_at: Millis, backlogs: &[(&str, u64, u64)]) -> ClusterSnapshot {
-    use crate::domain::rabbit::{Overview, Queue, RabbitSnapshot, Rates};
+    use crate::domain::queue::{Overview, Queue, QueueSnapshot, Rates};
     let mut snap = snapshot(taken_at, vec![]);
-    snap.rabbit = Some(Arc::new(RabbitSnapshot {
+    snap.queues = Some(Arc::new(QueueSnapshot {
         taken_at,
         overview: Overview::default(),
         nodes: vec![],
@@ -135,6 +135,8 @@ fn with_queues(taken_at: Millis, backlogs: &[(&str, u64, u64)]) -> ClusterSnapsh
                 state: "running".into(),
                 messages_ready: *ready,
                 messages_unacknowledged: 0,
+                delayed: 0,
+                held: 0,
                 messages: *ready,
                 consumers: *consumers,
                 consumer_utilisation: None,

@@ -189,14 +189,14 @@ fn summarize(state: &ClusterState) -> ClusterSummary {
         poll_millis: snapshot.map(|s| s.poll_millis),
         objects_path: "topics",
     };
-    match snapshot.and_then(|s| s.rabbit.as_deref()) {
-        // RabbitMQ has queues where Kafka has topics, and no partitions or replicas.
-        Some(rabbit) => ClusterSummary {
-            topics: Some(rabbit.queues.len()),
+    match snapshot.and_then(|s| s.queues.as_deref()) {
+        // Queues where Kafka has topics, and no partitions or replicas.
+        Some(view) => ClusterSummary {
+            topics: Some(view.queues.len()),
             partitions: None,
             under_replicated: None,
             offline: None,
-            messages_in_per_sec: rabbit
+            messages_in_per_sec: view
                 .queues
                 .iter()
                 .filter_map(|q| q.message_stats.publish)
@@ -253,8 +253,8 @@ pub struct BrokerRow {
 pub struct ClusterDetail {
     pub summary: ClusterSummary,
     pub brokers: Vec<BrokerRow>,
-    /// RabbitMQ clusters: the overview and every node with its alarms.
-    pub rabbit: Option<RabbitSummary>,
+    /// Clusters of queues: the overview and every node or server with its alarms.
+    pub queues: Option<QueuesSummary>,
     /// RocketMQ clusters: every broker (masters and slaves) with its runtime stats.
     pub rocket_brokers: Option<Vec<crate::domain::rocket::RocketBroker>>,
     /// KRaft clusters: the metadata quorum, voters and observers with their lag.
@@ -302,19 +302,20 @@ pub async fn cluster_detail(
         }
         brokers.sort_by_key(|b| b.id);
     }
-    let rabbit = state.snapshot.as_ref().and_then(|s| s.rabbit.as_ref()).map(|r| RabbitSummary {
+    let queues = state.snapshot.as_ref().and_then(|s| s.queues.as_ref()).map(|r| QueuesSummary {
         overview: r.overview.clone(),
         nodes: r.nodes.clone(),
         queues: r.queues.len(),
-        backlog: r.queues.iter().map(crate::domain::rabbit::Queue::backlog).sum(),
+        backlog: r.queues.iter().map(crate::domain::queue::Queue::backlog).sum(),
         without_consumers: r.queues.iter().filter(|q| q.consumers == 0 && q.backlog() > 0).count(),
+        held: r.queues.iter().map(|q| q.held).sum(),
     });
     let rocket_brokers = rocket_of(&state).map(|r| r.brokers.clone());
     let quorum = state.snapshot.as_ref().and_then(|s| s.quorum.clone());
     Ok(ClusterDetail {
         summary: summarize(&state),
         brokers,
-        rabbit,
+        queues,
         rocket_brokers,
         quorum,
         range,

@@ -1,17 +1,19 @@
-//! RabbitMQ queue lists and one queue with its history.
+//! Queue lists (RabbitMQ queues, beanstalkd tubes) and one queue with its history.
 
 use super::*;
 
-/// A RabbitMQ cluster at a glance.
+/// A cluster of queues at a glance.
 #[derive(Debug, Clone, Serialize)]
-pub struct RabbitSummary {
-    pub overview: crate::domain::rabbit::Overview,
-    pub nodes: Vec<crate::domain::rabbit::Node>,
+pub struct QueuesSummary {
+    pub overview: crate::domain::queue::Overview,
+    pub nodes: Vec<crate::domain::queue::Node>,
     pub queues: usize,
     /// Ready + unacknowledged over every queue.
     pub backlog: u64,
     /// Queues holding messages that nobody consumes.
     pub without_consumers: usize,
+    /// Jobs set aside (beanstalkd's buried) over every tube.
+    pub held: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -23,15 +25,18 @@ pub enum QueueSort {
     Consumers,
     Publish,
     Deliver,
+    /// Buried jobs (beanstalkd).
+    Held,
 }
 
 impl QueueSort {
-    pub const ALL: [QueueSort; 5] = [
+    pub const ALL: [QueueSort; 6] = [
         QueueSort::Name,
         QueueSort::Backlog,
         QueueSort::Consumers,
         QueueSort::Publish,
         QueueSort::Deliver,
+        QueueSort::Held,
     ];
 
     pub fn code(self) -> &'static str {
@@ -41,6 +46,7 @@ impl QueueSort {
             QueueSort::Consumers => "consumers",
             QueueSort::Publish => "publish",
             QueueSort::Deliver => "deliver",
+            QueueSort::Held => "held",
         }
     }
 }
@@ -51,7 +57,7 @@ impl QueueSort {
 pub struct QueueQuery {
     /// Case-insensitive substring of the queue name.
     pub q: String,
-    /// Only this vhost (exact); empty: every vhost.
+    /// Only this vhost or server (exact); empty: all of them.
     pub vhost: String,
     pub sort: QueueSort,
     pub dir: Direction,
@@ -81,21 +87,21 @@ pub struct QueueList {
     pub matched: usize,
     pub page: usize,
     pub pages: usize,
-    pub rows: Vec<crate::domain::rabbit::Queue>,
+    pub rows: Vec<crate::domain::queue::Queue>,
 }
 
-/// The queues of a RabbitMQ cluster as of its last good poll, filtered, sorted and paged.
+/// The queues of a cluster of queues as of its last good poll, filtered, sorted and paged.
 pub fn queue_list(
     clusters: &Clusters,
     name: &str,
     query: &QueueQuery,
 ) -> Result<QueueList, QueryError> {
-    use crate::domain::rabbit::Queue;
+    use crate::domain::queue::Queue;
     let state = cluster_state(clusters, name)?;
     let snapshot =
         state.snapshot.clone().ok_or_else(|| QueryError::NotPolledYet(name.to_owned()))?;
     let empty = Vec::new();
-    let all: &Vec<Queue> = snapshot.rabbit.as_ref().map_or(&empty, |r| &r.queues);
+    let all: &Vec<Queue> = snapshot.queues.as_ref().map_or(&empty, |r| &r.queues);
     let needle = query.q.to_lowercase();
     let mut matched: Vec<&Queue> = all
         .iter()
@@ -114,6 +120,7 @@ pub fn queue_list(
             QueueSort::Deliver => {
                 rate(a.message_stats.deliver_get).total_cmp(&rate(b.message_stats.deliver_get))
             }
+            QueueSort::Held => a.held.cmp(&b.held),
         };
         let order = if query.dir == Direction::Desc { order.reverse() } else { order };
         order.then_with(|| (&a.vhost, &a.name).cmp(&(&b.vhost, &b.name)))
@@ -135,11 +142,11 @@ pub fn queue_list(
     })
 }
 
-/// One RabbitMQ queue: its figures as of the last poll and its history over `range`.
+/// One queue: its figures as of the last poll and its history over `range`.
 #[derive(Debug, Clone, Serialize)]
 pub struct QueueDetail {
     pub cluster: ClusterSummary,
-    pub queue: crate::domain::rabbit::Queue,
+    pub queue: crate::domain::queue::Queue,
     pub range: Range,
     pub history: Vec<crate::store::QueuePoint>,
 }
@@ -157,7 +164,7 @@ pub async fn queue_detail(
     let snapshot =
         state.snapshot.clone().ok_or_else(|| QueryError::NotPolledYet(name.to_owned()))?;
     let found = snapshot
-        .rabbit
+        .queues
         .as_ref()
         .and_then(|r| r.queues.iter().find(|q| q.vhost == vhost && q.name == queue))
         .cloned()

@@ -23,6 +23,7 @@ use super::i18n::Messages;
 use super::view::{Chrome, here, render};
 use crate::auth::{Action, Role};
 use crate::brokers::ClusterClient;
+use crate::brokers::beanstalkd::BeanstalkAdapter;
 use crate::brokers::kafka::actions::{
     BrowseRequest, BrowseResult, BrowsedMessage, KafkaActions, MAX_LIMIT, SendOutcome, Start,
 };
@@ -89,6 +90,16 @@ impl Operators {
         match &operator.client {
             ClusterClient::Rabbitmq(adapter) => Ok((adapter, operator.read_only)),
             _ => Err(Self::not_for(cluster, operator.kind, "publish and peek are for RabbitMQ")),
+        }
+    }
+
+    /// The beanstalkd client of a cluster for `what` (put, peek, kick, purge); a clear refusal
+    /// for other kinds.
+    pub fn beanstalk(&self, cluster: &str, what: &str) -> Result<&Arc<BeanstalkAdapter>, WebError> {
+        let operator = self.operator(cluster)?;
+        match &operator.client {
+            ClusterClient::Beanstalkd(adapter) => Ok(adapter),
+            _ => Err(Self::not_for(cluster, operator.kind, what)),
         }
     }
 

@@ -11,6 +11,7 @@ use axum::response::IntoResponse;
 
 use super::AppState;
 use crate::domain::metrics::Metric;
+use crate::domain::queue::{Queue, QueueSnapshot};
 use crate::evaluator::{GroupLag, PartitionLag, TopicLag};
 use crate::poller::{ClusterState, ClusterStatus};
 
@@ -207,7 +208,61 @@ pub fn render(clusters: &[Arc<ClusterState>]) -> String {
         }
     }
     render_broker_metrics(clusters, &mut m);
+    render_queues(clusters, &mut m);
     out
+}
+
+/// Every queue (RabbitMQ) and tube (beanstalkd): its messages by state, consumers and rates.
+fn render_queues(clusters: &[Arc<ClusterState>], m: &mut Family<'_>) {
+    let views: Vec<(&str, &QueueSnapshot)> = clusters
+        .iter()
+        .filter_map(|c| Some((c.name.as_str(), c.snapshot.as_ref()?.queues.as_deref()?)))
+        .collect();
+    let queues: Vec<(&str, &Queue)> =
+        views.iter().flat_map(|&(c, v)| v.queues.iter().map(move |q| (c, q))).collect();
+    m.header(
+        "osprey_queue_messages",
+        "gauge",
+        "Messages (jobs) of a queue or tube by state: ready, unacked (reserved), delayed, held \
+         (buried).",
+    );
+    for &(cluster, q) in &queues {
+        let states = [
+            ("ready", q.messages_ready),
+            ("unacked", q.messages_unacknowledged),
+            ("delayed", q.delayed),
+            ("held", q.held),
+        ];
+        for (state, count) in states {
+            let labels =
+                [("cluster", cluster), ("vhost", &q.vhost), ("queue", &q.name), ("state", state)];
+            m.sample("osprey_queue_messages", &labels, count as f64);
+        }
+    }
+    m.header("osprey_queue_consumers", "gauge", "Consumers of a queue (workers watching a tube).");
+    for &(cluster, q) in &queues {
+        let labels = [("cluster", cluster), ("vhost", &q.vhost), ("queue", &q.name)];
+        m.sample("osprey_queue_consumers", &labels, q.consumers as f64);
+    }
+    m.header(
+        "osprey_queue_rate",
+        "gauge",
+        "Messages per second published to (put into) and delivered from (done in) a queue.",
+    );
+    for &(cluster, q) in &queues {
+        let rates =
+            [("publish", q.message_stats.publish), ("deliver", q.message_stats.deliver_get)];
+        for (direction, rate) in rates {
+            let Some(rate) = rate else { continue };
+            let labels = [
+                ("cluster", cluster),
+                ("vhost", &q.vhost),
+                ("queue", &q.name),
+                ("direction", direction),
+            ];
+            m.sample("osprey_queue_rate", &labels, rate);
+        }
+    }
 }
 
 /// The broker metrics model (from offsets, JMX exporters, Jolokia, RabbitMQ, RocketMQ): per

@@ -5,6 +5,7 @@ mod access;
 mod alerts;
 mod api;
 mod assets;
+mod beanstalk;
 mod broker_metrics;
 mod error;
 mod form;
@@ -124,6 +125,7 @@ fn pages() -> Router<AppState> {
         .merge(messages::pages())
         .merge(manage::pages())
         .merge(rabbit::pages())
+        .merge(beanstalk::pages())
         .merge(rocket::pages())
         .merge(broker_metrics::pages())
 }
@@ -138,6 +140,7 @@ fn api() -> Router<AppState> {
         .merge(broker_metrics::api())
         .merge(manage::api())
         .merge(rabbit::api())
+        .merge(beanstalk::api())
         .merge(rocket::api())
         .fallback(|uri: axum::http::Uri| async move {
             error::ApiError(error::WebError::NoRoute(format!("/api/v1{}", uri.path())))

@@ -19,8 +19,8 @@ use super::view::{
     segment, sort_mark,
 };
 use crate::clock::now_millis;
+use crate::domain::ConfigSource;
 use crate::domain::GroupMember;
-use crate::domain::{ClusterKind, ConfigSource};
 use crate::evaluator::PartitionStatus;
 use crate::poller::ClusterStatus;
 use crate::query::{
@@ -193,8 +193,9 @@ pub struct QueuePage {
     d: QueueDetail,
     backlog_chart: String,
     rate_chart: String,
-    /// Consumers and bindings, asked of RabbitMQ when the page opens (or why they could not be).
-    links: Result<crate::brokers::rabbitmq::QueueLinks, String>,
+    rate_title: &'static str,
+    /// RabbitMQ: consumers and bindings, asked when the page opens (or why they could not be).
+    links: Option<Result<crate::brokers::rabbitmq::QueueLinks, String>>,
 }
 
 impl QueuePage {}
@@ -218,6 +219,7 @@ async fn queue(
     )
     .await?;
     let t = lang.messages();
+    let jobs = d.cluster.capabilities.jobs;
     let x = || d.history.iter().map(|p| p.ts);
     let backlog_chart = chart_json(
         d.range,
@@ -231,26 +233,31 @@ async fn queue(
         x(),
         &[
             Line {
-                label: t.col_publish_rate,
+                label: if jobs { t.col_put_rate } else { t.col_publish_rate },
                 values: d.history.iter().map(|p| p.publish_rate).collect(),
             },
             Line {
-                label: t.col_deliver_rate,
+                label: if jobs { t.col_done_rate } else { t.col_deliver_rate },
                 values: d.history.iter().map(|p| p.deliver_rate).collect(),
             },
         ],
     );
-    let links = match state.operators.rabbit(&name) {
-        Ok((rabbit, _)) => rabbit.queue_links(&vhost, &queue).await.map_err(|e| e.to_string()),
-        Err(e) => Err(e.to_string()),
+    let links = if d.cluster.capabilities.exchanges {
+        Some(match state.operators.rabbit(&name) {
+            Ok((rabbit, _)) => rabbit.queue_links(&vhost, &queue).await.map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        })
+    } else {
+        None
     };
     Ok(render(&QueuePage {
         t,
         f: Fmt::new(lang, now),
-        chrome: Chrome::new(lang, here(&uri), Some(&name), &who).kind(ClusterKind::Rabbitmq),
+        chrome: Chrome::new(lang, here(&uri), Some(&name), &who).kind(d.cluster.kind),
         d,
         backlog_chart,
         rate_chart,
+        rate_title: if jobs { t.chart_tube_rates } else { t.chart_queue_rates },
         links,
     }))
 }
@@ -266,7 +273,7 @@ async fn queues(
     Ok(render(&QueuesPage {
         t: lang.messages(),
         f: Fmt::new(lang, now_millis()),
-        chrome: Chrome::new(lang, here(&uri), Some(&name), &who).kind(ClusterKind::Rabbitmq),
+        chrome: Chrome::new(lang, here(&uri), Some(&name), &who).kind(list.cluster.kind),
         list,
     }))
 }

@@ -76,6 +76,44 @@ impl Chrome {
         self.capabilities.is_some_and(|c| !c.topics)
     }
 
+    /// Whether the cluster's queues are beanstalkd tubes of jobs.
+    fn has_jobs(&self) -> bool {
+        self.capabilities.is_some_and(|c| c.jobs)
+    }
+
+    /// What the cluster's queues are called: queues, or tubes.
+    pub fn queues_word(&self) -> &'static str {
+        let t = self.lang.messages();
+        if self.has_jobs() { t.col_tubes } else { t.col_queues }
+    }
+
+    pub fn queue_word(&self) -> &'static str {
+        let t = self.lang.messages();
+        if self.has_jobs() { t.col_tube } else { t.col_queue }
+    }
+
+    /// What a queue's name is unique within: a vhost, or a server.
+    pub fn scope_word(&self) -> &'static str {
+        match self.capabilities.map(|c| c.scope) {
+            Some(crate::domain::Scope::Server) => self.lang.messages().col_server,
+            _ => "vhost",
+        }
+    }
+
+    /// The filter choice that shows every vhost or server.
+    pub fn all_scopes(&self) -> &'static str {
+        let t = self.lang.messages();
+        match self.capabilities.map(|c| c.scope) {
+            Some(crate::domain::Scope::Server) => t.all_servers,
+            _ => t.all_vhosts,
+        }
+    }
+
+    /// Whether the cluster has exchanges (RabbitMQ).
+    pub fn has_exchanges(&self) -> bool {
+        self.capabilities.is_some_and(|c| c.exchanges)
+    }
+
     pub fn role_name(&self) -> &'static str {
         self.role.map_or("", Role::as_str)
     }

@@ -109,7 +109,7 @@ async fn a_snapshot_shows_queues_with_their_backlog_and_the_nodes() {
     let orders =
         snapshot.queues.iter().find(|q| q.vhost == vhost.name && q.name == "orders").unwrap();
     assert_eq!((orders.messages_ready, orders.consumers, orders.kind.as_str()), (5, 0, "classic"));
-    assert!(snapshot.overview.rabbitmq_version.starts_with("3."), "{:?}", snapshot.overview);
+    assert!(snapshot.overview.version.starts_with("3."), "{:?}", snapshot.overview);
     assert!(snapshot.overview.object_totals.queues >= 2);
     let node = &snapshot.nodes[0];
     assert!(node.running && !node.in_alarm(), "{node:?}");
@@ -186,7 +186,7 @@ async fn a_rabbitmq_cluster_is_polled_and_its_queues_listed() {
     let detail = app.json("/api/v1/clusters/rabbit").await;
     assert_eq!(detail["summary"]["kind"], "rabbitmq");
     assert_eq!(detail["summary"]["status"], "up");
-    assert!(detail["rabbit"]["nodes"][0]["running"].as_bool().unwrap(), "{detail}");
+    assert!(detail["queues"]["nodes"][0]["running"].as_bool().unwrap(), "{detail}");
     let page = app.html("/clusters/rabbit").await;
     assert!(page.contains("id=\"nodes\"") && page.contains("RabbitMQ 3."), "{page}");
     // The Overview counts the cluster's queues where Kafka rows count topics.

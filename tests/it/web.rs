@@ -167,7 +167,7 @@ fn snapshot(cluster: &str, kind: ClusterKind, taken_at: Millis) -> ClusterSnapsh
         topics: Vec::new(),
         groups: Vec::new(),
         groups_error: None,
-        rabbit: None,
+        queues: None,
         rocket: None,
         log_sizes: None,
         quorum: None,

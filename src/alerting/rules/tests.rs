@@ -78,7 +78,7 @@ pub(crate) fn cluster(name: &str, groups: Vec<GroupLag>) -> Arc<ClusterState> {
         }],
         groups: vec![],
         groups_error: None,
-        rabbit: None,
+        queues: None,
         rocket: None,
         log_sizes: None,
         quorum: None,
@@ -281,7 +281,7 @@ fn a_cluster_not_polled_since_the_last_round_is_unknown() {
 }
 
 fn rabbit_cluster() -> Arc<ClusterState> {
-    use crate::domain::rabbit::{Node, Overview, Queue, RabbitSnapshot, Rates};
+    use crate::domain::queue::{Node, Overview, Queue, QueueSnapshot, Rates};
     let queue = |vhost: &str, name: &str, ready: u64, consumers: u64| Queue {
         name: name.into(),
         vhost: vhost.into(),
@@ -289,6 +289,8 @@ fn rabbit_cluster() -> Arc<ClusterState> {
         state: "running".into(),
         messages_ready: ready,
         messages_unacknowledged: 0,
+        delayed: 0,
+        held: 0,
         messages: ready,
         consumers,
         consumer_utilisation: None,
@@ -310,7 +312,7 @@ fn rabbit_cluster() -> Arc<ClusterState> {
     };
     let mut state = (*cluster("rabbit", vec![])).clone();
     let mut snapshot = (**state.snapshot.as_ref().unwrap()).clone();
-    snapshot.rabbit = Some(Arc::new(RabbitSnapshot {
+    snapshot.queues = Some(Arc::new(QueueSnapshot {
         taken_at: 1,
         overview: Overview::default(),
         nodes: vec![

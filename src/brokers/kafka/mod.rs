@@ -681,7 +681,7 @@ impl ClusterAdapter for KafkaAdapter {
             topics,
             groups,
             groups_error,
-            rabbit: None,
+            queues: None,
             rocket: None,
             log_sizes,
         })

@@ -166,7 +166,7 @@ impl RocketAdapter {
             topics,
             groups,
             groups_error,
-            rabbit: None,
+            queues: None,
             rocket: Some(Arc::new(RocketSnapshot {
                 namesrv,
                 brokers,

@@ -172,7 +172,7 @@ async fn read_jolokia(http: &reqwest::Client, url: &str, max: usize) -> Result<R
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::rabbit::node_id;
+    use crate::domain::queue::node_id;
 
     #[test]
     fn keys_are_broker_ids_and_on_rabbitmq_also_node_names() {

@@ -51,6 +51,7 @@ pub(super) fn describe_condition(rule: &RuleDef) -> String {
         RuleKind::QueueBacklog => format!("queue backlog > {threshold}"),
         RuleKind::QueueBacklogGrowing => "queue backlog growing".into(),
         RuleKind::QueueNoConsumers => "queue with messages and no consumer".into(),
+        RuleKind::QueueBuried => format!("buried jobs > {threshold}"),
         RuleKind::NodeAlarm => "node down or in alarm".into(),
         RuleKind::BrokerMetric => format!(
             "{} {} {threshold}",

@@ -1,15 +1,19 @@
-//! RabbitMQ's part of a snapshot: the overview, nodes and queues as the management API
-//! describes them. Plain data: no I/O, no clock.
+//! The part of a snapshot that clusters of queues share (RabbitMQ, beanstalkd): the overview,
+//! the nodes or servers, and every queue (tube) with its backlog, consumers and rates. Plain
+//! data: no I/O, no clock.
+
+use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
 use super::Millis;
 
-/// What one poll saw of a RabbitMQ cluster.
+/// What one poll saw of a cluster of queues.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct RabbitSnapshot {
+pub struct QueueSnapshot {
     pub taken_at: Millis,
     pub overview: Overview,
+    /// RabbitMQ's nodes, beanstalkd's servers: sorted by name.
     pub nodes: Vec<Node>,
     /// Sorted by (vhost, name).
     pub queues: Vec<Queue>,
@@ -17,10 +21,14 @@ pub struct RabbitSnapshot {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Overview {
+    /// The server software as the cluster page names it (`RabbitMQ`, `beanstalkd`).
     #[serde(default)]
-    pub rabbitmq_version: String,
-    #[serde(default)]
-    pub erlang_version: String,
+    pub product: String,
+    #[serde(default, alias = "rabbitmq_version")]
+    pub version: String,
+    /// What the server runs on, when it says (RabbitMQ's Erlang release).
+    #[serde(default, alias = "erlang_version")]
+    pub runtime_version: String,
     #[serde(default)]
     pub cluster_name: String,
     #[serde(default)]
@@ -122,19 +130,29 @@ pub fn node_ids(nodes: &[Node]) -> Vec<(i32, &Node)> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Queue {
     pub name: String,
+    /// Where the name is unique: RabbitMQ's virtual host, the beanstalkd server holding the
+    /// tube. Rules, history and addresses call it `vhost` whatever the kind.
     pub vhost: String,
-    /// `classic`, `quorum` or `stream`.
+    /// `classic`, `quorum` or `stream` (RabbitMQ), `tube` (beanstalkd).
     #[serde(default, rename = "type")]
     pub kind: String,
     /// `running`, `idle`, `flow`, `down`, …
     #[serde(default)]
     pub state: String,
+    /// Ready to be delivered (beanstalkd: ready jobs).
     #[serde(default)]
     pub messages_ready: u64,
+    /// Delivered and not yet acknowledged (beanstalkd: reserved jobs).
     #[serde(default)]
     pub messages_unacknowledged: u64,
     #[serde(default)]
     pub messages: u64,
+    /// Waiting for their delay to pass before they become ready (beanstalkd).
+    #[serde(default)]
+    pub delayed: u64,
+    /// Set aside until an operator acts (beanstalkd's buried jobs).
+    #[serde(default)]
+    pub held: u64,
     #[serde(default)]
     pub consumers: u64,
     #[serde(default)]
@@ -149,5 +167,45 @@ impl Queue {
     /// A queue's lag: messages not yet consumed and acknowledged.
     pub fn backlog(&self) -> u64 {
         self.messages_ready + self.messages_unacknowledged
+    }
+}
+
+/// Per-second rates from ever-growing counters read at each poll (servers that report totals,
+/// not rates): the rate of a key is its growth since the previous reading.
+#[derive(Debug, Default)]
+pub struct RateMeter {
+    readings: HashMap<String, (Millis, u64)>,
+}
+
+impl RateMeter {
+    /// The rate of `key` since its last reading, `None` the first time, when no time passed or
+    /// when the counter went down (the server restarted).
+    pub fn rate(&mut self, key: &str, now: Millis, total: u64) -> Option<f64> {
+        let (at, before) = self.readings.insert(key.to_owned(), (now, total))?;
+        (now > at && total >= before).then(|| (total - before) as f64 * 1000.0 / (now - at) as f64)
+    }
+
+    /// Forgets keys not read at `now` (deleted tubes), so the meter does not grow forever.
+    pub fn forget_unread(&mut self, now: Millis) {
+        self.readings.retain(|_, (at, _)| *at == now);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::RateMeter;
+
+    #[test]
+    fn rates_come_from_growth_between_readings_and_a_reset_gives_none() {
+        let mut meter = RateMeter::default();
+        assert_eq!(meter.rate("a", 1_000, 10), None, "nothing to compare with yet");
+        assert_eq!(meter.rate("a", 3_000, 30), Some(10.0));
+        assert_eq!(meter.rate("a", 3_000, 40), None, "no time passed");
+        assert_eq!(meter.rate("a", 5_000, 2), None, "the server restarted");
+        assert_eq!(meter.rate("a", 6_000, 4), Some(2.0));
+        meter.rate("b", 6_000, 1);
+        meter.rate("a", 7_000, 5);
+        meter.forget_unread(7_000);
+        assert_eq!(meter.rate("b", 8_000, 2), None, "b was forgotten");
     }
 }

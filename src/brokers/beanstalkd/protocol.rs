@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
-use super::AdapterError;
+use crate::brokers::{AdapterError, read_announced};
 
 /// Longest answer line accepted (`FOUND <id> <bytes>` and the like are short).
 const MAX_LINE: usize = 256;
@@ -25,7 +25,8 @@ pub struct Job {
 }
 
 /// Which job a peek looks at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Peek {
     Ready,
     Delayed,
@@ -33,6 +34,16 @@ pub enum Peek {
 }
 
 impl Peek {
+    pub const ALL: [Peek; 3] = [Peek::Ready, Peek::Delayed, Peek::Buried];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Peek::Ready => "ready",
+            Peek::Delayed => "delayed",
+            Peek::Buried => "buried",
+        }
+    }
+
     fn command(self) -> &'static str {
         match self {
             Peek::Ready => "peek-ready",
@@ -179,6 +190,32 @@ impl Connection {
         }
     }
 
+    /// A job's statistics (`stats-job`: tube, state, priority, age, reserves, buries, kicks);
+    /// `None` when it is gone.
+    pub async fn job_stats(
+        &mut self,
+        id: u64,
+    ) -> Result<Option<BTreeMap<String, String>>, AdapterError> {
+        let (status, body) = self.call(&format!("stats-job {id}"), None).await?;
+        match status.as_str() {
+            "NOT_FOUND" => Ok(None),
+            _ => {
+                parse_map(&self.expect_body(&status, body)?).map(Some).map_err(|e| self.garbage(&e))
+            }
+        }
+    }
+
+    /// Deletes a job; whether it was there to delete (a job reserved by another client is not).
+    pub async fn delete(&mut self, id: u64) -> Result<bool, AdapterError> {
+        let line = format!("delete {id}");
+        let (status, _) = self.call(&line, None).await?;
+        match status.as_str() {
+            "DELETED" => Ok(true),
+            "NOT_FOUND" => Ok(false),
+            _ => Err(self.refused(&line, &status)),
+        }
+    }
+
     async fn use_tube(&mut self, tube: &str) -> Result<(), AdapterError> {
         let line = format!("use {}", check_tube_name(tube)?);
         let (status, _) = self.call(&line, None).await?;
@@ -262,7 +299,7 @@ impl Connection {
             .ok()
             .filter(|n| *n <= MAX_BODY)
             .ok_or_else(|| self.garbage(&format!("an answer of {announced} bytes")))?;
-        let mut body = super::read_announced(&mut self.stream, length + 2).await.map_err(io)?;
+        let mut body = read_announced(&mut self.stream, length + 2).await.map_err(io)?;
         if !body.ends_with(b"\r\n") {
             return Err(self.garbage("a body without its line end"));
         }
