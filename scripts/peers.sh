@@ -33,6 +33,7 @@ RABBIT_EPMD_PORT=${OSPREY_RABBIT_EPMD_PORT:-4379}
 ZK_PORT=${OSPREY_ZK_PORT:-12181}
 JOLOKIA_PORT=${OSPREY_JOLOKIA_PORT:-18778}
 BEANSTALKD_PORT=${OSPREY_BEANSTALKD_PORT:-11310}
+GEARMAN_PORT=${OSPREY_GEARMAN_PORT:-14730}
 RABBIT_BIN=/usr/lib/rabbitmq/bin
 PG_PASSWORD=osprey-test
 MARIADB_PASSWORD=osprey-test
@@ -129,6 +130,9 @@ peers_install() {
   command -v javac >/dev/null 2>&1 || missing+=(default-jdk-headless)
   command -v mvn >/dev/null 2>&1 || missing+=(maven)
   command -v beanstalkd >/dev/null 2>&1 || missing+=(beanstalkd)
+  # gearmand, and the gearman command-line client the tests submit and work with.
+  command -v gearmand >/dev/null 2>&1 || [ -x /usr/sbin/gearmand ] || missing+=(gearman-job-server)
+  command -v gearman >/dev/null 2>&1 || missing+=(gearman-tools)
   # LinkedIn's Burrow, judged beside Osprey on the ZooKeeper-mode Kafka cluster.
   command -v Burrow >/dev/null 2>&1 || missing+=(burrow)
   # Chinese glyphs for the browser test's screenshots of the zh-CN pages.
@@ -278,7 +282,7 @@ loopback_users = none
 CONF
   echo '[rabbitmq_management,rabbitmq_prometheus].' >"$dir/enabled_plugins"
   (rabbit_env; exec "$RABBIT_BIN/rabbitmq-server" >"$dir/server.log" 2>&1) &
-  wait_for 120 rabbitmq curl -sf -u guest:guest "http://127.0.0.1:$RABBIT_HTTP_PORT/api/overview"
+  wait_for 240 rabbitmq curl -sf -u guest:guest "http://127.0.0.1:$RABBIT_HTTP_PORT/api/overview"
   wait_for 30 "rabbitmq (HTTPS)" curl -sf --cacert "$dir/tls/ca.pem" -u guest:guest \
     "https://localhost:$RABBIT_HTTPS_PORT/api/overview"
   log "rabbitmq on 127.0.0.1:$RABBIT_AMQP_PORT (management :$RABBIT_HTTP_PORT, HTTPS :$RABBIT_HTTPS_PORT)"
@@ -320,6 +324,22 @@ start_beanstalkd() {
   log "beanstalkd on 127.0.0.1:$BEANSTALKD_PORT"
 }
 
+# In memory (no persistent queue), one I/O thread: up in milliseconds.
+start_gearmand() {
+  local dir=$PEERS_DIR/gearman
+  mkdir -p "$dir"
+  /usr/sbin/gearmand --listen=127.0.0.1 --port="$GEARMAN_PORT" --threads=1 \
+    --log-file="$dir/gearmand.log" --verbose=WARNING >"$dir/out.log" 2>&1 &
+  echo $! >"$dir/pid"
+  wait_for 10 gearmand bash -c "exec 3<>/dev/tcp/127.0.0.1/$GEARMAN_PORT"
+  log "gearmand on 127.0.0.1:$GEARMAN_PORT"
+}
+
+stop_gearmand() {
+  local pidfile=$PEERS_DIR/gearman/pid
+  [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
+}
+
 stop_beanstalkd() {
   local pidfile=$PEERS_DIR/beanstalkd/pid
   [ -f "$pidfile" ] && kill "$(cat "$pidfile")" 2>/dev/null || true
@@ -345,6 +365,7 @@ export OSPREY_TEST_RABBITMQ_CA=$PEERS_DIR/rabbitmq/tls/ca.pem
 export OSPREY_TEST_RABBITMQ_PROMETHEUS=http://127.0.0.1:$RABBIT_PROMETHEUS_PORT/metrics
 export OSPREY_TEST_JOLOKIA_URL=http://127.0.0.1:$JOLOKIA_PORT/jolokia/
 export OSPREY_TEST_BEANSTALKD=127.0.0.1:$BEANSTALKD_PORT
+export OSPREY_TEST_GEARMAN=127.0.0.1:$GEARMAN_PORT
 export OSPREY_TEST_RABBITMQ_AMQP=amqp://guest:guest@127.0.0.1:$RABBIT_AMQP_PORT
 export OSPREY_TEST_PYTHON=$VENV/bin/python
 export OSPREY_TEST_ROCKETMQ_NAMESRV_BIN=$(rocketmq_bin rocketmq-namesrv-rust)
@@ -385,6 +406,7 @@ peers_stop() {
   log "stopping peers"
   stop_chromedriver & stop_postgres & stop_mariadb & stop_rabbitmq & stop_zookeeper &
   stop_beanstalkd &
+  stop_gearmand &
   stop_kafka_cluster "$PEERS_DIR/kafka" & stop_kafka_zk_cluster "$PEERS_DIR/kafka-zk" &
   stop_rocketmq_cluster "$PEERS_DIR/rocketmq" & wait
   rm -rf "$PEERS_DIR"
@@ -404,6 +426,7 @@ peers_start() {
   require_free_port "$ZK_PORT" zookeeper ZK_PORT
   require_free_port "$JOLOKIA_PORT" "jolokia (zookeeper)" JOLOKIA_PORT
   require_free_port "$BEANSTALKD_PORT" beanstalkd BEANSTALKD_PORT
+  require_free_port "$GEARMAN_PORT" gearmand GEARMAN_PORT
   PEERS_DIR=$(mktemp -d /tmp/osprey-peers.XXXXXX)
   chmod 755 "$PEERS_DIR"
   trap peers_stop EXIT
@@ -415,6 +438,7 @@ peers_start() {
   start_rabbitmq & pids+=($!)
   start_zookeeper & pids+=($!)
   start_beanstalkd & pids+=($!)
+  start_gearmand & pids+=($!)
   start_kafka_cluster "$PEERS_DIR/kafka" & pids+=($!)
   start_kafka_zk_cluster "$PEERS_DIR/kafka-zk" & pids+=($!)
   start_rocketmq_cluster "$PEERS_DIR/rocketmq" & pids+=($!)

@@ -70,6 +70,7 @@ async fn poll_cluster(
         ClusterClient::Rabbitmq(adapter) => run!(adapter),
         ClusterClient::Rocketmq(adapter) => run!(adapter),
         ClusterClient::Beanstalkd(adapter) => run!(adapter),
+        ClusterClient::Gearman(adapter) => run!(adapter),
     }
 }
 

@@ -301,7 +301,9 @@ fn broker_name(kind: crate::domain::ClusterKind, broker: &crate::domain::Broker)
     match kind {
         ClusterKind::Kafka => None,
         ClusterKind::Rabbitmq => Some(broker.host.clone()),
-        ClusterKind::Beanstalkd => Some(format!("{}:{}", broker.host, broker.port)),
+        ClusterKind::Beanstalkd | ClusterKind::Gearman => {
+            Some(format!("{}:{}", broker.host, broker.port))
+        }
         ClusterKind::Rocketmq => Some(format!(
             "{} {}:{}",
             broker.rack.as_deref().unwrap_or_default(),

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::AdapterError;
 use super::beanstalkd::BeanstalkAdapter;
+use super::gearman::GearmanAdapter;
 use super::kafka::KafkaAdapter;
 use super::kafka::actions::KafkaActions;
 use super::rabbitmq::RabbitAdapter;
@@ -20,6 +21,7 @@ pub enum ClusterClient {
     Rabbitmq(Arc<RabbitAdapter>),
     Rocketmq(Arc<RocketAdapter>),
     Beanstalkd(Arc<BeanstalkAdapter>),
+    Gearman(Arc<GearmanAdapter>),
 }
 
 impl ClusterClient {
@@ -40,6 +42,9 @@ impl ClusterClient {
             Connection::Beanstalkd(beanstalk) => ClusterClient::Beanstalkd(Arc::new(
                 BeanstalkAdapter::from_cluster(cluster, beanstalk)?,
             )),
+            Connection::Gearman(gearman) => {
+                ClusterClient::Gearman(Arc::new(GearmanAdapter::from_cluster(cluster, gearman)?))
+            }
         })
     }
 }

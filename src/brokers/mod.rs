@@ -3,10 +3,12 @@
 
 pub mod beanstalkd;
 mod clients;
+pub mod gearman;
 pub mod kafka;
 pub mod rabbitmq;
 pub mod rocketmq;
 pub mod scrape;
+mod servers;
 
 use std::future::Future;
 use std::time::Duration;

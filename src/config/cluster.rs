@@ -44,6 +44,7 @@ pub enum Connection {
     Rabbitmq(RabbitConnection),
     Rocketmq(RocketConnection),
     Beanstalkd(BeanstalkConnection),
+    Gearman(GearmanConnection),
 }
 
 #[derive(Clone, PartialEq, Deserialize)]
@@ -93,6 +94,13 @@ pub struct BeanstalkConnection {
     pub servers: String,
 }
 
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GearmanConnection {
+    /// Comma-separated `host:port` list of Gearman job servers; each keeps its own queues.
+    pub servers: String,
+}
+
 /// The keys every cluster has, whatever its kind.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -129,6 +137,7 @@ impl Connection {
             Connection::Rabbitmq(_) => ClusterKind::Rabbitmq,
             Connection::Rocketmq(_) => ClusterKind::Rocketmq,
             Connection::Beanstalkd(_) => ClusterKind::Beanstalkd,
+            Connection::Gearman(_) => ClusterKind::Gearman,
         }
     }
 
@@ -138,7 +147,7 @@ impl Connection {
             ClusterKind::Kafka => &["bootstrap_servers", "properties"],
             ClusterKind::Rabbitmq => &["management_url", "username", "password", "tls_ca_file"],
             ClusterKind::Rocketmq => &["namesrv_addrs", "proxy_addrs", "access_key", "secret_key"],
-            ClusterKind::Beanstalkd => &["servers"],
+            ClusterKind::Beanstalkd | ClusterKind::Gearman => &["servers"],
         }
     }
 
@@ -150,6 +159,7 @@ impl Connection {
             Connection::Rabbitmq(rabbit) => &rabbit.management_url,
             Connection::Rocketmq(rocket) => &rocket.namesrv_addrs,
             Connection::Beanstalkd(beanstalk) => &beanstalk.servers,
+            Connection::Gearman(gearman) => &gearman.servers,
         }
     }
 
@@ -161,6 +171,7 @@ impl Connection {
             ClusterKind::Rabbitmq => Connection::Rabbitmq(read_keys(table, prefix, &what)?),
             ClusterKind::Rocketmq => Connection::Rocketmq(read_keys(table, prefix, &what)?),
             ClusterKind::Beanstalkd => Connection::Beanstalkd(read_keys(table, prefix, &what)?),
+            ClusterKind::Gearman => Connection::Gearman(read_keys(table, prefix, &what)?),
         })
     }
 
@@ -214,16 +225,10 @@ impl Connection {
                 }
             }
             Connection::Beanstalkd(beanstalk) => {
-                let servers: Vec<&str> = beanstalk.servers().collect();
-                if servers.is_empty() || servers.iter().any(|s| !is_host_port(s)) {
-                    return Err((
-                        "servers",
-                        format!(
-                            "{:?} is not a list of beanstalkd servers (host:11300, …)",
-                            beanstalk.servers
-                        ),
-                    ));
-                }
+                check_servers(&beanstalk.servers, "beanstalkd", 11300)?;
+            }
+            Connection::Gearman(gearman) => {
+                check_servers(&gearman.servers, "Gearman job", 4730)?;
             }
         }
         Ok(())
@@ -246,9 +251,8 @@ impl Connection {
                 line(
                     "# for RocketMQ 5 gRPC clients proxy_addrs, the proxies' remoting addresses; a",
                 );
-                line(
-                    "# beanstalkd cluster kind = \"beanstalkd\" and servers = \"host:11300, …\".)",
-                );
+                line("# beanstalkd or Gearman cluster kind = \"beanstalkd\" or \"gearman\" and");
+                line("# servers = \"host:11300, …\" (Gearman: host:4730).)");
             }
             Connection::Rabbitmq(rabbit) => {
                 line("# The management API and a user that may read it.");
@@ -286,6 +290,10 @@ impl Connection {
                 line("# Comma-separated host:port list; each server keeps its own tubes.");
                 line(&format!("servers = {}", q(&beanstalk.servers)));
             }
+            Connection::Gearman(gearman) => {
+                line("# Comma-separated host:port list; each job server keeps its own queues.");
+                line(&format!("servers = {}", q(&gearman.servers)));
+            }
         }
     }
 
@@ -321,8 +329,32 @@ impl RocketConnection {
 impl BeanstalkConnection {
     /// Each server's `host:port`.
     pub fn servers(&self) -> impl Iterator<Item = &str> {
-        self.servers.split(',').map(str::trim).filter(|a| !a.is_empty())
+        split_servers(&self.servers)
     }
+}
+
+impl GearmanConnection {
+    /// Each job server's `host:port`.
+    pub fn servers(&self) -> impl Iterator<Item = &str> {
+        split_servers(&self.servers)
+    }
+}
+
+fn split_servers(servers: &str) -> impl Iterator<Item = &str> {
+    servers.split(',').map(str::trim).filter(|a| !a.is_empty())
+}
+
+/// `servers` is a non-empty comma-separated list of `host:port` (of `what` servers, whose
+/// usual port is `port`).
+fn check_servers(servers: &str, what: &str, port: u16) -> Result<(), (&'static str, String)> {
+    let addresses: Vec<&str> = split_servers(servers).collect();
+    if addresses.is_empty() || addresses.iter().any(|s| !is_host_port(s)) {
+        return Err((
+            "servers",
+            format!("{servers:?} is not a list of {what} servers (host:{port}, …)"),
+        ));
+    }
+    Ok(())
 }
 
 impl ClusterConfig {
@@ -382,6 +414,12 @@ impl ClusterConfig {
         ClusterConfig::new(name, Connection::Beanstalkd(connection))
     }
 
+    /// A Gearman cluster of job `servers` (`host:4730,host2:4730`).
+    pub fn gearman(name: &str, servers: &str) -> ClusterConfig {
+        let connection = GearmanConnection { servers: servers.into() };
+        ClusterConfig::new(name, Connection::Gearman(connection))
+    }
+
     pub fn kind(&self) -> ClusterKind {
         self.connection.kind()
     }
@@ -393,7 +431,7 @@ impl ClusterConfig {
         mut table: toml::Table,
         prefix: &str,
     ) -> Result<ClusterConfig, ConfigError> {
-        let kinds = "kafka, rabbitmq, rocketmq or beanstalkd";
+        let kinds = "kafka, rabbitmq, rocketmq, beanstalkd or gearman";
         let kind = match table.remove("kind") {
             None => return Err(key_error(format!("{prefix}.kind"), format!("missing: {kinds}"))),
             Some(value) => value.clone().try_into::<ClusterKind>().map_err(|_| {

@@ -20,8 +20,8 @@ mod validate;
 
 pub use address::AddressRange;
 pub use cluster::{
-    BeanstalkConnection, ClusterConfig, Connection, KafkaConnection, RabbitConnection,
-    RocketConnection,
+    BeanstalkConnection, ClusterConfig, Connection, GearmanConnection, KafkaConnection,
+    RabbitConnection, RocketConnection,
 };
 
 use env::*;

@@ -147,7 +147,7 @@ fn errors_name_the_key_and_the_problem() {
         (
             "[[clusters]]\nname='a'\nkind='pulsar'\nbootstrap_servers='x:1'",
             "clusters[0].kind",
-            "is not one of kafka, rabbitmq, rocketmq or beanstalkd",
+            "is not one of kafka, rabbitmq, rocketmq, beanstalkd or gearman",
         ),
         ("[[clusters]]\nname='a'\nbootstrap_servers='x:1'", "clusters[0].kind", "missing"),
         ("[[clusters]]\nkind='kafka'\nbootstrap_servers='x:1'", "clusters[0].name", "needs it"),

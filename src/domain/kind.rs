@@ -14,6 +14,8 @@ pub enum ClusterKind {
     Rocketmq,
     /// beanstalkd work queues through their text protocol (`servers`).
     Beanstalkd,
+    /// Gearman job servers through their administrative protocol (`servers`).
+    Gearman,
 }
 
 impl std::fmt::Display for ClusterKind {
@@ -29,6 +31,8 @@ pub struct Capabilities {
     pub topics: bool,
     /// What a queue's name is unique within: a virtual host or a server.
     pub scope: Scope,
+    /// What its queues are called on its pages.
+    pub queue_noun: QueueNoun,
     /// Exchanges and bindings, publishing through an exchange (RabbitMQ).
     pub exchanges: bool,
     /// Jobs delayed and buried beside ready and reserved ones, kicked back by operators
@@ -70,6 +74,15 @@ pub enum Addresses {
     Servers,
 }
 
+/// What a kind calls its queues: queues (RabbitMQ), tubes (beanstalkd), functions (Gearman).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueNoun {
+    Queue,
+    Tube,
+    Function,
+}
+
 /// What a queue's name is unique within, as the queue pages call it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -84,6 +97,7 @@ impl ClusterKind {
         let none = Capabilities {
             topics: true,
             scope: Scope::VirtualHost,
+            queue_noun: QueueNoun::Queue,
             exchanges: false,
             jobs: false,
             queues_as_partitions: false,
@@ -124,9 +138,17 @@ impl ClusterKind {
             ClusterKind::Beanstalkd => Capabilities {
                 topics: false,
                 scope: Scope::Server,
+                queue_noun: QueueNoun::Tube,
                 jobs: true,
                 addresses: Addresses::Servers,
                 peek: true,
+                ..none
+            },
+            ClusterKind::Gearman => Capabilities {
+                topics: false,
+                scope: Scope::Server,
+                queue_noun: QueueNoun::Function,
+                addresses: Addresses::Servers,
                 ..none
             },
         }
@@ -138,6 +160,7 @@ impl ClusterKind {
             ClusterKind::Rabbitmq => "rabbitmq",
             ClusterKind::Rocketmq => "rocketmq",
             ClusterKind::Beanstalkd => "beanstalkd",
+            ClusterKind::Gearman => "gearman",
         }
     }
 
@@ -153,7 +176,8 @@ impl ClusterKind {
         if let Ok(id) = key.parse::<i32>() {
             return Some(id);
         }
-        let named = matches!(self, ClusterKind::Rabbitmq | ClusterKind::Beanstalkd);
+        let named =
+            matches!(self, ClusterKind::Rabbitmq | ClusterKind::Beanstalkd | ClusterKind::Gearman);
         (named && !key.is_empty()).then(|| super::queue::node_id(key))
     }
 }
@@ -203,6 +227,9 @@ mod tests {
         let beanstalk = ClusterKind::Beanstalkd.capabilities();
         assert!(!beanstalk.topics && beanstalk.jobs && beanstalk.peek && !beanstalk.exchanges);
         assert_eq!(beanstalk.scope, Scope::Server);
+        let gearman = ClusterKind::Gearman.capabilities();
+        assert!(!gearman.topics && !gearman.jobs && !gearman.peek && gearman.send);
+        assert_eq!(gearman.queue_noun, QueueNoun::Function);
     }
 
     #[test]

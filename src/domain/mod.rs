@@ -11,7 +11,8 @@ use std::sync::Arc;
 use serde::Serialize;
 
 pub use kind::{
-    Addresses, CLIP_CHARS, Capabilities, ClusterKind, Scope, clipped, is_valid_name, shortened,
+    Addresses, CLIP_CHARS, Capabilities, ClusterKind, QueueNoun, Scope, clipped, is_valid_name,
+    shortened,
 };
 
 /// Milliseconds since the Unix epoch; every timestamp in Osprey is one of these.

@@ -683,6 +683,18 @@ catalog! {
     purge: "Purge", "清空";
     purged: "{count} jobs deleted.", "已删除 {count} 个任务。";
     metrics_lead_beanstalkd: "beanstalkd reports no broker metrics beyond its statistics: jobs put and done per second come from each server's counters, with no set-up.", "beanstalkd 除统计信息外不提供 Broker 指标：每秒放入与完成的任务数来自各服务器的计数器，无需配置。";
+    col_functions: "Functions", "函数";
+    col_function: "Function", "函数";
+    search_functions: "Search functions", "搜索函数";
+    col_running: "Running", "运行中";
+    col_functions_unworked: "Functions with jobs and no worker", "有任务但无工作进程的函数";
+    submit_title: "Submit a background job", "提交后台任务";
+    field_job_priority: "Priority", "优先级";
+    priority_low: "low", "低";
+    priority_normal: "normal", "普通";
+    priority_high: "high", "高";
+    job_submitted: "Job {handle} is queued for “{function}”.", "任务 {handle} 已进入“{function}”的队列。";
+    metrics_lead_gearman: "Gearman reports no counters: Osprey shows queued and running jobs and workers per function from the administrative protocol, with no set-up.", "Gearman 不提供计数器：Osprey 通过管理协议显示每个函数排队与运行中的任务和工作进程，无需配置。";
     sev_info: "info", "提示";
     sev_warning: "warning", "警告";
     sev_critical: "critical", "严重";

@@ -24,6 +24,7 @@ use super::view::{Chrome, here, render};
 use crate::auth::{Action, Role};
 use crate::brokers::ClusterClient;
 use crate::brokers::beanstalkd::BeanstalkAdapter;
+use crate::brokers::gearman::GearmanAdapter;
 use crate::brokers::kafka::actions::{
     BrowseRequest, BrowseResult, BrowsedMessage, KafkaActions, MAX_LIMIT, SendOutcome, Start,
 };
@@ -99,6 +100,16 @@ impl Operators {
         let operator = self.operator(cluster)?;
         match &operator.client {
             ClusterClient::Beanstalkd(adapter) => Ok(adapter),
+            _ => Err(Self::not_for(cluster, operator.kind, what)),
+        }
+    }
+
+    /// The Gearman client of a cluster for `what` (submitting jobs); a clear refusal for other
+    /// kinds.
+    pub fn gearman(&self, cluster: &str, what: &str) -> Result<&Arc<GearmanAdapter>, WebError> {
+        let operator = self.operator(cluster)?;
+        match &operator.client {
+            ClusterClient::Gearman(adapter) => Ok(adapter),
             _ => Err(Self::not_for(cluster, operator.kind, what)),
         }
     }

@@ -10,6 +10,7 @@ mod broker_metrics;
 mod error;
 mod form;
 mod format;
+mod gearman;
 pub mod i18n;
 mod manage;
 mod messages;
@@ -126,6 +127,7 @@ fn pages() -> Router<AppState> {
         .merge(manage::pages())
         .merge(rabbit::pages())
         .merge(beanstalk::pages())
+        .merge(gearman::pages())
         .merge(rocket::pages())
         .merge(broker_metrics::pages())
 }
@@ -141,6 +143,7 @@ fn api() -> Router<AppState> {
         .merge(manage::api())
         .merge(rabbit::api())
         .merge(beanstalk::api())
+        .merge(gearman::api())
         .merge(rocket::api())
         .fallback(|uri: axum::http::Uri| async move {
             error::ApiError(error::WebError::NoRoute(format!("/api/v1{}", uri.path())))

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::assets;
 use super::i18n::{Lang, Messages};
 use crate::auth::{Principal, Role};
-use crate::domain::{Capabilities, ClusterKind, Millis};
+use crate::domain::{Capabilities, ClusterKind, Millis, QueueNoun};
 use crate::poller::ClusterStatus;
 use crate::query::{Direction, Range};
 
@@ -76,20 +76,66 @@ impl Chrome {
         self.capabilities.is_some_and(|c| !c.topics)
     }
 
-    /// Whether the cluster's queues are beanstalkd tubes of jobs.
-    fn has_jobs(&self) -> bool {
-        self.capabilities.is_some_and(|c| c.jobs)
+    fn noun(&self) -> QueueNoun {
+        self.capabilities.map_or(QueueNoun::Queue, |c| c.queue_noun)
     }
 
-    /// What the cluster's queues are called: queues, or tubes.
+    /// What the cluster's queues are called: queues, tubes or functions.
     pub fn queues_word(&self) -> &'static str {
         let t = self.lang.messages();
-        if self.has_jobs() { t.col_tubes } else { t.col_queues }
+        match self.noun() {
+            QueueNoun::Queue => t.col_queues,
+            QueueNoun::Tube => t.col_tubes,
+            QueueNoun::Function => t.col_functions,
+        }
     }
 
     pub fn queue_word(&self) -> &'static str {
         let t = self.lang.messages();
-        if self.has_jobs() { t.col_tube } else { t.col_queue }
+        match self.noun() {
+            QueueNoun::Queue => t.col_queue,
+            QueueNoun::Tube => t.col_tube,
+            QueueNoun::Function => t.col_function,
+        }
+    }
+
+    /// What messages taken and not yet done are called: unacked, reserved or running.
+    pub fn unacked_word(&self) -> &'static str {
+        let t = self.lang.messages();
+        match self.noun() {
+            QueueNoun::Queue => t.col_unacked,
+            QueueNoun::Tube => t.col_reserved,
+            QueueNoun::Function => t.col_running,
+        }
+    }
+
+    /// Who takes the messages: consumers, or workers.
+    pub fn consumers_word(&self) -> &'static str {
+        let t = self.lang.messages();
+        match self.noun() {
+            QueueNoun::Queue => t.col_consumers,
+            QueueNoun::Tube | QueueNoun::Function => t.col_watchers,
+        }
+    }
+
+    /// The search box's label on the queue list.
+    pub fn search_word(&self) -> &'static str {
+        let t = self.lang.messages();
+        match self.noun() {
+            QueueNoun::Queue => t.search_queues,
+            QueueNoun::Tube => t.search_tubes,
+            QueueNoun::Function => t.search_functions,
+        }
+    }
+
+    /// The card counting queues that hold messages nobody takes.
+    pub fn unconsumed_word(&self) -> &'static str {
+        let t = self.lang.messages();
+        match self.noun() {
+            QueueNoun::Queue => t.col_no_consumers,
+            QueueNoun::Tube => t.col_tubes_unwatched,
+            QueueNoun::Function => t.col_functions_unworked,
+        }
     }
 
     /// What a queue's name is unique within: a vhost, or a server.

@@ -15,6 +15,7 @@ mod beanstalkd;
 mod browser;
 mod cli;
 mod faults;
+mod gearman;
 mod groups;
 mod hostile;
 mod kafka;

@@ -13,11 +13,12 @@ use serde::Serialize;
 pub use protocol::{Connection, Job, MAX_BODY, Peek, check_tube_name, parse_list, parse_map};
 
 use super::AdapterError;
+use super::servers::{Servers, server_brokers, server_node};
 use crate::config::{BeanstalkConnection, ClusterConfig};
 use crate::domain::queue::{
-    Node, ObjectTotals, Overview, Queue, QueueSnapshot, QueueTotals, RateMeter, Rates, node_ids,
+    ObjectTotals, Overview, Queue, QueueSnapshot, QueueTotals, RateMeter, Rates,
 };
-use crate::domain::{Broker, ClusterKind, ClusterSnapshot, Millis};
+use crate::domain::{ClusterKind, ClusterSnapshot, Millis};
 
 /// Most jobs one purge deletes; a larger tube is purged by asking again.
 pub const MAX_PURGE: u64 = 100_000;
@@ -29,9 +30,7 @@ const DEFAULT_TUBE: &str = "default";
 /// to poll, and a fresh connection for each operator action (`use` changes a connection).
 pub struct BeanstalkAdapter {
     cluster: String,
-    servers: Vec<String>,
-    timeout: Duration,
-    polling: Vec<tokio::sync::Mutex<Option<Connection>>>,
+    servers: Servers<Connection>,
     meter: Mutex<RateMeter>,
 }
 
@@ -83,80 +82,29 @@ impl BeanstalkAdapter {
         cluster: &ClusterConfig,
         beanstalk: &BeanstalkConnection,
     ) -> Result<BeanstalkAdapter, AdapterError> {
-        let servers: Vec<String> = beanstalk.servers().map(str::to_owned).collect();
-        if servers.is_empty() {
-            return Err(AdapterError::Config("no beanstalkd server configured".into()));
-        }
         Ok(BeanstalkAdapter {
             cluster: cluster.name.clone(),
-            polling: servers.iter().map(|_| tokio::sync::Mutex::new(None)).collect(),
-            servers,
-            timeout: cluster.poll_timeout,
+            servers: Servers::new(beanstalk.servers(), cluster.poll_timeout)?,
             meter: Mutex::new(RateMeter::default()),
         })
     }
 
     /// The configured servers, in configuration order.
     pub fn servers(&self) -> &[String] {
-        &self.servers
+        self.servers.addresses()
     }
 
     /// Every server's figures and tubes; an error only when no server answered.
     pub async fn queue_snapshot(&self, now: Millis) -> Result<QueueSnapshot, AdapterError> {
-        let readings =
-            futures::future::join_all((0..self.servers.len()).map(|i| self.read_server(i))).await;
-        if !readings.iter().any(Result::is_ok) {
-            let first = readings.into_iter().find_map(Result::err);
-            return Err(
-                first.unwrap_or_else(|| AdapterError::Config("no server configured".into()))
-            );
-        }
+        let readings = self.servers.read_all(Connection::open, read_server).await?;
         let mut meter = self.meter.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let snapshot = snapshot_from(&self.servers, &readings, now, &mut meter);
+        let snapshot = snapshot_from(self.servers.addresses(), &readings, now, &mut meter);
         meter.forget_unread(now);
         Ok(snapshot)
     }
 
-    async fn read_server(&self, index: usize) -> Result<ServerReading, AdapterError> {
-        let address = &self.servers[index];
-        let mut slot = self.polling[index].lock().await;
-        let mut connection = match slot.take() {
-            Some(connection) => connection,
-            None => Connection::open(address, self.timeout).await?,
-        };
-        let reading = async {
-            let stats = connection.stats().await?;
-            let mut tubes = Vec::new();
-            for tube in connection.tubes().await? {
-                // A tube listed and gone before its statistics were asked is simply gone.
-                if let Some(stats) = connection.tube_stats(&tube).await? {
-                    tubes.push(stats);
-                }
-            }
-            Ok(ServerReading { stats, tubes })
-        }
-        .await;
-        if reading.is_ok() {
-            *slot = Some(connection);
-        }
-        reading
-    }
-
-    /// `server` if it is one of the cluster's: actions reach no other address.
-    fn server<'a>(&self, server: &'a str) -> Result<&'a str, AdapterError> {
-        if self.servers.iter().any(|s| s == server) {
-            Ok(server)
-        } else {
-            Err(AdapterError::Config(format!(
-                "{} is not one of this cluster's servers ({})",
-                crate::domain::clipped(server),
-                self.servers.join(", ")
-            )))
-        }
-    }
-
     async fn connect(&self, server: &str) -> Result<Connection, AdapterError> {
-        Connection::open(self.server(server)?, self.timeout).await
+        Connection::open(self.servers.check(server)?, self.servers.timeout()).await
     }
 
     /// Puts a job into `tube` on `server`; its id.
@@ -223,6 +171,18 @@ impl BeanstalkAdapter {
     }
 }
 
+async fn read_server(connection: &mut Connection) -> Result<ServerReading, AdapterError> {
+    let stats = connection.stats().await?;
+    let mut tubes = Vec::new();
+    for tube in connection.tubes().await? {
+        // A tube listed and gone before its statistics were asked is simply gone.
+        if let Some(stats) = connection.tube_stats(&tube).await? {
+            tubes.push(stats);
+        }
+    }
+    Ok(ServerReading { stats, tubes })
+}
+
 /// The snapshot of the servers that answered (the others listed as nodes that are down), with
 /// rates from the growth of each counter since the previous poll.
 fn snapshot_from(
@@ -239,14 +199,14 @@ fn snapshot_from(
     let mut delete: Option<f64> = Some(0.0);
     for (address, reading) in servers.iter().zip(readings) {
         let Ok(reading) = reading else {
-            nodes.push(node(address, false, None));
+            nodes.push(server_node(address, false, None));
             continue;
         };
         let stats = &reading.stats;
         if let Some(version) = stats.get("version").filter(|v| !versions.contains(v)) {
             versions.push(version.clone());
         }
-        nodes.push(node(address, true, Some(count(stats, "uptime") * 1000)));
+        nodes.push(server_node(address, true, Some(count(stats, "uptime") * 1000)));
         totals.connections += count(stats, "current-connections");
         totals.consumers += count(stats, "current-workers");
         let server_publish = meter.rate(&format!("{address}\n"), now, count(stats, "total-jobs"));
@@ -307,35 +267,6 @@ fn tube_queue(
         message_stats: Rates { publish, deliver_get: delete, ack: delete },
         name,
     }
-}
-
-fn node(address: &str, running: bool, uptime: Option<u64>) -> Node {
-    Node {
-        name: address.to_owned(),
-        running,
-        mem_used: None,
-        mem_limit: None,
-        mem_alarm: false,
-        disk_free: None,
-        disk_free_limit: None,
-        disk_free_alarm: false,
-        fd_used: None,
-        fd_total: None,
-        uptime,
-    }
-}
-
-/// The servers that answered as the snapshot's brokers: the id from the address (as RabbitMQ
-/// nodes' from their names), host and port from the address.
-fn server_brokers(nodes: &[Node]) -> Vec<Broker> {
-    node_ids(nodes)
-        .into_iter()
-        .filter(|(_, node)| node.running)
-        .map(|(id, node)| {
-            let (host, port) = node.name.rsplit_once(':').unwrap_or((&node.name, "0"));
-            Broker { id, host: host.to_owned(), port: port.parse().unwrap_or(0), rack: None }
-        })
-        .collect()
 }
 
 impl super::ClusterAdapter for BeanstalkAdapter {
