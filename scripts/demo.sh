@@ -3,7 +3,9 @@
 # from Maven Central, scripts/kafka.sh) on 127.0.0.1:18091-18093 with Jolokia on every node, a few
 # topics with three replicas and steady traffic — Apache RocketMQ 5.5 (the test run's cluster from
 # Maven Central, scripts/rocketmq.sh: a name server on 127.0.0.1:18976, two masters, a slave and a
-# proxy) with traffic too — an SMTP server that keeps what it receives
+# proxy) with traffic too — beanstalkd (127.0.0.1:11410) and gearmand (127.0.0.1:14830) with jobs
+# piling up when Debian's beanstalkd and gearman-job-server are installed — an SMTP server that
+# keeps what it receives
 # (127.0.0.1:12525, messages in .osprey-demo/mail/new) and `osprey serve` on SQLite with two alert
 # rules, at http://127.0.0.1:8048. Ctrl-C stops everything; history stays in .osprey-demo/.
 set -euo pipefail
@@ -55,6 +57,49 @@ PEERS_DIR=$DEMO_DIR start_rocketmq_cluster "$DEMO_DIR/rocketmq"
 target/release/examples/demo_rocketmq "127.0.0.1:$ROCKETMQ_NAMESRV_PORT" \
   "127.0.0.1:$(rocketmq_broker_port a0)" >"$DEMO_DIR/rocketmq-traffic.log" 2>&1 &
 pids+=($!)
+
+# Job servers, when installed (scripts/peers.sh installs them for the tests): a job every few
+# seconds into a tube and a Gearman function nobody works, so their backlog alert fires.
+BEANSTALKD_DEMO_PORT=${OSPREY_DEMO_BEANSTALKD_PORT:-11410}
+GEARMAN_DEMO_PORT=${OSPREY_DEMO_GEARMAN_PORT:-14830}
+job_clusters=
+if command -v beanstalkd >/dev/null 2>&1; then
+  beanstalkd -l 127.0.0.1 -p "$BEANSTALKD_DEMO_PORT" >"$DEMO_DIR/beanstalkd.log" 2>&1 &
+  pids+=($!)
+  job_clusters+="
+[[clusters]]
+name = \"demo-beanstalkd\"
+kind = \"beanstalkd\"
+servers = \"127.0.0.1:$BEANSTALKD_DEMO_PORT\"
+poll_interval = \"5s\"
+"
+fi
+if [ -x /usr/sbin/gearmand ] && command -v gearman >/dev/null 2>&1; then
+  /usr/sbin/gearmand --listen=127.0.0.1 --port="$GEARMAN_DEMO_PORT" --threads=1 \
+    --log-file="$DEMO_DIR/gearmand.log" >/dev/null 2>&1 &
+  pids+=($!)
+  job_clusters+="
+[[clusters]]
+name = \"demo-gearman\"
+kind = \"gearman\"
+servers = \"127.0.0.1:$GEARMAN_DEMO_PORT\"
+poll_interval = \"5s\"
+"
+fi
+if [ -n "$job_clusters" ]; then
+  (
+    sleep 2
+    while true; do
+      if exec 3<>"/dev/tcp/127.0.0.1/$BEANSTALKD_DEMO_PORT" 2>/dev/null; then
+        printf 'use mail\r\nput 1024 0 60 9\r\nsend mail\r\n' >&3
+        exec 3>&-
+      fi
+      gearman -h 127.0.0.1 -p "$GEARMAN_DEMO_PORT" -f resize -b "image" >/dev/null 2>&1 || true
+      sleep 3
+    done
+  ) >/dev/null 2>&1 &
+  pids+=($!)
+fi
 
 "$VENV/bin/python" scripts/smtp_sink.py --port "$SMTP_PORT" --maildir "$DEMO_DIR/mail" \
   >"$DEMO_DIR/smtp.log" 2>&1 &
@@ -121,6 +166,13 @@ namesrv_addrs = "127.0.0.1:$ROCKETMQ_NAMESRV_PORT"
 proxy_addrs = "127.0.0.1:$ROCKETMQ_PROXY_REMOTING_PORT"
 poll_interval = "5s"
 poll_timeout = "4s"
+$job_clusters
+[[alerts.rules]]
+name = "job-backlog"
+kind = "queue_backlog"
+cluster = "demo-beanstalkd,demo-gearman"
+threshold = 20
+channels = ["demo-mail"]
 TOML
 
 echo

@@ -11,6 +11,7 @@ use kafka_protocol::protocol::Request;
 use crate::brokers::kafka::{assignment, wire};
 use crate::brokers::rocketmq::{lenient, message, remoting, trace};
 use crate::brokers::scrape::{jmx, prometheus};
+use crate::brokers::{beanstalkd, gearman};
 
 /// A RocketMQ remoting frame (after its length prefix): the command, then its body read as
 /// every body the adapter asks for, as stored messages, and as trace data.
@@ -89,6 +90,23 @@ pub fn jolokia_json(bytes: &[u8]) {
     let _ = jmx::from_jolokia(&answer);
 }
 
+/// An answer of a job server: the first byte says whose and which (`b` a beanstalkd
+/// dictionary, `l` a beanstalkd list, `s` Gearman's `status`, `w` Gearman's `workers`), the rest
+/// is the answer as the adapter reads it (Gearman's lines without the final `.`).
+pub fn job_server_text(input: &[u8]) {
+    let Some((&which, answer)) = input.split_first() else { return };
+    let lines = || -> Vec<String> {
+        answer.split(|&b| b == b'\n').map(|l| String::from_utf8_lossy(l).into_owned()).collect()
+    };
+    match which {
+        b'b' => drop(beanstalkd::parse_map(answer)),
+        b'l' => drop(beanstalkd::parse_list(answer)),
+        b's' => drop(gearman::parse_status(&lines())),
+        b'w' => drop(gearman::parse_workers(&lines())),
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,13 +117,14 @@ mod tests {
     fn every_seed_is_read_without_a_panic() {
         let seeds = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds");
         type Target = (&'static str, fn(&[u8]));
-        let targets: [Target; 6] = [
+        let targets: [Target; 7] = [
             ("rocketmq_frame", rocketmq_frame),
             ("rocketmq_body", rocketmq_body),
             ("kafka_response", kafka_response),
             ("member_assignment", member_assignment),
             ("prometheus_text", prometheus_text),
             ("jolokia_json", jolokia_json),
+            ("job_server_text", job_server_text),
         ];
         for (target, read) in targets {
             let dir = seeds.join(target);

@@ -57,6 +57,11 @@ where
 
 pub use clients::ClusterClient;
 
+/// Milliseconds since `started`, as a poll's duration.
+pub(crate) fn millis_since(started: std::time::Instant) -> u64 {
+    u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX)
+}
+
 /// Why a poll of a cluster failed. The message is shown to operators as it is.
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
 pub enum AdapterError {

@@ -437,29 +437,17 @@ fn node_brokers(nodes: &[Node]) -> Vec<crate::domain::Broker> {
 impl super::ClusterAdapter for RabbitAdapter {
     /// Running nodes stand in the snapshot's broker list (id from the node name, host = node
     /// name) so the cluster-wide figures and broker availability work as for Kafka; queues are
-    /// in `rabbit`.
+    /// in `queues`.
     async fn snapshot(&self, now: Millis) -> Result<crate::domain::ClusterSnapshot, AdapterError> {
         let started = std::time::Instant::now();
         let rabbit = RabbitAdapter::snapshot(self, now).await?;
-        let brokers = node_brokers(&rabbit.nodes);
-        Ok(crate::domain::ClusterSnapshot {
-            cluster: self.cluster.clone(),
-            kind: crate::domain::ClusterKind::Rabbitmq,
-            taken_at: now,
-            poll_millis: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-            cluster_id: Some(rabbit.overview.cluster_name.clone()).filter(|n| !n.is_empty()),
-            controller_id: None,
-            brokers,
-            topics: Vec::new(),
-            groups: Vec::new(),
-            groups_error: None,
-            queues: Some(std::sync::Arc::new(rabbit)),
-            rocket: None,
-            log_sizes: None,
-            quorum: None,
-            zookeeper: None,
-            protocol_version: None,
-        })
+        let cluster_id = Some(rabbit.overview.cluster_name.clone()).filter(|n| !n.is_empty());
+        let (cluster, brokers) = (self.cluster.clone(), node_brokers(&rabbit.nodes));
+        let took = super::millis_since(started);
+        let kind = crate::domain::ClusterKind::Rabbitmq;
+        let snapshot =
+            crate::domain::ClusterSnapshot::of_queues(cluster, kind, took, brokers, rabbit);
+        Ok(crate::domain::ClusterSnapshot { cluster_id, ..snapshot })
     }
 }
 

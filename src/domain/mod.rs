@@ -265,6 +265,35 @@ impl Topic {
 }
 
 impl ClusterSnapshot {
+    /// A cluster of queues as one poll saw it (taking `poll_millis`): its nodes or servers that
+    /// answered as `brokers`, its queues in `view`, no topics or groups.
+    pub fn of_queues(
+        cluster: String,
+        kind: ClusterKind,
+        poll_millis: u64,
+        brokers: Vec<Broker>,
+        view: queue::QueueSnapshot,
+    ) -> ClusterSnapshot {
+        ClusterSnapshot {
+            cluster,
+            kind,
+            taken_at: view.taken_at,
+            poll_millis,
+            cluster_id: None,
+            controller_id: None,
+            brokers,
+            topics: Vec::new(),
+            groups: Vec::new(),
+            groups_error: None,
+            queues: Some(Arc::new(view)),
+            rocket: None,
+            log_sizes: None,
+            quorum: None,
+            zookeeper: None,
+            protocol_version: None,
+        }
+    }
+
     pub fn partition_count(&self) -> usize {
         self.topics.iter().map(|t| t.partitions.len()).sum()
     }

@@ -137,16 +137,6 @@ fn prefilled(state: &AppState, cluster: &str, query: &Fields, defaults: &[(&str,
     form
 }
 
-/// An operator's outcome for the page: the value, or the error to show; refusals of the
-/// caller's right become the error page.
-fn shown<T>(outcome: Result<T, WebError>) -> Result<Result<T, String>, PageError> {
-    match outcome {
-        Ok(value) => Ok(Ok(value)),
-        Err(e @ (WebError::Forbidden(_) | WebError::Unauthorized(_))) => Err(PageError::from(e)),
-        Err(e) => Ok(Err(e.to_string())),
-    }
-}
-
 #[derive(Template)]
 #[template(path = "beanstalk_put.html")]
 pub struct PutPage {
@@ -205,7 +195,7 @@ async fn put_form(
         Ok(job) => tube_of(&cluster, &f).put(&state, &caller, &job).await,
         Err(e) => Err(e),
     };
-    let outcome = shown(outcome)?
+    let outcome = PageError::shown(outcome)?
         .map(|id| Messages::fill(t.job_put, &[("id", &id.to_string()), ("tube", f.value("tube"))]));
     let status = if outcome.is_err() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let page = PutPage {
@@ -307,7 +297,7 @@ async fn peek_form(
         Ok(which) => tube_of(&cluster, &f).peek(&state, &page.caller, which).await,
         Err(e) => Err(e),
     };
-    let peeked = shown(outcome)?;
+    let peeked = PageError::shown(outcome)?;
     let shown = Shown { peeked: Some(peeked), changed: None };
     Ok(jobs_response(&state, page, cluster, f, shown))
 }
@@ -323,7 +313,8 @@ async fn kick_form(
         Ok(count) => tube_of(&cluster, &f).kick(&state, &page.caller, count).await,
         Err(e) => Err(e),
     };
-    let changed = shown(outcome)?.map(|n| Messages::fill(t.kicked, &[("count", &n.to_string())]));
+    let changed =
+        PageError::shown(outcome)?.map(|n| Messages::fill(t.kicked, &[("count", &n.to_string())]));
     Ok(jobs_response(&state, page, cluster, f, Shown { peeked: None, changed: Some(changed) }))
 }
 
@@ -335,7 +326,8 @@ async fn purge_form(
 ) -> Result<Response, PageError> {
     let t = page.lang.messages();
     let outcome = tube_of(&cluster, &f).purge(&state, &page.caller, f.value("confirm")).await;
-    let changed = shown(outcome)?.map(|n| Messages::fill(t.purged, &[("count", &n.to_string())]));
+    let changed =
+        PageError::shown(outcome)?.map(|n| Messages::fill(t.purged, &[("count", &n.to_string())]));
     Ok(jobs_response(&state, page, cluster, f, Shown { peeked: None, changed: Some(changed) }))
 }
 

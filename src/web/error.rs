@@ -229,6 +229,18 @@ impl IntoResponse for ApiError {
 #[derive(Debug)]
 pub struct PageError(pub WebError);
 
+impl PageError {
+    /// An operator action's outcome as its page shows it: the value, or the error to say on
+    /// the form; a refusal of the caller's right is the error page instead.
+    pub fn shown<T>(outcome: Result<T, WebError>) -> Result<Result<T, String>, PageError> {
+        match outcome {
+            Ok(value) => Ok(Ok(value)),
+            Err(e @ (WebError::Forbidden(_) | WebError::Unauthorized(_))) => Err(PageError(e)),
+            Err(e) => Ok(Err(e.to_string())),
+        }
+    }
+}
+
 impl<E: Into<WebError>> From<E> for PageError {
     fn from(error: E) -> Self {
         PageError(error.into())

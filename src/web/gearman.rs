@@ -133,16 +133,9 @@ async fn submit_form(
         }
         None => Err(WebError::invalid("priority", "low, normal or high")),
     };
-    let outcome = match outcome {
-        Ok(handle) => Ok(Messages::fill(
-            t.job_submitted,
-            &[("handle", &handle), ("function", f.value("function"))],
-        )),
-        Err(e @ (WebError::Forbidden(_) | WebError::Unauthorized(_))) => {
-            return Err(PageError::from(e));
-        }
-        Err(e) => Err(e.to_string()),
-    };
+    let outcome = PageError::shown(outcome)?.map(|handle| {
+        Messages::fill(t.job_submitted, &[("handle", &handle), ("function", f.value("function"))])
+    });
     Ok(submit_page_of(&state, page, cluster, f, Some(outcome)))
 }
 

@@ -370,4 +370,45 @@ mod tests {
         assert!(text.contains(r#"osprey_cluster_up{cluster="local"} 0"#));
         assert!(text.contains("# TYPE kafka_consumergroup_lag gauge"));
     }
+
+    #[test]
+    fn queues_and_tubes_by_state_with_consumers_and_known_rates() {
+        use crate::domain::queue::{Queue, QueueSnapshot, Rates};
+        let config = Config::example().clusters.remove(0);
+        let mut state = ClusterState::new(&config);
+        let tube = Queue {
+            name: "mail".into(),
+            vhost: "10.0.0.5:11300".into(),
+            kind: "tube".into(),
+            state: "running".into(),
+            messages_ready: 4,
+            messages_unacknowledged: 1,
+            messages: 5,
+            delayed: 2,
+            held: 3,
+            consumers: 0,
+            consumer_utilisation: None,
+            idle_since: None,
+            message_stats: Rates { publish: Some(1.5), deliver_get: None, ack: None },
+        };
+        let mut snapshot = crate::domain::fixtures::snapshot(1_000, vec![]);
+        snapshot.queues = Some(Arc::new(QueueSnapshot {
+            taken_at: 1_000,
+            overview: Default::default(),
+            nodes: vec![],
+            queues: vec![tube],
+        }));
+        state.snapshot = Some(Arc::new(snapshot));
+        let text = render(&[Arc::new(state)]);
+        let labels = r#"cluster="local",vhost="10.0.0.5:11300",queue="mail""#;
+        for (state, value) in [("ready", 4), ("unacked", 1), ("delayed", 2), ("held", 3)] {
+            let line = format!("osprey_queue_messages{{{labels},state=\"{state}\"}} {value}");
+            assert!(text.contains(&line), "{line} in {text}");
+        }
+        assert!(text.contains(&format!("osprey_queue_consumers{{{labels}}} 0")));
+        assert!(
+            text.contains(&format!(r#"osprey_queue_rate{{{labels},direction="publish"}} 1.5"#))
+        );
+        assert!(!text.contains(r#"direction="deliver""#), "an unknown rate is left out");
+    }
 }

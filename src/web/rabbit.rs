@@ -191,12 +191,9 @@ async fn publish_form(
         Ok(message) => publish(&state, &caller, &cluster, &message).await,
         Err(e) => Err(e),
     };
-    let (routed, error) = match outcome {
+    let (routed, error) = match PageError::shown(outcome)? {
         Ok(routed) => (Some(routed), None),
-        Err(e @ (WebError::Forbidden(_) | WebError::Unauthorized(_))) => {
-            return Err(PageError::from(e));
-        }
-        Err(e) => (None, Some(e.to_string())),
+        Err(e) => (None, Some(e)),
     };
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
     let page = PublishPage {
@@ -258,12 +255,9 @@ async fn peek_form(
     let Page { lang, uri, caller } = page;
     let count = f.value("count").parse().unwrap_or(5);
     let outcome = peek(&state, &caller, &cluster, f.value("vhost"), f.value("queue"), count).await;
-    let (messages, error) = match outcome {
+    let (messages, error) = match PageError::shown(outcome)? {
         Ok(messages) => (Some(messages), None),
-        Err(e @ (WebError::Forbidden(_) | WebError::Unauthorized(_))) => {
-            return Err(PageError::from(e));
-        }
-        Err(e) => (None, Some(e.to_string())),
+        Err(e) => (None, Some(e)),
     };
     let page = PeekPage {
         t: lang.messages(),

@@ -17,7 +17,7 @@ use crate::helpers::*;
 
 /// greenstalk through scripts/beanstalk_client.py: `put` runs to its end; `work` reserves
 /// (and deletes or buries) until dropped.
-struct Client(std::process::Child);
+pub struct Client(std::process::Child);
 
 impl Client {
     fn spawn(action: &str, tube: &str, extra: &[&str]) -> Client {
@@ -34,13 +34,13 @@ impl Client {
         Client(child)
     }
 
-    fn put(tube: &str, count: usize, extra: &[&str]) {
+    pub fn put(tube: &str, count: usize, extra: &[&str]) {
         let count = count.to_string();
         let mut client = Client::spawn("put", tube, &[&["--count", &count][..], extra].concat());
         assert!(client.0.wait().unwrap().success());
     }
 
-    fn work(tube: &str, extra: &[&str]) -> Client {
+    pub fn work(tube: &str, extra: &[&str]) -> Client {
         Client::spawn("work", tube, extra)
     }
 }
@@ -52,7 +52,7 @@ impl Drop for Client {
     }
 }
 
-fn cluster(name: &str) -> ClusterConfig {
+pub fn cluster(name: &str) -> ClusterConfig {
     let mut cluster = ClusterConfig::beanstalkd(name, &peer("OSPREY_TEST_BEANSTALKD"));
     cluster.poll_interval = Duration::from_secs(1);
     cluster.poll_timeout = Duration::from_secs(5);

@@ -409,3 +409,101 @@ async fn a_person_walks_a_rocketmq_cluster_to_a_lagging_group() {
     client.close().await.unwrap();
     app.stop().await;
 }
+
+/// A person walks a beanstalkd and a Gearman cluster: the Overview lists both, the tube with
+/// buried jobs shows them, an operator puts a job and kicks the buried ones through the forms,
+/// the tube list reads in Chinese; the Gearman function's queue is seen and a job submitted.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_person_walks_a_beanstalkd_and_a_gearman_cluster_in_english_and_chinese() {
+    let (tube, function) = (unique("walk"), unique("walk"));
+    let burier = crate::beanstalkd::Client::work(&tube, &["--bury"]);
+    crate::beanstalkd::Client::put(&tube, 2, &[]);
+    crate::gearman::submit_jobs(&function, 3);
+    let beanstalk_server = peer("OSPREY_TEST_BEANSTALKD");
+    let app = TestApp::with_clusters(vec![
+        crate::beanstalkd::cluster("bs"),
+        crate::gearman::cluster("gm"),
+    ])
+    .await;
+    eventually(Duration::from_secs(30), "two buried jobs", || async {
+        let response = app.get(&format!("/api/v1/clusters/bs/queues?q={tube}")).await;
+        let list: serde_json::Value =
+            response.status().is_success().then_some(response)?.json().await.ok()?;
+        (list["rows"][0]["held"] == 2).then_some(())
+    })
+    .await;
+    drop(burier);
+    let client = browser().await;
+    client.goto(&format!("{}/login?next=/", app.base)).await.unwrap();
+    let form = client.form(Locator::Css("#login-form")).await.unwrap();
+    form.set_by_name("username", "it-admin").await.unwrap();
+    form.set_by_name("password", "integration-test-password").await.unwrap();
+    form.submit().await.unwrap();
+    wait_for(&client, "#logout").await;
+    client.goto(&app.base).await.unwrap();
+    let row = text_of(&client, r#"tr[data-cluster="bs"]"#).await;
+    assert!(row.contains("beanstalkd") && row.contains("Up"), "{row}");
+    assert!(text_of(&client, r#"tr[data-cluster="gm"]"#).await.contains("gearman"));
+    screenshot(&client, "queues-1-overview").await;
+
+    client.find(Locator::Css(r#"tr[data-cluster="bs"] a"#)).await.unwrap().click().await.unwrap();
+    assert!(text_of(&client, "#nodes").await.contains(&beanstalk_server));
+    screenshot(&client, "queues-2-beanstalkd").await;
+    client.find(Locator::LinkText("Tubes")).await.unwrap().click().await.unwrap();
+    let row = text_of(&client, &format!(r#"tr[data-queue="{tube}"]"#)).await;
+    assert!(row.contains(&beanstalk_server) && row.contains('2'), "{row}");
+    client
+        .find(Locator::Css(&format!(r#"tr[data-queue="{tube}"] a"#)))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    assert_eq!(text_of(&client, "#buried").await, "2");
+    screenshot(&client, "queues-3-tube").await;
+
+    client.find(Locator::LinkText("Put a job")).await.unwrap().click().await.unwrap();
+    let form = client.form(Locator::Css("#put-form")).await.unwrap();
+    form.set_by_name("body", "{\"invoice\": 7}").await.unwrap();
+    form.submit().await.unwrap();
+    wait_for(&client, "#put-result").await;
+    assert!(text_of(&client, "#put-result").await.contains(&tube));
+    client.goto(&format!("{}/clusters/bs/jobs?tube={tube}", app.base)).await.unwrap();
+    let form = client.form(Locator::Css("#peek-form")).await.unwrap();
+    form.set_by_name("state", "buried").await.unwrap();
+    form.submit().await.unwrap();
+    wait_for(&client, "#job-body").await;
+    assert_eq!(text_of(&client, "#job-body").await, "job 0");
+    screenshot(&client, "queues-4-peek").await;
+    client.find(Locator::Css("#kick-form button")).await.unwrap().click().await.unwrap();
+    wait_for(&client, "#change-result").await;
+    assert!(text_of(&client, "#change-result").await.contains('2'), "two kicked");
+
+    client.goto(&format!("{}/clusters/bs/queues?q={tube}", app.base)).await.unwrap();
+    client.find(Locator::Id("lang-switch")).await.unwrap().click().await.unwrap();
+    let heading = text_of(&client, "#queues thead").await;
+    assert!(heading.contains("已埋藏") && heading.contains("管道"), "{heading}");
+    screenshot(&client, "queues-5-tubes-zh").await;
+    client.find(Locator::Id("lang-switch")).await.unwrap().click().await.unwrap();
+
+    client.goto(&format!("{}/clusters/gm/queues?q={function}", app.base)).await.unwrap();
+    let row = text_of(&client, &format!(r#"tr[data-queue="{function}"]"#)).await;
+    assert!(row.contains('3') && row.contains("no workers"), "{row}");
+    screenshot(&client, "queues-6-functions").await;
+    client
+        .find(Locator::Css(&format!(r#"tr[data-queue="{function}"] a"#)))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    client.find(Locator::LinkText("Submit a background job")).await.unwrap().click().await.unwrap();
+    let form = client.form(Locator::Css("#submit-form")).await.unwrap();
+    form.set_by_name("payload", "resize 9").await.unwrap();
+    form.submit().await.unwrap();
+    wait_for(&client, "#submit-result").await;
+    assert!(text_of(&client, "#submit-result").await.contains(&function));
+    screenshot(&client, "queues-7-submitted").await;
+    client.close().await.unwrap();
+    app.stop().await;
+}

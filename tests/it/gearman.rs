@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use crate::alerts::{SmtpSink, mail_channel};
 use crate::helpers::*;
 
-fn server() -> String {
+pub fn server() -> String {
     peer("OSPREY_TEST_GEARMAN")
 }
 
@@ -29,7 +29,7 @@ fn gearman(args: &[&str]) -> std::process::Command {
 }
 
 /// Submits `count` background jobs for `function` with the gearman client.
-fn submit_jobs(function: &str, count: usize) {
+pub fn submit_jobs(function: &str, count: usize) {
     for i in 0..count {
         let status = gearman(&["-f", function, "-b", &format!("job {i}")]).status().unwrap();
         assert!(status.success(), "gearman -b failed");
@@ -52,7 +52,7 @@ impl Drop for Worker {
     }
 }
 
-fn cluster(name: &str) -> ClusterConfig {
+pub fn cluster(name: &str) -> ClusterConfig {
     let mut cluster = ClusterConfig::gearman(name, &server());
     cluster.poll_interval = Duration::from_secs(1);
     cluster.poll_timeout = Duration::from_secs(5);

@@ -147,24 +147,9 @@ impl super::ClusterAdapter for GearmanAdapter {
     async fn snapshot(&self, now: Millis) -> Result<ClusterSnapshot, AdapterError> {
         let started = std::time::Instant::now();
         let view = self.queue_snapshot(now).await?;
-        Ok(ClusterSnapshot {
-            cluster: self.cluster.clone(),
-            kind: ClusterKind::Gearman,
-            taken_at: now,
-            poll_millis: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
-            cluster_id: None,
-            controller_id: None,
-            brokers: server_brokers(&view.nodes),
-            topics: Vec::new(),
-            groups: Vec::new(),
-            groups_error: None,
-            queues: Some(std::sync::Arc::new(view)),
-            rocket: None,
-            log_sizes: None,
-            quorum: None,
-            zookeeper: None,
-            protocol_version: None,
-        })
+        let (cluster, brokers) = (self.cluster.clone(), server_brokers(&view.nodes));
+        let took = super::millis_since(started);
+        Ok(ClusterSnapshot::of_queues(cluster, ClusterKind::Gearman, took, brokers, view))
     }
 }
 

@@ -674,7 +674,7 @@ impl ClusterAdapter for KafkaAdapter {
             cluster: self.cluster.clone(),
             kind: ClusterKind::Kafka,
             taken_at: now,
-            poll_millis: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            poll_millis: crate::brokers::millis_since(started),
             cluster_id,
             controller_id,
             brokers,

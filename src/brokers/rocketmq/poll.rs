@@ -159,7 +159,7 @@ impl RocketAdapter {
             cluster: self.cluster.clone(),
             kind: crate::domain::ClusterKind::Rocketmq,
             taken_at: now,
-            poll_millis: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
+            poll_millis: crate::brokers::millis_since(started),
             cluster_id,
             controller_id: None,
             brokers: generic_brokers,

@@ -34,12 +34,9 @@ pub(super) fn result_page(
     back: String,
     outcome: Result<String, WebError>,
 ) -> Result<Response, PageError> {
-    let (status, message, error) = match outcome {
+    let (status, message, error) = match PageError::shown(outcome)? {
         Ok(message) => (StatusCode::OK, Some(message), None),
-        Err(e @ (WebError::Forbidden(_) | WebError::Unauthorized(_))) => {
-            return Err(PageError::from(e));
-        }
-        Err(e) => (StatusCode::UNPROCESSABLE_ENTITY, None, Some(e.to_string())),
+        Err(e) => (StatusCode::UNPROCESSABLE_ENTITY, None, Some(e)),
     };
     let page = ResultPage {
         t: lang.messages(),
