@@ -15,7 +15,8 @@ export OSPREY_BENCH_PYTHON=$VENV/bin/python
 # `scripts/bench.sh scale poll` only the poll of the topic-scale one; `scripts/bench.sh alerts`
 # the alert storm; `scripts/bench.sh rabbit` 5,000 RabbitMQ queues; `scripts/bench.sh
 # groups-kafka` the consumer one on Apache Kafka's three KRaft nodes; `scripts/bench.sh rocketmq`
-# 1,000 topics and 500 groups on Apache RocketMQ (two masters, a slave, the proxy).
+# 1,000 topics and 500 groups on Apache RocketMQ (two masters, a slave, the proxy);
+# `scripts/bench.sh job-servers` 1,000 beanstalkd tubes and 1,000 Gearman functions.
 bench=${1:-scale}
 shift || true
 if [ "$bench" = groups-kafka ]; then
@@ -49,5 +50,19 @@ if [ "$bench" = rabbit ]; then
   trap peers_stop EXIT
   start_rabbitmq
   export OSPREY_TEST_RABBITMQ_HTTP=http://127.0.0.1:$RABBIT_HTTP_PORT
+fi
+if [ "$bench" = job-servers ]; then
+  # A beanstalkd and a gearmand of their own, stopped on exit; greenstalk for the comparison.
+  PEERS_DIR=$(mktemp -d /tmp/osprey-bench.XXXXXX)
+  trap peers_stop EXIT
+  command -v beanstalkd >/dev/null 2>&1 || apt_install beanstalkd
+  [ -x /usr/sbin/gearmand ] || apt_install gearman-job-server
+  command -v gearadmin >/dev/null 2>&1 || apt_install gearman-tools
+  "$VENV/bin/python" -c 'import greenstalk' 2>/dev/null \
+    || "$VENV/bin/pip" install -q --disable-pip-version-check 'greenstalk==2.1.1'
+  start_beanstalkd
+  start_gearmand
+  export OSPREY_TEST_BEANSTALKD=127.0.0.1:$BEANSTALKD_PORT OSPREY_TEST_GEARMAN=127.0.0.1:$GEARMAN_PORT
+  bench=job_servers
 fi
 cargo bench --locked --bench "$bench" -- "$@"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Fuzzes every decoder that reads bytes from a peer — RocketMQ frames and bodies, stored
-# messages, Kafka responses, member assignments, Prometheus text, Jolokia JSON (fuzz/fuzz_targets,
-# entry points in src/fuzzing.rs) — with libFuzzer through cargo fuzz, starting from the seeds
-# recorded from real Apache Kafka and RocketMQ (fuzz/seeds, fuzz/capture/record.sh).
+# messages, Kafka responses, member assignments, Prometheus text, Jolokia JSON, beanstalkd's and
+# Gearman's answers (fuzz/fuzz_targets, entry points in src/fuzzing.rs) — with libFuzzer through
+# cargo fuzz, starting from the seeds recorded from the real servers (fuzz/seeds,
+# fuzz/capture/record.sh and job_servers.py).
 #
 #   scripts/fuzz.sh build           builds the targets
 #   scripts/fuzz.sh run [SECONDS]   runs each target SECONDS (default 20) after building

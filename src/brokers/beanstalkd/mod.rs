@@ -173,13 +173,9 @@ impl BeanstalkAdapter {
 
 async fn read_server(connection: &mut Connection) -> Result<ServerReading, AdapterError> {
     let stats = connection.stats().await?;
-    let mut tubes = Vec::new();
-    for tube in connection.tubes().await? {
-        // A tube listed and gone before its statistics were asked is simply gone.
-        if let Some(stats) = connection.tube_stats(&tube).await? {
-            tubes.push(stats);
-        }
-    }
+    let names = connection.tubes().await?;
+    // A tube listed and gone before its statistics were asked is simply gone.
+    let tubes = connection.tubes_stats(&names).await?.into_iter().flatten().collect();
     Ok(ServerReading { stats, tubes })
 }
 

@@ -142,6 +142,43 @@ impl Connection {
         }
     }
 
+    /// The statistics of every tube in `tubes`, in order (`None` for a tube gone meanwhile),
+    /// asked in batches without waiting for each answer: one round trip per batch, not per
+    /// tube, which is what a poll of a thousand tubes costs.
+    pub async fn tubes_stats(
+        &mut self,
+        tubes: &[String],
+    ) -> Result<Vec<Option<BTreeMap<String, String>>>, AdapterError> {
+        const BATCH: usize = 100;
+        let mut all = Vec::with_capacity(tubes.len());
+        for batch in tubes.chunks(BATCH) {
+            let mut request = Vec::new();
+            for tube in batch {
+                request.extend_from_slice(
+                    format!("stats-tube {}\r\n", check_tube_name(tube)?).as_bytes(),
+                );
+            }
+            let answers = self.guarded(async |this: &mut Self| {
+                this.send(&request).await?;
+                let mut answers = Vec::with_capacity(batch.len());
+                for _ in batch {
+                    answers.push(this.read_answer().await?);
+                }
+                Ok(answers)
+            });
+            for (status, body) in answers.await? {
+                all.push(match status.as_str() {
+                    "NOT_FOUND" => None,
+                    _ => Some(
+                        parse_map(&self.expect_body(&status, body)?)
+                            .map_err(|e| self.garbage(&e))?,
+                    ),
+                });
+            }
+        }
+        Ok(all)
+    }
+
     /// Puts a job into `tube`; its id.
     pub async fn put(
         &mut self,
@@ -244,6 +281,15 @@ impl Connection {
         line: &str,
         data: Option<&[u8]>,
     ) -> Result<(String, Option<Vec<u8>>), AdapterError> {
+        self.guarded(async |this: &mut Self| this.exchange(line, data).await).await
+    }
+
+    /// Runs `exchange` within the timeout; after a failure the connection refuses every further
+    /// command (answers may be left unread).
+    async fn guarded<T>(
+        &mut self,
+        exchange: impl AsyncFnOnce(&mut Self) -> Result<T, AdapterError>,
+    ) -> Result<T, AdapterError> {
         if self.out_of_step {
             return Err(AdapterError::Unreachable(format!(
                 "{}: the connection lost step with the server; open a new one",
@@ -251,7 +297,7 @@ impl Connection {
             )));
         }
         let timeout = self.timeout;
-        let answer = tokio::time::timeout(timeout, self.exchange(line, data))
+        let answer = tokio::time::timeout(timeout, exchange(self))
             .await
             .map_err(|_| AdapterError::Timeout(timeout))
             .and_then(|answer| answer);
@@ -264,8 +310,6 @@ impl Connection {
         line: &str,
         data: Option<&[u8]>,
     ) -> Result<(String, Option<Vec<u8>>), AdapterError> {
-        let address = self.address.clone();
-        let io = |e: std::io::Error| AdapterError::Unreachable(format!("{address}: {e}"));
         let mut request = Vec::with_capacity(line.len() + 2 + data.map_or(0, |d| d.len() + 2));
         request.extend_from_slice(line.as_bytes());
         request.extend_from_slice(b"\r\n");
@@ -273,8 +317,20 @@ impl Connection {
             request.extend_from_slice(data);
             request.extend_from_slice(b"\r\n");
         }
-        self.stream.get_mut().write_all(&request).await.map_err(io)?;
+        self.send(&request).await?;
+        self.read_answer().await
+    }
 
+    async fn send(&mut self, request: &[u8]) -> Result<(), AdapterError> {
+        let address = &self.address;
+        let io = |e: std::io::Error| AdapterError::Unreachable(format!("{address}: {e}"));
+        self.stream.get_mut().write_all(request).await.map_err(io)
+    }
+
+    /// One answer: its status line and, for `OK <n>` and `FOUND <id> <n>`, its body.
+    async fn read_answer(&mut self) -> Result<(String, Option<Vec<u8>>), AdapterError> {
+        let address = self.address.clone();
+        let io = |e: std::io::Error| AdapterError::Unreachable(format!("{address}: {e}"));
         let mut status = Vec::new();
         let read = (&mut self.stream)
             .take(MAX_LINE as u64)
