@@ -62,7 +62,14 @@ async fn replicated_topic(prefix: &str) -> String {
 /// Sends `count` messages at a steady `rate` per second, round-robin over three partitions,
 /// without waiting for one delivery before the next send.
 fn produce_steadily(topic: String, rate: u64, count: u64) -> tokio::task::JoinHandle<()> {
-    let producer = producer(&bootstrap());
+    // A topic just made with three replicas may take its leaders a while on a loaded machine:
+    // deliveries wait up to a minute (the rate compared is the one the brokers really stored).
+    let producer: rdkafka::producer::FutureProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("linger.ms", "0")
+        .set("message.timeout.ms", "60000")
+        .create()
+        .unwrap();
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(Duration::from_micros(1_000_000 / rate));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
