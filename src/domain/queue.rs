@@ -19,6 +19,27 @@ pub struct QueueSnapshot {
     pub queues: Vec<Queue>,
 }
 
+impl QueueSnapshot {
+    /// A view put together from servers' readings: nodes and queues sorted, the queue count
+    /// and the queue totals taken from the queues themselves.
+    pub fn assembled(
+        taken_at: Millis,
+        mut overview: Overview,
+        mut nodes: Vec<Node>,
+        mut queues: Vec<Queue>,
+    ) -> QueueSnapshot {
+        nodes.sort_by(|a, b| a.name.cmp(&b.name));
+        queues.sort_by(|a, b| (&a.vhost, &a.name).cmp(&(&b.vhost, &b.name)));
+        overview.object_totals.queues = queues.len() as u64;
+        overview.queue_totals = QueueTotals {
+            messages: queues.iter().map(|q| q.messages).sum(),
+            messages_ready: queues.iter().map(|q| q.messages_ready).sum(),
+            messages_unacknowledged: queues.iter().map(|q| q.messages_unacknowledged).sum(),
+        };
+        QueueSnapshot { taken_at, overview, nodes, queues }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Overview {
     /// The server software as the cluster page names it (`RabbitMQ`, `beanstalkd`).

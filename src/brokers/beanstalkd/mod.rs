@@ -15,9 +15,7 @@ pub use protocol::{Connection, Job, MAX_BODY, Peek, check_tube_name, parse_list,
 use super::AdapterError;
 use super::servers::{Servers, server_brokers, server_node};
 use crate::config::{BeanstalkConnection, ClusterConfig};
-use crate::domain::queue::{
-    ObjectTotals, Overview, Queue, QueueSnapshot, QueueTotals, RateMeter, Rates,
-};
+use crate::domain::queue::{ObjectTotals, Overview, Queue, QueueSnapshot, RateMeter, Rates};
 use crate::domain::{ClusterKind, ClusterSnapshot, Millis};
 
 /// Most jobs one purge deletes; a larger tube is purged by asking again.
@@ -190,7 +188,7 @@ fn snapshot_from(
     let mut nodes = Vec::new();
     let mut queues = Vec::new();
     let mut versions: Vec<String> = Vec::new();
-    let (mut totals, mut queue_totals) = (ObjectTotals::default(), QueueTotals::default());
+    let mut totals = ObjectTotals::default();
     let mut publish: Option<f64> = Some(0.0);
     let mut delete: Option<f64> = Some(0.0);
     for (address, reading) in servers.iter().zip(readings) {
@@ -209,26 +207,16 @@ fn snapshot_from(
         let server_delete = meter.rate(&format!("{address}\n-"), now, count(stats, "cmd-delete"));
         publish = publish.zip(server_publish).map(|(a, b)| a + b);
         delete = delete.zip(server_delete).map(|(a, b)| a + b);
-        for tube in &reading.tubes {
-            let queue = tube_queue(address, tube, now, meter);
-            queue_totals.messages += queue.messages;
-            queue_totals.messages_ready += queue.messages_ready;
-            queue_totals.messages_unacknowledged += queue.messages_unacknowledged;
-            queues.push(queue);
-        }
+        queues.extend(reading.tubes.iter().map(|tube| tube_queue(address, tube, now, meter)));
     }
-    totals.queues = queues.len() as u64;
-    queues.sort_by(|a, b| (&a.vhost, &a.name).cmp(&(&b.vhost, &b.name)));
-    nodes.sort_by(|a, b| a.name.cmp(&b.name));
     let overview = Overview {
         product: "beanstalkd".into(),
         version: versions.join(", "),
         object_totals: totals,
-        queue_totals,
         message_stats: Rates { publish, deliver_get: delete, ack: delete },
         ..Overview::default()
     };
-    QueueSnapshot { taken_at: now, overview, nodes, queues }
+    QueueSnapshot::assembled(now, overview, nodes, queues)
 }
 
 fn tube_queue(

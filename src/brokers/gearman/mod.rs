@@ -12,7 +12,7 @@ pub use protocol::{
 use super::AdapterError;
 use super::servers::{Servers, server_brokers, server_node};
 use crate::config::{ClusterConfig, GearmanConnection};
-use crate::domain::queue::{ObjectTotals, Overview, Queue, QueueSnapshot, QueueTotals, Rates};
+use crate::domain::queue::{ObjectTotals, Overview, Queue, QueueSnapshot, Rates};
 use crate::domain::{ClusterKind, ClusterSnapshot, Millis};
 
 /// The clients of one Gearman cluster: an administrative connection per server, kept from poll
@@ -89,7 +89,7 @@ fn snapshot_from(
     now: Millis,
 ) -> QueueSnapshot {
     let (mut nodes, mut queues, mut versions) = (Vec::new(), Vec::new(), Vec::<String>::new());
-    let (mut totals, mut queue_totals) = (ObjectTotals::default(), QueueTotals::default());
+    let mut totals = ObjectTotals::default();
     for (address, reading) in servers.iter().zip(readings) {
         let Ok(reading) = reading else {
             nodes.push(server_node(address, false, None));
@@ -103,25 +103,15 @@ fn snapshot_from(
         totals.connections += reading.connections.len().saturating_sub(1) as u64;
         totals.consumers +=
             reading.connections.iter().filter(|c| !c.functions.is_empty()).count() as u64;
-        for function in &reading.functions {
-            let queue = function_queue(address, function);
-            queue_totals.messages += queue.messages;
-            queue_totals.messages_ready += queue.messages_ready;
-            queue_totals.messages_unacknowledged += queue.messages_unacknowledged;
-            queues.push(queue);
-        }
+        queues.extend(reading.functions.iter().map(|function| function_queue(address, function)));
     }
-    totals.queues = queues.len() as u64;
-    queues.sort_by(|a, b| (&a.vhost, &a.name).cmp(&(&b.vhost, &b.name)));
-    nodes.sort_by(|a, b| a.name.cmp(&b.name));
     let overview = Overview {
         product: "Gearman".into(),
         version: versions.join(", "),
         object_totals: totals,
-        queue_totals,
         ..Overview::default()
     };
-    QueueSnapshot { taken_at: now, overview, nodes, queues }
+    QueueSnapshot::assembled(now, overview, nodes, queues)
 }
 
 fn function_queue(address: &str, function: &FunctionStatus) -> Queue {
