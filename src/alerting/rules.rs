@@ -300,7 +300,7 @@ fn broker_name(kind: crate::domain::ClusterKind, broker: &crate::domain::Broker)
     use crate::domain::ClusterKind;
     match kind {
         ClusterKind::Kafka => None,
-        ClusterKind::Rabbitmq => Some(broker.host.clone()),
+        ClusterKind::Rabbitmq | ClusterKind::Activemq => Some(broker.host.clone()),
         ClusterKind::Beanstalkd | ClusterKind::Gearman => {
             Some(format!("{}:{}", broker.host, broker.port))
         }

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use super::AdapterError;
+use super::activemq::ActivemqAdapter;
 use super::beanstalkd::BeanstalkAdapter;
 use super::gearman::GearmanAdapter;
 use super::kafka::KafkaAdapter;
@@ -22,6 +23,7 @@ pub enum ClusterClient {
     Rocketmq(Arc<RocketAdapter>),
     Beanstalkd(Arc<BeanstalkAdapter>),
     Gearman(Arc<GearmanAdapter>),
+    Activemq(Arc<ActivemqAdapter>),
 }
 
 impl ClusterClient {
@@ -44,6 +46,9 @@ impl ClusterClient {
             )),
             Connection::Gearman(gearman) => {
                 ClusterClient::Gearman(Arc::new(GearmanAdapter::from_cluster(cluster, gearman)?))
+            }
+            Connection::Activemq(activemq) => {
+                ClusterClient::Activemq(Arc::new(ActivemqAdapter::from_cluster(cluster, activemq)?))
             }
         })
     }

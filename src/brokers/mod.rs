@@ -1,6 +1,7 @@
 //! Broker adapters: one per cluster kind, each turning a cluster into a [`ClusterSnapshot`].
 //! Adapters only talk to brokers; they keep no history and know nothing of the store or the web.
 
+pub mod activemq;
 pub mod beanstalkd;
 mod clients;
 pub mod gearman;
@@ -14,6 +15,27 @@ use std::future::Future;
 use std::time::Duration;
 
 use crate::domain::{ClusterSnapshot, Millis};
+
+/// An HTTP client for a management API: `timeout` per request, no redirects (credentials stay
+/// with the host they were meant for), and the certificate authorities of `tls_ca_file` trusted
+/// besides the public roots.
+pub(crate) fn management_client(
+    timeout: Duration,
+    tls_ca_file: Option<&str>,
+) -> Result<reqwest::Client, AdapterError> {
+    let mut builder =
+        reqwest::Client::builder().timeout(timeout).redirect(reqwest::redirect::Policy::none());
+    if let Some(file) = tls_ca_file {
+        let pem = crate::local_file::read_ca_file(file)
+            .map_err(|e| AdapterError::Config(format!("tls_ca_file {file:?}: {e}")))?;
+        let certificates = reqwest::Certificate::from_pem_bundle(&pem)
+            .map_err(|e| AdapterError::Config(format!("tls_ca_file {file:?}: {e}")))?;
+        for certificate in certificates {
+            builder = builder.add_root_certificate(certificate);
+        }
+    }
+    builder.build().map_err(|e| AdapterError::Config(e.to_string()))
+}
 
 /// The body of an HTTP answer, refused once it passes `max` bytes (no more is read).
 pub(crate) async fn read_body_capped(

@@ -221,17 +221,7 @@ impl RabbitAdapter {
         if !matches!(url.scheme(), "http" | "https") {
             return Err(AdapterError::Config("management_url must be http(s)://".into()));
         }
-        let mut builder = reqwest::Client::builder().timeout(settings.timeout);
-        if let Some(file) = &settings.tls_ca_file {
-            let pem = crate::local_file::read_ca_file(file)
-                .map_err(|e| AdapterError::Config(format!("tls_ca_file {file:?}: {e}")))?;
-            let certificates = reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| AdapterError::Config(format!("tls_ca_file {file:?}: {e}")))?;
-            for certificate in certificates {
-                builder = builder.add_root_certificate(certificate);
-            }
-        }
-        let http = builder.build().map_err(|e| AdapterError::Config(e.to_string()))?;
+        let http = super::management_client(settings.timeout, settings.tls_ca_file.as_deref())?;
         let base = settings.management_url.trim_end_matches('/').to_owned();
         Ok(RabbitAdapter { cluster: String::new(), http, base, settings })
     }
@@ -526,6 +516,7 @@ mod tests {
             fd_used: None,
             fd_total: None,
             uptime: None,
+            usage: None,
         }
     }
 

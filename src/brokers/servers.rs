@@ -95,6 +95,7 @@ pub fn server_node(address: &str, running: bool, uptime_millis: Option<u64>) -> 
         fd_used: None,
         fd_total: None,
         uptime: uptime_millis,
+        usage: None,
     }
 }
 

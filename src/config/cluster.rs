@@ -45,6 +45,7 @@ pub enum Connection {
     Rocketmq(RocketConnection),
     Beanstalkd(BeanstalkConnection),
     Gearman(GearmanConnection),
+    Activemq(ActivemqConnection),
 }
 
 #[derive(Clone, PartialEq, Deserialize)]
@@ -101,6 +102,42 @@ pub struct GearmanConnection {
     pub servers: String,
 }
 
+#[derive(Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActivemqConnection {
+    /// Comma-separated Jolokia URLs, one per broker: ActiveMQ Classic's web console serves it
+    /// at `http://host:8161/api/jolokia`, Artemis's at `http://host:8161/console/jolokia`.
+    pub management_urls: String,
+    /// A console user (Classic: `admin` by default; Artemis: a user of the `amq` role).
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<Secret>,
+    /// `classic` or `artemis`; found out from the brokers' MBeans when unset.
+    #[serde(default)]
+    pub flavor: Option<ActivemqFlavor>,
+    /// Over HTTPS: a PEM file of certificate authorities to trust besides the public roots.
+    #[serde(default)]
+    pub tls_ca_file: Option<String>,
+}
+
+/// Which ActiveMQ: Classic (5.x, 6.x) or Artemis (2.x). Their MBeans differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ActivemqFlavor {
+    Classic,
+    Artemis,
+}
+
+impl ActivemqFlavor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActivemqFlavor::Classic => "classic",
+            ActivemqFlavor::Artemis => "artemis",
+        }
+    }
+}
+
 /// The keys every cluster has, whatever its kind.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -138,6 +175,7 @@ impl Connection {
             Connection::Rocketmq(_) => ClusterKind::Rocketmq,
             Connection::Beanstalkd(_) => ClusterKind::Beanstalkd,
             Connection::Gearman(_) => ClusterKind::Gearman,
+            Connection::Activemq(_) => ClusterKind::Activemq,
         }
     }
 
@@ -148,6 +186,9 @@ impl Connection {
             ClusterKind::Rabbitmq => &["management_url", "username", "password", "tls_ca_file"],
             ClusterKind::Rocketmq => &["namesrv_addrs", "proxy_addrs", "access_key", "secret_key"],
             ClusterKind::Beanstalkd | ClusterKind::Gearman => &["servers"],
+            ClusterKind::Activemq => {
+                &["management_urls", "username", "password", "flavor", "tls_ca_file"]
+            }
         }
     }
 
@@ -160,6 +201,7 @@ impl Connection {
             Connection::Rocketmq(rocket) => &rocket.namesrv_addrs,
             Connection::Beanstalkd(beanstalk) => &beanstalk.servers,
             Connection::Gearman(gearman) => &gearman.servers,
+            Connection::Activemq(activemq) => &activemq.management_urls,
         }
     }
 
@@ -172,6 +214,7 @@ impl Connection {
             ClusterKind::Rocketmq => Connection::Rocketmq(read_keys(table, prefix, &what)?),
             ClusterKind::Beanstalkd => Connection::Beanstalkd(read_keys(table, prefix, &what)?),
             ClusterKind::Gearman => Connection::Gearman(read_keys(table, prefix, &what)?),
+            ClusterKind::Activemq => Connection::Activemq(read_keys(table, prefix, &what)?),
         })
     }
 
@@ -230,6 +273,26 @@ impl Connection {
             Connection::Gearman(gearman) => {
                 check_servers(&gearman.servers, "Gearman job", 4730)?;
             }
+            Connection::Activemq(activemq) => {
+                let urls: Vec<&str> = activemq.urls().collect();
+                let bad = urls.iter().find(|url| {
+                    !url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
+                });
+                if urls.is_empty() || bad.is_some() {
+                    let shown =
+                        bad.map(|u| format!("{u:?} is not an http(s) URL: ")).unwrap_or_default();
+                    return Err((
+                        "management_urls",
+                        format!(
+                            "{shown}ActiveMQ clusters need management_urls, each broker's Jolokia \
+                             (http://host:8161/api/jolokia, Artemis: /console/jolokia)"
+                        ),
+                    ));
+                }
+                if activemq.username.is_some() != activemq.password.is_some() {
+                    return Err(("username", "username and password go together".into()));
+                }
+            }
         }
         Ok(())
     }
@@ -252,7 +315,11 @@ impl Connection {
                     "# for RocketMQ 5 gRPC clients proxy_addrs, the proxies' remoting addresses; a",
                 );
                 line("# beanstalkd or Gearman cluster kind = \"beanstalkd\" or \"gearman\" and");
-                line("# servers = \"host:11300, …\" (Gearman: host:4730).)");
+                line("# servers = \"host:11300, …\" (Gearman: host:4730); an ActiveMQ cluster");
+                line(
+                    "# kind = \"activemq\", management_urls (each broker's Jolokia), username and",
+                );
+                line("# password.)");
             }
             Connection::Rabbitmq(rabbit) => {
                 line("# The management API and a user that may read it.");
@@ -293,6 +360,33 @@ impl Connection {
             Connection::Gearman(gearman) => {
                 line("# Comma-separated host:port list; each job server keeps its own queues.");
                 line(&format!("servers = {}", q(&gearman.servers)));
+            }
+            Connection::Activemq(activemq) => {
+                line(
+                    "# Each broker's Jolokia, comma-separated: Classic's web console serves it at",
+                );
+                line("# /api/jolokia, Artemis's at /console/jolokia.");
+                line(&format!("management_urls = {}", q(&activemq.management_urls)));
+                match (&activemq.username, &activemq.password) {
+                    (Some(user), Some(password)) => {
+                        line(&format!("username = {}", q(user)));
+                        line(&format!("password = {}", q(&printable(password))));
+                    }
+                    _ => {
+                        line("# username = \"admin\"");
+                        line("# password = \"${ACTIVEMQ_PASSWORD}\"");
+                    }
+                }
+                line("# \"classic\" or \"artemis\"; found out from the brokers when unset.");
+                match activemq.flavor {
+                    Some(flavor) => line(&format!("flavor = {}", q(flavor.as_str()))),
+                    None => line("# flavor = \"artemis\""),
+                }
+                line("# HTTPS behind a private CA: trust this PEM file too.");
+                match &activemq.tls_ca_file {
+                    Some(file) => line(&format!("tls_ca_file = {}", q(file))),
+                    None => line("# tls_ca_file = \"/etc/ssl/activemq-ca.pem\""),
+                }
             }
         }
     }
@@ -337,6 +431,13 @@ impl GearmanConnection {
     /// Each job server's `host:port`.
     pub fn servers(&self) -> impl Iterator<Item = &str> {
         split_servers(&self.servers)
+    }
+}
+
+impl ActivemqConnection {
+    /// Each broker's Jolokia URL.
+    pub fn urls(&self) -> impl Iterator<Item = &str> {
+        split_servers(&self.management_urls)
     }
 }
 
@@ -420,6 +521,18 @@ impl ClusterConfig {
         ClusterConfig::new(name, Connection::Gearman(connection))
     }
 
+    /// An ActiveMQ cluster whose brokers' Jolokia are `management_urls`, without a login.
+    pub fn activemq(name: &str, management_urls: &str) -> ClusterConfig {
+        let connection = ActivemqConnection {
+            management_urls: management_urls.into(),
+            username: None,
+            password: None,
+            flavor: None,
+            tls_ca_file: None,
+        };
+        ClusterConfig::new(name, Connection::Activemq(connection))
+    }
+
     pub fn kind(&self) -> ClusterKind {
         self.connection.kind()
     }
@@ -431,7 +544,7 @@ impl ClusterConfig {
         mut table: toml::Table,
         prefix: &str,
     ) -> Result<ClusterConfig, ConfigError> {
-        let kinds = "kafka, rabbitmq, rocketmq, beanstalkd or gearman";
+        let kinds = "kafka, rabbitmq, rocketmq, beanstalkd, gearman or activemq";
         let kind = match table.remove("kind") {
             None => return Err(key_error(format!("{prefix}.kind"), format!("missing: {kinds}"))),
             Some(value) => value.clone().try_into::<ClusterKind>().map_err(|_| {
@@ -523,6 +636,18 @@ impl fmt::Debug for RocketConnection {
             .field("proxy_addrs", &self.proxy_addrs)
             .field("access_key", &self.access_key)
             .field("secret_key", &self.secret_key.as_ref().map(|_| REDACTED))
+            .finish()
+    }
+}
+
+impl fmt::Debug for ActivemqConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ActivemqConnection")
+            .field("management_urls", &self.management_urls)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| REDACTED))
+            .field("flavor", &self.flavor)
+            .field("tls_ca_file", &self.tls_ca_file)
             .finish()
     }
 }

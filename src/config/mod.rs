@@ -20,8 +20,8 @@ mod validate;
 
 pub use address::AddressRange;
 pub use cluster::{
-    BeanstalkConnection, ClusterConfig, Connection, GearmanConnection, KafkaConnection,
-    RabbitConnection, RocketConnection,
+    ActivemqConnection, ActivemqFlavor, BeanstalkConnection, ClusterConfig, Connection,
+    GearmanConnection, KafkaConnection, RabbitConnection, RocketConnection,
 };
 
 use env::*;

@@ -94,7 +94,7 @@ impl Config {
             line("[[clusters]]");
             line("# Short name used in URLs: letters, digits, '.', '_' and '-'.");
             line(&format!("name = {}", q(&cluster.name)));
-            line("# kafka, rabbitmq, rocketmq, beanstalkd or gearman.");
+            line("# kafka, rabbitmq, rocketmq, beanstalkd, gearman or activemq.");
             line(&format!("kind = {}", q(cluster.kind().as_str())));
             cluster.connection.render_keys(&mut line);
             line("# Time between two polls; missed ticks are skipped, never queued.");

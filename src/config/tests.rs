@@ -147,9 +147,29 @@ fn errors_name_the_key_and_the_problem() {
         (
             "[[clusters]]\nname='a'\nkind='pulsar'\nbootstrap_servers='x:1'",
             "clusters[0].kind",
-            "is not one of kafka, rabbitmq, rocketmq, beanstalkd or gearman",
+            "is not one of kafka, rabbitmq, rocketmq, beanstalkd, gearman or activemq",
         ),
         ("[[clusters]]\nname='a'\nbootstrap_servers='x:1'", "clusters[0].kind", "missing"),
+        (
+            "[[clusters]]\nname='q'\nkind='activemq'\nmanagement_urls='amq:8161'",
+            "clusters[0].management_urls",
+            "\"amq:8161\" is not an http(s) URL",
+        ),
+        (
+            "[[clusters]]\nname='q'\nkind='activemq'\nmanagement_urls='http://q:8161/api/jolokia'\nusername='admin'",
+            "clusters[0].username",
+            "username and password go together",
+        ),
+        (
+            "[[clusters]]\nname='q'\nkind='activemq'\nmanagement_urls='http://q:8161/api/jolokia'\nflavor='hornetq'",
+            "clusters[0].flavor",
+            "unknown variant `hornetq`",
+        ),
+        (
+            "[[clusters]]\nname='q'\nkind='activemq'\nmanagement_urls='http://q:8161/api/jolokia'\nservers='q:11300'",
+            "clusters[0].servers",
+            "management_urls",
+        ),
         ("[[clusters]]\nkind='kafka'\nbootstrap_servers='x:1'", "clusters[0].name", "needs it"),
         (
             "[[clusters]]\nname='a'\nkind='kafka'\nbootstrap_servers=9092",
@@ -251,6 +271,23 @@ fn secrets_are_redacted_in_debug_and_rendering() {
         assert!(!text.contains("s3cret"), "{text}");
         assert!(text.contains("SASL_SSL"), "{text}");
     }
+}
+
+#[test]
+fn an_activemq_cluster_reads_renders_and_hides_its_password() {
+    let text = "[[clusters]]\nname = \"amq\"\nkind = \"activemq\"\n\
+        management_urls = \"http://a:8161/api/jolokia, https://b:8161/console/jolokia\"\n\
+        username = \"admin\"\npassword = \"hunter2\"\nflavor = \"artemis\"\n";
+    let config = Config::from_toml_str(text).unwrap();
+    let Connection::Activemq(activemq) = &config.clusters[0].connection else { panic!() };
+    let urls: Vec<_> = activemq.urls().collect();
+    assert_eq!(urls, ["http://a:8161/api/jolokia", "https://b:8161/console/jolokia"]);
+    assert_eq!(activemq.flavor, Some(crate::config::ActivemqFlavor::Artemis));
+    let rendered = config.render_commented();
+    for text in [&format!("{config:?}"), &rendered] {
+        assert!(!text.contains("hunter2") && text.contains("management_urls"), "{text}");
+    }
+    assert!(rendered.contains("flavor = \"artemis\""), "{rendered}");
 }
 
 #[test]

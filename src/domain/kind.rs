@@ -16,6 +16,9 @@ pub enum ClusterKind {
     Beanstalkd,
     /// Gearman job servers through their administrative protocol (`servers`).
     Gearman,
+    /// ActiveMQ Classic and Artemis brokers through Jolokia (`management_urls`, `username`,
+    /// `password`).
+    Activemq,
 }
 
 impl std::fmt::Display for ClusterKind {
@@ -38,6 +41,8 @@ pub struct Capabilities {
     /// Jobs delayed and buried beside ready and reserved ones, kicked back by operators
     /// (beanstalkd).
     pub jobs: bool,
+    /// Brokers' memory, store and temporary store use against their limits (ActiveMQ).
+    pub usage: bool,
     /// A topic's parts are queues spread over brokers (RocketMQ), not partitions.
     pub queues_as_partitions: bool,
     /// Replicas, in-sync replicas and a controller (Kafka).
@@ -74,13 +79,15 @@ pub enum Addresses {
     Servers,
 }
 
-/// What a kind calls its queues: queues (RabbitMQ), tubes (beanstalkd), functions (Gearman).
+/// What a kind calls its queues: queues (RabbitMQ), tubes (beanstalkd), functions (Gearman),
+/// destinations (ActiveMQ's queues and topics).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum QueueNoun {
     Queue,
     Tube,
     Function,
+    Destination,
 }
 
 /// What a queue's name is unique within, as the queue pages call it.
@@ -89,6 +96,7 @@ pub enum QueueNoun {
 pub enum Scope {
     VirtualHost,
     Server,
+    Broker,
 }
 
 impl ClusterKind {
@@ -100,6 +108,7 @@ impl ClusterKind {
             queue_noun: QueueNoun::Queue,
             exchanges: false,
             jobs: false,
+            usage: false,
             queues_as_partitions: false,
             replication: false,
             addresses: Addresses::BootstrapServers,
@@ -151,6 +160,15 @@ impl ClusterKind {
                 addresses: Addresses::Servers,
                 ..none
             },
+            ClusterKind::Activemq => Capabilities {
+                topics: false,
+                scope: Scope::Broker,
+                queue_noun: QueueNoun::Destination,
+                usage: true,
+                addresses: Addresses::ManagementApi,
+                peek: true,
+                ..none
+            },
         }
     }
 
@@ -161,6 +179,7 @@ impl ClusterKind {
             ClusterKind::Rocketmq => "rocketmq",
             ClusterKind::Beanstalkd => "beanstalkd",
             ClusterKind::Gearman => "gearman",
+            ClusterKind::Activemq => "activemq",
         }
     }
 
@@ -176,8 +195,13 @@ impl ClusterKind {
         if let Ok(id) = key.parse::<i32>() {
             return Some(id);
         }
-        let named =
-            matches!(self, ClusterKind::Rabbitmq | ClusterKind::Beanstalkd | ClusterKind::Gearman);
+        let named = matches!(
+            self,
+            ClusterKind::Rabbitmq
+                | ClusterKind::Beanstalkd
+                | ClusterKind::Gearman
+                | ClusterKind::Activemq
+        );
         (named && !key.is_empty()).then(|| super::queue::node_id(key))
     }
 }
@@ -230,6 +254,10 @@ mod tests {
         let gearman = ClusterKind::Gearman.capabilities();
         assert!(!gearman.topics && !gearman.jobs && !gearman.peek && gearman.send);
         assert_eq!(gearman.queue_noun, QueueNoun::Function);
+        let activemq = ClusterKind::Activemq.capabilities();
+        assert!(!activemq.topics && activemq.usage && activemq.peek && activemq.send);
+        assert!(!activemq.jobs && !activemq.exchanges && activemq.scope == Scope::Broker);
+        assert_eq!(activemq.queue_noun, QueueNoun::Destination);
     }
 
     #[test]

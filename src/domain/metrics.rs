@@ -70,6 +70,10 @@ pub enum Metric {
     /// Milliseconds spent in garbage collection per second.
     GcTimeMsPerSec,
     LogSizeBytes,
+    /// ActiveMQ: memory, message store and temporary store use, in per cent of their limits.
+    MemoryPercentUsage,
+    StorePercentUsage,
+    TempPercentUsage,
 }
 
 /// How a metric combines over brokers into a cluster figure.
@@ -82,7 +86,7 @@ pub enum Combine {
 }
 
 impl Metric {
-    pub const ALL: [Metric; 21] = [
+    pub const ALL: [Metric; 24] = [
         Metric::BytesInPerSec,
         Metric::BytesOutPerSec,
         Metric::MessagesInPerSec,
@@ -104,6 +108,9 @@ impl Metric {
         Metric::GcPerSec,
         Metric::GcTimeMsPerSec,
         Metric::LogSizeBytes,
+        Metric::MemoryPercentUsage,
+        Metric::StorePercentUsage,
+        Metric::TempPercentUsage,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -129,6 +136,9 @@ impl Metric {
             Metric::GcPerSec => "gc_per_sec",
             Metric::GcTimeMsPerSec => "gc_time_ms_per_sec",
             Metric::LogSizeBytes => "log_size_bytes",
+            Metric::MemoryPercentUsage => "memory_percent_usage",
+            Metric::StorePercentUsage => "store_percent_usage",
+            Metric::TempPercentUsage => "temp_percent_usage",
         }
     }
 
@@ -139,7 +149,12 @@ impl Metric {
     pub fn combine(self) -> Combine {
         match self {
             Metric::RequestHandlerIdlePercent | Metric::NetworkProcessorIdlePercent => Combine::Min,
-            Metric::OfflinePartitions | Metric::ProduceTimeMs | Metric::FetchTimeMs => Combine::Max,
+            Metric::OfflinePartitions
+            | Metric::ProduceTimeMs
+            | Metric::FetchTimeMs
+            | Metric::MemoryPercentUsage
+            | Metric::StorePercentUsage
+            | Metric::TempPercentUsage => Combine::Max,
             _ => Combine::Sum,
         }
     }
@@ -266,10 +281,16 @@ impl ClusterMetrics {
                     (Metric::HeapUsedBytes, node.mem_used.map(|v| v as f64)),
                     (Metric::HeapMaxBytes, node.mem_limit.map(|v| v as f64)),
                 ]);
-                brokers
-                    .entry(id)
-                    .or_insert_with(|| BrokerMetrics::new(id))
-                    .merge(Source::Management, &values);
+                let broker = brokers.entry(id).or_insert_with(|| BrokerMetrics::new(id));
+                broker.merge(Source::Management, &values);
+                if let Some(usage) = node.usage {
+                    let values = known([
+                        (Metric::MemoryPercentUsage, usage.memory_percent),
+                        (Metric::StorePercentUsage, usage.store_percent),
+                        (Metric::TempPercentUsage, usage.temp_percent),
+                    ]);
+                    broker.merge(Source::Jolokia, &values);
+                }
             }
             let rates = &view.overview.message_stats;
             totals.extend(rates.publish.map(|v| (Metric::MessagesInPerSec, v)));
@@ -415,6 +436,7 @@ mod tests {
             fd_used: None,
             fd_total: None,
             uptime: None,
+            usage: None,
         };
         let mut now = snapshot(10_000, vec![]);
         now.kind = crate::domain::ClusterKind::Rabbitmq;

@@ -58,6 +58,21 @@ pub struct Overview {
     pub queue_totals: QueueTotals,
     #[serde(default)]
     pub message_stats: Rates,
+    /// The members of the broker cluster as the brokers see them (ActiveMQ Artemis).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub topology: Vec<ClusterMember>,
+}
+
+/// A member of a broker cluster: its node id and the `host:port` of its live and backup
+/// servers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterMember {
+    #[serde(rename = "nodeID", alias = "node_id", default)]
+    pub node_id: String,
+    #[serde(default)]
+    pub live: Option<String>,
+    #[serde(default)]
+    pub backup: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -104,7 +119,7 @@ pub(crate) fn rate<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<f64
     Ok(Option::<Details>::deserialize(de)?.and_then(|d| d.rate))
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Node {
     pub name: String,
     #[serde(default)]
@@ -128,6 +143,18 @@ pub struct Node {
     /// Milliseconds.
     #[serde(default)]
     pub uptime: Option<u64>,
+    /// ActiveMQ: how full the broker's memory, message store and temporary store are, in per
+    /// cent of their limits (at 100 the broker holds producers back).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<Usage>,
+}
+
+/// A broker's use of its limits, in per cent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Usage {
+    pub memory_percent: Option<f64>,
+    pub store_percent: Option<f64>,
+    pub temp_percent: Option<f64>,
 }
 
 impl Node {

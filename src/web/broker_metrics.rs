@@ -71,7 +71,7 @@ async fn broker_api(
 /// A chart panel: its title (from the catalogue) and the metrics drawn together.
 type Panel = (fn(&Messages) -> &'static str, &'static [Metric]);
 
-const PANELS: [Panel; 6] = [
+const PANELS: [Panel; 7] = [
     (|t| t.chart_bytes, &[Metric::BytesInPerSec, Metric::BytesOutPerSec]),
     (|t| t.chart_messages, &[Metric::MessagesInPerSec, Metric::MessagesOutPerSec]),
     (
@@ -86,6 +86,10 @@ const PANELS: [Panel; 6] = [
     (|t| t.chart_idle, &[Metric::RequestHandlerIdlePercent, Metric::NetworkProcessorIdlePercent]),
     (|t| t.chart_request_time, &[Metric::ProduceTimeMs, Metric::FetchTimeMs]),
     (|t| t.chart_heap, &[Metric::HeapUsedBytes, Metric::HeapMaxBytes]),
+    (
+        |t| t.chart_usage,
+        &[Metric::MemoryPercentUsage, Metric::StorePercentUsage, Metric::TempPercentUsage],
+    ),
 ];
 
 /// A metric's name as pages show it.
@@ -112,6 +116,9 @@ pub fn label(t: &'static Messages, metric: Metric) -> &'static str {
         Metric::GcPerSec => t.metric_gc,
         Metric::GcTimeMsPerSec => t.metric_gc_time,
         Metric::LogSizeBytes => t.metric_log_size,
+        Metric::MemoryPercentUsage => t.metric_memory_usage,
+        Metric::StorePercentUsage => t.metric_store_usage,
+        Metric::TempPercentUsage => t.metric_temp_usage,
     }
 }
 
@@ -132,9 +139,11 @@ impl MetricsPage {
         let Some(value) = value else { return "–".into() };
         let text = match metric {
             m if m.is_bytes() => self.f.bytes(Some(value)),
-            Metric::RequestHandlerIdlePercent | Metric::NetworkProcessorIdlePercent => {
-                self.f.percent(Some(value))
-            }
+            Metric::RequestHandlerIdlePercent
+            | Metric::NetworkProcessorIdlePercent
+            | Metric::MemoryPercentUsage
+            | Metric::StorePercentUsage
+            | Metric::TempPercentUsage => self.f.percent(Some(value)),
             Metric::ProduceTimeMs | Metric::FetchTimeMs => format!("{} ms", self.f.compact(value)),
             Metric::GcTimeMsPerSec => format!("{} ms/s", self.f.compact(value)),
             Metric::UnderReplicatedPartitions
@@ -178,6 +187,9 @@ impl MetricsPage {
             Metric::UnderReplicatedPartitions | Metric::OfflinePartitions => value > 0.0,
             Metric::RequestHandlerIdlePercent | Metric::NetworkProcessorIdlePercent => value < 20.0,
             Metric::FailedProduceRequestsPerSec | Metric::FailedFetchRequestsPerSec => value > 0.0,
+            Metric::MemoryPercentUsage | Metric::StorePercentUsage | Metric::TempPercentUsage => {
+                value >= 90.0
+            }
             _ => false,
         }
     }

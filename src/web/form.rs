@@ -114,6 +114,21 @@ impl Fields {
             .collect()
     }
 
+    /// The `Name: value` lines of text field `name` (headers, properties), in order; a line
+    /// without a colon is an error naming the field.
+    pub fn name_values(&self, name: &str) -> Result<Vec<(String, String)>, super::error::WebError> {
+        let lines = self.value(name).lines().map(str::trim).filter(|l| !l.is_empty());
+        lines
+            .map(|line| {
+                let (key, value) = line.split_once(':').ok_or_else(|| {
+                    let shown = crate::domain::clipped(line);
+                    super::error::WebError::invalid(name, format!("{shown} is not \"Name: value\""))
+                })?;
+                Ok((key.trim().to_owned(), value.trim().to_owned()))
+            })
+            .collect()
+    }
+
     /// Whether `name` has `value` among its values (checkboxes, selects).
     pub fn has(&self, name: &str, value: &str) -> bool {
         self.all(name).iter().any(|v| v == value)

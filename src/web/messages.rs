@@ -23,6 +23,7 @@ use super::i18n::Messages;
 use super::view::{Chrome, here, render};
 use crate::auth::{Action, Role};
 use crate::brokers::ClusterClient;
+use crate::brokers::activemq::ActivemqAdapter;
 use crate::brokers::beanstalkd::BeanstalkAdapter;
 use crate::brokers::gearman::GearmanAdapter;
 use crate::brokers::kafka::actions::{
@@ -110,6 +111,16 @@ impl Operators {
         let operator = self.operator(cluster)?;
         match &operator.client {
             ClusterClient::Gearman(adapter) => Ok(adapter),
+            _ => Err(Self::not_for(cluster, operator.kind, what)),
+        }
+    }
+
+    /// The ActiveMQ client of a cluster for `what` (send, browse, purge); a clear refusal for
+    /// other kinds.
+    pub fn activemq(&self, cluster: &str, what: &str) -> Result<&Arc<ActivemqAdapter>, WebError> {
+        let operator = self.operator(cluster)?;
+        match &operator.client {
+            ClusterClient::Activemq(adapter) => Ok(adapter),
             _ => Err(Self::not_for(cluster, operator.kind, what)),
         }
     }
@@ -233,16 +244,7 @@ fn summarize_sends(outcomes: &[SendOutcome]) -> (bool, Option<String>) {
 }
 
 fn send_request_from(f: &Fields) -> Result<SendRequest, WebError> {
-    let mut headers = Vec::new();
-    for line in f.value("headers").lines().map(str::trim).filter(|l| !l.is_empty()) {
-        let (name, value) = line.split_once(':').ok_or_else(|| {
-            WebError::invalid(
-                "headers",
-                format!("header {} is not \"Name: value\"", crate::domain::clipped(line)),
-            )
-        })?;
-        headers.push((name.trim().to_owned(), value.trim().to_owned()));
-    }
+    let headers = f.name_values("headers")?;
     let number = |name: &str| -> Result<Option<i64>, WebError> {
         Some(f.value(name))
             .filter(|v| !v.is_empty())

@@ -2,6 +2,7 @@
 //! reads — the pollers' latest state and the store — through [`crate::query`].
 
 mod access;
+mod activemq;
 mod alerts;
 mod api;
 mod assets;
@@ -128,6 +129,7 @@ fn pages() -> Router<AppState> {
         .merge(rabbit::pages())
         .merge(beanstalk::pages())
         .merge(gearman::pages())
+        .merge(activemq::pages())
         .merge(rocket::pages())
         .merge(broker_metrics::pages())
 }
@@ -144,6 +146,7 @@ fn api() -> Router<AppState> {
         .merge(rabbit::api())
         .merge(beanstalk::api())
         .merge(gearman::api())
+        .merge(activemq::api())
         .merge(rocket::api())
         .fallback(|uri: axum::http::Uri| async move {
             error::ApiError(error::WebError::NoRoute(format!("/api/v1{}", uri.path())))

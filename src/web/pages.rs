@@ -115,6 +115,28 @@ impl ClusterPage {
         self.f.span(millis.borrow().map(|ms| ms as f64 / 1000.0))
     }
 
+    /// What the cluster's nodes are called: nodes (RabbitMQ), brokers (ActiveMQ), servers.
+    pub fn nodes_word(&self) -> (&'static str, &'static str) {
+        let (t, capabilities) = (self.t, &self.d.summary.capabilities);
+        if capabilities.exchanges {
+            (t.col_nodes, t.col_node)
+        } else if capabilities.usage {
+            (t.col_brokers, t.col_broker_name)
+        } else {
+            (t.servers, t.col_server)
+        }
+    }
+
+    /// A broker's use of one of its limits, in per cent; `–` when unknown.
+    pub fn usage(&self, percent: impl std::borrow::Borrow<Option<f64>>) -> String {
+        self.f.percent(*percent.borrow())
+    }
+
+    /// Whether a use is high enough to mark (90 % and more).
+    pub fn high(&self, percent: impl std::borrow::Borrow<Option<f64>>) -> bool {
+        percent.borrow().is_some_and(|p| p >= 90.0)
+    }
+
     /// `in / out` message counts.
     pub fn count_pair(
         &self,

@@ -141,13 +141,7 @@ pub struct PublishPage {
 }
 
 fn publish_from(f: &Fields) -> Result<Publish, WebError> {
-    let mut headers = std::collections::BTreeMap::new();
-    for line in f.value("headers").lines().map(str::trim).filter(|l| !l.is_empty()) {
-        let (name, value) = line.split_once(':').ok_or_else(|| {
-            WebError::invalid("headers", format!("{line:?} is not \"Name: value\""))
-        })?;
-        headers.insert(name.trim().to_owned(), value.trim().to_owned());
-    }
+    let headers = f.name_values("headers")?.into_iter().collect();
     let mut properties = serde_json::Map::new();
     if !f.value("content_type").is_empty() {
         properties.insert("content_type".into(), f.value("content_type").into());

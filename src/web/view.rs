@@ -87,6 +87,7 @@ impl Chrome {
             QueueNoun::Queue => t.col_queues,
             QueueNoun::Tube => t.col_tubes,
             QueueNoun::Function => t.col_functions,
+            QueueNoun::Destination => t.col_destinations,
         }
     }
 
@@ -96,6 +97,7 @@ impl Chrome {
             QueueNoun::Queue => t.col_queue,
             QueueNoun::Tube => t.col_tube,
             QueueNoun::Function => t.col_function,
+            QueueNoun::Destination => t.col_destination,
         }
     }
 
@@ -106,6 +108,7 @@ impl Chrome {
             QueueNoun::Queue => t.col_unacked,
             QueueNoun::Tube => t.col_reserved,
             QueueNoun::Function => t.col_running,
+            QueueNoun::Destination => t.col_in_flight,
         }
     }
 
@@ -113,7 +116,7 @@ impl Chrome {
     pub fn consumers_word(&self) -> &'static str {
         let t = self.lang.messages();
         match self.noun() {
-            QueueNoun::Queue => t.col_consumers,
+            QueueNoun::Queue | QueueNoun::Destination => t.col_consumers,
             QueueNoun::Tube | QueueNoun::Function => t.col_watchers,
         }
     }
@@ -125,6 +128,7 @@ impl Chrome {
             QueueNoun::Queue => t.search_queues,
             QueueNoun::Tube => t.search_tubes,
             QueueNoun::Function => t.search_functions,
+            QueueNoun::Destination => t.search_destinations,
         }
     }
 
@@ -135,13 +139,15 @@ impl Chrome {
             QueueNoun::Queue => t.col_no_consumers,
             QueueNoun::Tube => t.col_tubes_unwatched,
             QueueNoun::Function => t.col_functions_unworked,
+            QueueNoun::Destination => t.col_destinations_unconsumed,
         }
     }
 
-    /// What a queue's name is unique within: a vhost, or a server.
+    /// What a queue's name is unique within: a vhost, a server or a broker.
     pub fn scope_word(&self) -> &'static str {
         match self.capabilities.map(|c| c.scope) {
             Some(crate::domain::Scope::Server) => self.lang.messages().col_server,
+            Some(crate::domain::Scope::Broker) => self.lang.messages().col_broker_name,
             _ => "vhost",
         }
     }
@@ -151,6 +157,7 @@ impl Chrome {
         let t = self.lang.messages();
         match self.capabilities.map(|c| c.scope) {
             Some(crate::domain::Scope::Server) => t.all_servers,
+            Some(crate::domain::Scope::Broker) => t.all_brokers,
             _ => t.all_vhosts,
         }
     }

@@ -8,6 +8,7 @@
 mod helpers;
 
 mod access;
+mod activemq;
 mod alerts;
 mod apache_kafka;
 mod apache_rocketmq;

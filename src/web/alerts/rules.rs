@@ -132,7 +132,7 @@ impl FieldErrors for RuleFormPage {
 }
 
 impl RuleFormPage {
-    pub fn metrics(&self) -> [Metric; 21] {
+    pub fn metrics(&self) -> [Metric; 24] {
         Metric::ALL
     }
 
