@@ -4,7 +4,9 @@
 # topics with three replicas and steady traffic — Apache RocketMQ 5.5 (the test run's cluster from
 # Maven Central, scripts/rocketmq.sh: a name server on 127.0.0.1:18976, two masters, a slave and a
 # proxy) with traffic too — beanstalkd (127.0.0.1:11410) and gearmand (127.0.0.1:14830) with jobs
-# piling up when Debian's beanstalkd and gearman-job-server are installed — an SMTP server that
+# piling up when Debian's beanstalkd and gearman-job-server are installed — ActiveMQ Classic 6 and
+# Artemis 2 (from Maven Central, scripts/activemq.sh; OpenWire/STOMP 17616-17617 and Jolokia 17618,
+# Artemis 17626 and its console 17628) with messages nobody consumes — an SMTP server that
 # keeps what it receives
 # (127.0.0.1:12525, messages in .osprey-demo/mail/new) and `osprey serve` on SQLite with two alert
 # rules, at http://127.0.0.1:8048. Ctrl-C stops everything; history stays in .osprey-demo/.
@@ -31,6 +33,10 @@ command -v java >/dev/null 2>&1 || apt_install default-jre-headless
 kafka_install
 # And Apache RocketMQ's servers and clients (~200 MB), once.
 rocketmq_apache_install
+# And ActiveMQ Classic's broker and the Artemis distribution (~55 MB), once.
+activemq_install
+ACTIVEMQ_DEMO_PORT=${OSPREY_DEMO_ACTIVEMQ_PORT:-17616}
+ARTEMIS_DEMO_PORT=${OSPREY_DEMO_ARTEMIS_PORT:-17626}
 require_free_port "$SMTP_PORT" "demo SMTP server" DEMO_SMTP_PORT
 log "building Osprey (release; the first build takes about 12 minutes on 2 cores)"
 cargo build --release --locked --bin osprey --example demo_traffic --example demo_rocketmq
@@ -40,6 +46,8 @@ cleanup() {
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   stop_kafka_cluster "$DEMO_DIR/kafka"
   stop_rocketmq_cluster "$DEMO_DIR/rocketmq"
+  stop_activemq "$DEMO_DIR/activemq"
+  stop_activemq "$DEMO_DIR/artemis"
   wait 2>/dev/null || true
 }
 trap cleanup EXIT
@@ -56,6 +64,24 @@ log "starting Apache RocketMQ $ROCKETMQ_APACHE_VERSION: a name server, two maste
 PEERS_DIR=$DEMO_DIR start_rocketmq_cluster "$DEMO_DIR/rocketmq"
 target/release/examples/demo_rocketmq "127.0.0.1:$ROCKETMQ_NAMESRV_PORT" \
   "127.0.0.1:$(rocketmq_broker_port a0)" >"$DEMO_DIR/rocketmq-traffic.log" 2>&1 &
+pids+=($!)
+
+log "starting ActiveMQ Classic $ACTIVEMQ_VERSION and Artemis $ARTEMIS_VERSION (about 10 s)"
+PEERS_DIR=$DEMO_DIR start_activemq_classic "$DEMO_DIR/activemq" "$ACTIVEMQ_DEMO_PORT" &
+classic=$!
+PEERS_DIR=$DEMO_DIR start_artemis "$DEMO_DIR/artemis" "$ARTEMIS_DEMO_PORT" &
+wait "$classic" $!
+# A message every few seconds into a queue on each, nobody consuming: the backlog alert fires.
+(
+  export OSPREY_TEST_ACTIVEMQ_USER=$ACTIVEMQ_USER OSPREY_TEST_ACTIVEMQ_PASSWORD=$ACTIVEMQ_PASSWORD
+  while true; do
+    "$VENV/bin/python" scripts/stomp_client.py send --server "127.0.0.1:$((ACTIVEMQ_DEMO_PORT + 1))" \
+      --queue orders --count 1 || true
+    "$VENV/bin/python" scripts/stomp_client.py send --server "127.0.0.1:$ARTEMIS_DEMO_PORT" \
+      --queue invoices --count 1 --flavor artemis || true
+    sleep 3
+  done
+) >/dev/null 2>&1 &
 pids+=($!)
 
 # Job servers, when installed (scripts/peers.sh installs them for the tests): a job every few
@@ -167,11 +193,35 @@ proxy_addrs = "127.0.0.1:$ROCKETMQ_PROXY_REMOTING_PORT"
 poll_interval = "5s"
 poll_timeout = "4s"
 $job_clusters
+[[clusters]]
+name = "demo-activemq"
+kind = "activemq"
+management_urls = "http://127.0.0.1:$((ACTIVEMQ_DEMO_PORT + 2))/jolokia"
+username = "$ACTIVEMQ_USER"
+password = "$ACTIVEMQ_PASSWORD"
+poll_interval = "5s"
+
+[[clusters]]
+name = "demo-artemis"
+kind = "activemq"
+management_urls = "http://127.0.0.1:$((ARTEMIS_DEMO_PORT + 2))/console/jolokia"
+username = "$ACTIVEMQ_USER"
+password = "$ACTIVEMQ_PASSWORD"
+poll_interval = "5s"
+
 [[alerts.rules]]
 name = "job-backlog"
 kind = "queue_backlog"
-cluster = "demo-beanstalkd,demo-gearman"
+cluster = "demo-beanstalkd,demo-gearman,demo-activemq,demo-artemis"
 threshold = 20
+channels = ["demo-mail"]
+
+[[alerts.rules]]
+name = "activemq-store"
+kind = "broker_metric"
+cluster = "demo-activemq,demo-artemis"
+metric = "store_percent_usage"
+threshold = 95
 channels = ["demo-mail"]
 TOML
 

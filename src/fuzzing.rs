@@ -84,8 +84,9 @@ pub fn prometheus_text(bytes: &[u8]) {
     }
 }
 
-/// A Jolokia bulk answer, as the scraper reads one.
+/// A Jolokia bulk answer, as the scraper and the ActiveMQ adapter read one.
 pub fn jolokia_json(bytes: &[u8]) {
+    crate::brokers::activemq::read_every_way(bytes);
     let Ok(answer) = serde_json::from_slice::<serde_json::Value>(bytes) else { return };
     let _ = jmx::from_jolokia(&answer);
 }

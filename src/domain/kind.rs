@@ -43,6 +43,9 @@ pub struct Capabilities {
     pub jobs: bool,
     /// Brokers' memory, store and temporary store use against their limits (ActiveMQ).
     pub usage: bool,
+    /// Queues of several types, worth a column: classic, quorum and stream queues (RabbitMQ),
+    /// queues and topics (ActiveMQ).
+    pub queue_types: bool,
     /// A topic's parts are queues spread over brokers (RocketMQ), not partitions.
     pub queues_as_partitions: bool,
     /// Replicas, in-sync replicas and a controller (Kafka).
@@ -109,6 +112,7 @@ impl ClusterKind {
             exchanges: false,
             jobs: false,
             usage: false,
+            queue_types: false,
             queues_as_partitions: false,
             replication: false,
             addresses: Addresses::BootstrapServers,
@@ -140,6 +144,7 @@ impl ClusterKind {
             ClusterKind::Rabbitmq => Capabilities {
                 topics: false,
                 exchanges: true,
+                queue_types: true,
                 addresses: Addresses::ManagementApi,
                 peek: true,
                 ..none
@@ -165,6 +170,7 @@ impl ClusterKind {
                 scope: Scope::Broker,
                 queue_noun: QueueNoun::Destination,
                 usage: true,
+                queue_types: true,
                 addresses: Addresses::ManagementApi,
                 peek: true,
                 ..none

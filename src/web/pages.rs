@@ -121,7 +121,7 @@ impl ClusterPage {
         if capabilities.exchanges {
             (t.col_nodes, t.col_node)
         } else if capabilities.usage {
-            (t.col_brokers, t.col_broker_name)
+            (t.brokers_title, t.col_broker_name)
         } else {
             (t.servers, t.col_server)
         }

@@ -113,6 +113,33 @@ impl Drop for Stomp {
     }
 }
 
+/// Creates `queue` on `broker`, the test broker of `flavor`, through its own management
+/// operation.
+async fn create_queue(flavor: Flavor, broker: &str, queue: &str) {
+    let url = flavor.jolokia();
+    let origin = url.split('/').take(3).collect::<Vec<_>>().join("/");
+    let request = match flavor {
+        Flavor::Classic => json!({"type": "exec", "operation": "addQueue", "arguments": [queue],
+            "mbean": format!("org.apache.activemq:type=Broker,brokerName={broker}")}),
+        Flavor::Artemis => json!({"type": "exec",
+            "operation": "createQueue(java.lang.String,java.lang.String,java.lang.String)",
+            "arguments": [queue, queue, "ANYCAST"],
+            "mbean": format!("org.apache.activemq.artemis:broker=\"{broker}\"")}),
+    };
+    let answer: Value = reqwest::Client::new()
+        .post(&url)
+        .basic_auth(peer("OSPREY_TEST_ACTIVEMQ_USER"), Some(peer("OSPREY_TEST_ACTIVEMQ_PASSWORD")))
+        .header("Origin", origin)
+        .json(&request)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["status"], 200, "{answer}");
+}
+
 /// The queue as the queue API shows it, once `ready` (described by `what`) holds.
 pub async fn queue_where(
     app: &TestApp,
@@ -324,6 +351,19 @@ async fn operators_send_browse_and_purge(flavor: Flavor) {
         app.call(reqwest::Method::POST, &api("amq", "purge"), json!({"confirm": queue})).await;
     assert_eq!((status, purged["deleted"].clone()), (200, json!(3)), "{purged}");
     queue_where(&app, "amq", &queue, "purged", |r| r["messages"] == 0).await;
+
+    // A name with the characters MBean names quote or encode is used as the broker shows it.
+    let hostile = format!("{queue} \"odd\" =:*");
+    create_queue(flavor, &broker, &hostile).await;
+    queue_where(&app, "amq", &hostile, "listed", |r| r["messages"] == 0).await;
+    let path = |action: &str| {
+        let name: String = url::form_urlencoded::byte_serialize(hostile.as_bytes()).collect();
+        format!("/api/v1/clusters/amq/destinations/{broker}/{}/{action}", name.replace('+', "%20"))
+    };
+    let (status, sent) = post(&operator, path("send"), json!({"body": "odd"})).await;
+    assert_eq!(status, 200, "{sent}");
+    let (_, browsed) = post(&operator, path("browse"), json!({})).await;
+    assert_eq!(browsed[0]["text"], "odd", "{browsed}");
 
     let detail = app.json("/api/v1/clusters/amq").await;
     assert_eq!(detail["summary"]["kind"], "activemq", "{detail}");

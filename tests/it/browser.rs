@@ -507,3 +507,90 @@ async fn a_person_walks_a_beanstalkd_and_a_gearman_cluster_in_english_and_chines
     client.close().await.unwrap();
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_person_walks_both_activemq_flavors_in_english_and_chinese() {
+    use crate::activemq::{Flavor, Stomp, cluster, queue_where};
+    let (classic_queue, artemis_queue) = (unique("walk"), unique("walk"));
+    Stomp::send(Flavor::Classic, &classic_queue, 2);
+    Stomp::send(Flavor::Artemis, &artemis_queue, 3);
+    let app = TestApp::with_clusters(vec![
+        cluster("amq", Flavor::Classic),
+        cluster("art", Flavor::Artemis),
+    ])
+    .await;
+    queue_where(&app, "amq", &classic_queue, "2 waiting", |r| r["messages"] == 2).await;
+    queue_where(&app, "art", &artemis_queue, "3 waiting", |r| r["messages"] == 3).await;
+    let client = browser().await;
+    client.goto(&format!("{}/login?next=/", app.base)).await.unwrap();
+    let form = client.form(Locator::Css("#login-form")).await.unwrap();
+    form.set_by_name("username", "it-admin").await.unwrap();
+    form.set_by_name("password", "integration-test-password").await.unwrap();
+    form.submit().await.unwrap();
+    wait_for(&client, "#logout").await;
+    client.goto(&app.base).await.unwrap();
+    let row = text_of(&client, r#"tr[data-cluster="amq"]"#).await;
+    assert!(row.contains("activemq") && row.contains("Up"), "{row}");
+    screenshot(&client, "activemq-1-overview").await;
+
+    client.find(Locator::Css(r#"tr[data-cluster="amq"] a"#)).await.unwrap().click().await.unwrap();
+    assert!(text_of(&client, "#version").await.contains("ActiveMQ Classic 6."));
+    let nodes = text_of(&client, "#nodes").await;
+    assert!(nodes.contains("osprey-classic") && nodes.contains("Store"), "{nodes}");
+    screenshot(&client, "activemq-2-classic").await;
+    client.find(Locator::LinkText("Destinations")).await.unwrap().click().await.unwrap();
+    let row = text_of(&client, &format!(r#"tr[data-queue="{classic_queue}"]"#)).await;
+    assert!(row.contains("osprey-classic") && row.contains('2'), "{row}");
+    client
+        .find(Locator::Css(&format!(r#"tr[data-queue="{classic_queue}"] a"#)))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    screenshot(&client, "activemq-3-queue").await;
+
+    client.find(Locator::LinkText("Send a message")).await.unwrap().click().await.unwrap();
+    let form = client.form(Locator::Css("#send-form")).await.unwrap();
+    form.set_by_name("body", "{\"order\": 7}").await.unwrap();
+    form.set_by_name("properties", "trace: walk").await.unwrap();
+    form.submit().await.unwrap();
+    wait_for(&client, "#send-result").await;
+    assert!(text_of(&client, "#send-result").await.contains(&classic_queue));
+    client
+        .goto(&format!("{}/clusters/amq/activemq/browse?queue={classic_queue}", app.base))
+        .await
+        .unwrap();
+    client.find(Locator::Css("#browse-form button")).await.unwrap().click().await.unwrap();
+    wait_for(&client, "#browsed").await;
+    let browsed = text_of(&client, "#browsed").await;
+    assert!(browsed.contains("message 0") && browsed.contains("{\"order\": 7}"), "{browsed}");
+    assert!(browsed.contains("trace: walk"), "{browsed}");
+    screenshot(&client, "activemq-4-browse").await;
+    let form = client.form(Locator::Css("#purge-form")).await.unwrap();
+    form.set_by_name("queue", &classic_queue).await.unwrap();
+    form.set_by_name("confirm", &classic_queue).await.unwrap();
+    form.submit().await.unwrap();
+    wait_for(&client, "#purge-result").await;
+    assert!(text_of(&client, "#purge-result").await.contains('3'), "three purged");
+
+    client.goto(&format!("{}/clusters/art/queues?q={artemis_queue}", app.base)).await.unwrap();
+    client.find(Locator::Id("lang-switch")).await.unwrap().click().await.unwrap();
+    let heading = text_of(&client, "#queues thead").await;
+    assert!(heading.contains("目的地") && heading.contains("投递中"), "{heading}");
+    let row = text_of(&client, &format!(r#"tr[data-queue="{artemis_queue}"]"#)).await;
+    assert!(row.contains("osprey-artemis") && row.contains("anycast"), "{row}");
+    screenshot(&client, "activemq-5-artemis-zh").await;
+    client.goto(&format!("{}/clusters/art", app.base)).await.unwrap();
+    assert!(text_of(&client, "#version").await.contains("ActiveMQ Artemis 2."));
+    assert!(text_of(&client, "#nodes").await.contains("存储"), "the usage columns in Chinese");
+    screenshot(&client, "activemq-6-artemis-cluster-zh").await;
+    client.find(Locator::Id("lang-switch")).await.unwrap().click().await.unwrap();
+    client.goto(&format!("{}/clusters/art/metrics", app.base)).await.unwrap();
+    wait_for(&client, "#metrics-note").await;
+    let page = client.source().await.unwrap();
+    assert!(page.contains("Store use") && page.contains("Memory and store use"), "the usage panel");
+    screenshot(&client, "activemq-7-artemis-metrics").await;
+    client.close().await.unwrap();
+    app.stop().await;
+}

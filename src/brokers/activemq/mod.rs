@@ -419,6 +419,22 @@ fn browsed(message: &Value) -> BrowsedMessage {
     }
 }
 
+/// A Jolokia bulk answer read every way a poll or an action reads one (the fuzzers' entry):
+/// as either flavor's poll, and each listed value as a browsed message or a topology.
+pub(crate) fn read_every_way(body: &[u8]) {
+    for expected in [1, 2, 3] {
+        let Ok(answers) = parse_bulk(body, expected) else { continue };
+        for value in answers.iter().flatten() {
+            value.as_array().into_iter().flatten().for_each(|m| drop(browsed(m)));
+            let _ = artemis::topology(value);
+        }
+        if expected == 3 {
+            let _ = classic::reading(answers.clone());
+            let _ = artemis::reading(answers);
+        }
+    }
+}
+
 /// The snapshot of the brokers that answered (the others listed as nodes that are down), with
 /// rates from the growth of each counter since the previous poll.
 fn snapshot_from(
