@@ -30,6 +30,8 @@ artemis_home() { echo "$CACHE_DIR/apache-artemis-$ARTEMIS_VERSION"; }
 
 activemq_install() {
   command -v mvn >/dev/null 2>&1 || apt_install maven
+  # Classic's Jolokia is the JVM agent the Kafka peer carries too.
+  kafka_agents_install
   local libs; libs=$(activemq_libs)
   if [ ! -f "$libs/.complete" ]; then
     log "fetching ActiveMQ Classic $ACTIVEMQ_VERSION from Maven Central (once; ~8 MB)"

@@ -16,7 +16,8 @@ export OSPREY_BENCH_PYTHON=$VENV/bin/python
 # the alert storm; `scripts/bench.sh rabbit` 5,000 RabbitMQ queues; `scripts/bench.sh
 # groups-kafka` the consumer one on Apache Kafka's three KRaft nodes; `scripts/bench.sh rocketmq`
 # 1,000 topics and 500 groups on Apache RocketMQ (two masters, a slave, the proxy);
-# `scripts/bench.sh job-servers` 1,000 beanstalkd tubes and 1,000 Gearman functions.
+# `scripts/bench.sh job-servers` 1,000 beanstalkd tubes and 1,000 Gearman functions;
+# `scripts/bench.sh activemq` 1,000 queues on ActiveMQ Classic and on Artemis.
 bench=${1:-scale}
 shift || true
 if [ "$bench" = groups-kafka ]; then
@@ -64,5 +65,18 @@ if [ "$bench" = job-servers ]; then
   start_gearmand
   export OSPREY_TEST_BEANSTALKD=127.0.0.1:$BEANSTALKD_PORT OSPREY_TEST_GEARMAN=127.0.0.1:$GEARMAN_PORT
   bench=job_servers
+fi
+if [ "$bench" = activemq ]; then
+  # A Classic and an Artemis broker of their own (scripts/activemq.sh), stopped on exit.
+  PEERS_DIR=$(mktemp -d /tmp/osprey-bench.XXXXXX)
+  trap 'stop_activemq "$PEERS_DIR/activemq"; stop_activemq "$PEERS_DIR/artemis"; rm -rf "$PEERS_DIR"' EXIT
+  activemq_install
+  start_activemq_classic "$PEERS_DIR/activemq" "$ACTIVEMQ_PORT" &
+  classic=$!
+  start_artemis "$PEERS_DIR/artemis" "$ARTEMIS_PORT"
+  wait "$classic"
+  peers_env >"$PEERS_DIR/env"
+  # shellcheck disable=SC1091
+  source "$PEERS_DIR/env"
 fi
 cargo bench --locked --bench "$bench" -- "$@"

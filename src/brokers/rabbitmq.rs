@@ -517,6 +517,7 @@ mod tests {
             fd_total: None,
             uptime: None,
             usage: None,
+            backup: false,
         }
     }
 

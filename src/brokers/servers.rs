@@ -96,6 +96,7 @@ pub fn server_node(address: &str, running: bool, uptime_millis: Option<u64>) -> 
         fd_total: None,
         uptime: uptime_millis,
         usage: None,
+        backup: false,
     }
 }
 

@@ -289,6 +289,25 @@ impl Connection {
                         ),
                     ));
                 }
+                let with_login = urls.iter().find(|url| {
+                    url::Url::parse(url)
+                        .is_ok_and(|u| !u.username().is_empty() || u.password().is_some())
+                });
+                if let Some(url) = with_login {
+                    let shown = url::Url::parse(url).map(|mut u| {
+                        let _ = u.set_username("");
+                        let _ = u.set_password(None);
+                        u.to_string()
+                    });
+                    return Err((
+                        "management_urls",
+                        format!(
+                            "{:?} carries a login: set username and password instead (they are \
+                             kept out of pages and logs)",
+                            shown.unwrap_or_default()
+                        ),
+                    ));
+                }
                 if activemq.username.is_some() != activemq.password.is_some() {
                     return Err(("username", "username and password go together".into()));
                 }

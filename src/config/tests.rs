@@ -156,6 +156,11 @@ fn errors_name_the_key_and_the_problem() {
             "\"amq:8161\" is not an http(s) URL",
         ),
         (
+            "[[clusters]]\nname='q'\nkind='activemq'\nmanagement_urls='http://admin:hunter2@q:8161/api/jolokia'",
+            "clusters[0].management_urls",
+            "\"http://q:8161/api/jolokia\" carries a login",
+        ),
+        (
             "[[clusters]]\nname='q'\nkind='activemq'\nmanagement_urls='http://q:8161/api/jolokia'\nusername='admin'",
             "clusters[0].username",
             "username and password go together",

@@ -437,6 +437,7 @@ mod tests {
             fd_total: None,
             uptime: None,
             usage: None,
+            backup: false,
         };
         let mut now = snapshot(10_000, vec![]);
         now.kind = crate::domain::ClusterKind::Rabbitmq;

@@ -147,6 +147,10 @@ pub struct Node {
     /// cent of their limits (at 100 the broker holds producers back).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage: Option<Usage>,
+    /// A standby (an ActiveMQ Classic slave, an Artemis backup): up, serving nothing until the
+    /// live broker fails.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub backup: bool,
 }
 
 /// A broker's use of its limits, in per cent.

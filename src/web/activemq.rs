@@ -45,8 +45,7 @@ struct Target<'a> {
 }
 
 impl Target<'_> {
-    /// Checks the role (and, for changes, `read_only`), runs `action` on the cluster's client,
-    /// records it as `name` in the audit log.
+    /// Runs `action` on the cluster's client as [`Caller::act_on`] does, recorded as `name`.
     async fn act<T>(
         &self,
         state: &AppState,
@@ -56,14 +55,15 @@ impl Target<'_> {
     ) -> Result<T, WebError> {
         let object = format!("{}/{}", self.broker, self.queue);
         let what = Action { action: name, cluster: Some(self.cluster), object: Some(&object) };
-        let acted = async {
-            let adapter = state.operators.activemq(self.cluster, WHAT)?;
-            if changes {
-                state.operators.writable(self.cluster)?;
-            }
-            action(adapter).await
-        };
-        caller.act(state, role, what, acted).await?
+        caller
+            .act_on(
+                state,
+                (role, changes),
+                what,
+                |operators| operators.activemq(self.cluster, WHAT).map(|a| &**a),
+                action,
+            )
+            .await
     }
 
     async fn send(

@@ -48,8 +48,7 @@ struct Tube<'a> {
 }
 
 impl Tube<'_> {
-    /// Checks the role (and, for changes, `read_only`), runs `action` on the cluster's client,
-    /// records it as `name` in the audit log.
+    /// Runs `action` on the cluster's client as [`Caller::act_on`] does, recorded as `name`.
     async fn act<T>(
         &self,
         state: &AppState,
@@ -59,14 +58,15 @@ impl Tube<'_> {
     ) -> Result<T, WebError> {
         let object = format!("{}/{}", self.server, self.tube);
         let what = Action { action: name, cluster: Some(self.cluster), object: Some(&object) };
-        let acted = async {
-            let adapter = state.operators.beanstalk(self.cluster, WHAT)?;
-            if changes {
-                state.operators.writable(self.cluster)?;
-            }
-            action(adapter).await
-        };
-        caller.act(state, role, what, acted).await?
+        caller
+            .act_on(
+                state,
+                (role, changes),
+                what,
+                |operators| operators.beanstalk(self.cluster, WHAT).map(|a| &**a),
+                action,
+            )
+            .await
     }
 
     async fn put(&self, state: &AppState, caller: &Caller, job: &Put) -> Result<u64, WebError> {

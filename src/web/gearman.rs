@@ -42,12 +42,18 @@ async fn submit(
 ) -> Result<String, WebError> {
     let object = format!("{server}/{function}");
     let what = Action { action: "gearman.submit", cluster: Some(cluster), object: Some(&object) };
-    let acted = async {
-        let adapter = state.operators.gearman(cluster, WHAT)?;
-        state.operators.writable(cluster)?;
+    let submit = async |adapter: &crate::brokers::gearman::GearmanAdapter| {
         adapter.submit(server, function, job).await.map_err(WebError::Broker)
     };
-    caller.act(state, Role::Operator, what, acted).await?
+    caller
+        .act_on(
+            state,
+            (Role::Operator, true),
+            what,
+            |operators| operators.gearman(cluster, WHAT).map(|a| &**a),
+            submit,
+        )
+        .await
 }
 
 fn servers_of(state: &AppState, cluster: &str) -> Vec<String> {

@@ -91,12 +91,15 @@ async fn act<T>(
     action: impl AsyncFnOnce(&RabbitAdapter) -> Result<T, WebError>,
 ) -> Result<T, WebError> {
     let cluster = what.cluster.unwrap_or_default();
-    let acted = async {
-        let (adapter, _) = state.operators.rabbit(cluster)?;
-        state.operators.writable(cluster)?;
-        action(adapter).await
-    };
-    caller.act(state, Role::Operator, what, acted).await?
+    caller
+        .act_on(
+            state,
+            (Role::Operator, true),
+            what,
+            |operators| operators.rabbit(cluster).map(|(a, _)| &**a),
+            action,
+        )
+        .await
 }
 
 async fn publish(

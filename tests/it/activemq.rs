@@ -56,12 +56,13 @@ impl Flavor {
     }
 }
 
-/// An ActiveMQ cluster of the one test broker of `flavor`, logged in, flavor found out.
+/// An ActiveMQ cluster of the one test broker of `flavor`, logged in (the password an `${ENV}`
+/// reference, as operators keep it), flavor found out.
 pub fn cluster(name: &str, flavor: Flavor) -> ClusterConfig {
     let mut cluster = ClusterConfig::activemq(name, &flavor.jolokia());
     if let Connection::Activemq(activemq) = &mut cluster.connection {
         activemq.username = Some(peer("OSPREY_TEST_ACTIVEMQ_USER"));
-        activemq.password = Some(Secret::new(peer("OSPREY_TEST_ACTIVEMQ_PASSWORD")));
+        activemq.password = Some(Secret::new("${OSPREY_TEST_ACTIVEMQ_PASSWORD}"));
     }
     cluster.poll_interval = Duration::from_secs(1);
     cluster.poll_timeout = Duration::from_secs(5);
@@ -189,6 +190,18 @@ async fn both_flavors_are_found_out_and_bad_logins_and_addresses_are_clear_error
             "{flavor:?}: {refused}"
         );
     }
+    // A broker that does not answer is a node down; the others are still read.
+    let down = format!("http://127.0.0.1:{}/api/jolokia", free_port());
+    let mut two = cluster("amq", Flavor::Classic);
+    if let Connection::Activemq(activemq) = &mut two.connection {
+        activemq.management_urls = format!("{}, {down}", Flavor::Classic.jolokia());
+    }
+    let adapter = ActivemqAdapter::from_cluster(&two, connection(&two)).unwrap();
+    let view = adapter.queue_snapshot(1_000).await.unwrap();
+    let nodes: Vec<_> =
+        view.nodes.iter().map(|n| (n.name.starts_with("osprey-"), n.running)).collect();
+    assert_eq!(nodes.len(), 2, "{:?}", view.nodes);
+    assert!(nodes.contains(&(true, true)) && nodes.contains(&(false, false)), "{:?}", view.nodes);
     let nobody =
         ClusterConfig::activemq("amq", &format!("http://127.0.0.1:{}/api/jolokia", free_port()));
     let adapter = ActivemqAdapter::from_cluster(&nobody, connection(&nobody)).unwrap();

@@ -310,6 +310,7 @@ fn rabbit_cluster() -> Arc<ClusterState> {
         fd_total: None,
         uptime: None,
         usage: None,
+        backup: false,
     };
     let mut state = (*cluster("rabbit", vec![])).clone();
     let mut snapshot = (**state.snapshot.as_ref().unwrap()).clone();

@@ -12,7 +12,7 @@ const QUEUES: &str = "org.apache.activemq.artemis:broker=*,component=addresses,a
 /// Queues the broker keeps for itself (MQTT sessions and the like).
 const SYSTEM_PREFIX: &str = "$sys.";
 
-/// A text message (Artemis's message type 3), durable, sent as the console's user.
+/// A text message (Artemis's message type 3), durable or not, sent as the console's user.
 pub const SEND: &str =
     "sendMessage(java.util.Map,int,java.lang.String,boolean,java.lang.String,java.lang.String)";
 pub const TEXT_MESSAGE: i64 = 3;
@@ -74,7 +74,9 @@ pub fn reading(answers: Vec<Answer>) -> Result<(BrokerReading, String), String> 
     // its use passes max-disk-usage, so the store is as full as the disk is of that limit.
     let disk = attributes.get("DiskStoreUsage").and_then(Value::as_f64).map(|f| f * 100.0);
     let limit = attributes.get("MaxDiskUsage").and_then(Value::as_f64).filter(|l| *l > 0.0);
-    let store_percent = disk.map(|disk| limit.map_or(disk, |limit| disk * 100.0 / limit));
+    let store_percent = disk
+        .map(|disk| limit.map_or(disk, |limit| disk * 100.0 / limit))
+        .filter(|p| p.is_finite() && *p >= 0.0);
     let reading = BrokerReading {
         name: text(attributes, "Name"),
         version: text(attributes, "Version"),
@@ -123,9 +125,17 @@ fn queue(mbean: &str, attributes: &Value) -> Option<Destination> {
 }
 
 /// `listNetworkTopology()`'s answer: a JSON text listing the members.
+/// Most members kept: a cluster that lists more is shown cut.
+pub const MAX_MEMBERS: usize = 1_000;
+
+/// `listNetworkTopology()`'s answer: a JSON text listing the members (at most
+/// [`MAX_MEMBERS`]).
 pub fn topology(answer: &Value) -> Result<Vec<ClusterMember>, String> {
     let text = answer.as_str().ok_or("the topology is not a text")?;
-    serde_json::from_str(text).map_err(|e| format!("the topology is not a list of members: {e}"))
+    let mut members: Vec<ClusterMember> = serde_json::from_str(text)
+        .map_err(|e| format!("the topology is not a list of members: {e}"))?;
+    members.truncate(MAX_MEMBERS);
+    Ok(members)
 }
 
 #[cfg(test)]

@@ -58,10 +58,13 @@ pub fn reading(answers: Vec<Answer>) -> Result<BrokerReading, String> {
     let [broker, destinations, runtime]: [Answer; 3] =
         answers.try_into().map_err(|_| "an answer is missing".to_owned())?;
     let broker = broker?;
-    let (_, attributes) = mbeans(&broker)
+    let (broker_mbean, attributes) = mbeans(&broker)
         .next()
         .ok_or_else(|| "no ActiveMQ Classic broker is registered in this JVM".to_owned())?;
+    // A JVM may hold several brokers: the destinations are the first one's.
+    let name = key_property(broker_mbean, "brokerName");
     let mut destinations: Vec<Destination> = mbeans(&destinations?)
+        .filter(|(mbean, _)| key_property(mbean, "brokerName") == name)
         .filter_map(|(mbean, attributes)| destination(mbean, attributes))
         .collect();
     destinations.sort_by(|a, b| (&a.name, a.kind).cmp(&(&b.name, b.kind)));
@@ -87,12 +90,10 @@ pub fn reading(answers: Vec<Answer>) -> Result<BrokerReading, String> {
 
 /// A queue or topic; temporary destinations and advisory topics are left out.
 fn destination(mbean: &str, attributes: &Value) -> Option<Destination> {
-    let kind = if mbean.contains("destinationType=Queue") {
-        "queue"
-    } else if mbean.contains("destinationType=Topic") {
-        "topic"
-    } else {
-        return None;
+    let kind = match key_property(mbean, "destinationType")? {
+        "Queue" => "queue",
+        "Topic" => "topic",
+        _ => return None,
     };
     let name = text(attributes, "Name");
     if kind == "topic" && name.starts_with(ADVISORY_PREFIX) {
@@ -110,6 +111,13 @@ fn destination(mbean: &str, attributes: &Value) -> Option<Destination> {
         acknowledged: count(attributes, "DequeueCount"),
         paused: false,
     })
+}
+
+/// The value of `key` in an MBean name Classic registered (it replaces `,`, `=` and `:` in
+/// the values it puts there, so they need no unquoting).
+fn key_property<'a>(mbean: &'a str, key: &str) -> Option<&'a str> {
+    let (_, properties) = mbean.split_once(':')?;
+    properties.split(',').find_map(|pair| pair.strip_prefix(key)?.strip_prefix('='))
 }
 
 #[cfg(test)]
@@ -135,6 +143,8 @@ mod tests {
                 "Name": "prices", "QueueSize": 0, "ConsumerCount": 2},
             format!("{prefix},destinationType=TempQueue,destinationName=ID_x"): {
                 "Name": "ID:x", "QueueSize": 0},
+            "org.apache.activemq:type=Broker,brokerName=amq2,destinationType=Queue,destinationName=other": {
+                "Name": "other", "QueueSize": 1},
         });
         let runtime = json!({"VmVersion": "17.0.15+6", "SpecVersion": "17"});
         let reading = reading(vec![Ok(broker), Ok(destinations), Ok(runtime)]).unwrap();

@@ -121,7 +121,7 @@ pub struct BrowsedMessage {
     /// When it was sent, as the broker says it.
     pub timestamp: String,
     pub properties: BTreeMap<String, String>,
-    /// Its text (cut at 64 KiB), or `None` when it is not a text message.
+    /// Its text (cut at 65,536 characters), or `None` when it is not a text message.
     pub text: Option<String>,
     /// Another kind of message's first bytes as the broker previews them, read as UTF-8.
     pub preview: Option<String>,
@@ -150,9 +150,22 @@ impl ActivemqAdapter {
         })
     }
 
-    /// The brokers' names as last seen (before a broker answered, its endpoint's address).
+    /// What each configured broker is called on pages, in rules and in actions, in
+    /// configuration order: its name as last seen (before it answered, its endpoint's address);
+    /// a name that two brokers share (Classic's default is `localhost`) or an empty one gets the
+    /// address too, `name@host:port`, so no two brokers' queues, rates or actions mix.
     pub fn broker_names(&self) -> Vec<String> {
-        self.brokers.iter().map(BrokerClient::name).collect()
+        let names: Vec<Option<String>> = self.brokers.iter().map(|b| b.known().name).collect();
+        let shared = |name: &str| names.iter().flatten().filter(|n| *n == name).count() > 1;
+        self.brokers
+            .iter()
+            .zip(&names)
+            .map(|(broker, name)| match name {
+                Some(name) if !name.is_empty() && !shared(name) => name.clone(),
+                Some(name) if !name.is_empty() => format!("{name}@{}", broker.jolokia.address()),
+                _ => broker.jolokia.address(),
+            })
+            .collect()
     }
 
     /// Every broker's figures and destinations; an error only when no broker answered.
@@ -164,6 +177,7 @@ impl ActivemqAdapter {
             }
             return Err(AdapterError::Config("the cluster names no broker".into()));
         }
+        // Names are labelled after the reads, which may have learnt a name.
         let names = self.broker_names();
         let flavors: Vec<Option<ActivemqFlavor>> =
             self.brokers.iter().map(|b| b.known().flavor).collect();
@@ -173,9 +187,11 @@ impl ActivemqAdapter {
         Ok(snapshot)
     }
 
-    /// The configured broker called `name`.
+    /// The configured broker called `name` (as [`ActivemqAdapter::broker_names`] calls it).
     fn broker(&self, name: &str) -> Result<&BrokerClient, AdapterError> {
-        self.brokers.iter().find(|b| b.name() == name).ok_or_else(|| {
+        let names = self.broker_names();
+        let index = names.iter().position(|n| n == name);
+        index.map(|i| &self.brokers[i]).ok_or_else(|| {
             AdapterError::Config(format!(
                 "{} is not one of this cluster's brokers ({})",
                 crate::domain::clipped(name),
@@ -197,7 +213,8 @@ impl ActivemqAdapter {
                 message.body.len()
             )));
         }
-        let (client, flavor, mbean) = self.queue(broker, queue).await?;
+        let (client, flavor, destination) = self.queue(broker, queue).await?;
+        let mbean = destination.mbean;
         let mut headers: serde_json::Map<String, Value> =
             message.properties.iter().map(|(k, v)| (k.clone(), json!(v))).collect();
         let request = match flavor {
@@ -230,7 +247,8 @@ impl ActivemqAdapter {
         limit: usize,
     ) -> Result<Vec<BrowsedMessage>, AdapterError> {
         let limit = limit.clamp(1, MAX_BROWSE);
-        let (client, flavor, mbean) = self.queue(broker, queue).await?;
+        let (client, flavor, destination) = self.queue(broker, queue).await?;
+        let mbean = destination.mbean;
         let request = match flavor {
             ActivemqFlavor::Classic => jolokia::exec(&mbean, classic::BROWSE, json!([]), limit),
             ActivemqFlavor::Artemis => {
@@ -244,16 +262,15 @@ impl ActivemqAdapter {
         Ok(messages.iter().take(limit).map(browsed).collect())
     }
 
-    /// Deletes every message of `queue` that no consumer holds; how many it held before.
+    /// Deletes every message of `queue` that no consumer holds; how many (Classic does not
+    /// say: the messages it held that were not in flight just before).
     pub async fn purge(&self, broker: &str, queue: &str) -> Result<u64, AdapterError> {
-        let (client, flavor, mbean) = self.queue(broker, queue).await?;
+        let (client, flavor, destination) = self.queue(broker, queue).await?;
+        let mbean = destination.mbean;
         match flavor {
             ActivemqFlavor::Classic => {
-                let before = client.read().await?;
-                let held = before.destinations.iter().find(|d| d.mbean == mbean);
-                let held = held.map_or(0, |d| d.messages);
                 client.jolokia.one(jolokia::exec(&mbean, classic::PURGE, json!([]), 1)).await?;
-                Ok(held)
+                Ok(destination.messages.saturating_sub(destination.in_flight))
             }
             ActivemqFlavor::Artemis => {
                 let request = jolokia::exec(&mbean, artemis::PURGE, json!([]), 1);
@@ -263,17 +280,28 @@ impl ActivemqAdapter {
         }
     }
 
-    /// The broker, its flavor and the MBean of its queue `queue`, read now (so the name is
-    /// matched exactly as the broker registered it, whatever characters it holds).
+    /// The broker, its flavor and its queue `queue` as read now (so the name is matched
+    /// exactly as the broker registered it, whatever characters it holds). Refused when the
+    /// endpoint now answers as another broker (an address behind a load balancer or moved to a
+    /// fail-over): the action would land elsewhere.
     async fn queue(
         &self,
         broker: &str,
         queue: &str,
-    ) -> Result<(&BrokerClient, ActivemqFlavor, String), AdapterError> {
+    ) -> Result<(&BrokerClient, ActivemqFlavor, Destination), AdapterError> {
         let client = self.broker(broker)?;
+        let expected = client.known().name;
         let reading = client.read().await?;
+        if expected.as_ref().is_some_and(|name| *name != reading.name) {
+            return Err(AdapterError::Protocol(format!(
+                "{} now answers as broker {}, not {}: try again after the next poll",
+                client.jolokia.url(),
+                crate::domain::clipped(&reading.name),
+                crate::domain::clipped(broker)
+            )));
+        }
         let flavor = client.known().flavor.unwrap_or(ActivemqFlavor::Classic);
-        let found = reading.destinations.iter().find(|d| d.name == queue && d.is_queue());
+        let found = reading.destinations.into_iter().find(|d| d.name == queue && d.is_queue());
         let destination = found.ok_or_else(|| {
             AdapterError::Config(format!(
                 "broker {} has no queue {}",
@@ -281,17 +309,13 @@ impl ActivemqAdapter {
                 crate::domain::clipped(queue)
             ))
         })?;
-        Ok((client, flavor, destination.mbean.clone()))
+        Ok((client, flavor, destination))
     }
 }
 
 impl BrokerClient {
     fn known(&self) -> Known {
         self.known.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
-    }
-
-    fn name(&self) -> String {
-        self.known().name.unwrap_or_else(|| self.jolokia.address())
     }
 
     /// The broker as it is now; the flavor is found out on the first read.
@@ -450,6 +474,7 @@ fn snapshot_from(
     let mut products: Vec<&str> = Vec::new();
     let mut runtimes: Vec<String> = Vec::new();
     let mut topology: Vec<ClusterMember> = Vec::new();
+    let mut seen_members = std::collections::HashSet::new();
     let mut totals = ObjectTotals::default();
     let (mut publish, mut acknowledge) = (Some(0.0), Some(0.0));
     for ((name, flavor), reading) in names.iter().zip(flavors).zip(readings) {
@@ -472,28 +497,29 @@ fn snapshot_from(
             products.push(product);
         }
         for member in &reading.topology {
-            if !topology.contains(member) {
+            if seen_members.insert(member.node_id.clone()) {
                 topology.push(member.clone());
             }
         }
         let full = |percent: Option<f64>| percent.is_some_and(|p| p >= 100.0);
         nodes.push(Node {
-            name: reading.name.clone(),
+            name: name.clone(),
             running: true,
             mem_alarm: full(reading.usage.memory_percent),
             disk_free_alarm: full(reading.usage.store_percent),
             uptime: reading.uptime_millis,
             usage: Some(reading.usage),
+            backup: reading.backup,
             ..Node::default()
         });
         totals.connections += reading.connections;
         totals.consumers += reading.consumers;
-        let key = format!("{}\n", reading.name);
+        let key = format!("{name}\n");
         let broker_publish = meter.rate(&key, now, reading.enqueued);
         let broker_acknowledge = meter.rate(&format!("{key}-"), now, reading.dequeued);
         publish = publish.zip(broker_publish).map(|(a, b)| a + b);
         acknowledge = acknowledge.zip(broker_acknowledge).map(|(a, b)| a + b);
-        queues.extend(reading.destinations.iter().map(|d| queue(&reading.name, d, now, meter)));
+        queues.extend(reading.destinations.iter().map(|d| queue(name, d, now, meter)));
     }
     let overview = Overview {
         product: products.join(", "),
@@ -511,14 +537,16 @@ fn queue(broker: &str, destination: &Destination, now: Millis, meter: &mut RateM
     let key = format!("{broker}\n{}\n{}", destination.kind, destination.name);
     let publish = meter.rate(&key, now, destination.added);
     let acknowledge = meter.rate(&format!("{key}\n-"), now, destination.acknowledged);
-    let waiting = destination.messages.saturating_sub(destination.in_flight);
+    // A topic counts each subscriber's delivery in flight, more than it holds.
+    let in_flight = destination.in_flight.min(destination.messages);
+    let waiting = destination.messages - in_flight;
     Queue {
         name: destination.name.clone(),
         vhost: broker.to_owned(),
         kind: destination.kind.into(),
         state: if destination.paused { "paused" } else { "running" }.into(),
         messages_ready: waiting.saturating_sub(destination.scheduled),
-        messages_unacknowledged: destination.in_flight,
+        messages_unacknowledged: in_flight,
         messages: destination.messages,
         delayed: destination.scheduled,
         held: 0,

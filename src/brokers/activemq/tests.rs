@@ -83,3 +83,21 @@ fn browsed_messages_of_either_flavor_read_alike() {
     assert_eq!(bytes.text, None, "not a text message");
     assert_eq!(bytes.preview.as_deref(), Some("hi\u{fffd}"), "its bytes previewed");
 }
+
+#[test]
+fn brokers_sharing_a_name_are_told_apart_by_their_address() {
+    let cluster = ClusterConfig::activemq(
+        "amq",
+        "http://a:8161/api/jolokia, http://b:8161/api/jolokia, http://c:8161/api/jolokia",
+    );
+    let crate::config::Connection::Activemq(connection) = &cluster.connection else { panic!() };
+    let adapter = ActivemqAdapter::from_cluster(&cluster, connection).unwrap();
+    assert_eq!(adapter.broker_names(), ["a:8161", "b:8161", "c:8161"], "before any answer");
+    for (broker, name) in adapter.brokers.iter().zip(["localhost", "localhost", "amq-c"]) {
+        broker.known.lock().unwrap().name = Some(name.into());
+    }
+    let names = adapter.broker_names();
+    assert_eq!(names, ["localhost@a:8161", "localhost@b:8161", "amq-c"]);
+    assert!(std::ptr::eq(adapter.broker("localhost@b:8161").unwrap(), &adapter.brokers[1]));
+    assert!(adapter.broker("localhost").is_err(), "a shared name alone names no broker");
+}

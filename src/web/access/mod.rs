@@ -320,6 +320,29 @@ impl Caller {
         self.act_summarized(state, role, what, action, |_| (true, None)).await
     }
 
+    /// [`Caller::act`] for an operator tool on a cluster: checks the role, then — inside the
+    /// audited action, so a refusal is recorded too — picks the cluster's client with `client`
+    /// and, when the tool `changes` something, checks the cluster's `read_only` switch; then runs
+    /// `action` on the client.
+    pub async fn act_on<'s, C: ?Sized + 's, T>(
+        &self,
+        state: &'s AppState,
+        (role, changes): (Role, bool),
+        what: Action<'_>,
+        client: impl FnOnce(&'s super::messages::Operators) -> Result<&'s C, WebError>,
+        action: impl AsyncFnOnce(&C) -> Result<T, WebError>,
+    ) -> Result<T, WebError> {
+        let cluster = what.cluster.unwrap_or_default();
+        let acted = async {
+            let client = client(&state.operators)?;
+            if changes {
+                state.operators.writable(cluster)?;
+            }
+            action(client).await
+        };
+        self.act(state, role, what, acted).await?
+    }
+
     /// [`Caller::act`] for an action whose success may hide partial failures: `summarize`
     /// says whether it went wholly well and what the audit row's detail is.
     pub async fn act_summarized<T, E: std::fmt::Display>(

@@ -614,6 +614,7 @@ catalog! {
     col_store_use: "Store", "存储";
     col_temp_use: "Temp", "临时存储";
     topology: "Topology", "集群拓扑";
+    broker_backup: "standby", "备机";
     col_live: "Live", "主";
     col_backup: "Backup", "备";
     metrics_lead_activemq: "Memory, store and temporary store use and message rates come from each broker's Jolokia, with no set-up; jolokia_urls or metrics_urls (per broker name) add heap and GC.", "内存、存储和临时存储使用率以及消息速率来自各 Broker 的 Jolokia，无需配置；jolokia_urls 或 metrics_urls（按 Broker 名称）可补充堆内存和 GC。";

@@ -72,11 +72,15 @@ async fn change<T>(
     change: impl AsyncFnOnce(&KafkaActions) -> Result<T, WebError>,
 ) -> Result<T, WebError> {
     let cluster = what.cluster.unwrap_or_default();
-    let changed = async {
-        state.operators.writable(cluster)?;
-        change(state.operators.get(cluster)?.0).await
-    };
-    caller.act(state, role, what, changed).await?
+    caller
+        .act_on(
+            state,
+            (role, true),
+            what,
+            |operators| operators.get(cluster).map(|(a, _)| &**a),
+            change,
+        )
+        .await
 }
 
 #[cfg(test)]

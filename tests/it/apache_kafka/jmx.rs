@@ -44,9 +44,18 @@ impl Agent {
 /// Every metric a Kafka broker's JMX gives (messages out is RabbitMQ's; log sizes come from
 /// DescribeLogDirs, not JMX).
 fn jmx_metrics() -> impl Iterator<Item = Metric> {
-    Metric::ALL
-        .into_iter()
-        .filter(|m| !matches!(m, Metric::MessagesOutPerSec | Metric::LogSizeBytes))
+    // Messages out and log size come from elsewhere; memory, store and temporary store use are
+    // ActiveMQ's.
+    Metric::ALL.into_iter().filter(|m| {
+        !matches!(
+            m,
+            Metric::MessagesOutPerSec
+                | Metric::LogSizeBytes
+                | Metric::MemoryPercentUsage
+                | Metric::StorePercentUsage
+                | Metric::TempPercentUsage
+        )
+    })
 }
 
 async fn replicated_topic(prefix: &str) -> String {
@@ -134,7 +143,9 @@ async fn messages_in_match_a_producer_and_the_controller_is_the_quorum_leader(ag
     // The rate the brokers really stored at (a loaded machine may slow the producer below its
     // target), against what the agents measured over the same seconds.
     let stored_rate = (after - before) * 1000.0 / (t1 - t0) as f64;
-    assert!(stored_rate > RATE / 4.0, "the producer hardly ran: {stored_rate:.1} msg/s");
+    // Measured in CI: 14 msg/s while the browser walks ran beside it on 2 cores; still enough to
+    // compare the agents' rate with.
+    assert!(stored_rate > RATE / 10.0, "the producer hardly ran: {stored_rate:.1} msg/s");
     let measured = topic_rate(&second, &topic);
     assert!(
         (measured - stored_rate).abs() <= stored_rate * 0.10,
