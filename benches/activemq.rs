@@ -57,6 +57,8 @@ impl Console {
         }
     }
 
+    /// The answer; every request of it must have succeeded (a failed one is fast and would be
+    /// timed as if it were the work).
     async fn post(&self, body: &Value) -> Value {
         let response = self
             .http
@@ -67,7 +69,12 @@ impl Console {
             .send()
             .await
             .unwrap();
-        response.json().await.unwrap()
+        let answer: Value = response.json().await.unwrap();
+        let answers = answer.as_array().cloned().unwrap_or_else(|| vec![answer.clone()]);
+        for one in &answers {
+            assert_eq!(one["status"], 200, "{one}");
+        }
+        answer
     }
 }
 
@@ -152,8 +159,11 @@ async fn flavor(name: &str, url: String, artemis: bool) {
     .await;
     println!("{name}, one read per queue MBean (8 at a time): {one_by_one}");
     if artemis {
+        // The options the console sends: no filter, sorted by name.
+        let options =
+            r#"{"field":"","operation":"","value":"","sortOrder":"asc","sortColumn":"name"}"#;
         let list = json!({"type": "exec", "mbean": format!("org.apache.activemq.artemis:broker=\"{broker}\""),
-            "operation": "listQueues(java.lang.String,int,int)", "arguments": ["{}", 1, QUEUES]});
+            "operation": "listQueues(java.lang.String,int,int)", "arguments": [options, 1, QUEUES]});
         let listed = timed(async || drop(console.post(&list).await)).await;
         println!("{name}, the broker's listQueues page of {QUEUES}: {listed}");
     }

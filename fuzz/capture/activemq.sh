@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Records the fuzz seeds of ActiveMQ's Jolokia answers from the real brokers: a poll's bulk
-# answer, a browse and the topology, from Classic and Artemis as scripts/peers.sh starts them
+# answer (Artemis: with its queue listing and topology), a browse and a search, from Classic and Artemis as scripts/peers.sh starts them
 # (run it with their environment, e.g. `scripts/peers.sh run bash fuzz/capture/activemq.sh`).
 # The requests are the ones brokers/activemq asks.
 set -euo pipefail
@@ -22,10 +22,14 @@ post "$OSPREY_TEST_ACTIVEMQ_JOLOKIA" "[
 post "$OSPREY_TEST_ACTIVEMQ_JOLOKIA" "[{\"type\":\"exec\",\"mbean\":\"$classic,destinationType=Queue,destinationName=seeds\",\"operation\":\"browse()\",\"arguments\":[]}]" \
   >"$seeds/activemq-classic-browse.json"
 artemis='org.apache.activemq.artemis:broker=*'
+broker=$(post "$OSPREY_TEST_ARTEMIS_JOLOKIA" "[{\"type\":\"search\",\"mbean\":\"$artemis\"}]" \
+  | "$OSPREY_TEST_PYTHON" -c 'import json,sys; print(json.dumps(json.load(sys.stdin)[0]["value"][0]))')
+options='{\"field\":\"\",\"operation\":\"\",\"value\":\"\",\"sortOrder\":\"asc\",\"sortColumn\":\"name\"}'
 post "$OSPREY_TEST_ARTEMIS_JOLOKIA" "[
- {\"type\":\"read\",\"mbean\":\"$artemis\",\"attribute\":[\"Name\",\"Version\",\"UptimeMillis\",\"ConnectionCount\",\"AddressMemoryUsagePercentage\",\"DiskStoreUsage\",\"MaxDiskUsage\"],\"config\":{\"ignoreErrors\":true}},
- {\"type\":\"read\",\"mbean\":\"$artemis,component=addresses,address=*,subcomponent=queues,routing-type=*,queue=*\",\"attribute\":[\"Name\",\"RoutingType\",\"MessageCount\",\"DeliveringCount\",\"ScheduledCount\",\"ConsumerCount\",\"MessagesAdded\",\"MessagesAcknowledged\",\"Temporary\"],\"config\":{\"ignoreErrors\":true}},
- {\"type\":\"read\",\"mbean\":\"java.lang:type=Runtime\",\"attribute\":[\"VmVersion\"]}]" >"$seeds/activemq-artemis-poll.json"
+ {\"type\":\"read\",\"mbean\":$broker,\"attribute\":[\"Name\",\"Version\",\"UptimeMillis\",\"ConnectionCount\",\"AddressMemoryUsagePercentage\",\"DiskStoreUsage\",\"MaxDiskUsage\"],\"config\":{\"ignoreErrors\":true}},
+ {\"type\":\"read\",\"mbean\":\"java.lang:type=Runtime\",\"attribute\":[\"VmVersion\"]},
+ {\"type\":\"exec\",\"mbean\":$broker,\"operation\":\"listQueues(java.lang.String,int,int)\",\"arguments\":[\"$options\",1,1000]},
+ {\"type\":\"exec\",\"mbean\":$broker,\"operation\":\"listNetworkTopology()\",\"arguments\":[]}]" >"$seeds/activemq-artemis-poll.json"
 post "$OSPREY_TEST_ARTEMIS_JOLOKIA" "[{\"type\":\"search\",\"mbean\":\"$artemis\"},{\"type\":\"search\",\"mbean\":\"$classic\"}]" \
   >"$seeds/activemq-artemis-search.json"
 ls -l "$seeds"/activemq-*

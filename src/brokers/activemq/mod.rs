@@ -48,6 +48,8 @@ struct Known {
     flavor: Option<ActivemqFlavor>,
     /// The broker's name, kept while it is down so its node keeps its id.
     name: Option<String>,
+    /// Artemis: the broker's MBean, its queues' operations and listing are asked of.
+    broker_mbean: Option<String>,
 }
 
 /// One broker at one poll, whatever the flavor.
@@ -139,7 +141,7 @@ impl ActivemqAdapter {
             .urls()
             .map(|url| {
                 let jolokia = Jolokia::new(http.clone(), url, login.clone(), cluster.poll_timeout)?;
-                let known = Known { flavor: activemq.flavor, name: None };
+                let known = Known { flavor: activemq.flavor, ..Known::default() };
                 Ok(BrokerClient { jolokia, known: Mutex::new(known) })
             })
             .collect::<Result<_, AdapterError>>()?;
@@ -330,19 +332,54 @@ impl BrokerClient {
                 classic::reading(self.jolokia.bulk(&classic::requests()).await?).map_err(failed)?
             }
             ActivemqFlavor::Artemis => {
-                let answers = self.jolokia.bulk(&artemis::requests()).await?;
-                let (mut reading, mbean) = artemis::reading(answers).map_err(failed)?;
-                // A broker that cannot list its topology is still a broker worth showing.
-                let request = jolokia::exec(&mbean, artemis::TOPOLOGY, json!([]), 1000);
-                let topology = self.jolokia.one(request).await;
-                reading.topology =
-                    topology.ok().and_then(|t| artemis::topology(&t).ok()).unwrap_or_default();
-                reading
+                let read = self.read_artemis().await;
+                if read.is_err() {
+                    // The broker may have been renamed: look its MBean up again next time.
+                    self.known
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner)
+                        .broker_mbean = None;
+                }
+                read?
             }
         };
         let mut known = self.known.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         known.flavor = Some(flavor);
         known.name = Some(reading.name.clone());
+        Ok(reading)
+    }
+
+    /// An Artemis broker: its figures, topology and the first page of its queues in one round
+    /// trip (its MBean found once by a search), the further pages in a second.
+    async fn read_artemis(&self) -> Result<BrokerReading, AdapterError> {
+        let failed = |e: String| AdapterError::Protocol(format!("{}: {e}", self.jolokia.url()));
+        let mbean = match self.known().broker_mbean {
+            Some(mbean) => mbean,
+            None => {
+                let search = self.jolokia.bulk(&[jolokia::search(artemis::BROKERS)]).await?;
+                let found = search.first().and_then(artemis::broker_mbean);
+                let mbean = found.ok_or_else(|| {
+                    failed("no ActiveMQ Artemis broker is registered in this JVM".into())
+                })?;
+                self.known.lock().unwrap_or_else(std::sync::PoisonError::into_inner).broker_mbean =
+                    Some(mbean.clone());
+                mbean
+            }
+        };
+        let answers = self.jolokia.bulk(&artemis::requests(&mbean)).await?;
+        let (mut reading, total) = artemis::reading(&mbean, answers).map_err(failed)?;
+        let pages = usize::try_from(total).unwrap_or(usize::MAX).div_ceil(artemis::PAGE);
+        if pages > 1 {
+            let more: Vec<Value> = (2..=pages.min(artemis::MAX_PAGES))
+                .map(|page| artemis::page_request(&mbean, page))
+                .collect();
+            for answer in self.jolokia.bulk(&more).await? {
+                let (queues, _) =
+                    artemis::queues(&mbean, &answer.map_err(failed)?).map_err(failed)?;
+                reading.destinations.extend(queues);
+            }
+        }
+        reading.destinations.sort_by(|a, b| (&a.name, a.kind).cmp(&(&b.name, b.kind)));
         Ok(reading)
     }
 
@@ -446,15 +483,19 @@ fn browsed(message: &Value) -> BrowsedMessage {
 /// A Jolokia bulk answer read every way a poll or an action reads one (the fuzzers' entry):
 /// as either flavor's poll, and each listed value as a browsed message or a topology.
 pub(crate) fn read_every_way(body: &[u8]) {
-    for expected in [1, 2, 3] {
+    for expected in [1, 2, 3, 4] {
         let Ok(answers) = parse_bulk(body, expected) else { continue };
         for value in answers.iter().flatten() {
             value.as_array().into_iter().flatten().for_each(|m| drop(browsed(m)));
             let _ = artemis::topology(value);
         }
-        if expected == 3 {
-            let _ = classic::reading(answers.clone());
-            let _ = artemis::reading(answers);
+        for value in answers.iter().flatten() {
+            let _ = artemis::queues("broker", value);
+        }
+        match expected {
+            3 => drop(classic::reading(answers)),
+            4 => drop(artemis::reading("broker", answers)),
+            _ => {}
         }
     }
 }
