@@ -165,14 +165,24 @@ async fn both_flavors_are_found_out_and_bad_logins_and_addresses_are_clear_error
         Stomp::send(flavor, &queue, 3);
         let config = cluster("amq", flavor);
         let adapter = ActivemqAdapter::from_cluster(&config, connection(&config)).unwrap();
-        let view = adapter.queue_snapshot(1_000).await.unwrap();
+        // A queue a STOMP producer just made may be listed a moment later (seen once in CI).
+        let mut view = adapter.queue_snapshot(1_000).await.unwrap();
+        for _ in 0..30 {
+            if view.queues.iter().any(|q| q.name == queue && q.messages == 3) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            view = adapter.queue_snapshot(1_000).await.unwrap();
+        }
         assert_eq!(view.overview.product, flavor.product());
         assert!(view.overview.runtime_version.starts_with("Java "), "{:?}", view.overview);
         let node = &view.nodes[0];
         assert!(node.running && node.name.starts_with("osprey-"), "{node:?}");
         let usage = node.usage.expect("memory and store use");
         assert!(usage.memory_percent.is_some() && usage.store_percent.is_some(), "{usage:?}");
-        let found = view.queues.iter().find(|q| q.name == queue).expect("the queue");
+        let names: Vec<&str> = view.queues.iter().map(|q| q.name.as_str()).collect();
+        let found = view.queues.iter().find(|q| q.name == queue);
+        let found = found.unwrap_or_else(|| panic!("{flavor:?}: no {queue} in {names:?}"));
         assert_eq!(
             (found.messages, found.consumers, found.vhost.as_str()),
             (3, 0, node.name.as_str())
