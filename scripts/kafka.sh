@@ -173,9 +173,11 @@ start_kafka_node() { # start_kafka_node DIR NODE
 }
 
 # Waits until a JVM's listener PORT accepts connections; fails at once, with the end of its log,
-# when the JVM is gone (a bad agent or config stops it in a second, not in two minutes).
+# when the JVM is gone (a bad agent or config stops it in a second, not in minutes). A node
+# restarted while three browser walks ran beside it took more than two minutes in CI (it came up
+# later): five minutes are allowed.
 kafka_wait_listening() { # kafka_wait_listening NODE_DIR PORT WHAT
-  local dir=$1 port=$2 what=$3 deadline=$((SECONDS + 120)) pid
+  local dir=$1 port=$2 what=$3 deadline=$((SECONDS + 300)) pid
   pid=$(cat "$dir/pid")
   until (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
     if ! kill -0 "$pid" 2>/dev/null || [ $SECONDS -ge $deadline ]; then

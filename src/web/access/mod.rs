@@ -329,7 +329,7 @@ impl Caller {
         state: &'s AppState,
         (role, changes): (Role, bool),
         what: Action<'_>,
-        client: impl FnOnce(&'s super::messages::Operators) -> Result<&'s C, WebError>,
+        client: impl FnOnce(&'s super::Operators) -> Result<&'s C, WebError>,
         action: impl AsyncFnOnce(&C) -> Result<T, WebError>,
     ) -> Result<T, WebError> {
         let cluster = what.cluster.unwrap_or_default();
