@@ -516,8 +516,7 @@ mod tests {
             fd_used: None,
             fd_total: None,
             uptime: None,
-            usage: None,
-            backup: false,
+            ..Node::default()
         }
     }
 

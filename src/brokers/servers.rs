@@ -83,21 +83,7 @@ impl<C> Servers<C> {
 
 /// A server as a node: its address, whether it answered, its uptime when it says.
 pub fn server_node(address: &str, running: bool, uptime_millis: Option<u64>) -> Node {
-    Node {
-        name: address.to_owned(),
-        running,
-        mem_used: None,
-        mem_limit: None,
-        mem_alarm: false,
-        disk_free: None,
-        disk_free_limit: None,
-        disk_free_alarm: false,
-        fd_used: None,
-        fd_total: None,
-        uptime: uptime_millis,
-        usage: None,
-        backup: false,
-    }
+    Node { name: address.to_owned(), running, uptime: uptime_millis, ..Node::default() }
 }
 
 /// The servers that answered as the snapshot's brokers: the id from the address (as RabbitMQ

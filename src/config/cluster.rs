@@ -274,39 +274,29 @@ impl Connection {
                 check_servers(&gearman.servers, "Gearman job", 4730)?;
             }
             Connection::Activemq(activemq) => {
-                let urls: Vec<&str> = activemq.urls().collect();
-                let bad = urls.iter().find(|url| {
-                    !url::Url::parse(url).is_ok_and(|u| matches!(u.scheme(), "http" | "https"))
-                });
-                if urls.is_empty() || bad.is_some() {
-                    let shown =
-                        bad.map(|u| format!("{u:?} is not an http(s) URL: ")).unwrap_or_default();
-                    return Err((
-                        "management_urls",
-                        format!(
-                            "{shown}ActiveMQ clusters need management_urls, each broker's Jolokia \
-                             (http://host:8161/api/jolokia, Artemis: /console/jolokia)"
-                        ),
-                    ));
+                let need = "ActiveMQ clusters need management_urls, each broker's Jolokia \
+                            (http://host:8161/api/jolokia, Artemis: /console/jolokia)";
+                if activemq.urls().next().is_none() {
+                    return Err(("management_urls", need.into()));
                 }
-                let with_login = urls.iter().find(|url| {
-                    url::Url::parse(url)
-                        .is_ok_and(|u| !u.username().is_empty() || u.password().is_some())
-                });
-                if let Some(url) = with_login {
-                    let shown = url::Url::parse(url).map(|mut u| {
-                        let _ = u.set_username("");
-                        let _ = u.set_password(None);
-                        u.to_string()
-                    });
-                    return Err((
-                        "management_urls",
-                        format!(
+                for url in activemq.urls() {
+                    let parsed = url::Url::parse(url).ok();
+                    let Some(mut parsed) =
+                        parsed.filter(|u| matches!(u.scheme(), "http" | "https"))
+                    else {
+                        let message = format!("{url:?} is not an http(s) URL: {need}");
+                        return Err(("management_urls", message));
+                    };
+                    if !parsed.username().is_empty() || parsed.password().is_some() {
+                        let _ = parsed.set_username("");
+                        let _ = parsed.set_password(None);
+                        let message = format!(
                             "{:?} carries a login: set username and password instead (they are \
                              kept out of pages and logs)",
-                            shown.unwrap_or_default()
-                        ),
-                    ));
+                            parsed.as_str()
+                        );
+                        return Err(("management_urls", message));
+                    }
                 }
                 if activemq.username.is_some() != activemq.password.is_some() {
                     return Err(("username", "username and password go together".into()));

@@ -436,8 +436,7 @@ mod tests {
             fd_used: None,
             fd_total: None,
             uptime: None,
-            usage: None,
-            backup: false,
+            ..Node::default()
         };
         let mut now = snapshot(10_000, vec![]);
         now.kind = crate::domain::ClusterKind::Rabbitmq;

@@ -18,7 +18,7 @@ use super::form::{ApiJson, Fields, PageForm};
 use super::i18n::Messages;
 use super::view::{Chrome, here, render};
 use crate::auth::{Action, Role};
-use crate::brokers::activemq::{ActivemqAdapter, BrowsedMessage, MAX_BROWSE, Send};
+use crate::brokers::activemq::{ActivemqAdapter, BrowsedMessage, Send};
 use crate::domain::ClusterKind;
 
 pub fn pages() -> Router<AppState> {
@@ -255,6 +255,8 @@ fn browse_response(
     (status, render(&page)).into_response()
 }
 
+/// Messages a browse shows unless asked for more (the adapter shows at most 100).
+const DEFAULT_BROWSE: usize = 20;
 const BROWSE_DEFAULTS: [(&str, &str); 1] = [("count", "20")];
 
 async fn browse_page(
@@ -271,7 +273,7 @@ fn browse_limit(f: &Fields) -> Result<usize, WebError> {
     let limit = f
         .parse::<usize>("count", "a whole number")
         .map_err(|e| WebError::invalid(&e.field, e.message))?;
-    Ok(limit.unwrap_or(20).clamp(1, MAX_BROWSE))
+    Ok(limit.unwrap_or(DEFAULT_BROWSE))
 }
 
 async fn browse_form(
@@ -320,12 +322,12 @@ async fn send_api(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct BrowseBody {
-    #[serde(default = "twenty")]
+    #[serde(default = "default_browse")]
     limit: usize,
 }
 
-fn twenty() -> usize {
-    20
+fn default_browse() -> usize {
+    DEFAULT_BROWSE
 }
 
 /// The first messages of the queue, left where they are.
@@ -335,7 +337,7 @@ async fn browse_api(
     Path((cluster, broker, queue)): Path<(String, String, String)>,
     body: Option<ApiJson<BrowseBody>>,
 ) -> Result<Json<Vec<BrowsedMessage>>, ApiError> {
-    let limit = body.map_or(20, |ApiJson(b)| b.limit).clamp(1, MAX_BROWSE);
+    let limit = body.map_or(DEFAULT_BROWSE, |ApiJson(b)| b.limit);
     let at = Target { cluster: &cluster, broker: &broker, queue: &queue };
     Ok(Json(at.browse(&state, &caller, limit).await?))
 }

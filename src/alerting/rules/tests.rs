@@ -309,8 +309,7 @@ fn rabbit_cluster() -> Arc<ClusterState> {
         fd_used: None,
         fd_total: None,
         uptime: None,
-        usage: None,
-        backup: false,
+        ..Node::default()
     };
     let mut state = (*cluster("rabbit", vec![])).clone();
     let mut snapshot = (**state.snapshot.as_ref().unwrap()).clone();

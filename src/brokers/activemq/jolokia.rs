@@ -18,6 +18,9 @@ pub struct Jolokia {
     url: String,
     /// Artemis's console refuses requests without an `Origin` it allows; its own is allowed.
     origin: String,
+    /// Host and port, as a broker is called before its name is known.
+    address: String,
+    /// The user and the password, its `${ENV}` references resolved.
     login: Option<(String, Secret)>,
     timeout: Duration,
 }
@@ -59,10 +62,15 @@ impl Jolokia {
     ) -> Result<Jolokia, AdapterError> {
         let parsed = url::Url::parse(url)
             .map_err(|e| AdapterError::Config(format!("management_urls: {url:?}: {e}")))?;
+        let address = match (parsed.host_str(), parsed.port_or_known_default()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            _ => url.to_owned(),
+        };
         Ok(Jolokia {
             http,
             url: url.trim_end_matches('/').to_owned(),
             origin: parsed.origin().ascii_serialization(),
+            address,
             login,
             timeout,
         })
@@ -72,15 +80,8 @@ impl Jolokia {
         &self.url
     }
 
-    /// The host and port of the endpoint, as a broker is called before its name is known.
-    pub fn address(&self) -> String {
-        let parsed = url::Url::parse(&self.url).ok();
-        let host = parsed.as_ref().and_then(|u| u.host_str().map(str::to_owned));
-        let port = parsed.as_ref().and_then(url::Url::port_or_known_default);
-        match (host, port) {
-            (Some(host), Some(port)) => format!("{host}:{port}"),
-            _ => self.url.clone(),
-        }
+    pub fn address(&self) -> &str {
+        &self.address
     }
 
     /// Sends `requests` in one round trip; an answer per request, in order. An error only when
@@ -94,9 +95,7 @@ impl Jolokia {
             .header(reqwest::header::ORIGIN, &self.origin)
             .body(body);
         if let Some((user, password)) = &self.login {
-            let password = crate::secret::interpolate(password.expose(), |n| std::env::var(n).ok())
-                .map_err(AdapterError::Config)?;
-            request = request.basic_auth(user, Some(password));
+            request = request.basic_auth(user, Some(password.expose()));
         }
         let response = request.send().await.map_err(|e| self.transport_error(&e))?;
         let status = response.status();

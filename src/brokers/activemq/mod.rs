@@ -136,7 +136,15 @@ impl ActivemqAdapter {
         activemq: &ActivemqConnection,
     ) -> Result<ActivemqAdapter, AdapterError> {
         let http = super::management_client(cluster.poll_timeout, activemq.tls_ca_file.as_deref())?;
-        let login = activemq.username.clone().zip(activemq.password.clone());
+        let login = match (&activemq.username, &activemq.password) {
+            (Some(user), Some(password)) => {
+                let password =
+                    crate::secret::interpolate(password.expose(), |n| std::env::var(n).ok())
+                        .map_err(AdapterError::Config)?;
+                Some((user.clone(), crate::secret::Secret::new(password)))
+            }
+            _ => None,
+        };
         let brokers = activemq
             .urls()
             .map(|url| {
@@ -165,7 +173,7 @@ impl ActivemqAdapter {
             .map(|(broker, name)| match name {
                 Some(name) if !name.is_empty() && !shared(name) => name.clone(),
                 Some(name) if !name.is_empty() => format!("{name}@{}", broker.jolokia.address()),
-                _ => broker.jolokia.address(),
+                _ => broker.jolokia.address().to_owned(),
             })
             .collect()
     }

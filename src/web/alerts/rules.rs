@@ -132,8 +132,8 @@ impl FieldErrors for RuleFormPage {
 }
 
 impl RuleFormPage {
-    pub fn metrics(&self) -> [Metric; 24] {
-        Metric::ALL
+    pub fn metrics(&self) -> &'static [Metric] {
+        &Metric::ALL
     }
 
     pub fn kinds(&self) -> Vec<&'static str> {
