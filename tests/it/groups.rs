@@ -25,13 +25,33 @@ fn group_consumer(bootstrap: &str, group: &str) -> BaseConsumer {
         .unwrap()
 }
 
-/// Commits `offsets` (topic, partition, offset) for `group`, as a consumer does.
+/// Commits `offsets` (topic, partition, offset) for `group`, as a consumer does — retrying what
+/// a consumer retries: a coordinator still loading `__consumer_offsets` (right after a real
+/// broker restarted) or one that moved.
 pub fn commit(bootstrap: &str, group: &str, offsets: &[(&str, i32, i64)]) {
     let mut list = TopicPartitionList::new();
     for (topic, partition, offset) in offsets {
         list.add_partition_offset(topic, *partition, Offset::Offset(*offset)).unwrap();
     }
-    group_consumer(bootstrap, group).commit(&list, CommitMode::Sync).expect("commit");
+    let consumer = group_consumer(bootstrap, group);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match consumer.commit(&list, CommitMode::Sync) {
+            Ok(()) => return,
+            Err(error) if coordinator_busy(&error) && Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(500))
+            }
+            Err(error) => panic!("commit: {error:?}"),
+        }
+    }
+}
+
+fn coordinator_busy(error: &rdkafka::error::KafkaError) -> bool {
+    use rdkafka::types::RDKafkaErrorCode::*;
+    matches!(
+        error.rdkafka_error_code(),
+        Some(CoordinatorLoadInProgress | CoordinatorNotAvailable | NotCoordinator)
+    )
 }
 
 /// Really consumes `per_partition` messages from each partition of `topic` with manual

@@ -118,13 +118,24 @@ pub struct TopicSpec {
 }
 
 /// An admin call's per-object results as one error operators can read.
+const ADMIN_TIMEOUT: Duration = Duration::from_secs(30);
+
 fn admin_result(
     what: &str,
     results: Vec<Result<String, (String, rdkafka::types::RDKafkaErrorCode)>>,
 ) -> Result<(), AdapterError> {
+    use rdkafka::types::RDKafkaErrorCode as Code;
     for result in results {
         if let Err((name, code)) = result {
-            return Err(AdapterError::Protocol(format!("{what} {name:?}: {code}")));
+            let detail = match code {
+                // The controller carries on after the deadline; the change usually lands.
+                Code::OperationTimedOut | Code::RequestTimedOut => format!(
+                    "{code} — the controller did not confirm in time; the change may still \
+                     complete, look again in a moment"
+                ),
+                _ => code.to_string(),
+            };
+            return Err(AdapterError::Protocol(format!("{what} {name:?}: {detail}")));
         }
     }
     Ok(())
@@ -222,10 +233,11 @@ impl KafkaActions {
         Ok(KafkaActions { config, producer, admin, timeout })
     }
 
+    /// Changes wait for the controller as long as Kafka's own tools do (`request.timeout.ms`):
+    /// a topic with three replicas on a busy cluster takes longer than a read.
     fn options(&self) -> AdminOptions {
-        AdminOptions::new()
-            .request_timeout(Some(self.timeout))
-            .operation_timeout(Some(self.timeout))
+        let timeout = self.timeout.max(ADMIN_TIMEOUT);
+        AdminOptions::new().request_timeout(Some(timeout)).operation_timeout(Some(timeout))
     }
 
     pub async fn create_topic(&self, spec: &TopicSpec) -> Result<(), AdapterError> {

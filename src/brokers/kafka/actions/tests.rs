@@ -112,3 +112,16 @@ fn sizes_count_key_value_and_headers() {
     };
     assert_eq!(m.size(), 10 + 1000 + (1 + 5 + 8) + 70);
 }
+
+#[test]
+fn a_change_the_controller_did_not_confirm_in_time_says_it_may_still_land() {
+    use rdkafka::types::RDKafkaErrorCode as Code;
+    let late = admin_result("topic", vec![Err(("orders".into(), Code::OperationTimedOut))]);
+    let Err(AdapterError::Protocol(message)) = late else { panic!("{late:?}") };
+    assert!(message.contains("\"orders\"") && message.contains("may still complete"), "{message}");
+
+    let refused = admin_result("topic", vec![Err(("orders".into(), Code::TopicAlreadyExists))]);
+    let Err(AdapterError::Protocol(message)) = refused else { panic!("{refused:?}") };
+    assert!(!message.contains("may still"), "{message}");
+    assert!(admin_result("topic", vec![Ok("orders".into())]).is_ok());
+}
