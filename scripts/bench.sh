@@ -17,7 +17,8 @@ export OSPREY_BENCH_PYTHON=$VENV/bin/python
 # groups-kafka` the consumer one on Apache Kafka's three KRaft nodes; `scripts/bench.sh rocketmq`
 # 1,000 topics and 500 groups on Apache RocketMQ (two masters, a slave, the proxy);
 # `scripts/bench.sh job-servers` 1,000 beanstalkd tubes and 1,000 Gearman functions;
-# `scripts/bench.sh activemq` 1,000 queues on ActiveMQ Classic and on Artemis.
+# `scripts/bench.sh activemq` 1,000 queues on ActiveMQ Classic and on Artemis; `scripts/bench.sh
+# scale-out` 30 clusters shared by 1, 2 and 3 instances on one PostgreSQL.
 bench=${1:-scale}
 shift || true
 if [ "$bench" = groups-kafka ]; then
@@ -78,5 +79,14 @@ if [ "$bench" = activemq ]; then
   peers_env >"$PEERS_DIR/env"
   # shellcheck disable=SC1091
   source "$PEERS_DIR/env"
+fi
+if [ "$bench" = scale-out ]; then
+  # A PostgreSQL of its own, stopped on exit; the brokers are noida-db processes of the bench.
+  PEERS_DIR=$(mktemp -d /tmp/osprey-bench.XXXXXX)
+  trap 'stop_postgres; rm -rf "$PEERS_DIR"' EXIT
+  [ -n "$(pg_bin_dir)" ] || apt_install postgresql
+  start_postgres
+  export OSPREY_TEST_POSTGRES_URL=postgres://postgres:$PG_PASSWORD@127.0.0.1:$PG_PORT/postgres
+  bench=scale_out
 fi
 cargo bench --locked --bench "$bench" -- "$@"

@@ -15,6 +15,7 @@ use crate::alerting::{self, Alerting};
 use crate::auth::Auth;
 use crate::brokers::{AdapterError, ClusterClient};
 use crate::config::{ClusterConfig, Config};
+use crate::instances::{self, Identity, Ownership};
 use crate::poller::{self, ClusterState, Clusters};
 use crate::store::{Store, StoreError};
 use crate::tasks::Tasks;
@@ -32,6 +33,13 @@ pub enum AppError {
     Serve(#[source] std::io::Error),
     #[error("access control: {0}")]
     Auth(#[source] crate::auth::AuthError),
+    #[error(
+        "another Osprey already uses the SQLite database {path} (lock file {lock}): a SQLite file \
+         serves one instance; run several on PostgreSQL or MySQL/MariaDB with scale_out.enabled"
+    )]
+    SqliteInUse { path: String, lock: String },
+    #[error("cannot lock the SQLite database's lock file {lock}: {source}")]
+    SqliteLock { lock: String, source: std::io::Error },
 }
 
 /// Creates every cluster's clients without connecting, so configuration mistakes in client
@@ -117,6 +125,8 @@ pub struct Parts {
     pub clients: Vec<ClusterClient>,
     /// Poll history on its way to the database (the pages say when it cannot get there).
     pub held: Arc<poller::writer::HistoryQueue>,
+    /// Which clusters this instance polls: all of them, or with `scale_out` those it holds.
+    pub ownership: Ownership,
 }
 
 impl Parts {
@@ -161,6 +171,10 @@ pub async fn build(config: &Config) -> Result<Parts, AppError> {
         clusters.push(cluster.name.clone(), rx);
         publishers.push((cluster.name.clone(), tx));
     }
+    let ownership = match config.scale_out.enabled {
+        true => Ownership::shared(identity(config)),
+        false => Ownership::alone(),
+    };
     let alerting = Alerting::new(store.clone(), config.alerts.clone());
     let auth = Auth::new(store.clone(), config.auth.clone());
     let operators = web::Operators::new(config.clusters.iter().zip(&clients));
@@ -172,22 +186,64 @@ pub async fn build(config: &Config) -> Result<Parts, AppError> {
         auth.clone(),
         operators,
         held.clone(),
-    );
+    )
+    .with_instances(ownership.clone(), config.scale_out.lease_ttl);
     let router = web::app(state, &config.server);
-    Ok(Parts { router, store, auth, alerting, clusters, publishers, clients, held })
+    Ok(Parts { router, store, auth, alerting, clusters, publishers, clients, held, ownership })
+}
+
+/// This instance as the others see it: a fresh id per start, the configured name or the host
+/// name and port, the configured address or the one it listens on.
+fn identity(config: &Config) -> Identity {
+    let mut bytes = [0u8; 8];
+    let id = match getrandom::fill(&mut bytes) {
+        Ok(()) => hex::encode(bytes),
+        Err(_) => format!("{:x}-{}", crate::clock::now_millis(), std::process::id()),
+    };
+    let port = config.server.listen.port();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    Identity {
+        id,
+        name: config.scale_out.name.clone().unwrap_or_else(|| format!("{host}:{port}")),
+        address: config
+            .scale_out
+            .advertise_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", config.server.listen)),
+        version: env!("CARGO_PKG_VERSION"),
+    }
 }
 
 /// Starts Osprey on `listener` and returns once it serves.
 pub async fn start(config: Config, listener: TcpListener) -> Result<Running, AppError> {
-    let Parts { router, store, auth, alerting, clusters, publishers, clients, held } =
+    let Parts { router, store, auth, alerting, clusters, publishers, clients, held, ownership } =
         build(&config).await?;
 
     let tasks = Tasks::new();
+    if ownership.identity().is_some() {
+        let leases = config
+            .clusters
+            .iter()
+            .map(|c| instances::cluster_lease(&c.name))
+            .chain([instances::HISTORY_LEASE.to_owned()])
+            .collect();
+        let settings = instances::LeaseSettings { leases, ttl: config.scale_out.lease_ttl };
+        let (lease_store, lease_ownership) = (store.clone(), ownership.clone());
+        tasks.spawn_supervised("leases".into(), move |cancel| {
+            instances::run(lease_store.clone(), lease_ownership.clone(), settings.clone(), cancel)
+        });
+    }
     let shared = poller::PollerShared {
         history: config.history.clone(),
         lag: config.lag.clone(),
         store: store.clone(),
         held: held.clone(),
+        ownership: ownership.clone(),
     };
     // `publishers` follows the configuration's order.
     for ((cluster, (_, tx)), client) in config.clusters.iter().zip(publishers).zip(clients) {
@@ -200,15 +256,27 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, App
     tasks.spawn_supervised("history:writer".into(), move |cancel| {
         poller::run_history_writer(writer_store.clone(), held.clone(), cancel)
     });
-    let (history, history_store, history_held) =
-        (config.history.clone(), store.clone(), shared.held.clone());
+    let (history, history_store, history_held, history_ownership) =
+        (config.history.clone(), store.clone(), shared.held.clone(), ownership.clone());
     tasks.spawn_supervised("history".into(), move |cancel| {
-        poller::run_history(history_store.clone(), history.clone(), history_held.clone(), cancel)
+        poller::run_history(
+            history_store.clone(),
+            history.clone(),
+            history_held.clone(),
+            history_ownership.clone(),
+            cancel,
+        )
     });
 
-    let (evaluator, evaluated) = (alerting.clone(), clusters.clone());
+    let (evaluator, evaluated, evaluating) =
+        (alerting.clone(), clusters.clone(), ownership.clone());
     tasks.spawn_supervised("alerts:evaluate".into(), move |cancel| {
-        alerting::service::run_evaluation(evaluator.clone(), evaluated.clone(), cancel)
+        alerting::service::run_evaluation(
+            evaluator.clone(),
+            evaluated.clone(),
+            evaluating.clone(),
+            cancel,
+        )
     });
     let sender = alerting.clone();
     tasks.spawn_supervised("alerts:deliver".into(), move |cancel| {
@@ -231,6 +299,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, App
     }
     let stop = CancellationToken::new();
     let server_stop = stop.clone();
+    let leaving = ownership;
     let server_store = store.clone();
     let server = tokio::spawn(async move {
         let served =
@@ -239,6 +308,7 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, App
                 .await
                 .map_err(AppError::Serve);
         tasks.shutdown().await;
+        instances::leave(&server_store, &leaving).await;
         // A connection stuck in a hung database is not waited for.
         let closing = server_store.close();
         if tokio::time::timeout(std::time::Duration::from_secs(5), closing).await.is_err() {
@@ -253,6 +323,8 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, App
 
 /// Runs Osprey until `shutdown` resolves.
 pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(), AppError> {
+    // Held until the process ends; the system drops it even when the process is killed.
+    let _sqlite_lock = lock_sqlite(config.database.url.expose())?;
     let addr = config.server.listen;
     let listener = TcpListener::bind(addr)
         .await
@@ -261,4 +333,34 @@ pub async fn run(config: Config, shutdown: impl Future<Output = ()>) -> Result<(
     shutdown.await;
     tracing::info!("shutting down: draining requests and background tasks");
     running.stop().await
+}
+
+/// A SQLite database serves one Osprey: the first process takes an exclusive lock on
+/// `PATH.lock` beside it, and a second one says so and exits. Nothing for the other databases
+/// (or an in-memory SQLite).
+fn lock_sqlite(url: &str) -> Result<Option<std::fs::File>, AppError> {
+    let Some(rest) = url.strip_prefix("sqlite:") else { return Ok(None) };
+    let path = rest.trim_start_matches("//");
+    let path = path.split_once('?').map_or(path, |(path, _)| path);
+    if path.is_empty() || path.starts_with(':') {
+        return Ok(None);
+    }
+    let lock = format!("{path}.lock");
+    if let Some(parent) = std::path::Path::new(&lock).parent().filter(|p| !p.as_os_str().is_empty())
+    {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock)
+        .map_err(|source| AppError::SqliteLock { lock: lock.clone(), source })?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => {
+            Err(AppError::SqliteInUse { path: path.to_owned(), lock })
+        }
+        Err(std::fs::TryLockError::Error(source)) => Err(AppError::SqliteLock { lock, source }),
+    }
 }

@@ -13,6 +13,7 @@ pub mod duration_text;
 pub mod evaluator;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod instances;
 pub mod local_file;
 pub mod operate;
 pub mod poller;

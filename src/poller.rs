@@ -19,12 +19,14 @@ use crate::domain::ClusterKind;
 use crate::domain::metrics::{BrokerMetrics, ClusterMetrics};
 use crate::domain::{Broker, ClusterSnapshot, Millis};
 use crate::evaluator::{GroupLag, LagBook};
+use crate::instances::{Holding, Ownership};
 use crate::store::{
     BrokerSample, ClusterSample, GroupPartitionSample, GroupSample, GroupTopicSample, MetricSample,
     PollRecord, QueueSample, Store, TopicSample,
 };
 
 mod deadline;
+pub mod published;
 pub mod writer;
 pub use deadline::{FIRST_POLL_ALLOWANCE, PollDeadline};
 
@@ -42,7 +44,7 @@ fn shorten(text: &str, max_chars: usize) -> String {
 }
 
 /// What the web layer knows of a cluster: the last good snapshot and how the last poll went.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
 pub struct ClusterState {
     pub name: String,
     pub kind: ClusterKind,
@@ -70,6 +72,8 @@ pub struct ClusterState {
     /// Broker metrics as of the last good poll.
     #[serde(skip)]
     pub metrics: Option<Arc<ClusterMetrics>>,
+    /// With several instances: the one that polls the cluster (holds its lease).
+    pub polled_by: Option<String>,
 }
 
 /// The history rows of a poll's metrics: the cluster figures and each broker's.
@@ -127,6 +131,7 @@ impl ClusterState {
             missing_brokers: Vec::new(),
             groups: Arc::default(),
             metrics: None,
+            polled_by: None,
         }
     }
 
@@ -385,6 +390,7 @@ impl PollBook {
                 messages_in_per_sec: snapshot.messages_in_per_sec(),
                 poll_millis: i64::try_from(snapshot.poll_millis).unwrap_or(i64::MAX),
                 error: None,
+                polled_by: None,
             },
             topics: self.sampler.sample(&snapshot),
             brokers,
@@ -404,6 +410,8 @@ impl PollBook {
             group_partitions,
             queues: self.queue_sampler.sample(&snapshot),
             metrics: metric_samples(&metrics),
+            fence: None,
+            published: None,
         };
         self.state.metrics = Some(Arc::new(metrics));
         self.state.groups = Arc::new(groups);
@@ -435,6 +443,7 @@ impl PollBook {
                 messages_in_per_sec: None,
                 poll_millis: i64::try_from(poll_millis).unwrap_or(i64::MAX),
                 error: Some(message),
+                polled_by: None,
             },
             ..PollRecord::default()
         }
@@ -452,15 +461,56 @@ impl PollBook {
     }
 }
 
-/// Polls one cluster until `cancel` fires.
 /// What every cluster's poller shares.
 #[derive(Debug, Clone)]
 pub struct PollerShared {
     pub history: HistoryConfig,
     pub lag: LagConfig,
-    /// Read at start-up (the last good poll); written through `held`.
+    /// Read at start-up (the last good poll) and, while another instance holds the cluster,
+    /// for the state it publishes; written through `held`.
     pub store: Store,
     pub held: Arc<writer::HistoryQueue>,
+    /// Whether this instance polls the cluster or follows the one that does.
+    pub ownership: Ownership,
+}
+
+/// How often an instance that does not hold a cluster's lease reads the state its holder
+/// published: pages are at most one poll interval and this much behind the holder.
+const FOLLOW_EVERY: Duration = Duration::from_secs(1);
+
+/// Waits for a change of the leases held; forever for a single instance.
+async fn leases_changed(
+    leases: &mut Option<watch::Receiver<BTreeMap<String, crate::store::Fence>>>,
+) {
+    if let Some(rx) = leases
+        && rx.changed().await.is_ok()
+    {
+        return;
+    }
+    std::future::pending().await
+}
+
+/// Reads the state another instance published for `cluster`, when it is newer than `seen`.
+async fn follow(
+    store: &Store,
+    cluster: &str,
+    seen: &mut Option<Millis>,
+    state: &watch::Sender<Arc<ClusterState>>,
+) {
+    match store.published_state(cluster, *seen).await {
+        Ok(Some((at, bytes))) => match published::decode(&bytes) {
+            Ok(published) => {
+                *seen = Some(at);
+                state.send_replace(Arc::new(published));
+            }
+            Err(e) => {
+                *seen = Some(at);
+                tracing::warn!(cluster, error = %e, "the state another instance published cannot be read");
+            }
+        },
+        Ok(None) => {}
+        Err(e) => tracing::debug!(cluster, error = %e, "cannot read the published state"),
+    }
 }
 
 pub async fn run_cluster(
@@ -470,7 +520,14 @@ pub async fn run_cluster(
     state: watch::Sender<Arc<ClusterState>>,
     cancel: CancellationToken,
 ) {
-    let PollerShared { history, lag, store, held } = shared;
+    let PollerShared { history, lag, store, held, ownership } = shared;
+    let lease = crate::instances::cluster_lease(&config.name);
+    let polled_by = ownership.identity().map(|i| i.name.clone());
+    let mut leases = ownership.watch();
+    let mut following = tokio::time::interval(FOLLOW_EVERY);
+    following.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let mut seen: Option<Millis> = None;
+    let mut epoch: Option<i64> = None;
     let mut initial = ClusterState::new(&config);
     match store.last_good_poll(&config.name).await {
         Ok(at) => initial.last_good_at = at,
@@ -496,9 +553,48 @@ pub async fn run_cluster(
     let mut next_attempt = tokio::time::Instant::now();
     let mut deadline = PollDeadline::new(config.poll_timeout);
     loop {
-        let tick_at = tokio::select! {
+        let mut tick_at = tokio::select! {
             _ = cancel.cancelled() => break,
             tick_at = ticker.tick() => tick_at,
+            _ = following.tick(), if ownership.holding(&lease) == Holding::Elsewhere => {
+                follow(&store, &config.name, &mut seen, &state).await;
+                continue;
+            }
+            () = leases_changed(&mut leases) => match ownership.holding(&lease) {
+                // A lease just gained is polled at once: the cluster moved here.
+                Holding::Held(fence) if epoch != Some(fence.epoch) => tokio::time::Instant::now(),
+                _ => continue,
+            },
+        };
+        // A tick handed out long after its time (the process was paused, or a lease was just
+        // gained off the grid) starts the grid again from now: the next poll is an interval
+        // later, not at the next old tick moments away.
+        let now_instant = tokio::time::Instant::now();
+        if now_instant.saturating_duration_since(tick_at) > config.poll_interval / 2 {
+            ticker.reset();
+            tick_at = now_instant;
+        }
+        let fence = match ownership.holding(&lease) {
+            Holding::Alone => None,
+            Holding::Elsewhere => {
+                if epoch.take().is_some() {
+                    tracing::info!(cluster = %config.name, "another instance polls this cluster now");
+                }
+                continue;
+            }
+            Holding::Held(fence) => {
+                if epoch != Some(fence.epoch) {
+                    tracing::info!(cluster = %config.name, epoch = fence.epoch, "this instance polls the cluster now");
+                    epoch = Some(fence.epoch);
+                    // Carry on from what the previous holder published (rates, brokers seen).
+                    let mut carried = state.borrow().as_ref().clone();
+                    carried.polled_by = polled_by.clone();
+                    book = PollBook::new(carried, &history, &lag);
+                    next_attempt = tick_at;
+                    ticker.reset();
+                }
+                Some(fence)
+            }
         };
         if tick_at < next_attempt {
             continue;
@@ -521,7 +617,7 @@ pub async fn run_cluster(
             }
         };
         let was_down = book.state().status() == ClusterStatus::Down;
-        let record = match outcome {
+        let mut record = match outcome {
             Ok(snapshot) => {
                 if was_down {
                     tracing::info!(cluster = %config.name, "cluster reachable again");
@@ -547,6 +643,21 @@ pub async fn run_cluster(
             }
         };
         next_attempt = tick_at + book.next_delay(config.poll_interval);
+        record.cluster.polled_by = polled_by.clone();
+        if fence.is_some() {
+            // Tens of milliseconds for a cluster of 20,000 partitions: off the async workers.
+            let latest = book.state().clone();
+            match tokio::task::spawn_blocking(move || published::encode(&latest)).await {
+                Ok(Ok(bytes)) => record.published = Some(bytes),
+                Ok(Err(e)) => {
+                    tracing::error!(cluster = %config.name, error = %e, "cannot publish the cluster's state")
+                }
+                Err(e) => {
+                    tracing::error!(cluster = %config.name, error = %e, "publishing the cluster's state failed")
+                }
+            }
+        }
+        record.fence = fence;
         state.send_replace(Arc::new(book.state().clone()));
         // The writer stores it; a slow or absent database never holds up the next poll.
         held.push(record);
@@ -569,6 +680,7 @@ pub async fn run_history(
     store: Store,
     history: HistoryConfig,
     held: Arc<writer::HistoryQueue>,
+    ownership: Ownership,
     cancel: CancellationToken,
 ) {
     let mut ticker = tokio::time::interval(Duration::from_secs(60));
@@ -583,6 +695,10 @@ pub async fn run_history(
         // once they are written, or they would never reach the 1-minute and 1-hour charts.
         if !held.is_empty() {
             tracing::debug!("rollups wait for the held polls");
+            continue;
+        }
+        // With several instances, the one holding the history lease does it.
+        if !ownership.acts_for(crate::instances::HISTORY_LEASE) {
             continue;
         }
         match store.roll_up(now_millis()).await {

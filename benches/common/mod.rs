@@ -101,16 +101,21 @@ pub fn start_osprey(dir: &std::path::Path, bootstrap: &str) -> (Killed, String) 
         ),
     )
     .unwrap();
+    (serve(&config, port), format!("http://127.0.0.1:{port}"))
+}
+
+/// `osprey serve` on `config`, once it listens on `port`; warnings and errors to stderr.
+pub fn serve(config: &std::path::Path, port: u16) -> Killed {
     let child = Command::new(env!("CARGO_BIN_EXE_osprey"))
         .args(["serve", "--config"])
-        .arg(&config)
+        .arg(config)
         .env("OSPREY_LOG", "warn")
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
         .unwrap();
     wait_port(port);
-    (Killed(child), format!("http://127.0.0.1:{port}"))
+    Killed(child)
 }
 
 pub async fn wait_polled(http: &reqwest::Client, base: &str, topics: usize) {

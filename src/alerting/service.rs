@@ -20,6 +20,7 @@ use super::rules;
 use crate::clock::now_millis;
 use crate::config::AlertsConfig;
 use crate::domain::Millis;
+use crate::instances::{Holding, Ownership, cluster_lease};
 use crate::poller::Clusters;
 use crate::store::{
     Delivery, DeliveryStatus, IncidentChange, NewDelivery, RoundWrite, Store, StoreError,
@@ -228,29 +229,50 @@ fn queue_notice(
     });
 }
 
-/// Evaluates the rules after every poll of any cluster, over the clusters polled since the
-/// previous round.
-pub async fn run_evaluation(alerting: Alerting, clusters: Clusters, cancel: CancellationToken) {
-    let store = &alerting.store;
-    // Never start from an empty engine when saved state cannot be read: that would repeat
-    // every firing alert.
-    let mut engine = loop {
+/// The engine as the database holds it. Never an empty engine when saved state cannot be read:
+/// that would repeat every firing alert.
+async fn saved_engine(store: &Store, cancel: &CancellationToken) -> Option<Engine> {
+    loop {
         match store.alert_states().await {
-            Ok(states) => break Engine::from_states(states),
+            Ok(states) => return Some(Engine::from_states(states)),
             Err(e) => {
                 tracing::error!(error = %e, "cannot read saved alert states; retrying");
                 tokio::select! {
-                    () = cancel.cancelled() => return,
+                    () = cancel.cancelled() => return None,
                     () = tokio::time::sleep(Duration::from_secs(5)) => {}
                 }
             }
         }
-    };
+    }
+}
+
+/// Evaluates the rules after every poll of any cluster this instance acts for, over the
+/// clusters polled since the previous round. With several instances each evaluates the
+/// clusters whose lease it holds: a round is written under those leases (refused once one is
+/// lost), and when a cluster moves here the engine continues from the states its previous
+/// holder saved, so a notice is neither repeated nor forgotten and reminders keep their times.
+pub async fn run_evaluation(
+    alerting: Alerting,
+    clusters: Clusters,
+    ownership: Ownership,
+    cancel: CancellationToken,
+) {
+    let store = &alerting.store;
+    let Some(mut engine) = saved_engine(store, &cancel).await else { return };
     let mut seen: HashMap<String, Millis> = HashMap::new();
+    let mut epochs: BTreeMap<String, i64> = BTreeMap::new();
     loop {
+        let held: BTreeMap<String, i64> =
+            ownership.held().into_iter().map(|(lease, fence)| (lease, fence.epoch)).collect();
+        if held.iter().any(|(lease, epoch)| epochs.get(lease) != Some(epoch)) {
+            let Some(saved) = saved_engine(store, &cancel).await else { return };
+            engine = saved;
+        }
+        epochs = held;
         let latest: Vec<(String, Millis)> = clusters
             .all()
             .iter()
+            .filter(|s| ownership.acts_for(&cluster_lease(&s.name)))
             .filter_map(|s| Some((s.name.clone(), s.last_attempt_at?)))
             .filter(|(name, at)| seen.get(name) != Some(at))
             .collect();
@@ -261,9 +283,12 @@ pub async fn run_evaluation(alerting: Alerting, clusters: Clusters, cancel: Canc
             let round = evaluate_round(&alerting, &mut engine, &clusters, &polled, now).await;
             let outcome = match round {
                 Ok(write) if write.is_empty() => Ok(false),
-                Ok(write) => {
-                    store.write_round(&write, now).await.map(|()| !write.deliveries.is_empty())
-                }
+                Ok(mut write) => match under_leases(&mut write, &ownership, &polled) {
+                    Ok(()) => {
+                        store.write_round(&write, now).await.map(|()| !write.deliveries.is_empty())
+                    }
+                    Err(e) => Err(e),
+                },
                 Err(e) => Err(e),
             };
             match outcome {
@@ -277,7 +302,11 @@ pub async fn run_evaluation(alerting: Alerting, clusters: Clusters, cancel: Canc
                     // Decisions not written are not made: the next round takes them again
                     // (same incident ids), so nothing is lost or sent twice.
                     engine = before;
-                    tracing::error!(error = %e, "alert evaluation could not be saved; retrying");
+                    if let StoreError::Fenced(lease) = &e {
+                        tracing::info!(%lease, "alert decisions not written: the cluster moved to another instance, which decides from now on");
+                    } else {
+                        tracing::error!(error = %e, "alert evaluation could not be saved; retrying");
+                    }
                 }
             }
         }
@@ -286,6 +315,32 @@ pub async fn run_evaluation(alerting: Alerting, clusters: Clusters, cancel: Canc
             () = tokio::time::sleep(Duration::from_secs(1)) => {}
         }
     }
+}
+
+/// Keeps a round to the clusters this instance acts for (a rule dropped meanwhile forgets its
+/// subjects everywhere; each holder writes that for its own clusters) and fences it with their
+/// leases; refused whole when one of them went elsewhere since the round began.
+fn under_leases(
+    write: &mut RoundWrite,
+    ownership: &Ownership,
+    polled: &BTreeSet<String>,
+) -> Result<(), StoreError> {
+    if ownership.identity().is_none() {
+        return Ok(());
+    }
+    write.states.retain(|((_, subject), _)| {
+        ownership.acts_for(&cluster_lease(Subject::cluster_of_key(subject)))
+    });
+    write.fences = Vec::with_capacity(polled.len());
+    for cluster in polled {
+        let lease = cluster_lease(cluster);
+        match ownership.holding(&lease) {
+            Holding::Held(fence) => write.fences.push(fence),
+            Holding::Alone => {}
+            Holding::Elsewhere => return Err(StoreError::Fenced(lease)),
+        }
+    }
+    Ok(())
 }
 
 /// Longest a sender keeps a claimed delivery before another may take it over.
@@ -414,5 +469,39 @@ mod tests {
         };
         let delays: Vec<Millis> = (1..=6).map(|n| retry_delay(&settings, n)).collect();
         assert_eq!(delays, [5_000, 10_000, 20_000, 40_000, 60_000, 60_000]);
+    }
+
+    #[test]
+    fn a_round_is_kept_to_the_clusters_held_and_fenced_with_their_leases() {
+        use crate::instances::Identity;
+        use crate::store::Fence;
+        let identity = Identity {
+            id: "i1".into(),
+            name: "osprey-1".into(),
+            address: "http://127.0.0.1:8048".into(),
+            version: "0",
+        };
+        let ownership = Ownership::shared(identity);
+        let fence = Fence { lease: cluster_lease("a"), holder: "i1".into(), epoch: 4 };
+        ownership.set([(fence.lease.clone(), fence.clone())].into_iter().collect());
+        let state = |subject: &str| ((String::from("lag"), subject.to_owned()), None);
+        let round = || RoundWrite {
+            states: vec![state("a/group/g"), state("b/group/g")],
+            ..RoundWrite::default()
+        };
+
+        let mut write = round();
+        let polled: BTreeSet<String> = ["a".to_owned()].into();
+        under_leases(&mut write, &ownership, &polled).unwrap();
+        assert_eq!(write.states, vec![state("a/group/g")], "b is another instance's");
+        assert_eq!(write.fences, vec![fence]);
+
+        let lost: BTreeSet<String> = ["a".to_owned(), "c".to_owned()].into();
+        let refused = under_leases(&mut round(), &ownership, &lost);
+        assert!(matches!(refused, Err(StoreError::Fenced(lease)) if lease == "cluster:c"));
+
+        let mut alone = round();
+        under_leases(&mut alone, &Ownership::alone(), &lost).unwrap();
+        assert_eq!((alone.states.len(), alone.fences.len()), (2, 0), "a single instance keeps all");
     }
 }

@@ -40,7 +40,36 @@ pub struct Config {
     pub lag: LagConfig,
     pub alerts: AlertsConfig,
     pub auth: AuthConfig,
+    pub scale_out: ScaleOutConfig,
     pub clusters: Vec<ClusterConfig>,
+}
+
+/// Several instances on one PostgreSQL or MySQL/MariaDB database: each cluster polled (and its
+/// alerts evaluated) by one instance under a lease, every instance serving every page.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScaleOutConfig {
+    pub enabled: bool,
+    /// This instance's name on the Instances page (default: the host name and port).
+    pub name: Option<String>,
+    /// Where this instance's pages are reached, as the Instances page links it (default:
+    /// `http://` and `server.listen`).
+    pub advertise_url: Option<String>,
+    /// How long a lease lasts unrenewed: a stopped instance's clusters move to the others
+    /// within about 1.25 × this plus one poll.
+    #[serde(with = "duration_text")]
+    pub lease_ttl: Duration,
+}
+
+impl Default for ScaleOutConfig {
+    fn default() -> Self {
+        ScaleOutConfig {
+            enabled: false,
+            name: None,
+            advertise_url: None,
+            lease_ttl: Duration::from_secs(10),
+        }
+    }
 }
 
 /// Who may see and change what: local users with roles, sessions, API tokens.

@@ -88,6 +88,33 @@ impl Config {
         line("");
         self.render_auth(&mut line);
         line("");
+        line("[scale_out]");
+        line(
+            "# Several instances on one PostgreSQL or MySQL/MariaDB database: each cluster is polled,",
+        );
+        line(
+            "# and its alerts evaluated, by one instance under a lease; every instance serves every",
+        );
+        line("# page. Not with SQLite (one instance per file).");
+        line(&format!("enabled = {}", self.scale_out.enabled));
+        line("# This instance's name on the Instances page (default: host name and port).");
+        match &self.scale_out.name {
+            Some(name) => line(&format!("name = {}", q(name))),
+            None => line("# name = \"osprey-1\""),
+        }
+        line("# Where this instance's pages are reached (default: http:// and server.listen).");
+        match &self.scale_out.advertise_url {
+            Some(url) => line(&format!("advertise_url = {}", q(url))),
+            None => line("# advertise_url = \"http://osprey-1.internal:8048\""),
+        }
+        line(
+            "# How long a lease lasts unrenewed: a stopped instance's clusters move to the others",
+        );
+        line(
+            "# within about 1.25 times this plus one poll; keep it at most the shortest poll_interval.",
+        );
+        line(&format!("lease_ttl = {}", d(self.scale_out.lease_ttl)));
+        line("");
         self.render_alerts(&mut line);
         for cluster in &self.clusters {
             line("");

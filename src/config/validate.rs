@@ -29,6 +29,26 @@ impl Config {
         if self.history.hour_retention < Duration::from_secs(7 * 24 * 3600) {
             return Err(key_error("history.hour_retention", "must be at least 7d"));
         }
+        if self.scale_out.enabled && scheme == "sqlite" {
+            return Err(key_error(
+                "scale_out.enabled",
+                "needs PostgreSQL or MySQL/MariaDB: a SQLite file serves one instance",
+            ));
+        }
+        if self.scale_out.lease_ttl < Duration::from_secs(2) {
+            return Err(key_error("scale_out.lease_ttl", "must be at least 2s"));
+        }
+        if self.scale_out.name.as_ref().is_some_and(|n| n.is_empty() || n.len() > 255) {
+            return Err(key_error("scale_out.name", "use 1-255 characters"));
+        }
+        if let Some(url) = &self.scale_out.advertise_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(key_error(
+                "scale_out.advertise_url",
+                "must start with http:// or https://",
+            ));
+        }
         if self.lag.window < Duration::from_secs(1) {
             return Err(key_error("lag.window", "must be at least 1s"));
         }

@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::Millis;
 
 /// The metadata quorum of a KRaft cluster.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct Quorum {
     /// The active controller. On KRaft, DescribeCluster and Metadata name an arbitrary live
     /// broker as "controller"; this is the real one.
@@ -45,7 +45,7 @@ pub fn release_of(version: &str) -> &str {
 }
 
 /// What a member does in the quorum.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum QuorumRole {
     /// The active controller.
@@ -65,7 +65,7 @@ impl QuorumRole {
 }
 
 /// One replica of the metadata log.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct QuorumMember {
     pub id: i32,
     /// `None` when the leader does not know it (-1 on the wire).

@@ -174,7 +174,7 @@ impl Metric {
 }
 
 /// Where a broker's metrics came from this poll.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Source {
     /// Derived by Osprey from offsets (and DescribeLogDirs): no broker set-up.
@@ -188,7 +188,7 @@ pub enum Source {
 }
 
 /// One broker's metrics at one poll.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct BrokerMetrics {
     pub broker: i32,
     pub sources: Vec<Source>,
@@ -227,7 +227,7 @@ impl BrokerMetrics {
 }
 
 /// Every broker's metrics at one poll, and the cluster figures they add up to.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct ClusterMetrics {
     pub at: Millis,
     pub brokers: Vec<BrokerMetrics>,

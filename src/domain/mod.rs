@@ -51,7 +51,7 @@ pub fn name_ids<T>(items: &[T], name: impl Fn(&T) -> String) -> Vec<(i32, &T)> {
 }
 
 /// What one successful poll saw of a cluster.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct ClusterSnapshot {
     pub cluster: String,
     pub kind: ClusterKind,
@@ -88,7 +88,7 @@ pub struct ClusterSnapshot {
 }
 
 /// One replica's bytes on disk, as its broker reported them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ReplicaSize {
     pub broker: i32,
     pub topic: String,
@@ -97,7 +97,7 @@ pub struct ReplicaSize {
 }
 
 /// A consumer group as the coordinator describes it, with its committed offsets.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct ConsumerGroup {
     pub name: String,
     /// `Stable`, `Empty`, `PreparingRebalance`, `CompletingRebalance`, `Dead`, …
@@ -119,7 +119,7 @@ pub struct ConsumerGroup {
     pub offsets_error: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct GroupMember {
     pub member_id: String,
     pub client_id: String,
@@ -128,7 +128,7 @@ pub struct GroupMember {
     pub assignment: Vec<(String, Vec<i32>)>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct CommittedOffset {
     pub topic: String,
     pub partition: i32,
@@ -148,7 +148,7 @@ impl ConsumerGroup {
     }
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct Broker {
     pub id: i32,
     pub host: String,
@@ -156,7 +156,7 @@ pub struct Broker {
     pub rack: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct Topic {
     pub name: String,
     pub internal: bool,
@@ -169,7 +169,7 @@ pub struct Topic {
     pub messages_in_per_sec: Option<f64>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct Partition {
     pub id: i32,
     /// `None` when the partition has no leader (offline).
@@ -182,7 +182,7 @@ pub struct Partition {
     pub latest_offset: Option<i64>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct ConfigEntry {
     pub name: String,
     pub value: Option<String>,
@@ -193,7 +193,7 @@ pub struct ConfigEntry {
 }
 
 /// Where a topic's effective configuration value is set, as DescribeConfigs reports it.
-#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, serde::Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum ConfigSource {
     /// Set on the topic itself.

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::Millis;
 
 /// What one poll saw of a cluster of queues.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct QueueSnapshot {
     pub taken_at: Millis,
     pub overview: Overview,
@@ -110,13 +110,23 @@ pub struct Rates {
     pub ack: Option<f64>,
 }
 
-/// `{"rate": 1.5}` → `Some(1.5)`.
+/// `{"rate": 1.5}` (RabbitMQ's answer) → `Some(1.5)`; a bare `1.5` (Osprey's own
+/// serialization, as a lease holder publishes it for the other instances) too.
 pub(crate) fn rate<'de, D: serde::Deserializer<'de>>(de: D) -> Result<Option<f64>, D::Error> {
     #[derive(Deserialize)]
     struct Details {
         rate: Option<f64>,
     }
-    Ok(Option::<Details>::deserialize(de)?.and_then(|d| d.rate))
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Rate {
+        Details(Details),
+        Bare(f64),
+    }
+    Ok(Option::<Rate>::deserialize(de)?.and_then(|rate| match rate {
+        Rate::Details(details) => details.rate,
+        Rate::Bare(rate) => Some(rate),
+    }))
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

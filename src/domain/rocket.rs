@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use super::Millis;
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct RocketSnapshot {
     /// Name server that answered this poll.
     pub namesrv: String,
@@ -17,7 +17,7 @@ pub struct RocketSnapshot {
     pub groups: Vec<RocketGroup>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct RocketBroker {
     pub cluster: String,
     pub name: String,
@@ -52,7 +52,7 @@ pub fn broker_ids(brokers: &[RocketBroker]) -> Vec<i32> {
 }
 
 /// GET_BROKER_RUNTIME_INFO, the values a dashboard shows.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct BrokerRuntime {
     pub version: Option<String>,
     /// Messages stored per second (the broker's own 10 s average).
@@ -122,7 +122,7 @@ impl TopicClass {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct RocketTopic {
     pub name: String,
     pub class: TopicClass,
@@ -132,7 +132,7 @@ pub struct RocketTopic {
     pub route: Vec<QueueRoute>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct MessageQueue {
     pub broker: String,
     pub queue_id: i32,
@@ -140,7 +140,7 @@ pub struct MessageQueue {
     pub last_update: Option<Millis>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct QueueRoute {
     pub broker: String,
     /// The broker's master address.
@@ -157,7 +157,7 @@ impl QueueRoute {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct RocketGroup {
     pub name: String,
     /// `CLUSTERING` or `BROADCASTING`, when clients are online.
@@ -211,7 +211,7 @@ fn one() -> i32 {
     1
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct ConsumerClient {
     pub client_id: String,
     pub address: String,
@@ -221,7 +221,7 @@ pub struct ConsumerClient {
     pub proxy: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct QueueProgress {
     pub topic: String,
     pub broker: String,

@@ -14,7 +14,7 @@ use crate::domain::{ClusterSnapshot, ConsumerGroup, Millis};
 /// Most samples kept per group partition for the status window.
 const MAX_WINDOW_SAMPLES: usize = 64;
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct PartitionLag {
     pub partition: i32,
     pub committed: i64,
@@ -27,7 +27,7 @@ pub struct PartitionLag {
     pub owner: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct TopicLag {
     pub topic: String,
     pub lag: i64,
@@ -38,7 +38,7 @@ pub struct TopicLag {
 }
 
 /// A group's figures without its per-partition detail: what a list of groups shows.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct GroupSummary {
     pub name: String,
     pub state: String,
@@ -67,7 +67,7 @@ pub struct GroupSummary {
     pub offsets_error: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct GroupLag {
     #[serde(flatten)]
     pub summary: GroupSummary,

@@ -121,7 +121,7 @@ pub fn drain_seconds(lag: i64, consume_per_sec: f64, produce_per_sec: f64) -> Op
 ///   whatever the status (an `OK` group that falls behind is not draining either);
 /// - otherwise [`Drain::Draining`], in lag ÷ (consume rate − produce rate) seconds — the
 ///   group's `drain_seconds`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Drain {
     Drained,

@@ -304,6 +304,7 @@ async fn a_first_poll_longer_than_the_timeout_still_brings_the_cluster_up() {
             lag: LagConfig::default(),
             store,
             held: Arc::new(super::writer::HistoryQueue::default()),
+            ownership: crate::instances::Ownership::alone(),
         },
         sender,
         cancel.clone(),
@@ -321,4 +322,45 @@ async fn a_first_poll_longer_than_the_timeout_still_brings_the_cluster_up() {
     poller.await.expect("the poller stops");
     assert!(up.is_ok(), "the cluster never came up: {:?}", state.borrow().last_error);
     assert_eq!(state.borrow().consecutive_failures, 0);
+}
+
+#[test]
+fn a_published_state_reads_back_whole_on_another_instance() {
+    use crate::domain::metrics::{BrokerMetrics, Metric};
+    let mut book = book();
+    let mut first = with_queues(0, &[("orders", 5, 1)]);
+    first.topics = vec![topic("a", vec![partition(0, Some(1), (0, 10))])];
+    book.succeeded(first);
+    let mut second = with_queues(10_000, &[("orders", 9, 0)]);
+    second.topics = vec![topic("a", vec![partition(0, Some(1), (0, 30))])];
+    if let Some(queues) = second.queues.as_mut() {
+        Arc::make_mut(queues).queues[0].message_stats.publish = Some(0.4);
+    }
+    let scraped = vec![BrokerMetrics {
+        values: [(Metric::BytesInPerSec, 12.5), (Metric::RequestHandlerIdlePercent, f64::NAN)]
+            .into_iter()
+            .collect(),
+        ..BrokerMetrics::new(1)
+    }];
+    book.succeeded_with(second, scraped);
+    let state = book.state();
+
+    let bytes = published::encode(state).expect("encoded");
+    let read = published::decode(&bytes).expect("decoded");
+    assert_eq!(read.name, state.name);
+    assert_eq!(read.last_good_at, state.last_good_at);
+    assert_eq!(read.snapshot, state.snapshot, "topics, queues and their rates");
+    assert_eq!(read.groups, state.groups);
+    let metric = |s: &ClusterState, m| {
+        let metrics = s.metrics.as_ref()?;
+        metrics.brokers.iter().find(|b| b.broker == 1)?.values.get(&m).copied()
+    };
+    assert_eq!(metric(&read, Metric::BytesInPerSec), Some(12.5));
+    assert!(
+        metric(&read, Metric::RequestHandlerIdlePercent).is_some_and(f64::is_nan),
+        "NaN survives"
+    );
+
+    assert!(published::decode(b"garbage").is_err());
+    assert!(published::decode(&bytes[..bytes.len() / 2]).is_err(), "a cut row is refused");
 }

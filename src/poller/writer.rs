@@ -163,6 +163,10 @@ pub async fn run(queue: &HistoryQueue, sink: &impl Sink, cancel: CancellationTok
                 }
                 backoff = Duration::from_secs(1);
             }
+            Ok(Err(crate::store::StoreError::Fenced(lease))) => {
+                queue.set_failing(None);
+                tracing::info!(cluster = %record.cluster.cluster, at = record.cluster.ts, %lease, "a poll made under a lease since lost is not written (another instance polls the cluster now)");
+            }
             Ok(Err(e)) if !e.is_unavailable() => {
                 queue.set_failing(None);
                 tracing::error!(cluster = %record.cluster.cluster, at = record.cluster.ts, error = %e, "a poll's history was refused by the database and is dropped");

@@ -20,12 +20,14 @@ use crate::store::{
 
 mod groups;
 mod history;
+mod instances;
 mod metrics;
 mod queues;
 mod topics;
 
 pub use groups::*;
 pub use history::*;
+pub use instances::*;
 pub use metrics::*;
 pub use queues::*;
 pub use topics::*;
@@ -123,6 +125,8 @@ pub struct ClusterSummary {
     /// Where Osprey reaches the cluster ([`Capabilities::addresses`] says what they are).
     pub addresses: String,
     pub poll_interval_secs: u64,
+    /// With several instances: the one polling the cluster.
+    pub polled_by: Option<String>,
     pub last_attempt_at: Option<Millis>,
     pub last_good_at: Option<Millis>,
     pub error: Option<String>,
@@ -164,6 +168,7 @@ fn summarize(state: &ClusterState) -> ClusterSummary {
         status: state.status(),
         addresses: state.addresses.clone(),
         poll_interval_secs: state.poll_interval_secs,
+        polled_by: state.polled_by.clone(),
         last_attempt_at: state.last_attempt_at,
         last_good_at: state.last_good_at,
         error: state.last_error.clone(),

@@ -79,6 +79,25 @@ impl Dialect {
             Dialect::Mysql => format!("CAST({expr} AS SIGNED)"),
         }
     }
+
+    /// The database server's clock in epoch milliseconds: leases expire by the one clock every
+    /// instance shares, whatever their own clocks say.
+    pub fn now_millis(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)",
+            Dialect::Postgres => "CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)",
+            Dialect::Mysql => "CAST(UNIX_TIMESTAMP(NOW(3)) * 1000 AS SIGNED)",
+        }
+    }
+
+    /// Locks the rows a SELECT reads until the transaction ends (SQLite's write transaction
+    /// already holds the whole database).
+    pub fn for_update(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres | Dialect::Mysql => " FOR UPDATE",
+        }
+    }
 }
 
 #[cfg(test)]

@@ -5,6 +5,7 @@
 mod access;
 mod alerts;
 mod dialect;
+mod leases;
 mod polls;
 mod rollups;
 mod series;
@@ -23,6 +24,7 @@ pub use alerts::{
     Stored, StoredSilence,
 };
 pub use dialect::Dialect;
+pub use leases::{Fence, InstanceRow, LeaseRow};
 
 use crate::domain::Millis;
 
@@ -221,6 +223,9 @@ pub enum StoreError {
     Query(#[from] sqlx::Error),
     #[error("stored data cannot be read: {0}")]
     Corrupt(String),
+    /// A write made under a lease this instance no longer holds: not written.
+    #[error("lease {0:?} is no longer held by this instance; nothing was written")]
+    Fenced(String),
 }
 
 impl StoreError {
@@ -251,6 +256,15 @@ impl StoreError {
             StoreError::Query(e) => e.as_database_error().is_some_and(is_out_of_space),
             _ => false,
         }
+    }
+}
+
+fn another_instance_migrating(error: &sqlx::migrate::MigrateError) -> bool {
+    use sqlx::migrate::MigrateError;
+    match error {
+        MigrateError::Dirty(_) => true,
+        MigrateError::Execute(sqlx::Error::Database(e)) => e.is_unique_violation(),
+        _ => false,
     }
 }
 
@@ -296,6 +310,8 @@ pub struct ClusterSample {
     pub messages_in_per_sec: Option<f64>,
     pub poll_millis: i64,
     pub error: Option<String>,
+    /// The instance that polled, when several share the database.
+    pub polled_by: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -372,6 +388,10 @@ pub struct PollRecord {
     pub queues: Vec<QueueSample>,
     /// Broker metrics of the cluster (scope `""`) and each broker (`broker:ID`).
     pub metrics: Vec<MetricSample>,
+    /// With several instances: the cluster's lease this poll was made under (the write is
+    /// refused once it is lost) and the state published for the other instances.
+    pub fence: Option<Fence>,
+    pub published: Option<Vec<u8>>,
 }
 
 /// One broker metric at one poll.
@@ -556,8 +576,21 @@ impl Store {
             Dialect::Postgres => &POSTGRES_MIGRATIONS,
             Dialect::Mysql => &MYSQL_MIGRATIONS,
         };
-        migrator.run(&self.pool).await?;
-        Ok(())
+        // Instances started together on one MariaDB race past sqlx's migration lock: the
+        // loser's record of a migration is refused as a duplicate, or it finds the winner's
+        // still running ("partially applied"). Both pass once the winner is done.
+        let mut waited = 0;
+        loop {
+            match migrator.run(&self.pool).await {
+                Ok(()) => return Ok(()),
+                Err(e) if waited < 60 && another_instance_migrating(&e) => {
+                    tracing::info!(error = %e, "another instance is migrating the database; waiting");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    waited += 1;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 
     /// Cheap round trip for `/readyz`.

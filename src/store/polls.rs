@@ -8,10 +8,17 @@ impl Store {
     pub async fn record_poll(&self, record: &PollRecord) -> Result<(), StoreError> {
         let c = &record.cluster;
         let mut tx = self.write_transaction().await?;
+        if let Some(fence) = &record.fence {
+            leases::check_fence(&mut tx, self.dialect, fence).await?;
+            if let Some(state) = &record.published {
+                leases::publish_state(&mut tx, self.dialect, fence, &c.cluster, c.ts, state)
+                    .await?;
+            }
+        }
         sqlx::query(&self.dialect.sql(
             "INSERT INTO cluster_samples (cluster, ts, reachable, brokers, topics, partitions, \
-             under_replicated, offline, end_offset_sum, messages_in_per_sec, poll_millis, error) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             under_replicated, offline, end_offset_sum, messages_in_per_sec, poll_millis, error, \
+             polled_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         ))
         .bind(&c.cluster)
         .bind(c.ts)
@@ -25,6 +32,7 @@ impl Store {
         .bind(c.messages_in_per_sec)
         .bind(c.poll_millis)
         .bind(c.error.as_deref())
+        .bind(c.polled_by.as_deref())
         // Not cached: see `insert_rows`.
         .persistent(false)
         .execute(&mut *tx)

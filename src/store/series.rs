@@ -260,7 +260,7 @@ impl Store {
     ) -> Result<Option<ClusterSample>, StoreError> {
         let sql = self.dialect.sql(
             "SELECT cluster, ts, reachable, brokers, topics, partitions, under_replicated, offline, \
-             end_offset_sum, messages_in_per_sec, poll_millis, error FROM cluster_samples \
+             end_offset_sum, messages_in_per_sec, poll_millis, error, polled_by FROM cluster_samples \
              WHERE cluster = ? ORDER BY ts DESC LIMIT 1",
         );
         let row = sqlx::query(&sql).bind(cluster).fetch_optional(&self.pool).await?;
@@ -278,6 +278,7 @@ impl Store {
                 messages_in_per_sec: row.try_get(9)?,
                 poll_millis: row.try_get(10)?,
                 error: row.try_get(11)?,
+                polled_by: row.try_get(12)?,
             })
         })
         .transpose()

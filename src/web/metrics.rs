@@ -42,6 +42,7 @@ pub async fn handler(
     }
     let mut text = render(&state.clusters.all());
     render_alerting(&state.store, &mut text).await;
+    render_instances(&state, &mut text).await;
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], text).into_response()
 }
 
@@ -71,6 +72,57 @@ async fn render_alerting(store: &crate::store::Store, out: &mut String) {
         "Notices a channel has not accepted yet (retried with backoff).",
     );
     let _ = writeln!(m.out, "osprey_alert_deliveries_pending {pending}");
+}
+
+/// A figure of a lease, as one `/metrics` family exports it.
+type LeaseValue = fn(&crate::store::LeaseRow) -> f64;
+
+/// With several instances: each instance's liveness and the holder of each lease, as the
+/// Instances page shows them. Left out (and logged) when the database does not answer.
+async fn render_instances(state: &AppState, out: &mut String) {
+    let view = match crate::query::instances(&state.store, &state.ownership, state.lease_ttl).await
+    {
+        Ok(view) if view.scale_out => view,
+        Ok(_) => return,
+        Err(e) => {
+            tracing::warn!(error = %e, "instance metrics left out of /metrics");
+            return;
+        }
+    };
+    let mut m = Family { out };
+    m.header(
+        "osprey_instance_alive",
+        "gauge",
+        "1 while the instance renews its heartbeat (several instances on one database).",
+    );
+    for i in &view.instances {
+        let labels =
+            [("instance", i.name.as_str()), ("id", i.id.as_str()), ("version", i.version.as_str())];
+        m.sample("osprey_instance_alive", &labels, f64::from(u8::from(i.alive)));
+    }
+    let leases: Vec<(&str, &crate::store::LeaseRow)> = view
+        .instances
+        .iter()
+        .flat_map(|i| i.leases.iter().map(move |lease| (i.name.as_str(), lease)))
+        .collect();
+    let families: [(&str, &str, LeaseValue); 2] = [
+        (
+            "osprey_lease_epoch",
+            "The epoch of each lease, by its holder; grows with each new holder.",
+            |lease| lease.epoch as f64,
+        ),
+        (
+            "osprey_lease_renewed_timestamp_seconds",
+            "When each lease was last renewed by its holder.",
+            |lease| lease.renewed_at as f64 / 1000.0,
+        ),
+    ];
+    for (name, help, value) in families {
+        m.header(name, "gauge", help);
+        for (instance, lease) in &leases {
+            m.sample(name, &[("lease", lease.name.as_str()), ("instance", instance)], value(lease));
+        }
+    }
 }
 
 /// A label value with `\`, `"` and newlines escaped as the text format requires.

@@ -13,6 +13,7 @@ mod form;
 mod format;
 mod gearman;
 pub mod i18n;
+mod instances;
 mod manage;
 mod messages;
 mod metrics;
@@ -54,6 +55,9 @@ pub struct AppState {
     pub operators: Operators,
     /// Poll history on its way to the database: whether it gets there.
     pub history: Arc<HistoryQueue>,
+    /// This instance among the others on the database, for the Instances page.
+    pub ownership: crate::instances::Ownership,
+    pub lease_ttl: std::time::Duration,
 }
 
 impl AppState {
@@ -65,7 +69,27 @@ impl AppState {
         operators: Operators,
         history: Arc<HistoryQueue>,
     ) -> Self {
-        AppState { clusters, store, alerting, auth, operators, history }
+        AppState {
+            clusters,
+            store,
+            alerting,
+            auth,
+            operators,
+            history,
+            ownership: crate::instances::Ownership::alone(),
+            lease_ttl: crate::config::ScaleOutConfig::default().lease_ttl,
+        }
+    }
+
+    /// With several instances on the database: this one's leases and their lifetime.
+    pub fn with_instances(
+        mut self,
+        ownership: crate::instances::Ownership,
+        lease_ttl: std::time::Duration,
+    ) -> Self {
+        self.ownership = ownership;
+        self.lease_ttl = lease_ttl;
+        self
     }
 }
 
@@ -132,6 +156,7 @@ fn pages() -> Router<AppState> {
         .merge(activemq::pages())
         .merge(rocket::pages())
         .merge(broker_metrics::pages())
+        .merge(instances::pages())
 }
 
 /// The JSON API under `/api/v1`, feature by feature; unknown paths answer JSON.
@@ -148,6 +173,7 @@ fn api() -> Router<AppState> {
         .merge(gearman::api())
         .merge(activemq::api())
         .merge(rocket::api())
+        .merge(instances::api())
         .fallback(|uri: axum::http::Uri| async move {
             error::ApiError(error::WebError::NoRoute(format!("/api/v1{}", uri.path())))
         })

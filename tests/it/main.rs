@@ -26,5 +26,6 @@ mod messages;
 mod metrics;
 mod rabbitmq;
 mod rocketmq;
+mod scale_out;
 mod store;
 mod web;

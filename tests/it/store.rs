@@ -56,6 +56,7 @@ fn poll(ts: i64, topics: Vec<TopicSample>, brokers: Vec<BrokerSample>) -> PollRe
             messages_in_per_sec: Some(((ts - BASE) / 1000) as f64),
             poll_millis: 12,
             error: None,
+            polled_by: Some("osprey-1".into()),
         },
         topics,
         brokers,
@@ -98,6 +99,8 @@ fn poll(ts: i64, topics: Vec<TopicSample>, brokers: Vec<BrokerSample>) -> PollRe
             metric: "bytes_in_per_sec",
             value: ((ts - BASE) / 1000) as f64,
         }],
+        fence: None,
+        published: None,
     }
 }
 
@@ -337,6 +340,77 @@ async fn store_story_on_mariadb() {
     db.drop_it().await;
 }
 
+/// Leases on every database: one holder at a time, an expired lease taken over with a higher
+/// epoch, a write under a lost lease refused whole, the published state read back byte for byte.
+async fn lease_story(url: &str) {
+    let store = Store::connect(url, 4).await.unwrap();
+    for (id, name) in [("one", "osprey-1"), ("two", "osprey-2")] {
+        store.register_instance(id, name, "http://127.0.0.1:1", "0.1.0").await.unwrap();
+    }
+    let first = store.acquire_lease("cluster:prod", "one", 1_000).await.unwrap().expect("free");
+    assert_eq!(first.epoch, 1);
+    assert_eq!(store.acquire_lease("cluster:prod", "two", 1_000).await.unwrap(), None, "held");
+    assert_eq!(store.live_instances(60_000).await.unwrap(), ["one", "two"]);
+
+    let state = vec![0u8, 159, 146, 150, 255, 7];
+    let mut record = poll(BASE, vec![], brokers(true));
+    record.fence = Some(first.clone());
+    record.published = Some(state.clone());
+    store.record_poll(&record).await.unwrap();
+    assert_eq!(store.published_state("prod", None).await.unwrap(), Some((BASE, state.clone())));
+    assert_eq!(store.published_state("prod", Some(BASE)).await.unwrap(), None, "nothing newer");
+
+    // "one" stops renewing; "two" takes the lease once it expired.
+    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    let second =
+        store.acquire_lease("cluster:prod", "two", 60_000).await.unwrap().expect("expired");
+    assert_eq!(second.epoch, 2);
+    assert!(store.renew_leases("one", 60_000).await.unwrap().is_empty(), "one lost it");
+    assert_eq!(store.renew_leases("two", 60_000).await.unwrap(), std::slice::from_ref(&second));
+
+    let mut stale = poll(BASE + 10_000, vec![], brokers(true));
+    stale.fence = Some(first);
+    stale.published = Some(vec![1, 2, 3]);
+    let refused = store.record_poll(&stale).await;
+    assert!(matches!(refused, Err(osprey::store::StoreError::Fenced(_))), "{refused:?}");
+    assert_eq!(store.published_state("prod", None).await.unwrap(), Some((BASE, state)));
+    let latest = store.latest_cluster_sample("prod").await.unwrap().expect("one poll");
+    assert_eq!(
+        (latest.ts, latest.polled_by.as_deref()),
+        (BASE, Some("osprey-1")),
+        "not the stale one"
+    );
+
+    let instances = store.instances(60_000).await.unwrap();
+    let two = instances.iter().find(|i| i.id == "two").unwrap();
+    assert_eq!((two.alive, two.leases.len(), two.leases[0].epoch), (true, 1, 2));
+    store.stop_instance("two").await.unwrap();
+    let again =
+        store.acquire_lease("cluster:prod", "one", 60_000).await.unwrap().expect("given back");
+    assert_eq!(again.epoch, 3);
+    assert_eq!(store.live_instances(60_000).await.unwrap(), ["one"]);
+}
+
+#[tokio::test]
+async fn leases_fence_writes_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    lease_story(&format!("sqlite://{}", dir.path().join("osprey.db").display())).await;
+}
+
+#[tokio::test]
+async fn leases_fence_writes_on_postgres() {
+    let db = TempDatabase::create("OSPREY_TEST_POSTGRES_URL").await;
+    lease_story(&db.url).await;
+    db.drop_it().await;
+}
+
+#[tokio::test]
+async fn leases_fence_writes_on_mariadb() {
+    let db = TempDatabase::create("OSPREY_TEST_MYSQL_URL").await;
+    lease_story(&db.url).await;
+    db.drop_it().await;
+}
+
 async fn app_writes_history_to(admin_var: &str) {
     let db = TempDatabase::create(admin_var).await;
     let broker = Broker::start(BrokerKind::Noida).await;
@@ -439,6 +513,7 @@ async fn alert_story(url: &str) {
             subject_key: key.1.clone(),
         }],
         deliveries: vec![NewDelivery { channel: "hook".into(), message: firing.clone() }],
+        fences: vec![],
     };
     store.write_round(&round, BASE + 10).await.unwrap();
     store.write_round(&round, BASE + 10).await.unwrap_or_default();
@@ -455,6 +530,7 @@ async fn alert_story(url: &str) {
                 states: vec![(key.clone(), None)],
                 incidents: vec![IncidentChange::Updated { message: resolved.clone() }],
                 deliveries: vec![NewDelivery { channel: "hook".into(), message: resolved.clone() }],
+                fences: vec![],
             },
             BASE + 20,
         )

@@ -142,6 +142,9 @@ pub struct RoundWrite {
     pub states: Vec<((String, String), Option<AlertState>)>,
     pub incidents: Vec<IncidentChange>,
     pub deliveries: Vec<NewDelivery>,
+    /// With several instances: the leases of the clusters the round decided about; the round
+    /// is refused when one of them was lost.
+    pub fences: Vec<crate::store::Fence>,
 }
 
 impl RoundWrite {
@@ -168,12 +171,22 @@ pub struct NewDelivery {
     pub message: AlertMessage,
 }
 
-/// Delivery ids are derived from what they deliver, so a notice is queued at most once per
-/// channel however often a round is retried.
+/// Delivery ids are derived from what every instance agrees on, so a notice is queued at most
+/// once per channel however often a round is retried and whichever instance decides it: an
+/// incident fires and resolves once (its id already names its start), a reminder is told
+/// apart by its time.
 fn delivery_id(message: &AlertMessage, channel: &str) -> String {
+    use crate::alerting::message::MessageKind;
     use sha2::Digest;
-    let key =
-        format!("{}\0{}\0{}\0{}", message.incident, message.kind.as_str(), message.at, channel);
+    let kind = message.kind.as_str();
+    let key = match message.kind {
+        MessageKind::Reminder | MessageKind::Test => {
+            format!("{}\0{kind}\0{}\0{channel}", message.incident, message.at)
+        }
+        MessageKind::Firing | MessageKind::Resolved => {
+            format!("{}\0{kind}\0{channel}", message.incident)
+        }
+    };
     hex::encode(&sha2::Sha256::digest(key)[..12])
 }
 
@@ -255,6 +268,9 @@ impl Store {
     }
 
     /// Inserts or replaces a definition; `config_digest` is set for definitions from the file.
+    /// Two instances writing a new definition at once (both start with the same config file)
+    /// both find no row and both insert: the second is refused as a duplicate and tries again,
+    /// now replacing the first's row.
     async fn put_definition(
         &self,
         table: DefinitionTable,
@@ -264,6 +280,25 @@ impl Store {
         now: Millis,
     ) -> Result<(), StoreError> {
         let json = to_json(definition)?;
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match self.replace_definition(table, name, &json, config_digest, now).await {
+                Err(StoreError::Query(sqlx::Error::Database(e)))
+                    if e.is_unique_violation() && tries < 3 => {}
+                outcome => return outcome,
+            }
+        }
+    }
+
+    async fn replace_definition(
+        &self,
+        table: DefinitionTable,
+        name: &str,
+        json: &str,
+        config_digest: Option<&str>,
+        now: Millis,
+    ) -> Result<(), StoreError> {
         let mut tx = self.write_transaction().await?;
         let keep_source =
             format!("SELECT source, config_digest FROM {} WHERE name = ?", table.name());

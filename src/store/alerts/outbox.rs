@@ -30,6 +30,9 @@ impl Store {
     pub async fn write_round(&self, round: &RoundWrite, now: Millis) -> Result<(), StoreError> {
         let d = self.dialect;
         let mut tx = self.write_transaction().await?;
+        for fence in &round.fences {
+            super::super::leases::check_fence(&mut tx, d, fence).await?;
+        }
         for ((rule, subject), state) in &round.states {
             sqlx::query(&d.sql("DELETE FROM alert_states WHERE rule = ? AND subject = ?"))
                 .bind(rule)
