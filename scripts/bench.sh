@@ -84,6 +84,7 @@ if [ "$bench" = scale-out ]; then
   # A PostgreSQL of its own, stopped on exit; the brokers are noida-db processes of the bench.
   PEERS_DIR=$(mktemp -d /tmp/osprey-bench.XXXXXX)
   trap 'stop_postgres; rm -rf "$PEERS_DIR"' EXIT
+  chmod 755 "$PEERS_DIR" # the server runs as the postgres user
   [ -n "$(pg_bin_dir)" ] || apt_install postgresql
   start_postgres
   export OSPREY_TEST_POSTGRES_URL=postgres://postgres:$PG_PASSWORD@127.0.0.1:$PG_PORT/postgres

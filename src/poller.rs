@@ -566,9 +566,8 @@ pub async fn run_cluster(
                 _ => continue,
             },
         };
-        // A tick handed out long after its time (the process was paused, or a lease was just
-        // gained off the grid) starts the grid again from now: the next poll is an interval
-        // later, not at the next old tick moments away.
+        // A tick handed out long after its time (the process was paused) starts the grid again
+        // from now: the next poll is an interval later, not at the next old tick moments away.
         let now_instant = tokio::time::Instant::now();
         if now_instant.saturating_duration_since(tick_at) > config.poll_interval / 2 {
             ticker.reset();
