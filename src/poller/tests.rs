@@ -1,5 +1,6 @@
 use super::*;
 use crate::domain::fixtures::*;
+use crate::store::QueueSample;
 
 fn cluster_config() -> ClusterConfig {
     crate::config::Config::example().clusters.remove(0)
