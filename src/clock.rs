@@ -26,6 +26,12 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+/// The UTC date of `at` as `YYYYMMDD`.
+pub fn utc_date_digits(at: Millis) -> String {
+    let (year, month, day) = civil_from_days(at.div_euclid(86_400_000));
+    format!("{year:04}{month:02}{day:02}")
+}
+
 pub fn utc_text(at: Millis) -> String {
     let secs = at.div_euclid(1000);
     let (year, month, day) = civil_from_days(secs.div_euclid(86_400));

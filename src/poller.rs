@@ -599,6 +599,9 @@ pub async fn run_history(
             Err(e) => tracing::error!(error = %e, "could not roll up history"),
         }
         if ticks.is_multiple_of(60) {
+            if let Err(e) = store.prepare_partitions(now_millis()).await {
+                tracing::error!(error = %e, "could not make the next days' history partitions");
+            }
             match store.apply_retention(retention(&history), now_millis()).await {
                 Ok(0) => {}
                 Ok(rows) => tracing::info!(rows, "retention deleted old history"),

@@ -57,7 +57,10 @@ impl Config {
             "# has its own retention. Charts read per-poll samples for 1 h, 1-minute rollups for 24 h and",
         );
         line("# 1-hour rollups for 7 d.");
-        line("# How long per-poll samples are kept.");
+        line(
+            "# How long per-poll samples are kept. On PostgreSQL sample tables lose whole days, so up",
+        );
+        line("# to a day more is kept.");
         line(&format!("retention = {}", d(self.history.retention)));
         line("# How long 1-minute rollups (and per-topic samples) are kept.");
         line(&format!("minute_retention = {}", d(self.history.minute_retention)));

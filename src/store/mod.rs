@@ -6,6 +6,7 @@ mod access;
 mod alerts;
 mod dialect;
 mod leases;
+mod partitions;
 mod polls;
 mod rollups;
 mod series;
@@ -25,6 +26,7 @@ pub use alerts::{
 };
 pub use dialect::Dialect;
 pub use leases::{Fence, InstanceRow, LeaseRow};
+pub use partitions::{PARTITION_WIDTH, Partition};
 
 use crate::domain::Millis;
 
@@ -476,6 +478,7 @@ pub struct BrokerAvailability {
 pub struct Store {
     pool: AnyPool,
     dialect: Dialect,
+    covered_days: std::sync::Arc<partitions::CoveredDays>,
 }
 
 impl Store {
@@ -561,7 +564,7 @@ impl Store {
             options
         };
         let pool = options.connect(&url).await.map_err(StoreError::Connect)?;
-        let store = Store { pool, dialect };
+        let store = Store { pool, dialect, covered_days: Default::default() };
         store.migrate().await?;
         Ok(store)
     }

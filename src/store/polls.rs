@@ -6,6 +6,20 @@ impl Store {
     /// Writes one poll in a single transaction, so a chart never sees half a poll.
     #[tracing::instrument(skip_all, fields(cluster = %record.cluster.cluster, topics = record.topics.len()))]
     pub async fn record_poll(&self, record: &PollRecord) -> Result<(), StoreError> {
+        let ts = record.cluster.ts;
+        self.cover(ts).await?;
+        match self.write_poll(record).await {
+            // Another instance's retention dropped the day this process thought was there.
+            Err(e) if partitions::no_partition_for_row(&e) => {
+                self.forget_day(ts).await;
+                self.cover(ts).await?;
+                self.write_poll(record).await
+            }
+            written => written,
+        }
+    }
+
+    async fn write_poll(&self, record: &PollRecord) -> Result<(), StoreError> {
         let c = &record.cluster;
         let mut tx = self.write_transaction().await?;
         if let Some(fence) = &record.fence {

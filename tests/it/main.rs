@@ -24,6 +24,7 @@ mod layers;
 mod manage;
 mod messages;
 mod metrics;
+mod partitions;
 mod rabbitmq;
 mod rocketmq;
 mod scale_out;

@@ -35,13 +35,16 @@ impl TempDatabase {
 
     pub async fn drop_it(self) {
         let mut conn = sqlx::AnyConnection::connect(&self.admin_url).await.unwrap();
-        sqlx::query(&format!("DROP DATABASE {}", self.name)).execute(&mut conn).await.unwrap();
+        // A just-closed pool's PostgreSQL backends may still be on their way out.
+        let force = if self.admin_url.starts_with("postgres") { " WITH (FORCE)" } else { "" };
+        let drop = format!("DROP DATABASE {}{force}", self.name);
+        sqlx::query(&drop).execute(&mut conn).await.unwrap();
     }
 }
 
-const BASE: i64 = 1_800_000_000_000; // a multiple of 20 s
+pub const BASE: i64 = 1_800_000_000_000; // a multiple of 20 s
 
-fn poll(ts: i64, topics: Vec<TopicSample>, brokers: Vec<BrokerSample>) -> PollRecord {
+pub fn poll(ts: i64, topics: Vec<TopicSample>, brokers: Vec<BrokerSample>) -> PollRecord {
     PollRecord {
         cluster: ClusterSample {
             cluster: "prod".into(),
@@ -286,15 +289,21 @@ async fn store_story(url: &str) {
     let keep_rollups =
         Retention { raw: 1_000, minute: i64::MAX / 2, hour: i64::MAX / 2, audit: i64::MAX / 2 };
     let deleted = store.apply_retention(keep_rollups, BASE + 31_000).await.unwrap();
-    assert_eq!(
-        deleted,
-        3 + 6 + 3 + 3 + 3 + (1 + 2 + 1 + 1 + 1),
-        "three prod polls with their broker, group, group-topic and metric rows, and staging's \
-         poll (topic samples are minute-grained and kept with the minute rollups)"
-    );
     let series =
         store.cluster_series("prod", Level::Raw, BASE, BASE + 70_000, 10_000).await.unwrap();
-    assert_eq!(series.first().map(|p| p.ts), Some(BASE + 30_000));
+    if url.starts_with("postgres") {
+        // PostgreSQL drops whole days of samples (tests/it/partitions.rs): BASE's is kept.
+        assert_eq!(deleted, 0);
+        assert_eq!(series.first().map(|p| p.ts), Some(BASE));
+    } else {
+        assert_eq!(
+            deleted,
+            3 + 6 + 3 + 3 + 3 + (1 + 2 + 1 + 1 + 1),
+            "three prod polls with their broker, group, group-topic and metric rows, and \
+             staging's poll (topic samples are minute-grained and kept with the minute rollups)"
+        );
+        assert_eq!(series.first().map(|p| p.ts), Some(BASE + 30_000));
+    }
 
     // The audit log has a retention of its own.
     for (id, at) in [("old", BASE), ("new", BASE + 30_000)] {

@@ -1,0 +1,33 @@
+-- The per-poll and per-partition sample tables become partitioned by time (ts, epoch
+-- milliseconds): one partition per UTC day, made by Osprey before the first write of a day
+-- (`store::partitions`) and dropped whole once past retention, instead of DELETEs that leave the
+-- tables bloated. Each existing table becomes the first partition, from the beginning of time
+-- to the next UTC midnight (ATTACH checks its rows once; nothing is copied).
+DO $$
+DECLARE
+    sample_table TEXT;
+    initial TEXT;
+    upper_bound BIGINT;
+BEGIN
+    FOREACH sample_table IN ARRAY ARRAY[
+        'cluster_samples', 'broker_samples', 'topic_samples', 'group_samples',
+        'group_topic_samples', 'group_partition_samples', 'queue_samples', 'metric_samples'
+    ] LOOP
+        initial := sample_table || '_initial';
+        EXECUTE format('ALTER TABLE %I RENAME TO %I', sample_table, initial);
+        EXECUTE format(
+            'CREATE TABLE %I (LIKE %I INCLUDING ALL) PARTITION BY RANGE (ts)',
+            sample_table, initial
+        );
+        EXECUTE format(
+            'SELECT GREATEST(MAX(ts) + 1, (EXTRACT(EPOCH FROM now()) * 1000)::BIGINT) FROM %I',
+            initial
+        ) INTO upper_bound;
+        upper_bound := upper_bound - upper_bound % 86400000 + 86400000;
+        EXECUTE format(
+            'ALTER TABLE %I ATTACH PARTITION %I FOR VALUES FROM (MINVALUE) TO (%s)',
+            sample_table, initial, upper_bound
+        );
+    END LOOP;
+END
+$$;
