@@ -18,7 +18,8 @@ export OSPREY_BENCH_PYTHON=$VENV/bin/python
 # 1,000 topics and 500 groups on Apache RocketMQ (two masters, a slave, the proxy);
 # `scripts/bench.sh job-servers` 1,000 beanstalkd tubes and 1,000 Gearman functions;
 # `scripts/bench.sh activemq` 1,000 queues on ActiveMQ Classic and on Artemis; `scripts/bench.sh
-# scale-out` 30 clusters shared by 1, 2 and 3 instances on one PostgreSQL.
+# scale-out` 30 clusters shared by 1, 2 and 3 instances on one PostgreSQL; `scripts/bench.sh
+# history` three days of samples in day partitions and in one table (retention, reads, size).
 bench=${1:-scale}
 shift || true
 if [ "$bench" = groups-kafka ]; then
@@ -80,14 +81,15 @@ if [ "$bench" = activemq ]; then
   # shellcheck disable=SC1091
   source "$PEERS_DIR/env"
 fi
-if [ "$bench" = scale-out ]; then
-  # A PostgreSQL of its own, stopped on exit; the brokers are noida-db processes of the bench.
+if [ "$bench" = scale-out ] || [ "$bench" = history ]; then
+  # A PostgreSQL of its own, stopped on exit; scale-out's brokers are noida-db processes of the
+  # bench.
   PEERS_DIR=$(mktemp -d /tmp/osprey-bench.XXXXXX)
   trap 'stop_postgres; rm -rf "$PEERS_DIR"' EXIT
   chmod 755 "$PEERS_DIR" # the server runs as the postgres user
   [ -n "$(pg_bin_dir)" ] || apt_install postgresql
   start_postgres
   export OSPREY_TEST_POSTGRES_URL=postgres://postgres:$PG_PASSWORD@127.0.0.1:$PG_PORT/postgres
-  bench=scale_out
+  [ "$bench" = history ] || bench=scale_out
 fi
 cargo bench --locked --bench "$bench" -- "$@"

@@ -238,12 +238,22 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, App
             instances::run(lease_store.clone(), lease_ownership.clone(), settings.clone(), cancel)
         });
     }
+    let follow = Arc::new(poller::following::FollowSignals::new(
+        config.clusters.iter().map(|c| c.name.as_str()),
+    ));
+    if ownership.identity().is_some() {
+        let (notice_store, signals) = (store.clone(), follow.clone());
+        tasks.spawn_supervised("follow:notices".into(), move |cancel| {
+            signals.clone().listen(notice_store.clone(), cancel)
+        });
+    }
     let shared = poller::PollerShared {
         history: config.history.clone(),
         lag: config.lag.clone(),
         store: store.clone(),
         held: held.clone(),
         ownership: ownership.clone(),
+        follow,
     };
     // `publishers` follows the configuration's order.
     for ((cluster, (_, tx)), client) in config.clusters.iter().zip(publishers).zip(clients) {

@@ -26,6 +26,7 @@ use crate::store::{
 };
 
 mod deadline;
+pub mod following;
 pub mod published;
 mod samplers;
 pub mod writer;
@@ -365,11 +366,9 @@ pub struct PollerShared {
     pub held: Arc<writer::HistoryQueue>,
     /// Whether this instance polls the cluster or follows the one that does.
     pub ownership: Ownership,
+    /// What wakes a follower when the cluster's holder published.
+    pub follow: Arc<following::FollowSignals>,
 }
-
-/// How often an instance that does not hold a cluster's lease reads the state its holder
-/// published: pages are at most one poll interval and this much behind the holder.
-const FOLLOW_EVERY: Duration = Duration::from_secs(1);
 
 /// Waits for a change of the leases held; forever for a single instance.
 async fn leases_changed(
@@ -383,29 +382,6 @@ async fn leases_changed(
     std::future::pending().await
 }
 
-/// Reads the state another instance published for `cluster`, when it is newer than `seen`.
-async fn follow(
-    store: &Store,
-    cluster: &str,
-    seen: &mut Option<Millis>,
-    state: &watch::Sender<Arc<ClusterState>>,
-) {
-    match store.published_state(cluster, *seen).await {
-        Ok(Some((at, bytes))) => match published::decode(&bytes) {
-            Ok(published) => {
-                *seen = Some(at);
-                state.send_replace(Arc::new(published));
-            }
-            Err(e) => {
-                *seen = Some(at);
-                tracing::warn!(cluster, error = %e, "the state another instance published cannot be read");
-            }
-        },
-        Ok(None) => {}
-        Err(e) => tracing::debug!(cluster, error = %e, "cannot read the published state"),
-    }
-}
-
 pub async fn run_cluster(
     adapter: impl ClusterAdapter,
     config: ClusterConfig,
@@ -413,12 +389,14 @@ pub async fn run_cluster(
     state: watch::Sender<Arc<ClusterState>>,
     cancel: CancellationToken,
 ) {
-    let PollerShared { history, lag, store, held, ownership } = shared;
+    let PollerShared { history, lag, store, held, ownership, follow } = shared;
     let lease = crate::instances::cluster_lease(&config.name);
     let polled_by = ownership.identity().map(|i| i.name.clone());
     let mut leases = ownership.watch();
-    let mut following = tokio::time::interval(FOLLOW_EVERY);
+    let mut following = tokio::time::interval(following::FOLLOW_EVERY);
     following.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let published = follow.signal(&config.name);
+    let mut last_read = tokio::time::Instant::now();
     let mut seen: Option<Millis> = None;
     let mut epoch: Option<i64> = None;
     let mut initial = ClusterState::new(&config);
@@ -449,8 +427,16 @@ pub async fn run_cluster(
         let mut tick_at = tokio::select! {
             _ = cancel.cancelled() => break,
             tick_at = ticker.tick() => tick_at,
+            _ = published.notified(), if ownership.holding(&lease) == Holding::Elsewhere => {
+                following::follow(&store, &config.name, &mut seen, &state).await;
+                last_read = tokio::time::Instant::now();
+                continue;
+            }
             _ = following.tick(), if ownership.holding(&lease) == Holding::Elsewhere => {
-                follow(&store, &config.name, &mut seen, &state).await;
+                if seen.is_none() || follow.read_due(last_read.elapsed()) {
+                    following::follow(&store, &config.name, &mut seen, &state).await;
+                    last_read = tokio::time::Instant::now();
+                }
                 continue;
             }
             () = leases_changed(&mut leases) => match ownership.holding(&lease) {

@@ -1,12 +1,14 @@
 -- The per-poll and per-partition sample tables become partitioned by time (ts, epoch
 -- milliseconds): one partition per UTC day, made by Osprey before the first write of a day
 -- (`store::partitions`) and dropped whole once past retention, instead of DELETEs that leave the
--- tables bloated. Each existing table becomes the first partition, from the beginning of time
--- to the next UTC midnight (ATTACH checks its rows once; nothing is copied).
+-- tables bloated. Each existing table that holds rows becomes the first partition, from the
+-- beginning of time to the next UTC midnight (ATTACH checks its rows once; nothing is copied);
+-- an empty one is dropped.
 DO $$
 DECLARE
     sample_table TEXT;
     initial TEXT;
+    newest BIGINT;
     upper_bound BIGINT;
 BEGIN
     FOREACH sample_table IN ARRAY ARRAY[
@@ -19,10 +21,12 @@ BEGIN
             'CREATE TABLE %I (LIKE %I INCLUDING ALL) PARTITION BY RANGE (ts)',
             sample_table, initial
         );
-        EXECUTE format(
-            'SELECT GREATEST(MAX(ts) + 1, (EXTRACT(EPOCH FROM now()) * 1000)::BIGINT) FROM %I',
-            initial
-        ) INTO upper_bound;
+        EXECUTE format('SELECT MAX(ts) FROM %I', initial) INTO newest;
+        IF newest IS NULL THEN
+            EXECUTE format('DROP TABLE %I', initial);
+            CONTINUE;
+        END IF;
+        upper_bound := GREATEST(newest + 1, (EXTRACT(EPOCH FROM now()) * 1000)::BIGINT);
         upper_bound := upper_bound - upper_bound % 86400000 + 86400000;
         EXECUTE format(
             'ALTER TABLE %I ATTACH PARTITION %I FOR VALUES FROM (MINVALUE) TO (%s)',

@@ -306,6 +306,7 @@ async fn a_first_poll_longer_than_the_timeout_still_brings_the_cluster_up() {
             store,
             held: Arc::new(super::writer::HistoryQueue::default()),
             ownership: crate::instances::Ownership::alone(),
+            follow: Default::default(),
         },
         sender,
         cancel.clone(),

@@ -6,6 +6,7 @@ mod access;
 mod alerts;
 mod dialect;
 mod leases;
+mod notices;
 mod partitions;
 mod polls;
 mod rollups;
@@ -26,6 +27,7 @@ pub use alerts::{
 };
 pub use dialect::Dialect;
 pub use leases::{Fence, InstanceRow, LeaseRow};
+pub use notices::{StateNotice, StateNotices};
 pub use partitions::{PARTITION_WIDTH, Partition};
 
 use crate::domain::Millis;
@@ -479,6 +481,8 @@ pub struct Store {
     pool: AnyPool,
     dialect: Dialect,
     covered_days: std::sync::Arc<partitions::CoveredDays>,
+    /// PostgreSQL's URL, for the connection that listens for published states.
+    listen_url: Option<std::sync::Arc<str>>,
 }
 
 impl Store {
@@ -564,7 +568,8 @@ impl Store {
             options
         };
         let pool = options.connect(&url).await.map_err(StoreError::Connect)?;
-        let store = Store { pool, dialect, covered_days: Default::default() };
+        let listen_url = (dialect == Dialect::Postgres).then(|| url.as_str().into());
+        let store = Store { pool, dialect, covered_days: Default::default(), listen_url };
         store.migrate().await?;
         Ok(store)
     }

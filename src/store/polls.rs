@@ -27,6 +27,7 @@ impl Store {
             if let Some(state) = &record.published {
                 leases::publish_state(&mut tx, self.dialect, fence, &c.cluster, c.ts, state)
                     .await?;
+                notices::notify_published(&mut tx, self.dialect, &c.cluster).await?;
             }
         }
         sqlx::query(&self.dialect.sql(

@@ -60,7 +60,11 @@ fn fastrand_u16(below: u16) -> u16 {
 
 /// A short unique suffix for database, topic and file names.
 pub fn unique(prefix: &str) -> String {
-    format!("{prefix}_{}_{}", std::process::id(), fastrand_u16(60_000))
+    // Tests sharing a process (`cargo test`) within one millisecond differ by the counter.
+    static MADE: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+    let made = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let suffix = fastrand_u16(60_000).wrapping_add(made.wrapping_mul(7)) % 60_000;
+    format!("{prefix}_{}_{suffix}", std::process::id())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use std::time::Duration;
 use osprey::secret::Secret;
 use osprey::store::{
     BrokerSample, ClusterSample, GroupPartitionSample, GroupSample, GroupTopicSample, Level,
-    MetricSample, PollRecord, QueueSample, Retention, Store, TopicSample,
+    MetricSample, PollRecord, QueueSample, Retention, StateNotice, Store, TopicSample,
 };
 use sqlx::Connection;
 
@@ -361,11 +361,18 @@ async fn lease_story(url: &str) {
     assert_eq!(store.acquire_lease("cluster:prod", "two", 1_000).await.unwrap(), None, "held");
     assert_eq!(store.live_instances(60_000).await.unwrap(), ["one", "two"]);
 
+    // PostgreSQL notifies listeners of each published state; the others have no notices.
+    let mut notices = store.state_notices().await.unwrap();
+    assert_eq!(notices.is_some(), url.starts_with("postgres"));
     let state = vec![0u8, 159, 146, 150, 255, 7];
     let mut record = poll(BASE, vec![], brokers(true));
     record.fence = Some(first.clone());
     record.published = Some(state.clone());
     store.record_poll(&record).await.unwrap();
+    if let Some(notices) = &mut notices {
+        let notice = tokio::time::timeout(Duration::from_secs(5), notices.next()).await;
+        assert_eq!(notice.expect("a notice").unwrap(), StateNotice::Published("prod".into()));
+    }
     assert_eq!(store.published_state("prod", None).await.unwrap(), Some((BASE, state.clone())));
     assert_eq!(store.published_state("prod", Some(BASE)).await.unwrap(), None, "nothing newer");
 
@@ -382,6 +389,10 @@ async fn lease_story(url: &str) {
     stale.published = Some(vec![1, 2, 3]);
     let refused = store.record_poll(&stale).await;
     assert!(matches!(refused, Err(osprey::store::StoreError::Fenced(_))), "{refused:?}");
+    if let Some(notices) = &mut notices {
+        let notice = tokio::time::timeout(Duration::from_millis(500), notices.next()).await;
+        assert!(notice.is_err(), "a refused write notifies nobody: {notice:?}");
+    }
     assert_eq!(store.published_state("prod", None).await.unwrap(), Some((BASE, state)));
     let latest = store.latest_cluster_sample("prod").await.unwrap().expect("one poll");
     assert_eq!(
