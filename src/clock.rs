@@ -44,6 +44,21 @@ pub fn utc_text(at: Millis) -> String {
     )
 }
 
+/// RFC 3339 in UTC with milliseconds, `2026-12-02T23:41:32.120Z`: what JSON APIs (PagerDuty,
+/// Alertmanager) read.
+pub fn rfc3339(at: Millis) -> String {
+    let secs = at.div_euclid(1000);
+    let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
+    let rem = secs.rem_euclid(86_400);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        at.rem_euclid(1000)
+    )
+}
+
 /// Epoch milliseconds, or a UTC date and time `YYYY-MM-DD[ HH:MM[:SS]]`.
 pub fn parse_utc(text: &str) -> Result<Millis, String> {
     let text = text.trim();
@@ -75,4 +90,20 @@ pub fn parse_utc(text: &str) -> Result<Millis, String> {
     let days = era * 146_097 + doe - 719_468;
     let secs = rest.first().copied().unwrap_or(0);
     Ok(((days * 86_400) + h * 3600 + min * 60 + secs) * 1000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instants_read_the_same_in_every_text() {
+        let at = parse_utc("2027-01-15 08:00:00").unwrap() + 42;
+        assert_eq!(at, 1_800_000_000_042);
+        assert_eq!(rfc3339(at), "2027-01-15T08:00:00.042Z");
+        assert_eq!(utc_text(at), "2027-01-15 08:00:00 UTC");
+        assert_eq!(utc_date_digits(at), "20270115");
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59.999Z");
+    }
 }

@@ -264,15 +264,31 @@ pub enum WebhookFormat {
     Dingtalk,
     Wecom,
     Feishu,
+    /// PagerDuty Events API v2 (`secret`: the integration's routing key).
+    Pagerduty,
+    /// Opsgenie's Alert API (`secret`: the API key).
+    Opsgenie,
+    /// A Microsoft Teams workflow ("post to a channel when a webhook request is received"):
+    /// an Adaptive Card.
+    Teams,
+    /// A Telegram bot's `sendMessage` (`to`: the chat id).
+    Telegram,
+    /// An existing Prometheus Alertmanager (`url`: its address; alerts go to `/api/v2/alerts`).
+    Alertmanager,
 }
 
 impl WebhookFormat {
-    pub const ALL: [WebhookFormat; 5] = [
+    pub const ALL: [WebhookFormat; 10] = [
         WebhookFormat::Generic,
         WebhookFormat::Slack,
         WebhookFormat::Dingtalk,
         WebhookFormat::Wecom,
         WebhookFormat::Feishu,
+        WebhookFormat::Pagerduty,
+        WebhookFormat::Opsgenie,
+        WebhookFormat::Teams,
+        WebhookFormat::Telegram,
+        WebhookFormat::Alertmanager,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -282,6 +298,11 @@ impl WebhookFormat {
             WebhookFormat::Dingtalk => "dingtalk",
             WebhookFormat::Wecom => "wecom",
             WebhookFormat::Feishu => "feishu",
+            WebhookFormat::Pagerduty => "pagerduty",
+            WebhookFormat::Opsgenie => "opsgenie",
+            WebhookFormat::Teams => "teams",
+            WebhookFormat::Telegram => "telegram",
+            WebhookFormat::Alertmanager => "alertmanager",
         }
     }
 }
@@ -584,8 +605,26 @@ impl ChannelDef {
                 {
                     return Err(invalid("headers", format!("{bad:?} is not a header name")));
                 }
-                if self.smtp_host.is_some() || !self.to.is_empty() || self.tls_ca_file.is_some() {
-                    return Err(invalid("smtp_host", "smtp_host and to are for e-mail channels"));
+                let format = self.format.unwrap_or_default();
+                if format == WebhookFormat::Telegram {
+                    if self.to.len() != 1 || self.to[0].trim().is_empty() {
+                        return Err(invalid("to", "a Telegram channel names one chat id in to"));
+                    }
+                } else if !self.to.is_empty() {
+                    return Err(invalid("to", "to is for e-mail and Telegram channels"));
+                }
+                if matches!(format, WebhookFormat::Pagerduty | WebhookFormat::Opsgenie)
+                    && !set(&self.secret)
+                {
+                    let key = if format == WebhookFormat::Pagerduty {
+                        "PagerDuty channels need the integration's routing key in secret"
+                    } else {
+                        "Opsgenie channels need the API key in secret"
+                    };
+                    return Err(invalid("secret", key));
+                }
+                if self.smtp_host.is_some() || self.tls_ca_file.is_some() {
+                    return Err(invalid("smtp_host", "smtp_host is for e-mail channels"));
                 }
             }
         }

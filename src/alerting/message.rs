@@ -11,8 +11,10 @@ use crate::clock::utc_text;
 use crate::domain::Millis;
 use crate::evaluator::PartitionStatus;
 
+mod receivers;
 mod words;
 
+pub use receivers::ALERTMANAGER_VALIDITY;
 use words::fill;
 pub use words::{EN, Words, ZH};
 
@@ -597,6 +599,11 @@ impl AlertMessage {
                 }
                 json!({ "msg_type": "text", "content": { "text": text } })
             }
+            WebhookFormat::Pagerduty => self.pagerduty_body(),
+            WebhookFormat::Opsgenie => self.opsgenie_body(),
+            WebhookFormat::Teams => self.teams_body(),
+            WebhookFormat::Telegram => self.telegram_body(),
+            WebhookFormat::Alertmanager => self.alertmanager_body(),
         }
     }
 }

@@ -13,7 +13,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use sha2::Sha256;
 
 use super::definition::{ChannelDef, ChannelKind, SmtpTls, WebhookFormat};
-use super::message::AlertMessage;
+use super::message::{AlertMessage, MessageKind};
 use super::outbound::{self, TargetPolicy};
 use crate::domain::Millis;
 use crate::secret::interpolate;
@@ -92,6 +92,7 @@ impl Notifier {
         let secret = channel.secret.as_deref().map(env).transpose()?;
         let mut body = message.webhook_body(format);
         let mut request_headers = reqwest::header::HeaderMap::new();
+        address_receiver(&mut url, format, message);
         match (format, &secret) {
             (WebhookFormat::Dingtalk, Some(secret)) => {
                 let sign = base64_hmac(secret.as_bytes(), format!("{now}\n{secret}").as_bytes());
@@ -106,7 +107,17 @@ impl Notifier {
                 body["timestamp"] = seconds.to_string().into();
                 body["sign"] = sign.into();
             }
+            (WebhookFormat::Pagerduty, Some(key)) => body["routing_key"] = key.clone().into(),
+            (WebhookFormat::Opsgenie, Some(key)) => {
+                let value = reqwest::header::HeaderValue::from_str(&format!("GenieKey {key}"))
+                    .map_err(|_| setup("secret: the API key is not a valid header value".into()))?;
+                request_headers.insert(reqwest::header::AUTHORIZATION, value);
+            }
             _ => {}
+        }
+        if format == WebhookFormat::Telegram {
+            let chat = channel.to.first().map(|c| env(c)).transpose()?.unwrap_or_default();
+            body["chat_id"] = chat.trim().to_owned().into();
         }
         let payload = serde_json::to_vec(&body).map_err(|e| setup(e.to_string()))?;
         if let (WebhookFormat::Generic, Some(secret)) = (format, &secret) {
@@ -248,9 +259,32 @@ fn redact_url(url: &url::Url) -> String {
     crate::alerting::definition::url_origin(url.as_str())
 }
 
+/// Where a receiver's API takes this message: Alertmanager's alerts endpoint under the address
+/// given, Opsgenie's close call for a resolution.
+fn address_receiver(url: &mut url::Url, format: WebhookFormat, message: &AlertMessage) {
+    let Ok(mut path) = url.path_segments_mut() else { return };
+    match format {
+        WebhookFormat::Alertmanager => {
+            path.pop_if_empty();
+            drop(path);
+            if !url.path().ends_with("/api/v2/alerts")
+                && let Ok(mut path) = url.path_segments_mut()
+            {
+                path.extend(["api", "v2", "alerts"]);
+            }
+        }
+        WebhookFormat::Opsgenie if message.kind == MessageKind::Resolved => {
+            path.pop_if_empty().push(&message.incident).push("close");
+            drop(path);
+            url.query_pairs_mut().append_pair("identifierType", "alias");
+        }
+        _ => {}
+    }
+}
+
 /// `errcode`/`code` other than 0 in a chat platform's answer.
 fn chat_refusal(format: WebhookFormat, body: &str) -> Option<String> {
-    if matches!(format, WebhookFormat::Generic | WebhookFormat::Slack) {
+    if !matches!(format, WebhookFormat::Dingtalk | WebhookFormat::Wecom | WebhookFormat::Feishu) {
         return None;
     }
     let json: serde_json::Value = serde_json::from_str(body).ok()?;

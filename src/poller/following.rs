@@ -17,7 +17,7 @@ use crate::store::{StateNotice, Store};
 pub(super) const FOLLOW_EVERY: Duration = Duration::from_secs(1);
 
 /// While notices arrive, the timer reads only this often: a safety net, not the way news come.
-const SAFETY_NET: Duration = Duration::from_secs(10);
+const SAFETY_NET: Duration = Duration::from_secs(30);
 
 /// Longest wait between attempts to listen again.
 const MAX_RETRY: Duration = Duration::from_secs(30);

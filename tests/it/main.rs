@@ -26,6 +26,7 @@ mod messages;
 mod metrics;
 mod partitions;
 mod rabbitmq;
+mod receivers;
 mod rocketmq;
 mod scale_out;
 mod store;

@@ -114,3 +114,25 @@ fn redaction_hides_literals_but_shows_references_and_edits_keep_secrets() {
     edited.keep_secrets_from(&stored);
     assert_eq!(edited.password.as_deref(), Some("hunter2"));
 }
+
+#[test]
+fn on_call_receivers_need_their_key_or_chat() {
+    let hook = |extra: &str| {
+        channel(&format!(
+            "name = \"oncall\"\nkind = \"webhook\"\nurl = \"https://example.com/x\"\n{extra}"
+        ))
+    };
+    let field = |c: ChannelDef| c.validate().map_err(|e| e.field);
+    assert_eq!(field(hook("format = \"pagerduty\"")), Err("secret".into()));
+    assert_eq!(field(hook("format = \"pagerduty\"\nsecret = \"${PD_KEY}\"")), Ok(()));
+    assert_eq!(field(hook("format = \"opsgenie\"")), Err("secret".into()));
+    assert_eq!(field(hook("format = \"telegram\"")), Err("to".into()));
+    assert_eq!(
+        field(hook("format = \"telegram\"\nto = [\"-100123\", \"-100456\"]")),
+        Err("to".into())
+    );
+    assert_eq!(field(hook("format = \"telegram\"\nto = [\"-100123\"]")), Ok(()));
+    assert_eq!(field(hook("format = \"teams\"\nto = [\"-100123\"]")), Err("to".into()));
+    assert_eq!(field(hook("format = \"alertmanager\"")), Ok(()));
+    assert_eq!(field(hook("format = \"teams\"")), Ok(()));
+}
