@@ -35,23 +35,6 @@ async fn fresh_database(name: &str) -> String {
     format!("{}/{name}", admin.rsplit_once('/').unwrap().0)
 }
 
-/// Migrations 0001–0009: the schema before partitioning.
-async fn migrate_unpartitioned(url: &str) {
-    let old = tempfile::tempdir().unwrap();
-    let migrations = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/postgres");
-    for entry in std::fs::read_dir(&migrations).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if name.as_str() < "0010" {
-            std::fs::copy(&path, old.path().join(&name)).unwrap();
-        }
-    }
-    let migrator = sqlx::migrate::Migrator::new(old.path()).await.unwrap();
-    let mut conn = PgConnection::connect(url).await.unwrap();
-    migrator.run(&mut conn).await.unwrap();
-    conn.close().await.unwrap();
-}
-
 /// Writes DAYS days of group samples ending at `end`, a day per statement; returns the seconds.
 async fn load(conn: &mut PgConnection, end: i64) -> f64 {
     let started = Instant::now();
@@ -160,7 +143,7 @@ async fn main() {
             }
             Some(store)
         } else {
-            migrate_unpartitioned(&url).await;
+            Store::migrate_postgres_before(&url, 10).await.unwrap();
             None
         };
         let mut conn = PgConnection::connect(&url).await.unwrap();

@@ -578,6 +578,21 @@ impl Store {
         self.dialect
     }
 
+    /// Applies only the PostgreSQL migrations numbered below `version` to the database at
+    /// `url`: the schema an older Osprey left (upgrade tests and the history benchmark).
+    #[doc(hidden)]
+    pub async fn migrate_postgres_before(url: &str, version: i64) -> Result<(), StoreError> {
+        let older: Vec<_> =
+            POSTGRES_MIGRATIONS.iter().filter(|m| m.version < version).cloned().collect();
+        let migrator = Migrator { migrations: older.into(), ..Migrator::DEFAULT };
+        let mut conn = <sqlx::PgConnection as sqlx::Connection>::connect(url)
+            .await
+            .map_err(StoreError::Connect)?;
+        migrator.run(&mut conn).await?;
+        let _ = sqlx::Connection::close(conn).await;
+        Ok(())
+    }
+
     async fn migrate(&self) -> Result<(), StoreError> {
         let migrator = match self.dialect {
             Dialect::Sqlite => &SQLITE_MIGRATIONS,

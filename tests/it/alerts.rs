@@ -253,7 +253,7 @@ pub fn hook_channel(name: &str, url: &str) -> String {
     )
 }
 
-const FAST_RETRIES: &str = "[alerts]\nretry_initial = \"300ms\"\nretry_max = \"1s\"\npublic_url = \"https://osprey.example.com\"\n";
+pub const FAST_RETRIES: &str = "[alerts]\nretry_initial = \"300ms\"\nretry_max = \"1s\"\npublic_url = \"https://osprey.example.com\"\n";
 
 /// A broker with `orders` holding 30 messages and group `billing` committed at 0: lag 30.
 pub async fn lagging_group() -> Broker {

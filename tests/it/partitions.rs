@@ -32,30 +32,13 @@ fn named(table: &str, suffixes: &[&str]) -> Vec<String> {
     suffixes.iter().map(|s| format!("{table}_{s}")).collect()
 }
 
-/// Applies migrations 0001–0009 only, as an Osprey from before partitioning left the database.
-async fn migrate_as_before_partitioning(url: &str) {
-    let old = tempfile::tempdir().unwrap();
-    let migrations = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations/postgres");
-    for entry in std::fs::read_dir(&migrations).unwrap() {
-        let path = entry.unwrap().path();
-        let name = path.file_name().unwrap().to_string_lossy().into_owned();
-        if name.as_str() < "0010" {
-            std::fs::copy(&path, old.path().join(&name)).unwrap();
-        }
-    }
-    let migrator = sqlx::migrate::Migrator::new(old.path()).await.unwrap();
-    let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
-    migrator.run(&mut conn).await.unwrap();
-    conn.close().await.unwrap();
-}
-
 #[tokio::test]
 async fn postgres_history_is_partitioned_by_day_and_dropped_a_day_at_a_time() {
     sqlx::any::install_default_drivers();
     let db = TempDatabase::create("OSPREY_TEST_POSTGRES_URL").await;
 
     // A history written before partitioning: a poll three days before BASE.
-    migrate_as_before_partitioning(&db.url).await;
+    Store::migrate_postgres_before(&db.url, 10).await.unwrap();
     let old_poll = BASE - 3 * DAY;
     let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
     sqlx::query(

@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use serde_json::Value;
 
-use crate::alerts::{config, lagging_group};
+use crate::alerts::{FAST_RETRIES, config, lag_rule, lagging_group};
 use crate::groups::commit;
 use crate::helpers::*;
 
@@ -55,12 +55,11 @@ impl ApiReceiver {
 }
 
 fn channels(base: &str) -> String {
+    let rule = lag_rule(
+        r#""pagerduty", "opsgenie", "teams", "telegram", "telegram-unknown", "alertmanager""#,
+    );
     format!(
-        r#"
-        [alerts]
-        retry_initial = "300ms"
-        retry_max = "1s"
-        public_url = "https://osprey.example.com"
+        r#"{FAST_RETRIES}
 
         [[alerts.channels]]
         name = "pagerduty"
@@ -101,19 +100,7 @@ fn channels(base: &str) -> String {
         kind = "webhook"
         format = "alertmanager"
         url = "{base}/alertmanager/"
-
-        [[alerts.rules]]
-        name = "billing-lag"
-        kind = "consumer_lag"
-        cluster = "prod"
-        group = "billing"
-        topic = "orders"
-        threshold = 10
-        for = "2s"
-        repeat_interval = "1h"
-        severity = "critical"
-        channels = ["pagerduty", "opsgenie", "teams", "telegram", "telegram-unknown", "alertmanager"]
-        "#
+        {rule}"#
     )
 }
 
