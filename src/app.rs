@@ -238,8 +238,11 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, App
             instances::run(lease_store.clone(), lease_ownership.clone(), settings.clone(), cancel)
         });
     }
+    let longest_interval =
+        config.clusters.iter().map(|c| c.poll_interval).max().unwrap_or_default();
     let follow = Arc::new(poller::following::FollowSignals::new(
         config.clusters.iter().map(|c| c.name.as_str()),
+        longest_interval,
     ));
     if ownership.identity().is_some() {
         let (notice_store, signals) = (store.clone(), follow.clone());

@@ -415,6 +415,10 @@ impl ChannelDef {
         for (name, value) in &self.headers {
             fields.push((format!("headers.{name}"), value));
         }
+        // E-mail recipients and a Telegram chat are read from the environment too.
+        for (i, value) in self.to.iter().enumerate() {
+            fields.push((format!("to[{i}]"), value));
+        }
         fields
             .into_iter()
             .flat_map(|(key, value)| env_names(value).into_iter().map(move |n| (key.clone(), n)))

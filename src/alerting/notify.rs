@@ -83,6 +83,25 @@ impl Notifier {
         delivery: &str,
         now: Millis,
     ) -> Result<(), NotifyError> {
+        self.post_webhook(channel, message, delivery, now).await?;
+        // A test opens a real incident on an on-call service: close it again at once.
+        let format = channel.format.unwrap_or_default();
+        if message.kind == MessageKind::Test
+            && matches!(format, WebhookFormat::Pagerduty | WebhookFormat::Opsgenie)
+        {
+            let closing = AlertMessage { kind: MessageKind::Resolved, ..message.clone() };
+            self.post_webhook(channel, &closing, delivery, now).await?;
+        }
+        Ok(())
+    }
+
+    async fn post_webhook(
+        &self,
+        channel: &ChannelDef,
+        message: &AlertMessage,
+        delivery: &str,
+        now: Millis,
+    ) -> Result<(), NotifyError> {
         let setup = |message: String| NotifyError::Setup { channel: channel.name.clone(), message };
         let env = |text: &str| interpolate(text, |n| std::env::var(n).ok()).map_err(setup);
         let raw_url = env(channel.url.as_deref().unwrap_or_default())?;
@@ -234,13 +253,14 @@ fn answer_summary(content_type: Option<&str>, body: &str) -> String {
         return String::new();
     }
     if let Ok(json) = serde_json::from_str::<serde_json::Value>(body) {
-        let reason = ["error", "message", "errmsg", "msg", "detail", "error_description"]
-            .iter()
-            .find_map(|key| json.get(key))
-            .map(|value| match value {
-                serde_json::Value::String(text) => clean(text),
-                other => clean(&other.to_string()),
-            });
+        let reason =
+            ["error", "message", "errmsg", "msg", "detail", "error_description", "description"]
+                .iter()
+                .find_map(|key| json.get(key))
+                .map(|value| match value {
+                    serde_json::Value::String(text) => clean(text),
+                    other => clean(&other.to_string()),
+                });
         if let Some(reason) = reason.filter(|r| !r.is_empty()) {
             return format!(": {reason}");
         }

@@ -22,18 +22,30 @@ const SAFETY_NET: Duration = Duration::from_secs(30);
 /// Longest wait between attempts to listen again.
 const MAX_RETRY: Duration = Duration::from_secs(30);
 
+/// Shortest silence taken for a dead listener.
+const MIN_QUIET_LIMIT: Duration = Duration::from_secs(30);
+
 /// Wakes each cluster's follower when PostgreSQL notifies that its holder published.
 #[derive(Debug, Default)]
 pub struct FollowSignals {
     by_cluster: HashMap<String, Arc<Notify>>,
     /// A listener is connected and notices flow: the timer can slow down.
     live: AtomicBool,
+    /// Longest silence on a live listener: every holder (this instance too) notifies at each
+    /// poll, so a listener that hears nothing this long is on a dead connection (a failed-over
+    /// server, a half-open socket) and is made again.
+    quiet_limit: Duration,
 }
 
 impl FollowSignals {
-    pub fn new<'a>(clusters: impl IntoIterator<Item = &'a str>) -> FollowSignals {
+    /// Signals for `clusters`, the longest of which is polled every `longest_interval`.
+    pub fn new<'a>(
+        clusters: impl IntoIterator<Item = &'a str>,
+        longest_interval: Duration,
+    ) -> FollowSignals {
         let by_cluster = clusters.into_iter().map(|c| (c.to_owned(), Arc::default())).collect();
-        FollowSignals { by_cluster, live: AtomicBool::new(false) }
+        let quiet_limit = (longest_interval * 3).max(MIN_QUIET_LIMIT);
+        FollowSignals { by_cluster, live: AtomicBool::new(false), quiet_limit }
     }
 
     /// What wakes `cluster`'s follower (a signal nobody sends for a cluster not named at start).
@@ -81,32 +93,40 @@ impl FollowSignals {
             loop {
                 let next = tokio::select! {
                     _ = cancel.cancelled() => return,
-                    next = notices.next() => next,
+                    next = tokio::time::timeout(self.quiet_limit, notices.next()) => next,
                 };
                 match next {
-                    Ok(StateNotice::Published(cluster)) => {
+                    Ok(Ok(StateNotice::Published(cluster))) => {
                         self.live.store(true, Ordering::Relaxed);
                         if let Some(signal) = self.by_cluster.get(&cluster) {
                             signal.notify_one();
                         }
                     }
-                    Ok(StateNotice::Reconnected) => {
+                    Ok(Ok(StateNotice::Reconnected)) => {
                         tracing::info!(
                             "listening for published cluster states again; reading each once"
                         );
                         self.wake_all();
                     }
-                    Err(e) => {
-                        if self.live.swap(false, Ordering::Relaxed) {
-                            tracing::warn!(error = %e, "lost the listener for published cluster states; following on a timer");
+                    // A lost connection or a silent one: listen again on a new connection.
+                    lost => {
+                        self.live.store(false, Ordering::Relaxed);
+                        match lost {
+                            Ok(Err(e)) => {
+                                tracing::warn!(error = %e, "lost the listener for published cluster states; following on a timer")
+                            }
+                            _ => {
+                                tracing::info!(quiet_for = ?self.quiet_limit, "no published state heard; listening again on a new connection")
+                            }
                         }
-                        if sleep_or_cancel(retry, &cancel).await {
-                            return;
-                        }
-                        retry = (retry * 2).min(MAX_RETRY);
+                        break;
                     }
                 }
             }
+            if sleep_or_cancel(retry, &cancel).await {
+                return;
+            }
+            retry = (retry * 2).min(MAX_RETRY);
         }
     }
 }
@@ -155,7 +175,7 @@ mod tests {
 
     #[test]
     fn the_timer_reads_every_time_until_notices_flow_then_only_as_a_safety_net() {
-        let signals = FollowSignals::new(["prod", "staging"]);
+        let signals = FollowSignals::new(["prod", "staging"], Duration::from_secs(10));
         assert!(signals.read_due(Duration::ZERO));
         signals.live.store(true, Ordering::Relaxed);
         assert!(!signals.read_due(Duration::from_secs(1)));
@@ -165,7 +185,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_notice_before_the_follower_waits_is_kept_for_it() {
-        let signals = FollowSignals::new(["prod"]);
+        let signals = FollowSignals::new(["prod"], Duration::from_secs(10));
         let prod = signals.signal("prod");
         signals.wake_all();
         tokio::time::timeout(Duration::from_secs(1), prod.notified()).await.expect("kept");

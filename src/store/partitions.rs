@@ -55,6 +55,11 @@ pub fn day_of(ts: Millis) -> Millis {
     ts - ts.rem_euclid(PARTITION_WIDTH)
 }
 
+/// `name` as a quoted SQL identifier: partitions made by hand may have any name.
+fn quoted(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
 fn partition_name(table: &str, day: Millis) -> String {
     format!("{table}_p{}", crate::clock::utc_date_digits(day))
 }
@@ -122,15 +127,17 @@ impl Store {
         self.covered_days.0.lock().await.remove(&day_of(ts));
     }
 
-    /// Makes the partitions from yesterday to [`DAYS_AHEAD`] days after `now` (PostgreSQL only);
+    /// Makes the partitions from today to [`DAYS_AHEAD`] days after `now` (PostgreSQL only);
     /// returns how many it made. The history job calls it.
     pub async fn prepare_partitions(&self, now: Millis) -> Result<usize, StoreError> {
         if self.dialect != Dialect::Postgres {
             return Ok(0);
         }
         let today = day_of(now);
+        // Not yesterday: with a retention under a day, retention would drop it again right
+        // after. A late poll for a past day makes its own (`cover`).
         let days: BTreeSet<Millis> =
-            (-1..=DAYS_AHEAD).map(|n| today + n * PARTITION_WIDTH).collect();
+            (0..=DAYS_AHEAD).map(|n| today + n * PARTITION_WIDTH).collect();
         let mut covered = self.covered_days.0.lock().await;
         let made = self.make_partitions(&days).await?;
         covered.extend(days);
@@ -143,23 +150,40 @@ impl Store {
         for table in PARTITIONED {
             let partitions = existing.remove(table).unwrap_or_default();
             for day in missing_days(&partitions, days) {
+                // A table made apart and then attached: `CREATE TABLE … PARTITION OF` would
+                // lock the parent against every read and write (ACCESS EXCLUSIVE) and queue
+                // behind a long chart query; attaching an empty table takes a lock that lets
+                // both go on.
                 let name = partition_name(table, day);
-                let create = format!(
-                    "CREATE TABLE IF NOT EXISTS {name} PARTITION OF {table} \
-                     FOR VALUES FROM ({day}) TO ({})",
+                let create =
+                    format!("CREATE TABLE IF NOT EXISTS {name} (LIKE {table} INCLUDING ALL)");
+                let attach = format!(
+                    "ALTER TABLE {table} ATTACH PARTITION {name} FOR VALUES FROM ({day}) TO ({})",
                     day + PARTITION_WIDTH
                 );
-                match sqlx::query(&create).persistent(false).execute(&self.pool).await {
-                    Ok(_) => made += 1,
-                    Err(e) if made_by_another(&e) => {}
-                    Err(e) => return Err(e.into()),
+                for ddl in [create, attach] {
+                    match sqlx::query(&ddl).persistent(false).execute(&self.pool).await {
+                        Ok(_) => {}
+                        Err(e) if made_by_another(&e) => {}
+                        // Another instance attached it first: fine when the day is covered now.
+                        Err(e) if self.day_covered(table, day).await? => {
+                            tracing::debug!(table, day, error = %e, "partition attached by another instance");
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
                 }
+                made += 1;
             }
         }
         if made > 0 {
             tracing::debug!(made, "made sample partitions");
         }
         Ok(made)
+    }
+
+    async fn day_covered(&self, table: &str, day: Millis) -> Result<bool, StoreError> {
+        let partitions = self.partitions().await?.remove(table).unwrap_or_default();
+        Ok(missing_days(&partitions, &BTreeSet::from([day])).is_empty())
     }
 
     /// The partitions of each partitioned sample table, oldest first (PostgreSQL; empty elsewhere).
@@ -210,10 +234,13 @@ impl Store {
             sqlx::query(&format!("SET LOCAL lock_timeout = '{DROP_LOCK_TIMEOUT}'"))
                 .execute(&mut *tx)
                 .await?;
-            let drop = format!("DROP TABLE IF EXISTS {}", partition.name);
-            match sqlx::query(&drop).persistent(false).execute(&mut *tx).await {
-                Ok(_) => {
-                    tx.commit().await?;
+            let drop = format!("DROP TABLE IF EXISTS {}", quoted(&partition.name));
+            let dropping = match sqlx::query(&drop).persistent(false).execute(&mut *tx).await {
+                Ok(_) => tx.commit().await,
+                Err(e) => Err(e),
+            };
+            match dropping {
+                Ok(()) => {
                     dropped += 1;
                     tracing::info!(table, partition = %partition.name, "dropped a sample partition past retention");
                 }
@@ -223,7 +250,10 @@ impl Store {
                 {
                     tracing::info!(table, partition = %partition.name, "a sample partition past retention is in use; dropping it next run");
                 }
-                Err(e) => return Err(e.into()),
+                // One partition that cannot go must not stop the rest of retention.
+                Err(e) => {
+                    tracing::warn!(table, partition = %partition.name, error = %e, "could not drop a sample partition past retention");
+                }
             }
         }
         if dropped > 0 {

@@ -2,14 +2,13 @@
 //! partition made for each new day by whichever instance writes first, queries reading only the
 //! days they ask for, and retention dropping whole days.
 
+use osprey::clock::{now_millis, utc_date_digits};
 use osprey::store::{Level, PARTITION_WIDTH, Retention, Store};
 use sqlx::Connection;
 
-use crate::store::{BASE, TempDatabase, poll};
+use crate::store::{TempDatabase, poll};
 
 const DAY: i64 = PARTITION_WIDTH;
-/// Midnight (UTC) starting BASE's day, 2027-01-15.
-const JAN_15: i64 = BASE - BASE % DAY;
 
 const SAMPLE_TABLES: [&str; 8] = [
     "broker_samples",
@@ -28,18 +27,24 @@ async fn partition_names(store: &Store, table: &str) -> Vec<String> {
     tables.get(table).map(|p| p.iter().map(|p| p.name.clone()).collect()).unwrap_or_default()
 }
 
-fn named(table: &str, suffixes: &[&str]) -> Vec<String> {
-    suffixes.iter().map(|s| format!("{table}_{s}")).collect()
+/// `table`'s partitions of these days (midnights), after `first` ones named in full.
+fn named(table: &str, first: &[&str], days: &[i64]) -> Vec<String> {
+    let days = days.iter().map(|d| format!("{table}_p{}", utc_date_digits(*d)));
+    first.iter().map(|name| format!("{table}_{name}")).chain(days).collect()
 }
 
 #[tokio::test]
 async fn postgres_history_is_partitioned_by_day_and_dropped_a_day_at_a_time() {
     sqlx::any::install_default_drivers();
     let db = TempDatabase::create("OSPREY_TEST_POSTGRES_URL").await;
+    let today = now_millis() - now_millis() % DAY;
+    // Polls written in this test: ten days ahead, past the partitions made at the migration.
+    let base = today + 10 * DAY + 8 * 3_600_000;
+    let (day_a, day_b) = (base - base % DAY, base - base % DAY + DAY);
 
-    // A history written before partitioning: a poll three days before BASE.
+    // A history written before partitioning: a poll three days ago.
     Store::migrate_postgres_before(&db.url, 10).await.unwrap();
-    let old_poll = BASE - 3 * DAY;
+    let old_poll = (now_millis() - 3 * DAY) / 10_000 * 10_000;
     let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
     sqlx::query(
         "INSERT INTO cluster_samples (cluster, ts, reachable, brokers, topics, partitions, \
@@ -52,79 +57,83 @@ async fn postgres_history_is_partitioned_by_day_and_dropped_a_day_at_a_time() {
     .unwrap();
     conn.close().await.unwrap();
 
-    // Upgrading keeps it in the table's first partition, which runs to the next midnight; the
-    // empty tables start with no partition at all.
+    // Upgrading keeps it in the table's first partition, which runs to the next midnight; every
+    // table has partitions up to the day after tomorrow, so writers of the previous version
+    // keep writing during a rolling upgrade.
     let store = Store::connect(&db.url, 4).await.expect("connect and migrate");
     let tables = store.partitions().await.unwrap();
-    assert_eq!(tables.keys().collect::<Vec<_>>(), ["cluster_samples"]);
-    let initial = &tables["cluster_samples"];
-    assert_eq!(initial.len(), 1, "{initial:?}");
-    assert_eq!(initial[0].name, "cluster_samples_initial");
-    assert_eq!(initial[0].from, None);
-    let to = initial[0].to.unwrap();
-    assert!(to > osprey::clock::now_millis(), "it ends ahead: {to}");
-    assert_eq!(to, old_poll - old_poll % DAY + DAY, "at the midnight after its newest row");
-    let kept = store.cluster_series("prod", Level::Raw, old_poll, BASE, 10_000).await.unwrap();
+    assert_eq!(tables.keys().map(String::as_str).collect::<Vec<_>>(), SAMPLE_TABLES);
+    let ahead = [today, today + DAY, today + 2 * DAY];
+    for table in SAMPLE_TABLES {
+        let names: Vec<String> = tables[table].iter().map(|p| p.name.clone()).collect();
+        if table == "cluster_samples" {
+            assert_eq!(names, named(table, &["initial"], &ahead[1..]));
+        } else {
+            assert_eq!(names, named(table, &[], &ahead));
+        }
+    }
+    let initial = &tables["cluster_samples"][0];
+    assert_eq!((initial.from, initial.to), (None, Some(today + DAY)));
+    let kept = store.cluster_series("prod", Level::Raw, old_poll, base, 10_000).await.unwrap();
     assert_eq!(kept.iter().map(|p| p.ts).collect::<Vec<_>>(), [old_poll]);
 
     // The first poll of a day makes that day's partition in every table, whoever writes it:
     // two instances writing the first polls of a day together both succeed.
     let other = Store::connect(&db.url, 4).await.expect("a second instance");
     let (first_poll, second_poll) =
-        (poll(BASE, vec![], vec![]), poll(BASE + 10_000, vec![], vec![]));
+        (poll(base, vec![], vec![]), poll(base + 10_000, vec![], vec![]));
     let (first, second) =
         tokio::join!(store.record_poll(&first_poll), other.record_poll(&second_poll));
     first.unwrap();
     second.unwrap();
-    store.record_poll(&poll(BASE + DAY, vec![], vec![])).await.unwrap();
+    store.record_poll(&poll(base + DAY, vec![], vec![])).await.unwrap();
     for table in SAMPLE_TABLES {
-        let mut expected = named(table, &["p20270115", "p20270116"]);
-        if table == "cluster_samples" {
-            expected.insert(0, "cluster_samples_initial".into());
-        }
-        assert_eq!(partition_names(&store, table).await, expected);
+        let names = partition_names(&store, table).await;
+        assert_eq!(names[names.len() - 2..], named(table, &[], &[day_a, day_b]));
     }
-    assert_eq!(store.partitions().await.unwrap().len(), SAMPLE_TABLES.len());
-    let raw = store.cluster_series("prod", Level::Raw, BASE, BASE + 2 * DAY, 10_000).await.unwrap();
-    assert_eq!(raw.iter().map(|p| p.ts - BASE).collect::<Vec<_>>(), [0, 10_000, DAY]);
+    let raw = store.cluster_series("prod", Level::Raw, base, base + 2 * DAY, 10_000).await.unwrap();
+    assert_eq!(raw.iter().map(|p| p.ts - base).collect::<Vec<_>>(), [0, 10_000, DAY]);
 
     // A chart's time range reads only the partitions it covers.
     let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
     let plan: Vec<String> = sqlx::query_scalar(&format!(
         "EXPLAIN SELECT ts FROM cluster_samples WHERE cluster = 'prod' AND ts >= {} AND ts < {}",
-        BASE + DAY,
-        BASE + DAY + 3_600_000
+        base + DAY,
+        base + DAY + 3_600_000
     ))
     .fetch_all(&mut conn)
     .await
     .unwrap();
     conn.close().await.unwrap();
     let plan = plan.join("\n");
-    assert!(plan.contains("cluster_samples_p20270116"), "{plan}");
-    assert!(!plan.contains("p20270115") && !plan.contains("_initial"), "{plan}");
+    assert!(plan.contains(&named("cluster_samples", &[], &[day_b])[0]), "{plan}");
+    assert!(!plan.contains(&named("cluster_samples", &[], &[day_a])[0]), "{plan}");
+    assert!(!plan.contains("_initial"), "{plan}");
 
-    // Rollups read across partitions as before.
-    // (Six hours per call: the history job catches up with a backlog in small steps.)
-    for _ in 0..4 * 5 {
-        store.roll_up(BASE + DAY + 600_000).await.unwrap();
+    // Rollups read across partitions as before (six hours per call: the history job catches
+    // up with a backlog in small steps).
+    for _ in 0..4 * 15 {
+        store.roll_up(base + DAY + 600_000).await.unwrap();
     }
     let minutes =
-        store.cluster_series("prod", Level::Minute, BASE, BASE + 2 * DAY, 60_000).await.unwrap();
-    assert_eq!(minutes.iter().map(|p| p.ts - BASE).collect::<Vec<_>>(), [0, DAY]);
+        store.cluster_series("prod", Level::Minute, base, base + 2 * DAY, 60_000).await.unwrap();
+    assert_eq!(minutes.iter().map(|p| p.ts - (base - base % 60_000)).collect::<Vec<_>>(), [0, DAY]);
 
-    // The history job makes yesterday's to the day after tomorrow's partitions ahead of time
-    // (it is the 16th: the 17th and 18th are new).
-    assert_eq!(store.prepare_partitions(BASE + DAY).await.unwrap(), 2 * 8);
-    assert_eq!(store.prepare_partitions(BASE + DAY).await.unwrap(), 0, "made once");
+    // The history job makes today's to the day after tomorrow's partitions ahead of time: on
+    // the second day of the test's polls, the two days after it are new.
+    assert_eq!(store.prepare_partitions(base + DAY).await.unwrap(), 2 * 8);
+    assert_eq!(store.prepare_partitions(base + DAY).await.unwrap(), 0, "made once");
+    let later = [day_a, day_b, day_b + DAY, day_b + 2 * DAY];
+    let every_day: Vec<i64> = ahead.iter().chain(&later).copied().collect();
     assert_eq!(
         partition_names(&store, "metric_samples").await,
-        named("metric_samples", &["p20270115", "p20270116", "p20270117", "p20270118"])
+        named("metric_samples", &[], &every_day)
     );
 
-    // Retention of one day at midnight starting the 17th: the per-poll tables lose every day
-    // before the 16th; the minute-grained ones are kept with the minute rollups.
+    // Retention of one day at the midnight after the test's second day: the per-poll tables
+    // lose every day before it; the minute-grained ones are kept with the minute rollups.
     let one_day = Retention { raw: DAY, minute: 30 * DAY, hour: 400 * DAY, audit: 400 * DAY };
-    store.apply_retention(one_day, JAN_15 + 2 * DAY).await.unwrap();
+    store.apply_retention(one_day, day_b + DAY).await.unwrap();
     for table in [
         "cluster_samples",
         "broker_samples",
@@ -132,30 +141,22 @@ async fn postgres_history_is_partitioned_by_day_and_dropped_a_day_at_a_time() {
         "group_topic_samples",
         "metric_samples",
     ] {
-        assert_eq!(
-            partition_names(&store, table).await,
-            named(table, &["p20270116", "p20270117", "p20270118"])
-        );
+        assert_eq!(partition_names(&store, table).await, named(table, &[], &later[1..]));
     }
     for table in ["topic_samples", "group_partition_samples", "queue_samples"] {
-        assert_eq!(
-            partition_names(&store, table).await,
-            named(table, &["p20270115", "p20270116", "p20270117", "p20270118"])
-        );
+        assert_eq!(partition_names(&store, table).await, named(table, &[], &every_day));
     }
-    let raw = store.cluster_series("prod", Level::Raw, 0, BASE + 2 * DAY, 10_000).await.unwrap();
-    assert_eq!(raw.iter().map(|p| p.ts - BASE).collect::<Vec<_>>(), [DAY]);
+    let raw = store.cluster_series("prod", Level::Raw, 0, base + 2 * DAY, 10_000).await.unwrap();
+    assert_eq!(raw.iter().map(|p| p.ts - base).collect::<Vec<_>>(), [DAY]);
     let minutes =
-        store.cluster_series("prod", Level::Minute, BASE, BASE + 2 * DAY, 60_000).await.unwrap();
+        store.cluster_series("prod", Level::Minute, base, base + 2 * DAY, 60_000).await.unwrap();
     assert_eq!(minutes.len(), 2, "the rollups keep the dropped days");
 
-    // A late poll for a dropped day makes its partition again rather than being lost.
-    other.record_poll(&poll(BASE + 20_000, vec![], vec![])).await.unwrap();
-    assert!(
-        partition_names(&store, "cluster_samples")
-            .await
-            .contains(&"cluster_samples_p20270115".to_owned())
-    );
+    // A late poll for a dropped day makes its partition again rather than being lost, even on
+    // an instance that remembered the day as made.
+    other.record_poll(&poll(base + 20_000, vec![], vec![])).await.unwrap();
+    let names = partition_names(&store, "cluster_samples").await;
+    assert!(names.contains(&named("cluster_samples", &[], &[day_a])[0]), "{names:?}");
 
     store.close().await;
     other.close().await;

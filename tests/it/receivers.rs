@@ -34,11 +34,12 @@ impl ApiReceiver {
                     let value = serde_json::from_slice(&body).unwrap_or(Value::Null);
                     let unknown_chat = value["chat_id"] == "-404";
                     recorded.lock().unwrap().push((method, uri.to_string(), headers, value));
+                    let json = [(axum::http::header::CONTENT_TYPE, "application/json")];
                     if unknown_chat {
                         let refusal = r#"{"ok":false,"error_code":400,"description":"Bad Request: chat not found"}"#;
-                        return (StatusCode::BAD_REQUEST, refusal);
+                        return (StatusCode::BAD_REQUEST, json, refusal);
                     }
-                    (StatusCode::ACCEPTED, r#"{"status":"success"}"#)
+                    (StatusCode::ACCEPTED, json, r#"{"status":"success"}"#)
                 }
             },
         );
@@ -172,7 +173,7 @@ async fn one_incident_reaches_every_on_call_receiver_as_its_api_documents() {
     })
     .await;
     let error = refused["attempt_log"][0]["error"].as_str().unwrap();
-    assert!(error.contains("400"), "{error}");
+    assert!(error.contains("400") && error.contains("chat not found"), "{error}");
     assert!(!error.contains("TOKEN"), "the bot token stays out of errors: {error}");
 
     // The consumer catches up: each receiver hears the resolution its own way.
@@ -193,5 +194,19 @@ async fn one_incident_reaches_every_on_call_receiver_as_its_api_documents() {
     assert_eq!(close["source"], "Osprey");
     let ended = &receiver.calls_to("/alertmanager")[1].3[0];
     assert!(ended["endsAt"].as_str().unwrap() < am[0]["endsAt"].as_str().unwrap());
+
+    // "Send test" on an on-call service opens an incident there and closes it again at once.
+    let before = receiver.calls_to("/pagerduty").len();
+    let url = format!("{}/api/v1/alert-channels/pagerduty/test", app.base);
+    let tested: Value = app.http.post(url).send().await.unwrap().json().await.unwrap();
+    assert_eq!(tested["ok"], true, "{tested}");
+    let calls = receiver.calls_to("/pagerduty");
+    assert_eq!(calls.len(), before + 2);
+    let (opened, closed) = (&calls[before].3, &calls[before + 1].3);
+    assert_eq!(
+        (opened["event_action"].as_str(), closed["event_action"].as_str()),
+        (Some("trigger"), Some("resolve"))
+    );
+    assert_eq!(opened["dedup_key"], closed["dedup_key"]);
     app.stop().await;
 }

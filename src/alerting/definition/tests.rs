@@ -135,4 +135,7 @@ fn on_call_receivers_need_their_key_or_chat() {
     assert_eq!(field(hook("format = \"teams\"\nto = [\"-100123\"]")), Err("to".into()));
     assert_eq!(field(hook("format = \"alertmanager\"")), Ok(()));
     assert_eq!(field(hook("format = \"teams\"")), Ok(()));
+    // A chat id from the environment is a reference like any other: the allow-list sees it.
+    let chat = hook("format = \"telegram\"\nto = [\"${CHAT}\"]");
+    assert_eq!(chat.env_references(), [("to[0]".into(), "CHAT".into())]);
 }

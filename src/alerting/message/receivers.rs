@@ -18,6 +18,8 @@ const TELEGRAM_TEXT: usize = 4096;
 /// How long Alertmanager keeps a firing alert Osprey does not repeat: a reminder
 /// (`repeat_interval`) within a day keeps it firing; a resolution ends it at once.
 pub const ALERTMANAGER_VALIDITY: Millis = 24 * 3_600_000;
+/// How long a channel test's alert lasts in Alertmanager.
+const ALERTMANAGER_TEST_VALIDITY: Millis = 5 * 60_000;
 
 /// `text` cut to at most `max` characters, with an ellipsis when cut.
 fn clip(text: &str, max: usize) -> String {
@@ -156,8 +158,16 @@ impl AlertMessage {
             }
         }
         if text.chars().count() > TELEGRAM_TEXT {
-            // Cut as plain text: a cut inside a tag would be refused as bad HTML.
-            text = clip(&text.replace(['<', '>'], ""), TELEGRAM_TEXT);
+            // Too long: plain text, cut (a cut inside a tag or an entity would be refused as bad
+            // HTML).
+            let mut plain = self.title();
+            for (label, value) in self.facts() {
+                plain.push_str(&format!("\n{label}: {value}"));
+            }
+            return json!({
+                "text": clip(&plain, TELEGRAM_TEXT),
+                "link_preview_options": { "is_disabled": true },
+            });
         }
         json!({
             "text": text,
@@ -188,8 +198,11 @@ impl AlertMessage {
         label("node", subject.node.clone());
         label("metric", self.metric.clone());
         label("source", Some("osprey".to_owned()));
+        // A test goes down the real routes: marked, and over within minutes.
+        label("test", (self.kind == MessageKind::Test).then(|| "true".to_owned()));
         let ends = match self.kind {
             MessageKind::Resolved => self.at,
+            MessageKind::Test => self.at + ALERTMANAGER_TEST_VALIDITY,
             _ => self.at + ALERTMANAGER_VALIDITY,
         };
         let mut alert = json!({
@@ -310,9 +323,11 @@ mod tests {
         );
         let mut huge = lag_message(MessageKind::Firing);
         huge.subject.group = Some("g".repeat(10_000));
-        let text = huge.telegram_body()["text"].as_str().unwrap().to_owned();
+        let body = huge.telegram_body();
+        let text = body["text"].as_str().unwrap().to_owned();
         assert_eq!(text.chars().count(), TELEGRAM_TEXT);
-        assert!(!text.contains('<'), "cut as plain text");
+        assert!(text.starts_with("[FIRING · CRITICAL]"), "plain text: {}", &text[..40]);
+        assert!(body.get("parse_mode").is_none(), "cut as plain text, not HTML");
     }
 
     #[test]
@@ -328,7 +343,12 @@ mod tests {
         assert_eq!(alert["endsAt"], rfc3339(firing.at + ALERTMANAGER_VALIDITY));
         assert_eq!(alert["annotations"]["incident"], "0123456789abcdef");
         assert_eq!(alert["generatorURL"], firing.link.clone().unwrap());
+        assert!(alert["labels"].get("test").is_none());
         let resolved = lag_message(MessageKind::Resolved);
         assert_eq!(resolved.alertmanager_body()[0]["endsAt"], rfc3339(resolved.at));
+        let test = lag_message(MessageKind::Test);
+        let tested = &test.alertmanager_body()[0];
+        assert_eq!(tested["labels"]["test"], "true");
+        assert_eq!(tested["endsAt"], rfc3339(test.at + ALERTMANAGER_TEST_VALIDITY));
     }
 }
