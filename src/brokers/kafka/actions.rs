@@ -13,10 +13,10 @@ use rdkafka::admin::{
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
-use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde::Serialize;
 
+use super::producer::{Outgoing, PolledProducer};
 use super::{client_config, kafka_error};
 use crate::brokers::AdapterError;
 use crate::config::{ClusterConfig, KafkaConnection};
@@ -103,10 +103,8 @@ pub struct BrowseResult {
 /// A cluster's producer and the settings for short-lived browsing consumers.
 pub struct KafkaActions {
     config: ClientConfig,
-    /// Made on the first send: an idle rdkafka producer's polling thread spins through the
-    /// last millisecond of every 100 ms wait (its remaining time rounds down to a 0 ms poll),
-    /// which across 30 clusters cost a fifth of a core for producers nobody used.
-    producer: tokio::sync::OnceCell<FutureProducer>,
+    /// Made on the first send, and polled only while a send waits (`producer`).
+    producer: tokio::sync::OnceCell<PolledProducer>,
     producer_config: ClientConfig,
     admin: AdminClient<DefaultClientContext>,
     timeout: Duration,
@@ -120,6 +118,10 @@ pub struct TopicSpec {
     pub replication_factor: i32,
     pub configs: Vec<(String, String)>,
 }
+
+/// Longest wait for a message's delivery report: librdkafka reports a failure itself after the
+/// producer's `message.timeout.ms` (10 s).
+const DELIVERY_WAIT: Duration = Duration::from_secs(15);
 
 /// An admin call's per-object results as one error operators can read.
 const ADMIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -238,9 +240,11 @@ impl KafkaActions {
         Ok(KafkaActions { config, producer, producer_config, admin, timeout })
     }
 
-    async fn producer(&self) -> Result<&FutureProducer, String> {
+    async fn producer(&self) -> Result<&PolledProducer, String> {
         self.producer
-            .get_or_try_init(|| async { self.producer_config.create().map_err(|e| e.to_string()) })
+            .get_or_try_init(|| async {
+                PolledProducer::new(&self.producer_config).map_err(|e| e.to_string())
+            })
             .await
     }
 
@@ -381,24 +385,21 @@ impl KafkaActions {
             for (key, value) in &message.headers {
                 headers = headers.insert(Header { key, value: Some(value.as_slice()) });
             }
-            let mut record = FutureRecord::<Vec<u8>, Vec<u8>>::to(topic).headers(headers);
-            if let Some(key) = &message.key {
-                record = record.key(key);
-            }
-            if let Some(value) = &message.value {
-                record = record.payload(value);
-            }
-            if let Some(partition) = message.partition {
-                record = record.partition(partition);
-            }
-            outcomes.push(match producer.send(record, self.timeout).await {
+            let outgoing = Outgoing {
+                topic: topic.to_owned(),
+                key: message.key.clone(),
+                payload: message.value.clone(),
+                partition: message.partition,
+                headers,
+            };
+            outcomes.push(match producer.send(outgoing, DELIVERY_WAIT).await {
                 Ok(delivery) => SendOutcome {
                     partition: Some(delivery.partition),
                     offset: Some(delivery.offset),
                     message_id: None,
                     error: None,
                 },
-                Err((error, _)) => SendOutcome {
+                Err(error) => SendOutcome {
                     partition: message.partition,
                     offset: None,
                     message_id: None,

@@ -7,6 +7,7 @@ pub(crate) mod assignment;
 mod context;
 mod ffi;
 mod groups;
+mod producer;
 pub(crate) mod wire;
 
 use std::collections::HashMap;
