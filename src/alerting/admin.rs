@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::definition::{ChannelDef, DefinitionError, RuleDef};
+use super::engine::AlertState;
 use super::rules;
 use super::service::Alerting;
 use crate::domain::Millis;
@@ -61,15 +62,45 @@ impl IncidentView {
 #[derive(Debug, Clone, Serialize)]
 pub struct AlertsOverview {
     pub firing: Vec<IncidentView>,
+    /// Alerts firing but not told: silenced, or inhibited by another alert.
+    pub held: Vec<HeldAlert>,
     pub history: Vec<IncidentView>,
     pub pending_deliveries: i64,
+}
+
+/// An alert firing while a silence or an inhibition holds its notice back.
+#[derive(Debug, Clone, Serialize)]
+pub struct HeldAlert {
+    pub rule: String,
+    pub subject: String,
+    pub since: Millis,
+    /// What inhibits it; `None`: a silence.
+    pub inhibited_by: Option<String>,
+}
+
+async fn held_alerts(store: &Store) -> Result<Vec<HeldAlert>, StoreError> {
+    let mut held = Vec::new();
+    for (rule, subjects) in store.alert_states().await? {
+        for (subject, state) in subjects {
+            if let AlertState::Firing { since, notified_at: None, inhibited_by, .. } = state {
+                held.push(HeldAlert { rule: rule.clone(), subject, since, inhibited_by });
+            }
+        }
+    }
+    held.sort_by_key(|h| std::cmp::Reverse(h.since));
+    Ok(held)
 }
 
 async fn with_deliveries(
     store: &Store,
     incidents: Vec<Incident>,
 ) -> Result<Vec<IncidentView>, StoreError> {
-    let ids: Vec<String> = incidents.iter().map(|i| i.id.clone()).collect();
+    // A grouped notice is queued under its group's id: an incident's deliveries are its own
+    // and its group's.
+    let mut ids: Vec<String> = incidents.iter().map(|i| i.id.clone()).collect();
+    ids.extend(incidents.iter().filter_map(|i| i.group_id.clone()));
+    ids.sort();
+    ids.dedup();
     let deliveries = store.deliveries_of(&ids).await?;
     let delivery_ids: Vec<String> = deliveries.iter().map(|d| d.id.clone()).collect();
     let attempts = store.attempts_of(&delivery_ids).await?;
@@ -78,7 +109,9 @@ async fn with_deliveries(
         .map(|incident| {
             let deliveries = deliveries
                 .iter()
-                .filter(|d| d.incident == incident.id)
+                .filter(|d| {
+                    d.incident == incident.id || incident.group_id.as_ref() == Some(&d.incident)
+                })
                 .map(|d| DeliveryView {
                     delivery: d.clone(),
                     attempt_log: attempts.iter().filter(|a| a.delivery == d.id).cloned().collect(),
@@ -104,6 +137,7 @@ pub async fn overview(
     let history = with_deliveries(store, recent).await?;
     Ok(AlertsOverview {
         firing,
+        held: held_alerts(store).await?,
         history,
         pending_deliveries: store.pending_delivery_count().await?,
     })
@@ -337,6 +371,59 @@ pub async fn end_silence(store: &Store, id: &str) -> Result<(), AdminError> {
     Ok(())
 }
 
+/// What an operator says acknowledging an incident.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AckRequest {
+    #[serde(default)]
+    pub comment: String,
+    /// How long the acknowledgement holds (`4h`); absent: until the incident ends.
+    #[serde(default, with = "crate::duration_text::option")]
+    pub expires_in: Option<std::time::Duration>,
+}
+
+/// Acknowledges an open incident for `by`: its reminders stop (until `expires_in`).
+pub async fn acknowledge(
+    store: &Store,
+    id: &str,
+    by: &str,
+    request: AckRequest,
+    now: Millis,
+) -> Result<crate::store::Acknowledgement, AdminError> {
+    if request.comment.chars().count() > 1000 {
+        return Err(invalid("comment", "at most 1,000 characters"));
+    }
+    if request
+        .expires_in
+        .is_some_and(|e| e.is_zero() || e > std::time::Duration::from_secs(30 * 86_400))
+    {
+        return Err(invalid("expires_in", "between 1s and 30d"));
+    }
+    let until = request
+        .expires_in
+        .map(|e| now.saturating_add(i64::try_from(e.as_millis()).unwrap_or(i64::MAX)));
+    let ack = crate::store::Acknowledgement {
+        by: by.to_owned(),
+        at: now,
+        comment: request.comment.trim().to_owned(),
+        until,
+    };
+    if !store.acknowledge(id, &ack).await? {
+        return Err(AdminError::NotFound { what: "open incident", name: id.to_owned() });
+    }
+    tracing::info!(incident = %id, by = %by, until = ?until, "incident acknowledged");
+    Ok(ack)
+}
+
+/// Takes an acknowledgement back: reminders resume on their schedule.
+pub async fn unacknowledge(store: &Store, id: &str) -> Result<(), AdminError> {
+    if !store.unacknowledge(id).await? {
+        return Err(AdminError::NotFound { what: "acknowledged incident", name: id.to_owned() });
+    }
+    tracing::info!(incident = %id, "incident acknowledgement taken back");
+    Ok(())
+}
+
 pub async fn retry_delivery(alerting: &Alerting, id: &str, now: Millis) -> Result<(), AdminError> {
     if !alerting.store.retry_delivery(id, now).await? {
         return Err(AdminError::NotFound { what: "unsent delivery", name: id.to_owned() });
@@ -370,6 +457,8 @@ mod tests {
             metric: None,
             below: false,
             group_facts: None,
+            batch: None,
+            acknowledged: None,
         };
         IncidentView {
             incident: Incident {
@@ -385,6 +474,8 @@ mod tests {
                 resolved_at: None,
                 value: Some(value),
                 threshold: Some(rule.threshold_or_default()),
+                group_id: None,
+                ack: None,
             },
             deliveries: vec![],
             current: None,

@@ -196,11 +196,21 @@ pub struct RuleDef {
     pub repeat_interval: Option<Duration>,
     #[serde(default)]
     pub severity: Severity,
-    /// Names of the channels that receive this rule's notices.
+    /// Names of the channels that receive this rule's notices (unless a route matches).
     #[serde(default)]
     pub channels: Vec<String>,
     #[serde(default = "enabled")]
     pub enabled: bool,
+    /// Labels routes match on (`team = "billing"`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Notice grouping; absent: `alerts.group_by`, `alerts.group_wait`, `alerts.group_interval`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_by: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "duration_text::option")]
+    pub group_wait: Option<Duration>,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "duration_text::option")]
+    pub group_interval: Option<Duration>,
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -257,9 +267,12 @@ impl SmtpTls {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WebhookFormat {
-    /// Osprey's own JSON (documented in the README).
+    /// Osprey's own JSON (documented in the README), version 2: one alert's fields and the
+    /// `alerts` of its group.
     #[default]
     Generic,
+    /// Version 1 of Osprey's JSON: one alert's fields only.
+    GenericV1,
     Slack,
     Dingtalk,
     Wecom,
@@ -278,8 +291,9 @@ pub enum WebhookFormat {
 }
 
 impl WebhookFormat {
-    pub const ALL: [WebhookFormat; 10] = [
+    pub const ALL: [WebhookFormat; 11] = [
         WebhookFormat::Generic,
+        WebhookFormat::GenericV1,
         WebhookFormat::Slack,
         WebhookFormat::Dingtalk,
         WebhookFormat::Wecom,
@@ -294,6 +308,7 @@ impl WebhookFormat {
     pub fn as_str(self) -> &'static str {
         match self {
             WebhookFormat::Generic => "generic",
+            WebhookFormat::GenericV1 => "generic_v1",
             WebhookFormat::Slack => "slack",
             WebhookFormat::Dingtalk => "dingtalk",
             WebhookFormat::Wecom => "wecom",
@@ -540,7 +555,42 @@ impl RuleDef {
         if let Some(unknown) = self.channels.iter().find(|c| !channel_exists(c)) {
             return Err(invalid("channels", format!("there is no channel {unknown:?}")));
         }
+        let labels = super::grouping::GROUP_LABELS;
+        if let Some(bad) = self
+            .group_by
+            .iter()
+            .flatten()
+            .find(|l| !labels.contains(&l.as_str()) && l.as_str() != "subject")
+        {
+            let known = labels.join(", ");
+            return Err(invalid(
+                "group_by",
+                format!("{bad:?} is not a label to group by ({known}, or subject)"),
+            ));
+        }
+        if self.group_interval.is_some_and(|i| i > Duration::from_secs(24 * 3600))
+            || self.group_wait.is_some_and(|w| w > Duration::from_secs(3600))
+        {
+            return Err(invalid("group_wait", "group_wait is at most 1h, group_interval 24h"));
+        }
+        if let Some((bad, _)) = self
+            .labels
+            .iter()
+            .find(|(k, v)| !is_valid_name(k) || v.len() > 128 || v.chars().any(char::is_control))
+        {
+            return Err(invalid("labels", format!("{bad:?}: a label is a name = a short text")));
+        }
         Ok(())
+    }
+
+    /// How the rule's notices are grouped, `settings` filling in what the rule leaves out.
+    pub fn grouping(&self, settings: &crate::config::AlertsConfig) -> super::grouping::Grouping {
+        let millis = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        super::grouping::Grouping {
+            by: self.group_by.clone().unwrap_or_else(|| settings.group_by.clone()),
+            wait: millis(self.group_wait.unwrap_or(settings.group_wait)),
+            interval: millis(self.group_interval.unwrap_or(settings.group_interval)),
+        }
     }
 
     /// The threshold the rule compares with (replication rules default to 0).

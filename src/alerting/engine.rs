@@ -39,6 +39,9 @@ pub struct Silence {
     /// `None`: every subject of the rule.
     pub subject: Option<String>,
     pub until: Millis,
+    /// Set when the silence stands for an inhibition: what holds the alert back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inhibited_by: Option<String>,
 }
 
 impl Silence {
@@ -61,8 +64,15 @@ pub enum AlertState {
         polls: u32,
     },
     /// The alert fires. `notified_at` is the last firing or reminder notice handed out;
-    /// `None` while silenced before any notice went out.
-    Firing { incident: String, since: Millis, notified_at: Option<Millis> },
+    /// `None` while silenced (or inhibited: `inhibited_by` says by what) before any notice
+    /// went out.
+    Firing {
+        incident: String,
+        since: Millis,
+        notified_at: Option<Millis>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        inhibited_by: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,9 +162,17 @@ impl Engine {
             threshold: f64::NAN,
         });
         for observation in observations.iter().cloned().chain(gone) {
-            let silenced = silences.iter().any(|s| s.covers(&rule.rule, &observation.subject, now));
+            let covering: Vec<&Silence> = silences
+                .iter()
+                .filter(|s| s.covers(&rule.rule, &observation.subject, now))
+                .collect();
+            // An operator's silence says more than an inhibition: shown as silenced.
+            let hold = match covering.iter().find(|s| s.inhibited_by.is_none()) {
+                Some(_) => Some(None),
+                None => covering.first().map(|s| s.inhibited_by.clone()),
+            };
             let previous = states.remove(&observation.subject);
-            let (next, notice) = step(rule, previous, &observation, silenced, now);
+            let (next, notice) = step(rule, previous, &observation, hold, now);
             if let Some(next) = next {
                 states.insert(observation.subject.clone(), next);
             }
@@ -178,13 +196,15 @@ impl Engine {
 }
 
 /// One transition of one (rule, subject).
+/// `hold`: `Some` while a silence covers the subject (with what inhibits it, for inhibitions).
 fn step(
     rule: &RuleTiming,
     previous: Option<AlertState>,
     observed: &Observation,
-    silenced: bool,
+    hold: Option<Option<String>>,
     now: Millis,
 ) -> (Option<AlertState>, Option<Notice>) {
+    let silenced = hold.is_some();
     let notice = |kind, incident: &str, since| Notice {
         kind,
         incident: incident.to_owned(),
@@ -200,17 +220,17 @@ fn step(
         (None, true) if rule.hold > 0 || rule.hold_polls > 1 => {
             (Some(AlertState::Pending { since: now, polls: 1 }), None)
         }
-        (None, true) => fire(rule, observed, now, now, silenced),
+        (None, true) => fire(rule, observed, now, now, hold),
         (Some(AlertState::Pending { since, polls }), true) => {
             let polls = polls.saturating_add(1);
             if now - since >= rule.hold && polls >= rule.hold_polls {
-                fire(rule, observed, since, now, silenced)
+                fire(rule, observed, since, now, hold)
             } else {
                 (Some(AlertState::Pending { since, polls }), None)
             }
         }
         (Some(AlertState::Pending { .. }), false) => (None, None),
-        (Some(AlertState::Firing { incident, since, notified_at }), true) => {
+        (Some(AlertState::Firing { incident, since, notified_at, .. }), true) => {
             let (kind, due) = match notified_at {
                 // Fired while silenced: the firing notice goes out once the silence ends.
                 None => (NoticeKind::Firing, true),
@@ -218,12 +238,19 @@ fn step(
             };
             if due && !silenced {
                 let sent = notice(kind, &incident, since);
-                (Some(AlertState::Firing { incident, since, notified_at: Some(now) }), Some(sent))
+                let next = AlertState::Firing {
+                    incident,
+                    since,
+                    notified_at: Some(now),
+                    inhibited_by: None,
+                };
+                (Some(next), Some(sent))
             } else {
-                (Some(AlertState::Firing { incident, since, notified_at }), None)
+                let inhibited_by = if notified_at.is_none() { hold.flatten() } else { None };
+                (Some(AlertState::Firing { incident, since, notified_at, inhibited_by }), None)
             }
         }
-        (Some(AlertState::Firing { incident, since, notified_at }), false) => {
+        (Some(AlertState::Firing { incident, since, notified_at, .. }), false) => {
             // A recovery notice only follows an incident somebody was told about; silences do
             // not hold it back, since it closes what was announced.
             (None, notified_at.map(|_| notice(NoticeKind::Resolved, &incident, since)))
@@ -236,10 +263,10 @@ fn fire(
     observed: &Observation,
     since: Millis,
     now: Millis,
-    silenced: bool,
+    hold: Option<Option<String>>,
 ) -> (Option<AlertState>, Option<Notice>) {
     let incident = incident_id(&rule.rule, &observed.subject, since);
-    let notified_at = (!silenced).then_some(now);
+    let notified_at = hold.is_none().then_some(now);
     let notice = notified_at.map(|at| Notice {
         kind: NoticeKind::Firing,
         incident: incident.clone(),
@@ -250,7 +277,10 @@ fn fire(
         value: observed.value,
         threshold: observed.threshold,
     });
-    (Some(AlertState::Firing { incident, since, notified_at }), notice)
+    (
+        Some(AlertState::Firing { incident, since, notified_at, inhibited_by: hold.flatten() }),
+        notice,
+    )
 }
 
 #[cfg(test)]
@@ -337,14 +367,24 @@ mod tests {
 
     #[test]
     fn a_silence_mutes_firing_and_the_notice_follows_when_it_ends() {
-        let silence = [Silence { rule: "billing-lag".into(), subject: None, until: 2 * MIN + 1 }];
+        let silence = [Silence {
+            rule: "billing-lag".into(),
+            subject: None,
+            until: 2 * MIN + 1,
+            inhibited_by: None,
+        }];
         let notices = run(&rule(0, None), &[500.0, 500.0, 500.0, 500.0, 5.0], &silence);
         assert_eq!(notices, vec![vec![], vec![], vec![], vec![Firing], vec![Resolved]]);
     }
 
     #[test]
     fn an_incident_over_before_its_silence_ends_is_never_announced() {
-        let silence = [Silence { rule: "billing-lag".into(), subject: None, until: 10 * MIN }];
+        let silence = [Silence {
+            rule: "billing-lag".into(),
+            subject: None,
+            until: 10 * MIN,
+            inhibited_by: None,
+        }];
         assert!(run(&rule(0, None), &[500.0, 500.0, 5.0], &silence).iter().all(Vec::is_empty));
     }
 
@@ -353,8 +393,12 @@ mod tests {
         let mut engine = Engine::default();
         let rule = rule(0, Some(MIN));
         assert_eq!(kinds(&engine.observe(&rule, &[seen("s", 500.0)], &[], 0)), [Firing]);
-        let silence =
-            [Silence { rule: "billing-lag".into(), subject: Some("s".into()), until: 10 * MIN }];
+        let silence = [Silence {
+            rule: "billing-lag".into(),
+            subject: Some("s".into()),
+            until: 10 * MIN,
+            inhibited_by: None,
+        }];
         assert!(engine.observe(&rule, &[seen("s", 500.0)], &silence, 2 * MIN).is_empty());
         assert_eq!(kinds(&engine.observe(&rule, &[seen("s", 5.0)], &silence, 3 * MIN)), [Resolved]);
     }
@@ -365,6 +409,7 @@ mod tests {
             rule: "billing-lag".into(),
             subject: Some("other".into()),
             until: 10 * MIN,
+            inhibited_by: None,
         }];
         assert_eq!(run(&rule(0, None), &[500.0], &silence), vec![vec![Firing]]);
     }

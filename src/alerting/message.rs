@@ -11,9 +11,11 @@ use crate::clock::utc_text;
 use crate::domain::Millis;
 use crate::evaluator::PartitionStatus;
 
+mod grouped;
 mod receivers;
 mod words;
 
+pub use grouped::{CHAT_LISTED, EMAIL_LISTED};
 pub use receivers::ALERTMANAGER_VALIDITY;
 use words::fill;
 pub use words::{EN, Words, ZH};
@@ -180,6 +182,54 @@ pub struct AlertMessage {
     /// the subject's `group` (the group's name), which is flattened into the same object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_facts: Option<GroupFacts>,
+    /// The notice's group ([`crate::alerting::grouping`]): every alert it tells, this one (the
+    /// worst) first. Absent on notices queued before grouping and on channel tests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch: Option<Batch>,
+    /// Who acknowledged the incident, when, and what they said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acknowledged: Option<String>,
+}
+
+/// The alerts one grouped notice tells.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Batch {
+    /// The group's id: its first incident. Receivers that keep their own incidents
+    /// (PagerDuty, Opsgenie) deduplicate by it.
+    pub id: String,
+    /// The group's batch number, from 1.
+    pub seq: u32,
+    /// What the group's alerts share: `cluster`, `rule` and the rule's `group_by` labels.
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// Every alert of the batch, worst first (firing, reminders, resolved).
+    pub alerts: Vec<AlertLine>,
+    /// Alerts of the group still firing once this notice is told.
+    pub firing_after: usize,
+}
+
+/// One alert of a grouped notice.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AlertLine {
+    pub kind: MessageKind,
+    pub incident: String,
+    #[serde(flatten)]
+    pub subject: Subject,
+    pub value: Option<f64>,
+    pub threshold: f64,
+    pub since: Millis,
+}
+
+impl AlertLine {
+    pub fn of(message: &AlertMessage) -> AlertLine {
+        AlertLine {
+            kind: message.kind,
+            incident: message.incident.clone(),
+            subject: message.subject.clone(),
+            value: message.value,
+            threshold: message.threshold,
+            since: message.since,
+        }
+    }
 }
 
 /// A consumer group when a notice was given: what a lag or status notice tells besides the value
@@ -431,6 +481,9 @@ impl AlertMessage {
     /// the severity: `[FIRING · CRITICAL] lag 12,345 > 10,000 — group billing on prod-kafka`,
     /// `[RESOLVED] lag 12 ≤ 10,000 — group billing on prod-kafka`.
     pub fn title(&self) -> String {
+        if let Some(batch) = self.grouped() {
+            return self.group_title(batch);
+        }
         match self.kind {
             MessageKind::Firing | MessageKind::Reminder => format!(
                 "[{} · {}] {}",
@@ -441,6 +494,14 @@ impl AlertMessage {
             MessageKind::Resolved | MessageKind::Test => {
                 format!("[{}] {}", self.kind.tag(), self.summary())
             }
+        }
+    }
+
+    /// The facts a chat message shows: the group's when the notice tells several alerts.
+    pub(crate) fn chat_facts(&self) -> Vec<(&'static str, String)> {
+        match self.grouped() {
+            Some(batch) => self.group_facts_lines(batch),
+            None => self.facts(),
         }
     }
 
@@ -481,6 +542,9 @@ impl AlertMessage {
         }
         facts.push((label.duration, seconds_text((self.at - self.since) as f64 / 1000.0)));
         facts.push((label.incident, self.incident.clone()));
+        if let Some(ack) = &self.acknowledged {
+            facts.push((label.acknowledged, ack.clone()));
+        }
         if let Some(link) = &self.link {
             facts.push((label.open, link.clone()));
         }
@@ -488,6 +552,9 @@ impl AlertMessage {
     }
 
     pub fn email_text(&self) -> String {
+        if let Some(batch) = self.grouped() {
+            return self.grouped_email_text(batch);
+        }
         let mut out = format!("{}\n\n", self.title());
         let lead = match self.kind {
             MessageKind::Firing => "An alert is firing.",
@@ -511,6 +578,9 @@ impl AlertMessage {
             _ if self.severity == Severity::Critical => "#c62828",
             _ => "#b26a00",
         };
+        if let Some(batch) = self.grouped() {
+            return self.grouped_email_html(batch, colour);
+        }
         let mut rows = String::new();
         for (label, value) in self.facts() {
             let value = if label == "Open" {
@@ -536,7 +606,13 @@ impl AlertMessage {
     /// still be shown as a link by the chat, as it would be in any text).
     fn markdown(&self) -> String {
         let mut out = format!("**{}**\n\n", escape_markdown(&self.title()));
-        for (label, value) in self.facts() {
+        for line in self.grouped().map(|b| self.chat_lines(b)).unwrap_or_default() {
+            out.push_str(&format!("- {}\n", escape_markdown(&line)));
+        }
+        if self.grouped().is_some() {
+            out.push('\n');
+        }
+        for (label, value) in self.chat_facts() {
             if self.link.as_ref() == Some(&value) {
                 // Osprey's own link: a Markdown link whose target keeps its underscores.
                 let target = value.replace('(', "%28").replace(')', "%29").replace(' ', "%20");
@@ -551,7 +627,17 @@ impl AlertMessage {
     /// The JSON body a webhook of `format` receives.
     pub fn webhook_body(&self, format: WebhookFormat) -> serde_json::Value {
         match format {
-            WebhookFormat::Generic => json!({
+            WebhookFormat::Generic => {
+                let mut body = self.webhook_body(WebhookFormat::GenericV1);
+                body["version"] = 2.into();
+                if let (Some(out), serde_json::Value::Object(batch)) =
+                    (body.as_object_mut(), self.batch_json())
+                {
+                    out.extend(batch);
+                }
+                body
+            }
+            WebhookFormat::GenericV1 => json!({
                 "version": 1,
                 "status": self.kind.as_str(),
                 "title": self.title(),
@@ -579,7 +665,10 @@ impl AlertMessage {
             }),
             WebhookFormat::Slack => {
                 let mut text = format!("*{}*", escape_slack(&self.title()));
-                for (label, value) in self.facts() {
+                for line in self.grouped().map(|b| self.chat_lines(b)).unwrap_or_default() {
+                    text.push_str(&format!("\n{}", escape_slack(&line)));
+                }
+                for (label, value) in self.chat_facts() {
                     text.push_str(&format!("\n• {label}: {}", escape_slack(&value)));
                 }
                 json!({ "text": text })
@@ -594,7 +683,10 @@ impl AlertMessage {
             }),
             WebhookFormat::Feishu => {
                 let mut text = self.title();
-                for (label, value) in self.facts() {
+                for line in self.grouped().map(|b| self.chat_lines(b)).unwrap_or_default() {
+                    text.push_str(&format!("\n{line}"));
+                }
+                for (label, value) in self.chat_facts() {
                     text.push_str(&format!("\n{label}: {value}"));
                 }
                 json!({ "msg_type": "text", "content": { "text": text } })
@@ -650,4 +742,4 @@ pub fn escape_html(text: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -293,8 +293,8 @@ fn address_receiver(url: &mut url::Url, format: WebhookFormat, message: &AlertMe
                 path.extend(["api", "v2", "alerts"]);
             }
         }
-        WebhookFormat::Opsgenie if message.kind == MessageKind::Resolved => {
-            path.pop_if_empty().push(&message.incident).push("close");
+        WebhookFormat::Opsgenie if message.closes_group() => {
+            path.pop_if_empty().push(message.dedup_key()).push("close");
             drop(path);
             url.query_pairs_mut().append_pair("identifierType", "alias");
         }

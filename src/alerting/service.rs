@@ -11,19 +11,21 @@ use futures::StreamExt;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-use super::definition::{ChannelDef, RuleDef};
-use super::engine::{AlertState, Engine, Notice, NoticeKind, RuleTiming};
+use super::definition::{ChannelDef, RuleDef, RuleKind};
+use super::engine::{AlertState, Engine, Notice, NoticeKind, RuleTiming, Silence};
+use super::grouping::{self, GroupState, Groups};
 use super::message::{AlertMessage, GroupFacts, MessageKind, Subject, TopicFacts};
 use super::notify::Notifier;
 use super::outbound::TargetPolicy;
-use super::rules;
+use super::{policy, rules};
 use crate::clock::now_millis;
 use crate::config::AlertsConfig;
 use crate::domain::Millis;
 use crate::instances::{Holding, Ownership, cluster_lease};
-use crate::poller::Clusters;
+use crate::poller::{ClusterState, Clusters};
 use crate::store::{
-    Delivery, DeliveryStatus, IncidentChange, NewDelivery, RoundWrite, Store, StoreError,
+    Acknowledgement, Delivery, DeliveryStatus, GroupWrite, IncidentChange, NewDelivery, RoundWrite,
+    Store, StoreError,
 };
 
 fn millis(d: Duration) -> Millis {
@@ -88,6 +90,8 @@ impl Alerting {
                 members: 1,
                 state: "Stable".into(),
             }),
+            batch: None,
+            acknowledged: None,
         };
         self.notifier.send(channel, &message, &format!("test-{now}"), now).await
     }
@@ -118,44 +122,80 @@ fn message_kind(kind: NoticeKind) -> MessageKind {
     }
 }
 
-/// Runs one evaluation round at `now` on `engine`; returns what to write (the caller writes it
-/// with [`Store::write_round`] and rolls the engine back if that fails). Pure but for the
-/// store lookups of subjects that vanished (their details come from the incident).
+/// What evaluation carries from round to round: each (rule, subject)'s state and the notice
+/// groups. Saved with every round; cloned to roll a round back that could not be written.
+#[derive(Debug, Clone, Default)]
+pub struct Decisions {
+    pub engine: Engine,
+    pub groups: Groups,
+}
+
+/// Runs one evaluation round at `now`; returns what to write (the caller writes it with
+/// [`Store::write_round`] and rolls `decisions` back if that fails). Pure but for the store
+/// lookups of rules, silences, acknowledgements and subjects that vanished.
 pub async fn evaluate_round(
     alerting: &Alerting,
-    engine: &mut Engine,
+    decisions: &mut Decisions,
     clusters: &Clusters,
     polled: &BTreeSet<String>,
     now: Millis,
 ) -> Result<RoundWrite, StoreError> {
     let store = &alerting.store;
-    let rules: Vec<RuleDef> = store
+    let settings = &alerting.settings;
+    let mut rules: Vec<RuleDef> = store
         .alert_rules()
         .await?
         .into_iter()
         .map(|s| s.definition)
         .filter(|r| r.enabled)
         .collect();
+    // Rules whose alerts inhibit others are decided first, so this round's firing counts.
+    let sources: Vec<RuleKind> = settings.inhibit.iter().map(|i| i.source).collect();
+    rules.sort_by_key(|r| !sources.contains(&r.kind));
     let silences: Vec<_> = store.active_silences(now).await?.iter().map(|s| s.silence()).collect();
+    let acknowledged = store.acknowledged(now).await?;
     let states = clusters.all();
-    let before = engine.states().clone();
+    let before = decisions.clone();
 
     let active: BTreeSet<&str> = rules.iter().map(|r| r.name.as_str()).collect();
-    let dropped: Vec<String> =
-        engine.rules().filter(|r| !active.contains(r)).map(str::to_owned).collect();
+    let dropped: BTreeSet<String> = decisions
+        .engine
+        .rules()
+        .chain(decisions.groups.rules())
+        .filter(|r| !active.contains(r))
+        .map(str::to_owned)
+        .collect();
     for rule in &dropped {
-        engine.forget_rule(rule);
+        decisions.engine.forget_rule(rule);
+        decisions.groups.forget_rule(rule);
     }
 
     let mut write = RoundWrite::default();
+    let mut firing: Vec<policy::Firing> = Vec::new();
     for rule in &rules {
         let round = rules::evaluate(rule, &states, |name| polled.contains(name));
         let subjects: HashMap<String, Subject> =
             round.observations.iter().map(|(s, o)| (o.subject.clone(), s.clone())).collect();
+        let mut held = silences.clone();
+        for (subject, observation) in &round.observations {
+            let touches = |s: &Subject, broker: i32| touches_broker(&states, s, broker);
+            if let Some(by) =
+                policy::inhibited_by(&settings.inhibit, &firing, rule.kind, subject, touches)
+            {
+                held.push(Silence {
+                    rule: rule.name.clone(),
+                    subject: Some(observation.subject.clone()),
+                    until: now + 1,
+                    inhibited_by: Some(by),
+                });
+            }
+        }
         let observations: Vec<_> = round.observations.into_iter().map(|(_, o)| o).collect();
         let group_facts = round.group_facts;
         let unknown = |key: &str| round.unknown_clusters.contains(Subject::cluster_of_key(key));
-        let notices = engine.observe_partly(&timing(rule), &observations, unknown, &silences, now);
+        let notices =
+            decisions.engine.observe_partly(&timing(rule), &observations, unknown, &held, now);
+        let grouping = rule.grouping(settings);
         for notice in notices {
             let subject = match subjects.get(&notice.subject) {
                 Some(subject) => subject.clone(),
@@ -169,12 +209,85 @@ pub async fn evaluate_round(
             };
             // A group that is gone has no facts: its notice says so.
             let facts = group_facts.get(&notice.subject).cloned();
-            queue_notice(alerting, rule, notice, subject, facts, &mut write);
+            let ack = acknowledged.get(&notice.incident);
+            let (message, change) = notice_message(alerting, rule, notice, subject, facts, ack);
+            // An acknowledged incident sends no reminders; its resolution still goes out.
+            let told = !(message.kind == MessageKind::Reminder && ack.is_some());
+            let group_id = told.then(|| decisions.groups.add(&grouping, message.clone(), now));
+            write.incidents.push(match change {
+                NoticeKind::Firing => {
+                    IncidentChange::Fired { subject_key: change_key(&message), message, group_id }
+                }
+                NoticeKind::Reminder | NoticeKind::Resolved => IncidentChange::Updated { message },
+            });
+        }
+        if sources.contains(&rule.kind) {
+            let fires = |key: &String| {
+                matches!(decisions.engine.state(&rule.name, key), Some(AlertState::Firing { .. }))
+            };
+            firing.extend(subjects.iter().filter(|(key, _)| fires(key)).map(|(_, subject)| {
+                policy::Firing {
+                    rule: rule.name.clone(),
+                    kind: rule.kind,
+                    subject: subject.clone(),
+                }
+            }));
         }
     }
 
-    let after = engine.states();
+    for rule in &rules {
+        let grouping = rule.grouping(settings);
+        let decided = |cluster: &str| polled.contains(cluster);
+        for batch in decisions.groups.due(&rule.name, &grouping, decided, now) {
+            queue_batch(alerting, rule, batch, now, &mut write);
+        }
+    }
+
+    write.states = changed_states(before.engine.states(), decisions.engine.states());
+    write.groups = changed_groups(before.groups.states(), decisions.groups.states());
+    Ok(write)
+}
+
+/// The subject key an incident is stored under.
+fn change_key(message: &AlertMessage) -> String {
+    message.subject.key()
+}
+
+/// Whether `subject` involves `broker`: it is that broker, or its topic (a group's topics)
+/// has a replica there.
+fn touches_broker(states: &[Arc<ClusterState>], subject: &Subject, broker: i32) -> bool {
+    let Some(snapshot) =
+        states.iter().find(|s| s.name == subject.cluster).and_then(|s| s.snapshot.as_ref())
+    else {
+        return false;
+    };
+    let on_broker = |topic: &str| {
+        snapshot
+            .topics
+            .iter()
+            .any(|t| t.name == topic && t.partitions.iter().any(|p| p.replicas.contains(&broker)))
+    };
+    if subject.broker == Some(broker) {
+        return true;
+    }
+    match (&subject.topic, &subject.group) {
+        (Some(topic), _) => on_broker(topic),
+        (None, Some(group)) => snapshot
+            .groups
+            .iter()
+            .filter(|g| &g.name == group)
+            .flat_map(|g| g.offsets.iter())
+            .any(|o| on_broker(&o.topic)),
+        (None, None) => false,
+    }
+}
+
+fn changed_states(
+    before: &BTreeMap<String, BTreeMap<String, AlertState>>,
+    after: &BTreeMap<String, BTreeMap<String, AlertState>>,
+) -> Vec<((String, String), Option<AlertState>)> {
     let empty = BTreeMap::new();
+    let mut changed = Vec::new();
     let rule_names: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
     for rule in rule_names {
         let (old, new) = (before.get(rule).unwrap_or(&empty), after.get(rule).unwrap_or(&empty));
@@ -182,23 +295,42 @@ pub async fn evaluate_round(
         for subject in subjects {
             let next: Option<&AlertState> = new.get(subject);
             if old.get(subject) != next {
-                write.states.push(((rule.clone(), subject.clone()), next.cloned()));
+                changed.push(((rule.clone(), subject.clone()), next.cloned()));
             }
         }
     }
-    Ok(write)
+    changed
 }
 
-/// Turns `notice` into its message — with `group_facts`, the group as this round saw it — and
-/// queues it for each of the rule's channels.
-fn queue_notice(
+fn changed_groups(
+    before: &BTreeMap<String, GroupState>,
+    after: &BTreeMap<String, GroupState>,
+) -> Vec<GroupWrite> {
+    let keys: BTreeSet<&String> = before.keys().chain(after.keys()).collect();
+    keys.into_iter()
+        .filter(|key| before.get(*key) != after.get(*key))
+        .filter_map(|key| {
+            let state = after.get(key);
+            let known = state.or_else(|| before.get(key))?;
+            Some(GroupWrite {
+                id: grouping::storage_key(key),
+                rule: known.rule.clone(),
+                cluster: known.cluster.clone(),
+                state: state.cloned(),
+            })
+        })
+        .collect()
+}
+
+/// Turns `notice` into its message — with `group_facts`, the group as this round saw it.
+fn notice_message(
     alerting: &Alerting,
     rule: &RuleDef,
     notice: Notice,
     subject: Subject,
     group_facts: Option<GroupFacts>,
-    write: &mut RoundWrite,
-) {
+    ack: Option<&Acknowledgement>,
+) -> (AlertMessage, NoticeKind) {
     let message = AlertMessage {
         kind: message_kind(notice.kind),
         incident: notice.incident,
@@ -218,23 +350,56 @@ fn queue_notice(
         metric: rule.metric.map(|m| m.as_str().to_owned()),
         below: rule.below,
         group_facts,
+        batch: None,
+        acknowledged: ack.map(|a| a.describe()),
     };
-    tracing::info!(rule = %rule.name, incident = %message.incident, kind = message.kind.as_str(), summary = %message.summary(), "alert notice");
-    for channel in &rule.channels {
-        write.deliveries.push(NewDelivery { channel: channel.clone(), message: message.clone() });
-    }
-    write.incidents.push(match notice.kind {
-        NoticeKind::Firing => IncidentChange::Fired { subject_key: notice.subject, message },
-        NoticeKind::Reminder | NoticeKind::Resolved => IncidentChange::Updated { message },
-    });
+    tracing::debug!(rule = %rule.name, incident = %message.incident, kind = message.kind.as_str(), summary = %message.summary(), "alert notice");
+    (message, notice.kind)
 }
 
-/// The engine as the database holds it. Never an empty engine when saved state cannot be read:
+/// Queues a group's batch for the channels its route names (none in a mute window).
+fn queue_batch(
+    alerting: &Alerting,
+    rule: &RuleDef,
+    batch: grouping::DueBatch,
+    now: Millis,
+    write: &mut RoundWrite,
+) {
+    let settings = &alerting.settings;
+    let message = batch.message;
+    let routed = policy::Routed {
+        rule: &rule.name,
+        severity: rule.severity,
+        cluster: &message.subject.cluster,
+        labels: &rule.labels,
+        channels: &rule.channels,
+    };
+    let (channels, muted) = policy::route(&settings.routes, &settings.mute_windows, routed, now);
+    let alerts = message.batch.as_ref().map_or(1, |b| b.alerts.len());
+    if let Some(window) = muted {
+        tracing::info!(rule = %rule.name, group = %message.dedup_key(), alerts, %window, "alert notice muted");
+        return;
+    }
+    tracing::info!(rule = %rule.name, group = %message.dedup_key(), batch = batch.seq, alerts, kind = message.kind.as_str(), title = %message.title(), "alert notice");
+    for channel in channels {
+        write.deliveries.push(NewDelivery { channel: channel.clone(), message: message.clone() });
+    }
+}
+
+/// The decisions as the database holds them. Never empty ones when saved state cannot be read:
 /// that would repeat every firing alert.
-async fn saved_engine(store: &Store, cancel: &CancellationToken) -> Option<Engine> {
+async fn saved_decisions(store: &Store, cancel: &CancellationToken) -> Option<Decisions> {
     loop {
-        match store.alert_states().await {
-            Ok(states) => return Some(Engine::from_states(states)),
+        let saved = async {
+            Ok::<_, StoreError>((store.alert_states().await?, store.alert_groups().await?))
+        };
+        match saved.await {
+            Ok((states, groups)) => {
+                return Some(Decisions {
+                    engine: Engine::from_states(states),
+                    groups: Groups::from_states(groups),
+                });
+            }
             Err(e) => {
                 tracing::error!(error = %e, "cannot read saved alert states; retrying");
                 tokio::select! {
@@ -258,15 +423,15 @@ pub async fn run_evaluation(
     cancel: CancellationToken,
 ) {
     let store = &alerting.store;
-    let Some(mut engine) = saved_engine(store, &cancel).await else { return };
+    let Some(mut decisions) = saved_decisions(store, &cancel).await else { return };
     let mut seen: HashMap<String, Millis> = HashMap::new();
     let mut epochs: BTreeMap<String, i64> = BTreeMap::new();
     loop {
         let held: BTreeMap<String, i64> =
             ownership.held().into_iter().map(|(lease, fence)| (lease, fence.epoch)).collect();
         if held.iter().any(|(lease, epoch)| epochs.get(lease) != Some(epoch)) {
-            let Some(saved) = saved_engine(store, &cancel).await else { return };
-            engine = saved;
+            let Some(saved) = saved_decisions(store, &cancel).await else { return };
+            decisions = saved;
         }
         epochs = held;
         let latest: Vec<(String, Millis)> = clusters
@@ -279,8 +444,8 @@ pub async fn run_evaluation(
         let polled: BTreeSet<String> = latest.iter().map(|(name, _)| name.clone()).collect();
         let now = now_millis();
         if !polled.is_empty() {
-            let before = engine.clone();
-            let round = evaluate_round(&alerting, &mut engine, &clusters, &polled, now).await;
+            let before = decisions.clone();
+            let round = evaluate_round(&alerting, &mut decisions, &clusters, &polled, now).await;
             let outcome = match round {
                 Ok(write) if write.is_empty() => Ok(false),
                 Ok(mut write) => match under_leases(&mut write, &ownership, &polled) {
@@ -301,7 +466,7 @@ pub async fn run_evaluation(
                 Err(e) => {
                     // Decisions not written are not made: the next round takes them again
                     // (same incident ids), so nothing is lost or sent twice.
-                    engine = before;
+                    decisions = before;
                     if let StoreError::Fenced(lease) = &e {
                         tracing::info!(%lease, "alert decisions not written: the cluster moved to another instance, which decides from now on");
                     } else {
@@ -331,6 +496,7 @@ fn under_leases(
     write.states.retain(|((_, subject), _)| {
         ownership.acts_for(&cluster_lease(Subject::cluster_of_key(subject)))
     });
+    write.groups.retain(|group| ownership.acts_for(&cluster_lease(&group.cluster)));
     write.fences = Vec::with_capacity(polled.len());
     for cluster in polled {
         let lease = cluster_lease(cluster);

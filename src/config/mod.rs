@@ -144,6 +144,21 @@ pub struct AlertsConfig {
     /// Let notices go to loopback, private and link-local addresses (a relay or receiver inside
     /// the network); off, webhook and SMTP targets must resolve to public addresses only.
     pub allow_private_targets: bool,
+    /// Notice grouping for rules that set none: labels besides cluster and rule
+    /// (`group`, `topic`, `broker`, `queue`, `node`; `subject`: no grouping), the wait before
+    /// a group's first notice and between its later ones.
+    pub group_by: Vec<String>,
+    #[serde(with = "duration_text")]
+    pub group_wait: Duration,
+    #[serde(with = "duration_text")]
+    pub group_interval: Duration,
+    /// Alerts that hold back the alerts they explain (default: `cluster_down` everything on
+    /// its cluster, `broker_down` what has a replica on its broker).
+    pub inhibit: Vec<crate::alerting::policy::InhibitRule>,
+    /// Channels by severity, cluster and the rule's labels; the first match wins, a rule's own
+    /// `channels` are the default.
+    pub routes: Vec<crate::alerting::policy::Route>,
+    pub mute_windows: Vec<crate::alerting::policy::MuteWindow>,
     pub channels: Vec<ChannelDef>,
     pub rules: Vec<RuleDef>,
 }
@@ -158,6 +173,12 @@ impl Default for AlertsConfig {
             give_up_after: Duration::from_secs(3 * 24 * 3600),
             env_allowlist: Vec::new(),
             allow_private_targets: false,
+            group_by: vec!["cluster".to_owned(), "rule".to_owned()],
+            group_wait: Duration::from_secs(30),
+            group_interval: Duration::from_secs(300),
+            inhibit: crate::alerting::policy::default_inhibit_rules(),
+            routes: Vec::new(),
+            mute_windows: Vec::new(),
             channels: Vec::new(),
             rules: Vec::new(),
         }

@@ -184,6 +184,43 @@ impl Config {
                 ));
             }
         }
+        let labels = crate::alerting::grouping::GROUP_LABELS;
+        if let Some(bad) =
+            alerts.group_by.iter().find(|l| !labels.contains(&l.as_str()) && *l != "subject")
+        {
+            return Err(key_error(
+                "alerts.group_by",
+                format!("{bad:?} is not a label to group by"),
+            ));
+        }
+        if alerts.group_wait > Duration::from_secs(3600) {
+            return Err(key_error("alerts.group_wait", "must be at most 1h"));
+        }
+        if alerts.group_interval > Duration::from_secs(24 * 3600) {
+            return Err(key_error("alerts.group_interval", "must be at most 24h"));
+        }
+        for (i, inhibit) in alerts.inhibit.iter().enumerate() {
+            inhibit
+                .validate()
+                .map_err(|e| key_error(format!("alerts.inhibit[{i}].{}", e.field), e.message))?;
+        }
+        let mut windows = std::collections::BTreeSet::new();
+        for (i, window) in alerts.mute_windows.iter().enumerate() {
+            window.validate().map_err(|e| {
+                key_error(format!("alerts.mute_windows[{i}].{}", e.field), e.message)
+            })?;
+            if !windows.insert(window.name.as_str()) {
+                return Err(key_error(
+                    format!("alerts.mute_windows[{i}].name"),
+                    format!("{:?} is used twice", window.name),
+                ));
+            }
+        }
+        for (i, route) in alerts.routes.iter().enumerate() {
+            route
+                .validate(|c| names.contains(c), |w| windows.contains(w))
+                .map_err(|e| key_error(format!("alerts.routes[{i}].{}", e.field), e.message))?;
+        }
         Ok(())
     }
 }

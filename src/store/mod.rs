@@ -22,8 +22,8 @@ use sqlx::{AnyPool, Row};
 
 pub use access::{AuditEntry, StoredSession, StoredToken, StoredUser};
 pub use alerts::{
-    Attempt, Delivery, DeliveryStatus, Incident, IncidentChange, NewDelivery, RoundWrite, Source,
-    Stored, StoredSilence,
+    Acknowledgement, Attempt, Delivery, DeliveryStatus, GroupWrite, Incident, IncidentChange,
+    NewDelivery, RoundWrite, Source, Stored, StoredSilence,
 };
 pub use dialect::Dialect;
 pub use leases::{Fence, InstanceRow, LeaseRow};

@@ -193,6 +193,7 @@ impl Receiver {
 /// Osprey watching `broker` as cluster `prod`, with the alerting part of `alerts_toml`.
 pub fn config(broker: &Broker, dir: &tempfile::TempDir, alerts_toml: &str) -> Config {
     let mut config = Config::from_toml_str(alerts_toml).expect("the test's config is valid");
+    crate::helpers::told_at_once(&mut config, alerts_toml);
     config.database.url =
         Secret::new(format!("sqlite://{}", dir.path().join("osprey.db").display()));
     config.clusters = vec![kafka_cluster("prod", &broker.bootstrap())];
@@ -645,6 +646,7 @@ async fn e_mail_goes_out_over_starttls_and_implicit_tls() {
     .concat();
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::from_toml_str(&toml).unwrap();
+    crate::helpers::told_at_once(&mut config, &toml);
     config.database.url = Secret::new(format!("sqlite://{}", dir.path().join("o.db").display()));
     config.auth.anonymous_read = true;
     config.alerts.allow_private_targets = true;
@@ -828,6 +830,7 @@ async fn notices_reach_internal_addresses_only_when_the_config_allows_it() {
     );
     let dir = tempfile::tempdir().unwrap();
     let mut config = Config::from_toml_str(&toml).unwrap();
+    crate::helpers::told_at_once(&mut config, &toml);
     config.database.url =
         Secret::new(format!("sqlite://{}", dir.path().join("osprey.db").display()));
     config.auth.anonymous_read = true;

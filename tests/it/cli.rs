@@ -149,6 +149,8 @@ async fn a_full_run_at_debug_level_never_logs_a_configured_secret() {
         initial_admin_password = "{admin}"
         metrics_token = "{metrics}"
         [alerts]
+        group_wait = "0s"
+        group_interval = "0s"
         allow_private_targets = true
         [[alerts.channels]]
         name = "mail"

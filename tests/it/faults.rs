@@ -393,7 +393,7 @@ async fn an_smtp_server_away_for_a_minute_delays_the_notice_and_it_arrives_once(
     let dir = tempfile::tempdir().unwrap();
     // The shipped back-off, shortened in scale: 5 s doubling to 20 s.
     let toml = format!(
-        "[alerts]\nretry_initial = \"5s\"\nretry_max = \"20s\"\n{}{}",
+        "[alerts]\nretry_initial = \"5s\"\nretry_max = \"20s\"\ngroup_wait = \"0s\"\ngroup_interval = \"0s\"\n{}{}",
         mail_channel("mail", port, None),
         lag_rule("\"mail\"")
     );

@@ -218,8 +218,18 @@ pub fn kafka_cluster(name: &str, bootstrap: &str) -> ClusterConfig {
 }
 
 /// A config with a fresh SQLite file of its own.
+/// Notices told the round they are decided (no group wait or interval), as most tests expect,
+/// unless the test's `toml` sets grouping itself.
+pub fn told_at_once(config: &mut Config, toml: &str) {
+    if !toml.contains("group_wait") {
+        config.alerts.group_wait = Duration::ZERO;
+        config.alerts.group_interval = Duration::ZERO;
+    }
+}
+
 pub fn sqlite_config(dir: &tempfile::TempDir, clusters: Vec<ClusterConfig>) -> Config {
     let mut config = Config::default();
+    told_at_once(&mut config, "");
     config.database.url =
         Secret::new(format!("sqlite://{}", dir.path().join("osprey.db").display()));
     config.clusters = clusters;
@@ -283,6 +293,7 @@ impl TestApp {
     pub async fn from_toml(toml: &str, clusters: Vec<ClusterConfig>) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let mut config = Config::from_toml_str(toml).unwrap();
+        told_at_once(&mut config, toml);
         config.database.url =
             Secret::new(format!("sqlite://{}", dir.path().join("osprey.db").display()));
         config.clusters = clusters;

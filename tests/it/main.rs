@@ -24,6 +24,7 @@ mod layers;
 mod manage;
 mod messages;
 mod metrics;
+mod notices;
 mod partitions;
 mod rabbitmq;
 mod receivers;

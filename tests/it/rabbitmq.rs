@@ -377,6 +377,8 @@ async fn a_stopped_consumer_brings_a_backlog_e_mail_and_its_return_the_recovery(
         [auth]
         anonymous_read = true
         [alerts]
+        group_wait = "0s"
+        group_interval = "0s"
         allow_private_targets = true
         [[alerts.channels]]
         name = "mail"

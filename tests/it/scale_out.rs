@@ -282,6 +282,8 @@ async fn three_instances_share_fail_over_and_alert_once(admin_var: &str) {
     let shared = format!(
         r#"
         [alerts]
+        group_wait = "0s"
+        group_interval = "0s"
         allow_private_targets = true
         {channel}
         [[alerts.rules]]
@@ -320,14 +322,26 @@ async fn three_instances_share_fail_over_and_alert_once(admin_var: &str) {
         })
         .await;
         assert_eq!(listed.len(), CLUSTERS);
-        let page = reqwest::get(format!("{}/instances", instance.base())).await.unwrap();
-        let page = page.text().await.unwrap();
-        assert!(page.contains(r#"id="instances""#) && page.contains("cluster:s0"), "{page}");
+        // A lease being handed over (a newcomer taking its share) is held by nobody for a moment.
+        eventually(Duration::from_secs(30), "the Instances page lists cluster:s0", || async {
+            let page = reqwest::get(format!("{}/instances", instance.base())).await.ok()?;
+            let page = page.text().await.ok()?;
+            (page.contains(r#"id="instances""#) && page.contains("cluster:s0")).then_some(())
+        })
+        .await;
     }
-    let metrics = reqwest::get(format!("{}/metrics", instances[0].base())).await.unwrap();
-    let metrics = metrics.text().await.unwrap();
-    assert!(metrics.contains(r#"osprey_instance_alive{instance="b""#), "{metrics}");
-    assert!(metrics.contains(r#"osprey_lease_epoch{lease="cluster:s0""#), "{metrics}");
+    eventually(
+        Duration::from_secs(30),
+        "/metrics names instance b and lease cluster:s0",
+        || async {
+            let metrics = reqwest::get(format!("{}/metrics", instances[0].base())).await.ok()?;
+            let metrics = metrics.text().await.ok()?;
+            (metrics.contains(r#"osprey_instance_alive{instance="b""#)
+                && metrics.contains(r#"osprey_lease_epoch{lease="cluster:s0""#))
+            .then_some(())
+        },
+    )
+    .await;
 
     tokio::time::sleep(Duration::from_secs(3 * POLL_SECS as u64)).await;
     for cluster in cluster_names() {

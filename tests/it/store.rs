@@ -518,26 +518,66 @@ async fn alert_story(url: &str) {
         metric: None,
         below: false,
         group_facts: None,
+        batch: None,
+        acknowledged: None,
     };
     let firing = message(MessageKind::Firing, BASE + 10, 500.0);
     let state = AlertState::Firing {
         incident: firing.incident.clone(),
         since: BASE,
         notified_at: Some(BASE + 10),
+        inhibited_by: None,
     };
     let key = ("lag".to_string(), "prod/group/billing ✓".to_string());
+    let group = osprey::alerting::grouping::GroupState {
+        id: firing.incident.clone(),
+        rule: "lag".into(),
+        cluster: "prod".into(),
+        labels: [("cluster".to_owned(), "prod".to_owned()), ("rule".to_owned(), "lag".to_owned())]
+            .into(),
+        opened_at: BASE,
+        sent_at: None,
+        seq: 0,
+        pending: vec![firing.clone(); 300],
+        announced: Default::default(),
+    };
+    let group_write = |state| osprey::store::GroupWrite {
+        id: "g1".into(),
+        rule: "lag".into(),
+        cluster: "prod".into(),
+        state,
+    };
     let round = RoundWrite {
         states: vec![(key.clone(), Some(state.clone()))],
         incidents: vec![IncidentChange::Fired {
             message: firing.clone(),
             subject_key: key.1.clone(),
+            group_id: None,
         }],
         deliveries: vec![NewDelivery { channel: "hook".into(), message: firing.clone() }],
+        groups: vec![group_write(Some(group.clone()))],
         fences: vec![],
     };
     store.write_round(&round, BASE + 10).await.unwrap();
     store.write_round(&round, BASE + 10).await.unwrap_or_default();
     assert_eq!(store.alert_states().await.unwrap()["lag"][&key.1], state);
+    let groups = store.alert_groups().await.unwrap();
+    assert_eq!(groups.values().collect::<Vec<_>>(), [&group], "a notice group is kept");
+
+    // An acknowledgement, seen while it holds, and taken back.
+    let ack = osprey::store::Acknowledgement {
+        by: "alice".into(),
+        at: BASE + 11,
+        comment: "on it ✓".into(),
+        until: Some(BASE + 100),
+    };
+    assert!(store.acknowledge(&firing.incident, &ack).await.unwrap());
+    assert!(!store.acknowledge("no-such-incident", &ack).await.unwrap());
+    assert_eq!(store.acknowledged(BASE + 50).await.unwrap()[&firing.incident], ack);
+    assert!(store.acknowledged(BASE + 100).await.unwrap().is_empty(), "expired");
+    assert_eq!(store.incident(&firing.incident).await.unwrap().unwrap().ack, Some(ack));
+    assert!(store.unacknowledge(&firing.incident).await.unwrap());
+    assert_eq!(store.incident(&firing.incident).await.unwrap().unwrap().ack, None);
     let open = store.incidents(true, 10).await.unwrap();
     assert_eq!((open.len(), open[0].message.clone()), (1, firing.clone()));
     let history = store.incidents(false, 10).await.unwrap();
@@ -550,6 +590,7 @@ async fn alert_story(url: &str) {
                 states: vec![(key.clone(), None)],
                 incidents: vec![IncidentChange::Updated { message: resolved.clone() }],
                 deliveries: vec![NewDelivery { channel: "hook".into(), message: resolved.clone() }],
+                groups: vec![group_write(None)],
                 fences: vec![],
             },
             BASE + 20,

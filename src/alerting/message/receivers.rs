@@ -32,21 +32,38 @@ fn clip(text: &str, max: usize) -> String {
 }
 
 impl AlertMessage {
-    fn resolved(&self) -> bool {
+    /// Whether this notice ends what receivers keep open under [`AlertMessage::dedup_key`]:
+    /// a resolution after which nothing of its group fires.
+    pub fn closes_group(&self) -> bool {
         self.kind == MessageKind::Resolved
+            && self.batch.as_ref().is_none_or(|b| b.firing_after == 0)
     }
 
-    /// The facts as a JSON object (PagerDuty's `custom_details`, Opsgenie's `details`).
+    /// The facts as a JSON object (PagerDuty's `custom_details`, Opsgenie's `details`), with
+    /// the group's alerts listed when there are several.
     fn facts_object(&self) -> Map<String, Value> {
-        self.facts().into_iter().map(|(label, value)| (label.to_owned(), value.into())).collect()
+        let mut facts: Map<String, Value> = self
+            .chat_facts()
+            .into_iter()
+            .map(|(label, value)| (label.to_owned(), value.into()))
+            .collect();
+        if let Some(batch) = self.grouped() {
+            facts.insert("Alerts listed".to_owned(), self.chat_lines(batch).into());
+        }
+        facts
+    }
+
+    /// The chat lines of a grouped notice (none for one alert).
+    fn listed_lines(&self) -> Vec<String> {
+        self.grouped().map(|b| self.chat_lines(b)).unwrap_or_default()
     }
 
     /// PagerDuty Events API v2: a trigger while firing (a reminder triggers again under the same
     /// `dedup_key`, which PagerDuty folds into the open incident), a resolve on recovery. The
     /// notifier adds `routing_key`.
     pub(super) fn pagerduty_body(&self) -> Value {
-        if self.resolved() {
-            return json!({ "event_action": "resolve", "dedup_key": self.incident });
+        if self.closes_group() {
+            return json!({ "event_action": "resolve", "dedup_key": self.dedup_key() });
         }
         let severity = match self.severity {
             Severity::Critical => "critical",
@@ -55,7 +72,7 @@ impl AlertMessage {
         };
         let mut body = json!({
             "event_action": "trigger",
-            "dedup_key": self.incident,
+            "dedup_key": self.dedup_key(),
             "payload": {
                 "summary": clip(&self.title(), PAGERDUTY_SUMMARY),
                 "source": self.subject.cluster,
@@ -78,7 +95,7 @@ impl AlertMessage {
     /// Opsgenie: an alert whose alias is the incident (a reminder adds to its count); a
     /// resolution is the body of `POST …/alerts/{incident}/close?identifierType=alias`.
     pub(super) fn opsgenie_body(&self) -> Value {
-        if self.resolved() {
+        if self.closes_group() {
             return json!({ "source": "Osprey", "note": self.title() });
         }
         let priority = match self.severity {
@@ -86,11 +103,15 @@ impl AlertMessage {
             Severity::Warning => "P3",
             Severity::Info => "P5",
         };
-        let description: Vec<String> =
-            self.facts().into_iter().map(|(label, value)| format!("{label}: {value}")).collect();
+        let mut description: Vec<String> = self
+            .chat_facts()
+            .into_iter()
+            .map(|(label, value)| format!("{label}: {value}"))
+            .collect();
+        description.extend(self.listed_lines());
         json!({
             "message": clip(&self.title(), OPSGENIE_MESSAGE),
-            "alias": self.incident,
+            "alias": self.dedup_key(),
             "description": description.join("\n"),
             "source": "Osprey",
             "entity": self.subject.cluster,
@@ -110,7 +131,7 @@ impl AlertMessage {
             (_, Severity::Critical) => "Attention",
         };
         let facts: Vec<Value> = self
-            .facts()
+            .chat_facts()
             .into_iter()
             .map(|(label, value)| json!({ "title": label, "value": escape_markdown(&value) }))
             .collect();
@@ -131,6 +152,11 @@ impl AlertMessage {
                 { "type": "FactSet", "facts": facts },
             ],
         });
+        for line in self.listed_lines() {
+            if let Some(body) = card["body"].as_array_mut() {
+                body.push(json!({ "type": "TextBlock", "text": escape_markdown(&line), "wrap": true, "spacing": "None" }));
+            }
+        }
         if let Some(link) = &self.link {
             card["actions"] =
                 json!([{ "type": "Action.OpenUrl", "title": "Open in Osprey", "url": link }]);
@@ -149,7 +175,10 @@ impl AlertMessage {
     /// tag or a link). The notifier adds `chat_id`.
     pub(super) fn telegram_body(&self) -> Value {
         let mut text = format!("<b>{}</b>", escape_html(&self.title()));
-        for (label, value) in self.facts() {
+        for line in self.listed_lines() {
+            text.push_str(&format!("\n{}", escape_html(&line)));
+        }
+        for (label, value) in self.chat_facts() {
             if self.link.as_ref() == Some(&value) {
                 let href = escape_html(&value);
                 text.push_str(&format!("\n{label}: <a href=\"{href}\">{href}</a>"));
@@ -161,7 +190,10 @@ impl AlertMessage {
             // Too long: plain text, cut (a cut inside a tag or an entity would be refused as bad
             // HTML).
             let mut plain = self.title();
-            for (label, value) in self.facts() {
+            for line in self.listed_lines() {
+                plain.push_str(&format!("\n{line}"));
+            }
+            for (label, value) in self.chat_facts() {
                 plain.push_str(&format!("\n{label}: {value}"));
             }
             return json!({
@@ -180,6 +212,28 @@ impl AlertMessage {
     /// alert ends [`ALERTMANAGER_VALIDITY`] after this notice unless a reminder renews it; a
     /// resolved one ends now.
     pub(super) fn alertmanager_body(&self) -> Value {
+        match &self.batch {
+            Some(batch) if !batch.alerts.is_empty() => Value::Array(
+                batch
+                    .alerts
+                    .iter()
+                    .map(|line| {
+                        let link = (line.incident == self.incident).then(|| self.link.clone());
+                        let one = AlertMessage {
+                            link: link.flatten(),
+                            at: self.at,
+                            ..self.line_message(line)
+                        };
+                        one.alertmanager_alert()
+                    })
+                    .collect(),
+            ),
+            _ => json!([self.alertmanager_alert()]),
+        }
+    }
+
+    /// One alert of Alertmanager's list.
+    fn alertmanager_alert(&self) -> Value {
         let subject = &self.subject;
         let mut labels = Map::new();
         let mut label = |name: &str, value: Option<String>| {
@@ -220,7 +274,7 @@ impl AlertMessage {
         if let Some(link) = &self.link {
             alert["generatorURL"] = link.clone().into();
         }
-        json!([alert])
+        alert
     }
 }
 

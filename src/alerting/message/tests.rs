@@ -20,6 +20,8 @@ pub fn lag_message(kind: MessageKind) -> AlertMessage {
         below: false,
         link: Some("https://osprey.example.com/clusters/prod-kafka/groups/billing".into()),
         group_facts: None,
+        batch: None,
+        acknowledged: None,
     }
 }
 
@@ -54,6 +56,8 @@ fn status_message(kind: MessageKind) -> AlertMessage {
         value: Some(5.0),
         threshold: 3.5,
         group_facts: Some(stopped_group()),
+        batch: None,
+        acknowledged: None,
         ..lag_message(kind)
     }
 }

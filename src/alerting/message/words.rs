@@ -89,6 +89,7 @@ pub struct FactLabels {
     pub resolved: &'static str,
     pub duration: &'static str,
     pub incident: &'static str,
+    pub acknowledged: &'static str,
     pub open: &'static str,
 }
 
@@ -159,6 +160,7 @@ pub static EN: Words = Words {
         resolved: "Resolved",
         duration: "Duration",
         incident: "Incident",
+        acknowledged: "Acknowledged",
         open: "Open",
     },
 };
@@ -226,6 +228,7 @@ pub static ZH: Words = Words {
         resolved: "恢复于",
         duration: "持续",
         incident: "事件",
+        acknowledged: "已确认",
         open: "查看",
     },
 };

@@ -58,7 +58,12 @@ pub struct StoredSilence {
 
 impl StoredSilence {
     pub fn silence(&self) -> Silence {
-        Silence { rule: self.rule.clone(), subject: self.subject.clone(), until: self.until }
+        Silence {
+            rule: self.rule.clone(),
+            subject: self.subject.clone(),
+            until: self.until,
+            inhibited_by: None,
+        }
     }
 }
 
@@ -77,6 +82,36 @@ pub struct Incident {
     pub resolved_at: Option<Millis>,
     pub value: Option<f64>,
     pub threshold: Option<f64>,
+    /// The notice group the incident was told in (its deliveries are the group's).
+    pub group_id: Option<String>,
+    pub ack: Option<Acknowledgement>,
+}
+
+/// An operator's acknowledgement of an incident: reminders stop until `until` (or for good).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct Acknowledgement {
+    pub by: String,
+    pub at: Millis,
+    pub comment: String,
+    pub until: Option<Millis>,
+}
+
+impl Acknowledgement {
+    /// `alice at 2026-12-03 10:00 UTC: looking into it`, as notices tell it.
+    pub fn describe(&self) -> String {
+        let mut text = format!("{} at {}", self.by, crate::clock::utc_text(self.at));
+        if let Some(until) = self.until {
+            text.push_str(&format!(" until {}", crate::clock::utc_text(until)));
+        }
+        if !self.comment.is_empty() {
+            text.push_str(&format!(": {}", self.comment));
+        }
+        text
+    }
+
+    pub fn holds(&self, now: Millis) -> bool {
+        self.until.is_none_or(|until| now < until)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -142,6 +177,8 @@ pub struct RoundWrite {
     pub states: Vec<((String, String), Option<AlertState>)>,
     pub incidents: Vec<IncidentChange>,
     pub deliveries: Vec<NewDelivery>,
+    /// Notice groups that changed (`None`: closed), keyed by their storage id.
+    pub groups: Vec<GroupWrite>,
     /// With several instances: the leases of the clusters the round decided about; the round
     /// is refused when one of them was lost.
     pub fences: Vec<crate::store::Fence>,
@@ -149,8 +186,20 @@ pub struct RoundWrite {
 
 impl RoundWrite {
     pub fn is_empty(&self) -> bool {
-        self.states.is_empty() && self.incidents.is_empty() && self.deliveries.is_empty()
+        self.states.is_empty()
+            && self.incidents.is_empty()
+            && self.deliveries.is_empty()
+            && self.groups.is_empty()
     }
+}
+
+/// One notice group's new state in a round.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupWrite {
+    pub id: String,
+    pub rule: String,
+    pub cluster: String,
+    pub state: Option<crate::alerting::grouping::GroupState>,
 }
 
 #[derive(Debug)]
@@ -158,6 +207,7 @@ pub enum IncidentChange {
     Fired {
         message: AlertMessage,
         subject_key: String,
+        group_id: Option<String>,
     },
     /// A reminder or resolution: the latest value, and the end when resolved.
     Updated {
@@ -179,6 +229,11 @@ fn delivery_id(message: &AlertMessage, channel: &str) -> String {
     use crate::alerting::message::MessageKind;
     use sha2::Digest;
     let kind = message.kind.as_str();
+    // A group's batches are numbered: the group's id and the number name one batch.
+    if let Some(batch) = &message.batch {
+        let key = format!("{}\0batch\0{}\0{channel}", batch.id, batch.seq);
+        return hex::encode(&sha2::Sha256::digest(key)[..12]);
+    }
     let key = match message.kind {
         MessageKind::Reminder | MessageKind::Test => {
             format!("{}\0{kind}\0{}\0{channel}", message.incident, message.at)

@@ -25,6 +25,21 @@ impl Store {
         Ok(states)
     }
 
+    /// Every saved notice group, for the grouping to continue from.
+    pub async fn alert_groups(
+        &self,
+    ) -> Result<BTreeMap<String, crate::alerting::grouping::GroupState>, StoreError> {
+        let rows = sqlx::query("SELECT state FROM alert_groups").fetch_all(&self.pool).await?;
+        let mut groups = BTreeMap::new();
+        for row in rows {
+            let state: crate::alerting::grouping::GroupState =
+                from_json(&long_text(&row, 0)?, "alert group")?;
+            let key = crate::alerting::grouping::group_key(&state.labels);
+            groups.insert(key, state);
+        }
+        Ok(groups)
+    }
+
     /// Writes a round's state changes, incidents and new deliveries in one transaction: a
     /// crash leaves either all of it or none, so nothing is lost or queued twice.
     pub async fn write_round(&self, round: &RoundWrite, now: Millis) -> Result<(), StoreError> {
@@ -50,17 +65,34 @@ impl Store {
                 .await?;
             }
         }
+        for group in &round.groups {
+            sqlx::query(&d.sql("DELETE FROM alert_groups WHERE id = ?"))
+                .bind(&group.id)
+                .execute(&mut *tx)
+                .await?;
+            if let Some(state) = &group.state {
+                sqlx::query(&d.sql(
+                    "INSERT INTO alert_groups (id, rule, cluster, state) VALUES (?, ?, ?, ?)",
+                ))
+                .bind(&group.id)
+                .bind(&group.rule)
+                .bind(&group.cluster)
+                .bind(to_json(state)?)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
         for change in &round.incidents {
             match change {
-                IncidentChange::Fired { message, subject_key } => {
+                IncidentChange::Fired { message, subject_key, group_id } => {
                     sqlx::query(&d.sql("DELETE FROM alert_incidents WHERE id = ?"))
                         .bind(&message.incident)
                         .execute(&mut *tx)
                         .await?;
                     sqlx::query(&d.sql(
                         "INSERT INTO alert_incidents (id, rule, subject, cluster, severity, summary, \
-                         message, started_at, fired_at, resolved_at, metric_value, threshold) \
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?)",
+                         message, started_at, fired_at, resolved_at, metric_value, threshold, \
+                         group_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?)",
                     ))
                     .bind(&message.incident)
                     .bind(&message.rule)
@@ -73,6 +105,7 @@ impl Store {
                     .bind(message.at)
                     .bind(message.value)
                     .bind(message.threshold)
+                    .bind(group_id.as_deref())
                     // Not cached: a missing value is a NULL f64 (see `insert_rows`).
                     .persistent(false)
                     .execute(&mut *tx)
@@ -112,7 +145,7 @@ impl Store {
                  VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, 0, NULL, ?, NULL)",
             ))
             .bind(&id)
-            .bind(&delivery.message.incident)
+            .bind(delivery.message.dedup_key())
             .bind(&delivery.channel)
             .bind(delivery.message.kind.as_str())
             .bind(delivery.message.at)
@@ -334,6 +367,57 @@ impl Store {
         Ok(deleted)
     }
 
+    /// Acknowledges an open incident; false when there is none open by that id.
+    pub async fn acknowledge(&self, id: &str, ack: &Acknowledgement) -> Result<bool, StoreError> {
+        let sql = self.dialect.sql(
+            "UPDATE alert_incidents SET acked_by = ?, acked_at = ?, ack_comment = ?, ack_until = ? \
+             WHERE id = ? AND resolved_at IS NULL",
+        );
+        let done = sqlx::query(&sql)
+            .bind(bounded(&ack.by, 255))
+            .bind(ack.at)
+            .bind(bounded(&ack.comment, 1000))
+            .bind(ack.until)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Takes an acknowledgement back: reminders resume on their schedule.
+    pub async fn unacknowledge(&self, id: &str) -> Result<bool, StoreError> {
+        let sql = self.dialect.sql(
+            "UPDATE alert_incidents SET acked_by = NULL, acked_at = NULL, ack_comment = NULL, \
+             ack_until = NULL WHERE id = ? AND acked_by IS NOT NULL",
+        );
+        Ok(sqlx::query(&sql).bind(id).execute(&self.pool).await?.rows_affected() > 0)
+    }
+
+    /// Open incidents acknowledged at `now`, with their acknowledgement.
+    pub async fn acknowledged(
+        &self,
+        now: Millis,
+    ) -> Result<BTreeMap<String, Acknowledgement>, StoreError> {
+        let sql = self.dialect.sql(
+            "SELECT id, acked_by, acked_at, ack_comment, ack_until FROM alert_incidents \
+             WHERE resolved_at IS NULL AND acked_by IS NOT NULL AND (ack_until IS NULL OR ack_until > ?)",
+        );
+        let rows = sqlx::query(&sql).bind(now).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    row.try_get(0)?,
+                    Acknowledgement {
+                        by: row.try_get(1)?,
+                        at: row.try_get::<Option<i64>, _>(2)?.unwrap_or_default(),
+                        comment: row.try_get::<Option<String>, _>(3)?.unwrap_or_default(),
+                        until: row.try_get(4)?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
     /// Deliveries not accepted yet, for `/metrics` and the Alerts page.
     pub async fn pending_delivery_count(&self) -> Result<i64, StoreError> {
         let row = sqlx::query("SELECT COUNT(*) FROM alert_deliveries WHERE status = 'pending'")
@@ -344,7 +428,8 @@ impl Store {
 }
 
 const INCIDENT_COLUMNS: &str = "SELECT id, rule, subject, cluster, severity, summary, message, \
-    started_at, fired_at, resolved_at, metric_value, threshold";
+    started_at, fired_at, resolved_at, metric_value, threshold, group_id, acked_by, acked_at, \
+    ack_comment, ack_until";
 
 fn incident(row: &AnyRow) -> Result<Incident, StoreError> {
     let message: String = row.try_get(6)?;
@@ -361,14 +446,33 @@ fn incident(row: &AnyRow) -> Result<Incident, StoreError> {
         resolved_at: row.try_get(9)?,
         value: row.try_get(10)?,
         threshold: row.try_get(11)?,
+        group_id: row.try_get(12)?,
+        ack: match row.try_get::<Option<String>, _>(13)? {
+            None => None,
+            Some(by) => Some(Acknowledgement {
+                by,
+                at: row.try_get::<Option<i64>, _>(14)?.unwrap_or_default(),
+                comment: row.try_get::<Option<String>, _>(15)?.unwrap_or_default(),
+                until: row.try_get(16)?,
+            }),
+        },
     })
 }
 
 const DELIVERY_COLUMNS: &str = "SELECT d.id, d.incident, d.channel, d.kind, d.notice_at, \
     d.message, d.status, d.attempts, d.next_attempt_at, d.last_error, d.created_at, d.done_at";
 
+/// A long text column: MySQL sends a `MEDIUMTEXT` in a binary collation as bytes.
+fn long_text(row: &AnyRow, index: usize) -> Result<String, StoreError> {
+    match row.try_get::<String, _>(index) {
+        Ok(text) => Ok(text),
+        Err(_) => String::from_utf8(row.try_get::<Vec<u8>, _>(index)?)
+            .map_err(|e| StoreError::Corrupt(format!("a text column holds no UTF-8: {e}"))),
+    }
+}
+
 fn delivery(row: &AnyRow) -> Result<Delivery, StoreError> {
-    let message: String = row.try_get(5)?;
+    let message = long_text(row, 5)?;
     Ok(Delivery {
         id: row.try_get(0)?,
         incident: row.try_get(1)?,

@@ -36,6 +36,36 @@ pub(super) async fn retry_api(
     Ok(StatusCode::ACCEPTED)
 }
 
+pub(super) async fn ack_api(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Option<Json<admin::AckRequest>>,
+) -> Result<Json<crate::store::Acknowledgement>, ApiError> {
+    let request = body.map(|Json(b)| b).unwrap_or_default();
+    let by = caller.who.name.clone();
+    let what = Action { action: "alert_incident.ack", cluster: None, object: Some(&id) };
+    let acked = caller
+        .act(&state, Role::Operator, what, async {
+            admin::acknowledge(&state.store, &id, &by, request, now_millis()).await
+        })
+        .await?;
+    Ok(Json(acked?))
+}
+
+pub(super) async fn unack_api(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let what = Action { action: "alert_incident.unack", cluster: None, object: Some(&id) };
+    let done = caller
+        .act(&state, Role::Operator, what, async { admin::unacknowledge(&state.store, &id).await })
+        .await?;
+    done?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 pub(super) async fn rules_api(
     State(state): State<AppState>,
 ) -> Result<Json<Vec<Stored<RuleDef>>>, ApiError> {

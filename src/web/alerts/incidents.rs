@@ -115,3 +115,37 @@ pub(super) async fn retry_form(
     let incident = f.value("incident");
     Ok(done(&format!("/alerts/incidents/{}", segment(incident)), "retried", &id))
 }
+
+pub(super) async fn ack_form(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    PageForm(f): PageForm<Fields>,
+) -> Result<Response, PageError> {
+    let by = caller.who.name.clone();
+    let what = Action { action: "alert_incident.ack", cluster: None, object: Some(&id) };
+    let acked = caller
+        .act(&state, Role::Operator, what, async {
+            let request = admin::AckRequest {
+                comment: f.value("comment").to_owned(),
+                expires_in: f.duration("expires_in").map_err(admin::AdminError::from)?,
+            };
+            admin::acknowledge(&state.store, &id, &by, request, now_millis()).await
+        })
+        .await?;
+    acked?;
+    Ok(done(&format!("/alerts/incidents/{}", segment(&id)), "acknowledged", &id))
+}
+
+pub(super) async fn unack_form(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, PageError> {
+    let what = Action { action: "alert_incident.unack", cluster: None, object: Some(&id) };
+    let done_ = caller
+        .act(&state, Role::Operator, what, async { admin::unacknowledge(&state.store, &id).await })
+        .await?;
+    done_?;
+    Ok(done(&format!("/alerts/incidents/{}", segment(&id)), "unacknowledged", &id))
+}

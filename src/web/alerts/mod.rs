@@ -2,6 +2,7 @@
 //! attempt), incident detail, Rules, Channels (with "send test") and Silences. Pages and API
 //! call the same [`crate::alerting::admin`] functions.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use askama::Template;
@@ -67,12 +68,15 @@ pub fn pages() -> Router<AppState> {
         .route("/alerts/channels/{name}/delete", post(delete_channel_form))
         .route("/alerts/silences", get(silences_page).post(create_silence_form))
         .route("/alerts/silences/{id}/delete", post(end_silence_form))
+        .route("/alerts/incidents/{id}/ack", post(ack_form))
+        .route("/alerts/incidents/{id}/unack", post(unack_form))
 }
 
 pub fn api() -> Router<AppState> {
     Router::new()
         .route("/alerts", get(alerts_api))
         .route("/alerts/{id}", get(incident_api))
+        .route("/alerts/{id}/ack", post(ack_api).delete(unack_api))
         .route("/alert-deliveries/{id}/retry", post(retry_api))
         .route("/alert-rules", get(rules_api).post(create_rule_api))
         .route("/alert-rules/{name}", get(rule_api).put(update_rule_api).delete(delete_rule_api))
@@ -127,7 +131,25 @@ fn rule_from_fields(f: &Fields) -> Result<RuleDef, DefinitionError> {
         severity: Severity::parse(f.value("severity")).unwrap_or_default(),
         channels: f.all("channels"),
         enabled: f.has("enabled", "on"),
+        labels: labels_from_text(f.value("labels"))?,
+        group_by: f.opt("group_by").map(|text| {
+            text.split(',').map(|l| l.trim().to_owned()).filter(|l| !l.is_empty()).collect()
+        }),
+        group_wait: f.duration("group_wait")?,
+        group_interval: f.duration("group_interval")?,
     })
+}
+
+/// `team=billing, tier=1` as labels.
+fn labels_from_text(text: &str) -> Result<BTreeMap<String, String>, DefinitionError> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| match pair.split_once('=') {
+            Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_owned(), v.trim().to_owned())),
+            _ => Err(invalid("labels", format!("{pair:?} is not name=value"))),
+        })
+        .collect()
 }
 
 fn rule_fields(rule: &RuleDef) -> Fields {
@@ -160,6 +182,13 @@ fn rule_fields(rule: &RuleDef) -> Fields {
     }
     if rule.enabled {
         f.push("enabled", "on");
+    }
+    let labels: Vec<String> = rule.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    f.push("labels", labels.join(", "));
+    f.push("group_by", rule.group_by.as_ref().map(|by| by.join(", ")).unwrap_or_default());
+    for (name, value) in [("group_wait", rule.group_wait), ("group_interval", rule.group_interval)]
+    {
+        f.push(name, value.map(duration_text::format).unwrap_or_default());
     }
     f
 }
@@ -260,6 +289,8 @@ impl Done {
             "silenced" => t.alert_done_silenced,
             "unsilenced" => t.alert_done_unsilenced,
             "retried" => t.alert_done_retried,
+            "acknowledged" => t.alert_done_acknowledged,
+            "unacknowledged" => t.alert_done_unacknowledged,
             _ => return None,
         };
         Some(Messages::fill(template, &[("name", self.name.as_deref().unwrap_or_default())]))

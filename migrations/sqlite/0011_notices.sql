@@ -1,0 +1,13 @@
+-- Alert notices grouped (each group's state between batches), incidents acknowledged, and
+-- the group an incident was told in.
+CREATE TABLE alert_groups (
+    id              VARCHAR(32)   NOT NULL PRIMARY KEY,
+    rule            VARCHAR(64)   NOT NULL,
+    cluster         VARCHAR(64)   NOT NULL,
+    state           TEXT          NOT NULL
+);
+ALTER TABLE alert_incidents ADD COLUMN group_id VARCHAR(32);
+ALTER TABLE alert_incidents ADD COLUMN acked_by VARCHAR(255);
+ALTER TABLE alert_incidents ADD COLUMN acked_at BIGINT;
+ALTER TABLE alert_incidents ADD COLUMN ack_comment VARCHAR(1000);
+ALTER TABLE alert_incidents ADD COLUMN ack_until BIGINT;
