@@ -284,6 +284,7 @@ pub async fn save_channel(
         ));
     }
     channel.validate()?;
+    super::templates::check_channel(&channel)?;
     store.put_alert_channel(&channel, now).await?;
     tracing::info!(channel = %channel.name, "alert channel saved");
     Ok(())

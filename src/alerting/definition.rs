@@ -152,6 +152,12 @@ fn enabled() -> bool {
     true
 }
 
+/// Labels a rule may group its notices by besides its cluster (always: a cluster's alerts are
+/// decided by the one instance holding its lease) and the rule itself (channels and routes are
+/// per rule); `subject` means no grouping.
+pub const GROUP_LABELS: [&str; 7] =
+    ["cluster", "rule", "group", "topic", "broker", "queue", "node"];
+
 /// One alert rule. `cluster`, `group` and `topic` are names or patterns: `*` matches any run of
 /// characters, `?` one character, and a comma separates alternatives (`billing,payments-*`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -362,6 +368,12 @@ pub struct ChannelDef {
     /// Longest time one delivery may take (default 10s).
     #[serde(default, skip_serializing_if = "Option::is_none", with = "duration_text::option")]
     pub timeout: Option<Duration>,
+    /// The notice's title in this channel (a minijinja template; see `alerting::templates`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title_template: Option<String>,
+    /// The notice's text in this channel (e-mail text, chat message).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body_template: Option<String>,
 }
 
 pub const DEFAULT_CHANNEL_TIMEOUT: Duration = Duration::from_secs(10);
@@ -555,7 +567,7 @@ impl RuleDef {
         if let Some(unknown) = self.channels.iter().find(|c| !channel_exists(c)) {
             return Err(invalid("channels", format!("there is no channel {unknown:?}")));
         }
-        let labels = super::grouping::GROUP_LABELS;
+        let labels = GROUP_LABELS;
         if let Some(bad) = self
             .group_by
             .iter()
@@ -581,16 +593,6 @@ impl RuleDef {
             return Err(invalid("labels", format!("{bad:?}: a label is a name = a short text")));
         }
         Ok(())
-    }
-
-    /// How the rule's notices are grouped, `settings` filling in what the rule leaves out.
-    pub fn grouping(&self, settings: &crate::config::AlertsConfig) -> super::grouping::Grouping {
-        let millis = |d: Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
-        super::grouping::Grouping {
-            by: self.group_by.clone().unwrap_or_else(|| settings.group_by.clone()),
-            wait: millis(self.group_wait.unwrap_or(settings.group_wait)),
-            interval: millis(self.group_interval.unwrap_or(settings.group_interval)),
-        }
     }
 
     /// The threshold the rule compares with (replication rules default to 0).

@@ -11,10 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::message::{AlertLine, AlertMessage, Batch, MessageKind, Subject};
 use crate::domain::Millis;
 
-/// Labels a rule may group by besides its cluster (always: a cluster's alerts are decided by
-/// the one instance holding its lease) and the rule itself (channels and routes are per rule).
-pub const GROUP_LABELS: [&str; 7] =
-    ["cluster", "rule", "group", "topic", "broker", "queue", "node"];
+pub use super::definition::GROUP_LABELS;
 
 /// How one rule groups its notices.
 #[derive(Debug, Clone, PartialEq)]

@@ -182,7 +182,7 @@ pub struct AlertMessage {
     /// the subject's `group` (the group's name), which is flattened into the same object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_facts: Option<GroupFacts>,
-    /// The notice's group ([`crate::alerting::grouping`]): every alert it tells, this one (the
+    /// The notice's group (see the grouping module): every alert it tells, this one (the
     /// worst) first. Absent on notices queued before grouping and on channel tests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub batch: Option<Batch>,
@@ -379,6 +379,50 @@ fn status_text(code: f64) -> &'static str {
 }
 
 impl AlertMessage {
+    /// The notice "Send test" sends and templates are checked and previewed with: a group on
+    /// cluster `example` lagging 12,345 messages; `link` makes its page's link.
+    pub fn example(
+        kind: MessageKind,
+        now: Millis,
+        link: impl Fn(&Subject) -> Option<String>,
+    ) -> Self {
+        let subject = Subject {
+            cluster: "example".into(),
+            group: Some("example-group".into()),
+            ..Subject::default()
+        };
+        AlertMessage {
+            kind,
+            incident: "test".into(),
+            rule: "test".into(),
+            rule_kind: RuleKind::ConsumerLag,
+            severity: Severity::Info,
+            link: link(&subject),
+            subject,
+            value: Some(12_345.0),
+            threshold: 10_000.0,
+            since: now,
+            at: now,
+            metric: None,
+            below: false,
+            group_facts: Some(GroupFacts {
+                topics: vec![TopicFacts {
+                    topic: "example-topic".into(),
+                    status: PartitionStatus::Warn,
+                    lag: 12_345,
+                    lag_seconds: Some(312.0),
+                }],
+                more_topics: 0,
+                lag: 12_345,
+                lag_seconds: Some(312.0),
+                members: 1,
+                state: "Stable".into(),
+            }),
+            batch: None,
+            acknowledged: None,
+        }
+    }
+
     /// The value as the rule measures it: `12,345`, `5m 12s`, `STALL`.
     pub fn value_text(&self) -> String {
         self.value_text_in(&EN)

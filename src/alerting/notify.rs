@@ -15,6 +15,7 @@ use sha2::Sha256;
 use super::definition::{ChannelDef, ChannelKind, SmtpTls, WebhookFormat};
 use super::message::{AlertMessage, MessageKind};
 use super::outbound::{self, TargetPolicy};
+use super::templates::{Custom, TemplateError};
 use crate::domain::Millis;
 use crate::secret::interpolate;
 use crate::telemetry::error_chain;
@@ -109,7 +110,7 @@ impl Notifier {
             .map_err(|e| setup(format!("url is not a valid URL: {e}")))?;
         let format = channel.format.unwrap_or_default();
         let secret = channel.secret.as_deref().map(env).transpose()?;
-        let mut body = message.webhook_body(format);
+        let mut body = webhook_payload(channel, message).map_err(|e| setup(e.to_string()))?;
         let mut request_headers = reqwest::header::HeaderMap::new();
         address_receiver(&mut url, format, message);
         match (format, &secret) {
@@ -318,6 +319,57 @@ fn chat_refusal(format: WebhookFormat, body: &str) -> Option<String> {
     Some(format!("code {code}: {}", reason.and_then(|r| r.as_str()).unwrap_or("no message")))
 }
 
+/// An e-mail's subject, text and HTML for `message`, the channel's templates applied.
+pub fn email_parts(
+    channel: &ChannelDef,
+    message: &AlertMessage,
+) -> Result<(String, String, String), TemplateError> {
+    let custom = Custom::of(channel, message, None)?;
+    let subject = custom.title.unwrap_or_else(|| message.title());
+    Ok(match custom.body {
+        None => (subject, message.email_text(), message.email_html()),
+        Some(text) => {
+            let html = format!(
+                "<!doctype html><html><body><pre style=\"font-family:sans-serif;white-space:pre-wrap\">{}</pre></body></html>",
+                super::message::escape_html(&text)
+            );
+            (subject, text, html)
+        }
+    })
+}
+
+/// The JSON a webhook of `channel` receives for `message` (before keys and signatures).
+pub fn webhook_payload(
+    channel: &ChannelDef,
+    message: &AlertMessage,
+) -> Result<serde_json::Value, TemplateError> {
+    let format = channel.format.unwrap_or_default();
+    let custom = Custom::of(channel, message, Some(format))?;
+    Ok(if custom.is_empty() {
+        message.webhook_body(format)
+    } else {
+        super::templates::custom_body(message, format, &custom)
+    })
+}
+
+/// What `channel` would send for `message`: a title and the e-mail text or the JSON body.
+pub fn preview(
+    channel: &ChannelDef,
+    message: &AlertMessage,
+) -> Result<(String, String), TemplateError> {
+    match channel.kind {
+        ChannelKind::Email => {
+            email_parts(channel, message).map(|(subject, text, _)| (subject, text))
+        }
+        ChannelKind::Webhook => {
+            let body = webhook_payload(channel, message)?;
+            let custom = Custom::of(channel, message, channel.format)?;
+            let title = custom.title.unwrap_or_else(|| message.title());
+            Ok((title, serde_json::to_string_pretty(&body).unwrap_or_default()))
+        }
+    }
+}
+
 async fn send_email(
     channel: &ChannelDef,
     message: &AlertMessage,
@@ -331,16 +383,17 @@ async fn send_email(
     let from: Mailbox = env(channel.from.as_deref().unwrap_or_default())?
         .parse()
         .map_err(|e| setup(format!("from: {e}")))?;
+    let (subject, text, html) = email_parts(channel, message).map_err(|e| setup(e.to_string()))?;
     let mut email = lettre::Message::builder()
         .from(from)
-        .subject(message.title())
+        .subject(subject)
         .message_id(Some(format!("<{delivery}@osprey>")));
     for to in &channel.to {
         let to: Mailbox = env(to)?.parse().map_err(|e| setup(format!("to {to:?}: {e}")))?;
         email = email.to(to);
     }
     let email = email
-        .multipart(MultiPart::alternative_plain_html(message.email_text(), message.email_html()))
+        .multipart(MultiPart::alternative_plain_html(text, html))
         .map_err(|e| setup(format!("cannot build the e-mail: {e}")))?;
 
     let where_to = format!("SMTP {host}:{port}");

@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use super::definition::{ChannelDef, RuleDef, RuleKind};
 use super::engine::{AlertState, Engine, Notice, NoticeKind, RuleTiming, Silence};
 use super::grouping::{self, GroupState, Groups};
-use super::message::{AlertMessage, GroupFacts, MessageKind, Subject, TopicFacts};
+use super::message::{AlertMessage, GroupFacts, MessageKind, Subject};
 use super::notify::Notifier;
 use super::outbound::TargetPolicy;
 use super::{policy, rules};
@@ -58,41 +58,7 @@ impl Alerting {
     /// Sends a test message through `channel` now, bypassing the outbox.
     pub async fn send_test(&self, channel: &ChannelDef) -> Result<(), super::notify::NotifyError> {
         let now = now_millis();
-        let subject = Subject {
-            cluster: "example".into(),
-            group: Some("example-group".into()),
-            ..Subject::default()
-        };
-        let message = AlertMessage {
-            kind: MessageKind::Test,
-            incident: "test".into(),
-            rule: "test".into(),
-            rule_kind: super::definition::RuleKind::ConsumerLag,
-            severity: super::definition::Severity::Info,
-            link: self.link(&subject),
-            subject,
-            value: Some(12_345.0),
-            threshold: 10_000.0,
-            since: now,
-            at: now,
-            metric: None,
-            below: false,
-            group_facts: Some(GroupFacts {
-                topics: vec![TopicFacts {
-                    topic: "example-topic".into(),
-                    status: crate::evaluator::PartitionStatus::Warn,
-                    lag: 12_345,
-                    lag_seconds: Some(312.0),
-                }],
-                more_topics: 0,
-                lag: 12_345,
-                lag_seconds: Some(312.0),
-                members: 1,
-                state: "Stable".into(),
-            }),
-            batch: None,
-            acknowledged: None,
-        };
+        let message = AlertMessage::example(MessageKind::Test, now, |s| self.link(s));
         self.notifier.send(channel, &message, &format!("test-{now}"), now).await
     }
 }
@@ -195,7 +161,7 @@ pub async fn evaluate_round(
         let unknown = |key: &str| round.unknown_clusters.contains(Subject::cluster_of_key(key));
         let notices =
             decisions.engine.observe_partly(&timing(rule), &observations, unknown, &held, now);
-        let grouping = rule.grouping(settings);
+        let grouping = grouping_of(rule, settings);
         for notice in notices {
             let subject = match subjects.get(&notice.subject) {
                 Some(subject) => subject.clone(),
@@ -236,7 +202,7 @@ pub async fn evaluate_round(
     }
 
     for rule in &rules {
-        let grouping = rule.grouping(settings);
+        let grouping = grouping_of(rule, settings);
         let decided = |cluster: &str| polled.contains(cluster);
         for batch in decisions.groups.due(&rule.name, &grouping, decided, now) {
             queue_batch(alerting, rule, batch, now, &mut write);
@@ -246,6 +212,15 @@ pub async fn evaluate_round(
     write.states = changed_states(before.engine.states(), decisions.engine.states());
     write.groups = changed_groups(before.groups.states(), decisions.groups.states());
     Ok(write)
+}
+
+/// How `rule`'s notices are grouped, `settings` filling in what the rule leaves out.
+pub fn grouping_of(rule: &RuleDef, settings: &AlertsConfig) -> grouping::Grouping {
+    grouping::Grouping {
+        by: rule.group_by.clone().unwrap_or_else(|| settings.group_by.clone()),
+        wait: millis(rule.group_wait.unwrap_or(settings.group_wait)),
+        interval: millis(rule.group_interval.unwrap_or(settings.group_interval)),
+    }
 }
 
 /// The subject key an incident is stored under.

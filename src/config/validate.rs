@@ -165,6 +165,7 @@ impl Config {
         for (i, channel) in alerts.channels.iter().enumerate() {
             channel
                 .validate()
+                .and_then(|()| crate::alerting::templates::check_channel(channel))
                 .map_err(|e| key_error(format!("alerts.channels[{i}].{}", e.field), e.message))?;
             if !names.insert(channel.name.as_str()) {
                 return Err(key_error(

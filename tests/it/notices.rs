@@ -437,3 +437,59 @@ async fn a_gone_broker_holds_back_the_lag_on_its_partitions_until_it_returns() {
         "{told:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn channel_templates_are_refused_with_their_line_previewed_and_used() {
+    let tube = unique("tmpl");
+    let server = peer("OSPREY_TEST_BEANSTALKD");
+    let smtp = SmtpSink::start(None).await;
+    let app = TestApp::from_toml("", vec![beanstalkd_cluster("bst", &server)]).await;
+    let channel = |title: &str| {
+        json!({
+            "name": "mail", "kind": "email", "smtp_host": "127.0.0.1", "smtp_port": smtp.port,
+            "tls": "none", "from": "osprey@example.com", "to": ["oncall@example.com"],
+            "title_template": title,
+            "body_template": "{% for a in alerts %}* {{ a.status }} {{ a.subject }}: {{ a.value }}\n{% endfor %}Rule {{ rule }} ({{ severity }})",
+        })
+    };
+    let (status, refused) = app
+        .call(reqwest::Method::POST, "/api/v1/alert-channels", channel("ok\n{{ severty }}"))
+        .await;
+    assert_eq!(status, 422, "{refused}");
+    let said = refused.to_string();
+    assert!(said.contains("title_template") && said.contains("line 2"), "{said}");
+    let (status, saved) = app
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/alert-channels",
+            channel("{{ severity|upper }} · {{ summary }}"),
+        )
+        .await;
+    assert!(status == 200 || status == 201, "{status} {saved}");
+
+    let page = app.html("/alerts/channels/mail/edit").await;
+    assert!(page.contains(r#"id="template-preview""#), "{page}");
+    assert!(
+        page.contains("INFO · lag 12,345 &#62; 10,000 — group example-group on example"),
+        "{page}"
+    );
+
+    let rule = json!({
+        "name": "tmpl-backlog", "kind": "queue_backlog", "cluster": "bst", "queue": tube,
+        "threshold": 0, "severity": "warning", "channels": ["mail"],
+    });
+    let (status, saved) = app.call(reqwest::Method::POST, "/api/v1/alert-rules", rule).await;
+    assert!(status == 200 || status == 201, "{status} {saved}");
+    fill(&server, [tube.clone()]).await;
+    let (subject, body) = eventually(Duration::from_secs(60), "the templated e-mail", || async {
+        smtp.messages().into_iter().next()
+    })
+    .await;
+    assert!(subject.starts_with("WARNING · backlog 1 > 0"), "{subject}");
+    assert!(body.contains("Rule tmpl-backlog (warning)"), "{body}");
+    let mut cleanup = Connection::open(&server, Duration::from_secs(5)).await.unwrap();
+    while let Ok(Some(job)) = cleanup.peek(&tube, Peek::Ready).await {
+        let _ = cleanup.delete(job.id).await;
+    }
+    app.stop().await;
+}

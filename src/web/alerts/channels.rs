@@ -80,10 +80,12 @@ pub struct ChannelFormPage {
     editing: Option<String>,
     form: Fields,
     error: Option<FormError>,
+    /// What the channel sends for an example notice: title, and text or JSON.
+    preview: Option<(String, String)>,
 }
 
 /// The channel form's fields that show their own error beside them.
-const CHANNEL_FIELDS: [&str; 15] = [
+const CHANNEL_FIELDS: [&str; 17] = [
     "name",
     "kind",
     "smtp_host",
@@ -99,6 +101,8 @@ const CHANNEL_FIELDS: [&str; 15] = [
     "headers",
     "secret",
     "timeout",
+    "title_template",
+    "body_template",
 ];
 
 impl FieldErrors for ChannelFormPage {
@@ -132,12 +136,22 @@ pub(super) fn channel_form(
     error: Option<FormError>,
 ) -> Response {
     let status = if error.is_some() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    // The preview shows what the form's channel would send, once it is a valid channel.
+    let preview = channel_from_fields(&form).ok().and_then(|channel| {
+        let example = crate::alerting::message::AlertMessage::example(
+            crate::alerting::message::MessageKind::Firing,
+            now_millis(),
+            |_| Some("https://osprey.example.com/clusters/example/groups/example-group".into()),
+        );
+        crate::alerting::notify::preview(&channel, &example).ok()
+    });
     let page = ChannelFormPage {
         t: lang.messages(),
         chrome: Chrome::new(lang, here(uri), None, who),
         editing,
         form,
         error,
+        preview,
     };
     (status, render(&page)).into_response()
 }

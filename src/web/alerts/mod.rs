@@ -240,6 +240,8 @@ fn channel_from_fields(f: &Fields) -> Result<ChannelDef, DefinitionError> {
         headers: if email { Default::default() } else { headers },
         secret: only(!email, "secret"),
         timeout: f.duration("timeout")?,
+        title_template: f.opt("title_template"),
+        body_template: f.opt("body_template"),
     })
 }
 
@@ -269,6 +271,8 @@ fn channel_fields(channel: &ChannelDef) -> Fields {
     let headers: Vec<String> = shown.headers.iter().map(|(k, v)| format!("{k}: {v}")).collect();
     f.push("headers", headers.join("\n"));
     f.push("timeout", shown.timeout.map(duration_text::format).unwrap_or_default());
+    f.push("title_template", shown.title_template.clone().unwrap_or_default());
+    f.push("body_template", shown.body_template.clone().unwrap_or_default());
     f
 }
 

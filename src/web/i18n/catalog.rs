@@ -515,6 +515,10 @@ catalog! {
     hint_for: "How long the condition must hold before it fires, e.g. 2m.", "条件需持续多久才告警，例如 2m。";
     hint_repeat: "Empty: no reminders. At least 1m.", "留空表示不提醒，至少 1m。";
     field_labels: "Labels", "标签";
+    field_title_template: "Title template", "标题模板";
+    field_body_template: "Body template", "正文模板";
+    hint_templates: "Optional minijinja templates over the notice's fields (status, title, summary, rule, severity, cluster, group, topic, subject, value, threshold, since, link, acknowledged, alerts, facts). Empty: the built-in texts. The preview shows an example notice.", "可选的 minijinja 模板，可用通知字段（status、title、summary、rule、severity、cluster、group、topic、subject、value、threshold、since、link、acknowledged、alerts、facts）。留空使用内置文本。预览显示一条示例通知。";
+    template_preview: "Preview (an example notice)", "预览（示例通知）";
     hint_labels: "name=value, comma-separated: routes match on them (team=billing).", "name=value，逗号分隔：路由据此匹配（team=billing）。";
     field_group_by: "Group notices by", "通知分组依据";
     hint_group_by: "Besides cluster and rule: group, topic, broker, queue, node; subject for no grouping. Empty: the default.", "集群与规则之外：group、topic、broker、queue、node；subject 表示不分组。留空用默认值。";
