@@ -248,6 +248,21 @@ impl Config {
         );
         line("# reach loopback, private and link-local ones (a relay inside the network).");
         line(&format!("allow_private_targets = {}", alerts.allow_private_targets));
+        line(
+            "# Notices are grouped per rule and cluster (and the labels group_by adds: group, topic,",
+        );
+        line(
+            "# broker, queue, node; \"subject\" for none): a group's first notice waits group_wait,",
+        );
+        line("# later ones are batched every group_interval. A rule may set its own.");
+        let by: Vec<String> = alerts.group_by.iter().map(|l| q(l)).collect();
+        line(&format!("group_by = [{}]", by.join(", ")));
+        line(&format!("group_wait = {}", d(alerts.group_wait)));
+        line(&format!("group_interval = {}", d(alerts.group_interval)));
+        if alerts.inhibit.is_empty() {
+            line("# No inhibition: every alert is told even while the one explaining it fires.");
+            line("inhibit = []");
+        }
         line("#");
         line(
             "# Channels and rules below are written to the database at start-up and can be edited",
@@ -262,6 +277,31 @@ impl Config {
         let names: Vec<String> = alerts.env_allowlist.iter().map(|n| q(n)).collect();
         line(&format!("env_allowlist = [{}]", names.join(", ")));
         line("#");
+        if !alerts.inhibit.is_empty() {
+            line(
+                "# While an alert of kind `source` fires, alerts of the `targets` kinds (empty: all)",
+            );
+            line(
+                "# sharing the `equal` labels are held back and end silently if they clear meanwhile.",
+            );
+        }
+        for inhibit in &alerts.inhibit {
+            line("[[alerts.inhibit]]");
+            render_entry(line, inhibit);
+        }
+        if alerts.mute_windows.is_empty() && alerts.routes.is_empty() {
+            for example in EXAMPLE_ROUTES.lines() {
+                line(format!("# {example}").trim_end());
+            }
+        }
+        for window in &alerts.mute_windows {
+            line("[[alerts.mute_windows]]");
+            render_entry(line, window);
+        }
+        for route in &alerts.routes {
+            line("[[alerts.routes]]");
+            render_entry(line, route);
+        }
         if alerts.channels.is_empty() {
             for example in EXAMPLE_CHANNELS.lines() {
                 line(format!("# {example}").trim_end());
@@ -304,6 +344,21 @@ pub(super) fn render_entry(line: &mut impl FnMut(&str), entry: &impl serde::Seri
     }
 }
 
+pub(super) const EXAMPLE_ROUTES: &str = r#"[[alerts.mute_windows]]
+name = "off-hours"
+weekdays = ["mon-fri"]              # mon..sun, ranges; empty: every day
+times = ["18:00-09:00"]             # past midnight belongs to the day it starts
+utc_offset = "+08:00"
+[[alerts.routes]]                 # first match wins; no match: the rule's own channels
+severity = ["critical"]
+channels = ["pager"]
+[[alerts.routes]]
+severity = ["info"]
+labels = { team = "billing" }       # rules carry labels = { team = "billing" }
+channels = ["oncall"]
+mute = ["off-hours"]
+"#;
+
 pub(super) const EXAMPLE_CHANNELS: &str = r#"[[alerts.channels]]
 name = "oncall"
 kind = "email"                    # or "webhook"
@@ -321,9 +376,12 @@ timeout = "10s"
 name = "chat"
 kind = "webhook"
 url = "https://hooks.slack.com/services/T000/B000/XXXX"
-format = "slack"                  # "generic" | "slack" | "dingtalk" | "wecom" | "feishu"
+format = "slack"                  # "generic" | "generic_v1" | "slack" | "dingtalk" | "wecom" |
+                                  # "feishu" | "teams" | "telegram" | "pagerduty" | "opsgenie" |
+                                  # "alertmanager"
 secret = "${WEBHOOK_SECRET}"      # optional: HMAC signature (generic, dingtalk, feishu)
 headers = { "X-Team" = "data" }   # optional
+# title_template = "{{ severity|upper }} {{ summary }}"  # optional: own words (minijinja)
 "#;
 
 pub(super) const EXAMPLE_RULES: &str = r#"[[alerts.rules]]
@@ -340,7 +398,9 @@ for = "2m"                        # the condition must hold this long ...
 # for_polls = 3                   # ... and/or for this many polls in a row
 repeat_interval = "1h"            # reminders while it keeps firing
 severity = "critical"             # info | warning | critical
-channels = ["oncall", "chat"]
+channels = ["oncall", "chat"]     # unless a route matches
+# labels = { team = "billing" }   # routes match on them
+# group_by = ["topic"]            # one notice per topic instead of per rule and cluster
 "#;
 
 /// A secret as printed config shows it: `${ENV}` references as they are, values redacted.

@@ -419,3 +419,59 @@ fn each_cluster_takes_only_its_kinds_keys() {
     let read = Config::from_toml_str(&config.render_commented());
     assert!(read.is_ok(), "{read:?}");
 }
+
+#[test]
+fn notice_routing_reads_back_and_bad_routing_is_refused_by_key() {
+    let text = r#"
+        [alerts]
+        group_by = ["cluster", "rule", "topic"]
+        group_wait = "10s"
+        group_interval = "2m"
+        inhibit = []
+        [[alerts.mute_windows]]
+        name = "nights"
+        weekdays = ["mon-fri"]
+        times = ["18:00-09:00"]
+        utc_offset = "+08:00"
+        [[alerts.routes]]
+        severity = ["info"]
+        labels = { team = "billing" }
+        channels = ["mail"]
+        mute = ["nights"]
+        [[alerts.channels]]
+        name = "mail"
+        kind = "email"
+        smtp_host = "smtp.example.com"
+        from = "osprey@example.com"
+        to = ["oncall@example.com"]
+        title_template = "{{ severity|upper }} {{ summary }}"
+        [[alerts.rules]]
+        name = "lag"
+        kind = "consumer_lag"
+        threshold = 10
+        labels = { team = "billing" }
+        group_by = ["subject"]
+        group_wait = "0s"
+        channels = ["mail"]
+    "#;
+    let config = Config::from_toml_str(text).unwrap();
+    assert!(config.alerts.inhibit.is_empty());
+    assert_eq!(config.alerts.rules[0].labels["team"], "billing");
+    assert_eq!(Config::from_toml_str(&config.render_commented()).unwrap(), config);
+
+    let refused = |from: &str, to: &str| {
+        Config::from_toml_str(&text.replace(from, to)).unwrap_err().to_string()
+    };
+    assert!(refused("mute = [\"nights\"]", "mute = [\"days\"]").contains("alerts.routes[0].mute"));
+    assert!(refused("\"18:00-09:00\"", "\"6pm\"").contains("alerts.mute_windows[0].times"));
+    assert!(refused("\"cluster\", \"rule\", \"topic\"", "\"colour\"").contains("alerts.group_by"));
+    let template = refused("{{ severity|upper }}", "{% if x %}");
+    assert!(
+        template.contains("alerts.channels[0].title_template") && template.contains("line 1"),
+        "{template}"
+    );
+    assert!(
+        refused("group_by = [\"subject\"]", "group_by = [\"tenant\"]")
+            .contains("alerts.rules[0].group_by")
+    );
+}
