@@ -60,22 +60,10 @@ fn cluster_state(lag: i64, at: i64) -> Arc<ClusterState> {
     let mut state = ClusterState::new(&config);
     state.last_attempt_at = Some(at);
     state.snapshot = Some(Arc::new(ClusterSnapshot {
-        cluster: "bench".into(),
-        kind: ClusterKind::Kafka,
-        taken_at: at,
         poll_millis: 1,
-        cluster_id: None,
         controller_id: Some(1),
         brokers: vec![Broker { id: 1, host: "127.0.0.1".into(), port: 9, rack: None }],
-        topics: vec![],
-        groups: vec![],
-        groups_error: None,
-        queues: None,
-        rocket: None,
-        log_sizes: None,
-        quorum: None,
-        zookeeper: None,
-        protocol_version: None,
+        ..ClusterSnapshot::empty("bench", ClusterKind::Kafka, at)
     }));
     state.groups = Arc::new((0..GROUPS).map(|i| group(i, lag)).collect());
     Arc::new(state)

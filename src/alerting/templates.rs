@@ -10,7 +10,9 @@ use minijinja::{Environment, UndefinedBehavior, Value, context};
 use serde_json::json;
 
 use super::definition::{ChannelDef, DefinitionError, WebhookFormat};
-use super::message::{AlertMessage, MessageKind, escape_html, escape_markdown, escape_slack};
+use super::message::{
+    AlertLine, AlertMessage, MessageKind, escape_html, escape_markdown, escape_slack,
+};
 
 /// Steps a template may take: a loop over a storm's 2,000 alerts fits, a runaway one stops.
 const FUEL: u64 = 2_000_000;
@@ -39,35 +41,25 @@ fn describe(error: &minijinja::Error) -> String {
 
 /// The notice's fields as a template sees them, each text passed through `escape`.
 pub fn fields(message: &AlertMessage, escape: &dyn Fn(&str) -> String) -> Value {
-    let alerts: Vec<Value> = match &message.batch {
-        Some(batch) => batch
-            .alerts
-            .iter()
-            .map(|line| {
-                let one = message.line_message(line);
-                context! {
-                    status => line.kind.as_str(),
-                    incident => line.incident,
-                    summary => escape(&one.summary()),
-                    subject => escape(&one.subject.describe()),
-                    value => escape(&one.value_text()),
-                    since => crate::clock::utc_text(line.since),
-                }
-            })
-            .collect(),
-        None => vec![context! {
-            status => message.kind.as_str(),
-            incident => message.incident,
-            summary => escape(&message.summary()),
-            subject => escape(&message.subject.describe()),
-            value => escape(&message.value_text()),
-            since => crate::clock::utc_text(message.since),
-        }],
+    let lines = match &message.batch {
+        Some(batch) => batch.alerts.clone(),
+        None => vec![AlertLine::of(message)],
     };
-    let firing = alerts
+    let alerts: Vec<Value> = lines
         .iter()
-        .filter(|a| a.get_attr("status").ok().as_ref().and_then(Value::as_str) != Some("resolved"))
-        .count();
+        .map(|line| {
+            let one = message.line_message(line);
+            context! {
+                status => line.kind.as_str(),
+                incident => line.incident,
+                summary => escape(&one.summary()),
+                subject => escape(&one.subject.describe()),
+                value => escape(&one.value_text()),
+                since => crate::clock::utc_text(line.since),
+            }
+        })
+        .collect();
+    let firing = lines.iter().filter(|l| l.kind != MessageKind::Resolved).count();
     let facts: Vec<Value> = message
         .chat_facts()
         .into_iter()

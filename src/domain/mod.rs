@@ -265,6 +265,28 @@ impl Topic {
 }
 
 impl ClusterSnapshot {
+    /// A snapshot of `cluster` taken at `taken_at` that holds nothing yet.
+    pub fn empty(cluster: &str, kind: ClusterKind, taken_at: Millis) -> ClusterSnapshot {
+        ClusterSnapshot {
+            cluster: cluster.into(),
+            kind,
+            taken_at,
+            poll_millis: 0,
+            cluster_id: None,
+            controller_id: None,
+            brokers: vec![],
+            topics: vec![],
+            groups: vec![],
+            groups_error: None,
+            queues: None,
+            rocket: None,
+            log_sizes: None,
+            quorum: None,
+            zookeeper: None,
+            protocol_version: None,
+        }
+    }
+
     /// A cluster of queues as one poll saw it (taking `poll_millis`): its nodes or servers that
     /// answered as `brokers`, its queues in `view`, no topics or groups.
     pub fn of_queues(
@@ -375,22 +397,11 @@ pub(crate) mod fixtures {
 
     pub fn snapshot(taken_at: Millis, topics: Vec<Topic>) -> ClusterSnapshot {
         ClusterSnapshot {
-            cluster: "c".into(),
-            kind: ClusterKind::Kafka,
-            taken_at,
             poll_millis: 5,
             cluster_id: Some("id".into()),
             controller_id: Some(1),
-            brokers: vec![],
             topics,
-            groups: vec![],
-            groups_error: None,
-            queues: None,
-            rocket: None,
-            log_sizes: None,
-            quorum: None,
-            zookeeper: None,
-            protocol_version: None,
+            ..ClusterSnapshot::empty("c", ClusterKind::Kafka, taken_at)
         }
     }
 }

@@ -68,6 +68,16 @@ async fn fill(address: &str, tubes: impl IntoIterator<Item = String>) {
     }
 }
 
+/// Deletes the ready jobs of `tubes` (the shared server outlives the test).
+async fn drain(address: &str, tubes: impl IntoIterator<Item = String>) {
+    let mut server = Connection::open(address, Duration::from_secs(5)).await.unwrap();
+    for tube in tubes {
+        while let Ok(Some(job)) = server.peek(&tube, Peek::Ready).await {
+            let _ = server.delete(job.id).await;
+        }
+    }
+}
+
 fn subjects(smtp: &SmtpSink) -> Vec<String> {
     smtp.messages().into_iter().map(|(subject, _)| subject).collect()
 }
@@ -183,13 +193,7 @@ async fn a_restart_during_group_wait_neither_loses_nor_repeats_the_grouped_notic
     assert!(told.contains("and 19 more"), "{told}");
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert_eq!(subjects(&smtp).len(), 1, "once: {:?}", subjects(&smtp));
-    let mut cleanup = Connection::open(&server, Duration::from_secs(5)).await.unwrap();
-    for i in 0..20 {
-        let tube = format!("{prefix}-{i:02}");
-        while let Ok(Some(job)) = cleanup.peek(&tube, Peek::Ready).await {
-            let _ = cleanup.delete(job.id).await;
-        }
-    }
+    drain(&server, (0..20).map(|i| format!("{prefix}-{i:02}"))).await;
     app.stop().await;
 }
 
@@ -288,12 +292,7 @@ async fn routes_page_critical_and_mail_the_rest_and_an_acknowledged_incident_sto
     })
     .await;
 
-    let mut cleanup = Connection::open(&server, Duration::from_secs(5)).await.unwrap();
-    for tube in [format!("{prefix}-crit"), format!("{prefix}-warn")] {
-        while let Ok(Some(job)) = cleanup.peek(&tube, Peek::Ready).await {
-            let _ = cleanup.delete(job.id).await;
-        }
-    }
+    drain(&server, [format!("{prefix}-crit"), format!("{prefix}-warn")]).await;
     let resolved = eventually(Duration::from_secs(30), "the page resolved", || async {
         pagerduty.bodies().into_iter().find(|b| b["event_action"] == "resolve")
     })
@@ -361,22 +360,10 @@ fn kafka_state(gone: bool, at: i64) -> std::sync::Arc<osprey::poller::ClusterSta
         state.missing_brokers = vec![broker(2)];
     }
     state.snapshot = Some(std::sync::Arc::new(ClusterSnapshot {
-        cluster: "inh".into(),
-        kind: ClusterKind::Kafka,
-        taken_at: at,
-        poll_millis: 1,
-        cluster_id: None,
         controller_id: Some(1),
         brokers,
         topics: vec![topic("orders", vec![1, 2]), topic("audit", vec![1])],
-        groups: vec![],
-        groups_error: None,
-        queues: None,
-        rocket: None,
-        log_sizes: None,
-        quorum: None,
-        zookeeper: None,
-        protocol_version: None,
+        ..ClusterSnapshot::empty("inh", ClusterKind::Kafka, at)
     }));
     state.groups =
         std::sync::Arc::new(vec![lagging("billing", "orders"), lagging("reports", "audit")]);
@@ -487,9 +474,6 @@ async fn channel_templates_are_refused_with_their_line_previewed_and_used() {
     .await;
     assert!(subject.starts_with("WARNING · backlog 1 > 0"), "{subject}");
     assert!(body.contains("Rule tmpl-backlog (warning)"), "{body}");
-    let mut cleanup = Connection::open(&server, Duration::from_secs(5)).await.unwrap();
-    while let Ok(Some(job)) = cleanup.peek(&tube, Peek::Ready).await {
-        let _ = cleanup.delete(job.id).await;
-    }
+    drain(&server, [tube]).await;
     app.stop().await;
 }
