@@ -125,11 +125,11 @@ impl Groups {
         let waiting = group.pending.iter().position(|m| m.incident == message.incident);
         let told = group.announced.contains(&message.incident);
         match (message.kind, waiting) {
-            // Fired and over before anyone was told: nothing to tell.
+            // Fired and over before anyone was told: nothing to tell. (A resolution of an alert
+            // the group never held was told before grouping existed: it is told.)
             (MessageKind::Resolved, Some(i)) if !told => {
                 group.pending.remove(i);
             }
-            (MessageKind::Resolved, None) if !told => {}
             (_, Some(i)) => {
                 // A reminder never turns a firing notice nobody has seen into a reminder.
                 let kind = match (group.pending[i].kind, message.kind) {

@@ -173,3 +173,16 @@ fn saved_groups_survive_a_restart_during_the_wait() {
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].message.batch.as_ref().unwrap().alerts.len(), 2);
 }
+
+#[test]
+fn an_alert_told_before_grouping_existed_still_has_its_resolution_told() {
+    let mut groups = Groups::default();
+    groups.add(&grouping(), notice(MessageKind::Resolved, "old", 3.0), 0);
+    let due = groups.due("billing-lag", &grouping(), |_| true, 30 * SEC);
+    assert_eq!(due.len(), 1);
+    assert_eq!(
+        (due[0].message.kind, due[0].message.dedup_key()),
+        (MessageKind::Resolved, "inc-old")
+    );
+    assert!(groups.states().is_empty());
+}
