@@ -383,9 +383,10 @@ pub struct AckRequest {
     pub expires_in: Option<std::time::Duration>,
 }
 
-/// Acknowledges an open incident for `by`: its reminders stop (until `expires_in`).
+/// Acknowledges an open incident for `by`: its reminders stop (until `expires_in`), and its
+/// rule's channels are told (PagerDuty and Opsgenie acknowledge their incident).
 pub async fn acknowledge(
-    store: &Store,
+    alerting: &Alerting,
     id: &str,
     by: &str,
     request: AckRequest,
@@ -409,11 +410,59 @@ pub async fn acknowledge(
         comment: request.comment.trim().to_owned(),
         until,
     };
+    let store = &alerting.store;
     if !store.acknowledge(id, &ack).await? {
         return Err(AdminError::NotFound { what: "open incident", name: id.to_owned() });
     }
     tracing::info!(incident = %id, by = %by, until = ?until, "incident acknowledged");
+    if let Some(incident) = store.incident(id).await? {
+        queue_acknowledgement(alerting, &incident, &ack, now).await?;
+    }
     Ok(ack)
+}
+
+/// Queues the notice that `incident` was acknowledged to the channels its rule's notices go to.
+async fn queue_acknowledgement(
+    alerting: &Alerting,
+    incident: &Incident,
+    ack: &crate::store::Acknowledgement,
+    now: Millis,
+) -> Result<(), StoreError> {
+    let Some(rule) = alerting.store.alert_rule(&incident.rule).await? else { return Ok(()) };
+    let rule = rule.definition;
+    let mut message = incident.message.clone();
+    message.kind = super::message::MessageKind::Acknowledged;
+    message.at = now;
+    message.acknowledged = Some(ack.describe());
+    message.batch = incident.group_id.as_ref().map(|group| super::message::Batch {
+        id: group.clone(),
+        seq: 0,
+        labels: Default::default(),
+        alerts: vec![super::message::AlertLine::of(&message)],
+        firing_after: 1,
+    });
+    let settings = &alerting.settings;
+    let routed = super::policy::Routed {
+        rule: &rule.name,
+        severity: rule.severity,
+        cluster: &message.subject.cluster,
+        labels: &rule.labels,
+        channels: &rule.channels,
+    };
+    let (channels, _) = super::policy::route(&settings.routes, &settings.mute_windows, routed, now);
+    let write = crate::store::RoundWrite {
+        deliveries: channels
+            .iter()
+            .map(|channel| crate::store::NewDelivery {
+                channel: channel.clone(),
+                message: message.clone(),
+            })
+            .collect(),
+        ..Default::default()
+    };
+    alerting.store.write_round(&write, now).await?;
+    alerting.outbox.notify_one();
+    Ok(())
 }
 
 /// Takes an acknowledgement back: reminders resume on their schedule.

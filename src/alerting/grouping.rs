@@ -203,7 +203,7 @@ impl Groups {
 fn severity_order(message: &AlertMessage) -> (u8, f64) {
     let rank = match message.kind {
         MessageKind::Firing => 0,
-        MessageKind::Reminder | MessageKind::Test => 1,
+        MessageKind::Reminder | MessageKind::Test | MessageKind::Acknowledged => 1,
         MessageKind::Resolved => 2,
     };
     let value = message.value.unwrap_or(f64::NEG_INFINITY);

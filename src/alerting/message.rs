@@ -30,6 +30,8 @@ pub enum MessageKind {
     Resolved,
     /// "Send test" on the Channels page.
     Test,
+    /// An operator acknowledged the incident (PagerDuty and Opsgenie acknowledge it too).
+    Acknowledged,
 }
 
 impl MessageKind {
@@ -39,6 +41,7 @@ impl MessageKind {
             MessageKind::Reminder => "reminder",
             MessageKind::Resolved => "resolved",
             MessageKind::Test => "test",
+            MessageKind::Acknowledged => "acknowledged",
         }
     }
 
@@ -47,6 +50,7 @@ impl MessageKind {
             MessageKind::Firing | MessageKind::Reminder => "FIRING",
             MessageKind::Resolved => "RESOLVED",
             MessageKind::Test => "TEST",
+            MessageKind::Acknowledged => "ACKNOWLEDGED",
         }
     }
 }
@@ -535,7 +539,7 @@ impl AlertMessage {
                 self.severity.as_str().to_uppercase(),
                 self.summary()
             ),
-            MessageKind::Resolved | MessageKind::Test => {
+            MessageKind::Resolved | MessageKind::Test | MessageKind::Acknowledged => {
                 format!("[{}] {}", self.kind.tag(), self.summary())
             }
         }
@@ -605,6 +609,9 @@ impl AlertMessage {
             MessageKind::Reminder => "Reminder: this alert is still firing.",
             MessageKind::Resolved => "This alert is resolved.",
             MessageKind::Test => "This is a test message from Osprey; the channel works.",
+            MessageKind::Acknowledged => {
+                "An operator acknowledged this alert: no reminders while it holds."
+            }
         };
         out.push_str(lead);
         out.push_str("\n\n");
@@ -618,7 +625,7 @@ impl AlertMessage {
     pub fn email_html(&self) -> String {
         let colour = match self.kind {
             MessageKind::Resolved => "#1a7f37",
-            MessageKind::Test => "#555555",
+            MessageKind::Test | MessageKind::Acknowledged => "#555555",
             _ if self.severity == Severity::Critical => "#c62828",
             _ => "#b26a00",
         };

@@ -84,9 +84,13 @@ impl Notifier {
         delivery: &str,
         now: Millis,
     ) -> Result<(), NotifyError> {
+        let format = channel.format.unwrap_or_default();
+        // Alertmanager has no acknowledgements (its silences are its own): nothing to tell.
+        if message.kind == MessageKind::Acknowledged && format == WebhookFormat::Alertmanager {
+            return Ok(());
+        }
         self.post_webhook(channel, message, delivery, now).await?;
         // A test opens a real incident on an on-call service: close it again at once.
-        let format = channel.format.unwrap_or_default();
         if message.kind == MessageKind::Test
             && matches!(format, WebhookFormat::Pagerduty | WebhookFormat::Opsgenie)
         {
@@ -294,8 +298,12 @@ fn address_receiver(url: &mut url::Url, format: WebhookFormat, message: &AlertMe
                 path.extend(["api", "v2", "alerts"]);
             }
         }
-        WebhookFormat::Opsgenie if message.closes_group() => {
-            path.pop_if_empty().push(message.dedup_key()).push("close");
+        WebhookFormat::Opsgenie
+            if message.closes_group() || message.kind == MessageKind::Acknowledged =>
+        {
+            let action =
+                if message.kind == MessageKind::Acknowledged { "acknowledge" } else { "close" };
+            path.pop_if_empty().push(message.dedup_key()).push(action);
             drop(path);
             url.query_pairs_mut().append_pair("identifierType", "alias");
         }

@@ -65,6 +65,9 @@ impl AlertMessage {
         if self.closes_group() {
             return json!({ "event_action": "resolve", "dedup_key": self.dedup_key() });
         }
+        if self.kind == MessageKind::Acknowledged {
+            return json!({ "event_action": "acknowledge", "dedup_key": self.dedup_key() });
+        }
         let severity = match self.severity {
             Severity::Critical => "critical",
             Severity::Warning => "warning",
@@ -95,8 +98,14 @@ impl AlertMessage {
     /// Opsgenie: an alert whose alias is the incident (a reminder adds to its count); a
     /// resolution is the body of `POST …/alerts/{incident}/close?identifierType=alias`.
     pub(super) fn opsgenie_body(&self) -> Value {
-        if self.closes_group() {
-            return json!({ "source": "Osprey", "note": self.title() });
+        if self.closes_group() || self.kind == MessageKind::Acknowledged {
+            let note = match &self.acknowledged {
+                Some(ack) if self.kind == MessageKind::Acknowledged => {
+                    format!("Acknowledged by {ack}")
+                }
+                _ => self.title(),
+            };
+            return json!({ "source": "Osprey", "note": note, "user": "Osprey" });
         }
         let priority = match self.severity {
             Severity::Critical => "P1",
@@ -126,7 +135,7 @@ impl AlertMessage {
     pub(super) fn teams_body(&self) -> Value {
         let colour = match (self.kind, self.severity) {
             (MessageKind::Resolved, _) => "Good",
-            (MessageKind::Test, _) | (_, Severity::Info) => "Accent",
+            (MessageKind::Test | MessageKind::Acknowledged, _) | (_, Severity::Info) => "Accent",
             (_, Severity::Warning) => "Warning",
             (_, Severity::Critical) => "Attention",
         };
@@ -302,6 +311,19 @@ mod tests {
         long.subject.group = Some("g".repeat(2_000));
         let summary = long.pagerduty_body()["payload"]["summary"].as_str().unwrap().to_owned();
         assert_eq!(summary.chars().count(), PAGERDUTY_SUMMARY);
+    }
+
+    #[test]
+    fn an_acknowledgement_acknowledges_on_pagerduty_and_opsgenie() {
+        let mut acked = lag_message(MessageKind::Acknowledged);
+        acked.acknowledged = Some("alice at 2026-12-03 10:00 UTC: on it".into());
+        assert_eq!(
+            acked.pagerduty_body(),
+            json!({ "event_action": "acknowledge", "dedup_key": "0123456789abcdef" })
+        );
+        let note = acked.opsgenie_body();
+        assert_eq!(note["note"], "Acknowledged by alice at 2026-12-03 10:00 UTC: on it");
+        assert!(acked.title().starts_with("[ACKNOWLEDGED] lag 12,345"), "{}", acked.title());
     }
 
     #[test]

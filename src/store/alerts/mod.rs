@@ -230,12 +230,12 @@ fn delivery_id(message: &AlertMessage, channel: &str) -> String {
     use sha2::Digest;
     let kind = message.kind.as_str();
     // A group's batches are numbered: the group's id and the number name one batch.
-    if let Some(batch) = &message.batch {
+    if let (Some(batch), false) = (&message.batch, message.kind == MessageKind::Acknowledged) {
         let key = format!("{}\0batch\0{}\0{channel}", batch.id, batch.seq);
         return hex::encode(&sha2::Sha256::digest(key)[..12]);
     }
     let key = match message.kind {
-        MessageKind::Reminder | MessageKind::Test => {
+        MessageKind::Reminder | MessageKind::Test | MessageKind::Acknowledged => {
             format!("{}\0{kind}\0{}\0{channel}", message.incident, message.at)
         }
         MessageKind::Firing | MessageKind::Resolved => {

@@ -47,7 +47,7 @@ pub(super) async fn ack_api(
     let what = Action { action: "alert_incident.ack", cluster: None, object: Some(&id) };
     let acked = caller
         .act(&state, Role::Operator, what, async {
-            admin::acknowledge(&state.store, &id, &by, request, now_millis()).await
+            admin::acknowledge(&state.alerting, &id, &by, request, now_millis()).await
         })
         .await?;
     Ok(Json(acked?))

@@ -130,7 +130,7 @@ pub(super) async fn ack_form(
                 comment: f.value("comment").to_owned(),
                 expires_in: f.duration("expires_in").map_err(admin::AdminError::from)?,
             };
-            admin::acknowledge(&state.store, &id, &by, request, now_millis()).await
+            admin::acknowledge(&state.alerting, &id, &by, request, now_millis()).await
         })
         .await?;
     acked?;
