@@ -1,5 +1,5 @@
 -- Alert notices grouped (each group's state between batches), incidents acknowledged, and
--- the group an incident was told in. A grouped notice lists its alerts: up to 16 MB.
+-- the group an incident was told in. A grouped notice lists its alerts, an incident keeps its acknowledgement: up to 16 MB.
 CREATE TABLE alert_groups (
     id              VARCHAR(32)   NOT NULL PRIMARY KEY,
     rule            VARCHAR(64)   NOT NULL,
@@ -13,3 +13,4 @@ ALTER TABLE alert_incidents
     ADD COLUMN ack_comment VARCHAR(1000),
     ADD COLUMN ack_until BIGINT;
 ALTER TABLE alert_deliveries MODIFY message MEDIUMTEXT NOT NULL;
+ALTER TABLE alert_incidents MODIFY message MEDIUMTEXT NOT NULL;

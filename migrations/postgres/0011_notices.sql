@@ -1,5 +1,5 @@
 -- Alert notices grouped (each group's state between batches), incidents acknowledged, and
--- the group an incident was told in. A grouped notice lists its alerts: no length limit.
+-- the group an incident was told in. A grouped notice lists its alerts, an incident keeps its acknowledgement: no length limit.
 CREATE TABLE alert_groups (
     id              VARCHAR(32)   NOT NULL PRIMARY KEY,
     rule            VARCHAR(64)   NOT NULL,
@@ -13,3 +13,4 @@ ALTER TABLE alert_incidents
     ADD COLUMN ack_comment VARCHAR(1000),
     ADD COLUMN ack_until BIGINT;
 ALTER TABLE alert_deliveries ALTER COLUMN message TYPE TEXT;
+ALTER TABLE alert_incidents ALTER COLUMN message TYPE TEXT;

@@ -395,6 +395,9 @@ pub async fn acknowledge(
     if request.comment.chars().count() > 1000 {
         return Err(invalid("comment", "at most 1,000 characters"));
     }
+    if request.comment.chars().any(|c| c.is_control() && c != '\n') {
+        return Err(invalid("comment", "a comment is text: no control characters"));
+    }
     if request
         .expires_in
         .is_some_and(|e| e.is_zero() || e > std::time::Duration::from_secs(30 * 86_400))
@@ -421,46 +424,65 @@ pub async fn acknowledge(
     Ok(ack)
 }
 
-/// Queues the notice that `incident` was acknowledged to the channels its rule's notices go to.
+/// Queues the notice that `incident` was acknowledged to the channels its rule's notices go to
+/// now: only once its firing was told (an acknowledgement must not overtake it), and to
+/// PagerDuty and Opsgenie only when it is alone in its group (their incident is the group's:
+/// acknowledging one alert must not silence the others there).
 async fn queue_acknowledgement(
     alerting: &Alerting,
     incident: &Incident,
     ack: &crate::store::Acknowledgement,
     now: Millis,
 ) -> Result<(), StoreError> {
-    let Some(rule) = alerting.store.alert_rule(&incident.rule).await? else { return Ok(()) };
+    let store = &alerting.store;
+    let Some(rule) = store.alert_rule(&incident.rule).await? else { return Ok(()) };
     let rule = rule.definition;
+    let groups = store.alert_groups().await?;
+    let Some(group) = groups
+        .values()
+        .find(|g| incident.group_id.as_ref() == Some(&g.id) && g.announced.contains(&incident.id))
+    else {
+        return Ok(());
+    };
+    let alone = group.announced.len() == 1;
     let mut message = incident.message.clone();
     message.kind = super::message::MessageKind::Acknowledged;
     message.at = now;
     message.acknowledged = Some(ack.describe());
-    message.batch = incident.group_id.as_ref().map(|group| super::message::Batch {
-        id: group.clone(),
+    message.batch = Some(super::message::Batch {
+        id: group.id.clone(),
         seq: 0,
-        labels: Default::default(),
+        labels: group.labels.clone(),
         alerts: vec![super::message::AlertLine::of(&message)],
-        firing_after: 1,
+        unlisted: 0,
+        firing_after: group.announced.len(),
     });
-    let settings = &alerting.settings;
-    let routed = super::policy::Routed {
-        rule: &rule.name,
-        severity: rule.severity,
-        cluster: &message.subject.cluster,
-        labels: &rule.labels,
-        channels: &rule.channels,
-    };
-    let (channels, _) = super::policy::route(&settings.routes, &settings.mute_windows, routed, now);
-    let write = crate::store::RoundWrite {
-        deliveries: channels
-            .iter()
-            .map(|channel| crate::store::NewDelivery {
+    let cluster = message.subject.cluster.clone();
+    if super::service::muted(&alerting.settings, &rule, &cluster, now).is_some() {
+        return Ok(());
+    }
+    let (channels, _) = super::service::routed(&alerting.settings, &rule, &cluster, now);
+    let mut deliveries = Vec::new();
+    for channel in channels {
+        let on_call = match store.alert_channel(channel).await? {
+            Some(c) => matches!(
+                c.definition.format,
+                Some(
+                    super::definition::WebhookFormat::Pagerduty
+                        | super::definition::WebhookFormat::Opsgenie
+                )
+            ),
+            None => false,
+        };
+        if alone || !on_call {
+            deliveries.push(crate::store::NewDelivery {
                 channel: channel.clone(),
                 message: message.clone(),
-            })
-            .collect(),
-        ..Default::default()
-    };
-    alerting.store.write_round(&write, now).await?;
+            });
+        }
+    }
+    let write = crate::store::RoundWrite { deliveries, ..Default::default() };
+    store.write_round(&write, now).await?;
     alerting.outbox.notify_one();
     Ok(())
 }

@@ -184,6 +184,18 @@ impl Engine {
         notices
     }
 
+    /// Marks `rule`'s firing alert about `subject` (incident `incident`) as not told, held back
+    /// by `by`: its firing notice is given again once nothing holds it back.
+    pub fn hold_back(&mut self, rule: &str, subject: &str, incident: &str, by: &str) {
+        if let Some(AlertState::Firing { incident: current, notified_at, inhibited_by, .. }) =
+            self.states.get_mut(rule).and_then(|s| s.get_mut(subject))
+            && current == incident
+        {
+            *notified_at = None;
+            *inhibited_by = Some(by.to_owned());
+        }
+    }
+
     /// Forgets a rule that was deleted, resolving nothing (its incidents end without notice).
     pub fn forget_rule(&mut self, rule: &str) {
         self.states.remove(rule);
@@ -459,6 +471,29 @@ mod tests {
         let notices = engine.observe_partly(&rule, &[seen("up/g", 500.0)], down, &[], MIN);
         assert!(notices.is_empty(), "the unreadable cluster's alert neither resolves nor repeats");
         assert!(engine.state("billing-lag", "down/g").is_some());
+    }
+
+    #[test]
+    fn an_alert_held_back_after_firing_is_told_again_when_nothing_holds_it() {
+        let mut engine = Engine::default();
+        let rule = rule(0, None);
+        let fired = engine.observe(&rule, &[seen("s", 500.0)], &[], 0);
+        engine.hold_back("billing-lag", "s", &fired[0].incident, "gone (broker 2)");
+        let held = engine.state("billing-lag", "s").unwrap();
+        assert!(matches!(
+            held,
+            AlertState::Firing { notified_at: None, inhibited_by: Some(_), .. }
+        ));
+        let again = engine.observe(&rule, &[seen("s", 500.0)], &[], MIN);
+        assert_eq!(
+            (kinds(&again), again[0].incident.clone()),
+            (vec![Firing], fired[0].incident.clone())
+        );
+        engine.hold_back("billing-lag", "s", "another-incident", "x");
+        assert!(matches!(
+            engine.state("billing-lag", "s"),
+            Some(AlertState::Firing { notified_at: Some(_), .. })
+        ));
     }
 
     #[test]

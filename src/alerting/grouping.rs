@@ -41,7 +41,17 @@ pub struct GroupState {
     pub pending: Vec<AlertMessage>,
     /// Incidents the group's notices said are firing and not yet said are resolved.
     pub announced: BTreeSet<String>,
+    /// Notices past [`MAX_PENDING`] in one batch: counted, not listed (incident and kind).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unlisted: Vec<(String, MessageKind)>,
 }
+
+/// Notices one batch lists; a storm beyond it is counted, so a group's saved state stays a few
+/// megabytes (MySQL refuses rows past `max_allowed_packet`).
+pub const MAX_PENDING: usize = 5_000;
+/// Notices of a batch that keep their group's facts (topics, members); the others only say
+/// their value.
+const WITH_FACTS: usize = 100;
 
 /// A batch due now: one notice for the group, to go to the rule's channels.
 #[derive(Debug, Clone, PartialEq)]
@@ -109,8 +119,20 @@ impl Groups {
 
     /// Takes one of the engine's notices (already a message) into its group at `now`.
     /// Returns the group's id.
-    pub fn add(&mut self, grouping: &Grouping, message: AlertMessage, now: Millis) -> String {
-        let (key, labels) = group_of(&message.rule, &message.subject, grouping);
+    pub fn add(&mut self, grouping: &Grouping, mut message: AlertMessage, now: Millis) -> String {
+        let (mut key, labels) = group_of(&message.rule, &message.subject, grouping);
+        // A reminder or resolution goes to the group that told the firing, even when the rule's
+        // group_by changed since.
+        let holds = |g: &GroupState| {
+            g.announced.contains(&message.incident)
+                || g.pending.iter().any(|m| m.incident == message.incident)
+        };
+        if message.kind != MessageKind::Firing
+            && !self.groups.get(&key).is_some_and(holds)
+            && let Some((other, _)) = self.groups.iter().find(|(_, g)| holds(g))
+        {
+            key = other.clone();
+        }
         let group = self.groups.entry(key).or_insert_with(|| GroupState {
             id: message.incident.clone(),
             rule: message.rule.clone(),
@@ -121,6 +143,7 @@ impl Groups {
             seq: 0,
             pending: Vec::new(),
             announced: BTreeSet::new(),
+            unlisted: Vec::new(),
         });
         let waiting = group.pending.iter().position(|m| m.incident == message.incident);
         let told = group.announced.contains(&message.incident);
@@ -138,7 +161,15 @@ impl Groups {
                 };
                 group.pending[i] = AlertMessage { kind, ..message };
             }
-            (_, None) => group.pending.push(message),
+            (_, None) if group.pending.len() >= MAX_PENDING => {
+                group.unlisted.push((message.incident, message.kind));
+            }
+            (_, None) => {
+                if group.pending.len() >= WITH_FACTS {
+                    message.group_facts = None;
+                }
+                group.pending.push(message);
+            }
         }
         group.id.clone()
     }
@@ -146,19 +177,20 @@ impl Groups {
     /// The batches of `rule`'s groups due at `now`: a group's first `grouping.wait` after it
     /// opened, later ones `grouping.interval` after the previous. A group with nothing firing
     /// and nothing waiting is closed (its next alert opens a new one, with a new id).
-    /// Only groups of clusters `decided` are looked at (the clusters this round decided for).
+    /// Only groups `ready` says may send are looked at (their cluster was decided this round
+    /// and no mute window holds their route).
     pub fn due(
         &mut self,
         rule: &str,
         grouping: &Grouping,
-        decided: impl Fn(&str) -> bool,
+        ready: impl Fn(&GroupState) -> bool,
         now: Millis,
     ) -> Vec<DueBatch> {
         let mut due = Vec::new();
         let keys: Vec<String> = self
             .groups
             .iter()
-            .filter(|(_, g)| g.rule == rule && decided(&g.cluster))
+            .filter(|(_, g)| g.rule == rule && ready(g))
             .map(|(k, _)| k.clone())
             .collect();
         for key in keys {
@@ -167,17 +199,20 @@ impl Groups {
                 None => now - group.opened_at >= grouping.wait,
                 Some(at) => now - at >= grouping.interval,
             };
+            // Unlisted notices leave with the next listed ones (a batch has a worst alert to lead).
             if ready && !group.pending.is_empty() {
                 group.seq += 1;
                 group.sent_at = Some(now);
                 let pending = std::mem::take(&mut group.pending);
-                for message in &pending {
-                    match message.kind {
-                        MessageKind::Resolved => group.announced.remove(&message.incident),
-                        _ => group.announced.insert(message.incident.clone()),
+                let unlisted = std::mem::take(&mut group.unlisted);
+                let told = pending.iter().map(|m| (&m.incident, m.kind));
+                for (incident, kind) in told.chain(unlisted.iter().map(|(i, k)| (i, *k))) {
+                    match kind {
+                        MessageKind::Resolved => group.announced.remove(incident),
+                        _ => group.announced.insert(incident.clone()),
                     };
                 }
-                let message = batch_message(group, pending, now);
+                let message = batch_message(group, pending, unlisted.len(), now);
                 due.push(DueBatch { group: key.clone(), seq: group.seq, message });
             }
             if group.pending.is_empty() && group.announced.is_empty() {
@@ -185,6 +220,22 @@ impl Groups {
             }
         }
         due
+    }
+
+    /// Takes back the firing notice of `rule` about `subject` (a subject key) that waits untold
+    /// in its group; returns its incident.
+    pub fn withdraw_untold(&mut self, rule: &str, subject: &str) -> Option<String> {
+        for group in self.groups.values_mut().filter(|g| g.rule == rule) {
+            let waiting = group.pending.iter().position(|m| {
+                m.kind == MessageKind::Firing
+                    && m.subject.key() == subject
+                    && !group.announced.contains(&m.incident)
+            });
+            if let Some(i) = waiting {
+                return Some(group.pending.remove(i).incident);
+            }
+        }
+        None
     }
 
     /// Forgets the groups of a rule that was deleted (their alerts end without notice).
@@ -212,7 +263,12 @@ fn severity_order(message: &AlertMessage) -> (u8, f64) {
 }
 
 /// The group's notice: the worst alert's message, carrying every alert as a line.
-fn batch_message(group: &GroupState, mut pending: Vec<AlertMessage>, now: Millis) -> AlertMessage {
+fn batch_message(
+    group: &GroupState,
+    mut pending: Vec<AlertMessage>,
+    unlisted: usize,
+    now: Millis,
+) -> AlertMessage {
     pending.sort_by(|a, b| {
         let (ra, va) = severity_order(a);
         let (rb, vb) = severity_order(b);
@@ -228,6 +284,7 @@ fn batch_message(group: &GroupState, mut pending: Vec<AlertMessage>, now: Millis
         seq: group.seq,
         labels: group.labels.clone(),
         alerts,
+        unlisted,
         firing_after: group.announced.len(),
     });
     lead

@@ -207,8 +207,15 @@ pub struct Batch {
     pub labels: std::collections::BTreeMap<String, String>,
     /// Every alert of the batch, worst first (firing, reminders, resolved).
     pub alerts: Vec<AlertLine>,
+    /// Alerts of a storm past what one batch lists: counted only.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unlisted: usize,
     /// Alerts of the group still firing once this notice is told.
     pub firing_after: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// One alert of a grouped notice.
@@ -733,12 +740,12 @@ impl AlertMessage {
                 "markdown": { "content": self.markdown() },
             }),
             WebhookFormat::Feishu => {
-                let mut text = self.title();
+                let mut text = escape_feishu(&self.title());
                 for line in self.grouped().map(|b| self.chat_lines(b)).unwrap_or_default() {
-                    text.push_str(&format!("\n{line}"));
+                    text.push_str(&format!("\n{}", escape_feishu(&line)));
                 }
                 for (label, value) in self.chat_facts() {
-                    text.push_str(&format!("\n{label}: {value}"));
+                    text.push_str(&format!("\n{label}: {}", escape_feishu(&value)));
                 }
                 json!({ "msg_type": "text", "content": { "text": text } })
             }
@@ -775,6 +782,12 @@ pub fn escape_markdown(text: &str) -> String {
         }
     }
     out
+}
+
+/// Text for Feishu's text messages, which turn `<at user_id="all">` into a mention: the angle
+/// brackets of names become look-alikes.
+pub fn escape_feishu(text: &str) -> String {
+    text.replace('<', "‹").replace('>', "›")
 }
 
 pub fn escape_html(text: &str) -> String {

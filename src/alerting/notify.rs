@@ -332,7 +332,7 @@ pub fn email_parts(
     channel: &ChannelDef,
     message: &AlertMessage,
 ) -> Result<(String, String, String), TemplateError> {
-    let custom = Custom::of(channel, message, None)?;
+    let custom = Custom::of(channel, message, None).or_else(|e| built_in(channel, e))?;
     let subject = custom.title.unwrap_or_else(|| message.title());
     Ok(match custom.body {
         None => (subject, message.email_text(), message.email_html()),
@@ -346,13 +346,20 @@ pub fn email_parts(
     })
 }
 
+/// The built-in texts when a channel's template fails on a notice (it was checked when saved,
+/// so this is a runaway loop or an oversized text): the notice still goes out.
+fn built_in(channel: &ChannelDef, error: TemplateError) -> Result<Custom, TemplateError> {
+    tracing::warn!(channel = %channel.name, %error, "the channel's template failed on this notice; the built-in text is sent");
+    Ok(Custom::default())
+}
+
 /// The JSON a webhook of `channel` receives for `message` (before keys and signatures).
 pub fn webhook_payload(
     channel: &ChannelDef,
     message: &AlertMessage,
 ) -> Result<serde_json::Value, TemplateError> {
     let format = channel.format.unwrap_or_default();
-    let custom = Custom::of(channel, message, Some(format))?;
+    let custom = Custom::of(channel, message, Some(format)).or_else(|e| built_in(channel, e))?;
     Ok(if custom.is_empty() {
         message.webhook_body(format)
     } else {

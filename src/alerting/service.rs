@@ -115,9 +115,10 @@ pub async fn evaluate_round(
         .map(|s| s.definition)
         .filter(|r| r.enabled)
         .collect();
-    // Rules whose alerts inhibit others are decided first, so this round's firing counts.
+    // Rules whose alerts inhibit others are decided first, in the order of the inhibit rules
+    // (cluster_down before broker_down), so this round's firing counts.
     let sources: Vec<RuleKind> = settings.inhibit.iter().map(|i| i.source).collect();
-    rules.sort_by_key(|r| !sources.contains(&r.kind));
+    rules.sort_by_key(|r| sources.iter().position(|k| *k == r.kind).unwrap_or(usize::MAX));
     let silences: Vec<_> = store.active_silences(now).await?.iter().map(|s| s.silence()).collect();
     let acknowledged = store.acknowledged(now).await?;
     let states = clusters.all();
@@ -138,6 +139,8 @@ pub async fn evaluate_round(
 
     let mut write = RoundWrite::default();
     let mut firing: Vec<policy::Firing> = Vec::new();
+    // (rule, subject key) → what inhibits it this round.
+    let mut inhibited: HashMap<(String, String), String> = HashMap::new();
     for rule in &rules {
         let round = rules::evaluate(rule, &states, |name| polled.contains(name));
         let subjects: HashMap<String, Subject> =
@@ -148,6 +151,7 @@ pub async fn evaluate_round(
             if let Some(by) =
                 policy::inhibited_by(&settings.inhibit, &firing, rule.kind, subject, touches)
             {
+                inhibited.insert((rule.name.clone(), observation.subject.clone()), by.clone());
                 held.push(Silence {
                     rule: rule.name.clone(),
                     subject: Some(observation.subject.clone()),
@@ -201,10 +205,21 @@ pub async fn evaluate_round(
         }
     }
 
+    // A firing still waiting in its group when its subject became inhibited is not told: it
+    // goes back to the engine as held back, to be told when the inhibition ends.
+    for ((rule, subject), by) in &inhibited {
+        if let Some(incident) = decisions.groups.withdraw_untold(rule, subject) {
+            decisions.engine.hold_back(rule, subject, &incident, by);
+            write.incidents.push(IncidentChange::Withdrawn { incident });
+        }
+    }
     for rule in &rules {
         let grouping = grouping_of(rule, settings);
-        let decided = |cluster: &str| polled.contains(cluster);
-        for batch in decisions.groups.due(&rule.name, &grouping, decided, now) {
+        // A batch waits out a mute window of its route (and goes at the first round after).
+        let ready = |group: &GroupState| {
+            polled.contains(&group.cluster) && muted(settings, rule, &group.cluster, now).is_none()
+        };
+        for batch in decisions.groups.due(&rule.name, &grouping, ready, now) {
             queue_batch(alerting, rule, batch, now, &mut write);
         }
     }
@@ -332,7 +347,34 @@ fn notice_message(
     (message, notice.kind)
 }
 
-/// Queues a group's batch for the channels its route names (none in a mute window).
+/// The route `rule`'s notices about `cluster` take, with the mute window holding it at `now`.
+pub fn routed<'a>(
+    settings: &'a AlertsConfig,
+    rule: &'a RuleDef,
+    cluster: &'a str,
+    now: Millis,
+) -> (&'a [String], Option<&'a str>) {
+    let routed = policy::Routed {
+        rule: &rule.name,
+        severity: rule.severity,
+        cluster,
+        labels: &rule.labels,
+        channels: &rule.channels,
+    };
+    policy::route(&settings.routes, &settings.mute_windows, routed, now)
+}
+
+/// The mute window holding `rule`'s notices about `cluster` at `now`, if one does.
+pub fn muted<'a>(
+    settings: &'a AlertsConfig,
+    rule: &'a RuleDef,
+    cluster: &'a str,
+    now: Millis,
+) -> Option<&'a str> {
+    routed(settings, rule, cluster, now).1
+}
+
+/// Queues a group's batch for the channels its route names.
 fn queue_batch(
     alerting: &Alerting,
     rule: &RuleDef,
@@ -340,21 +382,9 @@ fn queue_batch(
     now: Millis,
     write: &mut RoundWrite,
 ) {
-    let settings = &alerting.settings;
     let message = batch.message;
-    let routed = policy::Routed {
-        rule: &rule.name,
-        severity: rule.severity,
-        cluster: &message.subject.cluster,
-        labels: &rule.labels,
-        channels: &rule.channels,
-    };
-    let (channels, muted) = policy::route(&settings.routes, &settings.mute_windows, routed, now);
-    let alerts = message.batch.as_ref().map_or(1, |b| b.alerts.len());
-    if let Some(window) = muted {
-        tracing::info!(rule = %rule.name, group = %message.dedup_key(), alerts, %window, "alert notice muted");
-        return;
-    }
+    let (channels, _) = routed(&alerting.settings, rule, &message.subject.cluster, now);
+    let alerts = message.batch.as_ref().map_or(1, |b| b.alerts.len() + b.unlisted);
     tracing::info!(rule = %rule.name, group = %message.dedup_key(), batch = batch.seq, alerts, kind = message.kind.as_str(), title = %message.title(), "alert notice");
     for channel in channels {
         write.deliveries.push(NewDelivery { channel: channel.clone(), message: message.clone() });

@@ -540,6 +540,7 @@ async fn alert_story(url: &str) {
         seq: 0,
         pending: vec![firing.clone(); 300],
         announced: Default::default(),
+        unlisted: vec![],
     };
     let group_write = |state| osprey::store::GroupWrite {
         id: "g1".into(),

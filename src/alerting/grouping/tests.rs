@@ -186,3 +186,46 @@ fn an_alert_told_before_grouping_existed_still_has_its_resolution_told() {
     );
     assert!(groups.states().is_empty());
 }
+
+#[test]
+fn a_resolution_goes_to_the_group_that_told_the_firing_after_group_by_changed() {
+    let mut groups = Groups::default();
+    add_all(&mut groups, MessageKind::Firing, &["a", "b"], 0);
+    groups.due("billing-lag", &grouping(), |_| true, 30 * SEC);
+    let by_group = Grouping { by: vec!["group".into()], ..grouping() };
+    groups.add(&by_group, notice(MessageKind::Resolved, "a", 3.0), 60 * SEC);
+    assert_eq!(groups.states().len(), 1, "no second group for an alert the first one holds");
+    let due = groups.due("billing-lag", &by_group, |_| true, 400 * SEC);
+    let batch = due[0].message.batch.as_ref().unwrap();
+    assert_eq!((batch.id.as_str(), batch.seq, batch.firing_after), ("inc-a", 2, 1));
+}
+
+#[test]
+fn a_storm_past_what_a_batch_lists_is_counted_and_its_alerts_are_still_tracked() {
+    let mut groups = Groups::default();
+    let names: Vec<String> = (0..MAX_PENDING + 20).map(|i| format!("g{i:05}")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    add_all(&mut groups, MessageKind::Firing, &refs, 0);
+    let due = groups.due("billing-lag", &grouping(), |_| true, 30 * SEC);
+    let batch = due[0].message.batch.as_ref().unwrap();
+    assert_eq!(
+        (batch.alerts.len(), batch.unlisted, batch.firing_after),
+        (MAX_PENDING, 20, MAX_PENDING + 20)
+    );
+    assert!(due[0].message.title().contains(&format!("[FIRING:{}", MAX_PENDING + 20)));
+    let with_facts = batch.alerts.len();
+    assert!(with_facts > 0);
+}
+
+#[test]
+fn a_firing_still_waiting_can_be_withdrawn_and_a_muted_group_waits() {
+    let mut groups = Groups::default();
+    add_all(&mut groups, MessageKind::Firing, &["a", "b"], 0);
+    let key_a = notice(MessageKind::Firing, "a", 0.0).subject.key();
+    assert_eq!(groups.withdraw_untold("billing-lag", &key_a).as_deref(), Some("inc-a"));
+    assert!(groups.due("billing-lag", &grouping(), |_| false, 30 * SEC).is_empty(), "muted");
+    let due = groups.due("billing-lag", &grouping(), |_| true, 31 * SEC);
+    let batch = due[0].message.batch.as_ref().unwrap();
+    assert_eq!(batch.alerts.len(), 1, "only b is told");
+    assert!(groups.withdraw_untold("billing-lag", &key_a).is_none(), "told ones stay told");
+}

@@ -13,7 +13,7 @@ pub const CHAT_LISTED: usize = 10;
 impl AlertMessage {
     /// The batch when this notice tells more than one alert.
     pub fn grouped(&self) -> Option<&Batch> {
-        self.batch.as_ref().filter(|b| b.alerts.len() > 1)
+        self.batch.as_ref().filter(|b| b.alerts.len() + b.unlisted > 1)
     }
 
     /// The id receivers deduplicate by: the group's when the notice belongs to one, else the
@@ -40,8 +40,10 @@ impl AlertMessage {
 
     /// `[FIRING:12 · WARNING] billing-lag on prod-kafka: 12 alerts, worst lag 52,000 > …`.
     pub(super) fn group_title(&self, batch: &Batch) -> String {
-        let firing = batch.alerts.iter().filter(|a| a.kind != MessageKind::Resolved).count();
-        let resolved = batch.alerts.len() - firing;
+        // Unlisted alerts (past what a batch lists) count as firing: a storm is of firings.
+        let listed_firing = batch.alerts.iter().filter(|a| a.kind != MessageKind::Resolved).count();
+        let firing = listed_firing + batch.unlisted;
+        let resolved = batch.alerts.len() - listed_firing;
         let mut tags = Vec::new();
         if firing > 0 {
             tags.push(format!("FIRING:{firing}"));
@@ -55,7 +57,7 @@ impl AlertMessage {
             tags.join(", ")
         };
         let worst = self.summary();
-        let others = batch.alerts.len() - 1;
+        let others = batch.alerts.len() + batch.unlisted - 1;
         let scope = batch
             .labels
             .iter()
@@ -79,12 +81,13 @@ impl AlertMessage {
             .take(limit)
             .map(|line| (line.kind, self.line_message(line).summary()))
             .collect();
-        (lines, batch.alerts.len().saturating_sub(limit))
+        (lines, batch.alerts.len().saturating_sub(limit) + batch.unlisted)
     }
 
     /// Group-level facts: the rule, the shared labels, the counts and the link.
     pub(super) fn group_facts_lines(&self, batch: &Batch) -> Vec<(&'static str, String)> {
-        let firing = batch.alerts.iter().filter(|a| a.kind != MessageKind::Resolved).count();
+        let listed_firing = batch.alerts.iter().filter(|a| a.kind != MessageKind::Resolved).count();
+        let firing = listed_firing + batch.unlisted;
         let mut facts = vec![
             (
                 "Rule",
@@ -101,8 +104,8 @@ impl AlertMessage {
             "Alerts",
             format!(
                 "{} in this notice ({firing} firing, {} resolved); {} of the group firing now",
-                batch.alerts.len(),
-                batch.alerts.len() - firing,
+                batch.alerts.len() + batch.unlisted,
+                batch.alerts.len() - listed_firing,
                 batch.firing_after
             ),
         ));
@@ -165,7 +168,7 @@ impl AlertMessage {
                 escape_html(&crate::clock::utc_text(line.since)),
             ));
         }
-        let more = batch.alerts.len().saturating_sub(EMAIL_LISTED);
+        let more = batch.alerts.len().saturating_sub(EMAIL_LISTED) + batch.unlisted;
         let more = if more > 0 { format!("<p>… and {more} more</p>") } else { String::new() };
         format!(
             "<!doctype html><html><body style=\"font-family:sans-serif\">\

@@ -213,6 +213,11 @@ pub enum IncidentChange {
     Updated {
         message: AlertMessage,
     },
+    /// A firing taken back before it was told (inhibited meanwhile): the incident is shown as
+    /// held back until it fires again under the same id.
+    Withdrawn {
+        incident: String,
+    },
 }
 
 #[derive(Debug)]
@@ -231,7 +236,9 @@ fn delivery_id(message: &AlertMessage, channel: &str) -> String {
     let kind = message.kind.as_str();
     // A group's batches are numbered: the group's id and the number name one batch.
     if let (Some(batch), false) = (&message.batch, message.kind == MessageKind::Acknowledged) {
-        let key = format!("{}\0batch\0{}\0{channel}", batch.id, batch.seq);
+        // The labels too: a group reopened under other labels (group_by changed) numbers anew.
+        let labels: Vec<String> = batch.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let key = format!("{}\0{}\0batch\0{}\0{channel}", batch.id, labels.join("\0"), batch.seq);
         return hex::encode(&sha2::Sha256::digest(key)[..12]);
     }
     let key = match message.kind {

@@ -111,6 +111,12 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
                 }
+                IncidentChange::Withdrawn { incident } => {
+                    sqlx::query(&d.sql("DELETE FROM alert_incidents WHERE id = ?"))
+                        .bind(incident)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 IncidentChange::Updated { message } => {
                     let resolved = (message.kind
                         == crate::alerting::message::MessageKind::Resolved)
@@ -345,13 +351,20 @@ impl Store {
     /// follow the longest history retention).
     pub async fn prune_alert_history(&self, before: Millis) -> Result<u64, StoreError> {
         let old = "SELECT id FROM alert_incidents WHERE resolved_at < ?";
+        // A group's deliveries are filed under its first incident: they stay while another
+        // incident of the group is open.
+        let done = format!(
+            "SELECT d.id FROM alert_deliveries d WHERE d.incident IN ({old}) AND d.status <> 'pending' \
+             AND NOT EXISTS (SELECT 1 FROM alert_incidents o WHERE o.group_id = d.incident \
+             AND o.resolved_at IS NULL)"
+        );
         let statements = [
+            format!("DELETE FROM alert_attempts WHERE delivery IN ({done})"),
+            // The same condition, not a subquery on the table deleted from (MySQL refuses those).
             format!(
-                "DELETE FROM alert_attempts WHERE delivery IN \
-                 (SELECT id FROM alert_deliveries WHERE incident IN ({old}))"
-            ),
-            format!(
-                "DELETE FROM alert_deliveries WHERE incident IN ({old}) AND status <> 'pending'"
+                "DELETE FROM alert_deliveries WHERE incident IN ({old}) AND status <> 'pending' \
+                 AND NOT EXISTS (SELECT 1 FROM alert_incidents o \
+                 WHERE o.group_id = alert_deliveries.incident AND o.resolved_at IS NULL)"
             ),
             "DELETE FROM alert_incidents WHERE resolved_at < ? AND NOT EXISTS \
              (SELECT 1 FROM alert_deliveries d WHERE d.incident = alert_incidents.id)"
@@ -432,7 +445,7 @@ const INCIDENT_COLUMNS: &str = "SELECT id, rule, subject, cluster, severity, sum
     ack_comment, ack_until";
 
 fn incident(row: &AnyRow) -> Result<Incident, StoreError> {
-    let message: String = row.try_get(6)?;
+    let message = long_text(row, 6)?;
     Ok(Incident {
         id: row.try_get(0)?,
         rule: row.try_get(1)?,

@@ -103,7 +103,13 @@ async fn a_stopped_broker_fires_its_alerts_and_a_preferred_election_puts_leaders
         result.expect("topic created");
     }
     let hook = Receiver::start().await;
-    let toml = format!("{}{}", hook_channel("hook", &hook.url), rules(&replicated, &single));
+    // A group wait, as in production: a partition that shows under-replicated a poll before its
+    // broker leaves the metadata waits there and is taken back once broker_down explains it.
+    let toml = format!(
+        "[alerts]\ngroup_wait = \"15s\"\ngroup_interval = \"15s\"\n{}{}",
+        hook_channel("hook", &hook.url),
+        rules(&replicated, &single)
+    );
     let app = TestApp::from_toml(&toml, vec![kafka_cluster("k4f", &bootstrap())]).await;
     eventually(Duration::from_secs(60), "the cluster in sync, nothing firing", || async {
         let s = app.json("/api/v1/clusters/k4f").await["summary"].clone();
