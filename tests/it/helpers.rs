@@ -227,6 +227,18 @@ pub fn told_at_once(config: &mut Config, toml: &str) {
     }
 }
 
+/// [`sqlite_config`] with what `toml` says (alert rules and channels, say) on top.
+pub fn toml_config(dir: &tempfile::TempDir, toml: &str, clusters: Vec<ClusterConfig>) -> Config {
+    let mut config = Config::from_toml_str(toml).expect("the test's config is valid");
+    told_at_once(&mut config, toml);
+    let base = sqlite_config(dir, clusters);
+    config.database = base.database;
+    config.clusters = base.clusters;
+    config.auth.anonymous_read = base.auth.anonymous_read;
+    config.alerts.allow_private_targets = base.alerts.allow_private_targets;
+    config
+}
+
 pub fn sqlite_config(dir: &tempfile::TempDir, clusters: Vec<ClusterConfig>) -> Config {
     let mut config = Config::default();
     told_at_once(&mut config, "");
@@ -292,14 +304,7 @@ impl TestApp {
     /// database, polling `clusters`; pages open without a login.
     pub async fn from_toml(toml: &str, clusters: Vec<ClusterConfig>) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
-        let mut config = Config::from_toml_str(toml).unwrap();
-        told_at_once(&mut config, toml);
-        config.database.url =
-            Secret::new(format!("sqlite://{}", dir.path().join("osprey.db").display()));
-        config.clusters = clusters;
-        config.auth.anonymous_read = true;
-        config.alerts.allow_private_targets = true;
-        let mut app = TestApp::spawn(config).await;
+        let mut app = TestApp::spawn(toml_config(&dir, toml, clusters)).await;
         app._dir = Some(dir);
         app
     }

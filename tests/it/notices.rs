@@ -8,8 +8,7 @@
 use std::time::Duration;
 
 use osprey::brokers::beanstalkd::{Connection, Peek};
-use osprey::config::{ClusterConfig, Config};
-use osprey::secret::Secret;
+use osprey::config::ClusterConfig;
 use serde_json::json;
 
 use crate::alerts::{Receiver, SmtpSink, mail_channel};
@@ -82,16 +81,6 @@ fn subjects(smtp: &SmtpSink) -> Vec<String> {
     smtp.messages().into_iter().map(|(subject, _)| subject).collect()
 }
 
-fn config_with(dir: &tempfile::TempDir, toml: &str, clusters: Vec<ClusterConfig>) -> Config {
-    let mut config = Config::from_toml_str(toml).expect("the test's config is valid");
-    config.database.url =
-        Secret::new(format!("sqlite://{}", dir.path().join("osprey.db").display()));
-    config.clusters = clusters;
-    config.auth.anonymous_read = true;
-    config.alerts.allow_private_targets = true;
-    config
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn a_storm_is_one_email_its_growth_one_follow_up_and_a_down_cluster_one_notice() {
     let mut server = OwnBeanstalkd::start().await;
@@ -121,7 +110,7 @@ async fn a_storm_is_one_email_its_growth_one_follow_up_and_a_down_cluster_one_no
     );
     let dir = tempfile::tempdir().unwrap();
     let cluster = beanstalkd_cluster("storm", &server.address);
-    let app = TestApp::spawn(config_with(&dir, &toml, vec![cluster])).await;
+    let app = TestApp::spawn(toml_config(&dir, &toml, vec![cluster])).await;
 
     fill(&server.address, (0..2_000).map(|i| format!("t{i:04}"))).await;
     let first = eventually(Duration::from_secs(90), "the storm's one e-mail", || async {
@@ -174,7 +163,7 @@ async fn a_restart_during_group_wait_neither_loses_nor_repeats_the_grouped_notic
         mail_channel("mail", smtp.port, None)
     );
     let dir = tempfile::tempdir().unwrap();
-    let config = || config_with(&dir, &toml, vec![beanstalkd_cluster("bsw", &server)]);
+    let config = || toml_config(&dir, &toml, vec![beanstalkd_cluster("bsw", &server)]);
     let app = TestApp::spawn(config()).await;
     fill(&server, (0..20).map(|i| format!("{prefix}-{i:02}"))).await;
     eventually(Duration::from_secs(30), "20 incidents decided", || async {
@@ -242,7 +231,7 @@ async fn routes_page_critical_and_mail_the_rest_and_an_acknowledged_incident_sto
     );
     let dir = tempfile::tempdir().unwrap();
     let app =
-        TestApp::spawn(config_with(&dir, &toml, vec![beanstalkd_cluster("bsr", &server)])).await;
+        TestApp::spawn(toml_config(&dir, &toml, vec![beanstalkd_cluster("bsr", &server)])).await;
     fill(&server, [format!("{prefix}-crit"), format!("{prefix}-warn")]).await;
 
     let paged = eventually(Duration::from_secs(30), "the critical page", || async {
@@ -285,6 +274,9 @@ async fn routes_page_critical_and_mail_the_rest_and_an_acknowledged_incident_sto
     assert_eq!(shown["ack"]["by"], "it-admin", "{shown}");
     let page = app.html(&format!("/alerts/incidents/{incident}")).await;
     assert!(page.contains(r#"id="acknowledged""#) && page.contains("on it"), "{page}");
+    let list = app.html("/alerts").await;
+    let api = app.json("/api/v1/alerts").await;
+    assert!(list.contains(r#"class="flag acked""#), "the Alerts page marks it: {api}");
     let audit = app.json("/api/v1/audit").await;
     assert!(audit.to_string().contains("alert_incident.ack"), "audited: {audit}");
 

@@ -567,6 +567,7 @@ catalog! {
     alert_done_acknowledged: "Incident {name} acknowledged: no reminders while it holds.", "事件 {name} 已确认：确认期间不再提醒。";
     alert_done_unacknowledged: "Acknowledgement of {name} taken back: reminders resume.", "已撤销 {name} 的确认：恢复提醒。";
     ack_title: "Acknowledge", "确认";
+    ack_flag: "acknowledged", "已确认";
     ack_by: "Acknowledged by", "确认人";
     ack_comment: "Comment", "备注";
     ack_expires: "For how long (empty: until it ends)", "持续多久（留空：直到事件结束）";
