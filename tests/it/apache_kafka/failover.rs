@@ -135,6 +135,12 @@ async fn a_stopped_broker_fires_its_alerts_and_a_preferred_election_puts_leaders
     .await;
     let page = app.html("/alerts").await;
     assert!(page.contains(r#"id="held""#) && page.contains(r#"data-inhibited="true""#), "{page}");
+    // Its notice leaves after the group wait; the broker comes back only once it is out (an
+    // outage shorter than group_wait is never told, as it should not be).
+    eventually(Duration::from_secs(60), "broker-down's firing notice", || async {
+        hook.bodies().into_iter().find(|n| n["rule"] == "broker-down" && n["status"] == "firing")
+    })
+    .await;
     let s = app.json("/api/v1/clusters/k4f").await["summary"].clone();
     assert_eq!((s["brokers"].clone(), s["missing_brokers"].clone()), (2.into(), 1.into()), "{s}");
     for partition in partitions(&app, &replicated).await {
