@@ -186,7 +186,7 @@ pub async fn evaluate_round(
             let group_id = told.then(|| decisions.groups.add(&grouping, message.clone(), now));
             write.incidents.push(match change {
                 NoticeKind::Firing => {
-                    IncidentChange::Fired { subject_key: change_key(&message), message, group_id }
+                    IncidentChange::Fired { subject_key: message.subject.key(), message, group_id }
                 }
                 NoticeKind::Reminder | NoticeKind::Resolved => IncidentChange::Updated { message },
             });
@@ -236,11 +236,6 @@ pub fn grouping_of(rule: &RuleDef, settings: &AlertsConfig) -> grouping::Groupin
         wait: millis(rule.group_wait.unwrap_or(settings.group_wait)),
         interval: millis(rule.group_interval.unwrap_or(settings.group_interval)),
     }
-}
-
-/// The subject key an incident is stored under.
-fn change_key(message: &AlertMessage) -> String {
-    message.subject.key()
 }
 
 /// Whether `subject` involves `broker`: it is that broker, or its topic (a group's topics)

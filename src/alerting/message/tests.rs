@@ -1,4 +1,6 @@
 use super::*;
+use crate::alerting::definition::WebhookFormat;
+use serde_json::json;
 
 pub fn lag_message(kind: MessageKind) -> AlertMessage {
     AlertMessage {
