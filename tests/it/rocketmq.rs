@@ -74,6 +74,11 @@ mappedFileSizeCommitLog = 67108864
 mappedFileSizeConsumeQueue = 600000
 maxHashSlotNum = 50000
 maxIndexNum = 200000
+# The whole machine's disk, not the broker's share, decides when a broker stops taking
+# messages (90 %); a shared machine with big build directories got there.
+diskMaxUsedSpaceRatio = 95
+diskSpaceWarningLevelRatio = 98
+diskSpaceCleanForciblyRatio = 97
 "#,
             store = store.display(),
             ha_port = broker_port + 1,
