@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Apache Kafka from Maven Central for Osprey's tests and demo: a KRaft cluster of three combined
 # nodes (broker + controller each) on 127.0.0.1, started with `java` and generated configs. Each
-# node listens on PLAINTEXT, SSL and SASL_SSL (SCRAM-SHA-512, user `osprey`) with a throwaway CA,
+# node listens on PLAINTEXT, SSL and SASL_SSL (SCRAM-SHA-512, user `osprey`; PLAIN, user
+# `osprey_plain`) with a throwaway CA,
 # and carries the Jolokia agent and the Prometheus JMX exporter agent.
 # Beside it, cluster K3: Kafka 3.9 in ZooKeeper mode (what most EFAK users run), three brokers and
 # their own ZooKeeper, PLAINTEXT only.
@@ -34,6 +35,8 @@ KAFKA_ZK_PORT_BASE=${OSPREY_KAFKA_ZK_PORT_BASE:-19890}
 # Test credentials only: the cluster lives on loopback for the length of a run.
 KAFKA_SCRAM_USER=osprey
 KAFKA_SCRAM_PASSWORD=osprey-scram-secret
+KAFKA_PLAIN_USER=osprey_plain
+KAFKA_PLAIN_PASSWORD=osprey-plain-secret
 KAFKA_TLS_PASSWORD=osprey-tls
 
 kafka_libs() { echo "$CACHE_DIR/kafka-${1:-$KAFKA_VERSION}/libs"; }
@@ -45,13 +48,26 @@ kafka_install() {
   kafka_version_install "$KAFKA_ZK_VERSION"
 }
 
+# Runs Maven quietly; on a terminal (the demo's first run) with a running count of the files it
+# fetches, so a first-time user sees the download move.
+maven_fetch() { # maven_fetch MVN-ARGS...
+  if [ -t 2 ]; then
+    mvn -B -Dstyle.color=never "$@" | awk '
+      /Downloaded from/ { n++; printf "\r  %d files fetched from Maven Central", n > "/dev/stderr" }
+      /\[ERROR\]/ { print > "/dev/stderr" }
+      END { if (n) print "" > "/dev/stderr" }'
+    return "${PIPESTATUS[0]}"
+  fi
+  mvn -q -B -Dstyle.color=never "$@"
+}
+
 kafka_version_install() { # kafka_version_install VERSION
   local libs; libs=$(kafka_libs "$1")
   [ -f "$libs/.complete" ] && return 0
   command -v mvn >/dev/null 2>&1 || apt_install maven
   log "fetching Apache Kafka $1 from Maven Central (once; ~55 MB)"
   rm -rf "$libs" && mkdir -p "$libs"
-  (cd "$OSPREY_ROOT/scripts/kafka" && mvn -q -B -Dstyle.color=never dependency:copy-dependencies \
+  (cd "$OSPREY_ROOT/scripts/kafka" && maven_fetch dependency:copy-dependencies \
     -Dkafka.version="$1" -DincludeScope=runtime -DoutputDirectory="$libs") >&2
   touch "$libs/.complete"
 }
@@ -62,7 +78,7 @@ kafka_agents_install() {
   log "fetching the Jolokia and JMX exporter agents from Maven Central (once; ~4 MB)"
   command -v mvn >/dev/null 2>&1 || apt_install maven
   rm -rf "$agents" && mkdir -p "$agents"
-  (cd "$OSPREY_ROOT/scripts/kafka" && mvn -q -B -Dstyle.color=never -f agents.pom.xml dependency:copy-dependencies \
+  (cd "$OSPREY_ROOT/scripts/kafka" && maven_fetch -f agents.pom.xml dependency:copy-dependencies \
     -Dmdep.stripVersion=true -Dmdep.stripClassifier=true -DoutputDirectory="$agents") >&2
   touch "$agents/.complete"
 }
@@ -130,12 +146,13 @@ ssl.truststore.type=PKCS12
 ssl.truststore.location=$dir/tls/truststore.p12
 ssl.truststore.password=$KAFKA_TLS_PASSWORD
 ssl.client.auth=none
-sasl.enabled.mechanisms=SCRAM-SHA-512
+sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN
 listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$KAFKA_PLAIN_USER="$KAFKA_PLAIN_PASSWORD";
 log.dirs=$dir/node-$node/data
 share.coordinator.state.topic.replication.factor=3
 share.coordinator.state.topic.min.isr=1
-log.retention.check.interval.ms=60000
+log.retention.check.interval.ms=5000
 CONF
   kafka_shared_config
 }

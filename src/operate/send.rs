@@ -4,7 +4,7 @@
 use serde::Deserialize;
 
 use super::Refused;
-use crate::brokers::kafka::actions::OutgoingMessage;
+use crate::brokers::kafka::actions::{Compression, OutgoingMessage};
 
 /// Most copies one send may make.
 pub const MAX_COPIES: usize = 1_000;
@@ -33,6 +33,9 @@ pub struct SendRequest {
     /// properties and `partition` the queue's index in the topic's queue list.)
     #[serde(default)]
     pub tag: Option<String>,
+    /// Kafka: the codec the producer compresses with (`none`, `gzip`, `snappy`, `lz4`, `zstd`).
+    #[serde(default)]
+    pub compression: Option<Compression>,
 }
 
 /// The messages a request stands for, checked against the topic's size limit.

@@ -2,9 +2,13 @@
 
 use std::time::Duration;
 
-/// Times a cluster not polled yet may take over its `poll_timeout`, and the most any attempt
-/// may take.
+/// Times a cluster not polled yet may take over its `poll_timeout` at first, and the most any
+/// attempt after the first good poll may take.
 pub const FIRST_POLL_ALLOWANCE: u32 = 8;
+
+/// The most a cluster never polled yet may be given: its first poll is allowed to take this
+/// long (an hour covers the biggest cluster heard of; past that something else is wrong).
+const UNPOLLED_CEILING: Duration = Duration::from_secs(3600);
 
 /// The deadline of a cluster's next poll attempt.
 ///
@@ -12,18 +16,25 @@ pub const FIRST_POLL_ALLOWANCE: u32 = 8;
 /// [`FIRST_POLL_ALLOWANCE`] times that: a big cluster's first poll (new connections, every
 /// topic's configuration, every group's offsets) takes several times its later ones, and a
 /// deadline it can never meet drops each attempt at the same point and keeps the cluster
-/// "unreachable" for ever. A timeout doubles the allowance up to that ceiling; a poll that
-/// finishes brings it back to twice what that poll took, never below `poll_timeout`, so later
-/// polls stay bounded and a cluster that slowly grows is not cut off at the first slow poll.
+/// "unreachable" for ever. Until a first poll has finished, each timeout doubles the allowance
+/// without that ceiling (up to an hour), so the first poll finishes however long the cluster
+/// takes. After that a timeout doubles it up to the ceiling, and a poll that finishes brings it
+/// back to twice what that poll took, never below `poll_timeout`: later polls stay bounded and
+/// a cluster that slowly grows is not cut off at the first slow poll.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PollDeadline {
     base: Duration,
     current: Duration,
+    polled: bool,
 }
 
 impl PollDeadline {
     pub fn new(poll_timeout: Duration) -> Self {
-        PollDeadline { base: poll_timeout, current: poll_timeout * FIRST_POLL_ALLOWANCE }
+        PollDeadline {
+            base: poll_timeout,
+            current: poll_timeout * FIRST_POLL_ALLOWANCE,
+            polled: false,
+        }
     }
 
     pub fn current(&self) -> Duration {
@@ -35,10 +46,13 @@ impl PollDeadline {
     }
 
     pub fn timed_out(&mut self) {
-        self.current = (self.current * 2).min(self.ceiling());
+        let ceiling =
+            if self.polled { self.ceiling() } else { UNPOLLED_CEILING.max(self.ceiling()) };
+        self.current = (self.current * 2).min(ceiling);
     }
 
     pub fn finished(&mut self, took: Duration) {
+        self.polled = true;
         self.current = (took * 2).clamp(self.base, self.ceiling());
     }
 }
@@ -70,6 +84,22 @@ mod tests {
         assert_eq!(deadline.current(), S(64));
         deadline.finished(S(2));
         assert_eq!(deadline.current(), S(8));
+    }
+
+    #[test]
+    fn a_first_poll_that_keeps_timing_out_is_given_ever_longer_up_to_an_hour() {
+        let mut deadline = PollDeadline::new(S(8));
+        let seen: Vec<u64> = (0..8)
+            .map(|_| {
+                deadline.timed_out();
+                deadline.current().as_secs()
+            })
+            .collect();
+        assert_eq!(seen, vec![128, 256, 512, 1024, 2048, 3600, 3600, 3600]);
+        deadline.finished(S(900));
+        assert_eq!(deadline.current(), S(64), "once polled, the ceiling holds again");
+        deadline.timed_out();
+        assert_eq!(deadline.current(), S(64));
     }
 
     #[test]

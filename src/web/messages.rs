@@ -27,7 +27,8 @@ use crate::brokers::activemq::ActivemqAdapter;
 use crate::brokers::beanstalkd::BeanstalkAdapter;
 use crate::brokers::gearman::GearmanAdapter;
 use crate::brokers::kafka::actions::{
-    BrowseRequest, BrowseResult, BrowsedMessage, KafkaActions, MAX_LIMIT, SendOutcome, Start,
+    BrowseRequest, BrowseResult, BrowsedMessage, Compression, KafkaActions, MAX_LIMIT, SendOutcome,
+    Start,
 };
 use crate::brokers::rabbitmq::RabbitAdapter;
 use crate::brokers::rocketmq::RocketAdapter;
@@ -226,7 +227,7 @@ async fn send(
         }
         let (actions, _) = state.operators.get(cluster)?;
         let messages = expand(request, max_message_bytes(state, cluster, topic)?)?;
-        Ok(actions.send(topic, &messages).await)
+        Ok(actions.send(topic, &messages, request.compression.unwrap_or_default()).await)
     };
     // One audit row per send: refused before sending, or how many went out.
     caller.act_summarized(state, Role::Operator, what, sent, |o| summarize_sends(o)).await?
@@ -260,6 +261,12 @@ fn send_request_from(f: &Fields) -> Result<SendRequest, WebError> {
         partition: number("partition")?.map(|p| p as i32),
         count: number("count")?.map(|c| c.max(0) as usize),
         tag: Some(f.value("tag").to_owned()).filter(|t| !t.is_empty()),
+        compression: match f.value("compression") {
+            "" => None,
+            codec => Some(Compression::parse(codec).ok_or_else(|| {
+                invalid(format!("compression: {codec:?} is none of none, gzip, snappy, lz4, zstd"))
+            })?),
+        },
     })
 }
 
@@ -292,6 +299,10 @@ impl FieldErrors for SendPage {
 }
 
 impl SendPage {
+    pub fn codecs(&self) -> impl Iterator<Item = &'static str> {
+        Compression::ALL.into_iter().map(Compression::as_str)
+    }
+
     /// A partition number, or the `broker:queue` a RocketMQ queue index stands for.
     pub fn queue_label(&self, index: &i32) -> String {
         usize::try_from(*index)

@@ -45,6 +45,42 @@ impl OutgoingMessage {
 
 pub use crate::brokers::SendOutcome;
 
+/// How the producer compresses a send's batches (librdkafka's `compression.codec`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    #[default]
+    None,
+    Gzip,
+    Snappy,
+    Lz4,
+    Zstd,
+}
+
+impl Compression {
+    pub const ALL: [Compression; 5] = [
+        Compression::None,
+        Compression::Gzip,
+        Compression::Snappy,
+        Compression::Lz4,
+        Compression::Zstd,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Snappy => "snappy",
+            Compression::Lz4 => "lz4",
+            Compression::Zstd => "zstd",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Compression> {
+        Compression::ALL.into_iter().find(|c| c.as_str() == text)
+    }
+}
+
 /// Where browsing starts in each partition.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Start {
@@ -103,8 +139,9 @@ pub struct BrowseResult {
 /// A cluster's producer and the settings for short-lived browsing consumers.
 pub struct KafkaActions {
     config: ClientConfig,
-    /// Made on the first send, and polled only while a send waits (`producer`).
-    producer: tokio::sync::OnceCell<PolledProducer>,
+    /// One per compression codec, each made on the first send that asks for it, and polled
+    /// only while a send waits (`producer`): librdkafka compresses per producer, not per message.
+    producers: [tokio::sync::OnceCell<PolledProducer>; Compression::ALL.len()],
     producer_config: ClientConfig,
     admin: AdminClient<DefaultClientContext>,
     timeout: Duration,
@@ -236,14 +273,16 @@ impl KafkaActions {
         let admin: AdminClient<DefaultClientContext> =
             config.create().map_err(|e| AdapterError::Config(e.to_string()))?;
         let timeout = cluster.poll_timeout.max(Duration::from_secs(5));
-        let producer = tokio::sync::OnceCell::new();
-        Ok(KafkaActions { config, producer, producer_config, admin, timeout })
+        let producers = Default::default();
+        Ok(KafkaActions { config, producers, producer_config, admin, timeout })
     }
 
-    async fn producer(&self) -> Result<&PolledProducer, String> {
-        self.producer
+    async fn producer(&self, compression: Compression) -> Result<&PolledProducer, String> {
+        self.producers[compression as usize]
             .get_or_try_init(|| async {
-                PolledProducer::new(&self.producer_config).map_err(|e| e.to_string())
+                let mut config = self.producer_config.clone();
+                config.set("compression.codec", compression.as_str());
+                PolledProducer::new(&config).map_err(|e| e.to_string())
             })
             .await
     }
@@ -369,9 +408,15 @@ impl KafkaActions {
         .map_err(|e| AdapterError::Protocol(e.to_string()))?
     }
 
-    /// Sends messages one after another and tells where each landed.
-    pub async fn send(&self, topic: &str, messages: &[OutgoingMessage]) -> Vec<SendOutcome> {
-        let producer = match self.producer().await {
+    /// Sends messages one after another, compressed with `compression`, and tells where each
+    /// landed.
+    pub async fn send(
+        &self,
+        topic: &str,
+        messages: &[OutgoingMessage],
+        compression: Compression,
+    ) -> Vec<SendOutcome> {
+        let producer = match self.producer(compression).await {
             Ok(producer) => producer,
             Err(e) => {
                 let error = Some(format!("cannot make a producer: {e}"));

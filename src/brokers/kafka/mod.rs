@@ -135,12 +135,19 @@ pub fn client_config(cluster: &ClusterConfig, kafka: &KafkaConnection) -> Client
         .set("bootstrap.servers", &kafka.bootstrap_servers)
         .set("client.id", "osprey")
         .set("enable.auto.commit", "false")
-        .set("socket.timeout.ms", cluster.poll_timeout.as_millis().to_string())
+        .set("socket.timeout.ms", request_timeout(cluster.poll_timeout).as_millis().to_string())
         .set("log.connection.close", "false");
     for (key, value) in &kafka.properties {
         config.set(key, value);
     }
     config
+}
+
+/// How long one request may take: the poll's timeout, and never less than a second (librdkafka
+/// refuses under 10 ms). Cutting a whole poll short is the poll deadline's job, which grows for
+/// a first poll that needs longer; requests that fail for want of time would defeat it.
+fn request_timeout(poll_timeout: Duration) -> Duration {
+    poll_timeout.max(Duration::from_secs(1))
 }
 
 fn config_source(source: rdkafka::admin::ConfigSource) -> Option<crate::domain::ConfigSource> {
@@ -196,7 +203,7 @@ impl KafkaAdapter {
             consumer: Arc::new(consumer),
             admin,
             refused,
-            timeout: cluster.poll_timeout,
+            timeout: request_timeout(cluster.poll_timeout),
             poll_interval: cluster.poll_interval,
             config_refresh_interval: cluster.config_refresh_interval,
             configs: Mutex::new(ConfigCache::default()),

@@ -305,6 +305,7 @@ catalog! {
     sent_count: "Delivered:", "已送达：";
     col_offset: "Offset", "位移";
     partition_auto: "automatic (by key)", "自动（按 key）";
+    field_compression: "Compression", "压缩";
     queue_round_robin: "any writable queue (round-robin)", "任一可写队列（轮询）";
     field_tag: "Tag", "Tag";
     field_keys: "Keys (space-separated)", "Keys（空格分隔）";

@@ -23,6 +23,7 @@ use super::i18n::{Lang, Messages};
 use super::view::{Chrome, here, render, segment};
 use crate::auth::{Action, Role};
 use crate::brokers::SendOutcome;
+use crate::brokers::kafka::actions::Compression;
 use crate::brokers::rocketmq::message::Outgoing;
 use crate::brokers::rocketmq::{MAX_MESSAGE_BYTES, RocketAdapter};
 use crate::clock::now_millis;
@@ -105,6 +106,10 @@ pub async fn send(
         }
         None => None,
     };
+    if request.compression.is_some_and(|c| c != Compression::None) {
+        let why = "a codec is Kafka's choice; RocketMQ compresses bodies over 4 KiB itself";
+        return Err(crate::operate::Refused::field("compression", why).into());
+    }
     let messages = expand(request, MAX_MESSAGE_BYTES)?;
     let mut outcomes = Vec::with_capacity(messages.len());
     for (i, message) in messages.into_iter().enumerate() {

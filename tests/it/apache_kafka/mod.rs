@@ -39,6 +39,26 @@ fn quorum_leader_by_the_kafka_tool() -> i64 {
     line.trim_start_matches("LeaderId:").trim().parse().expect("a numeric leader id")
 }
 
+/// Each quorum member's lag and status (`Leader`, `Follower`, `Observer`) by node id, as
+/// `kafka-metadata-quorum describe --replication` tells them.
+fn quorum_replication_by_the_kafka_tool() -> std::collections::BTreeMap<i64, (i64, String)> {
+    let table = kafka_tool(
+        "org.apache.kafka.tools.MetadataQuorumCommand",
+        &["--bootstrap-server", &bootstrap(), "describe", "--replication"],
+    );
+    // NodeId DirectoryId LogEndOffset Lag LastFetchTimestamp LastCaughtUpTimestamp Status
+    table
+        .lines()
+        .skip(1)
+        .filter_map(|line| {
+            let columns: Vec<&str> = line.split_whitespace().collect();
+            let id = columns.first()?.parse().ok()?;
+            let lag = columns.get(3)?.parse().ok()?;
+            Some((id, (lag, (*columns.last()?).to_owned())))
+        })
+        .collect()
+}
+
 /// The finalized `metadata.version` as `kafka-features describe` tells it (`4.1-IV1`).
 fn metadata_version_by_the_kafka_tool() -> String {
     let features = kafka_tool(
@@ -101,12 +121,61 @@ async fn a_kraft_cluster_shows_three_brokers_and_the_active_controller_of_its_qu
     }
     assert_eq!(s["under_replicated"], 0, "{s}");
 
-    // The page says KRaft and lists the quorum with the leader marked.
+    // Each voter's progress is what Kafka's tool tells: the same members, each fetching
+    // lately and close to the high watermark (the metadata log grows all the time, so a few
+    // records either way), and no observers on combined nodes.
+    let replication = quorum_replication_by_the_kafka_tool();
+    let quorum = app.json("/api/v1/clusters/k4").await["quorum"].clone();
+    let now = osprey::clock::now_millis();
+    let members: Vec<&Value> = quorum["voters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(quorum["observers"].as_array().unwrap())
+        .collect();
+    assert_eq!(members.len(), replication.len(), "{quorum} against {replication:?}");
+    for member in members {
+        let id = member["id"].as_i64().unwrap();
+        let (tool_lag, tool_status) = replication.get(&id).expect("the tool lists the member");
+        assert_ne!(tool_status, "Observer", "combined nodes vote: {replication:?}");
+        let end = member["log_end_offset"].as_i64().expect("a log end offset");
+        let lag = quorum["high_watermark"].as_i64().unwrap() - end;
+        assert!(lag.abs() <= 200 && *tool_lag <= 200, "voter {id}: {lag} and {tool_lag} behind");
+        if id != leader {
+            let fetched = member["last_fetch_at"].as_i64().expect("a last fetch time");
+            assert!(now - fetched < 60_000, "voter {id} fetched {} ms ago", now - fetched);
+        }
+    }
+
+    // The page says KRaft and lists the quorum with the leader marked; so does the overview.
+    let overview = app.html("/").await;
+    assert!(overview.contains(r#"data-mode="kraft""#), "{overview}");
     let page = app.html("/clusters/k4").await;
     assert!(page.contains(r#"id="metadata-mode" data-mode="kraft""#), "{page}");
     let version = format!(r#"id="kafka-version" data-version="{metadata_version}""#);
     assert!(page.contains(&version), "{page}");
     assert!(page.contains(&format!(r#"data-node="{leader}" data-role="leader""#)), "{page}");
+    app.stop().await;
+}
+
+/// A first poll longer than the timeout still finishes: until one has, each attempt is given
+/// twice the time of the one before (here the timeout is 1 ms, and the real cluster's first
+/// poll takes hundreds). Before, that allowance stopped at 8 × the timeout and a cluster whose
+/// first poll took longer stayed unreachable for ever.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_first_poll_longer_than_the_timeout_still_brings_a_real_cluster_up() {
+    let topic = unique("first-poll");
+    create_topics(&bootstrap(), &[(&topic, 3)]).await;
+    let mut cluster = kafka_cluster("k4-slow", &bootstrap());
+    cluster.poll_timeout = Duration::from_millis(1);
+    let app = TestApp::with_clusters(vec![cluster]).await;
+    let summary = eventually(Duration::from_secs(120), "a first poll that finishes", || async {
+        let summary = app.json("/api/v1/clusters/k4-slow").await["summary"].clone();
+        (summary["brokers"] == 3).then_some(summary)
+    })
+    .await;
+    assert!(summary["topics"].as_u64() > Some(0), "{summary}");
+    assert!(summary["last_good_at"].is_i64(), "{summary}");
     app.stop().await;
 }
 

@@ -104,6 +104,47 @@ async fn topics_configs_codecs_resets_and_deletions_work_on_real_kafka() {
         assert_eq!(message["headers"], json!([["codec", codec]]), "{message}");
     }
 
+    // Osprey's own send compresses with the codec asked for: Kafka's dump of the partition's
+    // log names each batch's codec.
+    for codec in ["gzip", "snappy", "lz4", "zstd"] {
+        let value = format!("{codec} {}", "compressible ".repeat(50));
+        let (status, body) = app
+            .call(
+                reqwest::Method::POST,
+                &format!("{api}/topics/{topic}/messages"),
+                json!({"key": codec, "value": value, "partition": 1, "compression": codec}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let log =
+        format!("{}/node-1/data/{topic}-1/00000000000000000000.log", peer("OSPREY_TEST_KAFKA_DIR"));
+    let codecs = eventually(Duration::from_secs(30), "four batches on node 1", || async {
+        let dump = super::kafka_tool("kafka.tools.DumpLogSegments", &["--files", &log]);
+        let codecs: Vec<String> = dump
+            .lines()
+            .filter_map(|line| line.split("compresscodec: ").nth(1))
+            .filter_map(|rest| rest.split_whitespace().next())
+            .map(str::to_lowercase)
+            .collect();
+        (codecs.len() == 4).then_some(codecs)
+    })
+    .await;
+    assert_eq!(codecs, ["gzip", "snappy", "lz4", "zstd"]);
+    let browsed =
+        app.json(&format!("{api}/topics/{topic}/messages?partition=1&from=earliest")).await;
+    let keys: Vec<&str> =
+        browsed["messages"].as_array().unwrap().iter().filter_map(|m| m["key"].as_str()).collect();
+    assert_eq!(keys, ["gzip", "snappy", "lz4", "zstd"], "{browsed}");
+    let (status, body) = app
+        .call(
+            reqwest::Method::POST,
+            &format!("{api}/topics/{topic}/messages"),
+            json!({"value": "x", "compression": "brotli"}),
+        )
+        .await;
+    assert_eq!(status, 400, "an unknown codec is refused: {body}");
+
     // A group that read nothing is reset to the end, exactly as previewed, then deleted.
     let group = unique("rewound");
     crate::groups::commit(&bootstrap(), &group, &[(&topic, 0, 0)]);

@@ -1,6 +1,6 @@
-//! The same cluster over its SSL and SASL_SSL (SCRAM-SHA-512) listeners, with the throwaway CA
-//! `scripts/kafka.sh` made: polled (the batched wire path over TLS and SCRAM too), lag, send and
-//! browse with headers, and topic changes.
+//! The same cluster over its SSL and SASL_SSL (SCRAM-SHA-512 and PLAIN) listeners, with the
+//! throwaway CA `scripts/kafka.sh` made: polled (the batched wire path over TLS, SCRAM and PLAIN
+//! too), lag, send and browse with headers, and topic changes.
 
 use std::time::Duration;
 
@@ -16,13 +16,15 @@ use crate::helpers::*;
 enum Listener {
     Ssl,
     SaslSsl,
+    /// The SASL_SSL listener with the PLAIN mechanism.
+    SaslPlain,
 }
 
 impl Listener {
     fn bootstrap(self) -> String {
         match self {
             Listener::Ssl => peer("OSPREY_TEST_KAFKA_SSL_BOOTSTRAP"),
-            Listener::SaslSsl => peer("OSPREY_TEST_KAFKA_SASL_BOOTSTRAP"),
+            Listener::SaslSsl | Listener::SaslPlain => peer("OSPREY_TEST_KAFKA_SASL_BOOTSTRAP"),
         }
     }
 
@@ -36,6 +38,12 @@ impl Listener {
                 ("sasl.mechanism", "SCRAM-SHA-512".into()),
                 ("sasl.username", peer("OSPREY_TEST_KAFKA_SCRAM_USER")),
                 ("sasl.password", peer("OSPREY_TEST_KAFKA_SCRAM_PASSWORD")),
+            ]),
+            Listener::SaslPlain => properties.extend([
+                ("security.protocol", "SASL_SSL".into()),
+                ("sasl.mechanism", "PLAIN".into()),
+                ("sasl.username", peer("OSPREY_TEST_KAFKA_PLAIN_USER")),
+                ("sasl.password", peer("OSPREY_TEST_KAFKA_PLAIN_PASSWORD")),
             ]),
         }
         properties
@@ -98,7 +106,8 @@ async fn a_secured_cluster_is_polled_and_operated(listener: Listener, name: &str
     })
     .await;
     assert_eq!(up["summary"]["error"], Value::Null, "{up}");
-    // The batched wire path speaks TLS and SCRAM too: the quorum (read only over it) is there.
+    // The batched wire path speaks TLS, SCRAM and PLAIN too: the quorum (read only over it) is
+    // there.
     let leader = super::quorum_leader_by_the_kafka_tool();
     assert_eq!(up["quorum"]["leader_id"], leader, "{up}");
     assert_eq!(up["summary"]["controller_id"], leader, "{up}");
@@ -169,6 +178,11 @@ async fn an_ssl_cluster_is_polled_and_operated() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_sasl_ssl_scram_cluster_is_polled_and_operated() {
     a_secured_cluster_is_polled_and_operated(Listener::SaslSsl, "k4sasl").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_sasl_ssl_plain_cluster_is_polled_and_operated() {
+    a_secured_cluster_is_polled_and_operated(Listener::SaslPlain, "k4plain").await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
