@@ -23,6 +23,10 @@ pub struct RuleRound {
     /// Clusters the rule selects whose data is missing or stale: their subjects keep their
     /// alert state rather than resolve.
     pub unknown_clusters: BTreeSet<String>,
+    /// Subjects (by key) whose measure this round rests on too little to judge — a status from
+    /// a window not complete yet, lag seconds not known yet while messages are behind — as
+    /// after a restart or a lease hand-over: they keep their alert state too.
+    pub unknown_subjects: BTreeSet<String>,
     /// Consumer-group rules: each observed subject's group as it stands, by subject key, for
     /// the notices about it.
     pub group_facts: BTreeMap<String, GroupFacts>,
@@ -202,6 +206,11 @@ fn observe_group(rule: &RuleDef, cluster: &Subject, group: &GroupLag, round: &mu
     let subject = Subject { group: Some(summary.name.clone()), ..cluster.clone() };
     match &rule.topic {
         None => {
+            let seconds = Seconds { value: summary.lag_seconds, floor: summary.lag_seconds_floor };
+            if too_thin(rule, summary.lag, seconds, summary.status_thin) {
+                round.unknown_subjects.insert(subject.key());
+                return;
+            }
             let (value, threshold) =
                 measure(rule, summary.lag, summary.lag_seconds, summary.status);
             let observed = observation(&subject, value, threshold, value > threshold);
@@ -210,8 +219,13 @@ fn observe_group(rule: &RuleDef, cluster: &Subject, group: &GroupLag, round: &mu
         }
         Some(pattern) => {
             for topic in group.topics.iter().filter(|t| matches_pattern(pattern, &t.topic)) {
-                let (value, threshold) = measure(rule, topic.lag, topic.lag_seconds, topic.status);
                 let subject = Subject { topic: Some(topic.topic.clone()), ..subject.clone() };
+                let seconds = Seconds { value: topic.lag_seconds, floor: topic.lag_seconds_floor };
+                if too_thin(rule, topic.lag, seconds, topic.status_thin) {
+                    round.unknown_subjects.insert(subject.key());
+                    continue;
+                }
+                let (value, threshold) = measure(rule, topic.lag, topic.lag_seconds, topic.status);
                 let observed = observation(&subject, value, threshold, value > threshold);
                 round
                     .group_facts
@@ -266,6 +280,27 @@ fn worst_first(kind: RuleKind, a: &TopicLag, b: &TopicLag) -> Ordering {
         _ => b.lag.cmp(&a.lag).then(b.status.cmp(&a.status)),
     };
     order.then_with(|| a.topic.cmp(&b.topic))
+}
+
+/// Lag in seconds as the lag book tells it: a value, and whether it is only a floor.
+struct Seconds {
+    value: Option<f64>,
+    floor: bool,
+}
+
+/// Whether what `rule` compares is not known yet: a status rule on a status that is OK only for
+/// want of a full window; a seconds rule on messages behind whose age is unknown, or known only
+/// as a floor under the threshold. Such a subject is neither breaching nor clear: its alert
+/// keeps its state (a restart or a new lease holder starts with no history).
+fn too_thin(rule: &RuleDef, lag: i64, seconds: Seconds, status_thin: bool) -> bool {
+    match rule.kind {
+        RuleKind::ConsumerStatus => status_thin,
+        RuleKind::ConsumerLagSeconds => {
+            let threshold = rule.threshold_or_default();
+            lag > 0 && seconds.value.is_none_or(|s| seconds.floor && s <= threshold)
+        }
+        _ => false,
+    }
 }
 
 /// The status a status rule fires at, or worse.

@@ -7,7 +7,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use serde::Serialize;
 
-use super::status::{PartitionStatus, Rules, Sample, group_status, partition_status};
+use super::status::{PartitionStatus, Rules, Sample, group_status, judge_partition};
 use super::time_lag::{Drain, EndOffsetHistory, drain_seconds};
 use crate::domain::{ClusterSnapshot, ConsumerGroup, Millis};
 
@@ -22,7 +22,13 @@ pub struct PartitionLag {
     pub end: Option<i64>,
     pub lag: i64,
     pub lag_seconds: Option<f64>,
+    /// `lag_seconds` is only a floor (`EndOffsetHistory::is_floor`): the lag may be older.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub lag_seconds_floor: bool,
     pub status: PartitionStatus,
+    /// The status is OK only because the window is not complete yet ([`crate::evaluator::Judgement`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub status_thin: bool,
     /// Client id and host of the member that owns the partition.
     pub owner: Option<String>,
 }
@@ -33,7 +39,13 @@ pub struct TopicLag {
     pub lag: i64,
     pub max_lag: i64,
     pub lag_seconds: Option<f64>,
+    /// Some partition's lag seconds are only a floor: the topic's may be higher.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub lag_seconds_floor: bool,
     pub status: PartitionStatus,
+    /// The status is OK only because some partition behind has too thin a window to judge.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub status_thin: bool,
     pub partitions: Vec<PartitionLag>,
 }
 
@@ -49,12 +61,19 @@ pub struct GroupSummary {
     pub coordinator: Option<i32>,
     pub members: usize,
     pub status: PartitionStatus,
+    /// The status is OK only because some partition behind has too thin a window to judge
+    /// (after a start or a lease change): it may still turn worse.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub status_thin: bool,
     /// Sum over partitions.
     pub lag: i64,
     /// Worst partition.
     pub max_lag: i64,
     /// Worst partition, seconds.
     pub lag_seconds: Option<f64>,
+    /// Some partition's lag seconds are only a floor: the group's may be higher.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub lag_seconds_floor: bool,
     /// Committed-offset growth over the last poll, messages/s, over the group's partitions.
     pub consume_per_sec: Option<f64>,
     /// Log-end growth over the last poll, messages/s, over the group's partitions.
@@ -159,16 +178,20 @@ impl LagBook {
             seen.insert(key);
             let owner = group.owner(&offset.topic, offset.partition);
             let owned = owner.is_some();
-            let status = partition_status(window.make_contiguous(), owned, now, &self.rules);
+            let judgement = judge_partition(window.make_contiguous(), owned, now, &self.rules);
+            let status = judgement.status;
             let lag = end.map_or(0, |end| (end - offset.offset).max(0));
-            let lag_seconds = end.and_then(|_| match offset.oldest_unconsumed_at {
+            let history = self.histories.get(&(offset.topic.clone(), offset.partition));
+            let (lag_seconds, lag_seconds_floor) = match (end, offset.oldest_unconsumed_at) {
+                (None, _) => (None, false),
                 // The broker told when the oldest unconsumed message was stored: exact.
-                Some(stored_at) if lag > 0 => Some((now - stored_at).max(0) as f64 / 1000.0),
-                _ => self
-                    .histories
-                    .get(&(offset.topic.clone(), offset.partition))?
-                    .lag_seconds(offset.offset, now),
-            });
+                (Some(_), Some(stored_at)) if lag > 0 => {
+                    (Some((now - stored_at).max(0) as f64 / 1000.0), false)
+                }
+                (Some(_), _) => history.map_or((None, false), |h| {
+                    (h.lag_seconds(offset.offset, now), lag > 0 && h.is_floor(offset.offset))
+                }),
+            };
             let owner = owner.map(|m| format!("{} ({})", m.client_id, m.host));
             let partition = PartitionLag {
                 partition: offset.partition,
@@ -176,7 +199,9 @@ impl LagBook {
                 end,
                 lag,
                 lag_seconds,
+                lag_seconds_floor,
                 status,
+                status_thin: judgement.thin,
                 owner,
             };
             match topics.last_mut().filter(|t| t.topic == offset.topic) {
@@ -186,7 +211,9 @@ impl LagBook {
                     lag: 0,
                     max_lag: 0,
                     lag_seconds: None,
+                    lag_seconds_floor: false,
                     status: PartitionStatus::Notfound,
+                    status_thin: false,
                     partitions: vec![partition],
                 }),
             }
@@ -195,8 +222,12 @@ impl LagBook {
             topic.lag = topic.partitions.iter().map(|p| p.lag).sum();
             topic.max_lag = topic.partitions.iter().map(|p| p.lag).max().unwrap_or(0);
             topic.lag_seconds = max_seconds(topic.partitions.iter().map(|p| p.lag_seconds));
+            topic.lag_seconds_floor = topic.partitions.iter().any(|p| p.lag_seconds_floor);
             topic.status = group_status(topic.partitions.iter().map(|p| p.status));
+            topic.status_thin =
+                thin_status(topic.status, topic.partitions.iter().map(|p| p.status_thin));
         }
+        let status = group_status(topics.iter().map(|t| t.status));
         let lag = topics.iter().map(|t| t.lag).sum();
         let rate = |count: i64| (elapsed_ms > 0).then(|| count as f64 * 1000.0 / elapsed_ms as f64);
         let (consume_per_sec, produce_per_sec) = (rate(consumed), rate(produced));
@@ -208,10 +239,12 @@ impl LagBook {
             group_type: group.group_type.clone(),
             coordinator: group.coordinator,
             members: group.members.len(),
-            status: group_status(topics.iter().map(|t| t.status)),
+            status,
+            status_thin: thin_status(status, topics.iter().map(|t| t.status_thin)),
             lag,
             max_lag: topics.iter().map(|t| t.max_lag).max().unwrap_or(0),
             lag_seconds: max_seconds(topics.iter().map(|t| t.lag_seconds)),
+            lag_seconds_floor: topics.iter().any(|t| t.lag_seconds_floor),
             drain_seconds: match (consume_per_sec, produce_per_sec) {
                 (Some(c), Some(p)) => drain_seconds(lag, c, p),
                 _ => (lag == 0).then_some(0.0),
@@ -223,6 +256,12 @@ impl LagBook {
         };
         GroupLag { summary, topics }
     }
+}
+
+/// Whether a status of OK (or NOTFOUND) rests on a part too thin to judge; a worse status is
+/// judged whatever the rest.
+fn thin_status(status: PartitionStatus, parts: impl Iterator<Item = bool>) -> bool {
+    status <= PartitionStatus::Ok && parts.into_iter().any(|thin| thin)
 }
 
 fn max_seconds(values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
@@ -390,6 +429,36 @@ mod tests {
             book.evaluate(&poll(80, (180, 0), vec![group("g", &[("orders", 0, 180)], true)]));
         assert_eq!(lags[0].summary.status, PartitionStatus::Ok);
         assert_eq!(lags[0].summary.lag, 0);
+    }
+
+    #[test]
+    fn what_a_fresh_book_cannot_judge_yet_says_so() {
+        // A restart (or a new lease holder) meets a group 50 behind on a topic nobody writes
+        // to: its status is OK only for want of a window, its age only a floor.
+        let mut book = LagBook::new(RULES);
+        let stopped = || vec![group("g", &[("orders", 0, 50)], false)];
+        let lags = book.evaluate(&poll(0, (100, 0), stopped()));
+        let g = &lags[0].summary;
+        assert_eq!((g.status, g.status_thin), (PartitionStatus::Ok, true));
+        assert_eq!((g.lag_seconds, g.lag_seconds_floor), (Some(0.0), true));
+        let lags = book.evaluate(&poll(10, (100, 0), stopped()));
+        assert_eq!(lags[0].summary.lag_seconds, Some(10.0), "at least as old as the history");
+        assert!(lags[0].summary.lag_seconds_floor);
+        // Production gives a rate to extrapolate with: an estimate, not a floor.
+        let lags = book.evaluate(&poll(20, (120, 0), stopped()));
+        assert!(!lags[0].summary.lag_seconds_floor);
+        // A full window judges: STOP, no longer thin.
+        let mut last = lags;
+        for i in 3..8 {
+            last = book.evaluate(&poll(i * 10, (120, 0), stopped()));
+        }
+        let g = &last[0].summary;
+        assert_eq!((g.status, g.status_thin), (PartitionStatus::Stop, false));
+        // A caught-up group is judged OK at once.
+        let mut fresh = LagBook::new(RULES);
+        let lags =
+            fresh.evaluate(&poll(0, (100, 0), vec![group("g", &[("orders", 0, 100)], true)]));
+        assert!(!lags[0].summary.status_thin && !lags[0].summary.lag_seconds_floor);
     }
 
     #[test]

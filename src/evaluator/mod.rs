@@ -6,5 +6,7 @@ pub mod status;
 pub mod time_lag;
 
 pub use lag::{GroupLag, GroupSummary, LagBook, PartitionLag, TopicLag};
-pub use status::{PartitionStatus, Rules, Sample, group_status, partition_status};
+pub use status::{
+    Judgement, PartitionStatus, Rules, Sample, group_status, judge_partition, partition_status,
+};
 pub use time_lag::{Drain, EndOffsetHistory, drain_seconds};

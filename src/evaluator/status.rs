@@ -84,31 +84,47 @@ pub fn partition_status(
     now: Millis,
     rules: &Rules,
 ) -> PartitionStatus {
+    judge_partition(samples, owned, now, rules).status
+}
+
+/// A partition's status and whether it rests on too little to judge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Judgement {
+    pub status: PartitionStatus,
+    /// OK by rule 4 (a partition behind whose window is not complete yet): "nothing seen yet",
+    /// not "healthy" — it may still turn STALL, STOP or WARN. An alert about it keeps its state
+    /// rather than resolve on it (a restart or a new lease holder starts with empty windows).
+    pub thin: bool,
+}
+
+/// [`partition_status`] with whether the window was too thin to judge.
+pub fn judge_partition(samples: &[Sample], owned: bool, now: Millis, rules: &Rules) -> Judgement {
+    let judged = |status| Judgement { status, thin: false };
     let start = now - rules.window;
     let window: Vec<&Sample> = samples.iter().filter(|s| s.at >= start && s.at <= now).collect();
     let (Some(first), Some(last)) = (window.first(), window.last()) else {
-        return PartitionStatus::Notfound;
+        return judged(PartitionStatus::Notfound);
     };
     if window.windows(2).any(|pair| pair[1].committed < pair[0].committed) {
-        return PartitionStatus::Rewind;
+        return judged(PartitionStatus::Rewind);
     }
     if window.iter().any(|s| s.lag() == 0) {
-        return PartitionStatus::Ok;
+        return judged(PartitionStatus::Ok);
     }
     // The oldest sample must sit near the window's start (within a tenth of it) to call the
     // window complete.
     let spans_window = first.at - start <= rules.window / 10;
     if window.len() < rules.min_samples || !spans_window {
-        return PartitionStatus::Ok;
+        return Judgement { status: PartitionStatus::Ok, thin: true };
     }
     if first.committed == last.committed {
-        return if owned { PartitionStatus::Stall } else { PartitionStatus::Stop };
+        return judged(if owned { PartitionStatus::Stall } else { PartitionStatus::Stop });
     }
     let lag_always_grew = window.windows(2).all(|pair| pair[1].lag() >= pair[0].lag());
     if (lag_always_grew || climbs_by_thirds(&window)) && last.lag() > first.lag() {
-        return PartitionStatus::Warn;
+        return judged(PartitionStatus::Warn);
     }
-    PartitionStatus::Ok
+    judged(PartitionStatus::Ok)
 }
 
 /// Whether the lag climbs through the window even if not at every poll: a producer that sends

@@ -73,6 +73,17 @@ impl EndOffsetHistory {
         });
     }
 
+    /// Whether [`EndOffsetHistory::lag_seconds`] for `committed` is only a floor: the history
+    /// does not reach back to that offset and shows no production to extrapolate with (one
+    /// point after a start or a lease hand-over, or a producer that stopped), so the lag is at
+    /// least as old as the history and maybe much older.
+    pub fn is_floor(&self, committed: i64) -> bool {
+        let (Some(first), Some(last)) = (self.points.front(), self.points.back()) else {
+            return false;
+        };
+        committed < first.end && last.end <= first.end
+    }
+
     /// Seconds since the log end was at `committed`, as of `now`; `Some(0.0)` when the
     /// consumer is at the log end; `None` without history.
     pub fn lag_seconds(&self, committed: i64, now: Millis) -> Option<f64> {

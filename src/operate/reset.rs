@@ -172,7 +172,9 @@ mod tests {
             end: Some(40),
             lag: 35,
             lag_seconds: None,
+            lag_seconds_floor: false,
             status: PartitionStatus::Ok,
+            status_thin: false,
             owner: None,
         };
         GroupLag {
@@ -185,9 +187,11 @@ mod tests {
                 coordinator: None,
                 members,
                 status: PartitionStatus::Ok,
+                status_thin: false,
                 lag: 35,
                 max_lag: 35,
                 lag_seconds: None,
+                lag_seconds_floor: false,
                 consume_per_sec: None,
                 produce_per_sec: None,
                 drain_seconds: None,
@@ -199,7 +203,9 @@ mod tests {
                 lag: 35,
                 max_lag: 35,
                 lag_seconds: None,
+                lag_seconds_floor: false,
                 status: PartitionStatus::Ok,
+                status_thin: false,
                 partitions: vec![partition],
             }],
         }

@@ -41,15 +41,24 @@ impl Store {
     /// Rolls complete buckets up one level (raw → 1 min → 1 h), each rollup from where it last
     /// stopped; returns the rows written. Safe to call at any time and as often as wanted.
     #[tracing::instrument(skip_all)]
-    pub async fn roll_up(&self, now: Millis) -> Result<u64, StoreError> {
+    /// Rolls complete buckets up. With several instances `fence` is the history lease: a
+    /// rollup made under a lost lease is refused whole, so a paused instance that wakes up
+    /// cannot roll a range the new holder rolled already (the rows would count twice).
+    /// Retention and partitions need no fence: deleting or dropping twice changes nothing.
+    pub async fn roll_up(&self, now: Millis, fence: Option<&Fence>) -> Result<u64, StoreError> {
         let mut written = 0;
         for rollup in &ROLLUPS {
-            written += self.roll_up_one(rollup, now).await?;
+            written += self.roll_up_one(rollup, now, fence).await?;
         }
         Ok(written)
     }
 
-    async fn roll_up_one(&self, rollup: &Rollup, now: Millis) -> Result<u64, StoreError> {
+    async fn roll_up_one(
+        &self,
+        rollup: &Rollup,
+        now: Millis,
+        fence: Option<&Fence>,
+    ) -> Result<u64, StoreError> {
         let d = self.dialect;
         let width = rollup.level.width();
         let progress_sql = d.sql("SELECT rolled_until FROM rollup_progress WHERE name = ?");
@@ -105,6 +114,9 @@ impl Store {
         let forget = d.sql("DELETE FROM rollup_progress WHERE name = ?");
         let record = d.sql("INSERT INTO rollup_progress (name, rolled_until) VALUES (?, ?)");
         let mut tx = self.write_transaction().await?;
+        if let Some(fence) = fence {
+            super::leases::check_fence(&mut tx, d, fence).await?;
+        }
         let written = sqlx::query(&insert)
             .bind(width)
             .bind(start)

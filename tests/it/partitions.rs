@@ -113,7 +113,7 @@ async fn postgres_history_is_partitioned_by_day_and_dropped_a_day_at_a_time() {
     // Rollups read across partitions as before (six hours per call: the history job catches
     // up with a backlog in small steps).
     for _ in 0..4 * 15 {
-        store.roll_up(base + DAY + 600_000).await.unwrap();
+        store.roll_up(base + DAY + 600_000, None).await.unwrap();
     }
     let minutes =
         store.cluster_series("prod", Level::Minute, base, base + 2 * DAY, 60_000).await.unwrap();

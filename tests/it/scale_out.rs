@@ -343,6 +343,36 @@ async fn three_instances_share_fail_over_and_alert_once(admin_var: &str) {
     )
     .await;
 
+    // The API says the same as the page, from any instance: three live instances.
+    let api: serde_json::Value = reqwest::get(format!("{}/api/v1/instances", instances[2].base()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(api["scale_out"], true, "{api}");
+    let alive = api["instances"].as_array().unwrap().iter().filter(|i| i["alive"] == true);
+    assert_eq!(alive.count(), 3, "{api}");
+
+    // Every instance serves data no older than one poll interval plus a second: followers read
+    // the holder's published state on its notice. The three read at once; the best of a few
+    // tries counts (a busy machine may delay one read).
+    eventually(
+        Duration::from_secs(30),
+        "the three instances within a poll and a second",
+        || async {
+            let reads = instances.iter().map(|i| i.json("/api/v1/clusters/s1"));
+            let times: Vec<i64> = futures::future::join_all(reads)
+                .await
+                .iter()
+                .filter_map(|d| d.as_ref()?["summary"]["last_attempt_at"].as_i64())
+                .collect();
+            let spread = times.iter().max()? - times.iter().min()?;
+            (times.len() == 3 && spread <= POLL_SECS * 1000 + 1000).then_some(())
+        },
+    )
+    .await;
+
     tokio::time::sleep(Duration::from_secs(3 * POLL_SECS as u64)).await;
     for cluster in cluster_names() {
         let polls = db.polls(&cluster, started).await;

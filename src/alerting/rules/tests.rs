@@ -19,9 +19,11 @@ pub(crate) fn group(name: &str, lag: i64, status: PartitionStatus) -> GroupLag {
             coordinator: Some(1),
             members: 0,
             status,
+            status_thin: false,
             lag,
             max_lag: lag,
             lag_seconds: Some(lag as f64 / 10.0),
+            lag_seconds_floor: false,
             consume_per_sec: None,
             produce_per_sec: None,
             drain_seconds: None,
@@ -33,7 +35,9 @@ pub(crate) fn group(name: &str, lag: i64, status: PartitionStatus) -> GroupLag {
             lag,
             max_lag: lag,
             lag_seconds: None,
+            lag_seconds_floor: false,
             status,
+            status_thin: false,
             partitions: vec![],
         }],
     }
@@ -151,7 +155,16 @@ fn status_rules_fire_at_or_worse_than_the_chosen_status() {
 }
 
 fn topic(name: &str, lag: i64, lag_seconds: Option<f64>, status: PartitionStatus) -> TopicLag {
-    TopicLag { topic: name.into(), lag, max_lag: lag, lag_seconds, status, partitions: vec![] }
+    TopicLag {
+        topic: name.into(),
+        lag,
+        max_lag: lag,
+        lag_seconds,
+        lag_seconds_floor: false,
+        status,
+        status_thin: false,
+        partitions: vec![],
+    }
 }
 
 /// `payments`: two members, topics orders (STOP), audit (STALL), clicks (OK, most lag).
@@ -408,4 +421,35 @@ fn a_missing_broker_breaches_and_present_ones_clear() {
     let round = evaluate(&rule("kind = \"broker_down\""), &[Arc::new(state)], |_| true);
     assert_eq!(breaching(&round), [("prod/broker/2".to_string(), 1.0)]);
     assert_eq!(round.observations.len(), 2);
+}
+
+#[test]
+fn a_status_or_age_known_too_thinly_is_unknown_not_clear() {
+    // After a restart or a lease hand-over the windows are empty: OK for want of a full window
+    // and an age that is only a floor say nothing, so the alerts keep their state.
+    let mut thin = group("billing", 500, PartitionStatus::Ok);
+    thin.summary.status_thin = true;
+    thin.summary.lag_seconds = Some(12.0);
+    thin.summary.lag_seconds_floor = true;
+    let clusters = [cluster("prod", vec![thin.clone()])];
+    let status =
+        evaluate(&rule("kind = \"consumer_status\"\nstatus = \"STOP\""), &clusters, |_| true);
+    assert!(status.observations.is_empty(), "{:?}", status.observations);
+    assert_eq!(status.unknown_subjects, BTreeSet::from(["prod/group/billing".to_string()]));
+    let seconds = rule("kind = \"consumer_lag_seconds\"\nthreshold = 300.0");
+    let round = evaluate(&seconds, &clusters, |_| true);
+    assert_eq!(round.unknown_subjects.len(), 1, "a floor under the threshold is unknown");
+
+    // A floor above the threshold is evidence enough; a judged status is observed.
+    thin.summary.lag_seconds = Some(400.0);
+    let round = evaluate(&seconds, &[cluster("prod", vec![thin.clone()])], |_| true);
+    assert_eq!(breaching(&round), vec![("prod/group/billing".to_string(), 400.0)]);
+    thin.summary.status_thin = false;
+    let status = evaluate(
+        &rule("kind = \"consumer_status\"\nstatus = \"STOP\""),
+        &[cluster("prod", vec![thin])],
+        |_| true,
+    );
+    assert_eq!(status.observations.len(), 1);
+    assert!(status.unknown_subjects.is_empty());
 }
