@@ -175,7 +175,10 @@ pub async fn run(
             () = cancel.cancelled() => break,
             _ = ticker.tick() => {}
         }
-        match keep(&store, &identity, &settings, ttl).await {
+        // Bounded: on a database that hangs, the round must still end for the leases to be
+        // given up at the lease time below.
+        let wait = settings.ttl.min(crate::store::BACKGROUND_WAIT);
+        match crate::store::within(wait, keep(&store, &identity, &settings, ttl)).await {
             Ok(held) => {
                 last_renewed = tokio::time::Instant::now();
                 log_changes(&ownership.held(), &held);

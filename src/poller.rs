@@ -21,8 +21,8 @@ use crate::domain::{Broker, ClusterSnapshot, Millis};
 use crate::evaluator::{GroupLag, LagBook};
 use crate::instances::{Holding, Ownership};
 use crate::store::{
-    BrokerSample, ClusterSample, GroupPartitionSample, GroupSample, GroupTopicSample, MetricSample,
-    PollRecord, Store,
+    BACKGROUND_WAIT, BrokerSample, ClusterSample, GroupPartitionSample, GroupSample,
+    GroupTopicSample, MetricSample, PollRecord, Store, within,
 };
 
 mod deadline;
@@ -400,7 +400,7 @@ pub async fn run_cluster(
     let mut seen: Option<Millis> = None;
     let mut epoch: Option<i64> = None;
     let mut initial = ClusterState::new(&config);
-    match store.last_good_poll(&config.name).await {
+    match within(crate::store::PAGE_WAIT, store.last_good_poll(&config.name)).await {
         Ok(at) => initial.last_good_at = at,
         Err(e) => {
             tracing::warn!(cluster = %config.name, error = %e, "could not read the last good poll from history")
@@ -575,20 +575,24 @@ pub async fn run_history(
             tracing::debug!("rollups wait for the held polls");
             continue;
         }
-        // With several instances, the one holding the history lease does it.
-        if !ownership.acts_for(crate::instances::HISTORY_LEASE) {
-            continue;
-        }
-        match store.roll_up(now_millis()).await {
+        // With several instances, the one holding the history lease does it, fenced.
+        let fence = match ownership.holding(crate::instances::HISTORY_LEASE) {
+            Holding::Elsewhere => continue,
+            Holding::Alone => None,
+            Holding::Held(fence) => Some(fence),
+        };
+        let rolled = within(BACKGROUND_WAIT, store.roll_up(now_millis(), fence.as_ref())).await;
+        match rolled {
             Ok(0) => {}
             Ok(rows) => tracing::debug!(rows, "history rolled up"),
             Err(e) => tracing::error!(error = %e, "could not roll up history"),
         }
         if ticks.is_multiple_of(60) {
-            if let Err(e) = store.prepare_partitions(now_millis()).await {
+            if let Err(e) = within(BACKGROUND_WAIT, store.prepare_partitions(now_millis())).await {
                 tracing::error!(error = %e, "could not make the next days' history partitions");
             }
-            match store.apply_retention(retention(&history), now_millis()).await {
+            let retention = store.apply_retention(retention(&history), now_millis());
+            match within(BACKGROUND_WAIT, retention).await {
                 Ok(0) => {}
                 Ok(rows) => tracing::info!(rows, "retention deleted old history"),
                 Err(e) => tracing::error!(error = %e, "retention could not delete old history"),

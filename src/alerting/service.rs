@@ -24,8 +24,8 @@ use crate::domain::Millis;
 use crate::instances::{Holding, Ownership, cluster_lease};
 use crate::poller::{ClusterState, Clusters};
 use crate::store::{
-    Acknowledgement, Delivery, DeliveryStatus, GroupWrite, IncidentChange, NewDelivery, RoundWrite,
-    Store, StoreError,
+    Acknowledgement, BACKGROUND_WAIT, Delivery, DeliveryStatus, GroupWrite, IncidentChange,
+    NewDelivery, RoundWrite, Store, StoreError, within,
 };
 
 fn millis(d: Duration) -> Millis {
@@ -162,7 +162,10 @@ pub async fn evaluate_round(
         }
         let observations: Vec<_> = round.observations.into_iter().map(|(_, o)| o).collect();
         let group_facts = round.group_facts;
-        let unknown = |key: &str| round.unknown_clusters.contains(Subject::cluster_of_key(key));
+        let unknown = |key: &str| {
+            round.unknown_subjects.contains(key)
+                || round.unknown_clusters.contains(Subject::cluster_of_key(key))
+        };
         let notices =
             decisions.engine.observe_partly(&timing(rule), &observations, unknown, &held, now);
         let grouping = grouping_of(rule, settings);
@@ -393,7 +396,7 @@ async fn saved_decisions(store: &Store, cancel: &CancellationToken) -> Option<De
         let saved = async {
             Ok::<_, StoreError>((store.alert_states().await?, store.alert_groups().await?))
         };
-        match saved.await {
+        match within(BACKGROUND_WAIT, saved).await {
             Ok((states, groups)) => {
                 return Some(Decisions {
                     engine: Engine::from_states(states),
@@ -445,12 +448,19 @@ pub async fn run_evaluation(
         let now = now_millis();
         if !polled.is_empty() {
             let before = decisions.clone();
-            let round = evaluate_round(&alerting, &mut decisions, &clusters, &polled, now).await;
+            // Bounded like every database wait of a background task (a hung database must not
+            // stop the rounds); a round cut short is undone below, as one refused.
+            let round = within(
+                BACKGROUND_WAIT,
+                evaluate_round(&alerting, &mut decisions, &clusters, &polled, now),
+            )
+            .await;
             let outcome = match round {
                 Ok(write) if write.is_empty() => Ok(false),
                 Ok(mut write) => match under_leases(&mut write, &ownership, &polled) {
                     Ok(()) => {
-                        store.write_round(&write, now).await.map(|()| !write.deliveries.is_empty())
+                        let written = within(BACKGROUND_WAIT, store.write_round(&write, now)).await;
+                        written.map(|()| !write.deliveries.is_empty())
                     }
                     Err(e) => Err(e),
                 },
@@ -532,7 +542,7 @@ pub async fn run_delivery(alerting: Alerting, cancel: CancellationToken) {
 /// One pass over the outbox; returns how many deliveries were attempted.
 pub async fn deliver_due(alerting: &Alerting) -> Result<usize, StoreError> {
     let now = now_millis();
-    let due = alerting.store.due_deliveries(now, 32).await?;
+    let due = within(BACKGROUND_WAIT, alerting.store.due_deliveries(now, 32)).await?;
     let attempted = futures::stream::iter(due)
         .map(|delivery| async move {
             match deliver_one(alerting, &delivery).await {
@@ -553,12 +563,21 @@ pub async fn deliver_due(alerting: &Alerting) -> Result<usize, StoreError> {
 async fn deliver_one(alerting: &Alerting, delivery: &Delivery) -> Result<bool, StoreError> {
     let store = &alerting.store;
     let now = now_millis();
-    let claimed_until = now + millis(CLAIM);
-    if !store.claim_delivery(&delivery.id, now, claimed_until).await? {
+    // Claims are timed by the database's clock, the one every instance shares: senders whose
+    // clocks disagree by more than a claim could otherwise both take a delivery.
+    let claimed = async {
+        let claim_now = store.database_now().await?;
+        let claimed_until = claim_now + millis(CLAIM);
+        let taken = store.claim_delivery(&delivery.id, claim_now, claimed_until).await?;
+        Ok::<_, StoreError>(taken.then_some((claim_now, claimed_until)))
+    };
+    let Some((claim_now, claimed_until)) = within(BACKGROUND_WAIT, claimed).await? else {
         return Ok(false);
-    }
+    };
+    // When the claim ends by this instance's clock, for its own waits.
+    let claim_ends = now + (claimed_until - claim_now);
     let started = std::time::Instant::now();
-    let outcome = match store.alert_channel(&delivery.channel).await? {
+    let outcome = match within(BACKGROUND_WAIT, store.alert_channel(&delivery.channel)).await? {
         None => Err(format!("there is no channel {:?} (deleted?)", delivery.channel)),
         Some(channel) => alerting
             .notifier
@@ -593,17 +612,14 @@ async fn deliver_one(alerting: &Alerting, delivery: &Delivery) -> Result<bool, S
         let attempt =
             store.record_attempt(delivery, claimed_until, at, took, error.as_deref(), status, next);
         // A hung database must not hold the whole pass: each try ends before the claim does.
-        let left = claimed_until - millis(RECORD_MARGIN) - now_millis();
-        let allowed = Duration::from_millis(u64::try_from(left).unwrap_or(0));
-        let outcome = match tokio::time::timeout(allowed, attempt).await {
-            Ok(outcome) => outcome,
-            Err(_) => Err(StoreError::Query(sqlx::Error::PoolTimedOut)),
-        };
+        let left = claim_ends - millis(RECORD_MARGIN) - now_millis();
+        let outcome =
+            within(Duration::from_millis(u64::try_from(left).unwrap_or(0)), attempt).await;
         match outcome {
             Ok(recorded) => break recorded,
             Err(e)
                 if e.is_unavailable()
-                    && now_millis() + millis(wait) < claimed_until - millis(RECORD_MARGIN) =>
+                    && now_millis() + millis(wait) < claim_ends - millis(RECORD_MARGIN) =>
             {
                 tracing::warn!(delivery = %delivery.id, error = %e, "cannot record the delivery yet; retrying");
                 tokio::time::sleep(wait).await;

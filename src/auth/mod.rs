@@ -4,6 +4,7 @@
 
 mod bounded;
 mod client;
+mod hashing;
 mod limiter;
 mod recent;
 mod repeats;
@@ -219,10 +220,12 @@ pub struct Auth {
     repeats: Arc<Mutex<RepeatBook>>,
     /// Password checks in flight at once (argon2 takes 19 MiB each).
     hashing: Arc<tokio::sync::Semaphore>,
+    hashers: hashing::Hashers,
 }
 
-/// Password checks that may run at once, and how long a login waits for its turn.
-const HASHING_AT_ONCE: usize = 2;
+/// Password checks that may run at once (one per hashing thread), and how long a login waits
+/// for its turn.
+const HASHING_AT_ONCE: usize = hashing::HASHING_THREADS;
 const HASHING_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl Auth {
@@ -240,9 +243,19 @@ impl Auth {
             trusted_proxies: Arc::new(trusted_proxies),
             setup_token: Arc::default(),
             hashing: Arc::new(tokio::sync::Semaphore::new(HASHING_AT_ONCE)),
+            hashers: hashing::Hashers::start(),
             recent: Arc::default(),
             repeats: Arc::default(),
         }
+    }
+
+    /// A new password's hash, made on a hashing thread.
+    async fn hash(&self, password: &str) -> Result<String, AuthError> {
+        let password = password.to_owned();
+        self.hashers
+            .run(move || hash_password(&password))
+            .await
+            .ok_or_else(|| AuthError::Invalid("password hashing is not available".into()))?
     }
 
     pub fn config(&self) -> &AuthConfig {
@@ -369,12 +382,14 @@ impl Auth {
             self.release_attempt(&key, &account);
             return Err(AuthError::Throttled(1));
         };
-        let matches = tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            verify_password(&hash, &password)
-        })
-        .await
-        .unwrap_or(false);
+        let matches = self
+            .hashers
+            .run(move || {
+                let _permit = permit;
+                verify_password(&hash, &password)
+            })
+            .await
+            .unwrap_or(false);
         if !matches || user.is_none() {
             return Err(AuthError::BadCredentials);
         }
@@ -518,10 +533,7 @@ impl Auth {
                 "a username has 1-64 letters, digits, '.', '_' or '-'".into(),
             ));
         }
-        let password = password.to_owned();
-        let hash = tokio::task::spawn_blocking(move || hash_password(&password))
-            .await
-            .map_err(|e| AuthError::Invalid(e.to_string()))??;
+        let hash = self.hash(password).await?;
         if !self.store.create_user(username, &hash, role.as_str(), now).await? {
             return Err(AuthError::UserExists(username.to_owned()));
         }
@@ -545,14 +557,7 @@ impl Auth {
             self.keep_an_admin(username).await?;
         }
         let hash = match password.filter(|p| !p.is_empty()) {
-            Some(password) => {
-                let password = password.to_owned();
-                Some(
-                    tokio::task::spawn_blocking(move || hash_password(&password))
-                        .await
-                        .map_err(|e| AuthError::Invalid(e.to_string()))??,
-                )
-            }
+            Some(password) => Some(self.hash(password).await?),
             None => None,
         };
         self.recent.clear();

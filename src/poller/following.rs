@@ -147,7 +147,8 @@ pub(super) async fn follow(
     seen: &mut Option<Millis>,
     state: &watch::Sender<Arc<ClusterState>>,
 ) {
-    let (at, bytes) = match store.published_state(cluster, *seen).await {
+    let published = store.published_state(cluster, *seen);
+    let (at, bytes) = match crate::store::within(crate::store::PAGE_WAIT, published).await {
         Ok(Some(published)) => published,
         Ok(None) => return,
         Err(e) => {

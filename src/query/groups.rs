@@ -195,16 +195,18 @@ pub async fn group_detail(
         .binary_search_by(|g| g.name.as_str().cmp(group))
         .map(|i| snapshot.groups[i].members.clone())
         .unwrap_or_default();
-    let history = store
-        .group_series(
+    let history = within(
+        PAGE_WAIT,
+        store.group_series(
             cluster,
             group,
             range.level(),
             now - range.millis(),
             now,
             range.bucket_millis(state.poll_interval_secs),
-        )
-        .await?;
+        ),
+    )
+    .await?;
     let rocket = rocket_of(&state).and_then(|r| {
         let group = r.groups.iter().find(|g| g.name == group)?.clone();
         let queues = lag

@@ -25,8 +25,9 @@ pub async fn partition_history(
     now: Millis,
 ) -> Result<PartitionHistory, QueryError> {
     cluster_state(clusters, cluster)?;
-    let points =
-        store.partition_series(cluster, group, topic, partition, now - range.millis(), now).await?;
+    let series =
+        store.partition_series(cluster, group, topic, partition, now - range.millis(), now);
+    let points = within(PAGE_WAIT, series).await?;
     Ok(PartitionHistory {
         cluster: cluster.to_owned(),
         group: group.to_owned(),

@@ -8,7 +8,7 @@ use serde::Serialize;
 use super::QueryError;
 use crate::domain::Millis;
 use crate::instances::Ownership;
-use crate::store::{InstanceRow, Store};
+use crate::store::{InstanceRow, PAGE_WAIT, Store, within};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct InstancesView {
@@ -31,7 +31,7 @@ pub async fn instances(
     let ttl = i64::try_from(lease_ttl.as_millis()).unwrap_or(i64::MAX);
     let this = ownership.identity().map(|i| i.id.clone());
     let instances = match this {
-        Some(_) => store.instances(ttl).await?,
+        Some(_) => within(PAGE_WAIT, store.instances(ttl)).await?,
         None => Vec::new(),
     };
     Ok(InstancesView { scale_out: this.is_some(), this, lease_ttl_ms: ttl, instances })

@@ -87,16 +87,18 @@ pub async fn metrics_detail(
     });
     top_topics.truncate(TOP_TOPICS);
     let scope = broker.map(|id| format!("broker:{id}")).unwrap_or_default();
-    let history = store
-        .metric_series(
+    let history = within(
+        PAGE_WAIT,
+        store.metric_series(
             cluster,
             &scope,
             range.level(),
             now - range.millis(),
             now,
             range.bucket_millis(state.poll_interval_secs),
-        )
-        .await?;
+        ),
+    )
+    .await?;
     Ok(MetricsDetail {
         cluster: summarize(&state),
         broker,

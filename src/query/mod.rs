@@ -15,7 +15,8 @@ use crate::domain::{
 use crate::evaluator::{GroupLag, GroupSummary, PartitionStatus};
 use crate::poller::{ClusterState, ClusterStatus, Clusters};
 use crate::store::{
-    ClusterPoint, GroupPoint, Level, MetricPoint, PartitionPoint, SeriesPoint, Store, StoreError,
+    ClusterPoint, GroupPoint, Level, MetricPoint, PAGE_WAIT, PartitionPoint, SeriesPoint, Store,
+    StoreError, within,
 };
 
 mod groups;
@@ -278,10 +279,13 @@ pub async fn cluster_detail(
     let state = cluster_state(clusters, name)?;
     let from = now - range.millis();
     let bucket = range.bucket_millis(state.poll_interval_secs);
-    let (history, availability) = tokio::try_join!(
-        store.cluster_series(name, range.level(), from, now, bucket),
-        store.broker_availability(name, from, now),
-    )?;
+    let (history, availability) = within(PAGE_WAIT, async {
+        tokio::try_join!(
+            store.cluster_series(name, range.level(), from, now, bucket),
+            store.broker_availability(name, from, now),
+        )
+    })
+    .await?;
     let percent = |id: i32| {
         availability
             .iter()

@@ -174,6 +174,7 @@ pub async fn queue_detail(
         })?;
     let from = now - range.millis();
     let bucket = range.bucket_millis_for(state.poll_interval_secs, state.topic_sample_millis);
-    let history = store.queue_series(name, vhost, queue, from, now, bucket).await?;
+    let history =
+        within(PAGE_WAIT, store.queue_series(name, vhost, queue, from, now, bucket)).await?;
     Ok(QueueDetail { cluster: summarize(&state), queue: found, range, history })
 }

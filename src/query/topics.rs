@@ -273,16 +273,18 @@ pub async fn topic_detail(
         cluster: cluster.to_owned(),
         topic: topic.to_owned(),
     })?;
-    let history = store
-        .topic_series(
+    let history = within(
+        PAGE_WAIT,
+        store.topic_series(
             cluster,
             topic,
             range.level(),
             now - range.millis(),
             now,
             range.bucket_millis_for(state.poll_interval_secs, state.topic_sample_millis),
-        )
-        .await?;
+        ),
+    )
+    .await?;
     let rocket = rocket_of(&state).and_then(|r| r.topics.iter().find(|t| t.name == topic)).cloned();
     let log_bytes = snapshot
         .log_sizes

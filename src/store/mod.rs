@@ -230,14 +230,31 @@ pub enum StoreError {
     /// A write made under a lease this instance no longer holds: not written.
     #[error("lease {0:?} is no longer held by this instance; nothing was written")]
     Fenced(String),
+    /// The database (or the network to it) hung: no answer, no error.
+    #[error("the database did not answer within {} s", .0.as_secs())]
+    NoAnswer(Duration),
 }
+
+/// Longest one statement may run on PostgreSQL (`statement_timeout`) and MariaDB
+/// (`max_statement_time`): a query stuck behind a lock or on a sick server ends with an error
+/// instead of holding its connection and its caller for ever.
+pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a background task waits for the database's answer to one operation before it
+/// counts the database as away. The server's own timeout cannot end a wait on a server that
+/// hangs or a network that drops everything silently, and sqlx has no per-query timeout.
+pub const BACKGROUND_WAIT: Duration = Duration::from_secs(45);
+
+/// How long a page or API read waits for the database before it answers 503: well inside the
+/// 30 s request timeout, so a hung database reads as "unavailable", not as a slow page.
+pub const PAGE_WAIT: Duration = Duration::from_secs(10);
 
 impl StoreError {
     /// The database is unreachable, not answering in time or out of space, as opposed to
     /// refusing a query: worth waiting for, not worth reporting as a bug.
     pub fn is_unavailable(&self) -> bool {
         match self {
-            StoreError::Connect(_) => true,
+            StoreError::Connect(_) | StoreError::NoAnswer(_) => true,
             // A connection the server closes while it shuts down reads as a protocol error.
             StoreError::Query(e) => {
                 matches!(
@@ -263,6 +280,50 @@ impl StoreError {
     }
 }
 
+/// `operation`, or [`StoreError::NoAnswer`] when the database has not answered within `wait`.
+/// Dropping the operation drops its connection mid-statement; the pool opens a new one.
+pub async fn within<T>(
+    wait: Duration,
+    operation: impl std::future::Future<Output = Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    tokio::time::timeout(wait, operation).await.unwrap_or(Err(StoreError::NoAnswer(wait)))
+}
+
+/// What every new connection is told first.
+async fn session_settings(
+    dialect: Dialect,
+    conn: &mut sqlx::AnyConnection,
+) -> Result<Vec<String>, sqlx::Error> {
+    let seconds = STATEMENT_TIMEOUT.as_secs();
+    Ok(match dialect {
+        // WAL lets pages read while the poller writes; NORMAL sync is durable enough for
+        // history and much faster.
+        Dialect::Sqlite => vec![
+            "PRAGMA journal_mode = WAL".into(),
+            "PRAGMA synchronous = NORMAL".into(),
+            "PRAGMA busy_timeout = 10000".into(),
+        ],
+        Dialect::Postgres => vec![
+            format!("SET statement_timeout = '{seconds}s'"),
+            // A transaction left open by a stuck client holds its locks no longer than this.
+            format!("SET idle_in_transaction_session_timeout = '{}s'", 2 * seconds),
+        ],
+        // MariaDB's own setting; MySQL has only a SELECT-only one under another name.
+        Dialect::Mysql => {
+            if is_mariadb(conn).await? {
+                vec![format!("SET SESSION max_statement_time = {seconds}")]
+            } else {
+                vec![format!("SET SESSION max_execution_time = {}", seconds * 1000)]
+            }
+        }
+    })
+}
+
+async fn is_mariadb(conn: &mut sqlx::AnyConnection) -> Result<bool, sqlx::Error> {
+    let version: (String,) = sqlx::query_as("SELECT VERSION()").fetch_one(&mut *conn).await?;
+    Ok(version.0.contains("MariaDB"))
+}
+
 fn another_instance_migrating(error: &sqlx::migrate::MigrateError) -> bool {
     use sqlx::migrate::MigrateError;
     match error {
@@ -285,6 +346,12 @@ fn is_transient(error: &dyn sqlx::error::DatabaseError) -> bool {
     // Connection exceptions (class 08: MySQL's 1053 "server shutdown" too) and PostgreSQL's
     // admin, crash and cannot-connect-now shutdowns.
     code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03")
+        // PostgreSQL's query_canceled (our statement_timeout) and MariaDB's "maximum statement
+        // execution time exceeded": the server is too slow now, not refusing the query.
+        || code == "57014"
+        || error
+            .try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>()
+            .is_some_and(|e| e.number() == 1969)
 }
 
 /// The database (or the disk under it) is full.
@@ -553,20 +620,14 @@ impl Store {
                     Ok(!sqlx::Connection::is_in_transaction(conn))
                 })
             });
-        let options = if dialect == Dialect::Sqlite {
-            options.after_connect(|conn, _| {
-                Box::pin(async move {
-                    // WAL lets pages read while the poller writes; NORMAL sync is durable
-                    // enough for history and much faster.
-                    sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
-                    sqlx::query("PRAGMA synchronous = NORMAL").execute(&mut *conn).await?;
-                    sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
-                    Ok(())
-                })
+        let options = options.after_connect(move |conn, _| {
+            Box::pin(async move {
+                for setting in session_settings(dialect, conn).await? {
+                    sqlx::query(&setting).execute(&mut *conn).await?;
+                }
+                Ok(())
             })
-        } else {
-            options
-        };
+        });
         let pool = options.connect(&url).await.map_err(StoreError::Connect)?;
         let listen_url = (dialect == Dialect::Postgres).then(|| url.as_str().into());
         let store = Store { pool, dialect, covered_days: Default::default(), listen_url };
@@ -602,10 +663,28 @@ impl Store {
         // Instances started together on one MariaDB race past sqlx's migration lock: the
         // loser's record of a migration is refused as a duplicate, or it finds the winner's
         // still running ("partially applied"). Both pass once the winner is done.
+        // On a connection of its own without the statement timeout: a migration may rewrite a
+        // big table. It is closed afterwards rather than returned to the pool without it.
+        let mut conn = self.pool.acquire().await?.detach();
+        let unbounded = match self.dialect {
+            Dialect::Sqlite => None,
+            Dialect::Postgres => Some("SET statement_timeout = 0"),
+            Dialect::Mysql => Some(if is_mariadb(&mut conn).await? {
+                "SET SESSION max_statement_time = 0"
+            } else {
+                "SET SESSION max_execution_time = 0"
+            }),
+        };
+        if let Some(unbounded) = unbounded {
+            sqlx::query(unbounded).execute(&mut conn).await?;
+        }
         let mut waited = 0;
         loop {
-            match migrator.run(&self.pool).await {
-                Ok(()) => return Ok(()),
+            match migrator.run(&mut conn).await {
+                Ok(()) => {
+                    let _ = sqlx::Connection::close(conn).await;
+                    return Ok(());
+                }
                 Err(e) if waited < 60 && another_instance_migrating(&e) => {
                     tracing::info!(error = %e, "another instance is migrating the database; waiting");
                     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -618,8 +697,11 @@ impl Store {
 
     /// Cheap round trip for `/readyz`.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
+        within(PAGE_WAIT, async {
+            sqlx::query("SELECT 1").execute(&self.pool).await?;
+            Ok(())
+        })
+        .await
     }
 
     pub async fn close(&self) {

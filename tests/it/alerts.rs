@@ -324,6 +324,14 @@ async fn a_lagging_group_gets_one_firing_and_one_resolved_notice_per_channel() {
     let delivery = headers["x-osprey-delivery"].to_str().unwrap().to_owned();
     let incidents = app.json("/api/v1/alerts").await.to_string();
     assert!(!delivery.is_empty() && incidents.contains(&delivery), "{delivery} in {incidents}");
+    // The e-mail carries its own delivery's id as its Message-ID, the same on every attempt.
+    let raw = smtp.messages()[0].1.clone();
+    let message_id = raw
+        .lines()
+        .find_map(|line| line.trim_end().strip_prefix("Message-ID: <")?.strip_suffix("@osprey>"))
+        .unwrap_or_else(|| panic!("a Message-ID in\n{raw}"));
+    assert_ne!(message_id, delivery, "one delivery per channel");
+    assert!(incidents.contains(message_id), "{message_id} in {incidents}");
 
     // Messages keep arriving, the group stays behind: no second notice before the repeat
     // interval.

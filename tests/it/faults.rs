@@ -14,12 +14,22 @@ use crate::groups::commit;
 use crate::helpers::*;
 use crate::store::TempDatabase;
 
-/// A TCP relay to a real server that can be cut: every open connection is reset and new ones
-/// are closed as soon as they are accepted, as when the server's host goes away.
+/// A TCP relay to a real server that can be cut — every open connection is reset and new ones
+/// are closed as soon as they are accepted, as when the server's host goes away — or frozen:
+/// connections stay open and nothing passes either way, as when the server hangs or the
+/// network drops everything silently (no error ever reaches the client).
 struct Cuttable {
     port: u16,
     open: Arc<AtomicBool>,
+    frozen: tokio::sync::watch::Sender<bool>,
     relays: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
+}
+
+/// How a database goes away in the outage tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outage {
+    Cut,
+    Freeze,
 }
 
 impl Cuttable {
@@ -27,6 +37,7 @@ impl Cuttable {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
         let open = Arc::new(AtomicBool::new(true));
+        let (frozen, watching) = tokio::sync::watch::channel(false);
         let relays: Arc<Mutex<Vec<tokio::task::AbortHandle>>> = Arc::default();
         let (accepting, tracked) = (open.clone(), relays.clone());
         tokio::spawn(async move {
@@ -34,16 +45,45 @@ impl Cuttable {
                 if !accepting.load(Ordering::SeqCst) {
                     continue; // dropped: closed at once
                 }
-                let upstream = upstream.clone();
+                let (upstream, mut frozen) = (upstream.clone(), watching.clone());
                 let relay = tokio::spawn(async move {
+                    let frozen_now = *frozen.borrow();
+                    if frozen_now {
+                        // Accepted, then silence: the socket is held until the thaw ends it.
+                        std::future::pending::<()>().await;
+                    }
                     if let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                        tokio::select! {
+                            _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                            () = async { drop(frozen.wait_for(|frozen| *frozen).await) } => {
+                                // Both sockets stay open; nothing is relayed any more.
+                                std::future::pending::<()>().await;
+                            }
+                        }
                     }
                 });
                 tracked.lock().unwrap().push(relay.abort_handle());
             }
         });
-        Cuttable { port, open, relays }
+        Cuttable { port, open, frozen, relays }
+    }
+
+    fn go_away(&self, how: Outage) {
+        match how {
+            Outage::Cut => self.cut(),
+            Outage::Freeze => {
+                self.frozen.send_replace(true);
+            }
+        }
+    }
+
+    /// Ends an outage: a frozen relay's connections are reset (the client finds out then).
+    fn come_back(&self) {
+        self.frozen.send_replace(false);
+        for relay in self.relays.lock().unwrap().drain(..) {
+            relay.abort();
+        }
+        self.restore();
     }
 
     fn cut(&self) {
@@ -80,7 +120,7 @@ async fn poll_times(url: &str, cluster: &str) -> Vec<i64> {
     rows.into_iter().map(|(ts,)| ts).collect()
 }
 
-async fn a_database_outage_loses_no_poll(admin_var: &str) {
+async fn a_database_outage_loses_no_poll(admin_var: &str, how: Outage) {
     let db = TempDatabase::create(admin_var).await;
     let broker = Broker::start(BrokerKind::Noida).await;
     create_topics(&broker.bootstrap(), &[("outage", 1)]).await;
@@ -111,7 +151,7 @@ async fn a_database_outage_loses_no_poll(admin_var: &str) {
 
     // An operator has Osprey open: their login was checked before the outage.
     app.json("/api/v1/clusters").await;
-    relay.cut();
+    relay.go_away(how);
     let cut_at = osprey::clock::now_millis();
     // While the database is away: readiness says so, the live state still serves, and what
     // needs the database answers 503 in a few seconds instead of hanging.
@@ -125,14 +165,14 @@ async fn a_database_outage_loses_no_poll(admin_var: &str) {
         app.call(reqwest::Method::GET, "/api/v1/clusters/outage", serde_json::Value::Null).await;
     assert_eq!(status, 503, "{detail}");
     assert_eq!(detail["error"]["code"], "store_unavailable", "{detail}");
-    assert!(started.elapsed() < Duration::from_secs(15), "{:?}", started.elapsed());
+    assert!(started.elapsed() < Duration::from_secs(15), "{how:?}: {:?}", started.elapsed());
     // Group `billing` falls 30 behind while nothing can be written.
     produce_one_by_one(&broker.bootstrap(), "outage", 0, 30).await;
     commit(&broker.bootstrap(), "billing", &[("outage", 0, 0)]);
     tokio::time::sleep(Duration::from_secs(30)).await;
     assert!(hook.bodies().is_empty(), "no notice while its incident cannot be recorded");
     let restored_at = osprey::clock::now_millis();
-    relay.restore();
+    relay.come_back();
 
     // The polls taken during the outage reach the database after it: no hole in the history.
     let times = eventually(Duration::from_secs(60), "the held polls written", || async {
@@ -164,12 +204,20 @@ async fn a_database_outage_loses_no_poll(admin_var: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_postgres_outage_loses_no_poll() {
-    a_database_outage_loses_no_poll("OSPREY_TEST_POSTGRES_URL").await;
+    a_database_outage_loses_no_poll("OSPREY_TEST_POSTGRES_URL", Outage::Cut).await;
+}
+
+/// The same outage, but the database hangs instead of refusing: every wait on it is bounded
+/// (pages answer 503 within seconds, the alert rounds and the leases go on), and nothing is
+/// lost either.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hung_postgres_loses_no_poll_and_holds_up_nothing() {
+    a_database_outage_loses_no_poll("OSPREY_TEST_POSTGRES_URL", Outage::Freeze).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_mariadb_outage_loses_no_poll() {
-    a_database_outage_loses_no_poll("OSPREY_TEST_MYSQL_URL").await;
+    a_database_outage_loses_no_poll("OSPREY_TEST_MYSQL_URL", Outage::Cut).await;
 }
 
 /// The live summary of `cluster` from the cluster list.

@@ -250,13 +250,13 @@ async fn store_story(url: &str) {
     let store = Store::connect(url, 2).await.expect("reconnect");
     assert_eq!(store.last_good_poll("prod").await.unwrap(), Some(BASE + 50_000));
     // Rollups: complete minute buckets, then hours, each once however often the job runs.
-    let minutes = store.roll_up(BASE + 10 * 60_000).await.unwrap();
+    let minutes = store.roll_up(BASE + 10 * 60_000, None).await.unwrap();
     assert_eq!(
         minutes,
         2 + 1 + 1 + 1 + 1 + 1,
         "prod's two minutes, staging's one, one group minute and one metric minute each"
     );
-    assert_eq!(store.roll_up(BASE + 10 * 60_000).await.unwrap(), 0, "nothing twice");
+    assert_eq!(store.roll_up(BASE + 10 * 60_000, None).await.unwrap(), 0, "nothing twice");
     let by_minute =
         store.cluster_series("prod", Level::Minute, BASE, BASE + 3_600_000, 60_000).await.unwrap();
     let minute_points: Vec<(i64, f64, Option<f64>)> =
@@ -275,7 +275,7 @@ async fn store_story(url: &str) {
     let bytes_in: Vec<(i64, Option<f64>)> =
         metric_by_minute["bytes_in_per_sec"].iter().map(|p| (p.ts - BASE, p.value)).collect();
     assert_eq!(bytes_in, [(0, Some(25.0))]);
-    store.roll_up(BASE + 2 * 3_600_000).await.unwrap();
+    store.roll_up(BASE + 2 * 3_600_000, None).await.unwrap();
     let by_hour =
         store.cluster_series("prod", Level::Hour, BASE, BASE + 3_600_000, 3_600_000).await.unwrap();
     assert_eq!(by_hour.len(), 1);
@@ -385,7 +385,7 @@ async fn lease_story(url: &str) {
     assert_eq!(store.renew_leases("two", 60_000).await.unwrap(), std::slice::from_ref(&second));
 
     let mut stale = poll(BASE + 10_000, vec![], brokers(true));
-    stale.fence = Some(first);
+    stale.fence = Some(first.clone());
     stale.published = Some(vec![1, 2, 3]);
     let refused = store.record_poll(&stale).await;
     assert!(matches!(refused, Err(osprey::store::StoreError::Fenced(_))), "{refused:?}");
@@ -394,6 +394,12 @@ async fn lease_story(url: &str) {
         assert!(notice.is_err(), "a refused write notifies nobody: {notice:?}");
     }
     assert_eq!(store.published_state("prod", None).await.unwrap(), Some((BASE, state)));
+    // A rollup under a lost lease is refused whole (the new holder may have rolled that range);
+    // the holder's goes through.
+    let later = BASE + 10 * 60_000;
+    let refused = store.roll_up(later, Some(&first)).await;
+    assert!(matches!(refused, Err(osprey::store::StoreError::Fenced(_))), "{refused:?}");
+    assert!(store.roll_up(later, Some(&second)).await.unwrap() > 0, "the holder rolls up");
     let latest = store.latest_cluster_sample("prod").await.unwrap().expect("one poll");
     assert_eq!(
         (latest.ts, latest.polled_by.as_deref()),
@@ -798,4 +804,39 @@ async fn missing_then_known_figures_on_mariadb() {
     let db = TempDatabase::create("OSPREY_TEST_MYSQL_URL").await;
     missing_then_known_figures_are_both_stored(&db.url).await;
     db.drop_it().await;
+}
+
+/// A statement stuck behind a lock someone else holds (an operator's forgotten transaction)
+/// ends at the statement timeout, as "unavailable", instead of holding its caller for as long
+/// as the lock lasts.
+async fn a_statement_stuck_behind_a_lock_ends_at_the_statement_timeout(admin_var: &str) {
+    let db = TempDatabase::create(admin_var).await;
+    let store = Store::connect(&db.url, 2).await.unwrap();
+    let mut locker = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut locker).await.unwrap();
+    let lock = if admin_var.contains("POSTGRES") {
+        "LOCK TABLE alert_states IN ACCESS EXCLUSIVE MODE"
+    } else {
+        "LOCK TABLES alert_states WRITE"
+    };
+    sqlx::query(lock).execute(&mut locker).await.unwrap();
+    let started = std::time::Instant::now();
+    let stuck = tokio::time::timeout(Duration::from_secs(90), store.alert_states()).await;
+    let took = started.elapsed();
+    let error = stuck.expect("ended by the database, not by this test").unwrap_err();
+    assert!(error.is_unavailable(), "{error}");
+    assert!(took >= osprey::store::STATEMENT_TIMEOUT - Duration::from_secs(1), "{took:?}");
+    drop(locker);
+    store.close().await;
+    db.drop_it().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_statement_stuck_behind_a_lock_ends_at_the_statement_timeout_on_postgres() {
+    a_statement_stuck_behind_a_lock_ends_at_the_statement_timeout("OSPREY_TEST_POSTGRES_URL").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_statement_stuck_behind_a_lock_ends_at_the_statement_timeout_on_mariadb() {
+    a_statement_stuck_behind_a_lock_ends_at_the_statement_timeout("OSPREY_TEST_MYSQL_URL").await;
 }
