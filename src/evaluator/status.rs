@@ -111,9 +111,13 @@ pub fn judge_partition(samples: &[Sample], owned: bool, now: Millis, rules: &Rul
     if window.iter().any(|s| s.lag() == 0) {
         return judged(PartitionStatus::Ok);
     }
-    // The oldest sample must sit near the window's start (within a tenth of it) to call the
-    // window complete.
-    let spans_window = first.at - start <= rules.window / 10;
+    // The oldest sample must sit near the window's start — within a tenth of the window, or
+    // within the polls' own spacing when that is wider (a short window with one late poll
+    // otherwise flickered between a judged status and OK from poll to poll) — to call the window
+    // complete.
+    let spacing = (last.at - first.at) / (window.len() as i64 - 1).max(1);
+    let gap = first.at - start;
+    let spans_window = gap <= rules.window / 10 || gap < spacing;
     if window.len() < rules.min_samples || !spans_window {
         return Judgement { status: PartitionStatus::Ok, thin: true };
     }
@@ -211,6 +215,20 @@ mod tests {
             Stop,
             "lag that no longer grows still needs a consumer"
         );
+    }
+
+    #[test]
+    fn a_short_window_whose_oldest_poll_came_late_is_still_complete() {
+        // 1 s polls in a 5 s window, the oldest one just outside it: the window's first sample
+        // sits 0.95 s after its start, more than a tenth of it but within the polls' spacing.
+        let rules = Rules { window: 5_000, min_samples: 3 };
+        let samples: Vec<Sample> = [5_050, 4_050, 3_030, 2_010, 1_000, 0]
+            .iter()
+            .map(|ago| Sample { at: NOW - ago, committed: 10, end: 40 })
+            .collect();
+        assert_eq!(partition_status(&samples, false, NOW, &rules), Stop);
+        let judgement = judge_partition(&samples[2..], false, NOW, &rules);
+        assert_eq!((judgement.status, judgement.thin), (Ok, true), "3 s of 5: not complete");
     }
 
     #[test]
