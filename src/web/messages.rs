@@ -258,7 +258,11 @@ fn send_request_from(f: &Fields) -> Result<SendRequest, WebError> {
         value: f.raw("value").map(str::to_owned),
         value_format: Some(f.value("value_format").to_owned()).filter(|v| !v.is_empty()),
         headers,
-        partition: number("partition")?.map(|p| p as i32),
+        partition: number("partition")?
+            .map(|p| {
+                i32::try_from(p).map_err(|_| invalid(format!("partition: {p} is not a partition")))
+            })
+            .transpose()?,
         count: number("count")?.map(|c| c.max(0) as usize),
         tag: Some(f.value("tag").to_owned()).filter(|t| !t.is_empty()),
         compression: match f.value("compression") {

@@ -141,6 +141,49 @@ async fn hostile_parameters_get_a_clear_client_error_never_a_server_error() {
             ));
         }
     }
+    // Forms: the same classes of bad input through the pages' forms, as an admin. A refusal is
+    // the form again with its error beside the field (4xx), never a 5xx or a silent success.
+    let admin = app.client_as("hostile-admin", osprey::auth::Role::Admin).await;
+    let big = "v".repeat(HUGE);
+    let send = "/clusters/it/topics/mock/send";
+    let forms: [(&str, Vec<(&str, &str)>); 11] = [
+        (send, vec![("value", "x"), ("count", "many")]),
+        (send, vec![("value", big.as_str()), ("count", "1000")]),
+        (send, vec![("value", "x"), ("partition", "2147483648")]),
+        (send, vec![("value", "x"), ("compression", "brotli")]),
+        (send, vec![("value", "{not json"), ("value_format", "json")]),
+        ("/alerts/rules", vec![("name", "r"), ("kind", "nonsense")]),
+        ("/alerts/rules", vec![("name", "r"), ("kind", "lag_forecast"), ("threshold", "lots")]),
+        (
+            "/alerts/rules",
+            vec![("name", "r"), ("kind", "lag_forecast"), ("threshold", "9"), ("horizon", "2s")],
+        ),
+        (
+            "/alerts/rules",
+            vec![("name", "../x\u{7}"), ("kind", "consumer_lag"), ("threshold", "1")],
+        ),
+        ("/alerts/channels", vec![("name", "c"), ("kind", "carrier-pigeon")]),
+        ("/alerts/silences", vec![("rule", ".."), ("duration", "forever")]),
+    ];
+    for (path, form) in forms {
+        let response = admin.post(format!("{}{path}", app.base)).form(&form).send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap_or_default();
+        let shown: Vec<String> = form
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.chars().take(20).collect::<String>()))
+            .collect();
+        if !status.is_client_error() {
+            failures.push(format!("POST {path} {shown:?}: {status}"));
+        } else if !["field-error", r#"id="form-error""#, r#"class="banner down""#]
+            .iter()
+            .any(|marker| text.contains(marker))
+        {
+            let start = text.find("<main").unwrap_or(0);
+            let excerpt: String = text[start..].chars().take(1500).collect();
+            failures.push(format!("POST {path} {shown:?}: {status} without its error: {excerpt}"));
+        }
+    }
     // Pages: traversal in static files and page paths.
     for path in [
         "/static/../Cargo.toml".to_owned(),
