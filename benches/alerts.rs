@@ -25,6 +25,7 @@ const GROUPS: usize = 2_000;
 fn group(i: usize, lag: i64) -> GroupLag {
     GroupLag {
         summary: GroupSummary {
+            lag_trend_per_sec: None,
             name: format!("group-{i:04}"),
             state: "Stable".into(),
             protocol_type: "consumer".into(),
@@ -45,6 +46,7 @@ fn group(i: usize, lag: i64) -> GroupLag {
             offsets_error: None,
         },
         topics: vec![TopicLag {
+            lag_trend_per_sec: None,
             topic: format!("events-{i:04}"),
             lag,
             max_lag: lag,

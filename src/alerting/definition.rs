@@ -22,6 +22,9 @@ pub enum RuleKind {
     ConsumerLagSeconds,
     /// A consumer group's health status at or worse than `status`.
     ConsumerStatus,
+    /// A consumer group's lag will pass `threshold` within `horizon` at its current trend (the
+    /// line through the lag window): fires before the crossing, while the lag still grows.
+    LagForecast,
     /// The cluster cannot be polled.
     ClusterDown,
     /// A broker seen earlier is no longer in the cluster's metadata.
@@ -47,10 +50,11 @@ pub enum RuleKind {
 }
 
 impl RuleKind {
-    pub const ALL: [RuleKind; 13] = [
+    pub const ALL: [RuleKind; 14] = [
         RuleKind::ConsumerLag,
         RuleKind::ConsumerLagSeconds,
         RuleKind::ConsumerStatus,
+        RuleKind::LagForecast,
         RuleKind::ClusterDown,
         RuleKind::BrokerDown,
         RuleKind::UnderReplicated,
@@ -68,6 +72,7 @@ impl RuleKind {
             RuleKind::ConsumerLag => "consumer_lag",
             RuleKind::ConsumerLagSeconds => "consumer_lag_seconds",
             RuleKind::ConsumerStatus => "consumer_status",
+            RuleKind::LagForecast => "lag_forecast",
             RuleKind::ClusterDown => "cluster_down",
             RuleKind::BrokerDown => "broker_down",
             RuleKind::UnderReplicated => "under_replicated",
@@ -89,7 +94,10 @@ impl RuleKind {
     pub fn is_about_groups(self) -> bool {
         matches!(
             self,
-            RuleKind::ConsumerLag | RuleKind::ConsumerLagSeconds | RuleKind::ConsumerStatus
+            RuleKind::ConsumerLag
+                | RuleKind::ConsumerLagSeconds
+                | RuleKind::ConsumerStatus
+                | RuleKind::LagForecast
         )
     }
 
@@ -99,6 +107,7 @@ impl RuleKind {
             self,
             RuleKind::ConsumerLag
                 | RuleKind::ConsumerLagSeconds
+                | RuleKind::LagForecast
                 | RuleKind::UnderReplicated
                 | RuleKind::OfflinePartitions
                 | RuleKind::QueueBacklog
@@ -143,6 +152,9 @@ impl Severity {
         Severity::ALL.into_iter().find(|s| s.as_str() == text)
     }
 }
+
+/// How far ahead a `lag_forecast` rule looks when it does not say.
+pub const DEFAULT_HORIZON: Duration = Duration::from_secs(15 * 60);
 
 fn all_clusters() -> String {
     "*".into()
@@ -190,6 +202,9 @@ pub struct RuleDef {
     /// `broker_metric` rules: fire when the value is below `threshold` instead of above.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub below: bool,
+    /// `lag_forecast` rules: how far ahead the trend is followed (default 15 min).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "duration_text::option")]
+    pub horizon: Option<Duration>,
     /// How long the condition must hold before the alert fires.
     #[serde(rename = "for", default, with = "duration_text")]
     pub hold: Duration,
@@ -522,6 +537,21 @@ impl RuleDef {
             }
             _ => {}
         }
+        match (self.kind, self.horizon) {
+            (RuleKind::LagForecast, Some(horizon))
+                if horizon < Duration::from_secs(60)
+                    || horizon > Duration::from_secs(7 * 86_400) =>
+            {
+                return Err(invalid("horizon", "must be between 1m and 7d"));
+            }
+            (RuleKind::LagForecast, _) | (_, None) => {}
+            (_, Some(_)) => {
+                return Err(invalid(
+                    "horizon",
+                    format!("does not apply to {} rules", self.kind.as_str()),
+                ));
+            }
+        }
         match (self.kind, self.status) {
             (RuleKind::ConsumerStatus, None) => {
                 return Err(invalid(
@@ -598,6 +628,11 @@ impl RuleDef {
     /// The threshold the rule compares with (replication rules default to 0).
     pub fn threshold_or_default(&self) -> f64 {
         self.threshold.unwrap_or(0.0)
+    }
+
+    /// How far ahead a `lag_forecast` rule looks.
+    pub fn horizon_or_default(&self) -> Duration {
+        self.horizon.unwrap_or(DEFAULT_HORIZON)
     }
 
     pub fn hold_millis(&self) -> i64 {

@@ -267,6 +267,9 @@ pub struct GroupFacts {
     /// The group's state as its coordinator tells it: `Stable`, `Empty`, …
     #[serde(default)]
     pub state: String,
+    /// Forecast rules: seconds until the lag passes the rule's threshold at the current trend.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub passes_in: Option<f64>,
 }
 
 /// One topic of a [`GroupFacts`].
@@ -418,6 +421,7 @@ impl AlertMessage {
             metric: None,
             below: false,
             group_facts: Some(GroupFacts {
+                passes_in: None,
                 topics: vec![TopicFacts {
                     topic: "example-topic".into(),
                     status: PartitionStatus::Warn,
@@ -502,6 +506,7 @@ impl AlertMessage {
             (_, None) => say(words.gone),
             (RuleKind::ConsumerLag, _) => say(words.lag),
             (RuleKind::ConsumerLagSeconds, _) => say(words.lag_seconds),
+            (RuleKind::LagForecast, _) => say(words.lag_forecast),
             (RuleKind::ConsumerStatus, _) => say(words.status),
             (RuleKind::ClusterDown, _) if firing => say(words.cluster_unreachable),
             (RuleKind::ClusterDown, _) => say(words.cluster_reachable),
@@ -591,6 +596,11 @@ impl AlertMessage {
                 facts.push((label.topics, topics));
             }
             facts.push((label.members, group.members_text_in(words)));
+            if let Some(eta) = group.passes_in {
+                let (threshold, eta) = (group_digits(self.threshold), seconds_text(eta));
+                let slots = [("threshold", threshold.as_str()), ("eta", eta.as_str())];
+                facts.push((label.forecast, fill(words.passes_in, &slots)));
+            }
         }
         facts.push((label.since, utc_text(self.since)));
         if self.kind == MessageKind::Resolved {

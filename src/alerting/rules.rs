@@ -10,7 +10,7 @@ use std::sync::Arc;
 use super::definition::{RuleDef, RuleKind, matches_pattern};
 use super::engine::Observation;
 use super::message::{GroupFacts, Subject, TopicFacts};
-use crate::evaluator::{GroupLag, PartitionStatus, TopicLag};
+use crate::evaluator::{GroupLag, PartitionStatus, TopicLag, seconds_to_pass};
 use crate::poller::ClusterState;
 
 /// Most topics a notice lists; the others are counted.
@@ -174,7 +174,10 @@ pub fn evaluate(
                     ));
                 }
             }
-            RuleKind::ConsumerLag | RuleKind::ConsumerLagSeconds | RuleKind::ConsumerStatus => {
+            RuleKind::ConsumerLag
+            | RuleKind::ConsumerLagSeconds
+            | RuleKind::ConsumerStatus
+            | RuleKind::LagForecast => {
                 if snapshot.groups_error.is_some() {
                     round.unknown_clusters.insert(state.name.clone());
                     continue;
@@ -207,12 +210,18 @@ fn observe_group(rule: &RuleDef, cluster: &Subject, group: &GroupLag, round: &mu
     match &rule.topic {
         None => {
             let seconds = Seconds { value: summary.lag_seconds, floor: summary.lag_seconds_floor };
-            if too_thin(rule, summary.lag, seconds, summary.status_thin) {
+            let trend = summary.lag_trend_per_sec;
+            if too_thin(rule, summary.lag, seconds, summary.status_thin, trend) {
                 round.unknown_subjects.insert(subject.key());
                 return;
             }
-            let (value, threshold) =
-                measure(rule, summary.lag, summary.lag_seconds, summary.status);
+            let measured = Measured {
+                lag: summary.lag,
+                lag_seconds: summary.lag_seconds,
+                status: summary.status,
+                trend,
+            };
+            let (value, threshold) = measure(rule, &measured);
             let observed = observation(&subject, value, threshold, value > threshold);
             round.group_facts.insert(observed.subject.clone(), group_facts(rule, group, None));
             round.observations.push((subject, observed));
@@ -221,11 +230,18 @@ fn observe_group(rule: &RuleDef, cluster: &Subject, group: &GroupLag, round: &mu
             for topic in group.topics.iter().filter(|t| matches_pattern(pattern, &t.topic)) {
                 let subject = Subject { topic: Some(topic.topic.clone()), ..subject.clone() };
                 let seconds = Seconds { value: topic.lag_seconds, floor: topic.lag_seconds_floor };
-                if too_thin(rule, topic.lag, seconds, topic.status_thin) {
+                let trend = topic.lag_trend_per_sec;
+                if too_thin(rule, topic.lag, seconds, topic.status_thin, trend) {
                     round.unknown_subjects.insert(subject.key());
                     continue;
                 }
-                let (value, threshold) = measure(rule, topic.lag, topic.lag_seconds, topic.status);
+                let measured = Measured {
+                    lag: topic.lag,
+                    lag_seconds: topic.lag_seconds,
+                    status: topic.status,
+                    trend,
+                };
+                let (value, threshold) = measure(rule, &measured);
                 let observed = observation(&subject, value, threshold, value > threshold);
                 round
                     .group_facts
@@ -251,8 +267,14 @@ fn group_facts(rule: &RuleDef, group: &GroupLag, topic: Option<&TopicLag>) -> Gr
     topics.sort_by(|a, b| worst_first(rule.kind, a, b));
     let more_topics = topics.len().saturating_sub(NOTICE_TOPICS);
     topics.truncate(NOTICE_TOPICS);
-    let (lag, lag_seconds) =
-        topic.map_or((summary.lag, summary.lag_seconds), |t| (t.lag, t.lag_seconds));
+    let (lag, lag_seconds, trend) = topic
+        .map_or((summary.lag, summary.lag_seconds, summary.lag_trend_per_sec), |t| {
+            (t.lag, t.lag_seconds, t.lag_trend_per_sec)
+        });
+    // At this rate, when the lag passes the rule's threshold (forecast rules).
+    let passes_in = (rule.kind == RuleKind::LagForecast)
+        .then(|| seconds_to_pass(lag, trend?, rule.threshold_or_default()))
+        .flatten();
     GroupFacts {
         topics: topics
             .into_iter()
@@ -268,6 +290,7 @@ fn group_facts(rule: &RuleDef, group: &GroupLag, topic: Option<&TopicLag>) -> Gr
         lag_seconds,
         members: summary.members,
         state: summary.state.clone(),
+        passes_in,
     }
 }
 
@@ -292,9 +315,17 @@ struct Seconds {
 /// want of a full window; a seconds rule on messages behind whose age is unknown, or known only
 /// as a floor under the threshold. Such a subject is neither breaching nor clear: its alert
 /// keeps its state (a restart or a new lease holder starts with no history).
-fn too_thin(rule: &RuleDef, lag: i64, seconds: Seconds, status_thin: bool) -> bool {
+fn too_thin(
+    rule: &RuleDef,
+    lag: i64,
+    seconds: Seconds,
+    status_thin: bool,
+    trend: Option<f64>,
+) -> bool {
     match rule.kind {
         RuleKind::ConsumerStatus => status_thin,
+        // No trend yet (fewer than three polls): where the lag heads is not known.
+        RuleKind::LagForecast => lag > 0 && trend.is_none(),
         RuleKind::ConsumerLagSeconds => {
             let threshold = rule.threshold_or_default();
             lag > 0 && seconds.value.is_none_or(|s| seconds.floor && s <= threshold)
@@ -308,23 +339,37 @@ fn status_floor(rule: &RuleDef) -> PartitionStatus {
     rule.status.unwrap_or(PartitionStatus::Warn)
 }
 
-/// The compared value and threshold. Status rules compare status codes; the threshold is just
-/// below the chosen status, so "at or worse" reads as "above".
-fn measure(
-    rule: &RuleDef,
+/// What a group (or one of its topics) measures this round.
+struct Measured {
     lag: i64,
     lag_seconds: Option<f64>,
     status: PartitionStatus,
-) -> (f64, f64) {
+    trend: Option<f64>,
+}
+
+/// The compared value and threshold. Status rules compare status codes; the threshold is just
+/// below the chosen status, so "at or worse" reads as "above". Forecast rules compare the lag
+/// the trend reaches at the horizon, and only while the lag grows (a lag above the threshold
+/// that drains is a `consumer_lag` alert's business, not a forecast's).
+fn measure(rule: &RuleDef, m: &Measured) -> (f64, f64) {
     match rule.kind {
-        RuleKind::ConsumerLagSeconds => (lag_seconds.unwrap_or(0.0), rule.threshold_or_default()),
+        RuleKind::ConsumerLagSeconds => (m.lag_seconds.unwrap_or(0.0), rule.threshold_or_default()),
         RuleKind::ConsumerStatus => {
             let floor = status_floor(rule);
             // NOTFOUND sorts below OK; it is not a problem a status rule reports.
-            let value = if status == PartitionStatus::Notfound { 0 } else { status.code() };
+            let value = if m.status == PartitionStatus::Notfound { 0 } else { m.status.code() };
             (f64::from(value), f64::from(floor.code()) - 0.5)
         }
-        _ => (lag as f64, rule.threshold_or_default()),
+        RuleKind::LagForecast => {
+            let threshold = rule.threshold_or_default();
+            let value = match m.trend.filter(|t| *t > 0.0) {
+                Some(growth) => m.lag as f64 + growth * rule.horizon_or_default().as_secs_f64(),
+                // Not growing: nothing to forecast, whatever the lag.
+                None => (m.lag as f64).min(threshold),
+            };
+            (value, threshold)
+        }
+        _ => (m.lag as f64, rule.threshold_or_default()),
     }
 }
 

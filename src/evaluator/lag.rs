@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use super::status::{PartitionStatus, Rules, Sample, group_status, judge_partition};
 use super::time_lag::{Drain, EndOffsetHistory, drain_seconds};
+use super::trend::lag_trend;
 use crate::domain::{ClusterSnapshot, ConsumerGroup, Millis};
 
 /// Most samples kept per group partition for the status window.
@@ -42,6 +43,10 @@ pub struct TopicLag {
     /// Some partition's lag seconds are only a floor: the topic's may be higher.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub lag_seconds_floor: bool,
+    /// How fast the topic's lag grows, messages/s, by the line through the lag window
+    /// ([`crate::evaluator::trend`]); negative while it drains, `None` until three polls.
+    #[serde(default)]
+    pub lag_trend_per_sec: Option<f64>,
     pub status: PartitionStatus,
     /// The status is OK only because some partition behind has too thin a window to judge.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -74,6 +79,10 @@ pub struct GroupSummary {
     /// Some partition's lag seconds are only a floor: the group's may be higher.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub lag_seconds_floor: bool,
+    /// How fast the group's lag grows, messages/s, by the line through the lag window
+    /// ([`crate::evaluator::trend`]); negative while it drains, `None` until three polls.
+    #[serde(default)]
+    pub lag_trend_per_sec: Option<f64>,
     /// Committed-offset growth over the last poll, messages/s, over the group's partitions.
     pub consume_per_sec: Option<f64>,
     /// Log-end growth over the last poll, messages/s, over the group's partitions.
@@ -101,6 +110,8 @@ impl GroupLag {
 
 type PartitionKey = (String, i32);
 type GroupPartitionKey = (String, String, i32);
+/// A group (topic `None`) or one of its topics.
+type TrendKey = (String, Option<String>);
 
 /// The state lag evaluation carries from poll to poll, bounded per partition.
 #[derive(Debug, Default)]
@@ -108,6 +119,8 @@ pub struct LagBook {
     rules: Rules,
     histories: HashMap<PartitionKey, EndOffsetHistory>,
     windows: HashMap<GroupPartitionKey, VecDeque<Sample>>,
+    /// Lag over the window per group (topic `None`) and per group topic, for the trend.
+    lags: HashMap<TrendKey, VecDeque<(Millis, i64)>>,
 }
 
 impl LagBook {
@@ -142,9 +155,42 @@ impl LagBook {
         self.histories.retain(|(t, p), _| consumed.contains(&(t.as_str(), *p)));
 
         let mut seen = HashSet::new();
-        let lags = snapshot.groups.iter().map(|g| self.group(g, &ends, now, &mut seen)).collect();
+        let mut lags: Vec<GroupLag> =
+            snapshot.groups.iter().map(|g| self.group(g, &ends, now, &mut seen)).collect();
         self.windows.retain(|key, _| seen.contains(key));
+        let mut trended = HashSet::new();
+        for group in &mut lags {
+            let name = &group.summary.name;
+            group.summary.lag_trend_per_sec =
+                self.trend((name.clone(), None), now, group.summary.lag, &mut trended);
+            for topic in &mut group.topics {
+                let key = (name.clone(), Some(topic.topic.clone()));
+                topic.lag_trend_per_sec = self.trend(key, now, topic.lag, &mut trended);
+            }
+        }
+        self.lags.retain(|key, _| trended.contains(key));
         lags
+    }
+
+    /// Records `lag` at `now` for `key` and draws the line through the window's lags.
+    fn trend(
+        &mut self,
+        key: TrendKey,
+        now: Millis,
+        lag: i64,
+        trended: &mut HashSet<TrendKey>,
+    ) -> Option<f64> {
+        let samples = self.lags.entry(key.clone()).or_default();
+        if samples.back().is_none_or(|&(at, _)| at < now) {
+            samples.push_back((now, lag));
+        }
+        while samples.len() > MAX_WINDOW_SAMPLES
+            || samples.front().is_some_and(|&(at, _)| at < now - self.rules.window)
+        {
+            samples.pop_front();
+        }
+        trended.insert(key);
+        lag_trend(samples)
     }
 
     fn group(
@@ -212,6 +258,7 @@ impl LagBook {
                     max_lag: 0,
                     lag_seconds: None,
                     lag_seconds_floor: false,
+                    lag_trend_per_sec: None,
                     status: PartitionStatus::Notfound,
                     status_thin: false,
                     partitions: vec![partition],
@@ -245,6 +292,7 @@ impl LagBook {
             max_lag: topics.iter().map(|t| t.max_lag).max().unwrap_or(0),
             lag_seconds: max_seconds(topics.iter().map(|t| t.lag_seconds)),
             lag_seconds_floor: topics.iter().any(|t| t.lag_seconds_floor),
+            lag_trend_per_sec: None,
             drain_seconds: match (consume_per_sec, produce_per_sec) {
                 (Some(c), Some(p)) => drain_seconds(lag, c, p),
                 _ => (lag == 0).then_some(0.0),

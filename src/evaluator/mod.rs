@@ -4,9 +4,11 @@
 pub mod lag;
 pub mod status;
 pub mod time_lag;
+pub mod trend;
 
 pub use lag::{GroupLag, GroupSummary, LagBook, PartitionLag, TopicLag};
 pub use status::{
     Judgement, PartitionStatus, Rules, Sample, group_status, judge_partition, partition_status,
 };
 pub use time_lag::{Drain, EndOffsetHistory, drain_seconds};
+pub use trend::{lag_trend, seconds_to_pass};

@@ -179,6 +179,7 @@ mod tests {
         };
         GroupLag {
             summary: GroupSummary {
+                lag_trend_per_sec: None,
                 name: "billing".into(),
                 state: "Empty".into(),
                 protocol_type: "consumer".into(),
@@ -199,6 +200,7 @@ mod tests {
                 offsets_error: None,
             },
             topics: vec![TopicLag {
+                lag_trend_per_sec: None,
                 topic: "orders".into(),
                 lag: 35,
                 max_lag: 35,

@@ -1,6 +1,38 @@
 //! Consumer-group lists (search, status and topic filters, sort by lag, seconds or status) and one group.
 
 use super::*;
+use crate::alerting::definition::{RuleDef, RuleKind, matches_pattern};
+use crate::evaluator::seconds_to_pass;
+
+/// When a group's lag passes a lag rule's threshold at its current trend.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LagForecast {
+    pub rule: String,
+    pub threshold: f64,
+    /// Seconds from now; 0 when the lag is past it already.
+    pub passes_in: f64,
+}
+
+/// For every enabled group-wide `consumer_lag` or `lag_forecast` rule watching `group` on
+/// `cluster`, when the lag passes the rule's threshold at the current trend, soonest first;
+/// rules it does not head for are left out.
+pub fn lag_forecasts(cluster: &str, group: &GroupSummary, rules: &[RuleDef]) -> Vec<LagForecast> {
+    let Some(trend) = group.lag_trend_per_sec else { return Vec::new() };
+    let mut forecasts: Vec<LagForecast> = rules
+        .iter()
+        .filter(|r| r.enabled && r.topic.is_none())
+        .filter(|r| matches!(r.kind, RuleKind::ConsumerLag | RuleKind::LagForecast))
+        .filter(|r| matches_pattern(&r.cluster, cluster))
+        .filter(|r| r.group.as_deref().is_none_or(|p| matches_pattern(p, &group.name)))
+        .filter_map(|r| {
+            let threshold = r.threshold_or_default();
+            let passes_in = seconds_to_pass(group.lag, trend, threshold)?;
+            Some(LagForecast { rule: r.name.clone(), threshold, passes_in })
+        })
+        .collect();
+    forecasts.sort_by(|a, b| a.passes_in.total_cmp(&b.passes_in).then(a.rule.cmp(&b.rule)));
+    forecasts
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -69,10 +101,16 @@ pub struct GroupRow {
     #[serde(flatten)]
     pub summary: GroupSummary,
     pub topics: Vec<String>,
+    /// The lag rule this group's lag passes soonest at its trend, and when.
+    pub forecast: Option<LagForecast>,
 }
 
-pub(super) fn group_row(g: &GroupLag) -> GroupRow {
-    GroupRow { summary: g.summary.clone(), topics: g.topic_names().map(str::to_owned).collect() }
+pub(super) fn group_row(cluster: &str, g: &GroupLag, rules: &[RuleDef]) -> GroupRow {
+    GroupRow {
+        summary: g.summary.clone(),
+        topics: g.topic_names().map(str::to_owned).collect(),
+        forecast: lag_forecasts(cluster, &g.summary, rules).into_iter().next(),
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -89,10 +127,12 @@ pub struct GroupList {
 }
 
 /// One page of the consumer group list, from the last good poll.
+/// `rules` are the alert rules, for each row's forecast.
 pub fn group_list(
     clusters: &Clusters,
     name: &str,
     query: &GroupQuery,
+    rules: &[RuleDef],
 ) -> Result<GroupList, QueryError> {
     let state = cluster_state(clusters, name)?;
     let mut query = query.clone();
@@ -127,7 +167,7 @@ pub fn group_list(
         pages,
         groups_error: state.snapshot.as_ref().and_then(|s| s.groups_error.clone()),
         query,
-        rows: shown.iter().map(|g| group_row(g)).collect(),
+        rows: shown.iter().map(|g| group_row(name, g, rules)).collect(),
     })
 }
 
@@ -135,6 +175,8 @@ pub fn group_list(
 pub struct GroupDetail {
     pub cluster: ClusterSummary,
     pub group: GroupLag,
+    /// When the lag passes each lag rule's threshold at its trend, soonest first.
+    pub forecasts: Vec<LagForecast>,
     pub members: Vec<GroupMember>,
     /// RocketMQ: online clients with language and version, subscriptions, and per queue the
     /// broker, queue id and the store time of the last consumed message.
@@ -183,6 +225,7 @@ pub async fn group_detail(
     group: &str,
     range: Range,
     now: Millis,
+    rules: &[RuleDef],
 ) -> Result<GroupDetail, QueryError> {
     let state = cluster_state(clusters, cluster)?;
     let snapshot =
@@ -221,6 +264,7 @@ pub async fn group_detail(
     });
     Ok(GroupDetail {
         cluster: summarize(&state),
+        forecasts: lag_forecasts(cluster, &lag.summary, rules),
         group: lag.clone(),
         members,
         rocket,

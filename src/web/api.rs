@@ -101,7 +101,8 @@ async fn groups(
     Path(name): Path<String>,
     ApiQuery(params): ApiQuery<GroupQuery>,
 ) -> Result<Json<GroupList>, ApiError> {
-    Ok(Json(query::group_list(&state.clusters, &name, &params)?))
+    let rules = super::rules_for_forecasts(&state).await;
+    Ok(Json(query::group_list(&state.clusters, &name, &params, &rules)?))
 }
 
 async fn group(
@@ -116,6 +117,7 @@ async fn group(
         &group,
         params.range,
         now_millis(),
+        &super::rules_for_forecasts(&state).await,
     )
     .await?;
     Ok(Json(detail))

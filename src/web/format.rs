@@ -99,6 +99,28 @@ impl Fmt {
         }
     }
 
+    /// How fast a lag grows: `+12.5 msg/s`, `−3 msg/s` while it drains; `–` when unknown.
+    pub fn trend(&self, per_sec: impl Borrow<Option<f64>>) -> String {
+        match *per_sec.borrow() {
+            Some(v) if v > 0.0 => format!("+{}", self.rate(Some(v))),
+            Some(v) if v < 0.0 => format!("−{}", self.rate(Some(-v))),
+            Some(_) => self.rate(Some(0.0)),
+            None => DASH.to_owned(),
+        }
+    }
+
+    /// `passes 10,000 (billing-lag) in about 12 min`, or `past 10,000 (billing-lag)` already.
+    pub fn forecast(&self, forecast: &crate::query::LagForecast) -> String {
+        let t = self.t();
+        let threshold = self.count(forecast.threshold.round() as i64);
+        let template = if forecast.passes_in <= 0.0 { t.forecast_past } else { t.forecast_passes };
+        let eta = self.span(Some(forecast.passes_in));
+        Messages::fill(
+            template,
+            &[("threshold", &threshold), ("rule", &forecast.rule), ("eta", &eta)],
+        )
+    }
+
     /// `3 min ago`; `never` when unknown.
     pub fn ago(&self, at: impl Borrow<Option<Millis>>) -> String {
         let at = *at.borrow();
@@ -323,6 +345,7 @@ mod tests {
 
     fn summary(lag: i64, drain: Drain, drain_seconds: Option<f64>) -> GroupSummary {
         GroupSummary {
+            lag_trend_per_sec: None,
             name: "billing".into(),
             state: "Stable".into(),
             protocol_type: "consumer".into(),

@@ -232,6 +232,17 @@ pub fn render(clusters: &[Arc<ClusterState>]) -> String {
         );
     }
     m.header(
+        "osprey_consumergroup_lag_trend",
+        "gauge",
+        "How fast a consumer group's lag grows, messages per second, by the line through the lag window (negative while it drains).",
+    );
+    for (cluster, g) in groups(clusters) {
+        if let Some(trend) = g.summary.lag_trend_per_sec {
+            let labels = [("cluster", cluster), ("group", g.summary.name.as_str())];
+            m.sample("osprey_consumergroup_lag_trend", &labels, trend);
+        }
+    }
+    m.header(
         "kafka_consumergroup_status",
         "gauge",
         "Group health: 0 NOTFOUND, 1 OK, 2 WARN, 3 REWIND, 4 STALL, 5 STOP.",
@@ -378,6 +389,7 @@ mod tests {
         state.poll_failures_total = 3;
         state.groups = Arc::new(vec![GroupLag {
             summary: GroupSummary {
+                lag_trend_per_sec: None,
                 name: "bill\"ing".into(),
                 state: "Stable".into(),
                 protocol_type: "consumer".into(),
@@ -398,6 +410,7 @@ mod tests {
                 offsets_error: None,
             },
             topics: vec![TopicLag {
+                lag_trend_per_sec: None,
                 topic: "orders".into(),
                 lag: 40,
                 max_lag: 40,

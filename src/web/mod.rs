@@ -93,6 +93,21 @@ impl AppState {
     }
 }
 
+/// The alert rules, for the lag forecasts the group pages show; none when the database does not
+/// answer at once (those pages are live state and do not wait for it).
+pub(crate) async fn rules_for_forecasts(
+    state: &AppState,
+) -> Vec<crate::alerting::definition::RuleDef> {
+    let wait = std::time::Duration::from_secs(2);
+    match crate::store::within(wait, state.store.alert_rules()).await {
+        Ok(rules) => rules.into_iter().map(|stored| stored.definition).collect(),
+        Err(e) => {
+            tracing::debug!(error = %e, "no forecasts: the alert rules cannot be read");
+            Vec::new()
+        }
+    }
+}
+
 /// Liveness: the process answers.
 async fn healthz() -> &'static str {
     "ok"

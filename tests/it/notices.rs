@@ -326,6 +326,7 @@ fn kafka_state(gone: bool, at: i64) -> std::sync::Arc<osprey::poller::ClusterSta
     };
     let lagging = |group: &str, topic: &str| GroupLag {
         summary: GroupSummary {
+            lag_trend_per_sec: None,
             name: group.into(),
             state: "Stable".into(),
             protocol_type: "consumer".into(),
@@ -346,6 +347,7 @@ fn kafka_state(gone: bool, at: i64) -> std::sync::Arc<osprey::poller::ClusterSta
             offsets_error: None,
         },
         topics: vec![TopicLag {
+            lag_trend_per_sec: None,
             topic: topic.into(),
             lag: 5_000,
             max_lag: 5_000,

@@ -26,6 +26,8 @@ pub struct Words {
     // Summaries: `{what}`, `{value}`, `{threshold}`, `{above}`, `{at_least}`, `{cluster}`.
     pub lag: &'static str,
     pub lag_seconds: &'static str,
+    /// A forecast: `{value}` is the lag the trend reaches at the rule's horizon.
+    pub lag_forecast: &'static str,
     pub status: &'static str,
     pub gone: &'static str,
     pub cluster_unreachable: &'static str,
@@ -65,6 +67,8 @@ pub struct Words {
     pub topic_lag_behind: &'static str,
     pub more_topics: &'static str,
     pub no_members: &'static str,
+    /// When the lag passes the threshold at this rate: `{threshold}`, `{eta}`.
+    pub passes_in: &'static str,
 
     /// The labels of [`super::AlertMessage::facts_in`].
     pub facts: FactLabels,
@@ -85,6 +89,7 @@ pub struct FactLabels {
     pub lag: &'static str,
     pub topics: &'static str,
     pub members: &'static str,
+    pub forecast: &'static str,
     pub since: &'static str,
     pub resolved: &'static str,
     pub duration: &'static str,
@@ -106,6 +111,7 @@ pub static EN: Words = Words {
 
     lag: "lag {value} {above} {threshold} — {what}",
     lag_seconds: "lag {value} {above} {threshold} — {what}",
+    lag_forecast: "lag heading for {value} {above} {threshold} — {what}",
     status: "status {value} ({at_least} {threshold}) — {what}",
     gone: "{what} is gone",
     cluster_unreachable: "cluster {cluster} unreachable ({value})",
@@ -142,6 +148,7 @@ pub static EN: Words = Words {
     topic_lag_behind: "{topic} ({status}, lag {lag}, {seconds} behind)",
     more_topics: "and {count} more",
     no_members: "none (no consumer connected)",
+    passes_in: "at this rate the lag passes {threshold} in about {eta}",
 
     facts: FactLabels {
         rule: "Rule",
@@ -156,6 +163,7 @@ pub static EN: Words = Words {
         lag: "Lag",
         topics: "Topics",
         members: "Members",
+        forecast: "Forecast",
         since: "Since",
         resolved: "Resolved",
         duration: "Duration",
@@ -180,6 +188,7 @@ pub static ZH: Words = Words {
 
     lag: "积压 {value} {above} {threshold} — {what}",
     lag_seconds: "积压时长 {value} {above} {threshold} — {what}",
+    lag_forecast: "积压趋势将达 {value} {above} {threshold} — {what}",
     status: "状态 {value}（{at_least} {threshold}）— {what}",
     gone: "{what} 已不存在",
     cluster_unreachable: "集群 {cluster} 无法连接（{value}）",
@@ -210,6 +219,7 @@ pub static ZH: Words = Words {
     topic_lag_behind: "{topic}（{status}，积压 {lag}，落后 {seconds}）",
     more_topics: "另有 {count} 个",
     no_members: "无（没有连接的消费者）",
+    passes_in: "按当前速度，积压约 {eta} 后超过 {threshold}",
 
     facts: FactLabels {
         rule: "规则",
@@ -224,6 +234,7 @@ pub static ZH: Words = Words {
         lag: "积压",
         topics: "主题",
         members: "成员",
+        forecast: "预测",
         since: "开始于",
         resolved: "恢复于",
         duration: "持续",

@@ -11,6 +11,7 @@ pub(crate) fn rule(text: &str) -> RuleDef {
 pub(crate) fn group(name: &str, lag: i64, status: PartitionStatus) -> GroupLag {
     GroupLag {
         summary: GroupSummary {
+            lag_trend_per_sec: None,
             name: name.into(),
             state: "Empty".into(),
             protocol_type: "consumer".into(),
@@ -31,6 +32,7 @@ pub(crate) fn group(name: &str, lag: i64, status: PartitionStatus) -> GroupLag {
             offsets_error: None,
         },
         topics: vec![TopicLag {
+            lag_trend_per_sec: None,
             topic: "orders".into(),
             lag,
             max_lag: lag,
@@ -156,6 +158,7 @@ fn status_rules_fire_at_or_worse_than_the_chosen_status() {
 
 fn topic(name: &str, lag: i64, lag_seconds: Option<f64>, status: PartitionStatus) -> TopicLag {
     TopicLag {
+        lag_trend_per_sec: None,
         topic: name.into(),
         lag,
         max_lag: lag,
@@ -452,4 +455,26 @@ fn a_status_or_age_known_too_thinly_is_unknown_not_clear() {
     );
     assert_eq!(status.observations.len(), 1);
     assert!(status.unknown_subjects.is_empty());
+}
+
+#[test]
+fn a_forecast_fires_on_where_the_trend_leads_not_where_the_lag_is() {
+    let forecast = rule("kind = \"lag_forecast\"\nthreshold = 10000.0\nhorizon = \"15m\"");
+    let mut heading = group("billing", 2_000, PartitionStatus::Ok);
+    heading.summary.lag_trend_per_sec = Some(10.0);
+    let round = evaluate(&forecast, &[cluster("prod", vec![heading.clone()])], |_| true);
+    // 2,000 + 10/s × 900 s = 11,000 > 10,000: fires, and says when the lag passes.
+    assert_eq!(breaching(&round), vec![("prod/group/billing".to_string(), 11_000.0)]);
+    assert_eq!(round.group_facts["prod/group/billing"].passes_in, Some(800.0));
+
+    heading.summary.lag_trend_per_sec = Some(-5.0);
+    let round = evaluate(&forecast, &[cluster("prod", vec![heading.clone()])], |_| true);
+    assert!(breaching(&round).is_empty(), "a draining lag heads nowhere");
+    heading.summary.lag = 20_000;
+    let round = evaluate(&forecast, &[cluster("prod", vec![heading.clone()])], |_| true);
+    assert!(breaching(&round).is_empty(), "above and draining: the lag rule's business");
+
+    heading.summary.lag_trend_per_sec = None;
+    let round = evaluate(&forecast, &[cluster("prod", vec![heading])], |_| true);
+    assert_eq!(round.unknown_subjects.len(), 1, "no trend yet: unknown, not clear");
 }

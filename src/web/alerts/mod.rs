@@ -125,6 +125,7 @@ fn rule_from_fields(f: &Fields) -> Result<RuleDef, DefinitionError> {
             _ => None,
         },
         below: kind == RuleKind::BrokerMetric && f.has("below", "on"),
+        horizon: f.duration("horizon")?.filter(|_| kind == RuleKind::LagForecast),
         hold: f.duration("for")?.unwrap_or_default(),
         for_polls: f.parse("for_polls", "a whole number")?.unwrap_or(0),
         repeat_interval: f.duration("repeat_interval")?,
@@ -186,8 +187,12 @@ fn rule_fields(rule: &RuleDef) -> Fields {
     let labels: Vec<String> = rule.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
     f.push("labels", labels.join(", "));
     f.push("group_by", rule.group_by.as_ref().map(|by| by.join(", ")).unwrap_or_default());
-    for (name, value) in [("group_wait", rule.group_wait), ("group_interval", rule.group_interval)]
-    {
+    let timings = [
+        ("horizon", rule.horizon),
+        ("group_wait", rule.group_wait),
+        ("group_interval", rule.group_interval),
+    ];
+    for (name, value) in timings {
         f.push(name, value.map(duration_text::format).unwrap_or_default());
     }
     f

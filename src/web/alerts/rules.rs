@@ -41,6 +41,10 @@ pub(super) fn describe_condition(rule: &RuleDef) -> String {
     let mut parts = vec![match rule.kind {
         RuleKind::ConsumerLag => format!("lag > {threshold}"),
         RuleKind::ConsumerLagSeconds => format!("lag > {threshold} s"),
+        RuleKind::LagForecast => format!(
+            "lag heading past {threshold} within {}",
+            duration_text::format(rule.horizon_or_default())
+        ),
         RuleKind::ConsumerStatus => {
             format!("status ≥ {}", rule.status.map_or("?", PartitionStatus::as_str))
         }
@@ -105,7 +109,7 @@ pub struct RuleFormPage {
 
 /// The rule form's fields that show their own error beside them (the others' errors stand above
 /// the form).
-const FIELDS_WITH_ERRORS: [&str; 14] = [
+const FIELDS_WITH_ERRORS: [&str; 15] = [
     "name",
     "kind",
     "cluster",
@@ -118,6 +122,7 @@ const FIELDS_WITH_ERRORS: [&str; 14] = [
     "metric",
     "for",
     "for_polls",
+    "horizon",
     "repeat_interval",
     "severity",
 ];

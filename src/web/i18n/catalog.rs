@@ -124,6 +124,10 @@ catalog! {
     hours_ago: "{n} h ago", "{n} 小时前";
     days_ago: "{n} d ago", "{n} 天前";
     rate_unit: "msg/s", "条/秒";
+    col_lag_trend: "Lag trend", "积压趋势";
+    col_forecast: "Forecast", "预测";
+    forecast_passes: "passes {threshold} ({rule}) in about {eta}", "约 {eta} 后超过 {threshold}（{rule}）";
+    forecast_past: "past {threshold} ({rule})", "已超过 {threshold}（{rule}）";
     nav_groups: "Consumers", "消费组";
     groups_title: "Consumer groups", "消费组";
     search_groups: "Search groups", "搜索消费组";
@@ -525,6 +529,8 @@ catalog! {
     hint_group_by: "Besides cluster and rule: group, topic, broker, queue, node; subject for no grouping. Empty: the default.", "集群与规则之外：group、topic、broker、queue、node；subject 表示不分组。留空用默认值。";
     field_group_wait: "Group wait", "分组等待";
     field_group_interval: "Group interval", "分组间隔";
+    field_horizon: "Horizon", "预测范围";
+    hint_horizon: "lag_forecast: fires when the lag will pass the threshold within this long at its current trend (empty: 15m).", "lag_forecast：按当前趋势，积压将在此时长内超过阈值时告警（留空：15m）。";
     hint_group_timing: "Empty: alerts.group_wait (30s) and alerts.group_interval (5m).", "留空：alerts.group_wait（30s）与 alerts.group_interval（5m）。";
     new_channel: "New channel", "新建渠道";
     edit_channel: "Edit channel", "编辑渠道";

@@ -443,7 +443,8 @@ async fn groups(
     PageQuery(params): PageQuery<GroupQuery>,
 ) -> Result<Response, PageError> {
     let Page { lang, uri, caller: Caller { who, .. } } = page;
-    let list = query::group_list(&state.clusters, &name, &params)?;
+    let rules = crate::web::rules_for_forecasts(&state).await;
+    let list = query::group_list(&state.clusters, &name, &params, &rules)?;
     Ok(render(&GroupsPage {
         t: lang.messages(),
         f: Fmt::new(lang, now_millis()),
@@ -516,8 +517,17 @@ async fn group(
 ) -> Result<Response, PageError> {
     let Page { lang, uri, caller: Caller { who, .. } } = page;
     let now = now_millis();
-    let d = query::group_detail(&state.clusters, &state.store, &name, &group, params.range, now)
-        .await?;
+    let rules = crate::web::rules_for_forecasts(&state).await;
+    let d = query::group_detail(
+        &state.clusters,
+        &state.store,
+        &name,
+        &group,
+        params.range,
+        now,
+        &rules,
+    )
+    .await?;
     let t = lang.messages();
     let x = || d.history.iter().map(|p| p.ts);
     let lag_chart = chart_json(
