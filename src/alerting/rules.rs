@@ -208,48 +208,28 @@ fn observe_group(rule: &RuleDef, cluster: &Subject, group: &GroupLag, round: &mu
     let summary = &group.summary;
     let subject = Subject { group: Some(summary.name.clone()), ..cluster.clone() };
     match &rule.topic {
-        None => {
-            let seconds = Seconds { value: summary.lag_seconds, floor: summary.lag_seconds_floor };
-            let trend = summary.lag_trend_per_sec;
-            if too_thin(rule, summary.lag, seconds, summary.status_thin, trend) {
-                round.unknown_subjects.insert(subject.key());
-                return;
-            }
-            let measured = Measured {
-                lag: summary.lag,
-                lag_seconds: summary.lag_seconds,
-                status: summary.status,
-                trend,
-            };
-            let (value, threshold) = measure(rule, &measured);
-            let observed = observation(&subject, value, threshold, value > threshold);
-            round.group_facts.insert(observed.subject.clone(), group_facts(rule, group, None));
-            round.observations.push((subject, observed));
-        }
+        None => observe(rule, subject, Measured::of_group(group), round),
         Some(pattern) => {
             for topic in group.topics.iter().filter(|t| matches_pattern(pattern, &t.topic)) {
                 let subject = Subject { topic: Some(topic.topic.clone()), ..subject.clone() };
-                let seconds = Seconds { value: topic.lag_seconds, floor: topic.lag_seconds_floor };
-                let trend = topic.lag_trend_per_sec;
-                if too_thin(rule, topic.lag, seconds, topic.status_thin, trend) {
-                    round.unknown_subjects.insert(subject.key());
-                    continue;
-                }
-                let measured = Measured {
-                    lag: topic.lag,
-                    lag_seconds: topic.lag_seconds,
-                    status: topic.status,
-                    trend,
-                };
-                let (value, threshold) = measure(rule, &measured);
-                let observed = observation(&subject, value, threshold, value > threshold);
-                round
-                    .group_facts
-                    .insert(observed.subject.clone(), group_facts(rule, group, Some(topic)));
-                round.observations.push((subject, observed));
+                observe(rule, subject, Measured::of_topic(group, topic), round);
             }
         }
     }
+}
+
+/// One subject of a consumer-group rule: unknown when its measure is too thin to judge, else
+/// observed with the group's facts for the notice.
+fn observe(rule: &RuleDef, subject: Subject, measured: Measured, round: &mut RuleRound) {
+    if too_thin(rule, &measured) {
+        round.unknown_subjects.insert(subject.key());
+        return;
+    }
+    let (value, threshold) = measure(rule, &measured);
+    let observed = observation(&subject, value, threshold, value > threshold);
+    let facts = group_facts(rule, measured.group, measured.topic);
+    round.group_facts.insert(observed.subject.clone(), facts);
+    round.observations.push((subject, observed));
 }
 
 /// The group as a notice tells it: its topics worst first (only `topic` when the subject is
@@ -305,31 +285,19 @@ fn worst_first(kind: RuleKind, a: &TopicLag, b: &TopicLag) -> Ordering {
     order.then_with(|| a.topic.cmp(&b.topic))
 }
 
-/// Lag in seconds as the lag book tells it: a value, and whether it is only a floor.
-struct Seconds {
-    value: Option<f64>,
-    floor: bool,
-}
-
 /// Whether what `rule` compares is not known yet: a status rule on a status that is OK only for
 /// want of a full window; a seconds rule on messages behind whose age is unknown, or known only
-/// as a floor under the threshold. Such a subject is neither breaching nor clear: its alert
-/// keeps its state (a restart or a new lease holder starts with no history).
-fn too_thin(
-    rule: &RuleDef,
-    lag: i64,
-    seconds: Seconds,
-    status_thin: bool,
-    trend: Option<f64>,
-) -> bool {
+/// as a floor under the threshold; a forecast without a trend yet (fewer than three polls).
+/// Such a subject is neither breaching nor clear: its alert keeps its state (a restart or a new
+/// lease holder starts with no history).
+fn too_thin(rule: &RuleDef, m: &Measured) -> bool {
     match rule.kind {
-        RuleKind::ConsumerStatus => status_thin,
-        // No trend yet (fewer than three polls): where the lag heads is not known.
-        RuleKind::LagForecast => lag > 0 && trend.is_none(),
+        RuleKind::ConsumerStatus => m.status_thin,
         RuleKind::ConsumerLagSeconds => {
             let threshold = rule.threshold_or_default();
-            lag > 0 && seconds.value.is_none_or(|s| seconds.floor && s <= threshold)
+            m.lag > 0 && m.lag_seconds.is_none_or(|s| m.lag_seconds_floor && s <= threshold)
         }
+        RuleKind::LagForecast => m.lag > 0 && m.trend.is_none(),
         _ => false,
     }
 }
@@ -340,11 +308,45 @@ fn status_floor(rule: &RuleDef) -> PartitionStatus {
 }
 
 /// What a group (or one of its topics) measures this round.
-struct Measured {
+struct Measured<'a> {
+    group: &'a GroupLag,
+    /// The topic measured, when the rule is per topic.
+    topic: Option<&'a TopicLag>,
     lag: i64,
     lag_seconds: Option<f64>,
+    lag_seconds_floor: bool,
     status: PartitionStatus,
+    status_thin: bool,
     trend: Option<f64>,
+}
+
+impl<'a> Measured<'a> {
+    fn of_group(group: &'a GroupLag) -> Self {
+        let s = &group.summary;
+        Measured {
+            group,
+            topic: None,
+            lag: s.lag,
+            lag_seconds: s.lag_seconds,
+            lag_seconds_floor: s.lag_seconds_floor,
+            status: s.status,
+            status_thin: s.status_thin,
+            trend: s.lag_trend_per_sec,
+        }
+    }
+
+    fn of_topic(group: &'a GroupLag, t: &'a TopicLag) -> Self {
+        Measured {
+            group,
+            topic: Some(t),
+            lag: t.lag,
+            lag_seconds: t.lag_seconds,
+            lag_seconds_floor: t.lag_seconds_floor,
+            status: t.status,
+            status_thin: t.status_thin,
+            trend: t.lag_trend_per_sec,
+        }
+    }
 }
 
 /// The compared value and threshold. Status rules compare status codes; the threshold is just
