@@ -25,6 +25,7 @@ const GROUPS: usize = 2_000;
 fn group(i: usize, lag: i64) -> GroupLag {
     GroupLag {
         summary: GroupSummary {
+            retention: Default::default(),
             lag_trend_per_sec: None,
             name: format!("group-{i:04}"),
             state: "Stable".into(),
@@ -46,6 +47,7 @@ fn group(i: usize, lag: i64) -> GroupLag {
             offsets_error: None,
         },
         topics: vec![TopicLag {
+            retention: Default::default(),
             lag_trend_per_sec: None,
             topic: format!("events-{i:04}"),
             lag,

@@ -25,6 +25,10 @@ pub enum RuleKind {
     /// A consumer group's lag will pass `threshold` within `horizon` at its current trend (the
     /// line through the lag window): fires before the crossing, while the lag still grows.
     LagForecast,
+    /// A consumer group's oldest unread message has used more than `threshold` percent of its
+    /// retention (by age against `retention.ms`, else by offsets; worst partition), 100 once
+    /// retention has deleted some unread ([`crate::evaluator::retention`]).
+    RetentionRisk,
     /// The cluster cannot be polled.
     ClusterDown,
     /// A broker seen earlier is no longer in the cluster's metadata.
@@ -50,11 +54,12 @@ pub enum RuleKind {
 }
 
 impl RuleKind {
-    pub const ALL: [RuleKind; 14] = [
+    pub const ALL: [RuleKind; 15] = [
         RuleKind::ConsumerLag,
         RuleKind::ConsumerLagSeconds,
         RuleKind::ConsumerStatus,
         RuleKind::LagForecast,
+        RuleKind::RetentionRisk,
         RuleKind::ClusterDown,
         RuleKind::BrokerDown,
         RuleKind::UnderReplicated,
@@ -73,6 +78,7 @@ impl RuleKind {
             RuleKind::ConsumerLagSeconds => "consumer_lag_seconds",
             RuleKind::ConsumerStatus => "consumer_status",
             RuleKind::LagForecast => "lag_forecast",
+            RuleKind::RetentionRisk => "retention_risk",
             RuleKind::ClusterDown => "cluster_down",
             RuleKind::BrokerDown => "broker_down",
             RuleKind::UnderReplicated => "under_replicated",
@@ -98,6 +104,7 @@ impl RuleKind {
                 | RuleKind::ConsumerLagSeconds
                 | RuleKind::ConsumerStatus
                 | RuleKind::LagForecast
+                | RuleKind::RetentionRisk
         )
     }
 
@@ -108,6 +115,7 @@ impl RuleKind {
             RuleKind::ConsumerLag
                 | RuleKind::ConsumerLagSeconds
                 | RuleKind::LagForecast
+                | RuleKind::RetentionRisk
                 | RuleKind::UnderReplicated
                 | RuleKind::OfflinePartitions
                 | RuleKind::QueueBacklog

@@ -270,6 +270,9 @@ pub struct GroupFacts {
     /// Forecast rules: seconds until the lag passes the rule's threshold at the current trend.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub passes_in: Option<f64>,
+    /// Retention-risk rules: how close retention is to deleting unread messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<crate::evaluator::RetentionRisk>,
 }
 
 /// One topic of a [`GroupFacts`].
@@ -281,6 +284,19 @@ pub struct TopicFacts {
     pub lag: i64,
     #[serde(default)]
     pub lag_seconds: Option<f64>,
+}
+
+/// `3 messages deleted unread` once retention passed the committed offset, else when it will
+/// at the current pace (`unread messages deleted in about 12m`), else nothing certain.
+fn retention_text(risk: &crate::evaluator::RetentionRisk, words: &Words) -> String {
+    if risk.lost > 0 {
+        let count = group_digits(risk.lost as f64);
+        return fill(words.lost_unread, &[("count", count.as_str())]);
+    }
+    match risk.loss_eta_seconds {
+        Some(eta) => fill(words.deleted_in, &[("eta", seconds_text(eta).as_str())]),
+        None => words.no_loss_eta.to_owned(),
+    }
 }
 
 /// `1 message`, `1,234 messages`.
@@ -422,6 +438,7 @@ impl AlertMessage {
             below: false,
             group_facts: Some(GroupFacts {
                 passes_in: None,
+                retention: None,
                 topics: vec![TopicFacts {
                     topic: "example-topic".into(),
                     status: PartitionStatus::Warn,
@@ -473,6 +490,7 @@ impl AlertMessage {
             }
             RuleKind::NodeAlarm => node_condition(v, words).into(),
             RuleKind::QueueBacklogGrowing => format!("{v:.1}"),
+            RuleKind::RetentionRisk => format!("{v:.0} %"),
             _ => group_digits(v),
         }
     }
@@ -507,6 +525,7 @@ impl AlertMessage {
             (RuleKind::ConsumerLag, _) => say(words.lag),
             (RuleKind::ConsumerLagSeconds, _) => say(words.lag_seconds),
             (RuleKind::LagForecast, _) => say(words.lag_forecast),
+            (RuleKind::RetentionRisk, _) => say(words.retention_risk),
             (RuleKind::ConsumerStatus, _) => say(words.status),
             (RuleKind::ClusterDown, _) if firing => say(words.cluster_unreachable),
             (RuleKind::ClusterDown, _) => say(words.cluster_reachable),
@@ -600,6 +619,9 @@ impl AlertMessage {
                 let (threshold, eta) = (group_digits(self.threshold), seconds_text(eta));
                 let slots = [("threshold", threshold.as_str()), ("eta", eta.as_str())];
                 facts.push((label.forecast, fill(words.passes_in, &slots)));
+            }
+            if let Some(retention) = &group.retention {
+                facts.push((label.retention, retention_text(retention, words)));
             }
         }
         facts.push((label.since, utc_text(self.since)));

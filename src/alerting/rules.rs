@@ -10,7 +10,7 @@ use std::sync::Arc;
 use super::definition::{RuleDef, RuleKind, matches_pattern};
 use super::engine::Observation;
 use super::message::{GroupFacts, Subject, TopicFacts};
-use crate::evaluator::{GroupLag, PartitionStatus, TopicLag, seconds_to_pass};
+use crate::evaluator::{GroupLag, PartitionStatus, RetentionRisk, TopicLag, seconds_to_pass};
 use crate::poller::ClusterState;
 
 /// Most topics a notice lists; the others are counted.
@@ -177,7 +177,8 @@ pub fn evaluate(
             RuleKind::ConsumerLag
             | RuleKind::ConsumerLagSeconds
             | RuleKind::ConsumerStatus
-            | RuleKind::LagForecast => {
+            | RuleKind::LagForecast
+            | RuleKind::RetentionRisk => {
                 if snapshot.groups_error.is_some() {
                     round.unknown_clusters.insert(state.name.clone());
                     continue;
@@ -227,7 +228,8 @@ fn observe(rule: &RuleDef, subject: Subject, measured: Measured, round: &mut Rul
     }
     let (value, threshold) = measure(rule, &measured);
     let observed = observation(&subject, value, threshold, value > threshold);
-    let facts = group_facts(rule, measured.group, measured.topic);
+    let mut facts = group_facts(rule, measured.group, measured.topic);
+    facts.retention = (rule.kind == RuleKind::RetentionRisk).then_some(measured.retention);
     round.group_facts.insert(observed.subject.clone(), facts);
     round.observations.push((subject, observed));
 }
@@ -271,6 +273,7 @@ fn group_facts(rule: &RuleDef, group: &GroupLag, topic: Option<&TopicLag>) -> Gr
         members: summary.members,
         state: summary.state.clone(),
         passes_in,
+        retention: None,
     }
 }
 
@@ -298,6 +301,7 @@ fn too_thin(rule: &RuleDef, m: &Measured) -> bool {
             m.lag > 0 && m.lag_seconds.is_none_or(|s| m.lag_seconds_floor && s <= threshold)
         }
         RuleKind::LagForecast => m.lag > 0 && m.trend.is_none(),
+        RuleKind::RetentionRisk => m.retention.used_pct.is_none(),
         _ => false,
     }
 }
@@ -318,6 +322,7 @@ struct Measured<'a> {
     status: PartitionStatus,
     status_thin: bool,
     trend: Option<f64>,
+    retention: RetentionRisk,
 }
 
 impl<'a> Measured<'a> {
@@ -332,6 +337,7 @@ impl<'a> Measured<'a> {
             status: s.status,
             status_thin: s.status_thin,
             trend: s.lag_trend_per_sec,
+            retention: s.retention,
         }
     }
 
@@ -345,6 +351,7 @@ impl<'a> Measured<'a> {
             status: t.status,
             status_thin: t.status_thin,
             trend: t.lag_trend_per_sec,
+            retention: t.retention,
         }
     }
 }
@@ -356,6 +363,9 @@ impl<'a> Measured<'a> {
 fn measure(rule: &RuleDef, m: &Measured) -> (f64, f64) {
     match rule.kind {
         RuleKind::ConsumerLagSeconds => (m.lag_seconds.unwrap_or(0.0), rule.threshold_or_default()),
+        RuleKind::RetentionRisk => {
+            (m.retention.used_pct.unwrap_or(0.0), rule.threshold_or_default())
+        }
         RuleKind::ConsumerStatus => {
             let floor = status_floor(rule);
             // NOTFOUND sorts below OK; it is not a problem a status rule reports.

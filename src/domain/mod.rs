@@ -220,6 +220,16 @@ impl ConfigSource {
     }
 }
 
+impl Topic {
+    /// The topic's time-based retention in seconds (`retention.ms`), when it has one: not for
+    /// an unlimited (`-1`) one, nor when its configuration was not read.
+    pub fn retention_seconds(&self) -> Option<f64> {
+        let entry = self.configs.as_ref()?.iter().find(|c| c.name == "retention.ms")?;
+        let ms: i64 = entry.value.as_deref()?.parse().ok()?;
+        (ms > 0).then(|| ms as f64 / 1000.0)
+    }
+}
+
 impl Partition {
     pub fn is_offline(&self) -> bool {
         self.leader.is_none()

@@ -7,6 +7,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 
 use serde::Serialize;
 
+use super::retention::{RetentionInput, RetentionRisk, pace};
 use super::status::{PartitionStatus, Rules, Sample, group_status, judge_partition};
 use super::time_lag::{Drain, EndOffsetHistory, drain_seconds};
 use super::trend::lag_trend;
@@ -32,6 +33,9 @@ pub struct PartitionLag {
     pub status_thin: bool,
     /// Client id and host of the member that owns the partition.
     pub owner: Option<String>,
+    /// How close retention is to deleting unread messages ([`crate::evaluator::retention`]).
+    #[serde(default)]
+    pub retention: RetentionRisk,
 }
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
@@ -51,6 +55,9 @@ pub struct TopicLag {
     /// The status is OK only because some partition behind has too thin a window to judge.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub status_thin: bool,
+    /// The worst of the partitions' retention risks.
+    #[serde(default)]
+    pub retention: RetentionRisk,
     pub partitions: Vec<PartitionLag>,
 }
 
@@ -92,6 +99,9 @@ pub struct GroupSummary {
     pub drain_seconds: Option<f64>,
     /// Where the backlog is heading, by the one rule documented on [`Drain`].
     pub drain: Drain,
+    /// The worst of the partitions' retention risks: the group's risk of losing unread messages.
+    #[serde(default)]
+    pub retention: RetentionRisk,
     pub offsets_error: Option<String>,
 }
 
@@ -121,6 +131,15 @@ pub struct LagBook {
     windows: HashMap<GroupPartitionKey, VecDeque<Sample>>,
     /// Lag over the window per group (topic `None`) and per group topic, for the trend.
     lags: HashMap<TrendKey, VecDeque<(Millis, i64)>>,
+    /// Log start offsets over the window per consumed partition, for the retention pace.
+    starts: HashMap<PartitionKey, VecDeque<(Millis, i64)>>,
+}
+
+/// Where each partition's log starts and ends this poll, and each topic's time-based retention.
+struct Logs<'a> {
+    ends: HashMap<(&'a str, i32), i64>,
+    starts: HashMap<(&'a str, i32), i64>,
+    retention_seconds: HashMap<&'a str, f64>,
 }
 
 impl LagBook {
@@ -131,15 +150,27 @@ impl LagBook {
     /// Evaluates every group of `snapshot` (taken at `snapshot.taken_at`).
     pub fn evaluate(&mut self, snapshot: &ClusterSnapshot) -> Vec<GroupLag> {
         let now = snapshot.taken_at;
-        let ends: HashMap<(&str, i32), i64> = snapshot
-            .topics
-            .iter()
-            .flat_map(|t| {
-                t.partitions
-                    .iter()
-                    .filter_map(move |p| Some(((t.name.as_str(), p.id), p.latest_offset?)))
-            })
-            .collect();
+        let offsets_of = |offset: fn(&crate::domain::Partition) -> Option<i64>| {
+            snapshot
+                .topics
+                .iter()
+                .flat_map(|t| {
+                    t.partitions
+                        .iter()
+                        .filter_map(move |p| Some(((t.name.as_str(), p.id), offset(p)?)))
+                })
+                .collect::<HashMap<(&str, i32), i64>>()
+        };
+        let logs = Logs {
+            ends: offsets_of(|p| p.latest_offset),
+            starts: offsets_of(|p| p.earliest_offset),
+            retention_seconds: snapshot
+                .topics
+                .iter()
+                .filter_map(|t| Some((t.name.as_str(), t.retention_seconds()?)))
+                .collect(),
+        };
+        let ends = &logs.ends;
 
         // End-offset histories of consumed partitions only: that is where lag seconds are asked.
         let consumed: HashSet<(&str, i32)> = snapshot
@@ -153,10 +184,20 @@ impl LagBook {
             }
         }
         self.histories.retain(|(t, p), _| consumed.contains(&(t.as_str(), *p)));
+        for &(topic, partition) in &consumed {
+            if let Some(&start) = logs.starts.get(&(topic, partition)) {
+                let samples = self.starts.entry((topic.to_owned(), partition)).or_default();
+                if samples.back().is_none_or(|&(at, _)| at < now) {
+                    samples.push_back((now, start));
+                }
+                trim(samples, now, self.rules.window, |&(at, _)| at);
+            }
+        }
+        self.starts.retain(|(t, p), _| consumed.contains(&(t.as_str(), *p)));
 
         let mut seen = HashSet::new();
         let mut lags: Vec<GroupLag> =
-            snapshot.groups.iter().map(|g| self.group(g, &ends, now, &mut seen)).collect();
+            snapshot.groups.iter().map(|g| self.group(g, &logs, now, &mut seen)).collect();
         self.windows.retain(|key, _| seen.contains(key));
         let mut trended = HashSet::new();
         for group in &mut lags {
@@ -184,11 +225,7 @@ impl LagBook {
         if samples.back().is_none_or(|&(at, _)| at < now) {
             samples.push_back((now, lag));
         }
-        while samples.len() > MAX_WINDOW_SAMPLES
-            || samples.front().is_some_and(|&(at, _)| at < now - self.rules.window)
-        {
-            samples.pop_front();
-        }
+        trim(samples, now, self.rules.window, |&(at, _)| at);
         trended.insert(key);
         lag_trend(samples)
     }
@@ -196,14 +233,15 @@ impl LagBook {
     fn group(
         &mut self,
         group: &ConsumerGroup,
-        ends: &HashMap<(&str, i32), i64>,
+        logs: &Logs,
         now: Millis,
         seen: &mut HashSet<GroupPartitionKey>,
     ) -> GroupLag {
         let mut topics: Vec<TopicLag> = Vec::new();
         let (mut consumed, mut produced, mut elapsed_ms) = (0i64, 0i64, 0i64);
         for offset in &group.offsets {
-            let end = ends.get(&(offset.topic.as_str(), offset.partition)).copied();
+            let log = (offset.topic.as_str(), offset.partition);
+            let end = logs.ends.get(&log).copied();
             let key = (group.name.clone(), offset.topic.clone(), offset.partition);
             let window = self.windows.entry(key.clone()).or_default();
             if let Some(end) = end {
@@ -216,11 +254,7 @@ impl LagBook {
                     window.push_back(Sample { at: now, committed: offset.offset, end });
                 }
             }
-            while window.len() > MAX_WINDOW_SAMPLES
-                || window.front().is_some_and(|s| s.at < now - self.rules.window)
-            {
-                window.pop_front();
-            }
+            trim(window, now, self.rules.window, |s| s.at);
             seen.insert(key);
             let owner = group.owner(&offset.topic, offset.partition);
             let owned = owner.is_some();
@@ -239,6 +273,18 @@ impl LagBook {
                 }),
             };
             let owner = owner.map(|m| format!("{} ({})", m.client_id, m.host));
+            let retention = RetentionRisk::of(RetentionInput {
+                committed: offset.offset,
+                start: logs.starts.get(&log).copied(),
+                end,
+                start_pace: self
+                    .starts
+                    .get(&(offset.topic.clone(), offset.partition))
+                    .and_then(|s| pace(s.iter().copied())),
+                commit_pace: pace(window.iter().map(|s| (s.at, s.committed))),
+                retention_seconds: logs.retention_seconds.get(offset.topic.as_str()).copied(),
+                oldest_unread_seconds: lag_seconds,
+            });
             let partition = PartitionLag {
                 partition: offset.partition,
                 committed: offset.offset,
@@ -249,6 +295,7 @@ impl LagBook {
                 status,
                 status_thin: judgement.thin,
                 owner,
+                retention,
             };
             match topics.last_mut().filter(|t| t.topic == offset.topic) {
                 Some(topic) => topic.partitions.push(partition),
@@ -261,6 +308,7 @@ impl LagBook {
                     lag_trend_per_sec: None,
                     status: PartitionStatus::Notfound,
                     status_thin: false,
+                    retention: RetentionRisk::default(),
                     partitions: vec![partition],
                 }),
             }
@@ -273,6 +321,7 @@ impl LagBook {
             topic.status = group_status(topic.partitions.iter().map(|p| p.status));
             topic.status_thin =
                 thin_status(topic.status, topic.partitions.iter().map(|p| p.status_thin));
+            topic.retention = RetentionRisk::worst(topic.partitions.iter().map(|p| p.retention));
         }
         let status = group_status(topics.iter().map(|t| t.status));
         let lag = topics.iter().map(|t| t.lag).sum();
@@ -300,9 +349,20 @@ impl LagBook {
             drain: Drain::of(lag, consume_per_sec, produce_per_sec),
             consume_per_sec,
             produce_per_sec,
+            retention: RetentionRisk::worst(topics.iter().map(|t| t.retention)),
             offsets_error: group.offsets_error.clone(),
         };
         GroupLag { summary, topics }
+    }
+}
+
+/// Drops the samples older than the window before `now`, and the oldest beyond
+/// [`MAX_WINDOW_SAMPLES`].
+fn trim<T>(samples: &mut VecDeque<T>, now: Millis, window: Millis, at: impl Fn(&T) -> Millis) {
+    while samples.len() > MAX_WINDOW_SAMPLES
+        || samples.front().is_some_and(|s| at(s) < now - window)
+    {
+        samples.pop_front();
     }
 }
 
@@ -536,5 +596,32 @@ mod tests {
         assert_eq!(lags[0].topics[0].partitions[0].end, None);
         assert_eq!(lags[0].summary.lag, 0);
         assert_eq!(lags[0].summary.lag_seconds, None);
+    }
+
+    #[test]
+    fn retention_closing_in_on_a_stopped_group_gives_an_eta_then_counts_the_lost() {
+        let mut book = LagBook::new(RULES);
+        // The log holds 0..1000; the group stopped at 300. Retention deletes 10 offsets a second.
+        let at = |seconds: i64, start: i64| {
+            let mut s = snapshot(
+                seconds * 1000,
+                vec![topic("orders", vec![partition(0, Some(1), (start, 1000))])],
+            );
+            s.groups = vec![group("g", &[("orders", 0, 300)], false)];
+            s
+        };
+        let first = book.evaluate(&at(0, 100));
+        let risk = first[0].summary.retention;
+        assert_eq!(risk.used_pct, Some(700.0 * 100.0 / 900.0));
+        assert_eq!(risk.loss_eta_seconds, None, "one poll: no pace yet");
+        let second = book.evaluate(&at(10, 200));
+        assert_eq!(second[0].summary.retention.loss_eta_seconds, Some(10.0), "100 left at 10/s");
+        assert_eq!(second[0].topics[0].retention, second[0].summary.retention);
+        let third = book.evaluate(&at(20, 400));
+        let risk = third[0].topics[0].partitions[0].retention;
+        assert_eq!(
+            (risk.used_pct, risk.lost, risk.loss_eta_seconds),
+            (Some(100.0), 100, Some(0.0))
+        );
     }
 }

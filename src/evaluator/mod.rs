@@ -2,11 +2,13 @@
 //! health status per partition and group. No I/O and no clock: `now` is always a parameter.
 
 pub mod lag;
+pub mod retention;
 pub mod status;
 pub mod time_lag;
 pub mod trend;
 
 pub use lag::{GroupLag, GroupSummary, LagBook, PartitionLag, TopicLag};
+pub use retention::RetentionRisk;
 pub use status::{
     Judgement, PartitionStatus, Rules, Sample, group_status, judge_partition, partition_status,
 };

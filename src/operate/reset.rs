@@ -167,6 +167,7 @@ mod tests {
 
     fn group(members: usize) -> GroupLag {
         let partition = PartitionLag {
+            retention: Default::default(),
             partition: 0,
             committed: 5,
             end: Some(40),
@@ -179,6 +180,7 @@ mod tests {
         };
         GroupLag {
             summary: GroupSummary {
+                retention: Default::default(),
                 lag_trend_per_sec: None,
                 name: "billing".into(),
                 state: "Empty".into(),
@@ -200,6 +202,7 @@ mod tests {
                 offsets_error: None,
             },
             topics: vec![TopicLag {
+                retention: Default::default(),
                 lag_trend_per_sec: None,
                 topic: "orders".into(),
                 lag: 35,

@@ -1,4 +1,5 @@
-//! Consumer-group lists (search, status and topic filters, sort by lag, seconds or status) and one group.
+//! Consumer-group lists (search, status and topic filters, sort by lag, seconds, status or
+//! data-loss risk) and one group.
 
 use super::*;
 use crate::alerting::definition::{RuleDef, RuleKind, matches_pattern};
@@ -43,15 +44,18 @@ pub enum GroupSort {
     LagSeconds,
     Status,
     Members,
+    /// By data-loss risk ([`crate::evaluator::RetentionRisk::risk_cmp`]).
+    Retention,
 }
 
 impl GroupSort {
-    pub const ALL: [GroupSort; 5] = [
+    pub const ALL: [GroupSort; 6] = [
         GroupSort::Name,
         GroupSort::Lag,
         GroupSort::LagSeconds,
         GroupSort::Status,
         GroupSort::Members,
+        GroupSort::Retention,
     ];
 
     pub fn code(self) -> &'static str {
@@ -61,6 +65,7 @@ impl GroupSort {
             GroupSort::LagSeconds => "lag_seconds",
             GroupSort::Status => "status",
             GroupSort::Members => "members",
+            GroupSort::Retention => "retention",
         }
     }
 }
@@ -150,6 +155,9 @@ pub fn group_list(
         GroupSort::Lag => matched.sort_by_key(|g| g.summary.lag),
         GroupSort::Status => matched.sort_by_key(|g| g.summary.status),
         GroupSort::Members => matched.sort_by_key(|g| g.summary.members),
+        GroupSort::Retention => {
+            matched.sort_by(|a, b| a.summary.retention.risk_cmp(&b.summary.retention))
+        }
         GroupSort::LagSeconds => matched.sort_by(|a, b| {
             a.summary.lag_seconds.unwrap_or(-1.0).total_cmp(&b.summary.lag_seconds.unwrap_or(-1.0))
         }),

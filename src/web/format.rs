@@ -109,6 +109,25 @@ impl Fmt {
         }
     }
 
+    /// `96 % used · lost in ~12 min`, `100 % used · 1,500 lost unread`, `12 % used`; `–` when the
+    /// log start is not known.
+    pub fn retention(&self, risk: &crate::evaluator::RetentionRisk) -> String {
+        let t = self.t();
+        let Some(share) = risk.used_pct else { return DASH.to_owned() };
+        let share = Messages::fill(t.retention_used, &[("pct", &format!("{share:.0}"))]);
+        if risk.lost > 0 {
+            let lost = self.count(risk.lost);
+            return format!("{share} · {}", Messages::fill(t.retention_lost, &[("count", &lost)]));
+        }
+        match risk.loss_eta_seconds {
+            Some(eta) => {
+                let eta = self.span(Some(eta));
+                format!("{share} · {}", Messages::fill(t.retention_eta, &[("eta", &eta)]))
+            }
+            None => share,
+        }
+    }
+
     /// `passes 10,000 (billing-lag) in about 12 min`, or `past 10,000 (billing-lag)` already.
     pub fn forecast(&self, forecast: &crate::query::LagForecast) -> String {
         let t = self.t();
@@ -345,6 +364,7 @@ mod tests {
 
     fn summary(lag: i64, drain: Drain, drain_seconds: Option<f64>) -> GroupSummary {
         GroupSummary {
+            retention: Default::default(),
             lag_trend_per_sec: None,
             name: "billing".into(),
             state: "Stable".into(),

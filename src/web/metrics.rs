@@ -243,6 +243,43 @@ pub fn render(clusters: &[Arc<ClusterState>]) -> String {
         }
     }
     m.header(
+        "osprey_consumergroup_retention_used_percent",
+        "gauge",
+        "How much of its retention a consumer group's oldest unread message on a partition has used, percent (its age against retention.ms, else the unread share of the retained log; 100 once retention deleted unread messages).",
+    );
+    for (cluster, g, t, p) in partitions(clusters) {
+        if let Some(share) = p.retention.used_pct {
+            let partition = p.partition.to_string();
+            let labels = [
+                ("cluster", cluster),
+                ("group", &g.summary.name),
+                ("topic", &t.topic),
+                ("partition", &partition),
+            ];
+            m.sample("osprey_consumergroup_retention_used_percent", &labels, share);
+        }
+    }
+    m.header(
+        "osprey_consumergroup_lost_messages",
+        "gauge",
+        "Messages retention deleted before a consumer group read them: how far the log start has passed its committed offset.",
+    );
+    for (cluster, g) in groups(clusters) {
+        let labels = [("cluster", cluster), ("group", g.summary.name.as_str())];
+        m.sample("osprey_consumergroup_lost_messages", &labels, g.summary.retention.lost as f64);
+    }
+    m.header(
+        "osprey_consumergroup_retention_loss_eta_seconds",
+        "gauge",
+        "Seconds until retention deletes a consumer group's first unread message at the current pace (absent while it is not closing in).",
+    );
+    for (cluster, g) in groups(clusters) {
+        if let Some(eta) = g.summary.retention.loss_eta_seconds {
+            let labels = [("cluster", cluster), ("group", g.summary.name.as_str())];
+            m.sample("osprey_consumergroup_retention_loss_eta_seconds", &labels, eta);
+        }
+    }
+    m.header(
         "kafka_consumergroup_status",
         "gauge",
         "Group health: 0 NOTFOUND, 1 OK, 2 WARN, 3 REWIND, 4 STALL, 5 STOP.",
@@ -389,6 +426,7 @@ mod tests {
         state.poll_failures_total = 3;
         state.groups = Arc::new(vec![GroupLag {
             summary: GroupSummary {
+                retention: Default::default(),
                 lag_trend_per_sec: None,
                 name: "bill\"ing".into(),
                 state: "Stable".into(),
@@ -410,6 +448,7 @@ mod tests {
                 offsets_error: None,
             },
             topics: vec![TopicLag {
+                retention: Default::default(),
                 lag_trend_per_sec: None,
                 topic: "orders".into(),
                 lag: 40,
@@ -419,6 +458,7 @@ mod tests {
                 status: PartitionStatus::Stop,
                 status_thin: false,
                 partitions: vec![PartitionLag {
+                    retention: Default::default(),
                     partition: 0,
                     committed: 60,
                     end: Some(100),

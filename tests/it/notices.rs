@@ -326,6 +326,7 @@ fn kafka_state(gone: bool, at: i64) -> std::sync::Arc<osprey::poller::ClusterSta
     };
     let lagging = |group: &str, topic: &str| GroupLag {
         summary: GroupSummary {
+            retention: Default::default(),
             lag_trend_per_sec: None,
             name: group.into(),
             state: "Stable".into(),
@@ -347,6 +348,7 @@ fn kafka_state(gone: bool, at: i64) -> std::sync::Arc<osprey::poller::ClusterSta
             offsets_error: None,
         },
         topics: vec![TopicLag {
+            retention: Default::default(),
             lag_trend_per_sec: None,
             topic: topic.into(),
             lag: 5_000,

@@ -49,6 +49,9 @@ impl RuleDef {
             (true, Some(t)) if !t.is_finite() || t < 0.0 => {
                 return Err(invalid("threshold", "must be a number of at least 0"));
             }
+            (true, Some(t)) if self.kind == RuleKind::RetentionRisk && t >= 100.0 => {
+                return Err(invalid("threshold", "is a percentage of the retention, below 100"));
+            }
             (false, Some(_)) => {
                 return Err(invalid(
                     "threshold",

@@ -29,6 +29,7 @@ pub fn lag_message(kind: MessageKind) -> AlertMessage {
 
 fn stopped_group() -> GroupFacts {
     GroupFacts {
+        retention: Default::default(),
         passes_in: None,
         topics: vec![
             TopicFacts {
@@ -338,6 +339,7 @@ fn a_status_notice_names_its_topics_lag_and_members() {
 #[test]
 fn group_facts_read_naturally_with_members_and_left_out_topics() {
     let facts = GroupFacts {
+        retention: Default::default(),
         passes_in: None,
         topics: vec![TopicFacts {
             topic: "orders".into(),
@@ -501,4 +503,25 @@ fn an_incidents_facts_read_in_chinese_without_english_words() {
         status_message(MessageKind::Firing).facts_in(&EN),
         status_message(MessageKind::Firing).facts()
     );
+}
+
+#[test]
+fn a_retention_notice_says_the_share_and_what_retention_deleted_or_will() {
+    use crate::evaluator::RetentionRisk;
+    let mut message = status_message(MessageKind::Firing);
+    message.rule_kind = RuleKind::RetentionRisk;
+    message.value = Some(96.4);
+    message.threshold = 90.0;
+    let risk = RetentionRisk { used_pct: Some(96.4), loss_eta_seconds: Some(0.0), lost: 1_500 };
+    message.group_facts.as_mut().unwrap().retention = Some(risk);
+    let text = message.email_text();
+    assert!(
+        text.contains("oldest unread message 96 % > 90 % into retention — group billing"),
+        "{text}"
+    );
+    assert!(text.contains("Retention: 1,500 messages deleted by retention unread"), "{text}");
+    let soon = RetentionRisk { lost: 0, loss_eta_seconds: Some(720.0), ..risk };
+    message.group_facts.as_mut().unwrap().retention = Some(soon);
+    let text = message.email_text();
+    assert!(text.contains("retention deletes unread messages in about 12m"), "{text}");
 }

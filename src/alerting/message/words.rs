@@ -28,6 +28,8 @@ pub struct Words {
     pub lag_seconds: &'static str,
     /// A forecast: `{value}` is the lag the trend reaches at the rule's horizon.
     pub lag_forecast: &'static str,
+    /// `{value}` is the unread share of the retained log.
+    pub retention_risk: &'static str,
     pub status: &'static str,
     pub gone: &'static str,
     pub cluster_unreachable: &'static str,
@@ -69,6 +71,10 @@ pub struct Words {
     pub no_members: &'static str,
     /// When the lag passes the threshold at this rate: `{threshold}`, `{eta}`.
     pub passes_in: &'static str,
+    /// Retention: `{count}` messages deleted unread; unread deleted in `{eta}`; no pace known.
+    pub lost_unread: &'static str,
+    pub deleted_in: &'static str,
+    pub no_loss_eta: &'static str,
 
     /// The labels of [`super::AlertMessage::facts_in`].
     pub facts: FactLabels,
@@ -90,6 +96,7 @@ pub struct FactLabels {
     pub topics: &'static str,
     pub members: &'static str,
     pub forecast: &'static str,
+    pub retention: &'static str,
     pub since: &'static str,
     pub resolved: &'static str,
     pub duration: &'static str,
@@ -112,6 +119,7 @@ pub static EN: Words = Words {
     lag: "lag {value} {above} {threshold} — {what}",
     lag_seconds: "lag {value} {above} {threshold} — {what}",
     lag_forecast: "lag heading for {value} {above} {threshold} — {what}",
+    retention_risk: "oldest unread message {value} {above} {threshold} into retention — {what}",
     status: "status {value} ({at_least} {threshold}) — {what}",
     gone: "{what} is gone",
     cluster_unreachable: "cluster {cluster} unreachable ({value})",
@@ -149,6 +157,9 @@ pub static EN: Words = Words {
     more_topics: "and {count} more",
     no_members: "none (no consumer connected)",
     passes_in: "at this rate the lag passes {threshold} in about {eta}",
+    lost_unread: "{count} messages deleted by retention unread",
+    deleted_in: "at this pace retention deletes unread messages in about {eta}",
+    no_loss_eta: "retention is not closing in at the current pace",
 
     facts: FactLabels {
         rule: "Rule",
@@ -164,6 +175,7 @@ pub static EN: Words = Words {
         topics: "Topics",
         members: "Members",
         forecast: "Forecast",
+        retention: "Retention",
         since: "Since",
         resolved: "Resolved",
         duration: "Duration",
@@ -189,6 +201,7 @@ pub static ZH: Words = Words {
     lag: "积压 {value} {above} {threshold} — {what}",
     lag_seconds: "积压时长 {value} {above} {threshold} — {what}",
     lag_forecast: "积压趋势将达 {value} {above} {threshold} — {what}",
+    retention_risk: "最早未读消息已用去保留期 {value} {above} {threshold} — {what}",
     status: "状态 {value}（{at_least} {threshold}）— {what}",
     gone: "{what} 已不存在",
     cluster_unreachable: "集群 {cluster} 无法连接（{value}）",
@@ -220,6 +233,9 @@ pub static ZH: Words = Words {
     more_topics: "另有 {count} 个",
     no_members: "无（没有连接的消费者）",
     passes_in: "按当前速度，积压约 {eta} 后超过 {threshold}",
+    lost_unread: "{count} 条消息未被消费即被保留策略删除",
+    deleted_in: "按当前速度，约 {eta} 后未读消息将被保留策略删除",
+    no_loss_eta: "按当前速度，保留策略尚未逼近未读消息",
 
     facts: FactLabels {
         rule: "规则",
@@ -235,6 +251,7 @@ pub static ZH: Words = Words {
         topics: "主题",
         members: "成员",
         forecast: "预测",
+        retention: "保留风险",
         since: "开始于",
         resolved: "恢复于",
         duration: "持续",

@@ -11,6 +11,7 @@ pub(crate) fn rule(text: &str) -> RuleDef {
 pub(crate) fn group(name: &str, lag: i64, status: PartitionStatus) -> GroupLag {
     GroupLag {
         summary: GroupSummary {
+            retention: Default::default(),
             lag_trend_per_sec: None,
             name: name.into(),
             state: "Empty".into(),
@@ -32,6 +33,7 @@ pub(crate) fn group(name: &str, lag: i64, status: PartitionStatus) -> GroupLag {
             offsets_error: None,
         },
         topics: vec![TopicLag {
+            retention: Default::default(),
             lag_trend_per_sec: None,
             topic: "orders".into(),
             lag,
@@ -158,6 +160,7 @@ fn status_rules_fire_at_or_worse_than_the_chosen_status() {
 
 fn topic(name: &str, lag: i64, lag_seconds: Option<f64>, status: PartitionStatus) -> TopicLag {
     TopicLag {
+        retention: Default::default(),
         lag_trend_per_sec: None,
         topic: name.into(),
         lag,
@@ -477,4 +480,26 @@ fn a_forecast_fires_on_where_the_trend_leads_not_where_the_lag_is() {
     heading.summary.lag_trend_per_sec = None;
     let round = evaluate(&forecast, &[cluster("prod", vec![heading])], |_| true);
     assert_eq!(round.unknown_subjects.len(), 1, "no trend yet: unknown, not clear");
+}
+
+#[test]
+fn a_retention_risk_fires_on_the_unread_share_and_tells_the_loss() {
+    use crate::evaluator::RetentionRisk;
+    let risk = rule("kind = \"retention_risk\"\nthreshold = 80.0");
+    let mut group = group("billing", 900, PartitionStatus::Ok);
+    group.summary.retention =
+        RetentionRisk { used_pct: Some(85.0), loss_eta_seconds: Some(120.0), lost: 0 };
+    let round = evaluate(&risk, &[cluster("prod", vec![group.clone()])], |_| true);
+    assert_eq!(breaching(&round), vec![("prod/group/billing".to_string(), 85.0)]);
+    let facts = &round.group_facts["prod/group/billing"];
+    assert_eq!(facts.retention.map(|r| r.loss_eta_seconds), Some(Some(120.0)));
+
+    group.summary.retention.used_pct = Some(40.0);
+    let round = evaluate(&risk, &[cluster("prod", vec![group.clone()])], |_| true);
+    assert!(breaching(&round).is_empty() && round.observations.len() == 1);
+
+    group.summary.retention.used_pct = None;
+    let round = evaluate(&risk, &[cluster("prod", vec![group])], |_| true);
+    assert_eq!(round.unknown_subjects.len(), 1, "no log start known: unknown, not clear");
+    assert!(rule("kind = \"retention_risk\"\nthreshold = 100.0").validate(|_| true).is_err());
 }

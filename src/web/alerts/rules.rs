@@ -45,6 +45,7 @@ pub(super) fn describe_condition(rule: &RuleDef) -> String {
             "lag heading past {threshold} within {}",
             duration_text::format(rule.horizon_or_default())
         ),
+        RuleKind::RetentionRisk => format!("unread > {threshold} % of retention"),
         RuleKind::ConsumerStatus => {
             format!("status ≥ {}", rule.status.map_or("?", PartitionStatus::as_str))
         }

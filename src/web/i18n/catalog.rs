@@ -125,6 +125,11 @@ catalog! {
     days_ago: "{n} d ago", "{n} 天前";
     rate_unit: "msg/s", "条/秒";
     col_lag_trend: "Lag trend", "积压趋势";
+    col_retention: "Retention risk", "保留风险";
+    retention_used: "{pct} % used", "已用 {pct} %";
+    retention_lost: "{count} lost unread", "{count} 条未读即被删除";
+    retention_eta: "lost in ~{eta}", "约 {eta} 后丢失";
+    retention_hint: "How much of its retention the oldest unread message has used (its age against retention.ms, else the unread share of the retained log), and when retention deletes unread messages at the current pace", "最早未读消息已用去的保留期比例（按 retention.ms 计算存活时间，否则按未读消息占保留日志的比例），以及按当前速度保留策略何时删除未读消息";
     col_forecast: "Forecast", "预测";
     forecast_passes: "passes {threshold} ({rule}) in about {eta}", "约 {eta} 后超过 {threshold}（{rule}）";
     forecast_past: "past {threshold} ({rule})", "已超过 {threshold}（{rule}）";

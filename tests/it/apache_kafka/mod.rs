@@ -185,5 +185,6 @@ mod foresight;
 mod jmx;
 mod lag;
 mod operations;
+mod retention;
 mod secure;
 mod zookeeper;
