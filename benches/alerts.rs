@@ -24,6 +24,7 @@ const GROUPS: usize = 2_000;
 
 fn group(i: usize, lag: i64) -> GroupLag {
     GroupLag {
+        membership_changes: Default::default(),
         summary: GroupSummary {
             retention: Default::default(),
             lag_trend_per_sec: None,

@@ -29,6 +29,9 @@ pub enum RuleKind {
     /// retention (by age against `retention.ms`, else by offsets; worst partition), 100 once
     /// retention has deleted some unread ([`crate::evaluator::retention`]).
     RetentionRisk,
+    /// A consumer group's members changed (joined or left: a rebalance) more than `threshold`
+    /// times within `window` — a rebalance storm.
+    GroupRebalancing,
     /// The cluster cannot be polled.
     ClusterDown,
     /// A broker seen earlier is no longer in the cluster's metadata.
@@ -54,12 +57,13 @@ pub enum RuleKind {
 }
 
 impl RuleKind {
-    pub const ALL: [RuleKind; 15] = [
+    pub const ALL: [RuleKind; 16] = [
         RuleKind::ConsumerLag,
         RuleKind::ConsumerLagSeconds,
         RuleKind::ConsumerStatus,
         RuleKind::LagForecast,
         RuleKind::RetentionRisk,
+        RuleKind::GroupRebalancing,
         RuleKind::ClusterDown,
         RuleKind::BrokerDown,
         RuleKind::UnderReplicated,
@@ -79,6 +83,7 @@ impl RuleKind {
             RuleKind::ConsumerStatus => "consumer_status",
             RuleKind::LagForecast => "lag_forecast",
             RuleKind::RetentionRisk => "retention_risk",
+            RuleKind::GroupRebalancing => "group_rebalancing",
             RuleKind::ClusterDown => "cluster_down",
             RuleKind::BrokerDown => "broker_down",
             RuleKind::UnderReplicated => "under_replicated",
@@ -105,6 +110,7 @@ impl RuleKind {
                 | RuleKind::ConsumerStatus
                 | RuleKind::LagForecast
                 | RuleKind::RetentionRisk
+                | RuleKind::GroupRebalancing
         )
     }
 
@@ -116,6 +122,7 @@ impl RuleKind {
                 | RuleKind::ConsumerLagSeconds
                 | RuleKind::LagForecast
                 | RuleKind::RetentionRisk
+                | RuleKind::GroupRebalancing
                 | RuleKind::UnderReplicated
                 | RuleKind::OfflinePartitions
                 | RuleKind::QueueBacklog
@@ -160,6 +167,9 @@ impl Severity {
         Severity::ALL.into_iter().find(|s| s.as_str() == text)
     }
 }
+
+/// How far back a `group_rebalancing` rule counts when it does not say.
+pub const DEFAULT_CHURN_WINDOW: Duration = Duration::from_secs(10 * 60);
 
 /// How far ahead a `lag_forecast` rule looks when it does not say.
 pub const DEFAULT_HORIZON: Duration = Duration::from_secs(15 * 60);
@@ -213,6 +223,9 @@ pub struct RuleDef {
     /// `lag_forecast` rules: how far ahead the trend is followed (default 15 min).
     #[serde(default, skip_serializing_if = "Option::is_none", with = "duration_text::option")]
     pub horizon: Option<Duration>,
+    /// `group_rebalancing` rules: how far back changes are counted (default 10 min, at most 1 h).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "duration_text::option")]
+    pub window: Option<Duration>,
     /// How long the condition must hold before the alert fires.
     #[serde(rename = "for", default, with = "duration_text")]
     pub hold: Duration,
@@ -502,6 +515,11 @@ impl RuleDef {
     /// How far ahead a `lag_forecast` rule looks.
     pub fn horizon_or_default(&self) -> Duration {
         self.horizon.unwrap_or(DEFAULT_HORIZON)
+    }
+
+    /// How far back a `group_rebalancing` rule counts.
+    pub fn window_or_default(&self) -> Duration {
+        self.window.unwrap_or(DEFAULT_CHURN_WINDOW)
     }
 
     pub fn hold_millis(&self) -> i64 {

@@ -11,11 +11,13 @@ use crate::domain::Millis;
 use crate::evaluator::PartitionStatus;
 
 mod grouped;
+mod hints;
 mod receivers;
 mod render;
 mod words;
 
 pub use grouped::{CHAT_LISTED, EMAIL_LISTED};
+pub use hints::hint_text;
 pub use receivers::ALERTMANAGER_VALIDITY;
 pub use render::{escape_feishu, escape_html, escape_markdown, escape_slack};
 use words::fill;
@@ -273,6 +275,9 @@ pub struct GroupFacts {
     /// Retention-risk rules: how close retention is to deleting unread messages.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention: Option<crate::evaluator::RetentionRisk>,
+    /// Why the group may be behind ([`crate::evaluator::diagnose`]), as the rule saw it fire.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hints: Vec<crate::evaluator::Hint>,
 }
 
 /// One topic of a [`GroupFacts`].
@@ -437,6 +442,7 @@ impl AlertMessage {
             metric: None,
             below: false,
             group_facts: Some(GroupFacts {
+                hints: Default::default(),
                 passes_in: None,
                 retention: None,
                 topics: vec![TopicFacts {
@@ -526,6 +532,7 @@ impl AlertMessage {
             (RuleKind::ConsumerLagSeconds, _) => say(words.lag_seconds),
             (RuleKind::LagForecast, _) => say(words.lag_forecast),
             (RuleKind::RetentionRisk, _) => say(words.retention_risk),
+            (RuleKind::GroupRebalancing, _) => say(words.rebalancing),
             (RuleKind::ConsumerStatus, _) => say(words.status),
             (RuleKind::ClusterDown, _) if firing => say(words.cluster_unreachable),
             (RuleKind::ClusterDown, _) => say(words.cluster_reachable),
@@ -622,6 +629,10 @@ impl AlertMessage {
             }
             if let Some(retention) = &group.retention {
                 facts.push((label.retention, retention_text(retention, words)));
+            }
+            if !group.hints.is_empty() {
+                let hints: Vec<String> = group.hints.iter().map(|h| hint_text(h, words)).collect();
+                facts.push((label.diagnosis, hints.join("; ")));
             }
         }
         facts.push((label.since, utc_text(self.since)));

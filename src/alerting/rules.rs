@@ -10,7 +10,10 @@ use std::sync::Arc;
 use super::definition::{RuleDef, RuleKind, matches_pattern};
 use super::engine::Observation;
 use super::message::{GroupFacts, Subject, TopicFacts};
-use crate::evaluator::{GroupLag, PartitionStatus, RetentionRisk, TopicLag, seconds_to_pass};
+use crate::evaluator::{
+    DIAGNOSIS_LOOKBACK, GroupLag, PartitionStatus, RetentionRisk, TopicLag, diagnose,
+    seconds_to_pass,
+};
 use crate::poller::ClusterState;
 
 /// Most topics a notice lists; the others are counted.
@@ -178,7 +181,8 @@ pub fn evaluate(
             | RuleKind::ConsumerLagSeconds
             | RuleKind::ConsumerStatus
             | RuleKind::LagForecast
-            | RuleKind::RetentionRisk => {
+            | RuleKind::RetentionRisk
+            | RuleKind::GroupRebalancing => {
                 if snapshot.groups_error.is_some() {
                     round.unknown_clusters.insert(state.name.clone());
                     continue;
@@ -187,7 +191,7 @@ pub fn evaluate(
                     rule.group.as_deref().is_none_or(|p| matches_pattern(p, &g.summary.name))
                 });
                 for group in groups {
-                    observe_group(rule, &cluster, group, &mut round);
+                    observe_group(rule, &cluster, group, state, &mut round);
                 }
             }
         }
@@ -205,31 +209,51 @@ pub fn current_values(rule: &RuleDef, clusters: &[Arc<ClusterState>]) -> HashMap
         .collect()
 }
 
-fn observe_group(rule: &RuleDef, cluster: &Subject, group: &GroupLag, round: &mut RuleRound) {
+fn observe_group(
+    rule: &RuleDef,
+    cluster: &Subject,
+    group: &GroupLag,
+    state: &ClusterState,
+    round: &mut RuleRound,
+) {
     let summary = &group.summary;
     let subject = Subject { group: Some(summary.name.clone()), ..cluster.clone() };
     match &rule.topic {
-        None => observe(rule, subject, Measured::of_group(group), round),
+        None => observe(rule, subject, Measured::of_group(group), state, round),
         Some(pattern) => {
             for topic in group.topics.iter().filter(|t| matches_pattern(pattern, &t.topic)) {
                 let subject = Subject { topic: Some(topic.topic.clone()), ..subject.clone() };
-                observe(rule, subject, Measured::of_topic(group, topic), round);
+                observe(rule, subject, Measured::of_topic(group, topic), state, round);
             }
         }
     }
 }
 
 /// One subject of a consumer-group rule: unknown when its measure is too thin to judge, else
-/// observed with the group's facts for the notice.
-fn observe(rule: &RuleDef, subject: Subject, measured: Measured, round: &mut RuleRound) {
+/// observed with the group's facts for the notice — and, when it breaches, the diagnosis of
+/// why the group is behind.
+fn observe(
+    rule: &RuleDef,
+    subject: Subject,
+    measured: Measured,
+    state: &ClusterState,
+    round: &mut RuleRound,
+) {
     if too_thin(rule, &measured) {
         round.unknown_subjects.insert(subject.key());
         return;
     }
-    let (value, threshold) = measure(rule, &measured);
+    let now = state.snapshot.as_ref().map_or(0, |s| s.taken_at);
+    let (value, threshold) = measure(rule, &measured, now);
     let observed = observation(&subject, value, threshold, value > threshold);
     let mut facts = group_facts(rule, measured.group, measured.topic);
     facts.retention = (rule.kind == RuleKind::RetentionRisk).then_some(measured.retention);
+    if let (true, Some(snapshot)) = (observed.breaching, &state.snapshot) {
+        // Around the incident's start: the hold it waits out and a quarter hour before.
+        let lookback = rule.hold_millis().saturating_add(DIAGNOSIS_LOOKBACK);
+        let metrics = state.metrics.as_deref();
+        facts.hints = diagnose(measured.group, snapshot, metrics, snapshot.taken_at, lookback);
+    }
     round.group_facts.insert(observed.subject.clone(), facts);
     round.observations.push((subject, observed));
 }
@@ -258,6 +282,7 @@ fn group_facts(rule: &RuleDef, group: &GroupLag, topic: Option<&TopicLag>) -> Gr
         .then(|| seconds_to_pass(lag, trend?, rule.threshold_or_default()))
         .flatten();
     GroupFacts {
+        hints: Default::default(),
         topics: topics
             .into_iter()
             .map(|t| TopicFacts {
@@ -323,6 +348,8 @@ struct Measured<'a> {
     status_thin: bool,
     trend: Option<f64>,
     retention: RetentionRisk,
+    /// When the membership changes of the group were seen.
+    changes: Vec<crate::domain::Millis>,
 }
 
 impl<'a> Measured<'a> {
@@ -338,6 +365,7 @@ impl<'a> Measured<'a> {
             status_thin: s.status_thin,
             trend: s.lag_trend_per_sec,
             retention: s.retention,
+            changes: group.membership_changes.iter().map(|c| c.at).collect(),
         }
     }
 
@@ -352,6 +380,7 @@ impl<'a> Measured<'a> {
             status_thin: t.status_thin,
             trend: t.lag_trend_per_sec,
             retention: t.retention,
+            changes: group.membership_changes.iter().map(|c| c.at).collect(),
         }
     }
 }
@@ -360,8 +389,13 @@ impl<'a> Measured<'a> {
 /// below the chosen status, so "at or worse" reads as "above". Forecast rules compare the lag
 /// the trend reaches at the horizon, and only while the lag grows (a lag above the threshold
 /// that drains is a `consumer_lag` alert's business, not a forecast's).
-fn measure(rule: &RuleDef, m: &Measured) -> (f64, f64) {
+fn measure(rule: &RuleDef, m: &Measured, now: crate::domain::Millis) -> (f64, f64) {
     match rule.kind {
+        RuleKind::GroupRebalancing => {
+            let window = i64::try_from(rule.window_or_default().as_millis()).unwrap_or(i64::MAX);
+            let changes = m.changes.iter().filter(|&&at| at > now.saturating_sub(window)).count();
+            (changes as f64, rule.threshold_or_default())
+        }
         RuleKind::ConsumerLagSeconds => (m.lag_seconds.unwrap_or(0.0), rule.threshold_or_default()),
         RuleKind::RetentionRisk => {
             (m.retention.used_pct.unwrap_or(0.0), rule.threshold_or_default())

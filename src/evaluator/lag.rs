@@ -15,6 +15,10 @@ use crate::domain::{ClusterSnapshot, ConsumerGroup, Millis};
 
 /// Most samples kept per group partition for the status window.
 const MAX_WINDOW_SAMPLES: usize = 64;
+/// How long membership changes are kept: the longest window a `group_rebalancing` rule counts.
+pub const MEMBERSHIP_HORIZON: Millis = 3_600_000;
+/// Most membership changes kept per group.
+const MAX_MEMBERSHIP_CHANGES: usize = 64;
 
 #[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
 pub struct PartitionLag {
@@ -110,6 +114,23 @@ pub struct GroupLag {
     #[serde(flatten)]
     pub summary: GroupSummary,
     pub topics: Vec<TopicLag>,
+    /// Who joined and left the group over the last hour, oldest first ([`MembershipChange`]).
+    #[serde(default)]
+    pub membership_changes: Vec<MembershipChange>,
+}
+
+/// Members joining or leaving a group between two polls: a rebalance Osprey saw. (A classic
+/// group's generation is not in DescribeGroups' answer; a consumer that restarts comes back
+/// with a new member id, so the change of the member set is the rebalance's trace. Members
+/// that come and go between two polls go unseen.)
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+pub struct MembershipChange {
+    pub at: Millis,
+    /// `client-id (host)` of each member that joined, and of each that left.
+    pub joined: Vec<String>,
+    pub left: Vec<String>,
+    /// Members after the change.
+    pub members: usize,
 }
 
 impl GroupLag {
@@ -133,6 +154,9 @@ pub struct LagBook {
     lags: HashMap<TrendKey, VecDeque<(Millis, i64)>>,
     /// Log start offsets over the window per consumed partition, for the retention pace.
     starts: HashMap<PartitionKey, VecDeque<(Millis, i64)>>,
+    /// Each group's members by member id (as `client-id (host)`) at the last poll, and the
+    /// changes over the last [`MEMBERSHIP_HORIZON`].
+    memberships: HashMap<String, (HashMap<String, String>, VecDeque<MembershipChange>)>,
 }
 
 /// Where each partition's log starts and ends this poll, and each topic's time-based retention.
@@ -210,7 +234,51 @@ impl LagBook {
             }
         }
         self.lags.retain(|key, _| trended.contains(key));
+        for (group, lag) in snapshot.groups.iter().zip(&mut lags) {
+            lag.membership_changes = self.membership(group, now);
+        }
+        let names: HashSet<&str> = snapshot.groups.iter().map(|g| g.name.as_str()).collect();
+        self.memberships.retain(|name, _| names.contains(name.as_str()));
         lags
+    }
+
+    /// Records who joined and left `group` since the last poll; the changes of the last hour.
+    fn membership(&mut self, group: &ConsumerGroup, now: Millis) -> Vec<MembershipChange> {
+        let members: HashMap<String, String> = group
+            .members
+            .iter()
+            .map(|m| (m.member_id.clone(), format!("{} ({})", m.client_id, m.host)))
+            .collect();
+        let (known, changes) = match self.memberships.entry(group.name.clone()) {
+            std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
+            // The first sight of a group is its baseline, not a change.
+            std::collections::hash_map::Entry::Vacant(entry) => {
+                entry.insert((members, VecDeque::new()));
+                return Vec::new();
+            }
+        };
+        let mut joined: Vec<String> = members
+            .iter()
+            .filter(|(id, _)| !known.contains_key(*id))
+            .map(|(_, l)| l.clone())
+            .collect();
+        let mut left: Vec<String> = known
+            .iter()
+            .filter(|(id, _)| !members.contains_key(*id))
+            .map(|(_, l)| l.clone())
+            .collect();
+        if !joined.is_empty() || !left.is_empty() {
+            joined.sort();
+            left.sort();
+            changes.push_back(MembershipChange { at: now, joined, left, members: members.len() });
+        }
+        *known = members;
+        while changes.len() > MAX_MEMBERSHIP_CHANGES
+            || changes.front().is_some_and(|c| c.at < now - MEMBERSHIP_HORIZON)
+        {
+            changes.pop_front();
+        }
+        changes.iter().cloned().collect()
     }
 
     /// Records `lag` at `now` for `key` and draws the line through the window's lags.
@@ -352,7 +420,7 @@ impl LagBook {
             retention: RetentionRisk::worst(topics.iter().map(|t| t.retention)),
             offsets_error: group.offsets_error.clone(),
         };
-        GroupLag { summary, topics }
+        GroupLag { summary, topics, membership_changes: Vec::new() }
     }
 }
 
@@ -623,5 +691,34 @@ mod tests {
             (risk.used_pct, risk.lost, risk.loss_eta_seconds),
             (Some(100.0), 100, Some(0.0))
         );
+    }
+
+    #[test]
+    fn members_joining_and_leaving_are_recorded_as_changes_after_the_first_sight() {
+        let mut book = LagBook::new(RULES);
+        let with = |members: &[(&str, &str)]| {
+            let mut g = group("g", &[("orders", 0, 10)], false);
+            g.members = members
+                .iter()
+                .map(|&(id, client)| GroupMember {
+                    member_id: id.into(),
+                    client_id: client.into(),
+                    host: "/10.0.0.7".into(),
+                    assignment: vec![],
+                })
+                .collect();
+            g
+        };
+        let first = book.evaluate(&poll(0, (100, 0), vec![with(&[("m1", "a")])]));
+        assert!(first[0].membership_changes.is_empty(), "the first sight is the baseline");
+        let same = book.evaluate(&poll(10, (100, 0), vec![with(&[("m1", "a")])]));
+        assert!(same[0].membership_changes.is_empty());
+        let swapped = book.evaluate(&poll(20, (100, 0), vec![with(&[("m2", "b"), ("m3", "c")])]));
+        let change = &swapped[0].membership_changes[0];
+        assert_eq!(change.at, 20_000);
+        assert_eq!(change.joined, vec!["b (/10.0.0.7)", "c (/10.0.0.7)"]);
+        assert_eq!((change.left.clone(), change.members), (vec!["a (/10.0.0.7)".to_string()], 2));
+        let later = book.evaluate(&poll(20 + 3_601, (100, 0), vec![with(&[("m2", "b")])]));
+        assert_eq!(later[0].membership_changes.len(), 1, "the hour-old change fell out");
     }
 }

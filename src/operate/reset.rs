@@ -179,6 +179,7 @@ mod tests {
             owner: None,
         };
         GroupLag {
+            membership_changes: Default::default(),
             summary: GroupSummary {
                 retention: Default::default(),
                 lag_trend_per_sec: None,

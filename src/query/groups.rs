@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::alerting::definition::{RuleDef, RuleKind, matches_pattern};
-use crate::evaluator::seconds_to_pass;
+use crate::evaluator::{Hint, diagnose, seconds_to_pass};
 
 /// When a group's lag passes a lag rule's threshold at its current trend.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -185,6 +185,8 @@ pub struct GroupDetail {
     pub group: GroupLag,
     /// When the lag passes each lag rule's threshold at its trend, soonest first.
     pub forecasts: Vec<LagForecast>,
+    /// Why the group may be behind, from the last poll ([`crate::evaluator::diagnose`]).
+    pub diagnosis: Vec<Hint>,
     pub members: Vec<GroupMember>,
     /// RocketMQ: online clients with language and version, subscriptions, and per queue the
     /// broker, queue id and the store time of the last consumed message.
@@ -273,6 +275,13 @@ pub async fn group_detail(
     Ok(GroupDetail {
         cluster: summarize(&state),
         forecasts: lag_forecasts(cluster, &lag.summary, rules),
+        diagnosis: diagnose(
+            lag,
+            snapshot,
+            state.metrics.as_deref(),
+            snapshot.taken_at,
+            crate::evaluator::DIAGNOSIS_LOOKBACK,
+        ),
         group: lag.clone(),
         members,
         rocket,

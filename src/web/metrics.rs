@@ -425,6 +425,7 @@ mod tests {
         let mut state = ClusterState::new(&config);
         state.poll_failures_total = 3;
         state.groups = Arc::new(vec![GroupLag {
+            membership_changes: Default::default(),
             summary: GroupSummary {
                 retention: Default::default(),
                 lag_trend_per_sec: None,

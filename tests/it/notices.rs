@@ -325,6 +325,7 @@ fn kafka_state(gone: bool, at: i64) -> std::sync::Arc<osprey::poller::ClusterSta
         messages_in_per_sec: None,
     };
     let lagging = |group: &str, topic: &str| GroupLag {
+        membership_changes: Default::default(),
         summary: GroupSummary {
             retention: Default::default(),
             lag_trend_per_sec: None,

@@ -75,6 +75,20 @@ impl RuleDef {
                 ));
             }
         }
+        match (self.kind, self.window) {
+            (RuleKind::GroupRebalancing, Some(window))
+                if window < Duration::from_secs(60) || window > Duration::from_secs(3600) =>
+            {
+                return Err(invalid("window", "must be between 1m and 1h"));
+            }
+            (RuleKind::GroupRebalancing, _) | (_, None) => {}
+            (_, Some(_)) => {
+                return Err(invalid(
+                    "window",
+                    format!("does not apply to {} rules", self.kind.as_str()),
+                ));
+            }
+        }
         match (self.kind, self.status) {
             (RuleKind::ConsumerStatus, None) => {
                 return Err(invalid(

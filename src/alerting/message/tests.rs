@@ -29,6 +29,7 @@ pub fn lag_message(kind: MessageKind) -> AlertMessage {
 
 fn stopped_group() -> GroupFacts {
     GroupFacts {
+        hints: Default::default(),
         retention: Default::default(),
         passes_in: None,
         topics: vec![
@@ -339,6 +340,7 @@ fn a_status_notice_names_its_topics_lag_and_members() {
 #[test]
 fn group_facts_read_naturally_with_members_and_left_out_topics() {
     let facts = GroupFacts {
+        hints: Default::default(),
         retention: Default::default(),
         passes_in: None,
         topics: vec![TopicFacts {

@@ -30,6 +30,8 @@ pub struct Words {
     pub lag_forecast: &'static str,
     /// `{value}` is the unread share of the retained log.
     pub retention_risk: &'static str,
+    /// `{value}` membership changes in the rule's window.
+    pub rebalancing: &'static str,
     pub status: &'static str,
     pub gone: &'static str,
     pub cluster_unreachable: &'static str,
@@ -78,6 +80,26 @@ pub struct Words {
 
     /// The labels of [`super::AlertMessage::facts_in`].
     pub facts: FactLabels,
+    /// A diagnosis's hints ([`super::hint_text`]).
+    pub hints: HintWords,
+}
+
+/// How each diagnosis hint reads: `{joined}`, `{left}`, `{changes}`, `{ago}`; `{topic}`,
+/// `{partition}`, `{share}`, `{lag}`, `{owner}`; `{produce}`, `{consume}`; `{count}`;
+/// `{broker}`, `{idle}`.
+#[derive(Debug)]
+pub struct HintWords {
+    pub no_members: &'static str,
+    pub members_joined: &'static str,
+    pub members_left: &'static str,
+    pub members_joined_left: &'static str,
+    pub hot_partition: &'static str,
+    pub stuck_partition: &'static str,
+    pub nobody: &'static str,
+    pub outpaced: &'static str,
+    pub rewound: &'static str,
+    pub under_replicated: &'static str,
+    pub busy_broker: &'static str,
 }
 
 /// The label of each line of a notice's facts.
@@ -97,6 +119,7 @@ pub struct FactLabels {
     pub members: &'static str,
     pub forecast: &'static str,
     pub retention: &'static str,
+    pub diagnosis: &'static str,
     pub since: &'static str,
     pub resolved: &'static str,
     pub duration: &'static str,
@@ -120,6 +143,7 @@ pub static EN: Words = Words {
     lag_seconds: "lag {value} {above} {threshold} — {what}",
     lag_forecast: "lag heading for {value} {above} {threshold} — {what}",
     retention_risk: "oldest unread message {value} {above} {threshold} into retention — {what}",
+    rebalancing: "{value} rebalances {above} {threshold} — {what}",
     status: "status {value} ({at_least} {threshold}) — {what}",
     gone: "{what} is gone",
     cluster_unreachable: "cluster {cluster} unreachable ({value})",
@@ -176,12 +200,26 @@ pub static EN: Words = Words {
         members: "Members",
         forecast: "Forecast",
         retention: "Retention",
+        diagnosis: "Diagnosis",
         since: "Since",
         resolved: "Resolved",
         duration: "Duration",
         incident: "Incident",
         acknowledged: "Acknowledged",
         open: "Open",
+    },
+    hints: HintWords {
+        no_members: "no consumer is connected to the group",
+        members_joined: "{joined} joined {ago} ago ({changes} membership changes in the lookback)",
+        members_left: "{left} left {ago} ago ({changes} membership changes in the lookback)",
+        members_joined_left: "{joined} joined and {left} left, last {ago} ago ({changes} membership changes in the lookback)",
+        hot_partition: "partition {partition} of {topic} holds {share} % of the lag ({lag}): a hot partition (owner {owner})",
+        stuck_partition: "partition {partition} of {topic} holds {share} % of the lag ({lag}) and its consumer {owner} is stuck",
+        nobody: "nobody",
+        outpaced: "producers send {produce} msg/s, the group reads {consume} msg/s",
+        rewound: "the committed offset of {topic} partition {partition} went back (a reset)",
+        under_replicated: "{topic} has {count} under-replicated partitions the group reads",
+        busy_broker: "broker {broker} leads lagging partitions and its request handler is {idle} % idle",
     },
 };
 
@@ -202,6 +240,7 @@ pub static ZH: Words = Words {
     lag_seconds: "积压时长 {value} {above} {threshold} — {what}",
     lag_forecast: "积压趋势将达 {value} {above} {threshold} — {what}",
     retention_risk: "最早未读消息已用去保留期 {value} {above} {threshold} — {what}",
+    rebalancing: "重平衡 {value} 次 {above} {threshold} — {what}",
     status: "状态 {value}（{at_least} {threshold}）— {what}",
     gone: "{what} 已不存在",
     cluster_unreachable: "集群 {cluster} 无法连接（{value}）",
@@ -252,12 +291,26 @@ pub static ZH: Words = Words {
         members: "成员",
         forecast: "预测",
         retention: "保留风险",
+        diagnosis: "诊断",
         since: "开始于",
         resolved: "恢复于",
         duration: "持续",
         incident: "事件",
         acknowledged: "已确认",
         open: "查看",
+    },
+    hints: HintWords {
+        no_members: "消费组没有连接的消费者",
+        members_joined: "{joined} 于 {ago} 前加入（回溯期内成员变化 {changes} 次）",
+        members_left: "{left} 于 {ago} 前离开（回溯期内成员变化 {changes} 次）",
+        members_joined_left: "{joined} 加入、{left} 离开，最近一次在 {ago} 前（回溯期内成员变化 {changes} 次）",
+        hot_partition: "{topic} 的分区 {partition} 占积压的 {share} %（{lag}）：热点分区（属于 {owner}）",
+        stuck_partition: "{topic} 的分区 {partition} 占积压的 {share} %（{lag}），其消费者 {owner} 已卡住",
+        nobody: "无",
+        outpaced: "生产 {produce} 条/秒，消费组只消费 {consume} 条/秒",
+        rewound: "{topic} 分区 {partition} 的提交位点回退了（被重置）",
+        under_replicated: "{topic} 有 {count} 个该消费组读取的分区副本不足",
+        busy_broker: "Broker {broker} 是积压分区的 Leader，其请求处理线程空闲率仅 {idle} %",
     },
 };
 

@@ -10,6 +10,7 @@ pub(crate) fn rule(text: &str) -> RuleDef {
 
 pub(crate) fn group(name: &str, lag: i64, status: PartitionStatus) -> GroupLag {
     GroupLag {
+        membership_changes: Default::default(),
         summary: GroupSummary {
             retention: Default::default(),
             lag_trend_per_sec: None,
@@ -502,4 +503,36 @@ fn a_retention_risk_fires_on_the_unread_share_and_tells_the_loss() {
     let round = evaluate(&risk, &[cluster("prod", vec![group])], |_| true);
     assert_eq!(round.unknown_subjects.len(), 1, "no log start known: unknown, not clear");
     assert!(rule("kind = \"retention_risk\"\nthreshold = 100.0").validate(|_| true).is_err());
+}
+
+#[test]
+fn a_rebalance_storm_counts_membership_changes_within_the_window() {
+    use crate::evaluator::MembershipChange;
+    let storm = rule("kind = \"group_rebalancing\"\nthreshold = 2.0\nwindow = \"5m\"");
+    let mut group = group("billing", 10, PartitionStatus::Ok);
+    let change =
+        |at: i64| MembershipChange { at, joined: vec!["c (h)".into()], left: vec![], members: 1 };
+    // The cluster's snapshot is taken at 1 ms: changes at or before −5 min fall out.
+    group.membership_changes =
+        vec![change(-400_000), change(-200_000), change(-100_000), change(0)];
+    let round = evaluate(&storm, &[cluster("prod", vec![group.clone()])], |_| true);
+    assert_eq!(breaching(&round), vec![("prod/group/billing".to_string(), 3.0)]);
+    let hints = &round.group_facts["prod/group/billing"].hints;
+    assert!(
+        hints.iter().any(|h| matches!(h, crate::evaluator::Hint::MembersChanged { .. })),
+        "{hints:?}"
+    );
+    group.membership_changes.truncate(2);
+    let round = evaluate(&storm, &[cluster("prod", vec![group])], |_| true);
+    assert!(breaching(&round).is_empty());
+    assert!(
+        rule("kind = \"group_rebalancing\"\nthreshold = 2.0\nwindow = \"2h\"")
+            .validate(|_| true)
+            .is_err()
+    );
+    assert!(
+        rule("kind = \"consumer_lag\"\nthreshold = 2.0\nwindow = \"5m\"")
+            .validate(|_| true)
+            .is_err()
+    );
 }

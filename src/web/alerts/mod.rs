@@ -126,6 +126,7 @@ fn rule_from_fields(f: &Fields) -> Result<RuleDef, DefinitionError> {
         },
         below: kind == RuleKind::BrokerMetric && f.has("below", "on"),
         horizon: f.duration("horizon")?.filter(|_| kind == RuleKind::LagForecast),
+        window: f.duration("window")?.filter(|_| kind == RuleKind::GroupRebalancing),
         hold: f.duration("for")?.unwrap_or_default(),
         for_polls: f.parse("for_polls", "a whole number")?.unwrap_or(0),
         repeat_interval: f.duration("repeat_interval")?,
@@ -189,6 +190,7 @@ fn rule_fields(rule: &RuleDef) -> Fields {
     f.push("group_by", rule.group_by.as_ref().map(|by| by.join(", ")).unwrap_or_default());
     let timings = [
         ("horizon", rule.horizon),
+        ("window", rule.window),
         ("group_wait", rule.group_wait),
         ("group_interval", rule.group_interval),
     ];

@@ -46,6 +46,10 @@ pub(super) fn describe_condition(rule: &RuleDef) -> String {
             duration_text::format(rule.horizon_or_default())
         ),
         RuleKind::RetentionRisk => format!("unread > {threshold} % of retention"),
+        RuleKind::GroupRebalancing => format!(
+            "rebalances > {threshold} within {}",
+            duration_text::format(rule.window_or_default())
+        ),
         RuleKind::ConsumerStatus => {
             format!("status ≥ {}", rule.status.map_or("?", PartitionStatus::as_str))
         }
@@ -110,7 +114,7 @@ pub struct RuleFormPage {
 
 /// The rule form's fields that show their own error beside them (the others' errors stand above
 /// the form).
-const FIELDS_WITH_ERRORS: [&str; 15] = [
+const FIELDS_WITH_ERRORS: [&str; 16] = [
     "name",
     "kind",
     "cluster",
@@ -124,6 +128,7 @@ const FIELDS_WITH_ERRORS: [&str; 15] = [
     "for",
     "for_polls",
     "horizon",
+    "window",
     "repeat_interval",
     "severity",
 ];

@@ -126,6 +126,7 @@ catalog! {
     rate_unit: "msg/s", "条/秒";
     col_lag_trend: "Lag trend", "积压趋势";
     col_retention: "Retention risk", "保留风险";
+    diagnosis_title: "Why it is behind", "积压原因";
     retention_used: "{pct} % used", "已用 {pct} %";
     retention_lost: "{count} lost unread", "{count} 条未读即被删除";
     retention_eta: "lost in ~{eta}", "约 {eta} 后丢失";
@@ -535,6 +536,8 @@ catalog! {
     field_group_wait: "Group wait", "分组等待";
     field_group_interval: "Group interval", "分组间隔";
     field_horizon: "Horizon", "预测范围";
+    field_window: "Window", "统计窗口";
+    hint_window: "group_rebalancing: counts membership changes over this long (empty: 10m; 1m to 1h).", "group_rebalancing：统计此时长内的成员变化次数（留空：10m；1m 至 1h）。";
     hint_horizon: "lag_forecast: fires when the lag will pass the threshold within this long at its current trend (empty: 15m).", "lag_forecast：按当前趋势，积压将在此时长内超过阈值时告警（留空：15m）。";
     hint_group_timing: "Empty: alerts.group_wait (30s) and alerts.group_interval (5m).", "留空：alerts.group_wait（30s）与 alerts.group_interval（5m）。";
     new_channel: "New channel", "新建渠道";

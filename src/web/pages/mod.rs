@@ -465,6 +465,11 @@ pub struct GroupPage {
 }
 
 impl GroupPage {
+    /// A diagnosis hint in the reader's language, with its numbers.
+    pub fn hint(&self, hint: &crate::evaluator::Hint) -> String {
+        crate::alerting::message::hint_text(hint, self.chrome.lang.alert_words())
+    }
+
     pub fn assignment(&self, member: &GroupMember) -> String {
         member
             .assignment

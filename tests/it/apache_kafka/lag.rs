@@ -25,13 +25,13 @@ const COMMITTED: i64 = 10;
 
 /// A group member in a thread of its own: it consumes everything it is assigned, commits up to
 /// [`COMMITTED`] on each partition, and stays in the group until dropped.
-struct Member {
+pub(super) struct Member {
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Member {
-    fn join(group: &str, topic: &str, protocol: &str, client: &str) -> Member {
+    pub(super) fn join(group: &str, topic: &str, protocol: &str, client: &str) -> Member {
         let mut config = ClientConfig::new();
         config
             .set("bootstrap.servers", bootstrap())

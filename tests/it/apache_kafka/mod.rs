@@ -180,10 +180,11 @@ async fn a_first_poll_longer_than_the_timeout_still_brings_a_real_cluster_up() {
 }
 
 mod burrow;
+mod diagnosis;
 mod failover;
 mod foresight;
 mod jmx;
-mod lag;
+pub(super) mod lag;
 mod operations;
 mod retention;
 mod secure;
