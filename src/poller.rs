@@ -18,7 +18,7 @@ use crate::config::{ClusterConfig, HistoryConfig, LagConfig};
 use crate::domain::ClusterKind;
 use crate::domain::metrics::{BrokerMetrics, ClusterMetrics};
 use crate::domain::{Broker, ClusterSnapshot, Millis};
-use crate::evaluator::{GroupLag, LagBook};
+use crate::evaluator::{GroupLag, LagBook, TopicFlows};
 use crate::instances::{Holding, Ownership};
 use crate::store::{
     BACKGROUND_WAIT, BrokerSample, ClusterSample, GroupPartitionSample, GroupSample,
@@ -75,6 +75,9 @@ pub struct ClusterState {
     /// Broker metrics as of the last good poll.
     #[serde(skip)]
     pub metrics: Option<Arc<ClusterMetrics>>,
+    /// Each topic's end-offset totals over the last two hours, for `producer_stopped`.
+    #[serde(skip)]
+    pub flows: TopicFlows,
     /// With several instances: the one that polls the cluster (holds its lease).
     pub polled_by: Option<String>,
 }
@@ -134,6 +137,7 @@ impl ClusterState {
             missing_brokers: Vec::new(),
             groups: Arc::default(),
             metrics: None,
+            flows: TopicFlows::default(),
             polled_by: None,
         }
     }
@@ -200,6 +204,7 @@ pub struct PollBook {
 impl PollBook {
     pub fn new(mut state: ClusterState, history: &HistoryConfig, lag: &LagConfig) -> Self {
         state.topic_sample_millis = millis(history.topic_sample_interval);
+        state.flows = TopicFlows::new(state.topic_sample_millis);
         PollBook {
             state,
             seen_brokers: BTreeMap::new(),
@@ -309,6 +314,7 @@ impl PollBook {
         };
         self.state.metrics = Some(Arc::new(metrics));
         self.state.groups = Arc::new(groups);
+        self.state.flows.record(&snapshot);
         self.state.last_attempt_at = Some(now);
         self.state.last_good_at = Some(now);
         self.state.last_error = None;

@@ -32,6 +32,9 @@ pub enum RuleKind {
     /// A consumer group's members changed (joined or left: a rebalance) more than `threshold`
     /// times within `window` — a rebalance storm.
     GroupRebalancing,
+    /// A topic that had traffic received fewer than `threshold` messages within `window`: its
+    /// producers stopped (a topic silent for the two hours Osprey keeps counts as idle).
+    ProducerStopped,
     /// The cluster cannot be polled.
     ClusterDown,
     /// A broker seen earlier is no longer in the cluster's metadata.
@@ -57,13 +60,14 @@ pub enum RuleKind {
 }
 
 impl RuleKind {
-    pub const ALL: [RuleKind; 16] = [
+    pub const ALL: [RuleKind; 17] = [
         RuleKind::ConsumerLag,
         RuleKind::ConsumerLagSeconds,
         RuleKind::ConsumerStatus,
         RuleKind::LagForecast,
         RuleKind::RetentionRisk,
         RuleKind::GroupRebalancing,
+        RuleKind::ProducerStopped,
         RuleKind::ClusterDown,
         RuleKind::BrokerDown,
         RuleKind::UnderReplicated,
@@ -84,6 +88,7 @@ impl RuleKind {
             RuleKind::LagForecast => "lag_forecast",
             RuleKind::RetentionRisk => "retention_risk",
             RuleKind::GroupRebalancing => "group_rebalancing",
+            RuleKind::ProducerStopped => "producer_stopped",
             RuleKind::ClusterDown => "cluster_down",
             RuleKind::BrokerDown => "broker_down",
             RuleKind::UnderReplicated => "under_replicated",
@@ -123,12 +128,18 @@ impl RuleKind {
                 | RuleKind::LagForecast
                 | RuleKind::RetentionRisk
                 | RuleKind::GroupRebalancing
+                | RuleKind::ProducerStopped
                 | RuleKind::UnderReplicated
                 | RuleKind::OfflinePartitions
                 | RuleKind::QueueBacklog
                 | RuleKind::QueueBuried
                 | RuleKind::BrokerMetric
         )
+    }
+
+    /// Whether the rule counts over a `window` of its own.
+    pub fn has_window(self) -> bool {
+        matches!(self, RuleKind::GroupRebalancing | RuleKind::ProducerStopped)
     }
 
     /// Whether the rule selects queues or tubes (and so reads `vhost` and `queue`).
@@ -168,7 +179,7 @@ impl Severity {
     }
 }
 
-/// How far back a `group_rebalancing` rule counts when it does not say.
+/// How far back a `group_rebalancing` or `producer_stopped` rule counts when it does not say.
 pub const DEFAULT_CHURN_WINDOW: Duration = Duration::from_secs(10 * 60);
 
 /// How far ahead a `lag_forecast` rule looks when it does not say.
@@ -223,7 +234,8 @@ pub struct RuleDef {
     /// `lag_forecast` rules: how far ahead the trend is followed (default 15 min).
     #[serde(default, skip_serializing_if = "Option::is_none", with = "duration_text::option")]
     pub horizon: Option<Duration>,
-    /// `group_rebalancing` rules: how far back changes are counted (default 10 min, at most 1 h).
+    /// `group_rebalancing` and `producer_stopped` rules: how far back changes or messages are
+    /// counted (default 10 min, at most 1 h).
     #[serde(default, skip_serializing_if = "Option::is_none", with = "duration_text::option")]
     pub window: Option<Duration>,
     /// How long the condition must hold before the alert fires.
@@ -517,9 +529,13 @@ impl RuleDef {
         self.horizon.unwrap_or(DEFAULT_HORIZON)
     }
 
-    /// How far back a `group_rebalancing` rule counts.
+    /// How far back a `group_rebalancing` or `producer_stopped` rule counts.
     pub fn window_or_default(&self) -> Duration {
         self.window.unwrap_or(DEFAULT_CHURN_WINDOW)
+    }
+
+    pub fn window_millis(&self) -> i64 {
+        i64::try_from(self.window_or_default().as_millis()).unwrap_or(i64::MAX)
     }
 
     pub fn hold_millis(&self) -> i64 {

@@ -533,6 +533,8 @@ impl AlertMessage {
             (RuleKind::LagForecast, _) => say(words.lag_forecast),
             (RuleKind::RetentionRisk, _) => say(words.retention_risk),
             (RuleKind::GroupRebalancing, _) => say(words.rebalancing),
+            (RuleKind::ProducerStopped, _) if firing => say(words.producer_stopped),
+            (RuleKind::ProducerStopped, _) => say(words.producer_back),
             (RuleKind::ConsumerStatus, _) => say(words.status),
             (RuleKind::ClusterDown, _) if firing => say(words.cluster_unreachable),
             (RuleKind::ClusterDown, _) => say(words.cluster_reachable),

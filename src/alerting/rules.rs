@@ -12,7 +12,7 @@ use super::engine::Observation;
 use super::message::{GroupFacts, Subject, TopicFacts};
 use crate::evaluator::{
     DIAGNOSIS_LOOKBACK, GroupLag, PartitionStatus, RetentionRisk, TopicLag, diagnose,
-    seconds_to_pass,
+    flow::end_total, seconds_to_pass,
 };
 use crate::poller::ClusterState;
 
@@ -110,6 +110,29 @@ pub fn evaluate(
                     round.observations.push((
                         subject.clone(),
                         observation(&subject, count, threshold, count > threshold),
+                    ));
+                }
+            }
+            RuleKind::ProducerStopped => {
+                let threshold = rule.threshold_or_default();
+                let topics = snapshot.topics.iter().filter(|t| {
+                    !t.internal && rule.topic.as_deref().is_none_or(|p| matches_pattern(p, &t.name))
+                });
+                for topic in topics {
+                    let subject = Subject { topic: Some(topic.name.clone()), ..cluster.clone() };
+                    let flow = end_total(topic).and_then(|end| {
+                        state.flows.flow(&topic.name, end, snapshot.taken_at, rule.window_millis())
+                    });
+                    // Not yet a window of history (a start, a new lease holder): unknown.
+                    let Some(flow) = flow else {
+                        round.unknown_subjects.insert(subject.key());
+                        continue;
+                    };
+                    let received = flow.received as f64;
+                    let stopped = flow.before > 0 && received < threshold;
+                    round.observations.push((
+                        subject.clone(),
+                        observation(&subject, received, threshold, stopped),
                     ));
                 }
             }
@@ -392,8 +415,8 @@ impl<'a> Measured<'a> {
 fn measure(rule: &RuleDef, m: &Measured, now: crate::domain::Millis) -> (f64, f64) {
     match rule.kind {
         RuleKind::GroupRebalancing => {
-            let window = i64::try_from(rule.window_or_default().as_millis()).unwrap_or(i64::MAX);
-            let changes = m.changes.iter().filter(|&&at| at > now.saturating_sub(window)).count();
+            let since = now.saturating_sub(rule.window_millis());
+            let changes = m.changes.iter().filter(|&&at| at > since).count();
             (changes as f64, rule.threshold_or_default())
         }
         RuleKind::ConsumerLagSeconds => (m.lag_seconds.unwrap_or(0.0), rule.threshold_or_default()),

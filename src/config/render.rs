@@ -387,7 +387,8 @@ headers = { "X-Team" = "data" }   # optional
 pub(super) const EXAMPLE_RULES: &str = r#"[[alerts.rules]]
 name = "billing-lag"
 # consumer_lag | consumer_lag_seconds | consumer_status | lag_forecast | retention_risk |
-# group_rebalancing | cluster_down | broker_down | under_replicated | offline_partitions |
+# group_rebalancing | producer_stopped | cluster_down | broker_down | under_replicated |
+# offline_partitions |
 # queue_backlog | queue_backlog_growing | queue_no_consumers | queue_buried | node_alarm |
 # broker_metric
 kind = "consumer_lag"
@@ -399,7 +400,7 @@ threshold = 10000                 # lag rules (retention_risk: % of retention us
 for = "2m"                        # the condition must hold this long ...
 # for_polls = 3                   # ... and/or for this many polls in a row
 # horizon = "15m"                 # lag_forecast: fires when the trend passes threshold this soon
-# window = "10m"                  # group_rebalancing: counts membership changes this far back
+# window = "10m"                  # group_rebalancing, producer_stopped: counts this far back
 repeat_interval = "1h"            # reminders while it keeps firing
 severity = "critical"             # info | warning | critical
 channels = ["oncall", "chat"]     # unless a route matches

@@ -2,6 +2,7 @@
 //! health status per partition and group. No I/O and no clock: `now` is always a parameter.
 
 pub mod diagnosis;
+pub mod flow;
 pub mod lag;
 pub mod retention;
 pub mod status;
@@ -9,6 +10,7 @@ pub mod time_lag;
 pub mod trend;
 
 pub use diagnosis::{DIAGNOSIS_LOOKBACK, Hint, diagnose};
+pub use flow::{Flow, TopicFlows};
 pub use lag::{
     GroupLag, GroupSummary, LagBook, MEMBERSHIP_HORIZON, MembershipChange, PartitionLag, TopicLag,
 };

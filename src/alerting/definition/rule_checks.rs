@@ -75,14 +75,14 @@ impl RuleDef {
                 ));
             }
         }
-        match (self.kind, self.window) {
-            (RuleKind::GroupRebalancing, Some(window))
+        match (self.kind.has_window(), self.window) {
+            (true, Some(window))
                 if window < Duration::from_secs(60) || window > Duration::from_secs(3600) =>
             {
                 return Err(invalid("window", "must be between 1m and 1h"));
             }
-            (RuleKind::GroupRebalancing, _) | (_, None) => {}
-            (_, Some(_)) => {
+            (true, _) | (_, None) => {}
+            (false, Some(_)) => {
                 return Err(invalid(
                     "window",
                     format!("does not apply to {} rules", self.kind.as_str()),

@@ -32,6 +32,9 @@ pub struct Words {
     pub retention_risk: &'static str,
     /// `{value}` membership changes in the rule's window.
     pub rebalancing: &'static str,
+    /// `{value}` messages received in the rule's window.
+    pub producer_stopped: &'static str,
+    pub producer_back: &'static str,
     pub status: &'static str,
     pub gone: &'static str,
     pub cluster_unreachable: &'static str,
@@ -144,6 +147,8 @@ pub static EN: Words = Words {
     lag_forecast: "lag heading for {value} {above} {threshold} — {what}",
     retention_risk: "oldest unread message {value} {above} {threshold} into retention — {what}",
     rebalancing: "{value} rebalances {above} {threshold} — {what}",
+    producer_stopped: "{what}: {value} messages received in the window, fewer than {threshold} — producers stopped",
+    producer_back: "{what} receives messages again ({value} in the window)",
     status: "status {value} ({at_least} {threshold}) — {what}",
     gone: "{what} is gone",
     cluster_unreachable: "cluster {cluster} unreachable ({value})",
@@ -241,6 +246,8 @@ pub static ZH: Words = Words {
     lag_forecast: "积压趋势将达 {value} {above} {threshold} — {what}",
     retention_risk: "最早未读消息已用去保留期 {value} {above} {threshold} — {what}",
     rebalancing: "重平衡 {value} 次 {above} {threshold} — {what}",
+    producer_stopped: "{what}：窗口内只收到 {value} 条消息，少于 {threshold} — 生产者已停止",
+    producer_back: "{what} 恢复接收消息（窗口内 {value} 条）",
     status: "状态 {value}（{at_least} {threshold}）— {what}",
     gone: "{what} 已不存在",
     cluster_unreachable: "集群 {cluster} 无法连接（{value}）",

@@ -536,3 +536,36 @@ fn a_rebalance_storm_counts_membership_changes_within_the_window() {
             .is_err()
     );
 }
+
+#[test]
+fn a_topic_that_had_traffic_and_went_quiet_fires_producer_stopped() {
+    let stopped = rule("kind = \"producer_stopped\"\nthreshold = 5.0\nwindow = \"10m\"");
+    let mut state = (*cluster("prod", vec![])).clone();
+    let base = state.snapshot.clone().unwrap();
+    // Every partition of `orders` at `end` (three partitions), `minutes` into the run.
+    let at = |minutes: i64, end: i64| {
+        let mut s = (*base).clone();
+        s.taken_at = minutes * 60_000;
+        for p in &mut s.topics[0].partitions {
+            p.latest_offset = Some(end);
+        }
+        s
+    };
+    state.flows = crate::evaluator::TopicFlows::new(60_000);
+    for minute in 0..=25 {
+        // Traffic for the first 12 minutes, then 1 message in total.
+        let end = 10 * minute.min(12) + i64::from(minute > 20);
+        state.flows.record(&at(minute, end));
+        state.snapshot = Some(Arc::new(at(minute, end)));
+    }
+    let round = evaluate(&stopped, &[Arc::new(state.clone())], |_| true);
+    // 3 partitions × 1 message in the last 10 minutes: 3 < 5, after 360 before.
+    assert_eq!(breaching(&round), vec![("prod/topic/orders".to_string(), 3.0)]);
+
+    let quiet_long = rule("kind = \"producer_stopped\"\nthreshold = 5.0\nwindow = \"30m\"");
+    let round = evaluate(&quiet_long, &[Arc::new(state.clone())], |_| true);
+    assert_eq!(round.unknown_subjects.len(), 1, "the history does not reach back 30 minutes");
+    let busy = rule("kind = \"producer_stopped\"\nthreshold = 5.0\nwindow = \"20m\"");
+    let round = evaluate(&busy, &[Arc::new(state)], |_| true);
+    assert!(breaching(&round).is_empty(), "traffic within 20 minutes");
+}

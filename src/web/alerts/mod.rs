@@ -126,7 +126,7 @@ fn rule_from_fields(f: &Fields) -> Result<RuleDef, DefinitionError> {
         },
         below: kind == RuleKind::BrokerMetric && f.has("below", "on"),
         horizon: f.duration("horizon")?.filter(|_| kind == RuleKind::LagForecast),
-        window: f.duration("window")?.filter(|_| kind == RuleKind::GroupRebalancing),
+        window: f.duration("window")?.filter(|_| kind.has_window()),
         hold: f.duration("for")?.unwrap_or_default(),
         for_polls: f.parse("for_polls", "a whole number")?.unwrap_or(0),
         repeat_interval: f.duration("repeat_interval")?,

@@ -537,7 +537,7 @@ catalog! {
     field_group_interval: "Group interval", "分组间隔";
     field_horizon: "Horizon", "预测范围";
     field_window: "Window", "统计窗口";
-    hint_window: "group_rebalancing: counts membership changes over this long (empty: 10m; 1m to 1h).", "group_rebalancing：统计此时长内的成员变化次数（留空：10m；1m 至 1h）。";
+    hint_window: "group_rebalancing, producer_stopped: counts membership changes or messages over this long (empty: 10m; 1m to 1h).", "group_rebalancing、producer_stopped：统计此时长内的成员变化次数或消息数（留空：10m；1m 至 1h）。";
     hint_horizon: "lag_forecast: fires when the lag will pass the threshold within this long at its current trend (empty: 15m).", "lag_forecast：按当前趋势，积压将在此时长内超过阈值时告警（留空：15m）。";
     hint_group_timing: "Empty: alerts.group_wait (30s) and alerts.group_interval (5m).", "留空：alerts.group_wait（30s）与 alerts.group_interval（5m）。";
     new_channel: "New channel", "新建渠道";

@@ -1,6 +1,7 @@
 //! Why a group is behind, on the real cluster: a member that left and a hot partition named in
-//! the firing notice, on the incident page, the Group page and in the API; and a rebalance storm
-//! from consumers joining and leaving that fires a `group_rebalancing` rule.
+//! the firing notice, on the incident page, the Group page and in the API; a rebalance storm
+//! from consumers joining and leaving that fires a `group_rebalancing` rule; a topic whose
+//! producers stop firing `producer_stopped`, resolved when they send again.
 
 use std::time::Duration;
 
@@ -145,5 +146,61 @@ async fn consumers_joining_and_leaving_fire_a_rebalance_storm() {
     let changes = detail["group"]["membership_changes"].as_array().unwrap();
     assert!(changes.len() >= 3, "{detail}");
     drop(steady);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_topic_whose_producers_stop_fires_producer_stopped_and_resolves_when_they_return() {
+    let topic = topic_of_two_partitions("quieting").await;
+    let smtp = SmtpSink::start(None).await;
+    let toml = format!(
+        r#"{}
+        [history]
+        topic_sample_interval = "1s"
+        [[alerts.rules]]
+        name = "quiet"
+        kind = "producer_stopped"
+        cluster = "k4dx"
+        topic = "{topic}"
+        threshold = 1
+        window = "1m"
+        channels = ["mail"]
+        "#,
+        mail_channel("mail", smtp.port, None)
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let app =
+        TestApp::spawn(toml_config(&dir, &toml, vec![kafka_cluster("k4dx", &bootstrap())])).await;
+    eventually(Duration::from_secs(30), "the topic polled", || async {
+        app.get(&format!("/api/v1/clusters/k4dx/topics/{topic}"))
+            .await
+            .status()
+            .is_success()
+            .then_some(())
+    })
+    .await;
+    // Traffic for a few seconds, then none: a minute later the window holds nothing.
+    for _ in 0..5 {
+        produce_one_by_one(&bootstrap(), &topic, 0, 3).await;
+        tokio::time::sleep(Duration::from_millis(600)).await;
+    }
+    let fired = eventually(Duration::from_secs(120), "the producer_stopped notice", || async {
+        smtp.messages().into_iter().find(|(subject, _)| subject.contains("[FIRING"))
+    })
+    .await;
+    let subject = fired.0.replace("\r\n ", " ").replace("\n ", " ");
+    assert!(
+        subject.contains(&format!("topic {topic}")) && subject.contains("producers stopped"),
+        "{subject}"
+    );
+    assert!(subject.contains("0 messages received in the window, fewer than 1"), "{subject}");
+
+    produce_one_by_one(&bootstrap(), &topic, 1, 1).await;
+    let resolved = eventually(Duration::from_secs(60), "the resolved notice", || async {
+        smtp.messages().into_iter().find(|(subject, _)| subject.contains("[RESOLVED"))
+    })
+    .await;
+    let subject = resolved.0.replace("\r\n ", " ").replace("\n ", " ");
+    assert!(subject.contains("receives messages again (1 in the window)"), "{subject}");
     app.stop().await;
 }
