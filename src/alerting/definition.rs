@@ -35,6 +35,9 @@ pub enum RuleKind {
     /// A topic that had traffic received fewer than `threshold` messages within `window`: its
     /// producers stopped (a topic silent for the two hours Osprey keeps counts as idle).
     ProducerStopped,
+    /// RabbitMQ: connections opened per second above `threshold` — clients that connect for
+    /// each message or reconnect in a loop (connection churn).
+    ConnectionChurn,
     /// The cluster cannot be polled.
     ClusterDown,
     /// A broker seen earlier is no longer in the cluster's metadata.
@@ -60,7 +63,7 @@ pub enum RuleKind {
 }
 
 impl RuleKind {
-    pub const ALL: [RuleKind; 17] = [
+    pub const ALL: [RuleKind; 18] = [
         RuleKind::ConsumerLag,
         RuleKind::ConsumerLagSeconds,
         RuleKind::ConsumerStatus,
@@ -68,6 +71,7 @@ impl RuleKind {
         RuleKind::RetentionRisk,
         RuleKind::GroupRebalancing,
         RuleKind::ProducerStopped,
+        RuleKind::ConnectionChurn,
         RuleKind::ClusterDown,
         RuleKind::BrokerDown,
         RuleKind::UnderReplicated,
@@ -89,6 +93,7 @@ impl RuleKind {
             RuleKind::RetentionRisk => "retention_risk",
             RuleKind::GroupRebalancing => "group_rebalancing",
             RuleKind::ProducerStopped => "producer_stopped",
+            RuleKind::ConnectionChurn => "connection_churn",
             RuleKind::ClusterDown => "cluster_down",
             RuleKind::BrokerDown => "broker_down",
             RuleKind::UnderReplicated => "under_replicated",
@@ -129,6 +134,7 @@ impl RuleKind {
                 | RuleKind::RetentionRisk
                 | RuleKind::GroupRebalancing
                 | RuleKind::ProducerStopped
+                | RuleKind::ConnectionChurn
                 | RuleKind::UnderReplicated
                 | RuleKind::OfflinePartitions
                 | RuleKind::QueueBacklog

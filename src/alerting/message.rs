@@ -495,7 +495,7 @@ impl AlertMessage {
                 fill(words.failed_polls, &[("count", count.as_str())])
             }
             RuleKind::NodeAlarm => node_condition(v, words).into(),
-            RuleKind::QueueBacklogGrowing => format!("{v:.1}"),
+            RuleKind::QueueBacklogGrowing | RuleKind::ConnectionChurn => format!("{v:.1}"),
             RuleKind::RetentionRisk => format!("{v:.0} %"),
             _ => group_digits(v),
         }
@@ -535,6 +535,7 @@ impl AlertMessage {
             (RuleKind::GroupRebalancing, _) => say(words.rebalancing),
             (RuleKind::ProducerStopped, _) if firing => say(words.producer_stopped),
             (RuleKind::ProducerStopped, _) => say(words.producer_back),
+            (RuleKind::ConnectionChurn, _) => say(words.connection_churn),
             (RuleKind::ConsumerStatus, _) => say(words.status),
             (RuleKind::ClusterDown, _) if firing => say(words.cluster_unreachable),
             (RuleKind::ClusterDown, _) => say(words.cluster_reachable),

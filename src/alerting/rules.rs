@@ -113,6 +113,20 @@ pub fn evaluate(
                     ));
                 }
             }
+            RuleKind::ConnectionChurn => {
+                let Some(opened) = snapshot
+                    .queues
+                    .as_ref()
+                    .and_then(|v| v.overview.churn_rates.connections_opened)
+                else {
+                    continue;
+                };
+                let threshold = rule.threshold_or_default();
+                round.observations.push((
+                    cluster.clone(),
+                    observation(&cluster, opened, threshold, opened > threshold),
+                ));
+            }
             RuleKind::ProducerStopped => {
                 let threshold = rule.threshold_or_default();
                 let topics = snapshot.topics.iter().filter(|t| {

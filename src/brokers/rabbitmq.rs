@@ -26,7 +26,7 @@ const NODE_COLUMNS: &str = "name,running,mem_used,mem_limit,mem_alarm,disk_free,
     disk_free_alarm,fd_used,fd_total,uptime";
 
 const OVERVIEW_COLUMNS: &str = "rabbitmq_version,erlang_version,cluster_name,object_totals,\
-    queue_totals,message_stats";
+    queue_totals,message_stats,churn_rates";
 
 /// One page of `/api/queues?page=…`.
 #[derive(Debug, Deserialize)]

@@ -58,6 +58,9 @@ pub struct Overview {
     pub queue_totals: QueueTotals,
     #[serde(default)]
     pub message_stats: Rates,
+    /// RabbitMQ: connections opened and closed per second.
+    #[serde(default)]
+    pub churn_rates: ChurnRates,
     /// The members of the broker cluster as the brokers see them (ActiveMQ Artemis).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub topology: Vec<ClusterMember>,
@@ -108,6 +111,16 @@ pub struct Rates {
     pub deliver_get: Option<f64>,
     #[serde(default, rename = "ack_details", deserialize_with = "rate")]
     pub ack: Option<f64>,
+}
+
+/// Connections opened and closed per second, as RabbitMQ's overview counts them over its
+/// statistics interval.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChurnRates {
+    #[serde(default, rename = "connection_created_details", deserialize_with = "rate")]
+    pub connections_opened: Option<f64>,
+    #[serde(default, rename = "connection_closed_details", deserialize_with = "rate")]
+    pub connections_closed: Option<f64>,
 }
 
 /// `{"rate": 1.5}` (RabbitMQ's answer) → `Some(1.5)`; a bare `1.5` (Osprey's own

@@ -12,7 +12,7 @@ use axum::response::IntoResponse;
 use super::AppState;
 use crate::domain::metrics::Metric;
 use crate::domain::queue::{Queue, QueueSnapshot};
-use crate::evaluator::{GroupLag, PartitionLag, TopicLag};
+use crate::evaluator::{GroupLag, GroupSummary, PartitionLag, TopicLag};
 use crate::poller::{ClusterState, ClusterStatus};
 
 /// Open when reading needs no login; otherwise for a logged-in viewer, an API token or the
@@ -151,6 +151,9 @@ fn groups(clusters: &[Arc<ClusterState>]) -> impl Iterator<Item = (&str, &GroupL
     clusters.iter().flat_map(|c| c.groups.iter().map(move |g| (c.name.as_str(), g)))
 }
 
+/// A gauge family: its name, its help and its value for one subject, when it has one.
+type Gauge<T> = (&'static str, &'static str, fn(&T) -> Option<f64>);
+
 /// Every (cluster, group, topic, partition) of the latest states.
 fn partitions(
     clusters: &[Arc<ClusterState>],
@@ -187,28 +190,25 @@ pub fn render(clusters: &[Arc<ClusterState>]) -> String {
         m.sample("osprey_poll_errors_total", &[("cluster", &c.name)], c.poll_failures_total as f64);
     }
 
-    m.header(
-        "kafka_consumergroup_lag",
-        "gauge",
-        "Messages a consumer group is behind on a partition.",
-    );
-    for (cluster, g, t, p) in partitions(clusters) {
-        let partition = p.partition.to_string();
-        let labels = [
-            ("cluster", cluster),
-            ("group", &g.summary.name),
-            ("topic", &t.topic),
-            ("partition", &partition),
-        ];
-        m.sample("kafka_consumergroup_lag", &labels, p.lag as f64);
-    }
-    m.header(
-        "kafka_consumergroup_lag_seconds",
-        "gauge",
-        "Age of the oldest unconsumed message on a partition, in seconds.",
-    );
-    for (cluster, g, t, p) in partitions(clusters) {
-        if let Some(seconds) = p.lag_seconds {
+    let per_partition: [Gauge<PartitionLag>; 3] = [
+        ("kafka_consumergroup_lag", "Messages a consumer group is behind on a partition.", |p| {
+            Some(p.lag as f64)
+        }),
+        (
+            "kafka_consumergroup_lag_seconds",
+            "Age of the oldest unconsumed message on a partition, in seconds.",
+            |p| p.lag_seconds,
+        ),
+        (
+            "osprey_consumergroup_retention_used_percent",
+            "How much of its retention a consumer group's oldest unread message on a partition has used, percent (its age against retention.ms, else the unread share of the retained log; 100 once retention deleted unread messages).",
+            |p| p.retention.used_pct,
+        ),
+    ];
+    for (name, help, value) in per_partition {
+        m.header(name, "gauge", help);
+        for (cluster, g, t, p) in partitions(clusters) {
+            let Some(value) = value(p) else { continue };
             let partition = p.partition.to_string();
             let labels = [
                 ("cluster", cluster),
@@ -216,67 +216,36 @@ pub fn render(clusters: &[Arc<ClusterState>]) -> String {
                 ("topic", &t.topic),
                 ("partition", &partition),
             ];
-            m.sample("kafka_consumergroup_lag_seconds", &labels, seconds);
+            m.sample(name, &labels, value);
         }
     }
-    m.header(
-        "kafka_consumergroup_group_lag",
-        "gauge",
-        "Messages a consumer group is behind, summed over its partitions.",
-    );
-    for (cluster, g) in groups(clusters) {
-        m.sample(
+    let per_group: [Gauge<GroupSummary>; 4] = [
+        (
             "kafka_consumergroup_group_lag",
-            &[("cluster", cluster), ("group", &g.summary.name)],
-            g.summary.lag as f64,
-        );
-    }
-    m.header(
-        "osprey_consumergroup_lag_trend",
-        "gauge",
-        "How fast a consumer group's lag grows, messages per second, by the line through the lag window (negative while it drains).",
-    );
-    for (cluster, g) in groups(clusters) {
-        if let Some(trend) = g.summary.lag_trend_per_sec {
-            let labels = [("cluster", cluster), ("group", g.summary.name.as_str())];
-            m.sample("osprey_consumergroup_lag_trend", &labels, trend);
-        }
-    }
-    m.header(
-        "osprey_consumergroup_retention_used_percent",
-        "gauge",
-        "How much of its retention a consumer group's oldest unread message on a partition has used, percent (its age against retention.ms, else the unread share of the retained log; 100 once retention deleted unread messages).",
-    );
-    for (cluster, g, t, p) in partitions(clusters) {
-        if let Some(share) = p.retention.used_pct {
-            let partition = p.partition.to_string();
-            let labels = [
-                ("cluster", cluster),
-                ("group", &g.summary.name),
-                ("topic", &t.topic),
-                ("partition", &partition),
-            ];
-            m.sample("osprey_consumergroup_retention_used_percent", &labels, share);
-        }
-    }
-    m.header(
-        "osprey_consumergroup_lost_messages",
-        "gauge",
-        "Messages retention deleted before a consumer group read them: how far the log start has passed its committed offset.",
-    );
-    for (cluster, g) in groups(clusters) {
-        let labels = [("cluster", cluster), ("group", g.summary.name.as_str())];
-        m.sample("osprey_consumergroup_lost_messages", &labels, g.summary.retention.lost as f64);
-    }
-    m.header(
-        "osprey_consumergroup_retention_loss_eta_seconds",
-        "gauge",
-        "Seconds until retention deletes a consumer group's first unread message at the current pace (absent while it is not closing in).",
-    );
-    for (cluster, g) in groups(clusters) {
-        if let Some(eta) = g.summary.retention.loss_eta_seconds {
-            let labels = [("cluster", cluster), ("group", g.summary.name.as_str())];
-            m.sample("osprey_consumergroup_retention_loss_eta_seconds", &labels, eta);
+            "Messages a consumer group is behind, summed over its partitions.",
+            |g| Some(g.lag as f64),
+        ),
+        (
+            "osprey_consumergroup_lag_trend",
+            "How fast a consumer group's lag grows, messages per second, by the line through the lag window (negative while it drains).",
+            |g| g.lag_trend_per_sec,
+        ),
+        (
+            "osprey_consumergroup_lost_messages",
+            "Messages retention deleted before a consumer group read them: how far the log start has passed its committed offset.",
+            |g| Some(g.retention.lost as f64),
+        ),
+        (
+            "osprey_consumergroup_retention_loss_eta_seconds",
+            "Seconds until retention deletes a consumer group's first unread message at the current pace (absent while it is not closing in).",
+            |g| g.retention.loss_eta_seconds,
+        ),
+    ];
+    for (name, help, value) in per_group {
+        m.header(name, "gauge", help);
+        for (cluster, g) in groups(clusters) {
+            let Some(value) = value(&g.summary) else { continue };
+            m.sample(name, &[("cluster", cluster), ("group", &g.summary.name)], value);
         }
     }
     m.header(
@@ -343,6 +312,20 @@ fn render_queues(clusters: &[Arc<ClusterState>], m: &mut Family<'_>) {
     for &(cluster, q) in &queues {
         let labels = [("cluster", cluster), ("vhost", &q.vhost), ("queue", &q.name)];
         m.sample("osprey_queue_consumers", &labels, q.consumers as f64);
+    }
+    m.header(
+        "osprey_connection_churn",
+        "gauge",
+        "RabbitMQ: connections opened and closed per second, by direction.",
+    );
+    for &(cluster, view) in &views {
+        let churn = &view.overview.churn_rates;
+        let rates = [("opened", churn.connections_opened), ("closed", churn.connections_closed)];
+        for (direction, rate) in rates {
+            let Some(rate) = rate else { continue };
+            let labels = [("cluster", cluster), ("direction", direction)];
+            m.sample("osprey_connection_churn", &labels, rate);
+        }
     }
     m.header(
         "osprey_queue_rate",

@@ -438,3 +438,51 @@ async fn a_stopped_consumer_brings_a_backlog_e_mail_and_its_return_the_recovery(
     app.stop().await;
     vhost.drop_it().await;
 }
+
+/// Clients that connect and disconnect in a loop: the overview's churn shows on the Cluster
+/// page and in `/metrics`, and a `connection_churn` rule fires.
+#[tokio::test(flavor = "multi_thread")]
+async fn clients_reconnecting_in_a_loop_fire_connection_churn() {
+    let vhost = Vhost::create().await;
+    vhost.queue("flappy").await;
+    let smtp = crate::alerts::SmtpSink::start(None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        r#"{}
+        [[alerts.rules]]
+        name = "churn"
+        kind = "connection_churn"
+        cluster = "rabbit"
+        threshold = 0.3
+        channels = ["mail"]
+        "#,
+        crate::alerts::mail_channel("mail", smtp.port, None)
+    );
+    let app = TestApp::spawn(toml_config(
+        &dir,
+        &toml,
+        vec![rabbit_cluster("rabbit", &vhost.base, "guest")],
+    ))
+    .await;
+    let fired = eventually(Duration::from_secs(90), "the churn notice", || async {
+        for _ in 0..3 {
+            drop(Consumer::start(&vhost.name, "flappy"));
+        }
+        smtp.messages().into_iter().find(|(subject, _)| subject.contains("[FIRING"))
+    })
+    .await;
+    assert!(
+        fired.0.contains("connections opened") && fired.0.contains("/s > 0.3/s"),
+        "{}",
+        fired.0
+    );
+    let page = app.html("/clusters/rabbit").await;
+    assert!(page.contains(r#"id="connection-churn""#) && page.contains("opened/s"), "{page}");
+    let metrics = app.get("/metrics").await.text().await.unwrap();
+    assert!(
+        metrics.contains(r#"osprey_connection_churn{cluster="rabbit",direction="opened"}"#),
+        "{metrics}"
+    );
+    app.stop().await;
+    vhost.drop_it().await;
+}

@@ -35,6 +35,8 @@ pub struct Words {
     /// `{value}` messages received in the rule's window.
     pub producer_stopped: &'static str,
     pub producer_back: &'static str,
+    /// `{value}` connections opened per second.
+    pub connection_churn: &'static str,
     pub status: &'static str,
     pub gone: &'static str,
     pub cluster_unreachable: &'static str,
@@ -149,6 +151,7 @@ pub static EN: Words = Words {
     rebalancing: "{value} rebalances {above} {threshold} — {what}",
     producer_stopped: "{what}: {value} messages received in the window, fewer than {threshold} — producers stopped",
     producer_back: "{what} receives messages again ({value} in the window)",
+    connection_churn: "connections opened {value}/s {above} {threshold}/s — {what}",
     status: "status {value} ({at_least} {threshold}) — {what}",
     gone: "{what} is gone",
     cluster_unreachable: "cluster {cluster} unreachable ({value})",
@@ -248,6 +251,7 @@ pub static ZH: Words = Words {
     rebalancing: "重平衡 {value} 次 {above} {threshold} — {what}",
     producer_stopped: "{what}：窗口内只收到 {value} 条消息，少于 {threshold} — 生产者已停止",
     producer_back: "{what} 恢复接收消息（窗口内 {value} 条）",
+    connection_churn: "每秒新建连接 {value} {above} {threshold} — {what}",
     status: "状态 {value}（{at_least} {threshold}）— {what}",
     gone: "{what} 已不存在",
     cluster_unreachable: "集群 {cluster} 无法连接（{value}）",

@@ -46,6 +46,7 @@ pub(super) fn describe_condition(rule: &RuleDef) -> String {
             duration_text::format(rule.horizon_or_default())
         ),
         RuleKind::RetentionRisk => format!("unread > {threshold} % of retention"),
+        RuleKind::ConnectionChurn => format!("connections opened > {threshold}/s"),
         RuleKind::ProducerStopped => format!(
             "fewer than {threshold} messages within {}",
             duration_text::format(rule.window_or_default())

@@ -127,6 +127,9 @@ catalog! {
     col_lag_trend: "Lag trend", "积压趋势";
     col_retention: "Retention risk", "保留风险";
     diagnosis_title: "Why it is behind", "积压原因";
+    connection_churn: "Connection churn", "连接抖动";
+    churn_opened: "opened/s", "新建/秒";
+    churn_closed: "closed/s", "关闭/秒";
     retention_used: "{pct} % used", "已用 {pct} %";
     retention_lost: "{count} lost unread", "{count} 条未读即被删除";
     retention_eta: "lost in ~{eta}", "约 {eta} 后丢失";

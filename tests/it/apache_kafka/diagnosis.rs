@@ -23,6 +23,15 @@ async fn topic_of_two_partitions(prefix: &str) -> String {
     topic
 }
 
+/// Osprey watching the test cluster (`k4dx`) with `rules` (TOML) notifying `smtp`.
+async fn watching(smtp: &SmtpSink, rules: &str) -> (tempfile::TempDir, TestApp) {
+    let toml = format!("{}\n{rules}", mail_channel("mail", smtp.port, None));
+    let dir = tempfile::tempdir().unwrap();
+    let app =
+        TestApp::spawn(toml_config(&dir, &toml, vec![kafka_cluster("k4dx", &bootstrap())])).await;
+    (dir, app)
+}
+
 async fn members_seen(app: &TestApp, group: &str, count: u64) -> Value {
     let api = format!("/api/v1/clusters/k4dx/groups/{group}");
     eventually(Duration::from_secs(60), &format!("{count} members"), || async {
@@ -41,8 +50,10 @@ async fn a_lag_incident_names_the_member_that_left_and_the_hot_partition() {
         produce_one_by_one(&bootstrap(), &topic, partition, 20).await;
     }
     let smtp = SmtpSink::start(None).await;
-    let toml = format!(
-        r#"{}
+    let (_dir, app) = watching(
+        &smtp,
+        &format!(
+            r#"
         [[alerts.rules]]
         name = "behind"
         kind = "consumer_lag"
@@ -50,12 +61,10 @@ async fn a_lag_incident_names_the_member_that_left_and_the_hot_partition() {
         group = "{group}"
         threshold = 100
         channels = ["mail"]
-        "#,
-        mail_channel("mail", smtp.port, None)
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let app =
-        TestApp::spawn(toml_config(&dir, &toml, vec![kafka_cluster("k4dx", &bootstrap())])).await;
+            "#
+        ),
+    )
+    .await;
 
     // Two members read (each commits up to offset 10 and no further); one leaves.
     let staying = Member::join(&group, &topic, "classic", "diag-stays");
@@ -109,8 +118,10 @@ async fn consumers_joining_and_leaving_fire_a_rebalance_storm() {
     let topic = topic_of_two_partitions("stormy").await;
     let group = unique("stormy-readers");
     let smtp = SmtpSink::start(None).await;
-    let toml = format!(
-        r#"{}
+    let (_dir, app) = watching(
+        &smtp,
+        &format!(
+            r#"
         [[alerts.rules]]
         name = "storm"
         kind = "group_rebalancing"
@@ -119,12 +130,10 @@ async fn consumers_joining_and_leaving_fire_a_rebalance_storm() {
         threshold = 2
         window = "5m"
         channels = ["mail"]
-        "#,
-        mail_channel("mail", smtp.port, None)
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let app =
-        TestApp::spawn(toml_config(&dir, &toml, vec![kafka_cluster("k4dx", &bootstrap())])).await;
+            "#
+        ),
+    )
+    .await;
 
     let steady = Member::join(&group, &topic, "classic", "storm-steady");
     members_seen(&app, &group, 1).await;
@@ -153,8 +162,10 @@ async fn consumers_joining_and_leaving_fire_a_rebalance_storm() {
 async fn a_topic_whose_producers_stop_fires_producer_stopped_and_resolves_when_they_return() {
     let topic = topic_of_two_partitions("quieting").await;
     let smtp = SmtpSink::start(None).await;
-    let toml = format!(
-        r#"{}
+    let (_dir, app) = watching(
+        &smtp,
+        &format!(
+            r#"
         [history]
         topic_sample_interval = "1s"
         [[alerts.rules]]
@@ -165,12 +176,10 @@ async fn a_topic_whose_producers_stop_fires_producer_stopped_and_resolves_when_t
         threshold = 1
         window = "1m"
         channels = ["mail"]
-        "#,
-        mail_channel("mail", smtp.port, None)
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let app =
-        TestApp::spawn(toml_config(&dir, &toml, vec![kafka_cluster("k4dx", &bootstrap())])).await;
+            "#
+        ),
+    )
+    .await;
     eventually(Duration::from_secs(30), "the topic polled", || async {
         app.get(&format!("/api/v1/clusters/k4dx/topics/{topic}"))
             .await
