@@ -569,3 +569,24 @@ fn a_topic_that_had_traffic_and_went_quiet_fires_producer_stopped() {
     let round = evaluate(&busy, &[Arc::new(state)], |_| true);
     assert!(breaching(&round).is_empty(), "traffic within 20 minutes");
 }
+
+#[test]
+fn connection_churn_compares_the_opened_rate_and_skips_clusters_without_one() {
+    use crate::domain::queue::{ChurnRates, Overview, QueueSnapshot};
+    let churn = rule("kind = \"connection_churn\"\nthreshold = 5.0");
+    let with_opened = |opened: Option<f64>| {
+        let mut state = (*cluster("rabbit", vec![])).clone();
+        let mut snapshot = (**state.snapshot.as_ref().unwrap()).clone();
+        let churn_rates = ChurnRates { connections_opened: opened, connections_closed: opened };
+        let overview = Overview { churn_rates, ..Overview::default() };
+        snapshot.queues = Some(Arc::new(QueueSnapshot::assembled(1, overview, vec![], vec![])));
+        state.snapshot = Some(Arc::new(snapshot));
+        Arc::new(state)
+    };
+    let round = evaluate(&churn, &[with_opened(Some(12.5))], |_| true);
+    assert_eq!(breaching(&round), vec![("rabbit".to_string(), 12.5)]);
+    let round = evaluate(&churn, &[with_opened(Some(0.4))], |_| true);
+    assert!(breaching(&round).is_empty() && round.observations.len() == 1);
+    let round = evaluate(&churn, &[with_opened(None)], |_| true);
+    assert!(round.observations.is_empty(), "no rate (not RabbitMQ, or not yet): nothing observed");
+}
