@@ -142,7 +142,10 @@ async fn storm(label: &str, settings: AlertsConfig) {
     let polled = std::collections::BTreeSet::from(["bench".to_string()]);
 
     let started = Instant::now();
-    let quiet = evaluate_round(&alerting, &mut decisions, &clusters, &polled, 1_000).await.unwrap();
+    let quiet =
+        evaluate_round(&alerting, &mut decisions, &clusters, &polled, &Default::default(), 1_000)
+            .await
+            .unwrap();
     println!(
         "round, {GROUPS} groups all OK, 3 rules: {:.1} ms ({} writes)",
         ms(started),
@@ -151,7 +154,10 @@ async fn storm(label: &str, settings: AlertsConfig) {
 
     tx.send_replace(cluster_state(50_000, 2_000));
     let started = Instant::now();
-    let storm = evaluate_round(&alerting, &mut decisions, &clusters, &polled, 2_000).await.unwrap();
+    let storm =
+        evaluate_round(&alerting, &mut decisions, &clusters, &polled, &Default::default(), 2_000)
+            .await
+            .unwrap();
     let decided = ms(started);
     let started = Instant::now();
     store.write_round(&storm, 2_000).await.unwrap();
@@ -171,7 +177,9 @@ async fn storm(label: &str, settings: AlertsConfig) {
         tx.send_replace(cluster_state(50_000, now));
         let started = Instant::now();
         let round =
-            evaluate_round(&alerting, &mut decisions, &clusters, &polled, now).await.unwrap();
+            evaluate_round(&alerting, &mut decisions, &clusters, &polled, &Default::default(), now)
+                .await
+                .unwrap();
         steady.push(ms(started));
         store.write_round(&round, now).await.unwrap();
         queued += round.deliveries.len();

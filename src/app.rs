@@ -13,8 +13,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::alerting::{self, Alerting};
 use crate::auth::Auth;
+use crate::brokers::kafka::canary::KafkaCanary;
 use crate::brokers::{AdapterError, ClusterClient};
-use crate::config::{ClusterConfig, Config};
+use crate::canary;
+use crate::config::{ClusterConfig, Config, Connection};
 use crate::instances::{self, Identity, Ownership};
 use crate::poller::{self, ClusterState, Clusters};
 use crate::store::{Store, StoreError};
@@ -64,13 +66,14 @@ async fn poll_cluster(
     client: ClusterClient,
     cluster: ClusterConfig,
     shared: poller::PollerShared,
+    canary: Option<canary::Readings>,
     state: watch::Sender<Arc<ClusterState>>,
     cancel: CancellationToken,
 ) {
     // Each kind has its own adapter type, so each arm runs its own (monomorphic) poller.
     macro_rules! run {
         ($adapter:expr) => {
-            poller::run_cluster($adapter, cluster, shared, state, cancel).await
+            poller::run_cluster($adapter, cluster, shared, canary, state, cancel).await
         };
     }
     match client {
@@ -81,6 +84,46 @@ async fn poll_cluster(
         ClusterClient::Gearman(adapter) => run!(adapter),
         ClusterClient::Activemq(adapter) => run!(adapter),
     }
+}
+
+/// Starts the cluster's canary task when `[clusters.canary]` enables it, and gives the channel
+/// its readings arrive on.
+fn start_canary(
+    tasks: &Tasks,
+    cluster: &ClusterConfig,
+    client: &ClusterClient,
+    ownership: &Ownership,
+) -> Option<canary::Readings> {
+    if !cluster.canary.enabled {
+        return None;
+    }
+    let task = canary::CanaryTask {
+        cluster: cluster.name.clone(),
+        topic: cluster.canary.topic_for(cluster.kind()),
+        interval: cluster.canary.interval,
+        timeout: cluster.canary.timeout(),
+        ownership: ownership.clone(),
+    };
+    let (tx, rx) = watch::channel(None);
+    let token = canary::marker_token(&cluster.name);
+    let probe = match (client, &cluster.connection) {
+        (ClusterClient::Kafka { actions, .. }, Connection::Kafka(kafka)) => {
+            KafkaCanary::new(cluster, kafka, actions.clone(), token)
+        }
+        // Refused by the configuration's validation.
+        _ => return None,
+    };
+    let probe = match probe {
+        Ok(probe) => Arc::new(probe),
+        Err(error) => {
+            tracing::error!(cluster = %cluster.name, %error, "the canary cannot start");
+            return None;
+        }
+    };
+    tasks.spawn_supervised(format!("canary:{}", cluster.name), move |cancel| {
+        canary::run(probe.clone(), task.clone(), tx.clone(), cancel)
+    });
+    Some(rx)
 }
 
 /// A started Osprey: its address, its store, and the handle that stops it.
@@ -260,9 +303,11 @@ pub async fn start(config: Config, listener: TcpListener) -> Result<Running, App
     };
     // `publishers` follows the configuration's order.
     for ((cluster, (_, tx)), client) in config.clusters.iter().zip(publishers).zip(clients) {
+        let readings = start_canary(&tasks, cluster, &client, &ownership);
         let (cluster, shared) = (cluster.clone(), shared.clone());
         tasks.spawn_supervised(format!("poller:{}", cluster.name), move |cancel| {
-            poll_cluster(client.clone(), cluster.clone(), shared.clone(), tx.clone(), cancel)
+            let (client, cluster, shared) = (client.clone(), cluster.clone(), shared.clone());
+            poll_cluster(client, cluster, shared, readings.clone(), tx.clone(), cancel)
         });
     }
     let writer_store = store.clone();

@@ -16,6 +16,7 @@ use crate::brokers::{AdapterError, ClusterAdapter};
 use crate::clock::now_millis;
 use crate::config::{ClusterConfig, HistoryConfig, LagConfig};
 use crate::domain::ClusterKind;
+use crate::domain::canary::{CanaryFigures, CanaryReading};
 use crate::domain::metrics::{BrokerMetrics, ClusterMetrics};
 use crate::domain::{Broker, ClusterSnapshot, Millis};
 use crate::evaluator::{GroupLag, LagBook, TopicFlows};
@@ -80,7 +81,42 @@ pub struct ClusterState {
     pub flows: TopicFlows,
     /// With several instances: the one that polls the cluster (holds its lease).
     pub polled_by: Option<String>,
+    /// The end-to-end canary's topic or queue, when it is enabled.
+    #[serde(default)]
+    pub canary_topic: Option<String>,
+    /// What the canary measured as of its last round.
+    #[serde(default)]
+    pub canary: Option<Arc<CanaryReading>>,
 }
+
+/// The history rows of the canary's figures: the cluster's (scope `canary`) and each broker's
+/// (`canary:broker:ID`).
+fn canary_samples(reading: &CanaryReading) -> Vec<MetricSample> {
+    let scoped = |scope: String, figures: &CanaryFigures| {
+        let values = [
+            ("produce_p50_ms", figures.produce_p50_ms),
+            ("produce_p99_ms", figures.produce_p99_ms),
+            ("end_to_end_p50_ms", figures.end_to_end_p50_ms),
+            ("end_to_end_p99_ms", figures.end_to_end_p99_ms),
+            ("sent", Some(figures.sent as f64)),
+            ("lost", Some(figures.lost as f64)),
+        ];
+        values
+            .into_iter()
+            .filter_map(|(metric, value)| {
+                Some(MetricSample { scope: scope.clone(), metric, value: value? })
+            })
+            .collect::<Vec<_>>()
+    };
+    let brokers = reading
+        .brokers
+        .iter()
+        .flat_map(|b| scoped(format!("canary:broker:{}", b.broker), &b.figures));
+    scoped(CANARY_SCOPE.into(), &reading.cluster).into_iter().chain(brokers).collect()
+}
+
+/// The history scope of the canary's cluster figures.
+pub const CANARY_SCOPE: &str = "canary";
 
 /// The history rows of a poll's metrics: the cluster figures and each broker's.
 fn metric_samples(metrics: &ClusterMetrics) -> Vec<MetricSample> {
@@ -139,6 +175,8 @@ impl ClusterState {
             metrics: None,
             flows: TopicFlows::default(),
             polled_by: None,
+            canary_topic: config.canary.enabled.then(|| config.canary.topic_for(config.kind())),
+            canary: None,
         }
     }
 
@@ -246,6 +284,11 @@ impl PollBook {
         &self.state
     }
 
+    /// The canary's latest reading, published with the next poll's state.
+    pub fn canary(&mut self, reading: Option<Arc<CanaryReading>>) {
+        self.state.canary = reading;
+    }
+
     pub fn succeeded(&mut self, snapshot: ClusterSnapshot) -> PollRecord {
         self.succeeded_with(snapshot, Vec::new())
     }
@@ -257,6 +300,9 @@ impl PollBook {
         scraped: Vec<BrokerMetrics>,
     ) -> PollRecord {
         let previous = self.state.snapshot.clone();
+        if let Some(topic) = &self.state.canary_topic {
+            snapshot.mark_canary(topic);
+        }
         if let Some(previous) = &previous {
             snapshot.derive_rates_from(previous);
         }
@@ -308,7 +354,10 @@ impl PollBook {
                 .collect(),
             group_partitions,
             queues: self.queue_sampler.sample(&snapshot),
-            metrics: metric_samples(&metrics),
+            metrics: metric_samples(&metrics)
+                .into_iter()
+                .chain(self.state.canary.as_deref().map(canary_samples).unwrap_or_default())
+                .collect(),
             fence: None,
             published: None,
         };
@@ -376,6 +425,18 @@ pub struct PollerShared {
     pub follow: Arc<following::FollowSignals>,
 }
 
+/// Waits for the canary's next reading; forever without a canary (or once its task is gone).
+async fn canary_changed(
+    canary: &mut Option<crate::canary::Readings>,
+) -> Option<Arc<CanaryReading>> {
+    if let Some(rx) = canary
+        && rx.changed().await.is_ok()
+    {
+        return rx.borrow_and_update().clone();
+    }
+    std::future::pending().await
+}
+
 /// Waits for a change of the leases held; forever for a single instance.
 async fn leases_changed(
     leases: &mut Option<watch::Receiver<BTreeMap<String, crate::store::Fence>>>,
@@ -392,6 +453,7 @@ pub async fn run_cluster(
     adapter: impl ClusterAdapter,
     config: ClusterConfig,
     shared: PollerShared,
+    mut canary: Option<crate::canary::Readings>,
     state: watch::Sender<Arc<ClusterState>>,
     cancel: CancellationToken,
 ) {
@@ -429,7 +491,7 @@ pub async fn run_cluster(
     ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut next_attempt = tokio::time::Instant::now();
     let mut deadline = PollDeadline::new(config.poll_timeout);
-    loop {
+    'polling: loop {
         let mut tick_at = tokio::select! {
             _ = cancel.cancelled() => break,
             tick_at = ticker.tick() => tick_at,
@@ -443,6 +505,12 @@ pub async fn run_cluster(
                     following::follow(&store, &config.name, &mut seen, &state).await;
                     last_read = tokio::time::Instant::now();
                 }
+                continue;
+            }
+            // A canary round is told at once (its rules are evaluated on it), not at the next poll.
+            reading = canary_changed(&mut canary) => {
+                book.canary(reading);
+                state.send_replace(Arc::new(book.state().clone()));
                 continue;
             }
             () = leases_changed(&mut leases) => match ownership.holding(&lease) {
@@ -486,9 +554,18 @@ pub async fn run_cluster(
         let now = now_millis();
         let started = tokio::time::Instant::now();
         let allowed = deadline.current();
-        let outcome = tokio::select! {
-            _ = cancel.cancelled() => break,
-            outcome = tokio::time::timeout(allowed, adapter.snapshot(now)) => outcome,
+        let poll = tokio::time::timeout(allowed, adapter.snapshot(now));
+        tokio::pin!(poll);
+        let outcome = loop {
+            tokio::select! {
+                _ = cancel.cancelled() => break 'polling,
+                outcome = &mut poll => break outcome,
+                // A poll that hangs on a broker does not hold the canary's news back.
+                reading = canary_changed(&mut canary) => {
+                    book.canary(reading);
+                    state.send_replace(Arc::new(book.state().clone()));
+                }
+            }
         };
         let outcome = match outcome {
             Ok(outcome) => {

@@ -38,6 +38,12 @@ pub enum RuleKind {
     /// RabbitMQ: connections opened per second above `threshold` — clients that connect for
     /// each message or reconnect in a loop (connection churn).
     ConnectionChurn,
+    /// The end-to-end canary: a broker's markers took longer than `threshold` ms from send to
+    /// read back (the 99th percentile over the canary's window).
+    CanaryLatency,
+    /// The end-to-end canary: more than `threshold` (default 0) of a broker's markers were not
+    /// read back in time over the canary's window.
+    CanaryLoss,
     /// The cluster cannot be polled.
     ClusterDown,
     /// A broker seen earlier is no longer in the cluster's metadata.
@@ -63,7 +69,7 @@ pub enum RuleKind {
 }
 
 impl RuleKind {
-    pub const ALL: [RuleKind; 18] = [
+    pub const ALL: [RuleKind; 20] = [
         RuleKind::ConsumerLag,
         RuleKind::ConsumerLagSeconds,
         RuleKind::ConsumerStatus,
@@ -72,6 +78,8 @@ impl RuleKind {
         RuleKind::GroupRebalancing,
         RuleKind::ProducerStopped,
         RuleKind::ConnectionChurn,
+        RuleKind::CanaryLatency,
+        RuleKind::CanaryLoss,
         RuleKind::ClusterDown,
         RuleKind::BrokerDown,
         RuleKind::UnderReplicated,
@@ -94,6 +102,8 @@ impl RuleKind {
             RuleKind::GroupRebalancing => "group_rebalancing",
             RuleKind::ProducerStopped => "producer_stopped",
             RuleKind::ConnectionChurn => "connection_churn",
+            RuleKind::CanaryLatency => "canary_latency",
+            RuleKind::CanaryLoss => "canary_loss",
             RuleKind::ClusterDown => "cluster_down",
             RuleKind::BrokerDown => "broker_down",
             RuleKind::UnderReplicated => "under_replicated",
@@ -135,12 +145,19 @@ impl RuleKind {
                 | RuleKind::GroupRebalancing
                 | RuleKind::ProducerStopped
                 | RuleKind::ConnectionChurn
+                | RuleKind::CanaryLatency
+                | RuleKind::CanaryLoss
                 | RuleKind::UnderReplicated
                 | RuleKind::OfflinePartitions
                 | RuleKind::QueueBacklog
                 | RuleKind::QueueBuried
                 | RuleKind::BrokerMetric
         )
+    }
+
+    /// Whether the rule watches the end-to-end canary (observed per canary round, not per poll).
+    pub fn is_about_canary(self) -> bool {
+        matches!(self, RuleKind::CanaryLatency | RuleKind::CanaryLoss)
     }
 
     /// Whether the rule counts over a `window` of its own.

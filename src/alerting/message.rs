@@ -497,6 +497,7 @@ impl AlertMessage {
             RuleKind::NodeAlarm => node_condition(v, words).into(),
             RuleKind::QueueBacklogGrowing | RuleKind::ConnectionChurn => format!("{v:.1}"),
             RuleKind::RetentionRisk => format!("{v:.0} %"),
+            RuleKind::CanaryLatency => format!("{} ms", group_digits(v.round())),
             _ => group_digits(v),
         }
     }
@@ -536,6 +537,8 @@ impl AlertMessage {
             (RuleKind::ProducerStopped, _) if firing => say(words.producer_stopped),
             (RuleKind::ProducerStopped, _) => say(words.producer_back),
             (RuleKind::ConnectionChurn, _) => say(words.connection_churn),
+            (RuleKind::CanaryLatency, _) => say(words.canary_latency),
+            (RuleKind::CanaryLoss, _) => say(words.canary_loss),
             (RuleKind::ConsumerStatus, _) => say(words.status),
             (RuleKind::ClusterDown, _) if firing => say(words.cluster_unreachable),
             (RuleKind::ClusterDown, _) => say(words.cluster_reachable),

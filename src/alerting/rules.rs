@@ -11,8 +11,8 @@ use super::definition::{RuleDef, RuleKind, matches_pattern};
 use super::engine::Observation;
 use super::message::{GroupFacts, Subject, TopicFacts};
 use crate::evaluator::{
-    DIAGNOSIS_LOOKBACK, GroupLag, PartitionStatus, RetentionRisk, TopicLag, diagnose,
-    flow::end_total, seconds_to_pass,
+    DIAGNOSIS_LOOKBACK, GroupLag, PartitionStatus, RetentionRisk, TopicLag, canary_failing,
+    diagnose, flow::end_total, seconds_to_pass,
 };
 use crate::poller::ClusterState;
 
@@ -66,6 +66,11 @@ pub fn evaluate(
             }
             continue;
         }
+        // The canary measures the cluster whether or not its poll went through.
+        if rule.kind.is_about_canary() {
+            observe_canary(rule, &cluster, state, &mut round);
+            continue;
+        }
         let snapshot = match &state.snapshot {
             Some(snapshot) if state.consecutive_failures == 0 => snapshot,
             _ => {
@@ -74,7 +79,7 @@ pub fn evaluate(
             }
         };
         match rule.kind {
-            RuleKind::ClusterDown => {}
+            RuleKind::ClusterDown | RuleKind::CanaryLatency | RuleKind::CanaryLoss => {}
             RuleKind::BrokerDown => {
                 let subject_of = |broker: &crate::domain::Broker| Subject {
                     broker: Some(broker.id),
@@ -236,6 +241,33 @@ pub fn evaluate(
     round
 }
 
+/// Each broker's canary figures against the rule: the 99th percentile of end-to-end latency
+/// (ms) or the markers lost over the canary's window. A cluster without a canary has nothing to
+/// observe; one whose canary has not finished a round yet is unknown.
+fn observe_canary(rule: &RuleDef, cluster: &Subject, state: &ClusterState, round: &mut RuleRound) {
+    let Some(reading) = &state.canary else { return };
+    if reading.at.is_none() {
+        round.unknown_clusters.insert(cluster.cluster.clone());
+        return;
+    }
+    let threshold = rule.threshold_or_default();
+    for broker in &reading.brokers {
+        let subject = Subject { broker: Some(broker.broker), ..cluster.clone() };
+        let value = match rule.kind {
+            RuleKind::CanaryLatency => broker.figures.end_to_end_p99_ms,
+            _ => Some(broker.figures.lost as f64),
+        };
+        // Every marker of the window lost: no latency to judge (canary_loss tells).
+        let Some(value) = value else {
+            round.unknown_subjects.insert(subject.key());
+            continue;
+        };
+        round
+            .observations
+            .push((subject.clone(), observation(&subject, value, threshold, value > threshold)));
+    }
+}
+
 /// What `rule` measures now for each subject it selects, by subject key, in every cluster's
 /// latest state; subjects of clusters that cannot be read now are absent.
 pub fn current_values(rule: &RuleDef, clusters: &[Arc<ClusterState>]) -> HashMap<String, f64> {
@@ -290,6 +322,7 @@ fn observe(
         let lookback = rule.hold_millis().saturating_add(DIAGNOSIS_LOOKBACK);
         let metrics = state.metrics.as_deref();
         facts.hints = diagnose(measured.group, snapshot, metrics, snapshot.taken_at, lookback);
+        facts.hints.extend(canary_failing(state.canary.as_deref()));
     }
     round.group_facts.insert(observed.subject.clone(), facts);
     round.observations.push((subject, observed));

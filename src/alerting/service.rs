@@ -99,11 +99,14 @@ pub struct Decisions {
 /// Runs one evaluation round at `now`; returns what to write (the caller writes it with
 /// [`Store::write_round`] and rolls `decisions` back if that fails). Pure but for the store
 /// lookups of rules, silences, acknowledgements and subjects that vanished.
+/// `polled`: the clusters polled since the previous round; `probed`: those whose canary finished
+/// a round since (its rules' observations). The others count as unknown to the rules.
 pub async fn evaluate_round(
     alerting: &Alerting,
     decisions: &mut Decisions,
     clusters: &Clusters,
     polled: &BTreeSet<String>,
+    probed: &BTreeSet<String>,
     now: Millis,
 ) -> Result<RoundWrite, StoreError> {
     let store = &alerting.store;
@@ -142,7 +145,8 @@ pub async fn evaluate_round(
     // (rule, subject key) → what inhibits it this round.
     let mut inhibited: HashMap<(String, String), String> = HashMap::new();
     for rule in &rules {
-        let round = rules::evaluate(rule, &states, |name| polled.contains(name));
+        let news = if rule.kind.is_about_canary() { probed } else { polled };
+        let round = rules::evaluate(rule, &states, |name| news.contains(name));
         let subjects: HashMap<String, Subject> =
             round.observations.iter().map(|(s, o)| (o.subject.clone(), s.clone())).collect();
         let mut held = silences.clone();
@@ -220,7 +224,8 @@ pub async fn evaluate_round(
         let grouping = grouping_of(rule, settings);
         // A batch waits out a mute window of its route (and goes at the first round after).
         let ready = |group: &GroupState| {
-            polled.contains(&group.cluster) && muted(settings, rule, &group.cluster, now).is_none()
+            (polled.contains(&group.cluster) || probed.contains(&group.cluster))
+                && muted(settings, rule, &group.cluster, now).is_none()
         };
         for batch in decisions.groups.due(&rule.name, &grouping, ready, now) {
             queue_batch(alerting, rule, batch, now, &mut write);
@@ -414,10 +419,23 @@ async fn saved_decisions(store: &Store, cancel: &CancellationToken) -> Option<De
     }
 }
 
-/// Evaluates the rules after every poll of any cluster this instance acts for, over the
-/// clusters polled since the previous round. With several instances each evaluates the
-/// clusters whose lease it holds: a round is written under those leases (refused once one is
-/// lost), and when a cluster moves here the engine continues from the states its previous
+/// What a cluster last told: its last poll attempt and its canary's last round.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct LastNews {
+    polled: Option<Millis>,
+    probed: Option<Millis>,
+}
+
+impl LastNews {
+    fn of(state: &crate::poller::ClusterState) -> LastNews {
+        LastNews { polled: state.last_attempt_at, probed: state.canary.as_ref().and_then(|c| c.at) }
+    }
+}
+
+/// Evaluates the rules after every poll (and canary round) of any cluster this instance acts
+/// for, over the clusters polled (probed) since the previous round. With several instances each
+/// evaluates the clusters whose lease it holds: a round is written under those leases (refused
+/// once one is lost), and when a cluster moves here the engine continues from the states its previous
 /// holder saved, so a notice is neither repeated nor forgotten and reminders keep their times.
 pub async fn run_evaluation(
     alerting: Alerting,
@@ -427,7 +445,7 @@ pub async fn run_evaluation(
 ) {
     let store = &alerting.store;
     let Some(mut decisions) = saved_decisions(store, &cancel).await else { return };
-    let mut seen: HashMap<String, Millis> = HashMap::new();
+    let mut seen: HashMap<String, LastNews> = HashMap::new();
     let mut epochs: BTreeMap<String, i64> = BTreeMap::new();
     loop {
         let held: BTreeMap<String, i64> =
@@ -437,27 +455,37 @@ pub async fn run_evaluation(
             decisions = saved;
         }
         epochs = held;
-        let latest: Vec<(String, Millis)> = clusters
+        let latest: Vec<(String, LastNews)> = clusters
             .all()
             .iter()
             .filter(|s| ownership.acts_for(&cluster_lease(&s.name)))
-            .filter_map(|s| Some((s.name.clone(), s.last_attempt_at?)))
-            .filter(|(name, at)| seen.get(name) != Some(at))
+            .map(|s| (s.name.clone(), LastNews::of(s)))
+            .filter(|(name, news)| seen.get(name).copied().unwrap_or_default() != *news)
             .collect();
-        let polled: BTreeSet<String> = latest.iter().map(|(name, _)| name.clone()).collect();
+        let fresh = |pick: fn(LastNews) -> Option<Millis>| {
+            latest
+                .iter()
+                .filter(|(name, news)| {
+                    pick(*news).is_some() && seen.get(name).copied().and_then(pick) != pick(*news)
+                })
+                .map(|(name, _)| name.clone())
+                .collect::<BTreeSet<String>>()
+        };
+        let (polled, probed) = (fresh(|n| n.polled), fresh(|n| n.probed));
+        let touched: BTreeSet<String> = polled.union(&probed).cloned().collect();
         let now = now_millis();
-        if !polled.is_empty() {
+        if !touched.is_empty() {
             let before = decisions.clone();
             // Bounded like every database wait of a background task (a hung database must not
             // stop the rounds); a round cut short is undone below, as one refused.
             let round = within(
                 BACKGROUND_WAIT,
-                evaluate_round(&alerting, &mut decisions, &clusters, &polled, now),
+                evaluate_round(&alerting, &mut decisions, &clusters, &polled, &probed, now),
             )
             .await;
             let outcome = match round {
                 Ok(write) if write.is_empty() => Ok(false),
-                Ok(mut write) => match under_leases(&mut write, &ownership, &polled) {
+                Ok(mut write) => match under_leases(&mut write, &ownership, &touched) {
                     Ok(()) => {
                         let written = within(BACKGROUND_WAIT, store.write_round(&write, now)).await;
                         written.map(|()| !write.deliveries.is_empty())

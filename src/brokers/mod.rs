@@ -3,6 +3,7 @@
 
 pub mod activemq;
 pub mod beanstalkd;
+pub mod canary;
 mod clients;
 pub mod gearman;
 pub mod kafka;

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use super::canary::CanaryConfig;
 use super::render::printable;
 use super::validate::is_host_port;
 use super::{ConfigError, defaults, key_error, redact_property};
@@ -35,6 +36,8 @@ pub struct ClusterConfig {
     pub config_refresh_interval: Duration,
     /// Refuse every change to this cluster from Osprey (sending, resets, topic changes).
     pub read_only: bool,
+    /// The end-to-end canary (`[clusters.canary]`), off by default.
+    pub canary: CanaryConfig,
 }
 
 /// How Osprey reaches a cluster, one variant per kind with only that kind's keys.
@@ -155,9 +158,11 @@ struct CommonKeys {
     config_refresh_interval: Duration,
     #[serde(default)]
     read_only: bool,
+    #[serde(default)]
+    canary: CanaryConfig,
 }
 
-const COMMON_KEYS: [&str; 7] = [
+const COMMON_KEYS: [&str; 8] = [
     "name",
     "metrics_urls",
     "jolokia_urls",
@@ -165,6 +170,7 @@ const COMMON_KEYS: [&str; 7] = [
     "poll_timeout",
     "config_refresh_interval",
     "read_only",
+    "canary",
 ];
 
 impl Connection {
@@ -479,6 +485,7 @@ impl ClusterConfig {
             poll_timeout: defaults::poll_timeout(),
             config_refresh_interval: defaults::config_refresh_interval(),
             read_only: false,
+            canary: CanaryConfig::default(),
         }
     }
 
@@ -583,6 +590,7 @@ impl ClusterConfig {
                 .unwrap_or_else(|| defaults::poll_timeout_for(common.poll_interval)),
             config_refresh_interval: common.config_refresh_interval,
             read_only: common.read_only,
+            canary: common.canary,
         })
     }
 }

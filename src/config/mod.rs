@@ -13,12 +13,14 @@ use crate::duration_text;
 use crate::secret::{REDACTED, Secret};
 
 mod address;
+mod canary;
 mod cluster;
 mod env;
 mod render;
 mod validate;
 
 pub use address::AddressRange;
+pub use canary::{CANARY_KINDS, CanaryConfig};
 pub use cluster::{
     ActivemqConnection, ActivemqFlavor, BeanstalkConnection, ClusterConfig, Connection,
     GearmanConnection, KafkaConnection, RabbitConnection, RocketConnection,

@@ -163,6 +163,7 @@ impl Config {
                 line(&format!("jolokia_urls = {}", table(&cluster.jolokia_urls)));
             }
             cluster.connection.render_tables(&mut line);
+            cluster.canary.render(&mut line);
         }
         out
     }
@@ -387,9 +388,9 @@ headers = { "X-Team" = "data" }   # optional
 pub(super) const EXAMPLE_RULES: &str = r#"[[alerts.rules]]
 name = "billing-lag"
 # consumer_lag | consumer_lag_seconds | consumer_status | lag_forecast | retention_risk |
-# group_rebalancing | producer_stopped | connection_churn | cluster_down | broker_down |
-# under_replicated | offline_partitions | queue_backlog | queue_backlog_growing |
-# queue_no_consumers | queue_buried | node_alarm | broker_metric
+# group_rebalancing | producer_stopped | connection_churn | canary_latency | canary_loss |
+# cluster_down | broker_down | under_replicated | offline_partitions | queue_backlog |
+# queue_backlog_growing | queue_no_consumers | queue_buried | node_alarm | broker_metric
 kind = "consumer_lag"
 cluster = "prod"                  # names or patterns: "*", "prod-*", "a,b"
 group = "billing"

@@ -132,6 +132,9 @@ impl Config {
                     }
                 }
             }
+            if let Err((field, message)) = cluster.canary.check(cluster.kind()) {
+                return Err(key_error(key(&format!("canary.{field}")), message));
+            }
             if cluster.poll_interval < Duration::from_secs(1) {
                 return Err(key_error(key("poll_interval"), "must be at least 1s"));
             }

@@ -22,7 +22,7 @@ fn leader_rates(
     if elapsed <= 0.0 {
         return rates;
     }
-    for topic in &snapshot.topics {
+    for topic in snapshot.topics.iter().filter(|t| !t.canary) {
         let Some(before) = previous.topic(&topic.name) else { continue };
         for partition in &topic.partitions {
             let (Some(leader), Some(end)) = (partition.leader, partition.latest_offset) else {

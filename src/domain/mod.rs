@@ -1,5 +1,6 @@
 //! Plain domain types shared by adapters, poller, store and web: no I/O and no clock.
 
+pub mod canary;
 mod kind;
 pub mod kraft;
 pub mod metrics;
@@ -160,6 +161,9 @@ pub struct Broker {
 pub struct Topic {
     pub name: String,
     pub internal: bool,
+    /// Osprey's own canary topic: its markers stay out of the cluster's message rates.
+    #[serde(default)]
+    pub canary: bool,
     /// Sorted by id.
     pub partitions: Vec<Partition>,
     /// Topic configuration entries, when the broker answered DescribeConfigs; sorted by name.
@@ -344,7 +348,12 @@ impl ClusterSnapshot {
 
     /// Messages/s over every topic; `None` until two polls were seen.
     pub fn messages_in_per_sec(&self) -> Option<f64> {
-        let mut rates = self.topics.iter().filter_map(|t| t.messages_in_per_sec).peekable();
+        let mut rates = self
+            .topics
+            .iter()
+            .filter(|t| !t.canary)
+            .filter_map(|t| t.messages_in_per_sec)
+            .peekable();
         rates.peek()?;
         Some(rates.sum())
     }
@@ -361,6 +370,14 @@ impl ClusterSnapshot {
             *counts.entry(leader).or_insert(0) += 1;
         }
         counts
+    }
+
+    /// Marks Osprey's canary topic (internal, out of the cluster's rates).
+    pub fn mark_canary(&mut self, topic: &str) {
+        if let Ok(i) = self.topics.binary_search_by(|t| t.name.as_str().cmp(topic)) {
+            self.topics[i].canary = true;
+            self.topics[i].internal = true;
+        }
     }
 
     /// Fills each topic's messages/s from the end offsets of `previous` (the last good poll).
@@ -397,6 +414,7 @@ pub(crate) mod fixtures {
 
     pub fn topic(name: &str, partitions: Vec<Partition>) -> Topic {
         Topic {
+            canary: false,
             name: name.into(),
             internal: false,
             partitions,

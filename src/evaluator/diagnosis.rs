@@ -1,13 +1,15 @@
 //! Why a consumer group is behind, from what Osprey already holds: its members coming and going,
 //! one partition holding the lag alone, producers outpacing consumers, a rewound offset,
 //! under-replicated partitions or a busy request handler on the brokers that lead its lagging
-//! partitions. Each hint carries the numbers behind it. Pure: `now` is a parameter.
+//! partitions, the cluster's canary losing markers. Each hint carries the numbers behind it.
+//! Pure: `now` is a parameter.
 
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
 use super::{GroupLag, PartitionStatus};
+use crate::domain::canary::CanaryReading;
 use crate::domain::metrics::{ClusterMetrics, Metric};
 use crate::domain::{ClusterSnapshot, Millis};
 
@@ -45,6 +47,19 @@ pub enum Hint {
     UnderReplicated { topic: String, partitions: usize },
     /// A broker leading lagging partitions has a busy request handler.
     BusyBroker { broker: i32, idle_pct: f64 },
+    /// The cluster's end-to-end canary lost markers over its window (on these brokers): messages
+    /// may not get through at all.
+    CanaryFailing { lost: u64, sent: u64, brokers: Vec<i32> },
+}
+
+/// The canary's hint, when it lost markers over its window.
+pub fn canary_failing(reading: Option<&CanaryReading>) -> Option<Hint> {
+    let reading = reading?;
+    (reading.cluster.lost > 0).then(|| Hint::CanaryFailing {
+        lost: reading.cluster.lost,
+        sent: reading.cluster.sent,
+        brokers: reading.brokers.iter().filter(|b| b.figures.lost > 0).map(|b| b.broker).collect(),
+    })
 }
 
 /// The hints for `group` as of `now`, looking back `lookback` for membership changes; in the

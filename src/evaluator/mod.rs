@@ -9,7 +9,7 @@ pub mod status;
 pub mod time_lag;
 pub mod trend;
 
-pub use diagnosis::{DIAGNOSIS_LOOKBACK, Hint, diagnose};
+pub use diagnosis::{DIAGNOSIS_LOOKBACK, Hint, canary_failing, diagnose};
 pub use flow::{Flow, TopicFlows};
 pub use lag::{
     GroupLag, GroupSummary, LagBook, MEMBERSHIP_HORIZON, MembershipChange, PartitionLag, TopicLag,

@@ -308,6 +308,7 @@ async fn a_first_poll_longer_than_the_timeout_still_brings_the_cluster_up() {
             ownership: crate::instances::Ownership::alone(),
             follow: Default::default(),
         },
+        None,
         sender,
         cancel.clone(),
     ));
@@ -365,4 +366,47 @@ fn a_published_state_reads_back_whole_on_another_instance() {
 
     assert!(published::decode(b"garbage").is_err());
     assert!(published::decode(&bytes[..bytes.len() / 2]).is_err(), "a cut row is refused");
+}
+
+#[test]
+fn the_canary_topic_stays_out_of_the_rates_and_its_figures_go_to_history() {
+    use crate::domain::canary::{BrokerCanary, CanaryFigures, CanaryReading};
+    let mut config = cluster_config();
+    config.canary.enabled = true;
+    let mut book =
+        PollBook::new(ClusterState::new(&config), &HistoryConfig::default(), &LagConfig::default());
+    let at = |t: i64, canary_end: i64| {
+        snapshot(
+            t,
+            vec![
+                topic("__osprey_canary", vec![partition(0, Some(1), (0, canary_end))]),
+                topic("orders", vec![partition(0, Some(1), (0, t / 100))]),
+            ],
+        )
+    };
+    book.succeeded(at(10_000, 0));
+    let figures = CanaryFigures { sent: 6, end_to_end_p99_ms: Some(8.0), ..Default::default() };
+    book.canary(Some(Arc::new(CanaryReading {
+        topic: "__osprey_canary".into(),
+        interval_ms: 10_000,
+        window_ms: 60_000,
+        at: Some(15_000),
+        error: None,
+        cluster: figures.clone(),
+        brokers: vec![BrokerCanary { broker: 1, figures }],
+        last_lost: vec![],
+    })));
+    let record = book.succeeded(at(20_000, 1_000));
+    // orders: 100 messages in 10 s; the canary's thousand markers do not count.
+    assert_eq!(record.cluster.messages_in_per_sec, Some(10.0));
+    let snapshot = book.state().snapshot.clone().unwrap();
+    assert!(snapshot.topic("__osprey_canary").is_some_and(|t| t.canary && t.internal));
+    let leader = book.state().metrics.as_ref().unwrap().broker(1).unwrap().values
+        [&crate::domain::metrics::Metric::MessagesInPerSec];
+    assert_eq!(leader, 10.0);
+    let rows: Vec<(&str, &str, f64)> =
+        record.metrics.iter().map(|m| (m.scope.as_str(), m.metric, m.value)).collect();
+    assert!(rows.contains(&("canary", "end_to_end_p99_ms", 8.0)));
+    assert!(rows.contains(&("canary:broker:1", "sent", 6.0)));
+    assert!(book.state().canary.is_some(), "published with the state");
 }

@@ -281,7 +281,10 @@ pub async fn group_detail(
             state.metrics.as_deref(),
             snapshot.taken_at,
             crate::evaluator::DIAGNOSIS_LOOKBACK,
-        ),
+        )
+        .into_iter()
+        .chain(crate::evaluator::canary_failing(state.canary.as_deref()))
+        .collect(),
         group: lag.clone(),
         members,
         rocket,

@@ -267,6 +267,10 @@ pub struct ClusterDetail {
     pub quorum: Option<Arc<crate::domain::kraft::Quorum>>,
     pub range: Range,
     pub history: Vec<ClusterPoint>,
+    /// The end-to-end canary as of its last round, when it is enabled.
+    pub canary: Option<Arc<crate::domain::canary::CanaryReading>>,
+    /// The canary's cluster figures over the range, by figure (`end_to_end_p99_ms`, `lost`…).
+    pub canary_history: BTreeMap<String, Vec<MetricPoint>>,
 }
 
 pub async fn cluster_detail(
@@ -279,10 +283,18 @@ pub async fn cluster_detail(
     let state = cluster_state(clusters, name)?;
     let from = now - range.millis();
     let bucket = range.bucket_millis(state.poll_interval_secs);
-    let (history, availability) = within(PAGE_WAIT, async {
+    let canary_history = async {
+        if state.canary_topic.is_none() {
+            return Ok(BTreeMap::new());
+        }
+        let scope = crate::poller::CANARY_SCOPE;
+        store.metric_series(name, scope, range.level(), from, now, bucket).await
+    };
+    let (history, availability, canary_history) = within(PAGE_WAIT, async {
         tokio::try_join!(
             store.cluster_series(name, range.level(), from, now, bucket),
             store.broker_availability(name, from, now),
+            canary_history,
         )
     })
     .await?;
@@ -329,6 +341,8 @@ pub async fn cluster_detail(
         quorum,
         range,
         history,
+        canary: state.canary.clone(),
+        canary_history,
     })
 }
 

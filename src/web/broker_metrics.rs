@@ -2,8 +2,6 @@
 //! rates, idle percentages, request times, heap) with each broker, the busiest topics and charts
 //! from history; and one broker's page. Values come from `ClusterState::metrics`.
 
-use std::collections::BTreeMap;
-
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -15,7 +13,7 @@ use super::error::{ApiError, PageError};
 use super::form::{ApiQuery, PageQuery};
 use super::format::Fmt;
 use super::i18n::Messages;
-use super::view::{Chrome, Line, RangeParam, chart_json, here, render};
+use super::view::{Chrome, RangeParam, here, render, series_chart};
 use crate::clock::now_millis;
 use crate::domain::metrics::{BrokerMetrics, Metric};
 use crate::poller::ClusterStatus;
@@ -225,28 +223,9 @@ fn charts(
     PANELS
         .iter()
         .filter_map(|(title, metrics)| {
-            let series: Vec<(Metric, BTreeMap<i64, Option<f64>>)> = metrics
-                .iter()
-                .filter_map(|m| {
-                    let points = d.history.get(m.as_str())?;
-                    Some((*m, points.iter().map(|p| (p.ts, p.value)).collect()))
-                })
-                .collect();
-            if series.is_empty() {
-                return None;
-            }
-            let mut x: Vec<i64> =
-                series.iter().flat_map(|(_, points)| points.keys().copied()).collect();
-            x.sort_unstable();
-            x.dedup();
-            let lines: Vec<Line<'_>> = series
-                .iter()
-                .map(|(metric, points)| Line {
-                    label: label(t, *metric),
-                    values: x.iter().map(|ts| points.get(ts).copied().flatten()).collect(),
-                })
-                .collect();
-            Some((title(t), chart_json(d.range, now, x.into_iter(), &lines)))
+            let lines: Vec<(&str, &str)> =
+                metrics.iter().map(|m| (label(t, *m), m.as_str())).collect();
+            Some((title(t), series_chart(d.range, now, &d.history, &lines)?))
         })
         .collect()
 }

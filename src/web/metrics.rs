@@ -10,6 +10,7 @@ use axum::http::header;
 use axum::response::IntoResponse;
 
 use super::AppState;
+use crate::domain::canary::{CanaryFigures, CanaryReading};
 use crate::domain::metrics::Metric;
 use crate::domain::queue::{Queue, QueueSnapshot};
 use crate::evaluator::{GroupLag, GroupSummary, PartitionLag, TopicLag};
@@ -278,7 +279,66 @@ pub fn render(clusters: &[Arc<ClusterState>]) -> String {
     }
     render_broker_metrics(clusters, &mut m);
     render_queues(clusters, &mut m);
+    render_canary(clusters, &mut m);
     out
+}
+
+/// A counter family: name, help and the count it reads.
+type Counter<T> = (&'static str, &'static str, fn(&T) -> u64);
+
+/// The end-to-end canary of every cluster that runs one: markers sent and lost per broker since
+/// it started, and latency quantiles over its window per broker and for the cluster.
+fn render_canary(clusters: &[Arc<ClusterState>], m: &mut Family<'_>) {
+    let readings: Vec<(&str, &CanaryReading)> =
+        clusters.iter().filter_map(|c| Some((c.name.as_str(), c.canary.as_deref()?))).collect();
+    let brokers = || {
+        readings.iter().flat_map(|(cluster, r)| {
+            r.brokers.iter().map(move |b| (*cluster, b.broker.to_string(), &b.figures))
+        })
+    };
+    let counters: [Counter<CanaryFigures>; 2] = [
+        ("osprey_canary_sent_total", "Canary markers sent to a broker's partitions.", |f| {
+            f.sent_total
+        }),
+        (
+            "osprey_canary_lost_total",
+            "Canary markers sent to a broker's partitions and not read back in time.",
+            |f| f.lost_total,
+        ),
+    ];
+    for (name, help, value) in counters {
+        m.header(name, "counter", help);
+        for (cluster, broker, figures) in brokers() {
+            m.sample(name, &[("cluster", cluster), ("broker", &broker)], value(figures) as f64);
+        }
+    }
+    let quantiles = |f: &CanaryFigures| {
+        [
+            ("produce", "0.5", f.produce_p50_ms),
+            ("produce", "0.99", f.produce_p99_ms),
+            ("end_to_end", "0.5", f.end_to_end_p50_ms),
+            ("end_to_end", "0.99", f.end_to_end_p99_ms),
+        ]
+    };
+    let name = "osprey_canary_latency_seconds";
+    m.header(
+        name,
+        "gauge",
+        "Canary latency over its window: send to acknowledgement (produce) and to read back (end_to_end), per broker; broker \"\" is the whole cluster.",
+    );
+    let cluster_rows = readings.iter().map(|(cluster, r)| (*cluster, String::new(), &r.cluster));
+    for (cluster, broker, figures) in brokers().chain(cluster_rows) {
+        for (stage, quantile, ms) in quantiles(figures) {
+            let Some(ms) = ms else { continue };
+            let labels = [
+                ("cluster", cluster),
+                ("broker", &broker),
+                ("stage", stage),
+                ("quantile", quantile),
+            ];
+            m.sample(name, &labels, ms / 1000.0);
+        }
+    }
 }
 
 /// Every queue (RabbitMQ) and tube (beanstalkd): its messages by state, consumers and rates.
@@ -505,5 +565,48 @@ mod tests {
             text.contains(&format!(r#"osprey_queue_rate{{{labels},direction="publish"}} 1.5"#))
         );
         assert!(!text.contains(r#"direction="deliver""#), "an unknown rate is left out");
+    }
+
+    #[test]
+    fn canary_counters_per_broker_and_latency_quantiles_in_seconds() {
+        use crate::domain::canary::{BrokerCanary, CanaryFigures, CanaryReading};
+        let config = Config::example().clusters.remove(0);
+        let mut state = ClusterState::new(&config);
+        let figures = CanaryFigures {
+            sent: 6,
+            lost: 1,
+            end_to_end_p99_ms: Some(250.0),
+            sent_total: 60,
+            lost_total: 2,
+            ..CanaryFigures::default()
+        };
+        state.canary = Some(Arc::new(CanaryReading {
+            topic: "__osprey_canary".into(),
+            interval_ms: 10_000,
+            window_ms: 60_000,
+            at: Some(1),
+            error: None,
+            cluster: figures.clone(),
+            brokers: vec![BrokerCanary { broker: 2, figures }],
+            last_lost: vec![],
+        }));
+        let text = render(&[Arc::new(state)]);
+        let name = &config.name;
+        assert!(text.contains("# TYPE osprey_canary_lost_total counter"));
+        assert!(
+            text.contains(&format!(
+                "osprey_canary_sent_total{{cluster=\"{name}\",broker=\"2\"}} 60"
+            ))
+        );
+        assert!(
+            text.contains(&format!(
+                "osprey_canary_lost_total{{cluster=\"{name}\",broker=\"2\"}} 2"
+            ))
+        );
+        let quantile = format!(
+            "osprey_canary_latency_seconds{{cluster=\"{name}\",broker=\"\",stage=\"end_to_end\",quantile=\"0.99\"}} 0.25"
+        );
+        assert!(text.contains(&quantile), "{text}");
+        assert!(!text.contains("stage=\"produce\""), "unknown quantiles are left out");
     }
 }

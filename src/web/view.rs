@@ -248,6 +248,38 @@ pub(super) fn chart_json(
     serde_json::json!({ "from": from, "to": to, "x": x, "series": series }).to_string()
 }
 
+/// A chart of stored series (`history`: name → points), one line per `(label, name)` that has
+/// points, over the union of their times; `None` when none has.
+pub(super) fn series_chart(
+    range: Range,
+    now: Millis,
+    history: &std::collections::BTreeMap<String, Vec<crate::store::MetricPoint>>,
+    lines: &[(&str, &str)],
+) -> Option<String> {
+    use std::collections::BTreeMap;
+    let series: Vec<(&str, BTreeMap<i64, Option<f64>>)> = lines
+        .iter()
+        .filter_map(|(label, name)| {
+            let points = history.get(*name)?;
+            Some((*label, points.iter().map(|p| (p.ts, p.value)).collect()))
+        })
+        .collect();
+    if series.is_empty() {
+        return None;
+    }
+    let mut x: Vec<i64> = series.iter().flat_map(|(_, points)| points.keys().copied()).collect();
+    x.sort_unstable();
+    x.dedup();
+    let lines: Vec<Line<'_>> = series
+        .iter()
+        .map(|(label, points)| Line {
+            label,
+            values: x.iter().map(|ts| points.get(ts).copied().flatten()).collect(),
+        })
+        .collect();
+    Some(chart_json(range, now, x.into_iter(), &lines))
+}
+
 /// A messages-in/s chart over `points` of `(time, rate)`.
 pub(super) fn rate_chart(
     t: &Messages,

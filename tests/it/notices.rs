@@ -311,6 +311,7 @@ fn kafka_state(gone: bool, at: i64) -> std::sync::Arc<osprey::poller::ClusterSta
             .unwrap();
     let broker = |id| Broker { id, host: "127.0.0.1".into(), port: 9, rack: None };
     let topic = |name: &str, replicas: Vec<i32>| Topic {
+        canary: false,
         name: name.into(),
         internal: false,
         partitions: vec![Partition {
@@ -410,7 +411,10 @@ async fn a_gone_broker_holds_back_the_lag_on_its_partitions_until_it_returns() {
     let polled = std::collections::BTreeSet::from(["inh".to_owned()]);
     let mut decisions = Decisions::default();
 
-    let round = evaluate_round(&alerting, &mut decisions, &clusters, &polled, 1_000).await.unwrap();
+    let round =
+        evaluate_round(&alerting, &mut decisions, &clusters, &polled, &Default::default(), 1_000)
+            .await
+            .unwrap();
     store.write_round(&round, 1_000).await.unwrap();
     let told: Vec<String> = round.deliveries.iter().map(|d| d.message.title()).collect();
     assert_eq!(told.len(), 2, "{told:?}");
@@ -424,7 +428,10 @@ async fn a_gone_broker_holds_back_the_lag_on_its_partitions_until_it_returns() {
 
     // The broker returns, the lag stays: the held alert is told now.
     tx.send_replace(kafka_state(false, 2_000));
-    let round = evaluate_round(&alerting, &mut decisions, &clusters, &polled, 2_000).await.unwrap();
+    let round =
+        evaluate_round(&alerting, &mut decisions, &clusters, &polled, &Default::default(), 2_000)
+            .await
+            .unwrap();
     let told: Vec<String> = round.deliveries.iter().map(|d| d.message.title()).collect();
     assert!(told.iter().any(|t| t.starts_with("[RESOLVED]") && t.contains("broker 2")), "{told:?}");
     assert!(

@@ -152,7 +152,14 @@ fn partition(id: i32, leader: i32, replicas: Vec<i32>, offsets: (i64, i64)) -> P
 }
 
 fn topic(name: &str, internal: bool, partitions: Vec<Partition>) -> Topic {
-    Topic { name: name.into(), internal, partitions, configs: None, messages_in_per_sec: None }
+    Topic {
+        name: name.into(),
+        internal,
+        canary: false,
+        partitions,
+        configs: None,
+        messages_in_per_sec: None,
+    }
 }
 
 fn snapshot(cluster: &str, kind: ClusterKind, taken_at: Millis) -> ClusterSnapshot {

@@ -38,7 +38,7 @@ impl RuleDef {
             (true, None)
                 if !matches!(
                     self.kind,
-                    RuleKind::UnderReplicated | RuleKind::OfflinePartitions
+                    RuleKind::UnderReplicated | RuleKind::OfflinePartitions | RuleKind::CanaryLoss
                 ) =>
             {
                 return Err(invalid(

@@ -58,6 +58,14 @@ pub fn hint_text(hint: &Hint, words: &Words) -> String {
             let (broker, idle) = (broker.to_string(), format!("{idle_pct:.0}"));
             fill(h.busy_broker, &[("broker", broker.as_str()), ("idle", idle.as_str())])
         }
+        Hint::CanaryFailing { lost, sent, brokers } => {
+            let (lost, sent) = (lost.to_string(), sent.to_string());
+            let brokers: Vec<String> = brokers.iter().map(i32::to_string).collect();
+            let brokers = brokers.join(", ");
+            let slots =
+                [("lost", lost.as_str()), ("sent", sent.as_str()), ("brokers", brokers.as_str())];
+            fill(h.canary_failing, &slots)
+        }
     }
 }
 
@@ -88,6 +96,7 @@ mod tests {
             Hint::Rewound { topic: "orders".into(), partition: 1 },
             Hint::UnderReplicated { topic: "orders".into(), partitions: 2 },
             Hint::BusyBroker { broker: 2, idle_pct: 8.0 },
+            Hint::CanaryFailing { lost: 3, sent: 18, brokers: vec![2] },
         ];
         let english: Vec<String> = hints.iter().map(|h| hint_text(h, &EN)).collect();
         assert_eq!(
@@ -102,6 +111,10 @@ mod tests {
         assert_eq!(
             english[6],
             "broker 2 leads lagging partitions and its request handler is 8 % idle"
+        );
+        assert_eq!(
+            english[7],
+            "the end-to-end canary lost 3 of 18 markers on this cluster lately (brokers 2): messages may not get through"
         );
         for hint in &hints {
             let chinese = hint_text(hint, &ZH);

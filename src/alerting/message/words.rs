@@ -37,6 +37,8 @@ pub struct Words {
     pub producer_back: &'static str,
     /// `{value}` connections opened per second.
     pub connection_churn: &'static str,
+    pub canary_latency: &'static str,
+    pub canary_loss: &'static str,
     pub status: &'static str,
     pub gone: &'static str,
     pub cluster_unreachable: &'static str,
@@ -105,6 +107,7 @@ pub struct HintWords {
     pub rewound: &'static str,
     pub under_replicated: &'static str,
     pub busy_broker: &'static str,
+    pub canary_failing: &'static str,
 }
 
 /// The label of each line of a notice's facts.
@@ -152,6 +155,8 @@ pub static EN: Words = Words {
     producer_stopped: "{what}: {value} messages received in the window, fewer than {threshold} — producers stopped",
     producer_back: "{what} receives messages again ({value} in the window)",
     connection_churn: "connections opened {value}/s {above} {threshold}/s — {what}",
+    canary_latency: "canary end-to-end p99 {value} {above} {threshold} — {what}",
+    canary_loss: "canary markers lost {value} {above} {threshold} — {what}",
     status: "status {value} ({at_least} {threshold}) — {what}",
     gone: "{what} is gone",
     cluster_unreachable: "cluster {cluster} unreachable ({value})",
@@ -228,6 +233,7 @@ pub static EN: Words = Words {
         rewound: "the committed offset of {topic} partition {partition} went back (a reset)",
         under_replicated: "{topic} has {count} under-replicated partitions the group reads",
         busy_broker: "broker {broker} leads lagging partitions and its request handler is {idle} % idle",
+        canary_failing: "the end-to-end canary lost {lost} of {sent} markers on this cluster lately (brokers {brokers}): messages may not get through",
     },
 };
 
@@ -252,6 +258,8 @@ pub static ZH: Words = Words {
     producer_stopped: "{what}：窗口内只收到 {value} 条消息，少于 {threshold} — 生产者已停止",
     producer_back: "{what} 恢复接收消息（窗口内 {value} 条）",
     connection_churn: "每秒新建连接 {value} {above} {threshold} — {what}",
+    canary_latency: "探针端到端 p99 {value} {above} {threshold} — {what}",
+    canary_loss: "探针消息丢失 {value} {above} {threshold} — {what}",
     status: "状态 {value}（{at_least} {threshold}）— {what}",
     gone: "{what} 已不存在",
     cluster_unreachable: "集群 {cluster} 无法连接（{value}）",
@@ -322,6 +330,7 @@ pub static ZH: Words = Words {
         rewound: "{topic} 分区 {partition} 的提交位点回退了（被重置）",
         under_replicated: "{topic} 有 {count} 个该消费组读取的分区副本不足",
         busy_broker: "Broker {broker} 是积压分区的 Leader，其请求处理线程空闲率仅 {idle} %",
+        canary_failing: "端到端探针近期在该集群发送的 {sent} 条标记消息中丢失了 {lost} 条（Broker {brokers}）：消息可能无法送达",
     },
 };
 

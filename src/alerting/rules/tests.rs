@@ -75,6 +75,7 @@ pub(crate) fn cluster(name: &str, groups: Vec<GroupLag>) -> Arc<ClusterState> {
         controller_id: None,
         brokers: vec![Broker { id: 1, host: "h".into(), port: 1, rack: None }],
         topics: vec![Topic {
+            canary: false,
             name: "orders".into(),
             internal: false,
             partitions: vec![
@@ -589,4 +590,51 @@ fn connection_churn_compares_the_opened_rate_and_skips_clusters_without_one() {
     assert!(breaching(&round).is_empty() && round.observations.len() == 1);
     let round = evaluate(&churn, &[with_opened(None)], |_| true);
     assert!(round.observations.is_empty(), "no rate (not RabbitMQ, or not yet): nothing observed");
+}
+
+#[test]
+fn canary_rules_judge_each_broker_and_keep_going_while_polls_fail() {
+    use crate::domain::canary::{BrokerCanary, CanaryFigures, CanaryReading};
+    let figures = |lost: u64, p99: Option<f64>| CanaryFigures {
+        sent: 12,
+        lost,
+        end_to_end_p99_ms: p99,
+        ..CanaryFigures::default()
+    };
+    let with_canary = |at: Option<i64>, failing_polls: u32| {
+        let mut state = (*cluster("kc", vec![])).clone();
+        state.consecutive_failures = failing_polls;
+        state.canary = Some(Arc::new(CanaryReading {
+            topic: "__osprey_canary".into(),
+            interval_ms: 10_000,
+            window_ms: 60_000,
+            at,
+            error: None,
+            cluster: figures(4, Some(900.0)),
+            brokers: vec![
+                BrokerCanary { broker: 1, figures: figures(0, Some(12.0)) },
+                BrokerCanary { broker: 2, figures: figures(4, None) },
+            ],
+            last_lost: vec![],
+        }));
+        Arc::new(state)
+    };
+    let loss = rule("kind = \"canary_loss\"");
+    // The cluster's polls fail (broker 2 hangs them): the canary still tells.
+    let round = evaluate(&loss, &[with_canary(Some(1), 3)], |_| true);
+    let breaching: Vec<_> = round.observations.iter().filter(|(_, o)| o.breaching).collect();
+    assert_eq!(breaching.len(), 1);
+    assert_eq!((breaching[0].0.broker, breaching[0].1.value), (Some(2), 4.0));
+    assert!(round.unknown_clusters.is_empty());
+
+    let latency = rule("kind = \"canary_latency\"\nthreshold = 10");
+    let round = evaluate(&latency, &[with_canary(Some(1), 0)], |_| true);
+    assert_eq!(round.observations.len(), 1, "broker 1 judged: {round:?}");
+    assert!(round.observations[0].1.breaching && round.observations[0].1.value == 12.0);
+    assert_eq!(round.unknown_subjects.len(), 1, "broker 2 read nothing back: no latency");
+
+    let round = evaluate(&loss, &[with_canary(None, 0)], |_| true);
+    assert!(round.unknown_clusters.contains("kc"), "no round yet");
+    let round = evaluate(&loss, &[cluster("kc", vec![])], |_| true);
+    assert!(round.observations.is_empty() && round.unknown_clusters.is_empty(), "no canary");
 }

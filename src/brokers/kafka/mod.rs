@@ -4,6 +4,7 @@
 
 pub mod actions;
 pub(crate) mod assignment;
+pub mod canary;
 mod context;
 mod ffi;
 mod groups;
@@ -582,6 +583,7 @@ impl ClusterAdapter for KafkaAdapter {
                     .collect();
                 partitions.sort_by_key(|p| p.id);
                 Topic {
+                    canary: false,
                     internal: t.name().starts_with("__"),
                     name: t.name().to_owned(),
                     partitions,

@@ -58,6 +58,9 @@ pub struct Delivered {
 
 type Report = mpsc::Sender<Result<Delivered, KafkaError>>;
 
+/// Where a queued message's delivery report arrives.
+pub type Reported = mpsc::Receiver<Result<Delivered, KafkaError>>;
+
 /// Hands each delivery report to the send waiting for it.
 struct Reports;
 
@@ -102,44 +105,52 @@ impl PolledProducer {
     /// Sends `message` and waits for its delivery report, at most `wait` (set it past the
     /// producer's `message.timeout.ms`, after which librdkafka reports a failure itself).
     pub async fn send(&self, message: Outgoing, wait: Duration) -> Result<Delivered, KafkaError> {
-        let producer = Arc::clone(&self.0);
-        tokio::task::spawn_blocking(move || send_and_poll(&producer, message, wait))
+        let producer = self.clone();
+        tokio::task::spawn_blocking(move || producer.send_and_poll(message, wait))
             .await
             .unwrap_or(Err(KafkaError::Canceled))
     }
-}
 
-fn send_and_poll(
-    producer: &BaseProducer<Reports>,
-    message: Outgoing,
-    wait: Duration,
-) -> Result<Delivered, KafkaError> {
-    let (report, reported) = mpsc::channel();
-    let mut record = BaseRecord::<Vec<u8>, Vec<u8>, Box<Report>>::with_opaque_to(
-        &message.topic,
-        Box::new(report),
-    )
-    .headers(message.headers);
-    if let Some(key) = &message.key {
-        record = record.key(key);
-    }
-    if let Some(payload) = &message.payload {
-        record = record.payload(payload);
-    }
-    if let Some(partition) = message.partition {
-        record = record.partition(partition);
-    }
-    producer.send(record).map_err(|(error, _)| error)?;
-    let deadline = Instant::now() + wait;
-    loop {
-        producer.poll(POLL);
-        match reported.try_recv() {
-            Ok(outcome) => return outcome,
-            Err(mpsc::TryRecvError::Disconnected) => return Err(KafkaError::Canceled),
-            Err(mpsc::TryRecvError::Empty) => {}
+    /// Queues `message` without waiting (call from the blocking pool): its delivery report
+    /// arrives on the receiver once [`poll`](Self::poll) has handed it over.
+    pub fn enqueue(&self, message: Outgoing) -> Result<Reported, KafkaError> {
+        let (report, reported) = mpsc::channel();
+        let mut record = BaseRecord::<Vec<u8>, Vec<u8>, Box<Report>>::with_opaque_to(
+            &message.topic,
+            Box::new(report),
+        )
+        .headers(message.headers);
+        if let Some(key) = &message.key {
+            record = record.key(key);
         }
-        if Instant::now() >= deadline {
-            return Err(KafkaError::MessageProduction(RDKafkaErrorCode::MessageTimedOut));
+        if let Some(payload) = &message.payload {
+            record = record.payload(payload);
+        }
+        if let Some(partition) = message.partition {
+            record = record.partition(partition);
+        }
+        self.0.send(record).map_err(|(error, _)| error)?;
+        Ok(reported)
+    }
+
+    /// Serves delivery reports, waiting at most `wait` for one (blocking).
+    pub fn poll(&self, wait: Duration) {
+        self.0.poll(wait);
+    }
+
+    fn send_and_poll(&self, message: Outgoing, wait: Duration) -> Result<Delivered, KafkaError> {
+        let reported = self.enqueue(message)?;
+        let deadline = Instant::now() + wait;
+        loop {
+            self.poll(POLL);
+            match reported.try_recv() {
+                Ok(outcome) => return outcome,
+                Err(mpsc::TryRecvError::Disconnected) => return Err(KafkaError::Canceled),
+                Err(mpsc::TryRecvError::Empty) => {}
+            }
+            if Instant::now() >= deadline {
+                return Err(KafkaError::MessageProduction(RDKafkaErrorCode::MessageTimedOut));
+            }
         }
     }
 }

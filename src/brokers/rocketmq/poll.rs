@@ -117,6 +117,7 @@ impl RocketAdapter {
                 .collect();
             let class = TopicClass::of(&name, &infrastructure);
             topics.push(Topic {
+                canary: false,
                 name: name.clone(),
                 internal: class != TopicClass::Normal,
                 partitions,

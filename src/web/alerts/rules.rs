@@ -47,6 +47,8 @@ pub(super) fn describe_condition(rule: &RuleDef) -> String {
         ),
         RuleKind::RetentionRisk => format!("unread > {threshold} % of retention"),
         RuleKind::ConnectionChurn => format!("connections opened > {threshold}/s"),
+        RuleKind::CanaryLatency => format!("canary end-to-end p99 > {threshold} ms"),
+        RuleKind::CanaryLoss => format!("canary markers lost > {threshold}"),
         RuleKind::ProducerStopped => format!(
             "fewer than {threshold} messages within {}",
             duration_text::format(rule.window_or_default())

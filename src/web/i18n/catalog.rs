@@ -128,6 +128,18 @@ catalog! {
     col_retention: "Retention risk", "保留风险";
     diagnosis_title: "Why it is behind", "积压原因";
     connection_churn: "Connection churn", "连接抖动";
+    canary_title: "End-to-end canary", "端到端探针";
+    canary_explain: "A marker to every partition each {interval}, read back without a consumer group; figures over the last {window}.", "每 {interval} 向每个分区发送一条标记消息，并在不加入消费组的情况下读回；统计最近 {window}。";
+    canary_round: "Last round", "上一轮";
+    canary_all: "Cluster", "集群";
+    col_sent: "Sent", "已发送";
+    col_lost: "Lost", "丢失";
+    col_produce_p50: "Produce p50", "写入 p50";
+    col_produce_p99: "Produce p99", "写入 p99";
+    col_e2e_p50: "End-to-end p50", "端到端 p50";
+    col_e2e_p99: "End-to-end p99", "端到端 p99";
+    chart_canary_latency: "Canary latency (ms)", "探针延迟（毫秒）";
+    chart_canary_markers: "Canary markers lost and sent", "探针消息丢失与发送";
     churn_opened: "opened/s", "新建/秒";
     churn_closed: "closed/s", "关闭/秒";
     retention_used: "{pct} % used", "已用 {pct} %";

@@ -16,11 +16,12 @@ use super::format::Fmt;
 use super::i18n::{LANG_COOKIE, Lang, Messages};
 use super::view::{
     Chrome, Line, RangeParam, chart_json, dir_code, here, next_direction, rate_chart, render,
-    segment, sort_mark,
+    segment, series_chart, sort_mark,
 };
 use crate::clock::now_millis;
-use crate::domain::ConfigSource;
 use crate::domain::GroupMember;
+use crate::domain::canary::{CanaryFigures, CanaryReading};
+use crate::domain::{ConfigSource, Millis};
 use crate::evaluator::PartitionStatus;
 use crate::poller::ClusterStatus;
 use crate::query::{
@@ -72,6 +73,28 @@ pub struct ClusterPage {
     chrome: Chrome,
     d: ClusterDetail,
     chart: String,
+    /// The canary's latency and loss charts, when it has history.
+    canary_charts: Vec<(&'static str, String)>,
+}
+
+/// The canary's charts: latency (end-to-end p50 and p99, produce p99) and markers lost and sent.
+fn canary_charts(
+    t: &'static Messages,
+    d: &ClusterDetail,
+    now: Millis,
+) -> Vec<(&'static str, String)> {
+    let latency = [
+        (t.col_e2e_p50, "end_to_end_p50_ms"),
+        (t.col_e2e_p99, "end_to_end_p99_ms"),
+        (t.col_produce_p99, "produce_p99_ms"),
+    ];
+    let markers = [(t.col_lost, "lost"), (t.col_sent, "sent")];
+    [(t.chart_canary_latency, &latency[..]), (t.chart_canary_markers, &markers[..])]
+        .into_iter()
+        .filter_map(|(title, lines)| {
+            Some((title, series_chart(d.range, now, &d.canary_history, lines)?))
+        })
+        .collect()
 }
 
 async fn cluster(
@@ -90,6 +113,7 @@ async fn cluster(
         t: lang.messages(),
         f: Fmt::new(lang, now),
         chrome: chrome.kind(d.summary.kind),
+        canary_charts: canary_charts(lang.messages(), &d, now),
         d,
         chart,
     }))
@@ -146,6 +170,39 @@ impl ClusterPage {
     /// A 0–1 fraction as a percentage.
     pub fn ratio(&self, fraction: impl std::borrow::Borrow<Option<f64>>) -> String {
         self.f.percent(fraction.borrow().map(|r| r * 100.0))
+    }
+
+    /// What the canary does, with its interval and window.
+    pub fn canary_explain(&self, reading: &CanaryReading) -> String {
+        let span = |ms: Millis| self.f.span(Some(ms as f64 / 1000.0));
+        self.t
+            .canary_explain
+            .replace("{interval}", &span(reading.interval_ms))
+            .replace("{window}", &span(reading.window_ms))
+    }
+
+    /// A row's figure cells: sent, lost, produce p50/p99, end-to-end p50/p99 (numbers only).
+    pub fn canary_cells(&self, figures: &CanaryFigures) -> String {
+        let lost = if figures.lost > 0 { " bad" } else { "" };
+        format!(
+            "<td class=\"num\">{}</td><td class=\"num lost{lost}\">{}</td><td class=\"num\">{}</td>\
+             <td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num e2e-p99\">{}</td>",
+            self.f.count_u64(figures.sent),
+            self.f.count_u64(figures.lost),
+            self.ms(figures.produce_p50_ms),
+            self.ms(figures.produce_p99_ms),
+            self.ms(figures.end_to_end_p50_ms),
+            self.ms(figures.end_to_end_p99_ms),
+        )
+    }
+
+    /// Milliseconds as people read them: `4.2 ms`, `1.30 s`; `–` when unknown.
+    pub fn ms(&self, ms: impl std::borrow::Borrow<Option<f64>>) -> String {
+        match *ms.borrow() {
+            None => "–".into(),
+            Some(ms) if ms >= 1000.0 => format!("{:.2} s", ms / 1000.0),
+            Some(ms) => format!("{ms:.1} ms"),
+        }
     }
 
     /// Availability of the broker at `index` of the RocketMQ broker list (its generic id).

@@ -180,6 +180,7 @@ async fn a_first_poll_longer_than_the_timeout_still_brings_a_real_cluster_up() {
 }
 
 mod burrow;
+mod canary;
 mod diagnosis;
 mod failover;
 mod foresight;
