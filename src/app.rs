@@ -14,6 +14,8 @@ use tokio_util::sync::CancellationToken;
 use crate::alerting::{self, Alerting};
 use crate::auth::Auth;
 use crate::brokers::kafka::canary::KafkaCanary;
+use crate::brokers::rabbitmq::canary::RabbitCanary;
+use crate::brokers::rocketmq::canary::RocketCanary;
 use crate::brokers::{AdapterError, ClusterClient};
 use crate::canary;
 use crate::config::{ClusterConfig, Config, Connection};
@@ -106,23 +108,35 @@ fn start_canary(
     };
     let (tx, rx) = watch::channel(None);
     let token = canary::marker_token(&cluster.name);
-    let probe = match (client, &cluster.connection) {
+    let name = format!("canary:{}", cluster.name);
+    // Each kind has its own probe type, so each arm runs its own (monomorphic) task.
+    macro_rules! spawn {
+        ($probe:expr) => {{
+            let probe = Arc::new($probe);
+            tasks.spawn_supervised(name, move |cancel| {
+                canary::run(probe.clone(), task.clone(), tx.clone(), cancel)
+            });
+        }};
+    }
+    match (client, &cluster.connection) {
         (ClusterClient::Kafka { actions, .. }, Connection::Kafka(kafka)) => {
-            KafkaCanary::new(cluster, kafka, actions.clone(), token)
+            match KafkaCanary::new(cluster, kafka, actions.clone(), token) {
+                Ok(probe) => spawn!(probe),
+                Err(error) => {
+                    tracing::error!(cluster = %cluster.name, %error, "the canary cannot start");
+                    return None;
+                }
+            }
+        }
+        (ClusterClient::Rabbitmq(adapter), _) => {
+            spawn!(RabbitCanary::new(cluster, adapter.clone(), token))
+        }
+        (ClusterClient::Rocketmq(adapter), _) => {
+            spawn!(RocketCanary::new(cluster, adapter.clone(), token))
         }
         // Refused by the configuration's validation.
         _ => return None,
-    };
-    let probe = match probe {
-        Ok(probe) => Arc::new(probe),
-        Err(error) => {
-            tracing::error!(cluster = %cluster.name, %error, "the canary cannot start");
-            return None;
-        }
-    };
-    tasks.spawn_supervised(format!("canary:{}", cluster.name), move |cancel| {
-        canary::run(probe.clone(), task.clone(), tx.clone(), cancel)
-    });
+    }
     Some(rx)
 }
 

@@ -84,6 +84,9 @@ pub struct ClusterState {
     /// The end-to-end canary's topic or queue, when it is enabled.
     #[serde(default)]
     pub canary_topic: Option<String>,
+    /// RabbitMQ: the canary queue's vhost.
+    #[serde(default)]
+    pub canary_vhost: Option<String>,
     /// What the canary measured as of its last round.
     #[serde(default)]
     pub canary: Option<Arc<CanaryReading>>,
@@ -176,6 +179,10 @@ impl ClusterState {
             flows: TopicFlows::default(),
             polled_by: None,
             canary_topic: config.canary.enabled.then(|| config.canary.topic_for(config.kind())),
+            canary_vhost: config
+                .canary
+                .enabled
+                .then(|| config.canary.vhost.clone().unwrap_or_else(|| "/".into())),
             canary: None,
         }
     }
@@ -302,6 +309,10 @@ impl PollBook {
         let previous = self.state.snapshot.clone();
         if let Some(topic) = &self.state.canary_topic {
             snapshot.mark_canary(topic);
+            if let (Some(view), Some(vhost)) = (&mut snapshot.queues, &self.state.canary_vhost) {
+                // Just made by the adapter: changed in place, not copied.
+                Arc::make_mut(view).set_aside(vhost, topic);
+            }
         }
         if let Some(previous) = &previous {
             snapshot.derive_rates_from(previous);

@@ -252,7 +252,8 @@ fn observe_canary(rule: &RuleDef, cluster: &Subject, state: &ClusterState, round
     }
     let threshold = rule.threshold_or_default();
     for broker in &reading.brokers {
-        let subject = Subject { broker: Some(broker.broker), ..cluster.clone() };
+        let node = broker.node.clone();
+        let subject = Subject { broker: Some(broker.broker), node, ..cluster.clone() };
         let value = match rule.kind {
             RuleKind::CanaryLatency => broker.figures.end_to_end_p99_ms,
             _ => Some(broker.figures.lost as f64),

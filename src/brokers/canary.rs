@@ -5,15 +5,18 @@ use std::future::Future;
 use std::time::Duration;
 
 use super::AdapterError;
+use crate::domain::Millis;
 use crate::domain::canary::MarkerOutcome;
 
 /// Sends one round of markers and reads them back.
 pub trait CanaryProbe: Send + Sync + 'static {
     /// One marker per partition (or queue), each with its produce and end-to-end latency; a
     /// marker not read back within `timeout` is lost. An error when nothing could be sent (no
-    /// topic, no metadata). A round that creates the topic sends nothing.
+    /// topic, no metadata). A round that creates the topic sends nothing. `now` stamps what the
+    /// round sends where the protocol wants a time (a RocketMQ message's birth).
     fn round(
         &self,
+        now: Millis,
         timeout: Duration,
     ) -> impl Future<Output = Result<Vec<MarkerOutcome>, AdapterError>> + Send;
 }
@@ -22,9 +25,10 @@ pub trait CanaryProbe: Send + Sync + 'static {
 impl<P: CanaryProbe> CanaryProbe for std::sync::Arc<P> {
     fn round(
         &self,
+        now: Millis,
         timeout: Duration,
     ) -> impl Future<Output = Result<Vec<MarkerOutcome>, AdapterError>> + Send {
-        P::round(self, timeout)
+        P::round(self, now, timeout)
     }
 }
 

@@ -20,6 +20,8 @@ pub struct CanaryBook {
     rounds: VecDeque<(Millis, Vec<MarkerOutcome>)>,
     /// Per broker (`None`: no leader known), markers sent and lost since the start.
     totals: BTreeMap<Option<i32>, (u64, u64)>,
+    /// The names of brokers known by name.
+    nodes: BTreeMap<i32, String>,
     last_at: Option<Millis>,
     error: Option<String>,
 }
@@ -33,6 +35,7 @@ impl CanaryBook {
             window_ms: interval_ms.saturating_mul(WINDOW_ROUNDS).max(MIN_WINDOW),
             rounds: VecDeque::new(),
             totals: BTreeMap::new(),
+            nodes: BTreeMap::new(),
             last_at: None,
             error: None,
         }
@@ -48,6 +51,9 @@ impl CanaryBook {
                     let total = self.totals.entry(marker.broker).or_default();
                     total.0 += 1;
                     total.1 += u64::from(marker.lost());
+                    if let (Some(id), Some(node)) = (marker.broker, &marker.node) {
+                        self.nodes.insert(id, node.clone());
+                    }
                 }
                 self.rounds.push_back((at, markers));
             }
@@ -68,7 +74,8 @@ impl CanaryBook {
             .filter_map(|(broker, totals)| {
                 let broker = (*broker)?;
                 let figures = figures(markers().filter(|m| m.broker == Some(broker)), *totals);
-                Some(BrokerCanary { broker, figures })
+                let node = self.nodes.get(&broker).cloned();
+                Some(BrokerCanary { broker, node, figures })
             })
             .collect();
         brokers.sort_by_key(|b| b.broker);
@@ -133,6 +140,7 @@ mod tests {
         MarkerOutcome {
             partition,
             broker: Some(broker),
+            node: None,
             produce_ms: e2e.map(|e| e / 2.0),
             end_to_end_ms: e2e,
             error: None,

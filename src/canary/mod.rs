@@ -66,7 +66,7 @@ pub async fn run(
         }
         let outcome = tokio::select! {
             _ = cancel.cancelled() => break,
-            outcome = tokio::time::timeout(bound, probe.round(task.timeout)) => outcome,
+            outcome = tokio::time::timeout(bound, probe.round(now_millis(), task.timeout)) => outcome,
         };
         let outcome = match outcome {
             Ok(Ok(markers)) => Ok(markers),

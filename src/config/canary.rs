@@ -24,6 +24,9 @@ pub struct CanaryConfig {
     /// The topic (Kafka, RocketMQ) or queue (RabbitMQ); unset, the kind's default.
     #[serde(default)]
     pub topic: Option<String>,
+    /// RabbitMQ: the vhost of the queue (`/` when unset).
+    #[serde(default)]
+    pub vhost: Option<String>,
     /// Create the topic or queue when it is missing (never on a `read_only` cluster).
     #[serde(default = "yes")]
     pub create: bool,
@@ -44,13 +47,15 @@ impl Default for CanaryConfig {
             interval: default_interval(),
             timeout: None,
             topic: None,
+            vhost: None,
             create: true,
         }
     }
 }
 
 /// The kinds with a canary.
-pub const CANARY_KINDS: [ClusterKind; 1] = [ClusterKind::Kafka];
+pub const CANARY_KINDS: [ClusterKind; 3] =
+    [ClusterKind::Kafka, ClusterKind::Rocketmq, ClusterKind::Rabbitmq];
 
 impl CanaryConfig {
     /// How long a marker may take before it counts as lost.
@@ -88,6 +93,9 @@ impl CanaryConfig {
             // Longer, and a round would still wait when the next one is due.
             return Err(("timeout", "must be at least 100ms and at most interval".into()));
         }
+        if self.vhost.is_some() && kind != ClusterKind::Rabbitmq {
+            return Err(("vhost", format!("a {kind} cluster has no vhosts")));
+        }
         if let Some(topic) = &self.topic {
             let valid = !topic.is_empty()
                 && topic.len() <= 127
@@ -106,10 +114,16 @@ impl CanaryConfig {
     pub(super) fn render(&self, line: &mut impl FnMut(&str)) {
         let q = |s: &str| toml::Value::String(s.to_owned()).to_string();
         let d = |d: Duration| q(&duration_text::format(d));
-        line("# The end-to-end canary (Kafka): every interval a marker message to each partition");
-        line("# of its topic, read back without a consumer group; produce and end-to-end latency");
-        line("# and lost markers per broker on the Cluster page, in /metrics and for the");
-        line("# canary_latency and canary_loss rules. It writes to the cluster: off by default.");
+        line("# The end-to-end canary: every interval a marker message to each partition of its");
+        line(
+            "# topic (Kafka; read back without a consumer group), to a queue of its topic on each",
+        );
+        line(
+            "# master (RocketMQ; pulled back, nothing committed) or to its queue (RabbitMQ; taken",
+        );
+        line("# back through the management API); produce and end-to-end latency and lost markers");
+        line("# per broker on the Cluster page, in /metrics and for the canary_latency and");
+        line("# canary_loss rules. It writes to the cluster: off by default.");
         line("[clusters.canary]");
         line(&format!("enabled = {}", self.enabled));
         line(&format!("interval = {}", d(self.interval)));
@@ -118,12 +132,19 @@ impl CanaryConfig {
             Some(timeout) => line(&format!("timeout = {}", d(timeout))),
             None => line("# timeout = \"5s\""),
         }
-        line("# Unset: __osprey_canary (Kafka).");
+        line(
+            "# Unset: __osprey_canary (Kafka), OSPREY_CANARY (RocketMQ), osprey.canary (RabbitMQ).",
+        );
         match &self.topic {
             Some(topic) => line(&format!("topic = {}", q(topic))),
             None => line("# topic = \"__osprey_canary\""),
         }
-        line("# Create the topic when it is missing (never on a read_only cluster).");
+        line("# RabbitMQ: the queue's vhost.");
+        match &self.vhost {
+            Some(vhost) => line(&format!("vhost = {}", q(vhost))),
+            None => line("# vhost = \"/\""),
+        }
+        line("# Create the topic or queue when it is missing (never on a read_only cluster).");
         line(&format!("create = {}", self.create));
     }
 }
@@ -137,6 +158,9 @@ mod tests {
         let on = CanaryConfig { enabled: true, ..CanaryConfig::default() };
         assert!(on.check(ClusterKind::Kafka).is_ok());
         assert_eq!(on.check(ClusterKind::Gearman).unwrap_err().0, "enabled");
+        let vhost = CanaryConfig { vhost: Some("/".into()), ..on.clone() };
+        assert_eq!(vhost.check(ClusterKind::Kafka).unwrap_err().0, "vhost");
+        assert!(vhost.check(ClusterKind::Rabbitmq).is_ok());
         let fast = CanaryConfig { interval: Duration::from_millis(500), ..on.clone() };
         assert_eq!(fast.check(ClusterKind::Kafka).unwrap_err().0, "interval");
         let slow = CanaryConfig { timeout: Some(Duration::from_secs(11)), ..on.clone() };

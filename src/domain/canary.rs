@@ -13,6 +13,9 @@ pub struct MarkerOutcome {
     pub partition: i32,
     /// The broker that led it when sent; `None` when no leader was known.
     pub broker: Option<i32>,
+    /// The broker's name where brokers are known by name (a RabbitMQ node).
+    #[serde(default)]
+    pub node: Option<String>,
     /// Send to acknowledgement, milliseconds; `None` when never acknowledged.
     pub produce_ms: Option<f64>,
     /// Send to read back, milliseconds; `None` when not read back in time: lost.
@@ -50,6 +53,9 @@ impl CanaryFigures {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BrokerCanary {
     pub broker: i32,
+    /// Its name where brokers are known by name (a RabbitMQ node).
+    #[serde(default)]
+    pub node: Option<String>,
     pub figures: CanaryFigures,
 }
 

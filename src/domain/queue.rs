@@ -20,6 +20,24 @@ pub struct QueueSnapshot {
 }
 
 impl QueueSnapshot {
+    /// Takes Osprey's canary queue out of the view — the lists, the rules and the overview's
+    /// rates — and gives it back.
+    pub fn set_aside(&mut self, vhost: &str, name: &str) -> Option<Queue> {
+        let at = self.queues.iter().position(|q| q.vhost == vhost && q.name == name)?;
+        let queue = self.queues.remove(at);
+        let (all, own) = (&mut self.overview.message_stats, &queue.message_stats);
+        for (total, part) in [
+            (&mut all.publish, own.publish),
+            (&mut all.deliver_get, own.deliver_get),
+            (&mut all.ack, own.ack),
+        ] {
+            if let (Some(total), Some(part)) = (total.as_mut(), part) {
+                *total = (*total - part).max(0.0);
+            }
+        }
+        Some(queue)
+    }
+
     /// A view put together from servers' readings: nodes and queues sorted, the queue count
     /// and the queue totals taken from the queues themselves.
     pub fn assembled(
@@ -268,7 +286,7 @@ impl RateMeter {
 
 #[cfg(test)]
 mod tests {
-    use super::RateMeter;
+    use super::{Queue, QueueSnapshot, RateMeter};
 
     #[test]
     fn rates_come_from_growth_between_readings_and_a_reset_gives_none() {
@@ -282,5 +300,30 @@ mod tests {
         meter.rate("a", 7_000, 5);
         meter.forget_unread(7_000);
         assert_eq!(meter.rate("b", 8_000, 2), None, "b was forgotten");
+    }
+
+    #[test]
+    fn the_canary_queue_is_set_aside_with_its_traffic() {
+        let queue = |vhost: &str, name: &str, publish: f64| -> Queue {
+            serde_json::from_value(serde_json::json!({
+                "name": name, "vhost": vhost,
+                "message_stats": {"publish_details": {"rate": publish}}
+            }))
+            .unwrap()
+        };
+        let mut view = QueueSnapshot {
+            taken_at: 0,
+            overview: serde_json::from_value(
+                serde_json::json!({"message_stats": {"publish_details": {"rate": 10.5}}}),
+            )
+            .unwrap(),
+            nodes: vec![],
+            queues: vec![queue("/", "orders", 10.0), queue("ops", "osprey.canary", 0.5)],
+        };
+        assert!(view.set_aside("/", "osprey.canary").is_none(), "another vhost's is not ours");
+        let canary = view.set_aside("ops", "osprey.canary").expect("set aside");
+        assert_eq!(canary.message_stats.publish, Some(0.5));
+        assert_eq!(view.queues.len(), 1);
+        assert_eq!(view.overview.message_stats.publish, Some(10.0));
     }
 }

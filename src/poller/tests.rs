@@ -393,7 +393,7 @@ fn the_canary_topic_stays_out_of_the_rates_and_its_figures_go_to_history() {
         at: Some(15_000),
         error: None,
         cluster: figures.clone(),
-        brokers: vec![BrokerCanary { broker: 1, figures }],
+        brokers: vec![BrokerCanary { broker: 1, node: None, figures }],
         last_lost: vec![],
     })));
     let record = book.succeeded(at(20_000, 1_000));

@@ -587,7 +587,7 @@ mod tests {
             at: Some(1),
             error: None,
             cluster: figures.clone(),
-            brokers: vec![BrokerCanary { broker: 2, figures }],
+            brokers: vec![BrokerCanary { broker: 2, node: None, figures }],
             last_lost: vec![],
         }));
         let text = render(&[Arc::new(state)]);

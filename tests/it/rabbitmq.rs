@@ -486,3 +486,72 @@ async fn clients_reconnecting_in_a_loop_fire_connection_churn() {
     app.stop().await;
     vhost.drop_it().await;
 }
+
+/// The canary on RabbitMQ: a marker published to its own queue and taken back, timed, on the
+/// Cluster page and in the API, the queue kept out of the queue list; then a policy that drops
+/// every message the queue takes (`max-length` 0: published, routed, acknowledged — and gone)
+/// fires `canary_loss` naming the node.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_queue_that_takes_markers_and_delivers_none_fires_canary_loss() {
+    let vhost = Vhost::create().await;
+    let smtp = crate::alerts::SmtpSink::start(None).await;
+    let dir = tempfile::tempdir().unwrap();
+    let toml = format!(
+        r#"{}
+        [[alerts.rules]]
+        name = "canary-lost"
+        kind = "canary_loss"
+        cluster = "rc"
+        for = "0s"
+        channels = ["mail"]
+        "#,
+        crate::alerts::mail_channel("mail", smtp.port, None)
+    );
+    let mut cluster = rabbit_cluster("rc", &vhost.base, "guest");
+    cluster.canary = osprey::config::CanaryConfig {
+        enabled: true,
+        interval: Duration::from_secs(2),
+        vhost: Some(vhost.name.clone()),
+        ..Default::default()
+    };
+    let app = TestApp::spawn(toml_config(&dir, &toml, vec![cluster])).await;
+    let canary = || async {
+        let detail: serde_json::Value = app.get("/api/v1/clusters/rc").await.json().await.ok()?;
+        Some(detail["canary"].clone()).filter(|c| !c.is_null())
+    };
+    let healthy = eventually(Duration::from_secs(60), "markers taken back", || async {
+        let canary = canary().await?;
+        let brokers = canary["brokers"].as_array()?;
+        let back = brokers.len() == 1
+            && brokers[0]["figures"]["sent"].as_u64() >= Some(2)
+            && brokers[0]["figures"]["end_to_end_p99_ms"].is_number();
+        back.then_some(canary)
+    })
+    .await;
+    assert_eq!(healthy["topic"], "osprey.canary");
+    assert_eq!(healthy["cluster"]["lost"], 0, "{healthy}");
+    let node = healthy["brokers"][0]["node"].as_str().expect("the queue's node").to_owned();
+    let page = app.html("/clusters/rc").await;
+    assert!(page.contains(r#"id="canary""#) && page.contains(&node), "{page}");
+    let queues: serde_json::Value =
+        app.json(&format!("/api/v1/clusters/rc/queues?vhost={}", vhost.name)).await;
+    assert!(!queues.to_string().contains("osprey.canary"), "kept out of the list: {queues}");
+
+    let response = vhost
+        .http
+        .put(format!("{}/api/policies/{}/drop-all", vhost.base, vhost.name))
+        .basic_auth("guest", Some("guest"))
+        .json(&json!({"pattern": "^osprey\\.canary$", "definition": {"max-length": 0}, "apply-to": "queues"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "policy: {}", response.status());
+    let (subject, _) = eventually(Duration::from_secs(60), "the canary_loss notice", || async {
+        smtp.messages().into_iter().find(|(subject, _)| subject.contains("[FIRING"))
+    })
+    .await;
+    let subject = subject.replace("\r\n ", " ").replace("\n ", " ");
+    assert!(subject.contains("canary markers lost") && subject.contains(&node), "{subject}");
+    app.stop().await;
+    vhost.drop_it().await;
+}

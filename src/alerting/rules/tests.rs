@@ -612,8 +612,8 @@ fn canary_rules_judge_each_broker_and_keep_going_while_polls_fail() {
             error: None,
             cluster: figures(4, Some(900.0)),
             brokers: vec![
-                BrokerCanary { broker: 1, figures: figures(0, Some(12.0)) },
-                BrokerCanary { broker: 2, figures: figures(4, None) },
+                BrokerCanary { broker: 1, node: None, figures: figures(0, Some(12.0)) },
+                BrokerCanary { broker: 2, node: None, figures: figures(4, None) },
             ],
             last_lost: vec![],
         }));

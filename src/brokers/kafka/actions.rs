@@ -426,13 +426,8 @@ impl KafkaActions {
         topic: &str,
         request: BrowseRequest,
     ) -> Result<BrowseResult, AdapterError> {
-        let mut config = self.config.clone();
+        let mut config = super::assigning_consumer(self.config.clone(), "osprey-browse");
         config
-            // librdkafka wants a group id even for a plain assignment; with assign() the
-            // consumer never joins it, and nothing is ever committed under it.
-            .set("group.id", "osprey-browse")
-            .set("enable.auto.commit", "false")
-            .set("enable.auto.offset.store", "false")
             .set("enable.partition.eof", "true")
             .set("fetch.max.bytes", "8388608")
             // librdkafka's own prefetch buffer counts toward what a browse holds.

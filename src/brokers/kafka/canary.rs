@@ -8,14 +8,15 @@ use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::OwnedHeaders;
-use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
+use rdkafka::{Message, Offset, TopicPartitionList};
 
 use super::actions::{KafkaActions, TopicSpec};
 use super::producer::{Outgoing, PolledProducer, Reported};
-use super::{client_config, kafka_error};
+use super::{assigning_consumer, client_config, kafka_error};
 use crate::brokers::AdapterError;
 use crate::brokers::canary::{CanaryProbe, marker_partition, marker_text};
 use crate::config::{ClusterConfig, KafkaConnection};
+use crate::domain::Millis;
 use crate::domain::canary::MarkerOutcome;
 
 /// How long the canary keeps its markers (they are read within seconds).
@@ -69,14 +70,8 @@ impl KafkaCanary {
             .set("message.timeout.ms", &timeout_ms);
         let producer =
             PolledProducer::new(&producer).map_err(|e| AdapterError::Config(e.to_string()))?;
-        let mut consumer: ClientConfig = client_config(cluster, kafka);
-        consumer
-            .set("client.id", "osprey-canary")
-            // librdkafka wants a group id even for a plain assignment; it is never joined.
-            .set("group.id", "osprey-canary")
-            .set("enable.auto.commit", "false")
-            .set("enable.auto.offset.store", "false")
-            .set("fetch.wait.max.ms", "100");
+        let mut consumer = assigning_consumer(client_config(cluster, kafka), "osprey-canary");
+        consumer.set("client.id", "osprey-canary").set("fetch.wait.max.ms", "100");
         let consumer: BaseConsumer =
             consumer.create().map_err(|e| AdapterError::Config(e.to_string()))?;
         Ok(KafkaCanary {
@@ -108,7 +103,11 @@ impl KafkaCanary {
 }
 
 impl CanaryProbe for KafkaCanary {
-    async fn round(&self, timeout: Duration) -> Result<Vec<MarkerOutcome>, AdapterError> {
+    async fn round(
+        &self,
+        _now: Millis,
+        timeout: Duration,
+    ) -> Result<Vec<MarkerOutcome>, AdapterError> {
         let topic = self.topic.clone();
         let layout = self.with_reader(move |r| r.layout(&topic, timeout)).await?;
         let Some(partitions) = layout.partitions else {
@@ -232,6 +231,7 @@ impl Reader {
                 let outcome = MarkerOutcome {
                     partition,
                     broker,
+                    node: None,
                     produce_ms: None,
                     end_to_end_ms: None,
                     error,

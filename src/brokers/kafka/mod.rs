@@ -144,6 +144,16 @@ pub fn client_config(cluster: &ClusterConfig, kafka: &KafkaConnection) -> Client
     config
 }
 
+/// `config` for a consumer that only ever assigns partitions: librdkafka wants a group id even
+/// then, but with assign() the consumer never joins it and nothing is committed under it.
+pub(crate) fn assigning_consumer(mut config: ClientConfig, group: &str) -> ClientConfig {
+    config
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false");
+    config
+}
+
 /// How long one request may take: the poll's timeout, and never less than a second (librdkafka
 /// refuses under 10 ms). Cutting a whole poll short is the poll deadline's job, which grows for
 /// a first poll that needs longer; requests that fail for want of time would defeat it.

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod bodies;
+pub mod canary;
 pub mod client;
 pub mod lenient;
 pub mod lookup;

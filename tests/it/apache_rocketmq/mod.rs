@@ -5,6 +5,7 @@
 //! brings it back (these tests take turns, `.config/nextest.toml`).
 
 mod acl;
+mod canary;
 mod clients;
 mod failover;
 mod mail;

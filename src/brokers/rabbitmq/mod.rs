@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use super::AdapterError;
 use crate::domain::Millis;
+
+pub mod canary;
 pub use crate::domain::queue::{
     Node, ObjectTotals, Overview, Queue, QueueSnapshot, QueueTotals, Rates, node_id, node_ids,
 };
@@ -319,6 +321,71 @@ impl RabbitAdapter {
         Ok(answer["routed"].as_bool().unwrap_or(false))
     }
 
+    /// The node a queue lives on (its leader), `None` when the queue does not exist.
+    pub async fn queue_node(
+        &self,
+        vhost: &str,
+        queue: &str,
+    ) -> Result<Option<String>, AdapterError> {
+        let path = format!("/api/queues/{}/{}?columns=name,node", encode(vhost)?, encode(queue)?);
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .basic_auth(&self.settings.username, Some(&self.settings.password))
+            .send()
+            .await
+            .map_err(|e| self.transport_error(&e))?;
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let status = response.status();
+        let body = self.body_of(response).await?;
+        if !status.is_success() {
+            let excerpt: String = body.chars().take(200).collect();
+            return Err(AdapterError::Protocol(format!("GET {path} answered {status}: {excerpt}")));
+        }
+        let queue: serde_json::Value = serde_json::from_str(&body)
+            .map_err(|e| AdapterError::Protocol(format!("GET {path}: {e}")))?;
+        Ok(Some(queue["node"].as_str().unwrap_or_default().to_owned()))
+    }
+
+    /// Declares a durable queue with `arguments` (`x-message-ttl`, …).
+    pub async fn declare_queue(
+        &self,
+        vhost: &str,
+        queue: &str,
+        arguments: serde_json::Value,
+    ) -> Result<(), AdapterError> {
+        let path = format!("/api/queues/{}/{}", encode(vhost)?, encode(queue)?);
+        let body =
+            serde_json::json!({"durable": true, "auto_delete": false, "arguments": arguments});
+        let response = self
+            .http
+            .put(format!("{}{path}", self.base))
+            .basic_auth(&self.settings.username, Some(&self.settings.password))
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| self.transport_error(&e))?;
+        let status = response.status();
+        if !status.is_success() {
+            let body = self.body_of(response).await?;
+            let excerpt: String = body.chars().take(200).collect();
+            return Err(AdapterError::Protocol(format!("PUT {path} answered {status}: {excerpt}")));
+        }
+        Ok(())
+    }
+
+    /// Takes up to `count` messages from a queue for good (acknowledged, not requeued).
+    pub async fn take(
+        &self,
+        vhost: &str,
+        queue: &str,
+        count: usize,
+    ) -> Result<Vec<Peeked>, AdapterError> {
+        self.get_messages(vhost, queue, count, "ack_requeue_false").await
+    }
+
     /// Takes up to `count` messages from a queue and puts them back (they come back marked
     /// redelivered, at the head of the queue).
     pub async fn peek(
@@ -327,10 +394,20 @@ impl RabbitAdapter {
         queue: &str,
         count: usize,
     ) -> Result<Vec<Peeked>, AdapterError> {
+        self.get_messages(vhost, queue, count, "ack_requeue_true").await
+    }
+
+    async fn get_messages(
+        &self,
+        vhost: &str,
+        queue: &str,
+        count: usize,
+        ackmode: &str,
+    ) -> Result<Vec<Peeked>, AdapterError> {
         let path = format!("/api/queues/{}/{}/get", encode(vhost)?, encode(queue)?);
         let body = serde_json::json!({
             "count": count.clamp(1, 100),
-            "ackmode": "ack_requeue_true",
+            "ackmode": ackmode,
             "encoding": "auto",
             "truncate": 50_000,
         });
