@@ -78,7 +78,7 @@ pub struct ClusterState {
     pub metrics: Option<Arc<ClusterMetrics>>,
     /// Each topic's end-offset totals over the last two hours, for `producer_stopped`.
     #[serde(skip)]
-    pub flows: TopicFlows,
+    pub flows: Arc<TopicFlows>,
     /// With several instances: the one that polls the cluster (holds its lease).
     pub polled_by: Option<String>,
     /// The end-to-end canary's topic or queue, when it is enabled.
@@ -176,7 +176,7 @@ impl ClusterState {
             missing_brokers: Vec::new(),
             groups: Arc::default(),
             metrics: None,
-            flows: TopicFlows::default(),
+            flows: Arc::default(),
             polled_by: None,
             canary_topic: config.canary.enabled.then(|| config.canary.topic_for(config.kind())),
             canary_vhost: config
@@ -249,7 +249,7 @@ pub struct PollBook {
 impl PollBook {
     pub fn new(mut state: ClusterState, history: &HistoryConfig, lag: &LagConfig) -> Self {
         state.topic_sample_millis = millis(history.topic_sample_interval);
-        state.flows = TopicFlows::new(state.topic_sample_millis);
+        state.flows = Arc::new(TopicFlows::new(state.topic_sample_millis));
         PollBook {
             state,
             seen_brokers: BTreeMap::new(),
@@ -374,7 +374,11 @@ impl PollBook {
         };
         self.state.metrics = Some(Arc::new(metrics));
         self.state.groups = Arc::new(groups);
-        self.state.flows.record(&snapshot);
+        // Copied only when a sample is due (once per topic sample interval): between samples the
+        // published states share one.
+        if self.state.flows.changes_with(&snapshot) {
+            Arc::make_mut(&mut self.state.flows).record(&snapshot);
+        }
         self.state.last_attempt_at = Some(now);
         self.state.last_good_at = Some(now);
         self.state.last_error = None;

@@ -43,32 +43,55 @@ impl TopicFlows {
         TopicFlows { spacing: spacing.max(1), topics: HashMap::new() }
     }
 
-    /// Records `snapshot`'s end-offset totals; topics gone from it are dropped.
-    pub fn record(&mut self, snapshot: &ClusterSnapshot) {
-        let now = snapshot.taken_at;
-        let mut next = HashMap::with_capacity(snapshot.topics.len());
-        for topic in snapshot.topics.iter().filter(|t| !t.internal) {
-            let Some(total) = end_total(topic) else { continue };
-            let kept = self.topics.remove(&topic.name);
-            let fresh = kept
-                .as_ref()
-                .is_none_or(|s| s.last().is_none_or(|&(at, _)| now - at >= self.spacing));
-            let samples = match kept {
-                Some(samples) if !fresh => samples,
-                kept => {
-                    let old = kept.as_deref().unwrap_or_default();
-                    let recent = old.iter().position(|&(at, _)| at >= now - FLOW_HORIZON);
-                    let from = recent
-                        .unwrap_or(old.len())
-                        .max((old.len() + 1).saturating_sub(MAX_SAMPLES));
-                    let mut samples: Vec<(Millis, i64)> = old[from..].to_vec();
-                    samples.push((now, total));
-                    samples.into()
-                }
-            };
-            next.insert(topic.name.clone(), samples);
+    /// Whether `snapshot` brings anything to keep: a topic's next sample, a new topic or one gone.
+    /// Between samples nothing changes, so the published state keeps sharing these flows.
+    pub fn changes_with(&self, snapshot: &ClusterSnapshot) -> bool {
+        let mut kept = 0;
+        for topic in counted(snapshot) {
+            kept += 1;
+            match self.topics.get(&topic.name) {
+                None => return true,
+                Some(samples) if self.due(samples, snapshot.taken_at) => return true,
+                Some(_) => {}
+            }
         }
-        self.topics = next;
+        kept != self.topics.len()
+    }
+
+    /// Records `snapshot`'s end-offset totals where a sample is due; topics gone from it are
+    /// dropped. In place: a topic's name is copied once, when it first appears.
+    pub fn record(&mut self, snapshot: &ClusterSnapshot) {
+        let (now, spacing) = (snapshot.taken_at, self.spacing);
+        self.topics.retain(|name, _| {
+            snapshot.topic(name).is_some_and(|t| !t.internal && end_total(t).is_some())
+        });
+        for topic in counted(snapshot) {
+            let Some(total) = end_total(topic) else { continue };
+            match self.topics.get_mut(&topic.name) {
+                Some(samples) if !Self::is_due(spacing, samples, now) => {}
+                Some(samples) => {
+                    let recent = samples.iter().position(|&(at, _)| at >= now - FLOW_HORIZON);
+                    let from = recent
+                        .unwrap_or(samples.len())
+                        .max((samples.len() + 1).saturating_sub(MAX_SAMPLES));
+                    let mut next: Vec<(Millis, i64)> = samples[from..].to_vec();
+                    next.push((now, total));
+                    *samples = next.into();
+                }
+                None => {
+                    self.topics.insert(topic.name.clone(), Arc::from([(now, total)]));
+                }
+            }
+        }
+    }
+
+    fn due(&self, samples: &[(Millis, i64)], now: Millis) -> bool {
+        Self::is_due(self.spacing, samples, now)
+    }
+
+    /// A sample is due a spacing after the last one kept.
+    fn is_due(spacing: Millis, samples: &[(Millis, i64)], now: Millis) -> bool {
+        samples.last().is_none_or(|&(at, _)| now - at >= spacing)
     }
 
     /// What `topic` received in the `window` before `now`, its end total now being `end_now`;
@@ -80,6 +103,11 @@ impl TopicFlows {
         let oldest = samples.first()?.1;
         Some(Flow { received: (end_now - at_start).max(0), before: (at_start - oldest).max(0) })
     }
+}
+
+/// The topics whose flow is counted: not internal, every end offset known.
+fn counted(snapshot: &ClusterSnapshot) -> impl Iterator<Item = &Topic> {
+    snapshot.topics.iter().filter(|t| !t.internal && end_total(t).is_some())
 }
 
 /// The sum of a topic's end offsets, when every partition's is known.
@@ -118,8 +146,22 @@ mod tests {
         let mut flows = TopicFlows::default();
         flows.record(&poll(0, 0));
         let first = Arc::clone(&flows.topics["orders"]);
+        assert!(!flows.changes_with(&poll(10, 5)), "within a minute: nothing to keep");
         flows.record(&poll(10, 5));
         assert!(Arc::ptr_eq(&first, &flows.topics["orders"]), "within a minute: unchanged");
+        assert!(flows.changes_with(&poll(60, 6)), "a minute on: a sample");
+        let two = snapshot(
+            20_000,
+            vec![
+                topic("orders", vec![partition(0, Some(1), (0, 5))]),
+                topic("new", vec![partition(0, Some(1), (0, 1))]),
+            ],
+        );
+        assert!(flows.changes_with(&two), "a new topic");
+        assert!(flows.changes_with(&snapshot(20_000, vec![])), "a topic gone");
+        let mut gone = flows.clone();
+        gone.record(&snapshot(20_000, vec![]));
+        assert!(gone.topics.is_empty());
         for minute in 1..=180 {
             flows.record(&poll(minute * 60, minute));
         }

@@ -5,7 +5,33 @@ use std::time::Duration;
 
 use super::*;
 
+/// `1m`, `1h`, `7d`: a bound as the error message says it.
+fn span_text(span: Duration) -> String {
+    crate::duration_text::format(span)
+}
+
 impl RuleDef {
+    /// A span key (`horizon`, `window`): within `range` where the kind reads it (`applies`),
+    /// absent where it does not.
+    fn check_span(
+        &self,
+        field: &str,
+        value: Option<Duration>,
+        applies: bool,
+        (least, most): (Duration, Duration),
+    ) -> Result<(), DefinitionError> {
+        match (applies, value) {
+            (true, Some(span)) if span < least || span > most => Err(invalid(
+                field,
+                format!("must be between {} and {}", span_text(least), span_text(most)),
+            )),
+            (true, _) | (_, None) => Ok(()),
+            (false, Some(_)) => {
+                Err(invalid(field, format!("does not apply to {} rules", self.kind.as_str())))
+            }
+        }
+    }
+
     /// Checks the rule on its own; `channel_exists` answers for the channels it names.
     pub fn validate(&self, channel_exists: impl Fn(&str) -> bool) -> Result<(), DefinitionError> {
         if !is_valid_name(&self.name) {
@@ -60,35 +86,11 @@ impl RuleDef {
             }
             _ => {}
         }
-        match (self.kind, self.horizon) {
-            (RuleKind::LagForecast, Some(horizon))
-                if horizon < Duration::from_secs(60)
-                    || horizon > Duration::from_secs(7 * 86_400) =>
-            {
-                return Err(invalid("horizon", "must be between 1m and 7d"));
-            }
-            (RuleKind::LagForecast, _) | (_, None) => {}
-            (_, Some(_)) => {
-                return Err(invalid(
-                    "horizon",
-                    format!("does not apply to {} rules", self.kind.as_str()),
-                ));
-            }
-        }
-        match (self.kind.has_window(), self.window) {
-            (true, Some(window))
-                if window < Duration::from_secs(60) || window > Duration::from_secs(3600) =>
-            {
-                return Err(invalid("window", "must be between 1m and 1h"));
-            }
-            (true, _) | (_, None) => {}
-            (false, Some(_)) => {
-                return Err(invalid(
-                    "window",
-                    format!("does not apply to {} rules", self.kind.as_str()),
-                ));
-            }
-        }
+        let day = Duration::from_secs(86_400);
+        let lag_forecast = self.kind == RuleKind::LagForecast;
+        self.check_span("horizon", self.horizon, lag_forecast, (Duration::from_secs(60), 7 * day))?;
+        let minute = Duration::from_secs(60);
+        self.check_span("window", self.window, self.kind.has_window(), (minute, 60 * minute))?;
         match (self.kind, self.status) {
             (RuleKind::ConsumerStatus, None) => {
                 return Err(invalid(

@@ -139,3 +139,28 @@ fn on_call_receivers_need_their_key_or_chat() {
     let chat = hook("format = \"telegram\"\nto = [\"${CHAT}\"]");
     assert_eq!(chat.env_references(), [("to[0]".into(), "CHAT".into())]);
 }
+
+#[test]
+fn spans_are_checked_where_the_kind_reads_them_and_refused_elsewhere() {
+    let base = "name = \"r\"\ncluster = \"*\"\nchannels = [\"c\"]\nthreshold = 9\n";
+    let error = |extra: &str| rule(&format!("{base}{extra}")).validate(|_| true).err();
+    let said = |extra: &str| error(extra).map(|e| format!("{}: {}", e.field, e.message));
+    assert_eq!(said("kind = \"lag_forecast\"\nhorizon = \"30m\""), None);
+    assert_eq!(
+        said("kind = \"lag_forecast\"\nhorizon = \"2s\"").as_deref(),
+        Some("horizon: must be between 1m and 7d")
+    );
+    assert_eq!(
+        said("kind = \"producer_stopped\"\nwindow = \"2h\"").as_deref(),
+        Some("window: must be between 1m and 1h")
+    );
+    assert_eq!(
+        said("kind = \"consumer_lag\"\nwindow = \"5m\"").as_deref(),
+        Some("window: does not apply to consumer_lag rules")
+    );
+    assert_eq!(
+        said("kind = \"canary_latency\"\nhorizon = \"5m\"").as_deref(),
+        Some("horizon: does not apply to canary_latency rules")
+    );
+    assert_eq!(said("kind = \"canary_loss\""), None);
+}

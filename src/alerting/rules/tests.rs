@@ -552,11 +552,12 @@ fn a_topic_that_had_traffic_and_went_quiet_fires_producer_stopped() {
         }
         s
     };
-    state.flows = crate::evaluator::TopicFlows::new(60_000);
+    let mut flows = crate::evaluator::TopicFlows::new(60_000);
     for minute in 0..=25 {
         // Traffic for the first 12 minutes, then 1 message in total.
         let end = 10 * minute.min(12) + i64::from(minute > 20);
-        state.flows.record(&at(minute, end));
+        flows.record(&at(minute, end));
+        state.flows = Arc::new(flows.clone());
         state.snapshot = Some(Arc::new(at(minute, end)));
     }
     let round = evaluate(&stopped, &[Arc::new(state.clone())], |_| true);

@@ -15,8 +15,8 @@ use crate::domain::canary::MarkerOutcome;
 
 /// How long the canary queue keeps a marker nobody took, and how many it holds at most.
 const QUEUE_ARGUMENTS: (u64, u64) = (3_600_000, 10_000);
-/// Pause between two takes while a marker is on its way.
-const STEP: Duration = Duration::from_millis(10);
+/// Pause between two takes while a marker is on its way: each is a management-API request.
+const STEP: Duration = Duration::from_millis(25);
 
 pub struct RabbitCanary {
     adapter: Arc<RabbitAdapter>,

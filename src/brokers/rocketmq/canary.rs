@@ -22,7 +22,7 @@ const PULL_GROUP: &str = "TOOLS_CONSUMER";
 /// Read and write (PERM_READ | PERM_WRITE).
 const READ_WRITE: i32 = 6;
 /// Pause between two pulls while a marker is on its way.
-const STEP: Duration = Duration::from_millis(10);
+const STEP: Duration = Duration::from_millis(20);
 
 pub struct RocketCanary {
     adapter: Arc<RocketAdapter>,
