@@ -26,6 +26,7 @@ PG_PORT=${OSPREY_PG_PORT:-15433}
 MARIADB_PORT=${OSPREY_MARIADB_PORT:-13307}
 CHROMEDRIVER_PORT=${OSPREY_CHROMEDRIVER_PORT:-19515}
 RABBIT_AMQP_PORT=${OSPREY_RABBIT_AMQP_PORT:-5682}
+RABBIT_AMQPS_PORT=${OSPREY_RABBIT_AMQPS_PORT:-5683}
 RABBIT_HTTP_PORT=${OSPREY_RABBIT_HTTP_PORT:-15682}
 RABBIT_HTTPS_PORT=${OSPREY_RABBIT_HTTPS_PORT:-15683}
 RABBIT_PROMETHEUS_PORT=${OSPREY_RABBIT_PROMETHEUS_PORT:-15702}
@@ -274,6 +275,10 @@ start_rabbitmq() {
   : >"$dir/rabbitmq-env.conf"
   cat >"$dir/rabbitmq.conf" <<CONF
 listeners.tcp.1 = 127.0.0.1:$RABBIT_AMQP_PORT
+listeners.ssl.1 = 127.0.0.1:$RABBIT_AMQPS_PORT
+ssl_options.cacertfile = $dir/tls/ca.pem
+ssl_options.certfile = $dir/tls/server.pem
+ssl_options.keyfile = $dir/tls/server.key
 management.tcp.ip = 127.0.0.1
 management.tcp.port = $RABBIT_HTTP_PORT
 management.ssl.ip = 127.0.0.1
@@ -286,11 +291,18 @@ prometheus.tcp.port = $RABBIT_PROMETHEUS_PORT
 loopback_users = none
 CONF
   echo '[rabbitmq_management,rabbitmq_prometheus].' >"$dir/enabled_plugins"
+  # rabbitmqctl against this node, for tests that reach inside it (a queue process frozen).
+  {
+    echo '#!/usr/bin/env bash'
+    (rabbit_env; export -p | grep -E '^declare -x (HOME|RABBITMQ_[A-Z_]+|ERL_[A-Z_]+)=')
+    echo "exec \"$RABBIT_BIN/rabbitmqctl\" \"\$@\""
+  } >"$dir/rabbitmqctl"
+  chmod +x "$dir/rabbitmqctl"
   (rabbit_env; exec "$RABBIT_BIN/rabbitmq-server" >"$dir/server.log" 2>&1) &
   wait_for 240 rabbitmq curl -sf -u guest:guest "http://127.0.0.1:$RABBIT_HTTP_PORT/api/overview"
   wait_for 30 "rabbitmq (HTTPS)" curl -sf --cacert "$dir/tls/ca.pem" -u guest:guest \
     "https://localhost:$RABBIT_HTTPS_PORT/api/overview"
-  log "rabbitmq on 127.0.0.1:$RABBIT_AMQP_PORT (management :$RABBIT_HTTP_PORT, HTTPS :$RABBIT_HTTPS_PORT)"
+  log "rabbitmq on 127.0.0.1:$RABBIT_AMQP_PORT (AMQPS :$RABBIT_AMQPS_PORT, management :$RABBIT_HTTP_PORT, HTTPS :$RABBIT_HTTPS_PORT)"
 }
 
 stop_rabbitmq() {
@@ -379,6 +391,9 @@ export OSPREY_TEST_ACTIVEMQ_USER=$ACTIVEMQ_USER
 export OSPREY_TEST_ACTIVEMQ_PASSWORD=$ACTIVEMQ_PASSWORD
 export OSPREY_TEST_STOMP_CLIENT=$OSPREY_ROOT/scripts/stomp_client.py
 export OSPREY_TEST_RABBITMQ_AMQP=amqp://guest:guest@127.0.0.1:$RABBIT_AMQP_PORT
+export OSPREY_TEST_RABBITMQ_AMQP_ADDR=127.0.0.1:$RABBIT_AMQP_PORT
+export OSPREY_TEST_RABBITMQ_AMQPS=amqps://localhost:$RABBIT_AMQPS_PORT
+export OSPREY_TEST_RABBITMQCTL=$PEERS_DIR/rabbitmq/rabbitmqctl
 export OSPREY_TEST_PYTHON=$VENV/bin/python
 export OSPREY_TEST_ROCKETMQ_NAMESRV_BIN=$(rocketmq_bin rocketmq-namesrv-rust)
 export OSPREY_TEST_ROCKETMQ_BROKER_BIN=$(rocketmq_bin rocketmq-broker-rust)
@@ -436,6 +451,7 @@ peers_start() {
   require_free_port "$MARIADB_PORT" mariadb MARIADB_PORT
   require_free_port "$CHROMEDRIVER_PORT" chromedriver CHROMEDRIVER_PORT
   require_free_port "$RABBIT_AMQP_PORT" "rabbitmq (AMQP)" RABBIT_AMQP_PORT
+  require_free_port "$RABBIT_AMQPS_PORT" "rabbitmq (AMQPS)" RABBIT_AMQPS_PORT
   require_free_port "$RABBIT_HTTP_PORT" "rabbitmq (management)" RABBIT_HTTP_PORT
   require_free_port "$RABBIT_HTTPS_PORT" "rabbitmq (management HTTPS)" RABBIT_HTTPS_PORT
   require_free_port "$ZK_PORT" zookeeper ZK_PORT

@@ -112,27 +112,30 @@ fn start_canary(
     // Each kind has its own probe type, so each arm runs its own (monomorphic) task.
     macro_rules! spawn {
         ($probe:expr) => {{
-            let probe = Arc::new($probe);
-            tasks.spawn_supervised(name, move |cancel| {
-                canary::run(probe.clone(), task.clone(), tx.clone(), cancel)
-            });
-        }};
-    }
-    match (client, &cluster.connection) {
-        (ClusterClient::Kafka { actions, .. }, Connection::Kafka(kafka)) => {
-            match KafkaCanary::new(cluster, kafka, actions.clone(), token) {
-                Ok(probe) => spawn!(probe),
+            let probe: Result<_, crate::brokers::AdapterError> = $probe;
+            match probe {
+                Ok(probe) => {
+                    let probe = Arc::new(probe);
+                    tasks.spawn_supervised(name, move |cancel| {
+                        canary::run(probe.clone(), task.clone(), tx.clone(), cancel)
+                    });
+                }
                 Err(error) => {
                     tracing::error!(cluster = %cluster.name, %error, "the canary cannot start");
                     return None;
                 }
             }
+        }};
+    }
+    match (client, &cluster.connection) {
+        (ClusterClient::Kafka { actions, .. }, Connection::Kafka(kafka)) => {
+            spawn!(KafkaCanary::new(cluster, kafka, actions.clone(), token))
         }
         (ClusterClient::Rabbitmq(adapter), _) => {
             spawn!(RabbitCanary::new(cluster, adapter.clone(), token))
         }
         (ClusterClient::Rocketmq(adapter), _) => {
-            spawn!(RocketCanary::new(cluster, adapter.clone(), token))
+            spawn!(Ok(RocketCanary::new(cluster, adapter.clone(), token)))
         }
         // Refused by the configuration's validation.
         _ => return None,

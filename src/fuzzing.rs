@@ -9,6 +9,7 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::Request;
 
 use crate::brokers::kafka::{assignment, wire};
+use crate::brokers::rabbitmq::amqp;
 use crate::brokers::rocketmq::{lenient, message, remoting, trace};
 use crate::brokers::scrape::{jmx, prometheus};
 use crate::brokers::{beanstalkd, gearman};
@@ -108,6 +109,18 @@ pub fn job_server_text(input: &[u8]) {
     }
 }
 
+/// What a RabbitMQ AMQP listener sends the canary: frames, read one after another as the
+/// session reads them and put together into events, until the bytes run out or one is refused.
+pub fn amqp_frames(mut input: &[u8]) {
+    let mut assembler = amqp::Assembler::default();
+    while let Ok(Some((frame, used))) = amqp::decode_frame(input, amqp::FRAME_MAX) {
+        if assembler.take(frame).is_err() {
+            return;
+        }
+        input = &input[used..];
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,7 +131,7 @@ mod tests {
     fn every_seed_is_read_without_a_panic() {
         let seeds = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/seeds");
         type Target = (&'static str, fn(&[u8]));
-        let targets: [Target; 7] = [
+        let targets: [Target; 8] = [
             ("rocketmq_frame", rocketmq_frame),
             ("rocketmq_body", rocketmq_body),
             ("kafka_response", kafka_response),
@@ -126,6 +139,7 @@ mod tests {
             ("prometheus_text", prometheus_text),
             ("jolokia_json", jolokia_json),
             ("job_server_text", job_server_text),
+            ("amqp_frames", amqp_frames),
         ];
         for (target, read) in targets {
             let dir = seeds.join(target);

@@ -11,6 +11,7 @@ pub mod rabbitmq;
 pub mod rocketmq;
 pub mod scrape;
 mod servers;
+pub mod tls;
 
 use std::future::Future;
 use std::time::Duration;

@@ -73,6 +73,43 @@ pub struct RabbitConnection {
     /// management API behind a private CA).
     #[serde(default)]
     pub tls_ca_file: Option<String>,
+    /// The AMQP listener the canary publishes and consumes through, e.g. `amqps://rabbit1:5671`
+    /// (the management user logs in); unset, the management host on 5672 (5671 behind https).
+    #[serde(default)]
+    pub amqp_url: Option<String>,
+}
+
+impl RabbitConnection {
+    /// The AMQP listener: whether it speaks TLS, and its `host:port`.
+    pub fn amqp_address(&self) -> Result<(bool, String), String> {
+        let (url, explicit) = match &self.amqp_url {
+            Some(url) => (url.as_str(), true),
+            None => (self.management_url.as_str(), false),
+        };
+        let mut parsed = url::Url::parse(url).map_err(|e| format!("not a URL: {e}"))?;
+        if !parsed.username().is_empty() || parsed.password().is_some() {
+            // Shown without it: the password stays out of logs and pages.
+            let _ = (parsed.set_username(""), parsed.set_password(None));
+            return Err(format!(
+                "{:?} carries a login; the canary logs in as username",
+                parsed.as_str()
+            ));
+        }
+        let tls = match (explicit, parsed.scheme()) {
+            (true, "amqp") | (false, "http") => false,
+            (true, "amqps") | (false, "https") => true,
+            _ => return Err(format!("{url:?} is not an amqp:// or amqps:// URL")),
+        };
+        if explicit && !matches!(parsed.path(), "" | "/") {
+            return Err(format!(
+                "{url:?}: the vhost is the canary's (canary.vhost), not the URL's"
+            ));
+        }
+        let Some(host) = parsed.host_str() else { return Err(format!("{url:?} names no host")) };
+        let default_port = if tls { 5671 } else { 5672 };
+        let port = if explicit { parsed.port().unwrap_or(default_port) } else { default_port };
+        Ok((tls, format!("{host}:{port}")))
+    }
 }
 
 #[derive(Clone, PartialEq, Deserialize)]
@@ -189,7 +226,9 @@ impl Connection {
     pub fn keys(kind: ClusterKind) -> &'static [&'static str] {
         match kind {
             ClusterKind::Kafka => &["bootstrap_servers", "properties"],
-            ClusterKind::Rabbitmq => &["management_url", "username", "password", "tls_ca_file"],
+            ClusterKind::Rabbitmq => {
+                &["management_url", "username", "password", "tls_ca_file", "amqp_url"]
+            }
             ClusterKind::Rocketmq => &["namesrv_addrs", "proxy_addrs", "access_key", "secret_key"],
             ClusterKind::Beanstalkd | ClusterKind::Gearman => &["servers"],
             ClusterKind::Activemq => {
@@ -252,6 +291,11 @@ impl Connection {
                 }
                 if rabbit.username.trim().is_empty() {
                     return Err(("username", "RabbitMQ clusters need a management user".into()));
+                }
+                if rabbit.amqp_url.is_some()
+                    && let Err(error) = rabbit.amqp_address()
+                {
+                    return Err(("amqp_url", error));
                 }
             }
             Connection::Rocketmq(rocket) => {
@@ -345,6 +389,12 @@ impl Connection {
                 match &rabbit.tls_ca_file {
                     Some(file) => line(&format!("tls_ca_file = {}", q(file))),
                     None => line("# tls_ca_file = \"/etc/ssl/rabbit-ca.pem\""),
+                }
+                line("# The AMQP listener the canary uses (unset: the management host, 5672 or");
+                line("# 5671 behind https; the TLS CA as above).");
+                match &rabbit.amqp_url {
+                    Some(url) => line(&format!("amqp_url = {}", q(url))),
+                    None => line("# amqp_url = \"amqps://rabbit1:5671\""),
                 }
             }
             Connection::Rocketmq(rocket) => {
@@ -510,6 +560,7 @@ impl ClusterConfig {
             username: username.into(),
             password,
             tls_ca_file: None,
+            amqp_url: None,
         };
         ClusterConfig::new(name, Connection::Rabbitmq(connection))
     }
@@ -642,6 +693,7 @@ impl fmt::Debug for RabbitConnection {
             .field("username", &self.username)
             .field("password", &REDACTED)
             .field("tls_ca_file", &self.tls_ca_file)
+            .field("amqp_url", &self.amqp_url)
             .finish()
     }
 }

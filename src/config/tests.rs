@@ -187,6 +187,21 @@ fn errors_name_the_key_and_the_problem() {
             "a rabbitmq cluster needs it",
         ),
         (
+            "[[clusters]]\nname='r'\nkind='rabbitmq'\nmanagement_url='http://r:15672'\nusername='u'\npassword='p'\namqp_url='http://r:5672'",
+            "clusters[0].amqp_url",
+            "\"http://r:5672\" is not an amqp:// or amqps:// URL",
+        ),
+        (
+            "[[clusters]]\nname='r'\nkind='rabbitmq'\nmanagement_url='http://r:15672'\nusername='u'\npassword='p'\namqp_url='amqp://u:hunter2@r:5672'",
+            "clusters[0].amqp_url",
+            "\"amqp://r:5672\" carries a login",
+        ),
+        (
+            "[[clusters]]\nname='r'\nkind='rabbitmq'\nmanagement_url='http://r:15672'\nusername='u'\npassword='p'\namqp_url='amqp://r:5672/prod'",
+            "clusters[0].amqp_url",
+            "not the URL's",
+        ),
+        (
             "[[clusters]]\nname='r'\nkind='rabbitmq'\nmanagement_url='http://r:15672'\nusername='u'\npassword='p'\nread_only='yes'",
             "clusters[0].read_only",
             "invalid type",
@@ -474,4 +489,18 @@ fn notice_routing_reads_back_and_bad_routing_is_refused_by_key() {
         refused("group_by = [\"subject\"]", "group_by = [\"tenant\"]")
             .contains("alerts.rules[0].group_by")
     );
+}
+
+#[test]
+fn the_amqp_listener_is_the_url_given_or_the_management_host() {
+    let password = crate::secret::Secret::new("p");
+    let cluster = ClusterConfig::rabbitmq("r", "https://rabbit1:15671/", "u", password);
+    let Connection::Rabbitmq(mut rabbit) = cluster.connection else { unreachable!() };
+    assert_eq!(rabbit.amqp_address(), Ok((true, "rabbit1:5671".into())));
+    rabbit.management_url = "http://rabbit1:15672".into();
+    assert_eq!(rabbit.amqp_address(), Ok((false, "rabbit1:5672".into())));
+    rabbit.amqp_url = Some("amqps://mq.example.com".into());
+    assert_eq!(rabbit.amqp_address(), Ok((true, "mq.example.com:5671".into())));
+    rabbit.amqp_url = Some("amqp://10.0.0.7:5682/".into());
+    assert_eq!(rabbit.amqp_address(), Ok((false, "10.0.0.7:5682".into())));
 }

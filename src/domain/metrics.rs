@@ -429,13 +429,6 @@ mod tests {
             running,
             mem_used: Some(mem_used),
             mem_limit: Some(1000),
-            mem_alarm: false,
-            disk_free: None,
-            disk_free_limit: None,
-            disk_free_alarm: false,
-            fd_used: None,
-            fd_total: None,
-            uptime: None,
             ..Node::default()
         };
         let mut now = snapshot(10_000, vec![]);

@@ -487,12 +487,67 @@ async fn clients_reconnecting_in_a_loop_fire_connection_churn() {
     vhost.drop_it().await;
 }
 
-/// The canary on RabbitMQ: a marker published to its own queue and taken back, timed, on the
-/// Cluster page and in the API, the queue kept out of the queue list; then a policy that drops
-/// every message the queue takes (`max-length` 0: published, routed, acknowledged — and gone)
-/// fires `canary_loss` naming the node.
+/// The canary on RabbitMQ with its `amqp_url`: the AMQP listener the canary publishes to and
+/// consumes from.
+fn canary_cluster(name: &str, vhost: &Vhost, amqp_url: &str) -> ClusterConfig {
+    let mut cluster = rabbit_cluster(name, &vhost.base, "guest");
+    if let osprey::config::Connection::Rabbitmq(rabbit) = &mut cluster.connection {
+        rabbit.amqp_url = Some(amqp_url.into());
+    }
+    cluster.canary = osprey::config::CanaryConfig {
+        enabled: true,
+        interval: Duration::from_secs(2),
+        vhost: Some(vhost.name.clone()),
+        ..Default::default()
+    };
+    cluster
+}
+
+/// Runs rabbitmqctl's `eval` on the test node.
+fn rabbit_eval(code: &str) {
+    let status = std::process::Command::new(peer("OSPREY_TEST_RABBITMQCTL"))
+        .args(["eval", code])
+        .status()
+        .expect("run rabbitmqctl");
+    assert!(status.success(), "rabbitmqctl eval {code}: {status}");
+}
+
+/// Freezes the canary queue's process inside the node until `thaw_canary_queue`: a process of
+/// its own holds the suspension (one made by `eval` itself ends with it).
+fn freeze_canary_queue(vhost: &str) {
+    rabbit_eval(&format!(
+        "{{ok, Q}} = rabbit_amqqueue:lookup(rabbit_misc:r(<<\"{vhost}\">>, queue, <<\"osprey.canary\">>)), \
+         P = amqqueue:get_pid(Q), \
+         Holder = spawn(fun() -> erlang:suspend_process(P), receive thaw -> ok end end), \
+         register(list_to_atom(\"osprey_freeze_{vhost}\"), Holder)."
+    ));
+}
+
+fn thaw_canary_queue(vhost: &str) {
+    rabbit_eval(&format!("list_to_atom(\"osprey_freeze_{vhost}\") ! thaw."));
+}
+
+/// The canary's figures once `markers` went out and came back through the AMQP consumer.
+async fn healthy_canary(app: &TestApp, cluster: &str, markers: u64) -> serde_json::Value {
+    let path = format!("/api/v1/clusters/{cluster}");
+    eventually(Duration::from_secs(60), "markers delivered back", || async {
+        let detail: serde_json::Value = app.get(&path).await.json().await.ok()?;
+        let brokers = detail["canary"]["brokers"].as_array()?;
+        let back = brokers.len() == 1
+            && brokers[0]["figures"]["sent"].as_u64() >= Some(markers)
+            && brokers[0]["figures"]["produce_p99_ms"].is_number()
+            && brokers[0]["figures"]["end_to_end_p99_ms"].is_number();
+        back.then(|| detail["canary"].clone())
+    })
+    .await
+}
+
+/// The canary on RabbitMQ: a marker published over AMQP to its own queue (confirmed) and
+/// delivered back to its consumer, timed, on the Cluster page and in the API, the queue kept out
+/// of the queue list; then the queue's process frozen inside the node (it takes publishes and
+/// neither confirms nor delivers) fires `canary_loss` naming the node.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_queue_that_takes_markers_and_delivers_none_fires_canary_loss() {
+async fn a_frozen_canary_queue_fires_canary_loss() {
     let vhost = Vhost::create().await;
     let smtp = crate::alerts::SmtpSink::start(None).await;
     let dir = tempfile::tempdir().unwrap();
@@ -507,27 +562,10 @@ async fn a_queue_that_takes_markers_and_delivers_none_fires_canary_loss() {
         "#,
         crate::alerts::mail_channel("mail", smtp.port, None)
     );
-    let mut cluster = rabbit_cluster("rc", &vhost.base, "guest");
-    cluster.canary = osprey::config::CanaryConfig {
-        enabled: true,
-        interval: Duration::from_secs(2),
-        vhost: Some(vhost.name.clone()),
-        ..Default::default()
-    };
+    let amqp = format!("amqp://{}", peer("OSPREY_TEST_RABBITMQ_AMQP_ADDR"));
+    let cluster = canary_cluster("rc", &vhost, &amqp);
     let app = TestApp::spawn(toml_config(&dir, &toml, vec![cluster])).await;
-    let canary = || async {
-        let detail: serde_json::Value = app.get("/api/v1/clusters/rc").await.json().await.ok()?;
-        Some(detail["canary"].clone()).filter(|c| !c.is_null())
-    };
-    let healthy = eventually(Duration::from_secs(60), "markers taken back", || async {
-        let canary = canary().await?;
-        let brokers = canary["brokers"].as_array()?;
-        let back = brokers.len() == 1
-            && brokers[0]["figures"]["sent"].as_u64() >= Some(2)
-            && brokers[0]["figures"]["end_to_end_p99_ms"].is_number();
-        back.then_some(canary)
-    })
-    .await;
+    let healthy = healthy_canary(&app, "rc", 2).await;
     assert_eq!(healthy["topic"], "osprey.canary");
     assert_eq!(healthy["cluster"]["lost"], 0, "{healthy}");
     let node = healthy["brokers"][0]["node"].as_str().expect("the queue's node").to_owned();
@@ -537,21 +575,41 @@ async fn a_queue_that_takes_markers_and_delivers_none_fires_canary_loss() {
         app.json(&format!("/api/v1/clusters/rc/queues?vhost={}", vhost.name)).await;
     assert!(!queues.to_string().contains("osprey.canary"), "kept out of the list: {queues}");
 
-    let response = vhost
-        .http
-        .put(format!("{}/api/policies/{}/drop-all", vhost.base, vhost.name))
-        .basic_auth("guest", Some("guest"))
-        .json(&json!({"pattern": "^osprey\\.canary$", "definition": {"max-length": 0}, "apply-to": "queues"}))
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_success(), "policy: {}", response.status());
+    freeze_canary_queue(&vhost.name);
     let (subject, _) = eventually(Duration::from_secs(60), "the canary_loss notice", || async {
         smtp.messages().into_iter().find(|(subject, _)| subject.contains("[FIRING"))
     })
     .await;
     let subject = subject.replace("\r\n ", " ").replace("\n ", " ");
+    thaw_canary_queue(&vhost.name);
     assert!(subject.contains("canary markers lost") && subject.contains(&node), "{subject}");
+    app.stop().await;
+    vhost.drop_it().await;
+}
+
+/// The canary over AMQPS behind the private CA (`tls_ca_file`, the listener named in
+/// `amqp_url`), and one whose listener answers nothing: its error on the page and in the API.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_canary_speaks_amqps_and_says_when_the_listener_is_unreachable() {
+    let vhost = Vhost::create().await;
+    let mut tls = canary_cluster("rtls", &vhost, &peer("OSPREY_TEST_RABBITMQ_AMQPS"));
+    if let osprey::config::Connection::Rabbitmq(rabbit) = &mut tls.connection {
+        rabbit.tls_ca_file = Some(peer("OSPREY_TEST_RABBITMQ_CA"));
+    }
+    let closed = canary_cluster("rshut", &vhost, &format!("amqp://127.0.0.1:{}", free_port()));
+    let app = TestApp::with_clusters(vec![tls, closed]).await;
+    let healthy = healthy_canary(&app, "rtls", 2).await;
+    assert_eq!(healthy["cluster"]["lost"], 0, "{healthy}");
+    assert!(healthy["error"].is_null(), "{healthy}");
+    let error = eventually(Duration::from_secs(30), "the canary's error", || async {
+        let detail: serde_json::Value =
+            app.get("/api/v1/clusters/rshut").await.json().await.ok()?;
+        detail["canary"]["error"].as_str().map(str::to_owned)
+    })
+    .await;
+    assert!(error.contains("AMQP 127.0.0.1:") && error.contains("connect"), "{error}");
+    let page = app.html("/clusters/rshut").await;
+    assert!(page.contains("AMQP 127.0.0.1:"), "the error on the page: {page}");
     app.stop().await;
     vhost.drop_it().await;
 }

@@ -321,15 +321,7 @@ fn rabbit_cluster() -> Arc<ClusterState> {
     let node = |name: &str, running: bool, mem_alarm: bool| Node {
         name: name.into(),
         running,
-        mem_used: None,
-        mem_limit: None,
         mem_alarm,
-        disk_free: None,
-        disk_free_limit: None,
-        disk_free_alarm: false,
-        fd_used: None,
-        fd_total: None,
-        uptime: None,
         ..Node::default()
     };
     let mut state = (*cluster("rabbit", vec![])).clone();

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::AdapterError;
 use crate::domain::Millis;
 
+pub mod amqp;
 pub mod canary;
 pub use crate::domain::queue::{
     Node, ObjectTotals, Overview, Queue, QueueSnapshot, QueueTotals, Rates, node_id, node_ids,
@@ -376,16 +377,6 @@ impl RabbitAdapter {
         Ok(())
     }
 
-    /// Takes up to `count` messages from a queue for good (acknowledged, not requeued).
-    pub async fn take(
-        &self,
-        vhost: &str,
-        queue: &str,
-        count: usize,
-    ) -> Result<Vec<Peeked>, AdapterError> {
-        self.get_messages(vhost, queue, count, "ack_requeue_false").await
-    }
-
     /// Takes up to `count` messages from a queue and puts them back (they come back marked
     /// redelivered, at the head of the queue).
     pub async fn peek(
@@ -581,20 +572,7 @@ mod tests {
     }
 
     fn node(name: &str, running: bool) -> Node {
-        Node {
-            name: name.into(),
-            running,
-            mem_used: None,
-            mem_limit: None,
-            mem_alarm: false,
-            disk_free: None,
-            disk_free_limit: None,
-            disk_free_alarm: false,
-            fd_used: None,
-            fd_total: None,
-            uptime: None,
-            ..Node::default()
-        }
+        Node { name: name.into(), running, ..Node::default() }
     }
 
     fn ids(brokers: &[crate::domain::Broker]) -> Vec<(String, i32)> {

@@ -39,7 +39,7 @@ async fn a_topic_that_takes_markers_and_serves_none_fires_canary_loss() {
         Some((detail["canary"].clone(), detail)).filter(|(c, _)| !c.is_null())
     };
     let (healthy, detail) =
-        eventually(Duration::from_secs(90), "markers from both masters", || async {
+        eventually(Duration::from_secs(120), "markers from both masters", || async {
             let (canary, detail) = canary().await?;
             let brokers = canary["brokers"].as_array()?;
             let back = |b: &Value| {

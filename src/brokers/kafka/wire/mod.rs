@@ -24,9 +24,9 @@ use kafka_protocol::messages::{
     offset_fetch_request::{OffsetFetchRequestGroup, OffsetFetchRequestTopics},
 };
 use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Message, Request, StrBytes};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::brokers::tls::{self, Stream};
 use crate::domain::kraft::{Quorum, QuorumMember};
 
 /// Largest response accepted (a response claiming more is garbage, not data).
@@ -46,10 +46,6 @@ fn error(context: &str, e: impl std::fmt::Display) -> WireError {
     WireError(format!("{context}: {e}"))
 }
 
-/// A byte stream to a broker: plain TCP or TLS over it.
-trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
-
 /// One connection to one broker, with the API versions it announced.
 pub struct Connection {
     stream: Box<dyn Stream>,
@@ -66,22 +62,7 @@ impl Connection {
         timeout: Duration,
         security: &WireSecurity,
     ) -> Result<Connection, WireError> {
-        let tcp = tokio::time::timeout(timeout, TcpStream::connect(addr))
-            .await
-            .map_err(|_| WireError(format!("connect to {addr}: timed out")))?
-            .map_err(|e| error(&format!("connect to {addr}"), e))?;
-        tcp.set_nodelay(true).map_err(|e| error("set TCP_NODELAY", e))?;
-        let stream: Box<dyn Stream> = match &security.tls {
-            Some(tls) => {
-                let name = security::server_name(addr).map_err(WireError)?;
-                let handshake = tokio::time::timeout(timeout, tls.connect(name, tcp))
-                    .await
-                    .map_err(|_| WireError(format!("TLS handshake with {addr}: timed out")))?
-                    .map_err(|e| error(&format!("TLS handshake with {addr}"), e))?;
-                Box::new(handshake)
-            }
-            None => Box::new(tcp),
-        };
+        let stream = tls::connect(addr, timeout, security.tls.as_ref()).await.map_err(WireError)?;
         let mut connection =
             Connection { stream, next_correlation: 1, timeout, versions: HashMap::new() };
         // Version 0 of ApiVersions is understood by every broker.

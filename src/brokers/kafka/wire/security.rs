@@ -3,17 +3,11 @@
 //! same `[clusters.properties]` librdkafka reads, so one configuration drives both paths.
 
 use std::collections::BTreeMap;
-use std::io::Read;
-use std::sync::Arc;
 
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
 use tokio_rustls::TlsConnector;
 
 use super::scram::ScramHash;
-
-/// A CA bundle larger than this is not a CA bundle.
-const MAX_CA_BYTES: u64 = 1 << 20;
+use crate::brokers::tls;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mechanism {
@@ -131,56 +125,13 @@ impl WireSecurity {
 }
 
 fn connector(properties: &BTreeMap<String, String>) -> Result<TlsConnector, String> {
-    let mut roots = rustls::RootCertStore::empty();
-    let pem = match (property(properties, "ssl.ca.pem"), property(properties, "ssl.ca.location")) {
+    let setting = "ssl.ca.location";
+    let pem = match (property(properties, "ssl.ca.pem"), property(properties, setting)) {
         (Some(pem), _) => Some(pem.as_bytes().to_vec()),
-        (None, Some(path)) if path != "probe" => Some(read_capped(path)?),
+        (None, Some(path)) if path != "probe" => Some(tls::read_ca_file(path, setting)?),
         _ => None,
     };
-    match pem {
-        Some(pem) => {
-            for certificate in CertificateDer::pem_slice_iter(&pem) {
-                let certificate = certificate
-                    .map_err(|e| format!("ssl.ca.location: not PEM certificates: {e}"))?;
-                roots
-                    .add(certificate)
-                    .map_err(|e| format!("ssl.ca.location: an unusable certificate: {e}"))?;
-            }
-            if roots.is_empty() {
-                return Err("ssl.ca.location: no certificate in the file".into());
-            }
-        }
-        None => roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned()),
-    }
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| format!("TLS setup: {e}"))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(TlsConnector::from(Arc::new(config)))
-}
-
-fn read_capped(path: &str) -> Result<Vec<u8>, String> {
-    let file = std::fs::File::open(path).map_err(|e| format!("ssl.ca.location: {path}: {e}"))?;
-    let mut pem = Vec::new();
-    file.take(MAX_CA_BYTES + 1)
-        .read_to_end(&mut pem)
-        .map_err(|e| format!("ssl.ca.location: {path}: {e}"))?;
-    if pem.len() as u64 > MAX_CA_BYTES {
-        return Err(format!("ssl.ca.location: {path} is larger than {MAX_CA_BYTES} bytes"));
-    }
-    Ok(pem)
-}
-
-/// The name a broker's certificate must carry: its host, or its IP address.
-pub fn server_name(addr: &str) -> Result<ServerName<'static>, String> {
-    let host = match addr.rsplit_once(':') {
-        Some((host, _port)) => host.trim_start_matches('[').trim_end_matches(']'),
-        None => addr,
-    };
-    ServerName::try_from(host.to_owned())
-        .map_err(|e| format!("{host} is not a TLS server name: {e}"))
+    tls::connector(pem.as_deref(), setting)
 }
 
 #[cfg(test)]
@@ -238,15 +189,5 @@ mod tests {
         ]))
         .unwrap_err();
         assert!(error.contains("no certificate"), "{error}");
-    }
-
-    #[test]
-    fn server_names_come_from_the_broker_address() {
-        assert_eq!(server_name("127.0.0.1:9093").unwrap().to_str(), "127.0.0.1");
-        assert_eq!(
-            server_name("broker-1.example.com:9093").unwrap().to_str(),
-            "broker-1.example.com"
-        );
-        assert_eq!(server_name("[::1]:9093").unwrap().to_str(), "::1");
     }
 }
