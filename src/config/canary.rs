@@ -118,11 +118,13 @@ impl CanaryConfig {
         line(
             "# topic (Kafka; read back without a consumer group), to a queue of its topic on each",
         );
+        line("# master (RocketMQ; pulled back, nothing committed) or to its queue (RabbitMQ, over");
         line(
-            "# master (RocketMQ; pulled back, nothing committed) or to its queue (RabbitMQ; taken",
+            "# AMQP: delivered to Osprey's own consumer); produce and end-to-end latency and lost",
         );
-        line("# back through the management API); produce and end-to-end latency and lost markers");
-        line("# per broker on the Cluster page, in /metrics and for the canary_latency and");
+        line(
+            "# markers per broker on the Cluster page, in /metrics and for the canary_latency and",
+        );
         line("# canary_loss rules. It writes to the cluster: off by default.");
         line("[clusters.canary]");
         line(&format!("enabled = {}", self.enabled));
