@@ -19,7 +19,8 @@ export OSPREY_BENCH_PYTHON=$VENV/bin/python
 # `scripts/bench.sh job-servers` 1,000 beanstalkd tubes and 1,000 Gearman functions;
 # `scripts/bench.sh activemq` 1,000 queues on ActiveMQ Classic and on Artemis; `scripts/bench.sh
 # scale-out` 30 clusters shared by 1, 2 and 3 instances on one PostgreSQL; `scripts/bench.sh
-# history` three days of samples in day partitions and in one table (retention, reads, size).
+# history` three days of samples in day partitions and in one table (retention, reads, size);
+# `scripts/bench.sh canary` the RabbitMQ canary's latency against pika and the management API.
 bench=${1:-scale}
 shift || true
 if [ "$bench" = groups-kafka ]; then
@@ -53,6 +54,16 @@ if [ "$bench" = rabbit ]; then
   trap peers_stop EXIT
   start_rabbitmq
   export OSPREY_TEST_RABBITMQ_HTTP=http://127.0.0.1:$RABBIT_HTTP_PORT
+fi
+if [ "$bench" = canary ]; then
+  # The RabbitMQ canary against pika and the management API: an isolated node, stopped on exit.
+  PEERS_DIR=$(mktemp -d /tmp/osprey-bench.XXXXXX)
+  trap peers_stop EXIT
+  "$VENV/bin/python" -c 'import pika' 2>/dev/null \
+    || "$VENV/bin/pip" install -q --disable-pip-version-check 'pika==1.3.2'
+  start_rabbitmq
+  export OSPREY_TEST_RABBITMQ_HTTP=http://127.0.0.1:$RABBIT_HTTP_PORT
+  export OSPREY_TEST_RABBITMQ_AMQP_ADDR=127.0.0.1:$RABBIT_AMQP_PORT
 fi
 if [ "$bench" = job-servers ]; then
   # A beanstalkd and a gearmand of their own, stopped on exit; greenstalk for the comparison.

@@ -601,6 +601,44 @@ async fn the_canary_speaks_amqps_and_says_when_the_listener_is_unreachable() {
     let healthy = healthy_canary(&app, "rtls", 2).await;
     assert_eq!(healthy["cluster"]["lost"], 0, "{healthy}");
     assert!(healthy["error"].is_null(), "{healthy}");
+
+    // The canary's connection closed by an operator between rounds: the next round connects
+    // again, and no marker is lost.
+    let named = eventually(Duration::from_secs(30), "the canary's connection listed", || async {
+        let listed: serde_json::Value = vhost
+            .http
+            .get(format!("{}/api/vhosts/{}/connections", vhost.base, vhost.name))
+            .basic_auth("guest", Some("guest"))
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        let ours = listed
+            .as_array()?
+            .iter()
+            .find(|c| c["client_properties"]["connection_name"] == "osprey canary")?;
+        ours["name"].as_str().map(str::to_owned)
+    })
+    .await;
+    let encoded: String = url::form_urlencoded::byte_serialize(named.as_bytes()).collect();
+    let closed = vhost
+        .http
+        .delete(format!("{}/api/connections/{}", vhost.base, encoded.replace('+', "%20")))
+        .basic_auth("guest", Some("guest"))
+        .send()
+        .await
+        .unwrap();
+    assert!(closed.status().is_success(), "close {named}: {}", closed.status());
+    let sent = healthy["cluster"]["sent_total"].as_u64().unwrap();
+    let after = eventually(Duration::from_secs(30), "three rounds after the close", || async {
+        let detail: serde_json::Value = app.get("/api/v1/clusters/rtls").await.json().await.ok()?;
+        let canary = detail["canary"].clone();
+        (canary["cluster"]["sent_total"].as_u64()? >= sent + 3).then_some(canary)
+    })
+    .await;
+    assert_eq!(after["cluster"]["lost_total"], 0, "reconnected without a lost marker: {after}");
     let error = eventually(Duration::from_secs(30), "the canary's error", || async {
         let detail: serde_json::Value =
             app.get("/api/v1/clusters/rshut").await.json().await.ok()?;

@@ -130,23 +130,35 @@ impl CanaryProbe for RabbitCanary {
         timeout: Duration,
     ) -> Result<Vec<MarkerOutcome>, AdapterError> {
         let mut kept = self.consuming.lock().await;
-        self.consuming(&mut kept, timeout).await?;
-        let Some(Consuming { session, node }) = kept.as_mut() else { return Ok(Vec::new()) };
-        let round = self.rounds.fetch_add(1, Ordering::Relaxed);
-        let mut marker = MarkerOutcome {
-            partition: 0,
-            broker: (!node.is_empty()).then(|| node_id(node)),
-            node: (!node.is_empty()).then(|| node.clone()),
-            produce_ms: None,
-            end_to_end_ms: None,
-            error: None,
-        };
-        if let Err(error) = self.timed_marker(session, round, &mut marker, timeout).await {
-            marker.error.get_or_insert(error);
-            // The next round connects afresh.
+        let mut reconnected = false;
+        loop {
+            let reused = kept.is_some();
+            self.consuming(&mut kept, timeout).await?;
+            let Some(Consuming { session, node }) = kept.as_mut() else { return Ok(Vec::new()) };
+            let round = self.rounds.fetch_add(1, Ordering::Relaxed);
+            let mut marker = MarkerOutcome {
+                partition: 0,
+                broker: (!node.is_empty()).then(|| node_id(node)),
+                node: (!node.is_empty()).then(|| node.clone()),
+                produce_ms: None,
+                end_to_end_ms: None,
+                error: None,
+            };
+            let Err(error) = self.timed_marker(session, round, &mut marker, timeout).await else {
+                return Ok(vec![marker]);
+            };
             *kept = None;
+            // A kept connection closed while it idled between rounds (a proxy's idle timeout, a
+            // close forced by an operator) is no lost marker: once more on a new one.
+            let untouched = marker.produce_ms.is_none() && marker.end_to_end_ms.is_none();
+            if reused && untouched && !reconnected {
+                tracing::info!(%error, "canary: the AMQP connection was closed; connecting again");
+                reconnected = true;
+                continue;
+            }
+            marker.error.get_or_insert(error);
+            return Ok(vec![marker]);
         }
-        Ok(vec![marker])
     }
 }
 
