@@ -4,11 +4,7 @@
 use std::time::Duration;
 
 use super::*;
-
-/// `1m`, `1h`, `7d`: a bound as the error message says it.
-fn span_text(span: Duration) -> String {
-    crate::duration_text::format(span)
-}
+use crate::duration_text::format;
 
 impl RuleDef {
     /// A span key (`horizon`, `window`): within `range` where the kind reads it (`applies`),
@@ -23,7 +19,7 @@ impl RuleDef {
         match (applies, value) {
             (true, Some(span)) if span < least || span > most => Err(invalid(
                 field,
-                format!("must be between {} and {}", span_text(least), span_text(most)),
+                format!("must be between {} and {}", format(least), format(most)),
             )),
             (true, _) | (_, None) => Ok(()),
             (false, Some(_)) => {
